@@ -1,0 +1,412 @@
+package ctap
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Channel carries one CTAP2 message (command byte followed by CBOR) to an
+// authenticator and returns its reply (status byte followed by CBOR).
+// *hid.Device implements it. keepalive receives KEEPALIVE status bytes.
+type Channel interface {
+	CBOR(ctx context.Context, msg []byte, keepalive func(status byte)) ([]byte, error)
+}
+
+// Keepalive is what the key says while it works on a request.
+type Keepalive byte
+
+// Keepalive states.
+const (
+	KeepaliveProcessing   Keepalive = 0x01 // the key is working
+	KeepaliveUserPresence Keepalive = 0x02 // the key waits for a touch
+)
+
+// Options tune a Client. The zero value gives the defaults.
+type Options struct {
+	// OnKeepalive, when set, is told each keepalive, so a UI can say
+	// "touch the key" while the key waits for user presence.
+	OnKeepalive func(Keepalive)
+	// RetryFloor: at or below this many PIN retries left, no PIN is sent
+	// unless the caller confirms the exact number. Default 3.
+	RetryFloor int
+	// PINProtocol forces PIN/UV auth protocol 1 or 2; 0 picks the best the
+	// key offers.
+	PINProtocol int
+}
+
+// Client is a CTAP 2.1 client for one authenticator.
+type Client struct {
+	ch   Channel
+	opts Options
+	info *Info // cached getInfo, refreshed by Info
+}
+
+// NewClient returns a Client over ch.
+func NewClient(ch Channel, opts Options) *Client {
+	if opts.RetryFloor <= 0 {
+		opts.RetryFloor = 3
+	}
+	return &Client{ch: ch, opts: opts}
+}
+
+// call sends cmd with params and decodes the reply into out (when not nil).
+func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
+	msg := []byte{byte(cmd)}
+	if params != nil {
+		b, err := Marshal(params)
+		if err != nil {
+			return fmt.Errorf("%s: encode request: %w", cmd, err)
+		}
+		msg = append(msg, b...)
+	}
+	var ka func(byte)
+	if c.opts.OnKeepalive != nil {
+		ka = func(s byte) { c.opts.OnKeepalive(Keepalive(s)) }
+	}
+	reply, err := c.ch.CBOR(ctx, msg, ka)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	if len(reply) == 0 {
+		return fmt.Errorf("%s: %w: empty reply", cmd, ErrMalformedReply)
+	}
+	if reply[0] != byte(StatusOK) {
+		return fmt.Errorf("%s: %w", cmd, Status(reply[0]))
+	}
+	if out == nil {
+		return nil
+	}
+	if len(reply) == 1 {
+		return fmt.Errorf("%s: %w: reply has no body", cmd, ErrMalformedReply)
+	}
+	if err := Unmarshal(reply[1:], out); err != nil {
+		return fmt.Errorf("%s: %w: %v", cmd, ErrMalformedReply, err)
+	}
+	return nil
+}
+
+// Info runs authenticatorGetInfo and caches the answer for protocol choices.
+func (c *Client) Info(ctx context.Context) (*Info, error) {
+	var info Info
+	if err := c.call(ctx, CmdGetInfo, nil, &info); err != nil {
+		return nil, err
+	}
+	if len(info.Versions) == 0 {
+		return nil, fmt.Errorf("getInfo: %w: no versions", ErrMalformedReply)
+	}
+	c.info = &info
+	return &info, nil
+}
+
+func (c *Client) cachedInfo(ctx context.Context) (*Info, error) {
+	if c.info != nil {
+		return c.info, nil
+	}
+	return c.Info(ctx)
+}
+
+// pinProtocol picks the PIN/UV auth protocol: the forced one, else 2 when
+// offered, else 1.
+func (c *Client) pinProtocol(ctx context.Context) (PINProtocol, error) {
+	info, err := c.cachedInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.opts.PINProtocol != 0 {
+		if !info.SupportsPINProtocol(c.opts.PINProtocol) {
+			return nil, fmt.Errorf("key does not offer PIN/UV auth protocol %d (offers %v)", c.opts.PINProtocol, info.PinUvAuthProtocols)
+		}
+		return ProtocolByVersion(c.opts.PINProtocol)
+	}
+	for _, v := range []int{2, 1} {
+		if info.SupportsPINProtocol(v) {
+			return ProtocolByVersion(v)
+		}
+	}
+	return nil, errors.New("key offers no PIN/UV auth protocol this tool supports")
+}
+
+// PINRetries returns the PIN retries left and whether the key needs a power
+// cycle before it accepts another PIN.
+func (c *Client) PINRetries(ctx context.Context) (retries int, powerCycle bool, err error) {
+	p, err := c.pinProtocol(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	var resp ClientPINResponse
+	if err := c.call(ctx, CmdClientPIN, ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetRetries}, &resp); err != nil {
+		return 0, false, fmt.Errorf("get PIN retries: %w", err)
+	}
+	if resp.PINRetries == nil || *resp.PINRetries < 0 {
+		return 0, false, fmt.Errorf("get PIN retries: %w: no retry count", ErrMalformedReply)
+	}
+	return *resp.PINRetries, resp.PowerCycleState != nil && *resp.PowerCycleState, nil
+}
+
+// sharedSecret runs getKeyAgreement and the platform half of ECDH.
+func (c *Client) sharedSecret(ctx context.Context, p PINProtocol) (COSEKey, []byte, error) {
+	var resp ClientPINResponse
+	if err := c.call(ctx, CmdClientPIN, ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetKeyAgreement}, &resp); err != nil {
+		return COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
+	}
+	if resp.KeyAgreement == nil {
+		return COSEKey{}, nil, fmt.Errorf("key agreement: %w: no key", ErrMalformedReply)
+	}
+	peer, err := resp.KeyAgreement.ECDH()
+	if err != nil {
+		return COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
+	}
+	return Encapsulate(p, peer)
+}
+
+// ValidatePIN checks a PIN against CTAP rules (4 or more Unicode code points,
+// at most 63 bytes of UTF-8, no NUL) and the key's minimum length.
+func ValidatePIN(pin []byte, minLen int) error {
+	if minLen < 4 {
+		minLen = 4
+	}
+	switch {
+	case !utf8.Valid(pin):
+		return errors.New("PIN is not valid UTF-8")
+	case utf8.RuneCount(pin) < minLen:
+		return fmt.Errorf("PIN is shorter than %d characters", minLen)
+	case len(pin) > 63:
+		return errors.New("PIN is longer than 63 bytes")
+	}
+	for _, b := range pin {
+		if b == 0 {
+			return errors.New("PIN contains a NUL character")
+		}
+	}
+	return nil
+}
+
+// padPIN returns the PIN padded with zeros to 64 bytes (the caller zeroes it).
+func padPIN(pin []byte) []byte {
+	padded := make([]byte, 64)
+	copy(padded, pin)
+	return padded
+}
+
+// pinHash is LEFT(SHA-256(PIN), 16) (the caller zeroes it).
+func pinHash(pin []byte) []byte {
+	h := sha256.Sum256(pin)
+	out := make([]byte, 16)
+	copy(out, h[:16])
+	Zero(h[:])
+	return out
+}
+
+// SetPIN sets the first PIN of a key that has none.
+func (c *Client) SetPIN(ctx context.Context, pin []byte) error {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	if set, ok := info.Option("clientPin"); !ok {
+		return errors.New("set PIN: key does not support a PIN")
+	} else if set {
+		return errors.New("set PIN: key already has a PIN (change it, or reset the key)")
+	}
+	if err := ValidatePIN(pin, info.MinPINLength); err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	p, err := c.pinProtocol(ctx)
+	if err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	platformKey, secret, err := c.sharedSecret(ctx, p)
+	if err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	defer Zero(secret)
+	padded := padPIN(pin)
+	defer Zero(padded)
+	newPINEnc, err := p.Encrypt(secret, padded)
+	if err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	req := ClientPINRequest{
+		Protocol: p.Version(), SubCommand: PINSetPIN, KeyAgreement: &platformKey,
+		NewPINEnc: newPINEnc, PinUvAuth: p.Authenticate(secret, newPINEnc),
+	}
+	if err := c.call(ctx, CmdClientPIN, req, nil); err != nil {
+		return fmt.Errorf("set PIN: %w", err)
+	}
+	return nil
+}
+
+// guardRetries refuses to send a PIN when retries are at or below the floor,
+// unless confirmRetries equals the number left (a person saw it and agreed).
+func (c *Client) guardRetries(ctx context.Context, confirmRetries int) error {
+	left, _, err := c.PINRetries(ctx)
+	if err != nil {
+		return err
+	}
+	if left == 0 {
+		return &PINError{Status: StatusPINBlocked, RetriesLeft: 0}
+	}
+	if left <= c.opts.RetryFloor && confirmRetries != left {
+		return &LowRetriesError{Left: left, Floor: c.opts.RetryFloor}
+	}
+	return nil
+}
+
+// pinFailure turns a wrong-PIN status into a PINError with the retries left.
+func (c *Client) pinFailure(ctx context.Context, what string, err error) error {
+	var st Status
+	if errors.As(err, &st) && (st == StatusPINInvalid || st == StatusPINAuthBlocked || st == StatusPINBlocked) {
+		left := -1
+		if st == StatusPINBlocked {
+			left = 0
+		} else if n, _, rerr := c.PINRetries(ctx); rerr == nil {
+			left = n
+		}
+		return fmt.Errorf("%s: %w", what, &PINError{Status: st, RetriesLeft: left})
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ChangePIN replaces the PIN. confirmRetries: see TokenRequest.ConfirmRetries.
+func (c *Client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	if set, _ := info.Option("clientPin"); !set {
+		return errors.New("change PIN: key has no PIN yet (set one instead)")
+	}
+	if err := ValidatePIN(newPIN, info.MinPINLength); err != nil {
+		return fmt.Errorf("change PIN: new PIN: %w", err)
+	}
+	if err := c.guardRetries(ctx, confirmRetries); err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	p, err := c.pinProtocol(ctx)
+	if err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	platformKey, secret, err := c.sharedSecret(ctx, p)
+	if err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	defer Zero(secret)
+	hash := pinHash(current)
+	defer Zero(hash)
+	padded := padPIN(newPIN)
+	defer Zero(padded)
+	pinHashEnc, err := p.Encrypt(secret, hash)
+	if err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	newPINEnc, err := p.Encrypt(secret, padded)
+	if err != nil {
+		return fmt.Errorf("change PIN: %w", err)
+	}
+	req := ClientPINRequest{
+		Protocol: p.Version(), SubCommand: PINChangePIN, KeyAgreement: &platformKey,
+		NewPINEnc: newPINEnc, PINHashEnc: pinHashEnc,
+		PinUvAuth: p.Authenticate(secret, append(append([]byte{}, newPINEnc...), pinHashEnc...)),
+	}
+	if err := c.call(ctx, CmdClientPIN, req, nil); err != nil {
+		return c.pinFailure(ctx, "change PIN", err)
+	}
+	return nil
+}
+
+// TokenRequest says what a pinUvAuthToken is for.
+type TokenRequest struct {
+	// Permissions requested. Zero asks with the CTAP 2.0 getPinToken, which
+	// grants makeCredential and getAssertion.
+	Permissions Permission
+	// RPID binds the token to one relying party (needed for mc and ga on
+	// some keys); empty leaves it unbound.
+	RPID string
+	// ConfirmRetries must equal the retries left when they are at or below
+	// the client's floor: it is the officer's explicit "yes, try with N left".
+	ConfirmRetries int
+}
+
+// PINToken is a pinUvAuthToken and the protocol it belongs to. Zero it
+// when done.
+type PINToken struct {
+	protocol    PINProtocol
+	token       []byte
+	Permissions Permission
+	RPID        string
+}
+
+// Protocol returns the PIN/UV auth protocol version of the token.
+func (t *PINToken) Protocol() int { return t.protocol.Version() }
+
+// Authenticate computes a pinUvAuthParam over msg with the token.
+func (t *PINToken) Authenticate(msg []byte) []byte { return t.protocol.Authenticate(t.token, msg) }
+
+// Zero wipes the token.
+func (t *PINToken) Zero() { Zero(t.token) }
+
+// GetPINToken exchanges the PIN for a pinUvAuthToken. It refuses to send the
+// PIN when the retries left are at or below the floor (see TokenRequest).
+func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (*PINToken, error) {
+	info, err := c.cachedInfo(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("PIN token: %w", err)
+	}
+	if err := c.guardRetries(ctx, tr.ConfirmRetries); err != nil {
+		return nil, fmt.Errorf("PIN token: %w", err)
+	}
+	p, err := c.pinProtocol(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("PIN token: %w", err)
+	}
+	platformKey, secret, err := c.sharedSecret(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("PIN token: %w", err)
+	}
+	defer Zero(secret)
+	hash := pinHash(pin)
+	defer Zero(hash)
+	pinHashEnc, err := p.Encrypt(secret, hash)
+	if err != nil {
+		return nil, fmt.Errorf("PIN token: %w", err)
+	}
+	req := ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetToken, KeyAgreement: &platformKey, PINHashEnc: pinHashEnc}
+	granted := PermMakeCredential | PermGetAssertion
+	if tr.Permissions != 0 {
+		if ok, _ := info.Option("pinUvAuthToken"); !ok {
+			return nil, errors.New("PIN token: key does not support tokens with permissions (CTAP 2.1); this operation needs them")
+		}
+		req.SubCommand, req.Permissions, req.PermissionsRP = PINGetTokenWithPermissions, uint8(tr.Permissions), tr.RPID
+		granted = tr.Permissions
+	}
+	var resp ClientPINResponse
+	if err := c.call(ctx, CmdClientPIN, req, &resp); err != nil {
+		return nil, c.pinFailure(ctx, "PIN token", err)
+	}
+	token, err := p.Decrypt(secret, resp.PinUvAuthToken)
+	if err != nil || (len(token) != 16 && len(token) != 32) {
+		return nil, fmt.Errorf("PIN token: %w: undecryptable token", ErrMalformedReply)
+	}
+	return &PINToken{protocol: p, token: token, Permissions: granted, RPID: tr.RPID}, nil
+}
+
+// Reset erases every credential and the PIN. Keys accept it only within
+// about 10 seconds of being plugged in, and only after a touch.
+func (c *Client) Reset(ctx context.Context) error {
+	if err := c.call(ctx, CmdReset, nil, nil); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	c.info = nil
+	return nil
+}
+
+// Selection asks the key to wait for a touch (to pick one of several keys).
+func (c *Client) Selection(ctx context.Context) error {
+	if err := c.call(ctx, CmdSelection, nil, nil); err != nil {
+		return fmt.Errorf("selection: %w", err)
+	}
+	return nil
+}

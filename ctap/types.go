@@ -1,0 +1,397 @@
+package ctap
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Command is a CTAP2 authenticator command byte.
+type Command byte
+
+// CTAP 2.1 commands.
+const (
+	CmdMakeCredential       Command = 0x01
+	CmdGetAssertion         Command = 0x02
+	CmdGetInfo              Command = 0x04
+	CmdClientPIN            Command = 0x06
+	CmdReset                Command = 0x07
+	CmdGetNextAssertion     Command = 0x08
+	CmdCredentialManagement Command = 0x0a
+	CmdSelection            Command = 0x0b
+	CmdConfig               Command = 0x0d
+)
+
+func (c Command) String() string {
+	switch c {
+	case CmdMakeCredential:
+		return "makeCredential"
+	case CmdGetAssertion:
+		return "getAssertion"
+	case CmdGetInfo:
+		return "getInfo"
+	case CmdClientPIN:
+		return "clientPIN"
+	case CmdReset:
+		return "reset"
+	case CmdGetNextAssertion:
+		return "getNextAssertion"
+	case CmdCredentialManagement:
+		return "credentialManagement"
+	case CmdSelection:
+		return "selection"
+	case CmdConfig:
+		return "authenticatorConfig"
+	}
+	return fmt.Sprintf("command 0x%02x", byte(c))
+}
+
+// Permission is a pinUvAuthToken permission bit (CTAP 2.1, 6.5.5.7).
+type Permission uint8
+
+// pinUvAuthToken permissions.
+const (
+	PermMakeCredential       Permission = 0x01
+	PermGetAssertion         Permission = 0x02
+	PermCredentialManagement Permission = 0x04
+	PermBioEnrollment        Permission = 0x08
+	PermLargeBlobWrite       Permission = 0x10
+	PermAuthenticatorConfig  Permission = 0x20
+)
+
+// clientPIN subcommands (CTAP 2.1, 6.5.5).
+const (
+	PINGetRetries              = 0x01
+	PINGetKeyAgreement         = 0x02
+	PINSetPIN                  = 0x03
+	PINChangePIN               = 0x04
+	PINGetToken                = 0x05
+	PINGetTokenWithPermissions = 0x09
+)
+
+// ClientPINRequest is the clientPIN command's parameter map.
+type ClientPINRequest struct {
+	Protocol      int      `cbor:"1,keyasint,omitempty"`
+	SubCommand    int      `cbor:"2,keyasint"`
+	KeyAgreement  *COSEKey `cbor:"3,keyasint,omitempty"`
+	PinUvAuth     []byte   `cbor:"4,keyasint,omitempty"`
+	NewPINEnc     []byte   `cbor:"5,keyasint,omitempty"`
+	PINHashEnc    []byte   `cbor:"6,keyasint,omitempty"`
+	Permissions   uint8    `cbor:"9,keyasint,omitempty"`
+	PermissionsRP string   `cbor:"10,keyasint,omitempty"`
+}
+
+// ClientPINResponse is the clientPIN command's reply map.
+type ClientPINResponse struct {
+	KeyAgreement    *COSEKey `cbor:"1,keyasint,omitempty"`
+	PinUvAuthToken  []byte   `cbor:"2,keyasint,omitempty"`
+	PINRetries      *int     `cbor:"3,keyasint,omitempty"`
+	PowerCycleState *bool    `cbor:"4,keyasint,omitempty"`
+	UVRetries       *int     `cbor:"5,keyasint,omitempty"`
+}
+
+// Info is the authenticatorGetInfo reply with every CTAP 2.1 field.
+type Info struct {
+	Versions                         []string          `cbor:"1,keyasint" json:"versions"`
+	Extensions                       []string          `cbor:"2,keyasint,omitempty" json:"extensions,omitempty"`
+	AAGUID                           AAGUID            `cbor:"3,keyasint" json:"aaguid"`
+	Options                          map[string]bool   `cbor:"4,keyasint,omitempty" json:"options,omitempty"`
+	MaxMsgSize                       int               `cbor:"5,keyasint,omitempty" json:"maxMsgSize,omitempty"`
+	PinUvAuthProtocols               []int             `cbor:"6,keyasint,omitempty" json:"pinUvAuthProtocols,omitempty"`
+	MaxCredentialCountInList         int               `cbor:"7,keyasint,omitempty" json:"maxCredentialCountInList,omitempty"`
+	MaxCredentialIDLength            int               `cbor:"8,keyasint,omitempty" json:"maxCredentialIdLength,omitempty"`
+	Transports                       []string          `cbor:"9,keyasint,omitempty" json:"transports,omitempty"`
+	Algorithms                       []CredentialParam `cbor:"10,keyasint,omitempty" json:"algorithms,omitempty"`
+	MaxSerializedLargeBlobArray      int               `cbor:"11,keyasint,omitempty" json:"maxSerializedLargeBlobArray,omitempty"`
+	ForcePINChange                   bool              `cbor:"12,keyasint,omitempty" json:"forcePINChange,omitempty"`
+	MinPINLength                     int               `cbor:"13,keyasint,omitempty" json:"minPINLength,omitempty"`
+	FirmwareVersion                  *uint64           `cbor:"14,keyasint,omitempty" json:"firmwareVersion,omitempty"`
+	MaxCredBlobLength                int               `cbor:"15,keyasint,omitempty" json:"maxCredBlobLength,omitempty"`
+	MaxRPIDsForSetMinPINLength       int               `cbor:"16,keyasint,omitempty" json:"maxRPIDsForSetMinPINLength,omitempty"`
+	PreferredPlatformUVAttempts      int               `cbor:"17,keyasint,omitempty" json:"preferredPlatformUvAttempts,omitempty"`
+	UVModality                       int               `cbor:"18,keyasint,omitempty" json:"uvModality,omitempty"`
+	Certifications                   map[string]int    `cbor:"19,keyasint,omitempty" json:"certifications,omitempty"`
+	RemainingDiscoverableCredentials *int              `cbor:"20,keyasint,omitempty" json:"remainingDiscoverableCredentials,omitempty"`
+	VendorPrototypeConfigCommands    []uint64          `cbor:"21,keyasint,omitempty" json:"vendorPrototypeConfigCommands,omitempty"`
+}
+
+// Option reports an option's state: present and true, present and false, or absent.
+func (i *Info) Option(name string) (value, present bool) {
+	v, ok := i.Options[name]
+	return v, ok
+}
+
+// SupportsPINProtocol reports whether v is among the key's PIN/UV auth protocols.
+func (i *Info) SupportsPINProtocol(v int) bool {
+	for _, p := range i.PinUvAuthProtocols {
+		if p == v {
+			return true
+		}
+	}
+	return false
+}
+
+// HasVersion reports whether the key lists version (e.g. "FIDO_2_1").
+func (i *Info) HasVersion(version string) bool {
+	for _, v := range i.Versions {
+		if v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// AAGUID is an authenticator model identifier.
+type AAGUID [16]byte
+
+// String formats the AAGUID as a UUID.
+func (a AAGUID) String() string {
+	h := hex.EncodeToString(a[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// IsZero reports whether the AAGUID is all zeros (U2F keys, or hidden model).
+func (a AAGUID) IsZero() bool { return a == AAGUID{} }
+
+// ParseAAGUID parses the UUID text form.
+func ParseAAGUID(s string) (AAGUID, error) {
+	var a AAGUID
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 {
+		return a, fmt.Errorf("AAGUID %q is not a UUID", s)
+	}
+	copy(a[:], b)
+	return a, nil
+}
+
+// MarshalText implements encoding.TextMarshaler (UUID form in JSON).
+func (a AAGUID) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalCBOR reads the 16-byte string, refusing any other length.
+func (a *AAGUID) UnmarshalCBOR(data []byte) error {
+	var b []byte
+	if err := Unmarshal(data, &b); err != nil {
+		return err
+	}
+	if len(b) != 16 {
+		return fmt.Errorf("AAGUID of %d bytes", len(b))
+	}
+	copy(a[:], b)
+	return nil
+}
+
+// MarshalCBOR writes the 16-byte string.
+func (a AAGUID) MarshalCBOR() ([]byte, error) { return Marshal(a[:]) }
+
+// RelyingParty is a PublicKeyCredentialRpEntity.
+type RelyingParty struct {
+	ID   string `cbor:"id" json:"id"`
+	Name string `cbor:"name,omitempty" json:"name,omitempty"`
+}
+
+// User is a PublicKeyCredentialUserEntity.
+type User struct {
+	ID          []byte `cbor:"id" json:"id"`
+	Name        string `cbor:"name,omitempty" json:"name,omitempty"`
+	DisplayName string `cbor:"displayName,omitempty" json:"displayName,omitempty"`
+}
+
+// CredentialParam is a PublicKeyCredentialParameters entry.
+type CredentialParam struct {
+	Type string `cbor:"type" json:"type"`
+	Alg  int    `cbor:"alg" json:"alg"`
+}
+
+// CredentialDescriptor is a PublicKeyCredentialDescriptor.
+type CredentialDescriptor struct {
+	Type       string   `cbor:"type" json:"type"`
+	ID         []byte   `cbor:"id" json:"id"`
+	Transports []string `cbor:"transports,omitempty" json:"transports,omitempty"`
+}
+
+// MakeCredentialRequest is the makeCredential parameter map. Clients fill
+// it through Client.MakeCredential; simkey decodes it.
+type MakeCredentialRequest struct {
+	ClientDataHash        []byte                 `cbor:"1,keyasint"`
+	RP                    RelyingParty           `cbor:"2,keyasint"`
+	User                  User                   `cbor:"3,keyasint"`
+	PubKeyCredParams      []CredentialParam      `cbor:"4,keyasint"`
+	ExcludeList           []CredentialDescriptor `cbor:"5,keyasint,omitempty"`
+	Extensions            map[string]any         `cbor:"6,keyasint,omitempty"`
+	Options               map[string]bool        `cbor:"7,keyasint,omitempty"`
+	PinUvAuthParam        []byte                 `cbor:"8,keyasint,omitempty"`
+	PinUvAuthProtocol     int                    `cbor:"9,keyasint,omitempty"`
+	EnterpriseAttestation int                    `cbor:"10,keyasint,omitempty"`
+}
+
+// MakeCredentialResult is the makeCredential reply: fmt, authData and attStmt
+// exactly as the key sent them.
+type MakeCredentialResult struct {
+	Format       string     `cbor:"1,keyasint"`
+	AuthData     []byte     `cbor:"2,keyasint"`
+	AttStmt      RawMessage `cbor:"3,keyasint"`
+	EpAtt        bool       `cbor:"4,keyasint,omitempty"`
+	LargeBlobKey []byte     `cbor:"5,keyasint,omitempty"`
+}
+
+// AttestationObject returns the WebAuthn attestationObject
+// {"fmt", "attStmt", "authData"} in CTAP2 canonical order, attStmt byte-exact.
+func (r *MakeCredentialResult) AttestationObject() ([]byte, error) {
+	obj := struct {
+		Fmt      string     `cbor:"fmt"`
+		AttStmt  RawMessage `cbor:"attStmt"`
+		AuthData []byte     `cbor:"authData"`
+	}{r.Format, r.AttStmt, r.AuthData}
+	return Marshal(obj)
+}
+
+// GetAssertionRequest is the getAssertion parameter map.
+type GetAssertionRequest struct {
+	RPID              string                 `cbor:"1,keyasint"`
+	ClientDataHash    []byte                 `cbor:"2,keyasint"`
+	AllowList         []CredentialDescriptor `cbor:"3,keyasint,omitempty"`
+	Extensions        map[string]any         `cbor:"4,keyasint,omitempty"`
+	Options           map[string]bool        `cbor:"5,keyasint,omitempty"`
+	PinUvAuthParam    []byte                 `cbor:"6,keyasint,omitempty"`
+	PinUvAuthProtocol int                    `cbor:"7,keyasint,omitempty"`
+}
+
+// Assertion is one getAssertion (or getNextAssertion) reply.
+type Assertion struct {
+	Credential          CredentialDescriptor `cbor:"1,keyasint"`
+	AuthData            []byte               `cbor:"2,keyasint"`
+	Signature           []byte               `cbor:"3,keyasint"`
+	User                *User                `cbor:"4,keyasint,omitempty"`
+	NumberOfCredentials int                  `cbor:"5,keyasint,omitempty"`
+	UserSelected        bool                 `cbor:"6,keyasint,omitempty"`
+	LargeBlobKey        []byte               `cbor:"7,keyasint,omitempty"`
+}
+
+// Authenticator-data flags (WebAuthn, 6.1).
+const (
+	FlagUP = 0x01
+	FlagUV = 0x04
+	FlagBE = 0x08
+	FlagBS = 0x10
+	FlagAT = 0x40
+	FlagED = 0x80
+)
+
+// AuthData is a parsed authenticator data structure.
+type AuthData struct {
+	RPIDHash  [32]byte
+	Flags     byte
+	SignCount uint32
+	// Present when FlagAT is set.
+	AAGUID        AAGUID
+	CredentialID  []byte
+	CredentialKey RawMessage // COSE public key, byte-exact
+	// Present when FlagED is set.
+	Extensions RawMessage
+}
+
+// ParseAuthData parses authenticator data, refusing trailing or missing bytes.
+func ParseAuthData(b []byte) (*AuthData, error) {
+	if len(b) < 37 {
+		return nil, fmt.Errorf("%w: authenticator data of %d bytes", ErrMalformedReply, len(b))
+	}
+	a := &AuthData{Flags: b[32], SignCount: binary.BigEndian.Uint32(b[33:37])}
+	copy(a.RPIDHash[:], b[:32])
+	rest := b[37:]
+	if a.Flags&FlagAT != 0 {
+		if len(rest) < 18 {
+			return nil, fmt.Errorf("%w: attested credential data truncated", ErrMalformedReply)
+		}
+		copy(a.AAGUID[:], rest[:16])
+		n := int(binary.BigEndian.Uint16(rest[16:18]))
+		rest = rest[18:]
+		if n == 0 || n > 1023 || len(rest) < n {
+			return nil, fmt.Errorf("%w: credential ID length %d", ErrMalformedReply, n)
+		}
+		a.CredentialID = rest[:n:n]
+		rest = rest[n:]
+		var key RawMessage
+		r, err := UnmarshalFirst(rest, &key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: credential public key: %v", ErrMalformedReply, err)
+		}
+		a.CredentialKey = key
+		rest = r
+	}
+	if a.Flags&FlagED != 0 {
+		var ext RawMessage
+		r, err := UnmarshalFirst(rest, &ext)
+		if err != nil {
+			return nil, fmt.Errorf("%w: extensions: %v", ErrMalformedReply, err)
+		}
+		a.Extensions = ext
+		rest = r
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d unexpected bytes after authenticator data", ErrMalformedReply, len(rest))
+	}
+	return a, nil
+}
+
+// credentialManagement subcommands (CTAP 2.1, 6.8).
+const (
+	CredMgmtGetMetadata         = 0x01
+	CredMgmtEnumerateRPsBegin   = 0x02
+	CredMgmtEnumerateRPsNext    = 0x03
+	CredMgmtEnumerateCredsBegin = 0x04
+	CredMgmtEnumerateCredsNext  = 0x05
+	CredMgmtDeleteCredential    = 0x06
+)
+
+// CredMgmtParams are credentialManagement subCommandParams.
+type CredMgmtParams struct {
+	RPIDHash     []byte                `cbor:"1,keyasint,omitempty"`
+	CredentialID *CredentialDescriptor `cbor:"2,keyasint,omitempty"`
+	User         *User                 `cbor:"3,keyasint,omitempty"`
+}
+
+// CredMgmtRequest is the credentialManagement parameter map.
+type CredMgmtRequest struct {
+	SubCommand        int             `cbor:"1,keyasint"`
+	Params            *CredMgmtParams `cbor:"2,keyasint,omitempty"`
+	PinUvAuthProtocol int             `cbor:"3,keyasint,omitempty"`
+	PinUvAuthParam    []byte          `cbor:"4,keyasint,omitempty"`
+}
+
+// CredMgmtResponse is the credentialManagement reply map.
+type CredMgmtResponse struct {
+	ExistingResidentCredentialsCount *int                  `cbor:"1,keyasint,omitempty"`
+	MaxRemainingResidentCredentials  *int                  `cbor:"2,keyasint,omitempty"`
+	RP                               *RelyingParty         `cbor:"3,keyasint,omitempty"`
+	RPIDHash                         []byte                `cbor:"4,keyasint,omitempty"`
+	TotalRPs                         int                   `cbor:"5,keyasint,omitempty"`
+	User                             *User                 `cbor:"6,keyasint,omitempty"`
+	CredentialID                     *CredentialDescriptor `cbor:"7,keyasint,omitempty"`
+	PublicKey                        RawMessage            `cbor:"8,keyasint,omitempty"`
+	TotalCredentials                 int                   `cbor:"9,keyasint,omitempty"`
+	CredProtect                      int                   `cbor:"10,keyasint,omitempty"`
+	LargeBlobKey                     []byte                `cbor:"11,keyasint,omitempty"`
+}
+
+// authenticatorConfig subcommands (CTAP 2.1, 6.11).
+const (
+	ConfigEnableEnterpriseAttestation = 0x01
+	ConfigToggleAlwaysUV              = 0x02
+	ConfigSetMinPINLength             = 0x03
+)
+
+// ConfigParams are setMinPINLength's subCommandParams.
+type ConfigParams struct {
+	NewMinPINLength   int      `cbor:"1,keyasint,omitempty"`
+	MinPINLengthRPIDs []string `cbor:"2,keyasint,omitempty"`
+	ForceChangePIN    bool     `cbor:"3,keyasint,omitempty"`
+}
+
+// ConfigRequest is the authenticatorConfig parameter map.
+type ConfigRequest struct {
+	SubCommand        int           `cbor:"1,keyasint"`
+	Params            *ConfigParams `cbor:"2,keyasint,omitempty"`
+	PinUvAuthProtocol int           `cbor:"3,keyasint,omitempty"`
+	PinUvAuthParam    []byte        `cbor:"4,keyasint,omitempty"`
+}

@@ -1,0 +1,271 @@
+package hid
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// InitInfo is what an authenticator says about itself in CTAPHID_INIT.
+type InitInfo struct {
+	ProtocolVersion byte `json:"protocol_version"`
+	Major           byte `json:"major"`
+	Minor           byte `json:"minor"`
+	Build           byte `json:"build"`
+	Capabilities    byte `json:"capabilities"`
+}
+
+// HasCBOR reports whether the authenticator speaks CTAP2 over CTAPHID_CBOR.
+func (i InitInfo) HasCBOR() bool { return i.Capabilities&CapCBOR != 0 }
+
+// Options tune a Device. The zero value gives the defaults.
+type Options struct {
+	// IdleTimeout bounds the silence after a request: an authenticator that
+	// sends neither a reply nor a keepalive for this long is treated as gone.
+	// Default 5 s (keys send keepalives every 100 ms while they work).
+	IdleTimeout time.Duration
+	// BusyRetries is how often a CHANNEL_BUSY answer is retried. Default 20.
+	BusyRetries int
+	// BusyBackoff is the wait before retrying after CHANNEL_BUSY. Default 100 ms.
+	BusyBackoff time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Second
+	}
+	if o.BusyRetries <= 0 {
+		o.BusyRetries = 20
+	}
+	if o.BusyBackoff <= 0 {
+		o.BusyBackoff = 100 * time.Millisecond
+	}
+	return o
+}
+
+// Device is a CTAPHID channel to one authenticator. It is safe for use by
+// several goroutines; requests are serialised.
+type Device struct {
+	t    Transport
+	opts Options
+
+	mu   sync.Mutex
+	cid  uint32
+	info InitInfo
+	rbuf [ReportSize]byte
+	rasm *Reassembler
+}
+
+// Open allocates a CTAPHID channel on t. The Device owns t from then on.
+func Open(ctx context.Context, t Transport, opts Options) (*Device, error) {
+	d := &Device{t: t, opts: opts.withDefaults(), rasm: NewReassembler(MaxMessageSize)}
+	if err := d.initChannel(ctx); err != nil {
+		return nil, fmt.Errorf("open %s: %w", t, err)
+	}
+	return d, nil
+}
+
+// Info returns what the authenticator said in CTAPHID_INIT.
+func (d *Device) Info() InitInfo { return d.info }
+
+// String names the device.
+func (d *Device) String() string { return d.t.String() }
+
+// Close releases the transport.
+func (d *Device) Close() error { return d.t.Close() }
+
+// initChannel runs CTAPHID_INIT on the broadcast channel, checking the nonce.
+func (d *Device) initChannel(ctx context.Context) error {
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return fmt.Errorf("nonce: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.opts.IdleTimeout)
+	defer cancel()
+	if err := d.send(ctx, BroadcastCID, CmdInit, nonce[:]); err != nil {
+		return fmt.Errorf("INIT: %w", err)
+	}
+	for {
+		cmd, data, err := d.receive(ctx, BroadcastCID)
+		if err != nil {
+			return fmt.Errorf("INIT: %w", err)
+		}
+		if cmd == CmdError && len(data) > 0 {
+			return fmt.Errorf("INIT: %w", ErrorCode(data[0]))
+		}
+		// Replies to another program's INIT carry another nonce: skip them.
+		if cmd != CmdInit || len(data) < 17 || !bytes.Equal(data[:8], nonce[:]) {
+			continue
+		}
+		cid := binary.BigEndian.Uint32(data[8:12])
+		if cid == 0 || cid == BroadcastCID {
+			return fmt.Errorf("INIT: key assigned the invalid channel %08x", cid)
+		}
+		d.cid = cid
+		d.info = InitInfo{ProtocolVersion: data[12], Major: data[13], Minor: data[14], Build: data[15], Capabilities: data[16]}
+		return nil
+	}
+}
+
+// send fragments and writes one message.
+func (d *Device) send(ctx context.Context, cid uint32, cmd Command, data []byte) error {
+	pkts, err := Fragment(cid, cmd, data, MaxMessageSize)
+	if err != nil {
+		return err
+	}
+	for _, p := range pkts {
+		if err := d.t.WriteReport(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receive reads packets until a whole message arrives on cid. Packets for
+// other channels and stray continuations are skipped; a broken sequence on
+// our own channel is an error. Each read waits at most IdleTimeout.
+func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, error) {
+	d.rasm.Reset()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, d.opts.IdleTimeout)
+		n, err := d.t.ReadReport(rctx, d.rbuf[:])
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return 0, nil, fmt.Errorf("%w: no answer for %v", ErrDeviceGone, d.opts.IdleTimeout)
+			}
+			return 0, nil, err
+		}
+		if n < ReportSize {
+			return 0, nil, fmt.Errorf("%w: short report of %d bytes", ErrMalformedPacket, n)
+		}
+		p := Packet(d.rbuf[:])
+		if p.CID() != cid {
+			continue
+		}
+		if !p.IsInit() && !d.rasm.Active() {
+			continue // tail of an earlier, abandoned reply
+		}
+		done, _, cmd, data, err := d.rasm.Add(d.rbuf[:])
+		if err != nil {
+			return 0, nil, fmt.Errorf("reply from key: %w", err)
+		}
+		if done {
+			return cmd, data, nil
+		}
+	}
+}
+
+// transact sends one request and returns the reply, handling keepalives,
+// cancellation, busy retries and a forgotten channel.
+func (d *Device) transact(ctx context.Context, cmd Command, data []byte, keepalive func(status byte)) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reinit := false
+	for attempt := 0; ; attempt++ {
+		reply, err := d.transactOnce(ctx, cmd, data, keepalive)
+		var code ErrorCode
+		switch {
+		case errors.As(err, &code) && code == ErrChannelBusy && attempt < d.opts.BusyRetries:
+			t := time.NewTimer(d.opts.BusyBackoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+			continue
+		case errors.As(err, &code) && code == ErrInvalidChannel && !reinit:
+			reinit = true
+			if err := d.initChannel(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return reply, err
+	}
+}
+
+func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, keepalive func(byte)) ([]byte, error) {
+	if err := d.send(ctx, d.cid, cmd, data); err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	readCtx := ctx
+	var cancelled bool
+	for {
+		rcmd, reply, err := d.receive(readCtx, d.cid)
+		if err != nil && ctx.Err() != nil && !cancelled {
+			// The caller gave up: tell the key, then wait briefly for its
+			// answer so the channel is clean for the next request.
+			cancelled = true
+			var stop context.CancelFunc
+			readCtx, stop = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer stop()
+			if cmd == CmdCBOR {
+				_ = d.send(readCtx, d.cid, CmdCancel, nil)
+			}
+			continue
+		}
+		if err != nil {
+			if cancelled {
+				return nil, fmt.Errorf("%s cancelled: %w", cmd, ctx.Err())
+			}
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		switch rcmd {
+		case CmdKeepalive:
+			if keepalive != nil && len(reply) > 0 && !cancelled {
+				keepalive(reply[0])
+			}
+			continue
+		case CmdError:
+			if len(reply) == 0 {
+				return nil, fmt.Errorf("%s: %w: empty ERROR", cmd, ErrMalformedPacket)
+			}
+			return nil, fmt.Errorf("%s: %w", cmd, ErrorCode(reply[0]))
+		case cmd:
+			if cancelled {
+				return nil, fmt.Errorf("%s cancelled: %w", cmd, ctx.Err())
+			}
+			return reply, nil
+		}
+		return nil, fmt.Errorf("%s: %w: reply is %s", cmd, ErrMalformedPacket, rcmd)
+	}
+}
+
+// CBOR sends a CTAP2 message (command byte and CBOR parameters) and returns
+// the reply (status byte and CBOR). keepalive, when not nil, is called with
+// each KEEPALIVE status (KeepaliveProcessing, KeepaliveUPNeeded). When ctx is
+// cancelled the request is cancelled on the key with CTAPHID_CANCEL.
+func (d *Device) CBOR(ctx context.Context, msg []byte, keepalive func(status byte)) ([]byte, error) {
+	if !d.info.HasCBOR() {
+		return nil, errors.New("key does not speak CTAP2 (no CBOR capability): a U2F-only key cannot be used")
+	}
+	return d.transact(ctx, CmdCBOR, msg, keepalive)
+}
+
+// Ping echoes data through the key and checks the echo.
+func (d *Device) Ping(ctx context.Context, data []byte) error {
+	reply, err := d.transact(ctx, CmdPing, data, nil)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(reply, data) {
+		return fmt.Errorf("PING: %w: echo differs", ErrMalformedPacket)
+	}
+	return nil
+}
+
+// Wink asks the key to blink so officers can tell which key is which.
+func (d *Device) Wink(ctx context.Context) error {
+	if d.info.Capabilities&CapWink == 0 {
+		return errors.New("key cannot wink")
+	}
+	_, err := d.transact(ctx, CmdWink, nil, nil)
+	return err
+}

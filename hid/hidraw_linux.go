@@ -1,0 +1,155 @@
+package hid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// FIDO HID usage page and usage (FIDO CTAP 2.1, 11.2.8.1).
+const (
+	FIDOUsagePage = 0xF1D0
+	FIDOUsageCTAP = 0x01
+)
+
+// DeviceInfo describes one hidraw node found in sysfs.
+type DeviceInfo struct {
+	Path       string `json:"path"`                 // /dev/hidrawN
+	VendorID   uint16 `json:"vendor_id"`            // USB vendor ID
+	ProductID  uint16 `json:"product_id"`           // USB product ID
+	Name       string `json:"name"`                 // HID_NAME from the kernel
+	Serial     string `json:"serial,omitempty"`     // HID_UNIQ, when the device exposes one
+	InputSize  int    `json:"input_report_bytes"`   // from the report descriptor
+	OutputSize int    `json:"output_report_bytes"`  // from the report descriptor
+	Readable   bool   `json:"readable"`             // the node opened read-write for this user
+	OpenError  string `json:"open_error,omitempty"` // why not, with the remedy
+}
+
+// Address returns the CLI device address of the node.
+func (d DeviceInfo) Address() string { return "hidraw:" + d.Path }
+
+// Discover lists the FIDO authenticators among /sys/class/hidraw, ordered by path.
+func Discover() ([]DeviceInfo, error) {
+	return discoverIn("/sys/class/hidraw", "/dev")
+}
+
+func discoverIn(sysRoot, devRoot string) ([]DeviceInfo, error) {
+	entries, err := os.ReadDir(sysRoot)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no hidraw support loaded: no devices
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", sysRoot, err)
+	}
+	var out []DeviceInfo
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "hidraw") {
+			continue
+		}
+		devDir := filepath.Join(sysRoot, name, "device")
+		desc, err := os.ReadFile(filepath.Join(devDir, "report_descriptor"))
+		if err != nil {
+			continue // a node we cannot describe is not one we can use
+		}
+		rd, err := ParseReportDescriptor(desc)
+		if err != nil || !rd.IsFIDO() {
+			continue
+		}
+		info := DeviceInfo{Path: filepath.Join(devRoot, name), InputSize: rd.InputBytes, OutputSize: rd.OutputBytes}
+		if ue, err := os.ReadFile(filepath.Join(devDir, "uevent")); err == nil {
+			parseUevent(string(ue), &info)
+		}
+		if f, err := os.OpenFile(info.Path, os.O_RDWR, 0); err == nil {
+			info.Readable = true
+			f.Close()
+		} else {
+			info.OpenError = openErrorText(info.Path, err)
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// parseUevent reads HID_ID=bus:vendor:product, HID_NAME and HID_UNIQ.
+func parseUevent(s string, info *DeviceInfo) {
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "HID_ID":
+			parts := strings.Split(v, ":")
+			if len(parts) == 3 {
+				if x, err := strconv.ParseUint(parts[1], 16, 32); err == nil {
+					info.VendorID = uint16(x)
+				}
+				if x, err := strconv.ParseUint(parts[2], 16, 32); err == nil {
+					info.ProductID = uint16(x)
+				}
+			}
+		case "HID_NAME":
+			info.Name = v
+		case "HID_UNIQ":
+			info.Serial = v
+		}
+	}
+}
+
+func openErrorText(path string, err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Sprintf("%s is not readable by this user: install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)", path)
+	}
+	return fmt.Sprintf("open %s: %v", path, err)
+}
+
+// HidrawTransport is a Transport over a Linux /dev/hidrawN node.
+type HidrawTransport struct {
+	f    *os.File
+	path string
+	wbuf [ReportSize + 1]byte
+}
+
+// OpenHidraw opens a hidraw node for CTAPHID.
+func OpenHidraw(path string) (*HidrawTransport, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, errors.New(openErrorText(path, err))
+	}
+	return &HidrawTransport{f: f, path: path}, nil
+}
+
+// WriteReport writes report ID 0 followed by the 64-byte report.
+func (h *HidrawTransport) WriteReport(ctx context.Context, report []byte) error {
+	if len(report) != ReportSize {
+		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h.wbuf[0] = 0
+	copy(h.wbuf[1:], report)
+	if _, err := h.f.Write(h.wbuf[:]); err != nil {
+		return fmt.Errorf("%w: write %s: %v", ErrDeviceGone, h.path, err)
+	}
+	return nil
+}
+
+// ReadReport reads one 64-byte input report (hidraw strips the report ID).
+func (h *HidrawTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
+	return readWithContext(ctx, h.f, buf)
+}
+
+// Close implements Transport.
+func (h *HidrawTransport) Close() error { return h.f.Close() }
+
+// String implements Transport.
+func (h *HidrawTransport) String() string { return "hidraw:" + h.path }

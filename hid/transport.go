@@ -1,0 +1,155 @@
+package hid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Transport carries 64-byte HID reports (without a report-ID byte) to and from
+// one authenticator. A hidraw node and a simkey socket both implement it.
+type Transport interface {
+	// WriteReport sends one report of exactly ReportSize bytes.
+	WriteReport(ctx context.Context, report []byte) error
+	// ReadReport receives one report into buf (at least ReportSize bytes) and
+	// returns its length. It returns when ctx is done.
+	ReadReport(ctx context.Context, buf []byte) (int, error)
+	// Close releases the device.
+	Close() error
+	// String names the device for messages and logs.
+	String() string
+}
+
+// ErrDeviceGone is wrapped by errors caused by the authenticator disappearing
+// (unplugged, or its socket closed) in the middle of a conversation.
+var ErrDeviceGone = errors.New("the key was removed or stopped answering")
+
+// deadlineConn is what both hidraw files and UNIX sockets offer.
+type deadlineConn interface {
+	Read([]byte) (int, error)
+	Write([]byte) (int, error)
+	Close() error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// readWithContext reads once from c, giving up when ctx is done. It uses the
+// runtime poller's deadlines, so it costs no goroutine per read.
+func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Time{}
+	}
+	if err := c.SetReadDeadline(dl); err != nil {
+		return 0, fmt.Errorf("set read deadline: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
+	n, err := c.Read(buf)
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, context.DeadlineExceeded
+		}
+		return 0, fmt.Errorf("%w: %v", ErrDeviceGone, err)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%w: end of stream", ErrDeviceGone)
+	}
+	return n, nil
+}
+
+// SocketTransport is a Transport over a UNIX SOCK_SEQPACKET socket carrying one
+// 64-byte report per message, as `keyceremony simkey serve` provides.
+type SocketTransport struct {
+	conn *net.UnixConn
+	name string
+}
+
+// DialSocket connects to a simkey socket.
+func DialSocket(ctx context.Context, path string) (*SocketTransport, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unixpacket", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to simkey socket %s: %w", path, err)
+	}
+	return &SocketTransport{conn: c.(*net.UnixConn), name: "simkey:" + path}, nil
+}
+
+// NewSocketTransport wraps an already connected SOCK_SEQPACKET UNIX socket.
+func NewSocketTransport(c *net.UnixConn, name string) *SocketTransport {
+	return &SocketTransport{conn: c, name: name}
+}
+
+// SocketPair returns two connected SOCK_SEQPACKET sockets: an in-process wire
+// between a client and a simkey with the same kernel semantics as a served socket.
+func SocketPair() (a, b *net.UnixConn, err error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	conns := make([]*net.UnixConn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), fmt.Sprintf("simkey-pair-%d", i))
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			for _, c := range conns[:i] {
+				c.Close()
+			}
+			syscall.Close(fds[1])
+			return nil, nil, fmt.Errorf("socketpair: %w", err)
+		}
+		conns[i] = c.(*net.UnixConn)
+	}
+	return conns[0], conns[1], nil
+}
+
+// WriteReport implements Transport.
+func (s *SocketTransport) WriteReport(ctx context.Context, report []byte) error {
+	if len(report) != ReportSize {
+		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := s.conn.Write(report); err != nil {
+		return fmt.Errorf("%w: write: %v", ErrDeviceGone, err)
+	}
+	return nil
+}
+
+// ReadReport implements Transport.
+func (s *SocketTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
+	return readWithContext(ctx, s.conn, buf)
+}
+
+// Close implements Transport.
+func (s *SocketTransport) Close() error { return s.conn.Close() }
+
+// String implements Transport.
+func (s *SocketTransport) String() string { return s.name }
+
+// OpenPath opens a device address as the CLI accepts it:
+// "hidraw:/dev/hidraw3", "simkey:/path/to.sock", or a bare /dev/hidrawN path.
+func OpenPath(ctx context.Context, addr string) (Transport, error) {
+	switch {
+	case strings.HasPrefix(addr, "simkey:"):
+		return DialSocket(ctx, strings.TrimPrefix(addr, "simkey:"))
+	case strings.HasPrefix(addr, "hidraw:"):
+		return OpenHidraw(strings.TrimPrefix(addr, "hidraw:"))
+	case strings.HasPrefix(addr, "/dev/"):
+		return OpenHidraw(addr)
+	}
+	return nil, fmt.Errorf("device address %q: want hidraw:/dev/hidrawN or simkey:/path/to.sock", addr)
+}

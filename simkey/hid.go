@@ -1,0 +1,361 @@
+package simkey
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/keyceremony/keyceremony/hid"
+)
+
+// Fault is a misbehaviour injected into the key's next answer, for tests.
+type Fault int
+
+// Faults, each consumed by the next request it applies to.
+const (
+	// FaultDropFrame drops the next reply frame (not keepalives).
+	FaultDropFrame Fault = iota + 1
+	// FaultCorruptFrame flips the bytes of the next reply frame's payload.
+	FaultCorruptFrame
+	// FaultBusy answers the next CTAPHID_CBOR request with ERROR CHANNEL_BUSY.
+	FaultBusy
+	// FaultUnplugBefore pulls the key out when the next CBOR request
+	// arrives, before acting on it.
+	FaultUnplugBefore
+	// FaultUnplugAfter pulls the key out after acting on the next CBOR
+	// request but before answering: the host cannot know it happened.
+	FaultUnplugAfter
+)
+
+// InjectFault queues a fault for the key's next applicable request.
+func (k *Key) InjectFault(f Fault) {
+	k.mu.Lock()
+	k.faults = append(k.faults, f)
+	k.mu.Unlock()
+}
+
+// takeFault removes and reports the first queued fault among want.
+func (k *Key) takeFault(want ...Fault) (Fault, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i, f := range k.faults {
+		for _, w := range want {
+			if f == w {
+				k.faults = append(k.faults[:i], k.faults[i+1:]...)
+				return f, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// msgTimeout is how long the key waits for the rest of a fragmented message.
+const msgTimeout = 500 * time.Millisecond
+
+// hidConn is one open of the virtual device node.
+type hidConn struct {
+	k    *Key
+	conn *net.UnixConn
+
+	wmu       sync.Mutex
+	closeOnce sync.Once
+
+	amu       sync.Mutex
+	activeCID uint32
+	cancel    context.CancelFunc // non-nil while a CBOR request runs
+}
+
+func (c *hidConn) close() { c.closeOnce.Do(func() { c.conn.Close() }) }
+
+// ServeConn speaks CTAPHID on one connection (one open of the device) until
+// the peer closes it, the key is unplugged, or ctx ends. It takes ownership
+// of conn.
+func (k *Key) ServeConn(ctx context.Context, conn *net.UnixConn) error {
+	c, err := k.attach(conn)
+	if err != nil {
+		return err
+	}
+	c.serve(ctx)
+	return nil
+}
+
+// attach registers a connection so that Unplug can break it.
+func (k *Key) attach(conn *net.UnixConn) (*hidConn, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.plugged {
+		conn.Close()
+		return nil, fmt.Errorf("%w: simkey is unplugged", hid.ErrDeviceGone)
+	}
+	c := &hidConn{k: k, conn: conn}
+	k.conns[c] = struct{}{}
+	return c, nil
+}
+
+func (c *hidConn) serve(ctx context.Context) {
+	k, conn := c.k, c.conn
+	defer func() {
+		k.mu.Lock()
+		delete(k.conns, c)
+		k.mu.Unlock()
+		c.amu.Lock()
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.amu.Unlock()
+		c.close()
+	}()
+	stop := context.AfterFunc(ctx, c.close)
+	defer stop()
+
+	rasm := hid.NewReassembler(hid.MaxMessageSize)
+	buf := make([]byte, hid.ReportSize+1)
+	for {
+		if rasm.Active() {
+			_ = conn.SetReadDeadline(time.Now().Add(msgTimeout))
+		} else {
+			_ = conn.SetReadDeadline(time.Time{})
+		}
+		n, err := conn.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.sendError(rasm.ActiveCID(), hid.ErrMsgTimeout)
+			rasm.Reset()
+			continue
+		}
+		if err != nil || n == 0 {
+			return // closed: the host let go, or the key was pulled
+		}
+		if n != hid.ReportSize {
+			continue // not a report; a real HID stack would never deliver it
+		}
+		c.packet(ctx, rasm, buf[:n])
+	}
+}
+
+// packet handles one incoming report.
+func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte) {
+	p := hid.Packet(pkt)
+	cid := p.CID()
+	if p.IsInit() {
+		cmd := p.Command()
+		if cmd == hid.CmdInit {
+			if rasm.Active() && rasm.ActiveCID() == cid {
+				rasm.Reset() // INIT on the channel resynchronises it
+			}
+			c.init(cid, pkt)
+			return
+		}
+		c.amu.Lock()
+		busy := c.cancel != nil
+		activeCID := c.activeCID
+		c.amu.Unlock()
+		if busy {
+			if cid == activeCID && cmd == hid.CmdCancel {
+				c.amu.Lock()
+				if c.cancel != nil {
+					c.cancel()
+				}
+				c.amu.Unlock()
+				return // CANCEL itself is never answered
+			}
+			c.sendError(cid, hid.ErrChannelBusy)
+			return
+		}
+		if !c.k.knownCID(cid) {
+			c.sendError(cid, hid.ErrInvalidChannel)
+			return
+		}
+		if rasm.Active() && rasm.ActiveCID() != cid {
+			c.sendError(cid, hid.ErrChannelBusy)
+			return
+		}
+	} else if !rasm.Active() || rasm.ActiveCID() != cid {
+		return // stray continuation: ignored, as the spec says
+	}
+	done, _, cmd, data, err := rasm.Add(pkt)
+	if err != nil {
+		c.sendError(cid, hid.ErrInvalidSeq)
+		return
+	}
+	if done {
+		c.dispatch(ctx, cid, cmd, data)
+	}
+}
+
+// init answers CTAPHID_INIT: a new channel on the broadcast channel, or a
+// resynchronisation of an existing one.
+func (c *hidConn) init(cid uint32, pkt []byte) {
+	p := hid.Packet(pkt)
+	if p.Length() != 8 {
+		c.sendError(cid, hid.ErrInvalidLen)
+		return
+	}
+	nonce := pkt[7:15]
+	newCID := cid
+	if cid == hid.BroadcastCID {
+		newCID = c.k.allocateCID()
+	} else if !c.k.knownCID(cid) {
+		c.sendError(cid, hid.ErrInvalidChannel)
+		return
+	}
+	resp := make([]byte, 17)
+	copy(resp, nonce)
+	binary.BigEndian.PutUint32(resp[8:12], newCID)
+	fw := c.k.cfg.FirmwareVersion
+	resp[12], resp[13], resp[14], resp[15] = 2, byte(fw>>16), byte(fw>>8), byte(fw)
+	resp[16] = hid.CapWink | hid.CapCBOR | hid.CapNMSG
+	c.send(cid, hid.CmdInit, resp)
+}
+
+func (k *Key) allocateCID() uint32 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cid := k.nextCID
+	k.nextCID++
+	if k.nextCID == hid.BroadcastCID {
+		k.nextCID = 1
+	}
+	k.cids[cid] = true
+	return cid
+}
+
+func (k *Key) knownCID(cid uint32) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cids[cid]
+}
+
+// dispatch runs a complete message.
+func (c *hidConn) dispatch(ctx context.Context, cid uint32, cmd hid.Command, data []byte) {
+	switch cmd {
+	case hid.CmdPing:
+		c.send(cid, hid.CmdPing, data)
+	case hid.CmdWink, hid.CmdLock:
+		c.send(cid, cmd, nil)
+	case hid.CmdCancel:
+		// nothing running on this connection: nothing to cancel
+	case hid.CmdCBOR:
+		c.startCBOR(ctx, cid, data)
+	default:
+		c.sendError(cid, hid.ErrInvalidCmd)
+	}
+}
+
+// startCBOR runs a CTAP2 request in its own goroutine so that CANCEL and
+// other channels' packets are still read while the key waits for a touch.
+func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
+	k := c.k
+	if _, ok := k.takeFault(FaultBusy); ok {
+		c.sendError(cid, hid.ErrChannelBusy)
+		return
+	}
+	if _, ok := k.takeFault(FaultUnplugBefore); ok {
+		go k.Unplug()
+		return
+	}
+	if !k.cmdMu.TryLock() { // another open of the device is using the key
+		c.sendError(cid, hid.ErrChannelBusy)
+		return
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	c.amu.Lock()
+	c.activeCID, c.cancel = cid, cancel
+	c.amu.Unlock()
+	go func() {
+		defer k.cmdMu.Unlock()
+		keepalive := func(status byte) { c.send(cid, hid.CmdKeepalive, []byte{status}) }
+		resp := k.process(rctx, data, keepalive)
+		c.amu.Lock()
+		c.cancel = nil
+		c.amu.Unlock()
+		cancel()
+		if _, ok := k.takeFault(FaultUnplugAfter); ok {
+			k.Unplug()
+			return
+		}
+		c.send(cid, hid.CmdCBOR, resp)
+	}()
+}
+
+func (c *hidConn) sendError(cid uint32, code hid.ErrorCode) {
+	c.send(cid, hid.CmdError, []byte{byte(code)})
+}
+
+// send fragments and writes one message, applying frame faults to replies.
+func (c *hidConn) send(cid uint32, cmd hid.Command, data []byte) {
+	pkts, err := hid.Fragment(cid, cmd, data, hid.MaxMessageSize)
+	if err != nil {
+		pkts, _ = hid.Fragment(cid, hid.CmdError, []byte{byte(hid.ErrOther)}, hid.MaxMessageSize)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for _, p := range pkts {
+		if cmd != hid.CmdKeepalive {
+			if f, ok := c.k.takeFault(FaultDropFrame, FaultCorruptFrame); ok {
+				if f == FaultDropFrame {
+					continue
+				}
+				for i := 7; i < len(p); i++ {
+					p[i] ^= 0xff
+				}
+			}
+		}
+		if _, err := c.conn.Write(p); err != nil {
+			return
+		}
+	}
+}
+
+// Listen serves the key on a UNIX SOCK_SEQPACKET socket at path, one 64-byte
+// HID report per message, until ctx ends.
+func (k *Key) Listen(ctx context.Context, path string) error {
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return fmt.Errorf("simkey: listen on %s: %w", path, err)
+	}
+	return k.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln until ctx ends; each is one open of the key.
+func (k *Key) Serve(ctx context.Context, ln *net.UnixListener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("simkey: accept: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = k.ServeConn(ctx, conn)
+		}()
+	}
+}
+
+// Connect returns a client-side transport wired to the key in-process over
+// a SOCK_SEQPACKET socket pair: the same bytes a served socket carries. The
+// connection lives until the transport is closed or the key is unplugged.
+func (k *Key) Connect() (hid.Transport, error) {
+	a, b, err := hid.SocketPair()
+	if err != nil {
+		return nil, err
+	}
+	c, err := k.attach(b)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	go c.serve(context.Background())
+	return hid.NewSocketTransport(a, "simkey:in-process"), nil
+}

@@ -1,0 +1,392 @@
+// Package simkey is keyceremony's virtual FIDO2 authenticator: a software key
+// that speaks real CTAPHID frames and CTAP 2.1 CBOR and behaves like a
+// hardware key down to PIN retry counters, blocking after three wrong PINs
+// until it is re-plugged, reset only soon after power-up, and keepalives
+// while it waits for a touch. It is the project's test bench and its
+// rehearsal mode; its attestation chains to a test root that only rehearsal
+// trusts.
+package simkey
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ctap"
+)
+
+// Presence says how the simulated person at the key answers a touch request.
+type Presence int
+
+// Presence behaviours.
+const (
+	PresenceAuto   Presence = iota // touched after Config.TouchDelay
+	PresenceDeny                   // declined after Config.TouchDelay (OPERATION_DENIED)
+	PresenceIgnore                 // never touched: USER_ACTION_TIMEOUT after Config.TouchTimeout
+	PresenceManual                 // touched when Key.Touch is called
+)
+
+// Config describes a simkey. The zero value gives a fresh key with defaults.
+type Config struct {
+	AAGUID          ctap.AAGUID      // default DefaultAAGUID()
+	FirmwareVersion uint64           // default 0x050704 (reads as 5.7.4)
+	TouchDelay      time.Duration    // default 100 ms
+	TouchTimeout    time.Duration    // default 30 s
+	ResetWindow     time.Duration    // default 10 s after power-up
+	MaxCredentials  int              // discoverable credential slots, default 25
+	PINProtocols    []int            // default [2, 1]
+	StatePath       string           // persist state here when set
+	Now             func() time.Time // default time.Now
+}
+
+func (c Config) withDefaults() Config {
+	if c.AAGUID.IsZero() {
+		c.AAGUID = DefaultAAGUID()
+	}
+	if c.FirmwareVersion == 0 {
+		c.FirmwareVersion = 0x050704
+	}
+	if c.TouchDelay == 0 {
+		c.TouchDelay = 100 * time.Millisecond
+	}
+	if c.TouchTimeout == 0 {
+		c.TouchTimeout = 30 * time.Second
+	}
+	if c.ResetWindow == 0 {
+		c.ResetWindow = 10 * time.Second
+	}
+	if c.MaxCredentials == 0 {
+		c.MaxCredentials = 25
+	}
+	if len(c.PINProtocols) == 0 {
+		c.PINProtocols = []int{2, 1}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// maxMsgSize is the CTAP message size simkey announces (as YubiKey 5 does).
+const maxMsgSize = 1200
+
+// Key is one virtual authenticator. Its CTAP2 processing is serialised: one
+// command at a time, as on a real key.
+type Key struct {
+	cfg Config
+
+	cmdMu sync.Mutex // held while a CTAP2 command runs
+
+	mu       sync.Mutex // guards everything below
+	st       *state
+	vol      volatile
+	presence Presence
+	touch    chan struct{}
+	faults   []Fault
+	plugged  bool
+	conns    map[*hidConn]struct{}
+	cids     map[uint32]bool
+	nextCID  uint32
+}
+
+// volatile is what a real key loses when it loses power.
+type volatile struct {
+	powerUp      time.Time
+	pinFails     int // consecutive wrong PINs since power-up
+	keyAgreement *ecdh.PrivateKey
+	token        []byte
+	tokenPerms   ctap.Permission
+	tokenRPID    string
+	tokenValid   bool
+	assertions   []assertionItem // pending getNextAssertion results
+	rpIter       []rpEntry
+	credIter     []*credential
+}
+
+// New makes a simkey. With cfg.StatePath set it reloads the key saved there
+// or creates and saves a fresh one.
+func New(cfg Config) (*Key, error) {
+	cfg = cfg.withDefaults()
+	var st *state
+	var err error
+	if cfg.StatePath != "" {
+		if st, err = loadState(cfg.StatePath); err != nil {
+			return nil, err
+		}
+	}
+	if st == nil {
+		if st, err = newState(cfg.AAGUID, cfg.Now()); err != nil {
+			return nil, fmt.Errorf("simkey: %w", err)
+		}
+		if cfg.StatePath != "" {
+			if err := st.save(cfg.StatePath); err != nil {
+				return nil, err
+			}
+		}
+	}
+	k := &Key{cfg: cfg, st: st, touch: make(chan struct{}, 1), conns: map[*hidConn]struct{}{}, cids: map[uint32]bool{}, nextCID: 1}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.powerOnLocked(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// AAGUID returns the key's AAGUID.
+func (k *Key) AAGUID() ctap.AAGUID { return k.st.AAGUID }
+
+// AttestationCertificate returns the key's batch attestation certificate (DER).
+func (k *Key) AttestationCertificate() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]byte(nil), k.st.AttCert...)
+}
+
+// powerOnLocked starts a new power cycle: volatile state is new.
+func (k *Key) powerOnLocked() error {
+	ka, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		return err
+	}
+	k.vol = volatile{powerUp: k.cfg.Now(), keyAgreement: ka, token: tok}
+	k.plugged = true
+	return nil
+}
+
+// Unplug simulates pulling the key out: every open connection breaks and
+// new ones are refused until Plug.
+func (k *Key) Unplug() {
+	k.mu.Lock()
+	conns := k.conns
+	k.conns = map[*hidConn]struct{}{}
+	k.cids = map[uint32]bool{}
+	k.plugged = false
+	k.mu.Unlock()
+	for c := range conns {
+		c.close()
+	}
+}
+
+// Plug simulates inserting the key: a new power-up (the reset window opens,
+// the three-wrong-PINs block clears).
+func (k *Key) Plug() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.powerOnLocked()
+}
+
+// Replug is Unplug followed by Plug.
+func (k *Key) Replug() error {
+	k.Unplug()
+	return k.Plug()
+}
+
+// SetPresence sets how touch requests are answered from now on.
+func (k *Key) SetPresence(p Presence) {
+	k.mu.Lock()
+	k.presence = p
+	k.mu.Unlock()
+}
+
+// Touch answers a pending (or the next) touch request under PresenceManual.
+func (k *Key) Touch() {
+	select {
+	case k.touch <- struct{}{}:
+	default:
+	}
+}
+
+// persistLocked saves the state when a state file is configured.
+func (k *Key) persistLocked() error {
+	if k.cfg.StatePath == "" {
+		return nil
+	}
+	return k.st.save(k.cfg.StatePath)
+}
+
+// waitForTouch asks the simulated person for a touch, sending UPNEEDED
+// keepalives every 100 ms, as keys do. It is called without k.mu held.
+func (k *Key) waitForTouch(ctx context.Context, keepalive func(byte)) error {
+	k.mu.Lock()
+	mode := k.presence
+	k.mu.Unlock()
+	if keepalive != nil {
+		keepalive(byte(ctap.KeepaliveUserPresence))
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var decide <-chan time.Time
+	var outcome error
+	switch mode {
+	case PresenceAuto:
+		decide = time.After(k.cfg.TouchDelay)
+	case PresenceDeny:
+		decide, outcome = time.After(k.cfg.TouchDelay), ctap.StatusOperationDenied
+	case PresenceIgnore, PresenceManual:
+		decide, outcome = time.After(k.cfg.TouchTimeout), ctap.StatusUserActionTimeout
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctap.StatusKeepaliveCancel
+		case <-decide:
+			return outcome
+		case <-k.touch:
+			if mode == PresenceManual {
+				return nil
+			}
+		case <-tick.C:
+			if keepalive != nil {
+				keepalive(byte(ctap.KeepaliveUserPresence))
+			}
+		}
+	}
+}
+
+// CBOR processes one CTAP2 message directly, without CTAPHID framing: it
+// makes *Key a ctap.Channel for fast unit tests. Real tests go through HID.
+func (k *Key) CBOR(ctx context.Context, msg []byte, keepalive func(byte)) ([]byte, error) {
+	if !k.cmdMu.TryLock() {
+		return nil, errors.New("simkey: busy")
+	}
+	defer k.cmdMu.Unlock()
+	return k.process(ctx, msg, keepalive), nil
+}
+
+// process runs one CTAP2 command and returns status byte plus CBOR.
+func (k *Key) process(ctx context.Context, msg []byte, keepalive func(byte)) []byte {
+	if len(msg) == 0 {
+		return []byte{byte(ctap.StatusInvalidLength)}
+	}
+	if len(msg) > maxMsgSize {
+		return []byte{byte(ctap.StatusRequestTooLarge)}
+	}
+	cmd, params := ctap.Command(msg[0]), msg[1:]
+	var (
+		resp any
+		err  error
+	)
+	switch cmd {
+	case ctap.CmdGetInfo:
+		resp = k.getInfo()
+	case ctap.CmdClientPIN:
+		resp, err = k.clientPIN(params)
+	case ctap.CmdMakeCredential:
+		resp, err = k.makeCredential(ctx, params, keepalive)
+	case ctap.CmdGetAssertion:
+		resp, err = k.getAssertion(ctx, params, keepalive)
+	case ctap.CmdGetNextAssertion:
+		resp, err = k.getNextAssertion()
+	case ctap.CmdReset:
+		err = k.reset(ctx, keepalive)
+	case ctap.CmdCredentialManagement:
+		resp, err = k.credentialManagement(params)
+	case ctap.CmdConfig:
+		err = k.config(params)
+	case ctap.CmdSelection:
+		err = k.waitForTouch(ctx, keepalive)
+	default:
+		err = ctap.StatusInvalidCommand
+	}
+	if err != nil {
+		var st ctap.Status
+		if errors.As(err, &st) {
+			return []byte{byte(st)}
+		}
+		return []byte{byte(ctap.StatusOther)}
+	}
+	if resp == nil {
+		return []byte{0}
+	}
+	b, err := ctap.Marshal(resp)
+	if err != nil {
+		return []byte{byte(ctap.StatusOther)}
+	}
+	return append([]byte{0}, b...)
+}
+
+// decode unmarshals CTAP2 parameters, mapping failures to CTAP statuses.
+func decode(params []byte, v any) error {
+	if len(params) == 0 {
+		return ctap.StatusMissingParameter
+	}
+	if err := ctap.Unmarshal(params, v); err != nil {
+		return ctap.StatusInvalidCBOR
+	}
+	return nil
+}
+
+func (k *Key) getInfo() *ctap.Info {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	remaining := k.cfg.MaxCredentials - len(k.st.Credentials)
+	fw := k.cfg.FirmwareVersion
+	return &ctap.Info{
+		Versions:   []string{"FIDO_2_0", "FIDO_2_1"},
+		Extensions: []string{"credProtect", "hmac-secret"},
+		AAGUID:     k.st.AAGUID,
+		Options: map[string]bool{
+			"rk": true, "up": true, "plat": false,
+			"clientPin":        k.st.PINVerifier != nil,
+			"credMgmt":         true,
+			"authnrCfg":        true,
+			"alwaysUv":         k.st.AlwaysUV,
+			"pinUvAuthToken":   true,
+			"setMinPINLength":  true,
+			"makeCredUvNotRqd": !k.st.AlwaysUV,
+		},
+		MaxMsgSize:                       maxMsgSize,
+		PinUvAuthProtocols:               append([]int(nil), k.cfg.PINProtocols...),
+		MaxCredentialCountInList:         8,
+		MaxCredentialIDLength:            128,
+		Transports:                       []string{"usb"},
+		Algorithms:                       []ctap.CredentialParam{{Type: "public-key", Alg: ctap.COSEAlgES256}},
+		ForcePINChange:                   k.st.ForcePINChange,
+		MinPINLength:                     k.st.MinPINLength,
+		FirmwareVersion:                  &fw,
+		RemainingDiscoverableCredentials: &remaining,
+	}
+}
+
+// reset wipes the key, only within the reset window after power-up and
+// only after a touch.
+func (k *Key) reset(ctx context.Context, keepalive func(byte)) error {
+	k.mu.Lock()
+	late := k.cfg.Now().Sub(k.vol.powerUp) > k.cfg.ResetWindow
+	k.mu.Unlock()
+	if late {
+		return ctap.StatusNotAllowed
+	}
+	if err := k.waitForTouch(ctx, keepalive); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.st.wipe(); err != nil {
+		return ctap.StatusOther
+	}
+	if err := k.persistLocked(); err != nil {
+		return ctap.StatusOther
+	}
+	return k.powerOnKeepPlugTime()
+}
+
+// powerOnKeepPlugTime renews the key agreement key and token after a reset,
+// keeping the power-up time (a reset is not a power cycle).
+func (k *Key) powerOnKeepPlugTime() error {
+	up := k.vol.powerUp
+	if err := k.powerOnLocked(); err != nil {
+		return ctap.StatusOther
+	}
+	k.vol.powerUp = up
+	return nil
+}

@@ -1,0 +1,274 @@
+package simkey
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"unicode/utf8"
+
+	"github.com/keyceremony/keyceremony/ctap"
+)
+
+// clientPIN implements authenticatorClientPIN (CTAP 2.1, 6.5).
+func (k *Key) clientPIN(params []byte) (any, error) {
+	var req ctap.ClientPINRequest
+	if err := decode(params, &req); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var proto ctap.PINProtocol
+	if req.SubCommand != ctap.PINGetRetries || req.Protocol != 0 {
+		p, err := k.protocolLocked(req.Protocol)
+		if err != nil {
+			return nil, err
+		}
+		proto = p
+	}
+	switch req.SubCommand {
+	case ctap.PINGetRetries:
+		n := k.st.PINRetries
+		pc := k.vol.pinFails >= 3
+		return &ctap.ClientPINResponse{PINRetries: &n, PowerCycleState: &pc}, nil
+	case ctap.PINGetKeyAgreement:
+		key := ctap.COSEKeyFromECDH(k.vol.keyAgreement.PublicKey())
+		return &ctap.ClientPINResponse{KeyAgreement: &key}, nil
+	case ctap.PINSetPIN:
+		return nil, k.setPINLocked(proto, &req)
+	case ctap.PINChangePIN:
+		return nil, k.changePINLocked(proto, &req)
+	case ctap.PINGetToken, ctap.PINGetTokenWithPermissions:
+		return k.getTokenLocked(proto, &req)
+	}
+	return nil, ctap.StatusInvalidSubcommand
+}
+
+func (k *Key) protocolLocked(v int) (ctap.PINProtocol, error) {
+	if v == 0 {
+		return nil, ctap.StatusMissingParameter
+	}
+	for _, have := range k.cfg.PINProtocols {
+		if have == v {
+			return ctap.ProtocolByVersion(v)
+		}
+	}
+	return nil, ctap.StatusInvalidParameter
+}
+
+// sharedSecretLocked completes ECDH with the platform key of the request.
+func (k *Key) sharedSecretLocked(p ctap.PINProtocol, platform *ctap.COSEKey) ([]byte, error) {
+	if platform == nil {
+		return nil, ctap.StatusMissingParameter
+	}
+	pub, err := platform.ECDH()
+	if err != nil {
+		return nil, ctap.StatusInvalidParameter
+	}
+	z, err := k.vol.keyAgreement.ECDH(pub)
+	if err != nil {
+		return nil, ctap.StatusInvalidParameter
+	}
+	defer ctap.Zero(z)
+	s, err := p.KDF(z)
+	if err != nil {
+		return nil, ctap.StatusOther
+	}
+	return s, nil
+}
+
+// decryptNewPIN extracts and checks a new PIN (64 padded bytes).
+func (k *Key) decryptNewPINLocked(p ctap.PINProtocol, secret, newPINEnc []byte) ([]byte, error) {
+	padded, err := p.Decrypt(secret, newPINEnc)
+	if err != nil || len(padded) != 64 {
+		return nil, ctap.StatusPINPolicyViolation
+	}
+	defer ctap.Zero(padded)
+	pin := padded
+	if i := bytes.IndexByte(padded, 0); i >= 0 {
+		pin = padded[:i]
+	}
+	if len(pin) > 63 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.st.MinPINLength {
+		return nil, ctap.StatusPINPolicyViolation
+	}
+	return append([]byte(nil), pin...), nil
+}
+
+func (k *Key) storePINLocked(pin []byte) error {
+	h := sha256.Sum256(pin)
+	k.st.PINVerifier = append([]byte(nil), h[:16]...)
+	ctap.Zero(h[:])
+	k.st.PINCodePoints = utf8.RuneCount(pin)
+	k.st.PINRetries = maxPINRetries
+	k.st.ForcePINChange = false
+	k.vol.tokenValid = false
+	ctap.Zero(pin)
+	if err := k.persistLocked(); err != nil {
+		return ctap.StatusOther
+	}
+	return nil
+}
+
+func (k *Key) setPINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error {
+	if req.NewPINEnc == nil || req.PinUvAuth == nil {
+		return ctap.StatusMissingParameter
+	}
+	if k.st.PINVerifier != nil {
+		return ctap.StatusNotAllowed
+	}
+	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
+	if err != nil {
+		return err
+	}
+	defer ctap.Zero(secret)
+	if !ctap.VerifyAuth(p, secret, req.NewPINEnc, req.PinUvAuth) {
+		return ctap.StatusPINAuthInvalid
+	}
+	pin, err := k.decryptNewPINLocked(p, secret, req.NewPINEnc)
+	if err != nil {
+		return err
+	}
+	return k.storePINLocked(pin)
+}
+
+// checkPINHashLocked verifies pinHashEnc the way CTAP prescribes: the retry
+// counter drops before the comparison, three wrong PINs in a row since
+// power-up block further attempts until a power cycle, zero retries blocks
+// the PIN for good.
+func (k *Key) checkPINHashLocked(p ctap.PINProtocol, secret, pinHashEnc []byte) error {
+	if k.st.PINRetries == 0 {
+		return ctap.StatusPINBlocked
+	}
+	if k.vol.pinFails >= 3 {
+		return ctap.StatusPINAuthBlocked
+	}
+	hash, err := p.Decrypt(secret, pinHashEnc)
+	if err != nil || len(hash) != 16 {
+		return ctap.StatusPINAuthInvalid
+	}
+	defer ctap.Zero(hash)
+	k.st.PINRetries--
+	if err := k.persistLocked(); err != nil {
+		return ctap.StatusOther
+	}
+	if subtle.ConstantTimeCompare(hash, k.st.PINVerifier) != 1 {
+		// A wrong PIN also renews the key agreement key.
+		if ka, err := ecdh.P256().GenerateKey(rand.Reader); err == nil {
+			k.vol.keyAgreement = ka
+		}
+		k.vol.pinFails++
+		switch {
+		case k.st.PINRetries == 0:
+			return ctap.StatusPINBlocked
+		case k.vol.pinFails >= 3:
+			return ctap.StatusPINAuthBlocked
+		}
+		return ctap.StatusPINInvalid
+	}
+	k.st.PINRetries = maxPINRetries
+	k.vol.pinFails = 0
+	if err := k.persistLocked(); err != nil {
+		return ctap.StatusOther
+	}
+	return nil
+}
+
+func (k *Key) changePINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error {
+	if req.NewPINEnc == nil || req.PINHashEnc == nil || req.PinUvAuth == nil {
+		return ctap.StatusMissingParameter
+	}
+	if k.st.PINVerifier == nil {
+		return ctap.StatusPINNotSet
+	}
+	if k.st.PINRetries == 0 {
+		return ctap.StatusPINBlocked
+	}
+	if k.vol.pinFails >= 3 {
+		return ctap.StatusPINAuthBlocked
+	}
+	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
+	if err != nil {
+		return err
+	}
+	defer ctap.Zero(secret)
+	msg := append(append([]byte(nil), req.NewPINEnc...), req.PINHashEnc...)
+	if !ctap.VerifyAuth(p, secret, msg, req.PinUvAuth) {
+		return ctap.StatusPINAuthInvalid
+	}
+	if err := k.checkPINHashLocked(p, secret, req.PINHashEnc); err != nil {
+		return err
+	}
+	pin, err := k.decryptNewPINLocked(p, secret, req.NewPINEnc)
+	if err != nil {
+		return err
+	}
+	return k.storePINLocked(pin)
+}
+
+func (k *Key) getTokenLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) (any, error) {
+	if req.PINHashEnc == nil {
+		return nil, ctap.StatusMissingParameter
+	}
+	perms := ctap.Permission(req.Permissions)
+	if req.SubCommand == ctap.PINGetToken {
+		if req.Permissions != 0 || req.PermissionsRP != "" {
+			return nil, ctap.StatusInvalidParameter
+		}
+		perms = ctap.PermMakeCredential | ctap.PermGetAssertion
+	} else {
+		if perms == 0 {
+			return nil, ctap.StatusInvalidParameter
+		}
+		if perms&^(ctap.PermMakeCredential|ctap.PermGetAssertion|ctap.PermCredentialManagement|ctap.PermAuthenticatorConfig) != 0 {
+			return nil, ctap.StatusUnauthorizedPermission // no bio enrollment, no large blobs
+		}
+	}
+	if k.st.PINVerifier == nil {
+		return nil, ctap.StatusPINNotSet
+	}
+	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
+	if err != nil {
+		return nil, err
+	}
+	defer ctap.Zero(secret)
+	if err := k.checkPINHashLocked(p, secret, req.PINHashEnc); err != nil {
+		return nil, err
+	}
+	if k.st.ForcePINChange {
+		return nil, ctap.StatusPINPolicyViolation
+	}
+	// A new token on every grant: older tokens stop working.
+	if _, err := rand.Read(k.vol.token); err != nil {
+		return nil, ctap.StatusOther
+	}
+	k.vol.tokenValid, k.vol.tokenPerms, k.vol.tokenRPID = true, perms, req.PermissionsRP
+	enc, err := p.Encrypt(secret, k.vol.token)
+	if err != nil {
+		return nil, ctap.StatusOther
+	}
+	return &ctap.ClientPINResponse{PinUvAuthToken: enc}, nil
+}
+
+// checkTokenLocked verifies a pinUvAuthParam made with the current token and
+// that the token holds perm (and, for rpID != "", is bound to it or unbound,
+// in which case it becomes bound).
+func (k *Key) checkTokenLocked(protocol int, msg, param []byte, perm ctap.Permission, rpID string) error {
+	p, err := k.protocolLocked(protocol)
+	if err != nil {
+		return err
+	}
+	if !k.vol.tokenValid || !ctap.VerifyAuth(p, k.vol.token, msg, param) {
+		return ctap.StatusPINAuthInvalid
+	}
+	if k.vol.tokenPerms&perm == 0 {
+		return ctap.StatusPINAuthInvalid
+	}
+	if rpID != "" {
+		if k.vol.tokenRPID != "" && k.vol.tokenRPID != rpID {
+			return ctap.StatusPINAuthInvalid
+		}
+		k.vol.tokenRPID = rpID
+	}
+	return nil
+}
