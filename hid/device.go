@@ -90,13 +90,20 @@ func (d *Device) initChannel(ctx context.Context) error {
 	if err := d.send(ctx, BroadcastCID, CmdInit, nonce[:]); err != nil {
 		return fmt.Errorf("INIT: %w", err)
 	}
+	// An ERROR on the broadcast channel carries no nonce: it may answer
+	// another program's request. Remember it and keep waiting for our reply.
+	var lastErr error
 	for {
 		cmd, data, err := d.receive(ctx, BroadcastCID)
 		if err != nil {
+			if lastErr != nil {
+				return fmt.Errorf("INIT: %w", lastErr)
+			}
 			return fmt.Errorf("INIT: %w", err)
 		}
 		if cmd == CmdError && len(data) > 0 {
-			return fmt.Errorf("INIT: %w", ErrorCode(data[0]))
+			lastErr = ErrorCode(data[0])
+			continue
 		}
 		// Replies to another program's INIT carry another nonce: skip them.
 		if cmd != CmdInit || len(data) < 17 || !bytes.Equal(data[:8], nonce[:]) {

@@ -115,12 +115,17 @@ func (c *hidConn) serve(ctx context.Context) {
 
 	rasm := hid.NewReassembler(hid.MaxMessageSize)
 	buf := make([]byte, hid.ReportSize+1)
+	// A fragmented message must be complete within msgTimeout of its first
+	// packet, however many other packets arrive meanwhile.
+	var msgDeadline time.Time
 	for {
-		if rasm.Active() {
-			_ = conn.SetReadDeadline(time.Now().Add(msgTimeout))
-		} else {
-			_ = conn.SetReadDeadline(time.Time{})
+		switch {
+		case !rasm.Active():
+			msgDeadline = time.Time{}
+		case msgDeadline.IsZero():
+			msgDeadline = time.Now().Add(msgTimeout)
 		}
+		_ = conn.SetReadDeadline(msgDeadline)
 		n, err := conn.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.sendError(rasm.ActiveCID(), hid.ErrMsgTimeout)
@@ -267,13 +272,15 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 	c.activeCID, c.cancel = cid, cancel
 	c.amu.Unlock()
 	go func() {
-		defer k.cmdMu.Unlock()
 		keepalive := func(status byte) { c.send(cid, hid.CmdKeepalive, []byte{status}) }
 		resp := k.process(rctx, data, keepalive)
+		// The key is free again before the reply leaves: a host that sends
+		// its next request the moment it reads this one must not see BUSY.
 		c.amu.Lock()
 		c.cancel = nil
 		c.amu.Unlock()
 		cancel()
+		k.cmdMu.Unlock()
 		if _, ok := k.takeFault(FaultUnplugAfter); ok {
 			k.Unplug()
 			return

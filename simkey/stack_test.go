@@ -37,6 +37,7 @@ type bench struct {
 	events []ctap.Keepalive
 	evMu   sync.Mutex
 	opts   ctap.Options
+	idle   time.Duration
 }
 
 func newBench(t testing.TB, cfg simkey.Config, opts ctap.Options) *bench {
@@ -52,7 +53,7 @@ func newBench(t testing.TB, cfg simkey.Config, opts ctap.Options) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bench{t: t, key: key, clock: clock, opts: opts}
+	b := &bench{t: t, key: key, clock: clock, opts: opts, idle: 2 * time.Second}
 	b.connect()
 	return b
 }
@@ -65,7 +66,7 @@ func (b *bench) connect() {
 	}
 	opts := b.opts
 	opts.OnKeepalive = func(k ctap.Keepalive) { b.evMu.Lock(); b.events = append(b.events, k); b.evMu.Unlock() }
-	c, dev, err := b.key.Open(context.Background(), hid.Options{IdleTimeout: 2 * time.Second}, opts)
+	c, dev, err := b.key.Open(context.Background(), hid.Options{IdleTimeout: b.idle}, opts)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -1,0 +1,73 @@
+package simkey_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+// FuzzRequest sends arbitrary CTAP2 messages to simkey: it must answer each
+// with a status, never panic, and stay usable.
+func FuzzRequest(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x04},
+		{0x06, 0xa2, 0x01, 0x02, 0x02, 0x02},
+		{0x01, 0xa4, 0x01, 0x58, 0x20},
+		{0x0a, 0xa1, 0x01, 0x01},
+		{0x0d, 0xa2, 0x01, 0x03, 0x02, 0xa1, 0x01, 0x08},
+	} {
+		f.Add(seed)
+	}
+	key, err := simkey.New(simkey.Config{TouchDelay: time.Nanosecond, ResetWindow: time.Nanosecond})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		reply, err := key.CBOR(context.Background(), msg, nil)
+		if err != nil || len(reply) == 0 {
+			t.Fatalf("no status for %x: %v", msg, err)
+		}
+		if _, err := ctap.NewClient(key, ctap.Options{}).Info(context.Background()); err != nil {
+			t.Fatalf("key unusable after %x: %v", msg, err)
+		}
+	})
+}
+
+// FuzzHIDPackets writes arbitrary reports to simkey's CTAPHID server: it
+// must keep serving a well-behaved client afterwards.
+func FuzzHIDPackets(f *testing.F) {
+	pk, _ := hid.Fragment(hid.BroadcastCID, hid.CmdInit, make([]byte, 8), hid.MaxMessageSize)
+	f.Add([]byte(pk[0]))
+	f.Add(make([]byte, 64))
+	key, err := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		tr, err := key.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for len(stream) > 0 {
+			r := make([]byte, hid.ReportSize)
+			stream = stream[copy(r, stream):]
+			if err := tr.WriteReport(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dev, err := hid.Open(ctx, tr, hid.Options{IdleTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatalf("INIT after garbage: %v", err)
+		}
+		if _, err := ctap.NewClient(dev, ctap.Options{}).Info(ctx); err != nil {
+			t.Fatalf("getInfo after garbage: %v", err)
+		}
+	})
+}
