@@ -9,7 +9,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/binary"
 
 	"github.com/keyceremony/keyceremony/ctap"
@@ -17,8 +16,8 @@ import (
 
 // Credential IDs wrap the private key under the key's master key, so a
 // non-discoverable credential needs no storage (as on real keys):
-// version(1) || nonce(12) || AES-256-GCM(master, PKCS#8 || credProtect),
-// with the RP ID hash as additional data.
+// version(1) || nonce(12) || AES-256-GCM(master, P-256 scalar || credProtect),
+// with the RP ID hash as additional data: 62 bytes, like a YubiKey's.
 const credIDVersion = 0x01
 
 func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte) ([]byte, error) {
@@ -172,12 +171,12 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
+	scalar, err := priv.Bytes()
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	defer ctap.Zero(pkcs8)
-	id, err := k.wrapCredentialLocked(pkcs8, credProtect, rpIDHash[:])
+	defer ctap.Zero(scalar)
+	id, err := k.wrapCredentialLocked(scalar, credProtect, rpIDHash[:])
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
@@ -193,7 +192,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		}
 	}
 	if rk {
-		c := credential{ID: id, RPID: req.RP.ID, RPName: req.RP.Name, User: req.User, PrivateKey: append([]byte(nil), pkcs8...),
+		c := credential{ID: id, RPID: req.RP.ID, RPName: req.RP.Name, User: req.User, PrivateKey: append([]byte(nil), scalar...),
 			CredProtect: credProtect, CredRandom: credRandom, Created: k.cfg.Now().UTC()}
 		if i := k.findResidentLocked(req.RP.ID, req.User.ID); i >= 0 {
 			k.st.Credentials[i] = c // same account on the same RP: replaced, as the spec says
@@ -373,12 +372,8 @@ func (k *Key) getNextAssertion() (any, error) {
 }
 
 func (k *Key) signAssertionLocked(it assertionItem) (*ctap.Assertion, error) {
-	pk, err := x509.ParsePKCS8PrivateKey(it.priv)
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), it.priv)
 	if err != nil {
-		return nil, ctap.StatusOther
-	}
-	priv, ok := pk.(*ecdsa.PrivateKey)
-	if !ok {
 		return nil, ctap.StatusOther
 	}
 	k.st.SignCount++
@@ -512,12 +507,8 @@ func (k *Key) nextCredLocked(total int) (any, error) {
 	}
 	c := k.vol.credIter[0]
 	k.vol.credIter = k.vol.credIter[1:]
-	pk, err := x509.ParsePKCS8PrivateKey(c.PrivateKey)
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), c.PrivateKey)
 	if err != nil {
-		return nil, ctap.StatusOther
-	}
-	priv, ok := pk.(*ecdsa.PrivateKey)
-	if !ok {
 		return nil, ctap.StatusOther
 	}
 	cose, err := ctap.Marshal(ctap.COSEKeyFromECDSA(&priv.PublicKey))

@@ -27,7 +27,7 @@ type credential struct {
 	RPID        string    `json:"rp_id"`
 	RPName      string    `json:"rp_name,omitempty"`
 	User        ctap.User `json:"user"`
-	PrivateKey  []byte    `json:"private_key"` // PKCS#8
+	PrivateKey  []byte    `json:"private_key"` // P-256 scalar
 	CredProtect int       `json:"cred_protect,omitempty"`
 	CredRandom  []byte    `json:"cred_random,omitempty"` // hmac-secret
 	Created     time.Time `json:"created"`

@@ -1,0 +1,80 @@
+// Command keyceremony provisions and re-verifies the FIDO2 security keys of
+// a Microsoft Entra ID break-glass account in a two-person key ceremony.
+//
+// This file only dispatches subcommands; the work lives in the packages.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
+
+Usage:
+  keyceremony rehearse [--out DIR]           rehearse the device steps on two virtual keys
+  keyceremony devices [--json] [--device D]  list FIDO authenticators
+  keyceremony info --device D [--json]       show one authenticator's getInfo
+  keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay D]
+                                             serve a virtual key on a SOCK_SEQPACKET socket
+  keyceremony version
+
+Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code: 0 success,
+// 1 the command ran and found a problem, 2 it could not run.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "rehearse":
+		err = cmdRehearse(ctx, args[1:], stdout)
+	case "devices":
+		err = cmdDevices(ctx, args[1:], stdout)
+	case "info":
+		err = cmdInfo(ctx, args[1:], stdout)
+	case "simkey":
+		err = cmdSimkey(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "keyceremony", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "keyceremony: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "keyceremony %s: %v\n", args[0], err)
+		if code, ok := err.(exitCoder); ok {
+			return code.ExitCode()
+		}
+		return 2
+	}
+	return 0
+}
+
+// exitCoder lets a command choose its exit code.
+type exitCoder interface{ ExitCode() int }
+
+// findingError is a command that ran and found a problem: exit code 1.
+type findingError struct{ msg string }
+
+func (e findingError) Error() string { return e.msg }
+func (e findingError) ExitCode() int { return 1 }

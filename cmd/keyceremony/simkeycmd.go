@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || args[0] != "serve" {
+		return errors.New("usage: keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID]")
+	}
+	fs := flag.NewFlagSet("simkey serve", flag.ContinueOnError)
+	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
+	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
+	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
+	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *sock == "" {
+		return errors.New("--socket is required")
+	}
+	cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch}
+	if *aaguid != "" {
+		a, err := ctap.ParseAAGUID(*aaguid)
+		if err != nil {
+			return err
+		}
+		cfg.AAGUID = a
+	}
+	key, err := simkey.New(cfg)
+	if err != nil {
+		return err
+	}
+	// SIGHUP simulates unplugging and re-plugging the key: a new power-up.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := key.Replug(); err != nil {
+				fmt.Fprintf(errOut, "simkey: replug: %v\n", err)
+			} else {
+				fmt.Fprintln(errOut, "simkey: re-plugged (new power-up)")
+			}
+		}
+	}()
+	os.Remove(*sock) // a stale socket from an earlier run
+	fmt.Fprintf(out, "simkey %s serving on %s (SIGHUP re-plugs; Ctrl-C stops)\n", key.AAGUID(), *sock)
+	err = key.Listen(ctx, *sock)
+	os.Remove(*sock)
+	return err
+}
