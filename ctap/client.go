@@ -379,7 +379,8 @@ func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 		if ok, _ := info.Option("pinUvAuthToken"); !ok {
 			return nil, errors.New("PIN token: key does not support tokens with permissions (CTAP 2.1); this operation needs them")
 		}
-		req.SubCommand, req.Permissions, req.PermissionsRP = PINGetTokenWithPermissions, uint8(tr.Permissions), tr.RPID
+		perms := uint8(tr.Permissions)
+		req.SubCommand, req.Permissions, req.PermissionsRP = PINGetTokenWithPermissions, &perms, tr.RPID
 		granted = tr.Permissions
 	}
 	var resp ClientPINResponse

@@ -78,7 +78,7 @@ type ClientPINRequest struct {
 	PinUvAuth     []byte   `cbor:"4,keyasint,omitempty"`
 	NewPINEnc     []byte   `cbor:"5,keyasint,omitempty"`
 	PINHashEnc    []byte   `cbor:"6,keyasint,omitempty"`
-	Permissions   uint8    `cbor:"9,keyasint,omitempty"`
+	Permissions   *uint8   `cbor:"9,keyasint,omitempty"` // absent and zero differ
 	PermissionsRP string   `cbor:"10,keyasint,omitempty"`
 }
 

@@ -210,14 +210,17 @@ func (k *Key) getTokenLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) (an
 	if req.PINHashEnc == nil {
 		return nil, ctap.StatusMissingParameter
 	}
-	perms := ctap.Permission(req.Permissions)
+	var perms ctap.Permission
 	if req.SubCommand == ctap.PINGetToken {
-		if req.Permissions != 0 || req.PermissionsRP != "" {
+		if req.Permissions != nil || req.PermissionsRP != "" {
 			return nil, ctap.StatusInvalidParameter
 		}
 		perms = ctap.PermMakeCredential | ctap.PermGetAssertion
 	} else {
-		if perms == 0 {
+		if req.Permissions == nil {
+			return nil, ctap.StatusMissingParameter
+		}
+		if perms = ctap.Permission(*req.Permissions); perms == 0 {
 			return nil, ctap.StatusInvalidParameter
 		}
 		if perms&^(ctap.PermMakeCredential|ctap.PermGetAssertion|ctap.PermCredentialManagement|ctap.PermAuthenticatorConfig) != 0 {

@@ -36,6 +36,11 @@ type deviceReport struct {
 
 // openClient opens a device address through CTAPHID.
 func openClient(ctx context.Context, addr string) (*ctap.Client, *hid.Device, error) {
+	return openClientWith(ctx, addr, ctap.Options{})
+}
+
+// openClientWith opens a device address with client options.
+func openClientWith(ctx context.Context, addr string, opts ctap.Options) (*ctap.Client, *hid.Device, error) {
 	t, err := hid.OpenPath(ctx, addr)
 	if err != nil {
 		return nil, nil, err
@@ -45,7 +50,7 @@ func openClient(ctx context.Context, addr string) (*ctap.Client, *hid.Device, er
 		t.Close()
 		return nil, nil, err
 	}
-	return ctap.NewClient(dev, ctap.Options{}), dev, nil
+	return ctap.NewClient(dev, opts), dev, nil
 }
 
 // firmwareString renders getInfo's firmwareVersion; YubiKeys encode it as
