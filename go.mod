@@ -2,8 +2,6 @@ module github.com/keyceremony/keyceremony
 
 go 1.26.8
 
-require (
-	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
-	github.com/x448/float16 v0.8.4 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
-)
+require github.com/fxamacker/cbor/v2 v2.10.0
+
+require github.com/x448/float16 v0.8.4 // indirect

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestRealKeyReadOnly talks to a real authenticator, read-only (INIT, PING,
+// WINK, getInfo, PIN retries). Opt-in: set KEYCEREMONY_REAL_KEY to a device
+// address, e.g. KEYCEREMONY_REAL_KEY=hidraw:/dev/hidraw3. It never sends a
+// PIN, never resets, never creates a credential.
+func TestRealKeyReadOnly(t *testing.T) {
+	addr := os.Getenv("KEYCEREMONY_REAL_KEY")
+	if addr == "" {
+		t.Skip("opt-in: set KEYCEREMONY_REAL_KEY=hidraw:/dev/hidrawN to test against a real key")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, dev, err := openClient(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if err := dev.Ping(ctx, []byte("keyceremony real-key ping")); err != nil {
+		t.Fatal(err)
+	}
+	_ = dev.Wink(ctx) // not every key winks
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Versions) == 0 || info.AAGUID.IsZero() {
+		t.Fatalf("getInfo %+v", info)
+	}
+	t.Logf("real key %s: AAGUID %s firmware %s versions %v options %v", addr, info.AAGUID, firmwareString(info.FirmwareVersion), info.Versions, info.Options)
+	if set, _ := info.Option("clientPin"); set {
+		n, pc, err := c.PINRetries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("PIN retries %d, power cycle needed %v", n, pc)
+	}
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# keyceremony's whole test suite, the one command CI runs (.ci/run).
+#
+# 1. Installs the Debian packages the independent-client tests need
+#    (python3-fido2) when they are missing and this user may install them
+#    (root, or passwordless sudo). Otherwise it says so loudly; those tests
+#    then skip with a loud reason, except under CI=true, where they fail.
+# 2. go vet, then every Go test with the race detector, fuzz seed corpora
+#    included.
+# 3. With FUZZTIME=30s (say), also runs each fuzz target for that long.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+/usr/bin/python3 -c 'import fido2, cryptography' 2>/dev/null || packages+=(python3-fido2)
+
+if ((${#packages[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  else
+    sudo=(unavailable)
+  fi
+  if [ "${sudo[*]-}" = unavailable ]; then
+    echo "WARNING: cannot install ${packages[*]} (not root, no passwordless sudo)." >&2
+    echo "WARNING: the python-fido2 interop tests will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
+  else
+    echo "Installing test dependencies: ${packages[*]}"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  fi
+fi
+
+go vet ./...
+go test -race -count=1 ./...
+
+if [ -n "${FUZZTIME:-}" ]; then
+  for pkg in $(go list ./...); do
+    for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+      echo "fuzz $pkg $target for $FUZZTIME"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+    done
+  done
+fi
