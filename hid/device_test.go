@@ -147,3 +147,34 @@ func FuzzDeviceReply(f *testing.F) {
 		_, _ = d.CBOR(context.Background(), []byte{4}, nil)
 	})
 }
+
+func TestForgottenChannelIsReinitialised(t *testing.T) {
+	s := &scripted{cid: 7}
+	requests := 0
+	s.onWrite = func(s *scripted, p Packet) {
+		if !p.IsInit() {
+			return
+		}
+		requests++
+		if requests == 1 {
+			s.cid = 9 // the key will hand out a new channel on re-INIT
+			s.reply(7, CmdError, []byte{byte(ErrInvalidChannel)})
+			return
+		}
+		if p.CID() != 9 {
+			s.reply(p.CID(), CmdError, []byte{byte(ErrInvalidChannel)})
+			return
+		}
+		s.reply(9, CmdCBOR, []byte{0})
+	}
+	d, err := Open(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CBOR(context.Background(), []byte{4}, nil); err != nil {
+		t.Fatalf("after INVALID_CHANNEL: %v", err)
+	}
+	if d.cid != 9 || requests != 2 {
+		t.Fatalf("channel %08x after %d requests", d.cid, requests)
+	}
+}
