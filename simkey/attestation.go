@@ -6,34 +6,18 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	_ "embed"
 	"encoding/asn1"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-)
-
-// The simkey test attestation root. Its private key is public on purpose:
-// this root proves nothing and is trusted only in rehearsal mode. The
-// attest package recognises it and refuses it in a real ceremony.
-var (
-	//go:embed testca/root.pem
-	rootPEM []byte
-	//go:embed testca/root-key.pem
-	rootKeyPEM []byte
+	"github.com/keyceremony/keyceremony/simkey/testca"
 )
 
 // DefaultAAGUID returns simkey's AAGUID: the ASCII bytes "keyceremony-simk"
 // (6b657963-6572-656d-6f6e-792d73696d6b).
-func DefaultAAGUID() ctap.AAGUID {
-	var a ctap.AAGUID
-	copy(a[:], "keyceremony-simk")
-	return a
-}
+func DefaultAAGUID() ctap.AAGUID { return ctap.AAGUID(testca.AAGUID()) }
 
 // OIDFIDOGenCeAAGUID returns id-fido-gen-ce-aaguid, the attestation
 // certificate extension that carries the AAGUID.
@@ -42,43 +26,21 @@ func OIDFIDOGenCeAAGUID() asn1.ObjectIdentifier {
 }
 
 // TestRootPEM returns the simkey test attestation root certificate (PEM).
-func TestRootPEM() []byte { return append([]byte(nil), rootPEM...) }
+func TestRootPEM() []byte { return testca.RootPEM() }
 
 // TestRoot returns the parsed simkey test attestation root.
-func TestRoot() (*x509.Certificate, error) {
-	b, _ := pem.Decode(rootPEM)
-	if b == nil {
-		return nil, errors.New("simkey: embedded root is not PEM")
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
-func testRootKey() (*ecdsa.PrivateKey, error) {
-	b, _ := pem.Decode(rootKeyPEM)
-	if b == nil {
-		return nil, errors.New("simkey: embedded root key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("simkey: embedded root key: %w", err)
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("simkey: embedded root key is not ECDSA")
-	}
-	return ek, nil
-}
+func TestRoot() (*x509.Certificate, error) { return testca.Root() }
 
 // newAttestation makes a batch attestation key and certificate for aaguid,
 // signed by the test root, meeting the WebAuthn packed-attestation
 // certificate requirements (C, O, OU "Authenticator Attestation", CN,
 // CA=false, AAGUID extension not critical).
-func newAttestation(aaguid ctap.AAGUID, now time.Time) (key *ecdsa.PrivateKey, certDER []byte, err error) {
+func newAttestation(aaguid ctap.AAGUID) (key *ecdsa.PrivateKey, certDER []byte, err error) {
 	root, err := TestRoot()
 	if err != nil {
 		return nil, nil, err
 	}
-	rootKey, err := testRootKey()
+	rootKey, err := testca.RootKey()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +63,8 @@ func newAttestation(aaguid ctap.AAGUID, now time.Time) (key *ecdsa.PrivateKey, c
 			OrganizationalUnit: []string{"Authenticator Attestation"},
 			CommonName:         "keyceremony simkey TEST batch attestation",
 		},
-		NotBefore:             now.Add(-time.Hour).UTC(),
+		// A batch certificate is issued at manufacturing, long before use.
+		NotBefore:             time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		NotAfter:              time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC),
 		BasicConstraintsValid: true,
 		IsCA:                  false,

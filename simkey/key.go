@@ -119,7 +119,7 @@ func New(cfg Config) (*Key, error) {
 		}
 	}
 	if st == nil {
-		if st, err = newState(cfg.AAGUID, cfg.Now()); err != nil {
+		if st, err = newState(cfg.AAGUID); err != nil {
 			return nil, fmt.Errorf("simkey: %w", err)
 		}
 		if cfg.StatePath != "" {

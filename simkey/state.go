@@ -53,8 +53,8 @@ type state struct {
 	AttCert        []byte       `json:"attestation_cert"` // DER
 }
 
-func newState(aaguid ctap.AAGUID, now time.Time) (*state, error) {
-	attKey, attCert, err := newAttestation(aaguid, now)
+func newState(aaguid ctap.AAGUID) (*state, error) {
+	attKey, attCert, err := newAttestation(aaguid)
 	if err != nil {
 		return nil, err
 	}

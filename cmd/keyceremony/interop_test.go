@@ -38,8 +38,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // serveSimkey runs `keyceremony simkey serve` in-process and waits for its socket.
 func serveSimkey(t *testing.T, extra ...string) string {
@@ -48,7 +52,9 @@ func serveSimkey(t *testing.T, extra ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"simkey", "serve", "--socket", sock, "--touch-delay", "5ms"}, extra...), &out, &out) }()
+	go func() {
+		done <- run(ctx, append([]string{"simkey", "serve", "--socket", sock, "--touch-delay", "5ms"}, extra...), &out, &out)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {

@@ -24,6 +24,10 @@ Usage:
   keyceremony info --device D [--json]       show one authenticator's getInfo
   keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay D]
                                              serve a virtual key on a SOCK_SEQPACKET socket
+  keyceremony attest verify [--policy FILE] [--mds FILE] [--rehearsal] [--json]
+                            [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json
+                                             judge a registration: exit 0 allowed, 1 refused, 2 unreadable
+  keyceremony policy check FILE|default      validate a policy and show what it allows
   keyceremony version
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
@@ -52,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdInfo(ctx, args[1:], stdout)
 	case "simkey":
 		err = cmdSimkey(ctx, args[1:], stdout, stderr)
+	case "attest":
+		err = cmdAttest(ctx, args[1:], stdout)
+	case "policy":
+		err = cmdPolicy(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "keyceremony", version)
 	case "help", "-h", "--help":

@@ -95,7 +95,7 @@ func TestRehearseWritesRecord(t *testing.T) {
 		t.Fatalf("%s %v", b, err)
 	}
 	for _, k := range rec.Keys {
-		if k.PINRetries != 8 || k.CredentialID == "" || k.AttestationRoot == "" || !strings.Contains(k.AttestationRoot, "TEST") {
+		if k.PINRetries != 8 || k.CredentialID == "" || k.Attestation == nil || !k.Attestation.Allowed || !k.Attestation.Rehearsal || !strings.Contains(k.Attestation.Root.Subject, "TEST") {
 			t.Errorf("%+v", k)
 		}
 	}
@@ -114,5 +114,45 @@ func TestSplitKnowledgePIN(t *testing.T) {
 		if c < '0' || c > '9' {
 			t.Fatalf("non-digit in %q", a)
 		}
+	}
+}
+
+func TestAttestVerifyExitCodes(t *testing.T) {
+	vec := filepath.Join("..", "..", "..", "shared", "vectors", "registrations")
+	if _, err := os.Stat(vec); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIPPED LOUDLY: vectors not found: %v", err)
+	}
+	flags := []string{"attest", "verify", "--rp-id", "example.com", "--origin", "https://example.com"}
+	if code, out, errOut := runCLI(t, append(flags, filepath.Join(vec, "yubikey-5-packed.json"))...); code != 0 || !strings.Contains(out, "ALLOWED") {
+		t.Fatalf("genuine YubiKey 5: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, append(flags, "--json", filepath.Join(vec, "yubikey-neo-fido-u2f.json"))...); code != 1 || !strings.Contains(out, `"aaguid-not-allowed"`) {
+		t.Fatalf("U2F key: exit %d\n%s", code, out)
+	}
+	if code, _, _ := runCLI(t, "attest", "verify", filepath.Join(vec, "yubikey-5-packed.json")); code != 1 {
+		t.Fatalf("registration for example.com judged for login.microsoft.com: exit %d", code)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o644)
+	if code, _, _ := runCLI(t, append(flags, bad)...); code != 2 {
+		t.Fatalf("unreadable input: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, append(flags, filepath.Join(t.TempDir(), "missing.json"))...); code != 2 {
+		t.Fatalf("missing file: exit %d", code)
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "check", "default")
+	if code != 0 || !strings.Contains(out, "Yubico U2F Root CA Serial 457200631") || !strings.Contains(out, "2fc0579f-8113-47ea-b116-bb5a8db9202a") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "p.json")
+	os.WriteFile(bad, []byte(`{"version":1,"surprise":true}`), 0o644)
+	if code, _, errOut := runCLI(t, "policy", "check", bad); code != 2 || !strings.Contains(errOut, "surprise") {
+		t.Fatalf("unknown key: exit %d %s", code, errOut)
 	}
 }

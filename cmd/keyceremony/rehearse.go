@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/simkey"
@@ -29,15 +28,14 @@ const (
 
 // rehearsedKey is what the rehearsal records of one key (no secrets).
 type rehearsedKey struct {
-	Slot             int    `json:"slot"`
-	AAGUID           string `json:"aaguid"`
-	Firmware         string `json:"firmware"`
-	CredentialID     string `json:"credential_id"`
-	PublicKeySHA256  string `json:"public_key_sha256"`
-	AttestationCert  string `json:"attestation_cert_sha256"`
-	AttestationRoot  string `json:"attestation_root"`
-	AssertionCounter uint32 `json:"assertion_counter"`
-	PINRetries       int    `json:"pin_retries"`
+	Slot             int             `json:"slot"`
+	AAGUID           string          `json:"aaguid"`
+	Firmware         string          `json:"firmware"`
+	CredentialID     string          `json:"credential_id"`
+	PublicKeySHA256  string          `json:"public_key_sha256"`
+	Attestation      *attest.Verdict `json:"attestation"`
+	AssertionCounter uint32          `json:"assertion_counter"`
+	PINRetries       int             `json:"pin_retries"`
 }
 
 // cmdRehearse runs the device half of the ceremony on two virtual keys
@@ -53,9 +51,14 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), test attestation root; nothing here touches a real key or tenant.")
+	// The embedded policy, with the simkey TEST root trusted: rehearsal only.
+	verifier, err := loadVerifier("", "", true)
+	if err != nil {
+		return err
+	}
 	var results []rehearsedKey
 	for slot := 1; slot <= 2; slot++ {
-		r, err := rehearseKey(ctx, out, slot)
+		r, err := rehearseKey(ctx, out, slot, verifier)
 		if err != nil {
 			return fmt.Errorf("key %d: %w", slot, err)
 		}
@@ -82,7 +85,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func rehearseKey(ctx context.Context, out io.Writer, slot int) (rehearsedKey, error) {
+func rehearseKey(ctx context.Context, out io.Writer, slot int, verifier *attest.Verifier) (rehearsedKey, error) {
 	step := func(format string, a ...any) { fmt.Fprintf(out, "  [key %d] %s\n", slot, fmt.Sprintf(format, a...)) }
 	key, err := simkey.New(simkey.Config{TouchDelay: 20 * time.Millisecond})
 	if err != nil {
@@ -145,11 +148,18 @@ func rehearseKey(ctx context.Context, out io.Writer, slot int) (rehearsedKey, er
 	if err != nil {
 		return rehearsedKey{}, err
 	}
-	certSum, rootName, err := checkRehearsalAttestation(res, cdh[:])
+	in, err := attest.InputFromMakeCredential(res, clientData, info.FirmwareVersion)
+	if err != nil {
+		return rehearsedKey{}, err
+	}
+	verdict, err := verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challenge})
 	if err != nil {
 		return rehearsedKey{}, fmt.Errorf("attestation: %w", err)
 	}
-	step("credential created for %s: %s attestation verified, chains to %q", entraRPID, res.Format, rootName)
+	if !verdict.Allowed {
+		return rehearsedKey{}, fmt.Errorf("attestation refused: %+v", verdict.Reasons)
+	}
+	step("credential created for %s: %s attestation allowed (%s), chains to %q", entraRPID, res.Format, verdict.Model, verdict.Root.Subject)
 
 	assertData := sha256.Sum256([]byte("keyceremony rehearsal test assertion"))
 	as, err := client.GetAssertion(ctx, ctap.GetAssertionOptions{
@@ -172,7 +182,7 @@ func rehearseKey(ctx context.Context, out io.Writer, slot int) (rehearsedKey, er
 	return rehearsedKey{
 		Slot: slot, AAGUID: info.AAGUID.String(), Firmware: firmwareString(info.FirmwareVersion),
 		CredentialID: base64.RawURLEncoding.EncodeToString(ad.CredentialID), PublicKeySHA256: hex.EncodeToString(pkSum[:]),
-		AttestationCert: certSum, AttestationRoot: rootName, AssertionCounter: aad.SignCount, PINRetries: retries,
+		Attestation: verdict, AssertionCounter: aad.SignCount, PINRetries: retries,
 	}, nil
 }
 
@@ -193,40 +203,4 @@ func splitKnowledgePIN() ([]byte, error) {
 	ctap.Zero(halves[0])
 	ctap.Zero(halves[1])
 	return pin, nil
-}
-
-// checkRehearsalAttestation verifies simkey's packed attestation against the
-// simkey test root. The attest package (policy, MDS3, allowlist) replaces
-// this minimal check in the real ceremony.
-func checkRehearsalAttestation(res *ctap.MakeCredentialResult, clientDataHash []byte) (certSHA256, rootName string, err error) {
-	var stmt struct {
-		Alg int      `cbor:"alg"`
-		Sig []byte   `cbor:"sig"`
-		X5C [][]byte `cbor:"x5c"`
-	}
-	if err := ctap.Unmarshal(res.AttStmt, &stmt); err != nil {
-		return "", "", err
-	}
-	if res.Format != "packed" || len(stmt.X5C) == 0 || stmt.Alg != ctap.COSEAlgES256 {
-		return "", "", errors.New("not an ES256 packed attestation with a certificate")
-	}
-	leaf, err := x509.ParseCertificate(stmt.X5C[0])
-	if err != nil {
-		return "", "", err
-	}
-	root, err := simkey.TestRoot()
-	if err != nil {
-		return "", "", err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(root)
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return "", "", err
-	}
-	signed := append(append([]byte(nil), res.AuthData...), clientDataHash...)
-	if err := leaf.CheckSignature(x509.ECDSAWithSHA256, signed, stmt.Sig); err != nil {
-		return "", "", err
-	}
-	sum := sha256.Sum256(stmt.X5C[0])
-	return hex.EncodeToString(sum[:]), root.Subject.CommonName, nil
 }

@@ -1,0 +1,451 @@
+package attest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+const yubicoRootSHA256 = "0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42"
+
+func vectorsDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "vectors")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("real-device vectors missing at %s: %v", dir, err)
+		}
+		t.Skipf("SKIPPED LOUDLY: real-device vectors not found at %s (%v)", dir, err)
+	}
+	return dir
+}
+
+type vectorFile struct {
+	About struct {
+		Device, Format, RPID, Origin, AAGUID string
+	} `json:"about"`
+	Registration json.RawMessage `json:"registration"`
+}
+
+func loadVector(t *testing.T, name string) vectorFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(vectorsDir(t), "registrations", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectorFile
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func defaultVerifier(t *testing.T) *Verifier {
+	t.Helper()
+	p, err := DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Verifier{Policy: p, Now: func() time.Time { return testNow }}
+}
+
+func TestRealYubiKeyRegistrationsVerify(t *testing.T) {
+	for _, name := range []string{"yubikey-5-packed.json", "yubikey-5-nfc-packed.json"} {
+		t.Run(name, func(t *testing.T) {
+			v := loadVector(t, name)
+			in, err := InputFromRegistrationJSON(v.Registration, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verdict, err := defaultVerifier(t).Verify(in, Expect{RPID: v.About.RPID, Origin: v.About.Origin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !verdict.Trusted || !verdict.Allowed {
+				t.Fatalf("refused: %+v", verdict.Reasons)
+			}
+			if verdict.AAGUID != v.About.AAGUID || verdict.CertAAGUID != v.About.AAGUID || verdict.Format != "packed" || verdict.AttestationType != "basic_full" {
+				t.Fatalf("%+v", verdict)
+			}
+			if verdict.Root == nil || verdict.Root.SHA256 != yubicoRootSHA256 || !strings.Contains(verdict.Root.Subject, "Yubico U2F Root CA Serial 457200631") {
+				t.Fatalf("root %+v", verdict.Root)
+			}
+			if len(verdict.Chain) != 2 || verdict.Model == "" {
+				t.Fatalf("chain %+v model %q", verdict.Chain, verdict.Model)
+			}
+		})
+	}
+}
+
+func TestRealU2FRegistrationIsGenuineButNotAllowed(t *testing.T) {
+	v := loadVector(t, "yubikey-neo-fido-u2f.json")
+	in, err := InputFromRegistrationJSON(v.Registration, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict, err := defaultVerifier(t).Verify(in, Expect{RPID: v.About.RPID, Origin: v.About.Origin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !verdict.Trusted || verdict.Root == nil || verdict.Root.SHA256 != yubicoRootSHA256 {
+		t.Fatalf("genuine NEO not trusted: %+v", verdict)
+	}
+	if verdict.Allowed || reasonCodes(verdict) != ReasonAAGUIDNotAllowed {
+		t.Fatalf("a U2F key must not be allowed for a break-glass account: %s", reasonCodes(verdict))
+	}
+}
+
+// Every byte of a real attestationObject matters: flipping any one of them
+// is refused or fails to parse, never accepted.
+func TestRealRegistrationTamperedIsRefused(t *testing.T) {
+	v := loadVector(t, "yubikey-5-packed.json")
+	var reg RegistrationJSON
+	json.Unmarshal(v.Registration, &reg)
+	ao, _ := decodeB64URL(reg.Response.AttestationObject)
+	cd, _ := decodeB64URL(reg.Response.ClientDataJSON)
+	vf := defaultVerifier(t)
+	for i := 0; i < len(ao); i += 7 {
+		bad := append([]byte(nil), ao...)
+		bad[i] ^= 0x01
+		verdict, err := vf.Verify(Input{AttestationObject: bad, ClientDataJSON: cd}, Expect{RPID: v.About.RPID, Origin: v.About.Origin})
+		if err == nil && verdict.Allowed {
+			t.Fatalf("attestationObject with byte %d flipped was allowed", i)
+		}
+	}
+	badCD := []byte(strings.Replace(string(cd), "example.com", "examp1e.com", 1))
+	verdict, err := vf.Verify(Input{AttestationObject: ao, ClientDataJSON: badCD}, Expect{RPID: v.About.RPID, Origin: v.About.Origin})
+	if err != nil || verdict.Allowed || !verdict.HasReason(ReasonClientData) || !verdict.HasReason(ReasonSignature) {
+		t.Fatalf("altered clientDataJSON: %v %s", err, reasonCodes(verdict))
+	}
+}
+
+// The forged corpus: every forgery refused, each for the right reason.
+func TestForgedCorpusIsRefused(t *testing.T) {
+	trusted := newCA(t, "Trusted Test Root")
+	untrusted := newCA(t, "Untrusted Root")
+	mdsRoot := newCA(t, "Test MDS Root")
+	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
+	other, _ := ctap.ParseAAGUID("ee882879-721c-4913-9775-3dfcce97072a")
+	allowed := []AllowedModel{{AAGUID: yk.String(), Name: "YubiKey 5 NFC"}, {AAGUID: other.String(), Name: "YubiKey 5"}}
+	pol := testPolicy(t, []testCA{trusted}, nil, nil, allowed...)
+	vf := &Verifier{Policy: pol, Now: func() time.Time { return testNow }}
+	goodCert, goodKey := issue(t, trusted, &yk)
+
+	// Control: the honest registration is allowed, so refusals below mean something.
+	v, err := vf.Verify(registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t), Expect{RPID: "login.microsoft.com", Origin: "https://login.microsoft.com"})
+	if err != nil || !v.Allowed {
+		t.Fatalf("honest registration refused: %v %+v", err, v.Reasons)
+	}
+
+	selfCert, selfKey := issue(t, testCA{}, &yk)
+	untrustedCert, untrustedKey := issue(t, untrusted, &yk)
+	mismatchCert, mismatchKey := issue(t, trusted, &other)
+	simKey, _ := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
+
+	// The MDS cases use a policy with a blob.
+	mdsPol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "unused", MaxAgeDays: 45}, nil, allowed...)
+	revoked, err := ParseMDS(mdsBlob(t, mdsRoot, 7, testNow.AddDate(0, 1, 0), []mdsEntry{
+		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1", "REVOKED"}, changed: testNow.AddDate(0, 0, -3)},
+	}), mdsRoot.cert, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := ParseMDS(mdsBlob(t, mdsRoot, 3, testNow.AddDate(0, -3, 0), []mdsEntry{
+		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow.AddDate(0, -4, 0)},
+	}), mdsRoot.cert, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name   string
+		vf     *Verifier
+		in     func() Input
+		reason string
+	}{
+		{"self-signed leaf with a real AAGUID", vf, func() Input {
+			return registration{aaguid: yk, attCert: selfCert, attKey: selfKey}.build(t)
+		}, ReasonChain},
+		{"chain to an untrusted root", vf, func() Input {
+			return registration{aaguid: yk, attCert: untrustedCert, attKey: untrustedKey}.build(t)
+		}, ReasonChain},
+		{"AAGUID mismatch between authData and certificate", vf, func() Input {
+			return registration{aaguid: yk, attCert: mismatchCert, attKey: mismatchKey}.build(t)
+		}, ReasonAAGUIDMismatch},
+		{"flipped signature byte", vf, func() Input {
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey, flipSig: true}.build(t)
+		}, ReasonSignature},
+		{"wrong clientDataHash", vf, func() Input {
+			h := sha256.Sum256([]byte("another client data"))
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey, signOver: h[:]}.build(t)
+		}, ReasonSignature},
+		{"revoked entry in a test MDS blob", &Verifier{Policy: mdsPol, MDS: revoked, Now: vf.Now}, func() Input {
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
+		}, ReasonMDSStatus},
+		{"stale MDS blob", &Verifier{Policy: mdsPol, MDS: stale, Now: vf.Now}, func() Input {
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
+		}, ReasonMDSStale},
+		{"simkey root without --rehearsal", defaultVerifier(t), func() Input {
+			return simkeyRegistration(t, simKey)
+		}, ReasonSimkeyRoot},
+		{"none attestation under the default policy", defaultVerifier(t), func() Input {
+			return registration{aaguid: yk, format: "none"}.build(t)
+		}, ReasonFormatNone},
+		{"another relying party", vf, func() Input {
+			return registration{rpID: "evil.example", aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
+		}, ReasonRPID},
+		{"wrong origin", vf, func() Input {
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey,
+				clientData: []byte(`{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.micros0ft.com"}`)}.build(t)
+		}, ReasonClientData},
+		{"model not on the allowlist", &Verifier{Policy: testPolicy(t, []testCA{trusted}, nil, nil, AllowedModel{AAGUID: other.String(), Name: "other"}), Now: vf.Now}, func() Input {
+			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
+		}, ReasonAAGUIDNotAllowed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := tc.vf.Verify(tc.in(), Expect{RPID: "login.microsoft.com", Origin: "https://login.microsoft.com"})
+			if err != nil {
+				t.Fatalf("error instead of a verdict: %v", err)
+			}
+			if v.Allowed {
+				t.Fatalf("forgery allowed: %+v", v)
+			}
+			if !v.HasReason(tc.reason) {
+				t.Fatalf("refused for %q, want %q", reasonCodes(v), tc.reason)
+			}
+			for _, r := range v.Reasons {
+				if r.Message == "" {
+					t.Errorf("reason %s has no message", r.Code)
+				}
+			}
+		})
+	}
+}
+
+// simkeyRegistration makes a real simkey credential for login.microsoft.com.
+func simkeyRegistration(t *testing.T, key *simkey.Key) Input {
+	t.Helper()
+	c := ctap.NewClient(key, ctap.Options{})
+	cd := []byte(`{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.microsoft.com"}`)
+	h := sha256.Sum256(cd)
+	res, err := c.MakeCredential(context.Background(), ctap.MakeCredentialOptions{ClientDataHash: h[:],
+		RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u")}, ResidentKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := uint64(0x050704)
+	in, err := InputFromMakeCredential(res, cd, &fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestSimkeyAllowedOnlyInRehearsal(t *testing.T) {
+	key, _ := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
+	in := simkeyRegistration(t, key)
+	vf := defaultVerifier(t)
+	vf.Rehearsal = true
+	v, err := vf.Verify(in, Expect{RPID: "login.microsoft.com", Origin: "https://login.microsoft.com"})
+	if err != nil || !v.Allowed || !v.Rehearsal || !strings.Contains(v.Root.Subject, "TEST") || v.Firmware != "5.7.4" {
+		t.Fatalf("%v %+v", err, v)
+	}
+	// Adding the simkey root to a real policy does not make it trusted.
+	root, _ := simkey.TestRoot()
+	pol := testPolicy(t, []testCA{{cert: root}}, nil, nil, AllowedModel{AAGUID: simkey.DefaultAAGUID().String(), Name: "sim"})
+	v, _ = (&Verifier{Policy: pol, Now: vf.Now}).Verify(in, Expect{RPID: "login.microsoft.com"})
+	if v.Allowed || !v.HasReason(ReasonSimkeyRoot) {
+		t.Fatalf("simkey root smuggled in through a policy: %s", reasonCodes(v))
+	}
+}
+
+func TestFirmwareAndCertificationPolicy(t *testing.T) {
+	trusted := newCA(t, "Trusted Test Root")
+	mdsRoot := newCA(t, "Test MDS Root")
+	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
+	cert, key := issue(t, trusted, &yk)
+	mds, err := ParseMDS(mdsBlob(t, mdsRoot, 9, testNow.AddDate(0, 1, 0), []mdsEntry{
+		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow.AddDate(0, 0, -1)},
+	}), mdsRoot.cert, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "x", MaxAgeDays: 30}, func(p *Policy) { p.MinCertification = "FIDO_CERTIFIED_L2" },
+		AllowedModel{AAGUID: yk.String(), Name: "YubiKey 5 NFC", MinFirmware: "5.4.3"})
+	vf := &Verifier{Policy: pol, MDS: mds, Now: func() time.Time { return testNow }}
+	in := registration{aaguid: yk, attCert: cert, attKey: key}.build(t)
+	old := uint64(0x050202)
+	in.Firmware = &old
+	v, _ := vf.Verify(in, Expect{RPID: "login.microsoft.com"})
+	if !v.HasReason(ReasonFirmware) || !v.HasReason(ReasonCertification) || v.MDS.Certification != "FIDO_CERTIFIED_L1" || v.Allowed {
+		t.Fatalf("%s %+v", reasonCodes(v), v.MDS)
+	}
+	in.Firmware = nil
+	v, _ = vf.Verify(in, Expect{RPID: "login.microsoft.com"})
+	if !v.HasReason(ReasonFirmwareUnknown) {
+		t.Fatalf("unknown firmware: %s", reasonCodes(v))
+	}
+	good := uint64(0x050403)
+	in.Firmware = &good
+	pol.MinCertification = "FIDO_CERTIFIED_L1"
+	v, _ = vf.Verify(in, Expect{RPID: "login.microsoft.com"})
+	if !v.Allowed || v.MDS.Serial != 9 || v.MDS.BlobSHA256 == "" {
+		t.Fatalf("%s %+v", reasonCodes(v), v)
+	}
+}
+
+func TestMDSBlobSignatureAndChain(t *testing.T) {
+	mdsRoot := newCA(t, "Test MDS Root")
+	other := newCA(t, "Other Root")
+	trusted := newCA(t, "Trusted")
+	blob := mdsBlob(t, mdsRoot, 1, testNow, []mdsEntry{{aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a", root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow}})
+	m, err := ParseMDS(blob, mdsRoot.cert, testNow)
+	if err != nil || m.Len() != 1 || m.Serial != 1 {
+		t.Fatalf("%v %+v", err, m)
+	}
+	if _, err := ParseMDS(blob, other.cert, testNow); err == nil {
+		t.Fatal("blob accepted under another root")
+	}
+	if _, err := ParseMDS(blob, nil, testNow); err == nil {
+		t.Fatal("test blob accepted under the pinned FIDO root")
+	}
+	parts := strings.Split(string(blob), ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	forged := strings.Replace(string(payload), "FIDO_CERTIFIED_L1", "FIDO_CERTIFIED_L3", 1)
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+	if _, err := ParseMDS([]byte(tampered), mdsRoot.cert, testNow); err == nil {
+		t.Fatal("tampered blob payload accepted")
+	}
+	if _, err := ParseMDS([]byte("not a jwt"), mdsRoot.cert, testNow); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	pinned, err := PinnedMDSRoot()
+	if err != nil || !pinned.IsCA {
+		t.Fatalf("pinned root: %v", err)
+	}
+	sum := sha256.Sum256(pinned.Raw)
+	t.Logf("pinned MDS root %s sha256 %s", pinned.Subject, hex.EncodeToString(sum[:]))
+}
+
+func TestPolicyFiles(t *testing.T) {
+	p, err := DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Allowed) < 10 || len(p.TrustedRoots()) != 1 || !p.RequiresAttestation() || len(p.SHA256()) != 64 {
+		t.Fatalf("default policy %+v", p)
+	}
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(s), 0o644)
+		return path
+	}
+	rootPEM, _ := os.ReadFile("roots/yubico-u2f-root-ca-serial-457200631.pem")
+	write("root.pem", string(rootPEM))
+	good := `{"version":1,"name":"t","roots":[{"name":"y","pem_file":"root.pem"}],"allowed":[{"aaguid":"2fc0579f-8113-47ea-b116-bb5a8db9202a","name":"YK","min_firmware":"5.4.3"}]}`
+	if _, err := LoadPolicy(write("good.json", good)); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"unknown key":       strings.Replace(good, `"name":"t"`, `"name":"t","allow_everything":true`, 1),
+		"bad aaguid":        strings.Replace(good, "2fc0579f-8113", "2fc0579f-81", 1),
+		"zero aaguid":       strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a", "00000000-0000-0000-0000-000000000000", 1),
+		"no roots, no mds":  `{"version":1,"name":"t","allowed":[{"aaguid":"2fc0579f-8113-47ea-b116-bb5a8db9202a","name":"YK"}]}`,
+		"bad firmware":      strings.Replace(good, "5.4.3", "five", 1),
+		"wrong version":     strings.Replace(good, `"version":1`, `"version":2`, 1),
+		"missing root":      strings.Replace(good, "root.pem", "nope.pem", 1),
+		"cert level no mds": strings.Replace(good, `"name":"t"`, `"name":"t","min_certification":"FIDO_CERTIFIED_L1"`, 1),
+		"trailing":          good + "{}",
+	} {
+		if _, err := LoadPolicy(write("bad.json", body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if v, err := ParseFirmware("5.7.4"); err != nil || v != 0x050704 || FormatFirmware(v) != "5.7.4" {
+		t.Fatal(v, err)
+	}
+}
+
+// FuzzRegistrationJSON: the registration-JSON and attestationObject parsing
+// path returns errors or verdicts, never panics.
+func FuzzRegistrationJSON(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "vectors", "registrations", "yubikey-5-packed.json")); err == nil {
+		var v vectorFile
+		if json.Unmarshal(b, &v) == nil {
+			f.Add([]byte(v.Registration))
+		}
+	}
+	f.Add([]byte(`{"type":"public-key","rawId":"AA","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
+	p, err := DefaultPolicy()
+	if err != nil {
+		f.Fatal(err)
+	}
+	vf := &Verifier{Policy: p, Now: func() time.Time { return testNow }}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := InputFromRegistrationJSON(data, nil)
+		if err != nil {
+			return
+		}
+		v, err := vf.Verify(in, Expect{RPID: "example.com"})
+		if err == nil && v.Allowed && !v.Trusted {
+			t.Fatal("allowed without trust")
+		}
+	})
+}
+
+// FuzzAttestationObject feeds raw attestationObject bytes.
+func FuzzAttestationObject(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "vectors", "registrations", "yubikey-neo-fido-u2f.json")); err == nil {
+		var v vectorFile
+		var reg RegistrationJSON
+		if json.Unmarshal(b, &v) == nil && json.Unmarshal(v.Registration, &reg) == nil {
+			if ao, err := decodeB64URL(reg.Response.AttestationObject); err == nil {
+				f.Add(ao)
+			}
+		}
+	}
+	f.Add([]byte{0xa0})
+	p, _ := DefaultPolicy()
+	vf := &Verifier{Policy: p, Now: func() time.Time { return testNow }}
+	f.Fuzz(func(t *testing.T, ao []byte) {
+		_, _ = vf.Verify(Input{AttestationObject: ao, ClientDataHash: make([]byte, 32)}, Expect{RPID: "example.com"})
+	})
+}
+
+// BenchmarkParseMDS verifies and indexes a generated blob of realistic size
+// (several MB: thousands of entries, each with an attestation root).
+func BenchmarkParseMDS(b *testing.B) {
+	mdsRoot := newCA(b, "Bench MDS Root")
+	roots := make([]testCA, 50)
+	for i := range roots {
+		roots[i] = newCA(b, "Vendor root "+strings.Repeat("x", i%7))
+	}
+	var entries []mdsEntry
+	for i := 0; i < 4000; i++ {
+		var id ctap.AAGUID
+		copy(id[:], sha256.New().Sum([]byte{byte(i), byte(i >> 8)}))
+		entries = append(entries, mdsEntry{aaguid: id.String(), root: roots[i%len(roots)].cert,
+			statuses: []string{"FIDO_CERTIFIED_L1", "UPDATE_AVAILABLE"}, changed: testNow.AddDate(0, 0, -i%300)})
+	}
+	blob := mdsBlob(b, mdsRoot, 100, testNow.AddDate(0, 1, 0), entries)
+	b.SetBytes(int64(len(blob)))
+	for b.Loop() {
+		m, err := ParseMDS(blob, mdsRoot.cert, testNow)
+		if err != nil || m.Len() != 4000 {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(blob))/1e6, "MB/blob")
+}

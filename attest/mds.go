@@ -1,0 +1,172 @@
+package attest
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/metadata"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MDS is a verified FIDO Metadata Service (MDS3) blob, indexed by AAGUID.
+type MDS struct {
+	// Serial is the blob's "no".
+	Serial int
+	// NextUpdate is when FIDO promised the next blob.
+	NextUpdate time.Time
+	// Newest is the newest date inside the blob (status changes and
+	// reports): the blob was issued no earlier, so its age is at least
+	// the time since Newest.
+	Newest time.Time
+	// SHA256 is the hex SHA-256 of the blob file, for the report.
+	SHA256 string
+
+	entries map[string]*metadata.Entry
+}
+
+// PinnedMDSRoot returns the FIDO Alliance MDS signing root as pinned by
+// github.com/go-webauthn/webauthn (metadata.ProductionMDSRoot).
+func PinnedMDSRoot() (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.DecodeString(metadata.ProductionMDSRoot)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// LoadMDS reads and verifies an MDS3 blob file against root (nil: the pinned
+// FIDO root).
+func LoadMDS(path string, root *x509.Certificate, now time.Time) (*MDS, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read MDS blob: %w", err)
+	}
+	return ParseMDS(b, root, now)
+}
+
+// ParseMDS verifies the blob's JWT signature and x5c chain offline against
+// root (nil: the pinned FIDO root) at time now, then indexes its entries.
+// Verification is done here, not by go-webauthn's decoder, because that
+// decoder checks certificate revocation over the network: a ceremony
+// workstation is offline, and the check must be too.
+func ParseMDS(blob []byte, root *x509.Certificate, now time.Time) (*MDS, error) {
+	if root == nil {
+		var err error
+		if root, err = PinnedMDSRoot(); err != nil {
+			return nil, fmt.Errorf("MDS root: %w", err)
+		}
+	}
+	token := strings.TrimSpace(string(blob))
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}), jwt.WithTimeFunc(func() time.Time { return now }))
+	_, err := parser.Parse(token, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["x5u"]; ok {
+			return nil, errors.New("x5u header: this tool only verifies the x5c chain in the blob")
+		}
+		x5c, ok := t.Header["x5c"].([]any)
+		if !ok || len(x5c) == 0 {
+			return nil, errors.New("no x5c certificate chain in the blob header")
+		}
+		var certs []*x509.Certificate
+		for i, v := range x5c {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("x5c[%d] is not a string", i)
+			}
+			der, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf("x5c[%d]: %w", i, err)
+			}
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, fmt.Errorf("x5c[%d]: %w", i, err)
+			}
+			certs = append(certs, c)
+		}
+		roots, inter := x509.NewCertPool(), x509.NewCertPool()
+		roots.AddCert(root)
+		for _, c := range certs[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			return nil, fmt.Errorf("blob signer does not chain to the pinned MDS root %q: %w", root.Subject.CommonName, err)
+		}
+		return certs[0].PublicKey, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("MDS blob signature: %w", err)
+	}
+	parts := strings.Split(token, ".")
+	payloadJSON, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("MDS blob payload: %w", err)
+	}
+	var payload metadata.PayloadJSON
+	if err := json.Unmarshal(payloadJSON, &payload); err != nil {
+		return nil, fmt.Errorf("MDS blob payload: %w", err)
+	}
+	parsed, err := payload.Parse()
+	if err != nil {
+		return nil, fmt.Errorf("MDS blob payload: %w", err)
+	}
+	sum := sha256.Sum256(blob)
+	m := &MDS{Serial: parsed.Number, NextUpdate: parsed.NextUpdate, SHA256: hex.EncodeToString(sum[:]), entries: map[string]*metadata.Entry{}}
+	for i := range parsed.Entries {
+		e := &parsed.Entries[i]
+		if e.TimeOfLastStatusChange.After(m.Newest) {
+			m.Newest = e.TimeOfLastStatusChange
+		}
+		for _, r := range e.StatusReports {
+			if r.EffectiveDate != nil && r.EffectiveDate.After(m.Newest) {
+				m.Newest = *r.EffectiveDate
+			}
+		}
+		if e.AaGUID != [16]byte{} {
+			m.entries[e.AaGUID.String()] = e
+		}
+	}
+	return m, nil
+}
+
+// Len is the number of FIDO2 entries (with an AAGUID).
+func (m *MDS) Len() int { return len(m.entries) }
+
+// Entry returns the metadata of an AAGUID.
+func (m *MDS) Entry(aaguid string) (*metadata.Entry, bool) {
+	e, ok := m.entries[aaguid]
+	return e, ok
+}
+
+// Age is how old the blob is at least, at time now.
+func (m *MDS) Age(now time.Time) time.Duration { return now.Sub(m.Newest) }
+
+// refusedStatuses are MDS statuses that disqualify a key.
+var refusedStatuses = map[metadata.AuthenticatorStatus]string{
+	metadata.Revoked:                   "the FIDO Alliance revoked this model",
+	metadata.AttestationKeyCompromise:  "this model's attestation key is compromised",
+	metadata.UserVerificationBypass:    "user verification can be bypassed on this model",
+	metadata.UserKeyRemoteCompromise:   "credentials on this model can be compromised remotely",
+	metadata.UserKeyPhysicalCompromise: "credentials on this model can be extracted with physical access",
+}
+
+// certificationLevels orders FIDO certification statuses.
+var certificationLevels = []metadata.AuthenticatorStatus{
+	metadata.FidoCertified, metadata.FidoCertifiedL1, metadata.FidoCertifiedL1plus,
+	metadata.FidoCertifiedL2, metadata.FidoCertifiedL2plus, metadata.FidoCertifiedL3, metadata.FidoCertifiedL3plus,
+}
+
+func certificationRank(s string) (int, bool) {
+	for i, l := range certificationLevels {
+		if string(l) == s {
+			return i, true
+		}
+	}
+	return -1, false
+}

@@ -1,0 +1,250 @@
+// Package attest decides whether a new credential comes from a genuine,
+// approved, non-revoked security key: attestation signature and certificate
+// chain (through github.com/go-webauthn/webauthn), FIDO MDS3 status, the
+// AAGUID allowlist and minimum firmware. Only the policy layer is written
+// here; the cryptographic verification of each attestation format is the
+// library's.
+package attest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/keyceremony/keyceremony/ctap"
+)
+
+// Policy is the organisation's rule for which keys a ceremony accepts.
+// It is read from JSON; unknown keys are an error.
+type Policy struct {
+	// Version of the policy format: 1.
+	Version int `json:"version"`
+	// Name identifies the policy in reports.
+	Name string `json:"name"`
+	// RequireAttestation refuses "none" attestation (default true).
+	RequireAttestation *bool `json:"require_attestation,omitempty"`
+	// AllowSelfAttestation accepts packed self attestation (default false):
+	// it proves nothing about the key's make.
+	AllowSelfAttestation bool `json:"allow_self_attestation,omitempty"`
+	// Roots are the trusted attestation roots.
+	Roots []Root `json:"roots,omitempty"`
+	// MDS configures the FIDO Metadata Service blob, when one is used.
+	MDS *MDSPolicy `json:"mds,omitempty"`
+	// MinCertification is the lowest FIDO certification level accepted,
+	// e.g. "FIDO_CERTIFIED_L1"; empty accepts any (and needs no MDS).
+	MinCertification string `json:"min_certification,omitempty"`
+	// Allowed lists the approved models.
+	Allowed []AllowedModel `json:"allowed"`
+	// DisplayNamePattern names keys in Entra: {n} is the key number, {date}
+	// the ceremony date (YYYY-MM-DD), {model} the model name.
+	DisplayNamePattern string `json:"display_name_pattern,omitempty"`
+
+	// raw is the policy file as read, for its hash in the report.
+	raw []byte
+	// roots are Roots parsed.
+	roots []*x509.Certificate
+}
+
+// Root is one trusted attestation root certificate.
+type Root struct {
+	Name string `json:"name"`
+	// PEM holds the certificate, or PEMFile names a file relative to the policy.
+	PEM     string `json:"pem,omitempty"`
+	PEMFile string `json:"pem_file,omitempty"`
+}
+
+// MDSPolicy configures the FIDO MDS3 blob.
+type MDSPolicy struct {
+	// Blob is the path of the MDS3 blob (a JWT), relative to the policy.
+	Blob string `json:"blob"`
+	// MaxAgeDays refuses a blob whose newest dated content is older.
+	MaxAgeDays int `json:"max_age_days"`
+	// Required refuses keys without an MDS entry.
+	Required bool `json:"required,omitempty"`
+}
+
+// AllowedModel is one approved authenticator model.
+type AllowedModel struct {
+	AAGUID string `json:"aaguid"`
+	Name   string `json:"name"`
+	// MinFirmware, e.g. "5.4.3", refuses older firmware (getInfo
+	// firmwareVersion, which YubiKeys encode as 0xMMmmpp).
+	MinFirmware string `json:"min_firmware,omitempty"`
+}
+
+//go:embed default-policy.json roots/*.pem
+var embedded embed.FS
+
+// DefaultPolicy returns the embedded policy for the common break-glass keys.
+func DefaultPolicy() (*Policy, error) {
+	b, err := embedded.ReadFile("default-policy.json")
+	if err != nil {
+		return nil, err
+	}
+	return parsePolicy(b, func(name string) ([]byte, error) { return embedded.ReadFile(filepath.ToSlash(name)) })
+}
+
+// LoadPolicy reads a policy file; root PEM files and the MDS blob path are
+// relative to it.
+func LoadPolicy(path string) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	dir := filepath.Dir(path)
+	p, err := parsePolicy(b, func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) })
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	if p.MDS != nil && !filepath.IsAbs(p.MDS.Blob) {
+		p.MDS.Blob = filepath.Join(dir, p.MDS.Blob)
+	}
+	return p, nil
+}
+
+// ParsePolicy parses a policy whose root files (if any) are read by readFile.
+func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("policy: trailing data after the JSON object")
+	}
+	if p.Version != 1 {
+		return nil, fmt.Errorf("policy: version %d is not supported (want 1)", p.Version)
+	}
+	if len(p.Allowed) == 0 {
+		return nil, errors.New("policy: no allowed models")
+	}
+	seen := map[string]bool{}
+	for i, a := range p.Allowed {
+		id, err := ctap.ParseAAGUID(a.AAGUID)
+		if err != nil {
+			return nil, fmt.Errorf("policy: allowed[%d]: %w", i, err)
+		}
+		if id.IsZero() {
+			return nil, fmt.Errorf("policy: allowed[%d]: the zero AAGUID names no model", i)
+		}
+		if seen[id.String()] {
+			return nil, fmt.Errorf("policy: allowed[%d]: AAGUID %s listed twice", i, id)
+		}
+		seen[id.String()] = true
+		p.Allowed[i].AAGUID = id.String()
+		if a.MinFirmware != "" {
+			if _, err := ParseFirmware(a.MinFirmware); err != nil {
+				return nil, fmt.Errorf("policy: allowed[%d]: %w", i, err)
+			}
+		}
+	}
+	for i, r := range p.Roots {
+		pemData := []byte(r.PEM)
+		if r.PEMFile != "" {
+			if r.PEM != "" {
+				return nil, fmt.Errorf("policy: roots[%d]: give pem or pem_file, not both", i)
+			}
+			b, err := readFile(r.PEMFile)
+			if err != nil {
+				return nil, fmt.Errorf("policy: roots[%d]: %w", i, err)
+			}
+			pemData = b
+		}
+		blk, _ := pem.Decode(pemData)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("policy: roots[%d] (%s): not a PEM certificate", i, r.Name)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("policy: roots[%d] (%s): %w", i, r.Name, err)
+		}
+		if !c.IsCA {
+			return nil, fmt.Errorf("policy: roots[%d] (%s): not a CA certificate", i, r.Name)
+		}
+		p.roots = append(p.roots, c)
+	}
+	if p.MDS != nil {
+		if p.MDS.Blob == "" || p.MDS.MaxAgeDays <= 0 {
+			return nil, errors.New("policy: mds needs a blob path and a positive max_age_days")
+		}
+	}
+	if p.MinCertification != "" {
+		if _, ok := certificationRank(p.MinCertification); !ok {
+			return nil, fmt.Errorf("policy: min_certification %q is not a FIDO certification level", p.MinCertification)
+		}
+		if p.MDS == nil {
+			return nil, errors.New("policy: min_certification needs an MDS blob to know certification levels")
+		}
+	}
+	if len(p.roots) == 0 && p.MDS == nil {
+		return nil, errors.New("policy: no trusted roots and no MDS blob: nothing could be trusted")
+	}
+	p.raw = append([]byte(nil), data...)
+	return &p, nil
+}
+
+// RequiresAttestation reports whether "none" attestation is refused.
+func (p *Policy) RequiresAttestation() bool {
+	return p.RequireAttestation == nil || *p.RequireAttestation
+}
+
+// SHA256 is the hex SHA-256 of the policy file as read, for the report.
+func (p *Policy) SHA256() string {
+	s := sha256.Sum256(p.raw)
+	return hex.EncodeToString(s[:])
+}
+
+// TrustedRoots returns the parsed policy roots.
+func (p *Policy) TrustedRoots() []*x509.Certificate {
+	return append([]*x509.Certificate(nil), p.roots...)
+}
+
+// model finds the allowlist entry of an AAGUID.
+func (p *Policy) model(aaguid string) (AllowedModel, bool) {
+	for _, a := range p.Allowed {
+		if a.AAGUID == aaguid {
+			return a, true
+		}
+	}
+	return AllowedModel{}, false
+}
+
+// ParseFirmware reads "5.4.3" (as 0x050403, the YubiKey encoding of getInfo
+// firmwareVersion) or a plain integer.
+func ParseFirmware(s string) (uint64, error) {
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return n, nil
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return 0, fmt.Errorf("firmware %q: want major.minor.patch or an integer", s)
+	}
+	var v uint64
+	for _, part := range parts {
+		n, err := strconv.ParseUint(part, 10, 8)
+		if err != nil {
+			return 0, fmt.Errorf("firmware %q: %w", s, err)
+		}
+		v = v<<8 | n
+	}
+	return v, nil
+}
+
+// FormatFirmware renders a firmwareVersion as major.minor.patch when it fits.
+func FormatFirmware(v uint64) string {
+	if v <= 0xffffff {
+		return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
+	}
+	return strconv.FormatUint(v, 10)
+}

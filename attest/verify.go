@@ -1,0 +1,484 @@
+package attest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/simkey/testca"
+)
+
+// Reason codes of a refusal. Each Verdict reason carries one, so tests and
+// reports can tell refusals apart.
+const (
+	ReasonMalformed        = "malformed"          // the input cannot be parsed
+	ReasonClientData       = "client-data"        // clientDataJSON type, origin or challenge wrong
+	ReasonRPID             = "rp-id"              // authData is for another relying party
+	ReasonFormatNone       = "format-none"        // no attestation, and the policy requires one
+	ReasonSignature        = "signature"          // attestation statement does not verify
+	ReasonSelfAttestation  = "self-attestation"   // self attestation proves no make or model
+	ReasonChain            = "chain"              // certificate does not chain to a trusted root
+	ReasonSimkeyRoot       = "simkey-root"        // chains to the simkey TEST root outside a rehearsal
+	ReasonAAGUIDMismatch   = "aaguid-mismatch"    // certificate AAGUID differs from authData's
+	ReasonAAGUIDNotAllowed = "aaguid-not-allowed" // model not on the allowlist
+	ReasonMDSStatus        = "mds-status"         // MDS says revoked or compromised
+	ReasonMDSStale         = "mds-stale"          // the MDS blob is older than the policy allows
+	ReasonMDSMissing       = "mds-missing"        // no MDS entry, and the policy requires one
+	ReasonCertification    = "certification"      // below the policy's certification level
+	ReasonFirmware         = "firmware"           // firmware below the policy's minimum
+	ReasonFirmwareUnknown  = "firmware-unknown"   // the policy has a minimum but the firmware is unknown
+)
+
+// Reason is one cause of refusal.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CertInfo identifies one certificate.
+type CertInfo struct {
+	Subject string `json:"subject"`
+	SHA256  string `json:"sha256"`
+}
+
+// MDSInfo is what the MDS said of the model.
+type MDSInfo struct {
+	Serial        int      `json:"serial"`
+	BlobSHA256    string   `json:"blob_sha256"`
+	Description   string   `json:"description,omitempty"`
+	Statuses      []string `json:"statuses,omitempty"`
+	Certification string   `json:"certification,omitempty"`
+}
+
+// Verdict is the structured result the report records as is.
+type Verdict struct {
+	// Trusted: the attestation signature verifies and its certificate
+	// chains to a trusted root.
+	Trusted bool `json:"trusted"`
+	// Allowed: Trusted and every policy check passed.
+	Allowed         bool       `json:"allowed"`
+	Format          string     `json:"format"`
+	AttestationType string     `json:"attestation_type,omitempty"`
+	AAGUID          string     `json:"aaguid"`
+	CertAAGUID      string     `json:"cert_aaguid,omitempty"`
+	Model           string     `json:"model,omitempty"`
+	Root            *CertInfo  `json:"root,omitempty"`
+	Chain           []CertInfo `json:"chain,omitempty"` // attestation certificate first
+	MDS             *MDSInfo   `json:"mds,omitempty"`
+	Firmware        string     `json:"firmware,omitempty"`
+	MinFirmware     string     `json:"min_firmware,omitempty"`
+	PolicyName      string     `json:"policy"`
+	PolicySHA256    string     `json:"policy_sha256"`
+	Rehearsal       bool       `json:"rehearsal,omitempty"`
+	Reasons         []Reason   `json:"reasons,omitempty"`
+}
+
+func (v *Verdict) refuse(code, format string, args ...any) {
+	v.Reasons = append(v.Reasons, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// HasReason reports whether the verdict was refused for code.
+func (v *Verdict) HasReason(code string) bool {
+	for _, r := range v.Reasons {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Verifier applies a Policy (and optionally an MDS blob) to attestations.
+type Verifier struct {
+	Policy *Policy
+	MDS    *MDS // nil when the policy uses none
+	// Rehearsal trusts the simkey TEST root and allows simkey's AAGUID.
+	Rehearsal bool
+	// Now is the verification time (default time.Now).
+	Now func() time.Time
+}
+
+// Expect is what the relying party expects of a registration.
+type Expect struct {
+	RPID   string // e.g. login.microsoft.com
+	Origin string // e.g. https://login.microsoft.com; checked when clientDataJSON is given
+	// Challenge, when set, must equal clientDataJSON's challenge.
+	Challenge []byte
+}
+
+// Input is one registration to judge.
+type Input struct {
+	// AttestationObject is the WebAuthn attestationObject (CBOR).
+	AttestationObject []byte
+	// ClientDataHash is SHA-256 of clientDataJSON; computed when
+	// ClientDataJSON is given.
+	ClientDataHash []byte
+	// ClientDataJSON, when given, is checked against Expect.
+	ClientDataJSON []byte
+	// Firmware is getInfo's firmwareVersion, when known.
+	Firmware *uint64
+}
+
+// InputFromMakeCredential builds an Input from a makeCredential result.
+func InputFromMakeCredential(res *ctap.MakeCredentialResult, clientDataJSON []byte, firmware *uint64) (Input, error) {
+	obj, err := res.AttestationObject()
+	if err != nil {
+		return Input{}, fmt.Errorf("attestationObject: %w", err)
+	}
+	return Input{AttestationObject: obj, ClientDataJSON: clientDataJSON, Firmware: firmware}, nil
+}
+
+// RegistrationJSON is a WebAuthn registration response in the browser's
+// JSON shape (base64url fields).
+type RegistrationJSON struct {
+	ID       string `json:"id"`
+	RawID    string `json:"rawId"`
+	Type     string `json:"type"`
+	Response struct {
+		ClientDataJSON    string `json:"clientDataJSON"`
+		AttestationObject string `json:"attestationObject"`
+	} `json:"response"`
+}
+
+// InputFromRegistrationJSON parses a registration response.
+func InputFromRegistrationJSON(data []byte, firmware *uint64) (Input, error) {
+	var r RegistrationJSON
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Input{}, fmt.Errorf("registration JSON: %w", err)
+	}
+	if r.Type != "public-key" {
+		return Input{}, fmt.Errorf("registration JSON: type %q, want public-key", r.Type)
+	}
+	cd, err := decodeB64URL(r.Response.ClientDataJSON)
+	if err != nil || len(cd) == 0 {
+		return Input{}, fmt.Errorf("registration JSON: clientDataJSON: %v", err)
+	}
+	ao, err := decodeB64URL(r.Response.AttestationObject)
+	if err != nil || len(ao) == 0 {
+		return Input{}, fmt.Errorf("registration JSON: attestationObject: %v", err)
+	}
+	raw, err := decodeB64URL(r.RawID)
+	if err != nil {
+		return Input{}, fmt.Errorf("registration JSON: rawId: %w", err)
+	}
+	in := Input{AttestationObject: ao, ClientDataJSON: cd, Firmware: firmware}
+	ad, err := parseAuthDataFromObject(ao)
+	if err == nil && !bytes.Equal(ad.CredentialID, raw) {
+		return Input{}, errors.New("registration JSON: rawId differs from the credential ID in authenticator data")
+	}
+	return in, nil
+}
+
+// decodeB64URL accepts base64url with or without padding.
+func decodeB64URL(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+func parseAuthDataFromObject(obj []byte) (*ctap.AuthData, error) {
+	var o struct {
+		AuthData []byte `cbor:"authData"`
+	}
+	if err := ctap.Unmarshal(obj, &o); err != nil {
+		return nil, err
+	}
+	return ctap.ParseAuthData(o.AuthData)
+}
+
+// Verify judges one registration. It never returns an error for a bad
+// attestation: that is a refused Verdict with reasons. It returns an error
+// only when the input cannot be parsed at all.
+func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
+	now := time.Now()
+	if vf.Now != nil {
+		now = vf.Now()
+	}
+	v := &Verdict{PolicyName: vf.Policy.Name, PolicySHA256: vf.Policy.SHA256(), Rehearsal: vf.Rehearsal}
+	clientDataHash := in.ClientDataHash
+	if in.ClientDataJSON != nil {
+		h := sha256.Sum256(in.ClientDataJSON)
+		clientDataHash = h[:]
+		checkClientData(v, in.ClientDataJSON, exp)
+	}
+	if len(clientDataHash) != 32 {
+		return nil, errors.New("no clientDataHash and no clientDataJSON")
+	}
+
+	var att protocol.AttestationObject
+	if err := webauthncbor.Unmarshal(in.AttestationObject, &att); err != nil {
+		return nil, fmt.Errorf("attestationObject: %w", err)
+	}
+	if err := att.AuthData.Unmarshal(att.RawAuthData); err != nil {
+		return nil, fmt.Errorf("authenticator data: %w", err)
+	}
+	ad, err := ctap.ParseAuthData(att.RawAuthData)
+	if err != nil {
+		return nil, err
+	}
+	if ad.Flags&ctap.FlagAT == 0 {
+		return nil, errors.New("authenticator data carries no attested credential")
+	}
+	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()
+	if in.Firmware != nil {
+		v.Firmware = FormatFirmware(*in.Firmware)
+	}
+	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
+		v.refuse(ReasonRPID, "the credential was made for another relying party than %q", exp.RPID)
+	}
+
+	// Cryptographic verification of the statement: the library's.
+	if att.Format == "none" {
+		if vf.Policy.RequiresAttestation() {
+			v.refuse(ReasonFormatNone, "the key gave no attestation (format none), and the policy requires one: ask for direct attestation")
+		}
+	} else {
+		sigErr := att.VerifyAttestation(clientDataHash, nil, protocol.AttestationPolicy{}, protocol.SignaturePolicy{})
+		v.AttestationType = att.Type
+		chain, certErr := x5cChain(att.AttStatement)
+		if certErr == nil && len(chain) > 0 {
+			checkCertAAGUID(v, chain[0], ad.AAGUID)
+		}
+		switch {
+		case sigErr != nil && !v.HasReason(ReasonAAGUIDMismatch):
+			v.refuse(ReasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
+		case certErr != nil:
+			v.refuse(ReasonMalformed, "attestation certificates: %v", certErr)
+		case len(chain) == 0:
+			if !vf.Policy.AllowSelfAttestation {
+				v.refuse(ReasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
+			}
+		default:
+			if sigErr == nil {
+				v.Trusted = vf.checkChain(v, chain, ad.AAGUID.String(), now)
+			}
+		}
+	}
+
+	vf.checkModel(v, ad.AAGUID, in.Firmware, now)
+	v.Allowed = v.Trusted && len(v.Reasons) == 0
+	return v, nil
+}
+
+// libraryError shortens go-webauthn's error text to its details.
+func libraryError(err error) string {
+	var e *protocol.Error
+	if errors.As(err, &e) {
+		parts := []string{e.Details}
+		if e.DevInfo != "" {
+			parts = append(parts, e.DevInfo)
+		}
+		return strings.Join(parts, ": ")
+	}
+	return err.Error()
+}
+
+func checkClientData(v *Verdict, raw []byte, exp Expect) {
+	var cd struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+		Origin    string `json:"origin"`
+	}
+	if err := json.Unmarshal(raw, &cd); err != nil {
+		v.refuse(ReasonClientData, "clientDataJSON is not JSON: %v", err)
+		return
+	}
+	if cd.Type != "webauthn.create" {
+		v.refuse(ReasonClientData, "clientDataJSON type %q, want webauthn.create", cd.Type)
+	}
+	if exp.Origin != "" && cd.Origin != exp.Origin {
+		v.refuse(ReasonClientData, "clientDataJSON origin %q, want %q", cd.Origin, exp.Origin)
+	}
+	if exp.Challenge != nil {
+		got, err := decodeB64URL(cd.Challenge)
+		if err != nil || !bytes.Equal(got, exp.Challenge) {
+			v.refuse(ReasonClientData, "clientDataJSON challenge is not the one issued")
+		}
+	}
+}
+
+// x5cChain reads attStmt.x5c (packed, fido-u2f, tpm).
+func x5cChain(stmt map[string]any) ([]*x509.Certificate, error) {
+	raw, ok := stmt["x5c"]
+	if !ok {
+		return nil, nil
+	}
+	list, ok := raw.([]any)
+	if !ok || len(list) == 0 {
+		return nil, errors.New("x5c is not a non-empty array")
+	}
+	var out []*x509.Certificate
+	for i, item := range list {
+		der, ok := item.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("x5c[%d] is not a byte string", i)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("x5c[%d]: %w", i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// checkCertAAGUID compares the id-fido-gen-ce-aaguid extension with authData.
+func checkCertAAGUID(v *Verdict, leaf *x509.Certificate, aaguid ctap.AAGUID) {
+	oid := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 4}
+	for _, e := range leaf.Extensions {
+		if !e.Id.Equal(oid) {
+			continue
+		}
+		var inner []byte
+		if rest, err := asn1.Unmarshal(e.Value, &inner); err != nil || len(rest) != 0 || len(inner) != 16 {
+			v.refuse(ReasonAAGUIDMismatch, "the certificate's AAGUID extension is malformed")
+			return
+		}
+		var certID ctap.AAGUID
+		copy(certID[:], inner)
+		v.CertAAGUID = certID.String()
+		if certID != aaguid {
+			v.refuse(ReasonAAGUIDMismatch, "authenticator data names AAGUID %s but the attestation certificate names %s", aaguid, certID)
+		}
+	}
+}
+
+func certInfo(c *x509.Certificate) CertInfo {
+	s := sha256.Sum256(c.Raw)
+	return CertInfo{Subject: c.Subject.String(), SHA256: hex.EncodeToString(s[:])}
+}
+
+// checkChain verifies x5c against the policy roots, the MDS roots of the
+// AAGUID and (in rehearsal only) the simkey TEST root.
+func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid string, now time.Time) bool {
+	for _, c := range chain {
+		v.Chain = append(v.Chain, certInfo(c))
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	for _, r := range vf.Policy.roots {
+		roots.AddCert(r)
+	}
+	if vf.MDS != nil {
+		if e, ok := vf.MDS.Entry(aaguid); ok {
+			for _, r := range e.MetadataStatement.AttestationRootCertificates {
+				roots.AddCert(r)
+			}
+		}
+	}
+	simRoot, simErr := testca.Root()
+	if vf.Rehearsal && simErr == nil {
+		roots.AddCert(simRoot)
+	}
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	paths, err := chain[0].Verify(opts)
+	if err != nil {
+		if simErr == nil && !vf.Rehearsal {
+			sim := x509.NewCertPool()
+			sim.AddCert(simRoot)
+			opts.Roots = sim
+			if _, err2 := chain[0].Verify(opts); err2 == nil {
+				v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony")
+				return false
+			}
+		}
+		v.refuse(ReasonChain, "the attestation certificate %q does not chain to a trusted root: %v", chain[0].Subject.CommonName, err)
+		return false
+	}
+	root := paths[0][len(paths[0])-1]
+	if testca.IsRoot(root) && !vf.Rehearsal {
+		v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal")
+		return false
+	}
+	ri := certInfo(root)
+	v.Root = &ri
+	if len(paths[0]) > len(chain) { // the root was not in x5c: record it in the chain too
+		v.Chain = append(v.Chain, ri)
+	}
+	return true
+}
+
+// checkModel applies the allowlist, MDS status and certification, and firmware.
+func (vf *Verifier) checkModel(v *Verdict, aaguid ctap.AAGUID, firmware *uint64, now time.Time) {
+	id := aaguid.String()
+	model, ok := vf.Policy.model(id)
+	if !ok && vf.Rehearsal && aaguid == ctap.AAGUID(testca.AAGUID()) {
+		model, ok = AllowedModel{AAGUID: id, Name: "keyceremony simkey (rehearsal)"}, true
+	}
+	switch {
+	case ok:
+		v.Model = model.Name
+	case aaguid.IsZero():
+		v.refuse(ReasonAAGUIDNotAllowed, "the key has no AAGUID (a U2F-only or anonymised key): it cannot be matched to an approved model")
+	default:
+		v.refuse(ReasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
+	}
+	if ok && model.MinFirmware != "" {
+		min, _ := ParseFirmware(model.MinFirmware)
+		v.MinFirmware = FormatFirmware(min)
+		switch {
+		case firmware == nil:
+			v.refuse(ReasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown", v.MinFirmware, model.Name)
+		case *firmware < min:
+			v.refuse(ReasonFirmware, "firmware %s is older than the policy's minimum %s for %s", FormatFirmware(*firmware), v.MinFirmware, model.Name)
+		}
+	}
+	vf.checkMDS(v, id, now)
+}
+
+func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
+	p := vf.Policy
+	if vf.MDS == nil {
+		if p.MDS != nil {
+			v.refuse(ReasonMDSMissing, "the policy names an MDS blob but none was loaded")
+		}
+		return
+	}
+	v.MDS = &MDSInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
+	if p.MDS != nil && vf.MDS.Age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
+		v.refuse(ReasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
+	}
+	e, ok := vf.MDS.Entry(aaguid)
+	if !ok {
+		if (p.MDS != nil && p.MDS.Required) || p.MinCertification != "" {
+			v.refuse(ReasonMDSMissing, "the MDS blob has no entry for AAGUID %s", aaguid)
+		}
+		return
+	}
+	v.MDS.Description = e.MetadataStatement.Description
+	best := -1
+	for _, r := range e.StatusReports {
+		status := string(r.Status)
+		v.MDS.Statuses = append(v.MDS.Statuses, status)
+		if why, bad := refusedStatuses[r.Status]; bad {
+			v.refuse(ReasonMDSStatus, "MDS status %s: %s", status, why)
+		}
+		if rank, ok := certificationRank(status); ok && rank > best {
+			best = rank
+		}
+	}
+	if best >= 0 {
+		v.MDS.Certification = string(certificationLevels[best])
+	}
+	if p.MinCertification != "" {
+		want, _ := certificationRank(p.MinCertification)
+		if best < want {
+			got := "none"
+			if best >= 0 {
+				got = v.MDS.Certification
+			}
+			v.refuse(ReasonCertification, "certification %s is below the policy's %s", got, p.MinCertification)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+// Package testca holds simkey's TEST attestation root. Its private key is
+// public on purpose: the root proves nothing. It is its own package, with no
+// dependencies, so that the attest package can recognise (and, outside a
+// rehearsal, refuse) it without importing simkey and its HID stack.
+package testca
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	_ "embed"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+var (
+	//go:embed root.pem
+	rootPEM []byte
+	//go:embed root-key.pem
+	rootKeyPEM []byte
+)
+
+// AAGUID returns simkey's AAGUID: the ASCII bytes "keyceremony-simk"
+// (6b657963-6572-656d-6f6e-792d73696d6b).
+func AAGUID() [16]byte {
+	var a [16]byte
+	copy(a[:], "keyceremony-simk")
+	return a
+}
+
+// RootPEM returns the simkey TEST attestation root certificate (PEM).
+func RootPEM() []byte { return append([]byte(nil), rootPEM...) }
+
+// Root returns the parsed simkey TEST attestation root.
+func Root() (*x509.Certificate, error) {
+	b, _ := pem.Decode(rootPEM)
+	if b == nil {
+		return nil, errors.New("testca: embedded root is not PEM")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+// RootKey returns the root's private key, for simkey to sign its batch
+// attestation certificates.
+func RootKey() (*ecdsa.PrivateKey, error) {
+	b, _ := pem.Decode(rootKeyPEM)
+	if b == nil {
+		return nil, errors.New("testca: embedded root key is not PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("testca: embedded root key: %w", err)
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("testca: embedded root key is not ECDSA")
+	}
+	return ek, nil
+}
+
+// IsRoot reports whether cert is the simkey TEST root (by its DER bytes).
+func IsRoot(cert *x509.Certificate) bool {
+	root, err := Root()
+	return err == nil && sha256.Sum256(cert.Raw) == sha256.Sum256(root.Raw)
+}
