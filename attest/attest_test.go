@@ -201,6 +201,9 @@ func TestForgedCorpusIsRefused(t *testing.T) {
 		{"none attestation under the default policy", defaultVerifier(t), func() Input {
 			return registration{aaguid: yk, format: "none"}.build(t)
 		}, ReasonFormatNone},
+		{"packed self attestation", vf, func() Input {
+			return registration{aaguid: yk, self: true}.build(t)
+		}, ReasonSelfAttestation},
 		{"another relying party", vf, func() Input {
 			return registration{rpID: "evil.example", aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
 		}, ReasonRPID},

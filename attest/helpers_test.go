@@ -87,6 +87,7 @@ type registration struct {
 	format     string // default packed
 	flipSig    bool
 	signOver   []byte // sign this clientDataHash instead of the real one
+	self       bool   // packed self attestation: signed by the credential key, no x5c
 }
 
 func (r registration) build(t testing.TB) Input {
@@ -122,15 +123,26 @@ func (r registration) build(t testing.TB) Input {
 		stmt, _ = ctap.Marshal(map[string]any{})
 	} else {
 		digest := sha256.Sum256(append(append([]byte{}, ad...), signed...))
-		sig, _ := ecdsa.SignASN1(rand.Reader, r.attKey, digest[:])
-		if r.flipSig {
+		var sig []byte
+		if !r.self {
+			sig, _ = ecdsa.SignASN1(rand.Reader, r.attKey, digest[:])
+		}
+		if r.flipSig && sig != nil {
 			sig[len(sig)-3] ^= 0x01
 		}
-		stmt, _ = ctap.Marshal(struct {
-			Alg int      `cbor:"alg"`
-			Sig []byte   `cbor:"sig"`
-			X5C [][]byte `cbor:"x5c"`
-		}{-7, sig, [][]byte{r.attCert.Raw}})
+		if r.self {
+			sig, _ = ecdsa.SignASN1(rand.Reader, cred, digest[:])
+			stmt, _ = ctap.Marshal(struct {
+				Alg int    `cbor:"alg"`
+				Sig []byte `cbor:"sig"`
+			}{-7, sig})
+		} else {
+			stmt, _ = ctap.Marshal(struct {
+				Alg int      `cbor:"alg"`
+				Sig []byte   `cbor:"sig"`
+				X5C [][]byte `cbor:"x5c"`
+			}{-7, sig, [][]byte{r.attCert.Raw}})
+		}
 	}
 	in, err := InputFromMakeCredential(&ctap.MakeCredentialResult{Format: format, AuthData: ad, AttStmt: stmt}, r.clientData, nil)
 	if err != nil {
