@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # keyceremony's whole test suite, the one command CI runs (.ci/run).
 #
-# 1. Installs the Debian packages the independent-client tests need
-#    (python3-fido2) when they are missing and this user may install them
+# 1. Installs the Debian packages the tests need (python3-fido2, swtpm,
+#    openssh-client, openssl) when they are missing and this user may install them
 #    (root, or passwordless sudo). Otherwise it says so loudly; those tests
 #    then skip with a loud reason, except under CI=true, where they fail.
 # 2. go vet, then every Go test with the race detector, fuzz seed corpora
@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 
 packages=()
 /usr/bin/python3 -c 'import fido2, cryptography' 2>/dev/null || packages+=(python3-fido2)
+command -v swtpm >/dev/null || packages+=(swtpm)
+command -v ssh-keygen >/dev/null || packages+=(openssh-client)
+command -v openssl >/dev/null || packages+=(openssl)
 
 if ((${#packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
@@ -24,7 +27,7 @@ if ((${#packages[@]})); then
   fi
   if [ "${sudo[*]-}" = unavailable ]; then
     echo "WARNING: cannot install ${packages[*]} (not root, no passwordless sudo)." >&2
-    echo "WARNING: the python-fido2 interop tests will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
+    echo "WARNING: the tests that need them (python-fido2 interop, swtpm signing, ssh-keygen and openssl verification) will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
   else
     echo "Installing test dependencies: ${packages[*]}"
     "${sudo[@]}" apt-get update -qq

@@ -19,7 +19,7 @@ var version = "dev"
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
 
 Usage:
-  keyceremony rehearse [--out DIR]           rehearse the device steps on two virtual keys
+  keyceremony rehearse [--out DIR]           rehearse on two virtual keys; writes a signed rehearsal report
   keyceremony devices [--json] [--device D]  list FIDO authenticators
   keyceremony info --device D [--json]       show one authenticator's getInfo
   keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay D]
@@ -28,6 +28,10 @@ Usage:
                             [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json
                                              judge a registration: exit 0 allowed, 1 refused, 2 unreadable
   keyceremony policy check FILE|default      validate a policy and show what it allows
+  keyceremony report verify [--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json
+  keyceremony report show REPORT.json
+  keyceremony report print REPORT.json --out report.pdf|report.txt
+  keyceremony report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]
   keyceremony version
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
@@ -60,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdAttest(ctx, args[1:], stdout)
 	case "policy":
 		err = cmdPolicy(ctx, args[1:], stdout)
+	case "report":
+		err = cmdReport(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "keyceremony", version)
 	case "help", "-h", "--help":

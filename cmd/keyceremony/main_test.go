@@ -75,32 +75,93 @@ func TestDevicesReportsUnreachableDevice(t *testing.T) {
 	}
 }
 
-func TestRehearseWritesRecord(t *testing.T) {
-	dir := t.TempDir()
-	code, out, errOut := runCLI(t, "rehearse", "--out", dir)
+func TestRehearseWritesVerifiableRehearsalReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := runCLI(t, "rehearse", "--yes", "--out", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
-	if !strings.Contains(out, "REHEARSAL") || strings.Count(out, "test assertion verified") != 2 {
+	if !strings.Contains(out, "REHEARSAL") || strings.Count(out, "signature verified with the new public key") != 2 {
 		t.Fatalf("output:\n%s", out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "rehearsal.json"))
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"report.json", "report.json.sig", "report.pub", "report.txt", "allowed_signers"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	reportPath := filepath.Join(dir, "report.json")
+	code, out, _ = runCLI(t, "report", "verify", "--rehearsal", reportPath)
+	if code != 0 || !strings.Contains(out, "OK:") || !strings.Contains(out, "REHEARSAL") {
+		t.Fatalf("report verify --rehearsal: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "report", "verify", reportPath)
+	if code != 1 || !strings.Contains(out, "REHEARSAL report") {
+		t.Fatalf("a rehearsal verified as a real ceremony: exit %d\n%s", code, out)
+	}
+	b, _ := os.ReadFile(reportPath)
 	var rec struct {
-		Keys []rehearsedKey `json:"keys"`
+		Keys []struct {
+			CredentialID string `json:"credential_id"`
+			PINRetries   int    `json:"pin_retries"`
+			Attestation  struct {
+				Allowed bool                     `json:"allowed"`
+				Root    struct{ Subject string } `json:"root"`
+			} `json:"attestation"`
+		} `json:"keys"`
+		Steps []struct {
+			Name        string   `json:"name"`
+			ConfirmedBy []string `json:"confirmed_by"`
+		} `json:"steps"`
 	}
 	if err := json.Unmarshal(b, &rec); err != nil || len(rec.Keys) != 2 {
 		t.Fatalf("%s %v", b, err)
 	}
 	for _, k := range rec.Keys {
-		if k.PINRetries != 8 || k.CredentialID == "" || k.Attestation == nil || !k.Attestation.Allowed || !k.Attestation.Rehearsal || !strings.Contains(k.Attestation.Root.Subject, "TEST") {
+		if k.PINRetries != 8 || k.CredentialID == "" || !k.Attestation.Allowed || !strings.Contains(k.Attestation.Root.Subject, "TEST") {
 			t.Errorf("%+v", k)
 		}
 	}
 	if rec.Keys[0].CredentialID == rec.Keys[1].CredentialID {
 		t.Error("both keys produced the same credential")
+	}
+	confirmed := 0
+	for _, s := range rec.Steps {
+		if strings.HasPrefix(s.Name, "reset") || strings.HasPrefix(s.Name, "set PIN") {
+			if len(s.ConfirmedBy) != 2 {
+				t.Errorf("destructive step %q confirmed by %v", s.Name, s.ConfirmedBy)
+			}
+			confirmed++
+		}
+	}
+	if confirmed != 4 {
+		t.Errorf("%d reset/PIN steps recorded, want 4", confirmed)
+	}
+	pdf := filepath.Join(t.TempDir(), "r.pdf")
+	if code, _, errOut := runCLI(t, "report", "print", reportPath, "--out", pdf); code != 0 {
+		t.Fatalf("print: %s", errOut)
+	}
+	if b, _ := os.ReadFile(pdf); !bytes.HasPrefix(b, []byte("%PDF")) {
+		t.Fatal("not a PDF")
+	}
+	if code, out, _ := runCLI(t, "report", "show", reportPath); code != 0 || !strings.Contains(out, "COPY ONTO THE ENVELOPE") {
+		t.Fatalf("show: %s", out)
+	}
+	// Tampered: one byte of the report changed.
+	b[len(b)/2] ^= 1
+	os.WriteFile(reportPath, b, 0o644)
+	if code, out, _ := runCLI(t, "report", "verify", "--rehearsal", reportPath); code != 1 || !strings.Contains(out, "changed") {
+		t.Fatalf("tampered report: exit %d\n%s", code, out)
+	}
+}
+
+func TestReportKeyWithSoftwareKey(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "report", "key", "--software-key", filepath.Join(dir, "ws.key"), "--out", dir)
+	if code != 0 || !strings.Contains(out, "SHA256:") || !strings.Contains(out, "software") {
+		t.Fatalf("exit %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "report", "key", "--tpm", filepath.Join(dir, "no-tpm")); code != 2 || !strings.Contains(errOut, "--software-key") {
+		t.Fatalf("no TPM: exit %d %s", code, errOut)
 	}
 }
 

@@ -4,19 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/simkey"
 )
 
@@ -26,164 +27,231 @@ const (
 	entraOrigin = "https://login.microsoft.com"
 )
 
-// rehearsedKey is what the rehearsal records of one key (no secrets).
-type rehearsedKey struct {
-	Slot             int             `json:"slot"`
-	AAGUID           string          `json:"aaguid"`
-	Firmware         string          `json:"firmware"`
-	CredentialID     string          `json:"credential_id"`
-	PublicKeySHA256  string          `json:"public_key_sha256"`
-	Attestation      *attest.Verdict `json:"attestation"`
-	AssertionCounter uint32          `json:"assertion_counter"`
-	PINRetries       int             `json:"pin_retries"`
+// Rehearsal identities: nothing here names a real tenant or person.
+const (
+	rehearsalOfficerA = "Rehearsal Officer A"
+	rehearsalOfficerB = "Rehearsal Officer B"
+	rehearsalUPN      = "breakglass-rehearsal@contoso.onmicrosoft.com"
+)
+
+// stepLog records the ceremony steps for the report.
+type stepLog struct {
+	out   io.Writer
+	steps []report.Step
 }
 
-// cmdRehearse runs the device half of the ceremony on two virtual keys
-// served over real CTAPHID: identify, reset, split-knowledge PIN, resident
-// credential for Entra's RP ID with packed attestation, test assertion.
-// Graph enrollment, the attestation policy and the signed report join it as
-// those packages land.
+// do runs one step, prints it and records its outcome and confirmations.
+func (l *stepLog) do(name string, confirmedBy []string, f func() (string, error)) error {
+	start := time.Now().UTC()
+	detail, err := f()
+	st := report.Step{Name: name, Started: start, Ended: time.Now().UTC(), ConfirmedBy: confirmedBy, Outcome: "done", Detail: detail}
+	if err != nil {
+		st.Outcome, st.Detail = "failed", err.Error()
+	}
+	l.steps = append(l.steps, st)
+	if err != nil {
+		fmt.Fprintf(l.out, "  FAILED %s: %v\n", name, err)
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(l.out, "  %s: %s\n", name, detail)
+	return nil
+}
+
+// cmdRehearse runs the ceremony on two virtual keys served over real
+// CTAPHID — identify, reset, split-knowledge PIN, resident credential for
+// Entra's RP ID, attestation judged by the attest policy (simkey TEST root
+// trusted), test assertion — and writes a report signed with a throw-away
+// rehearsal key. Graph enrollment and the TUI join as they land.
 func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
-	outDir := fs.String("out", "", "write rehearsal.json (no secrets) into this directory")
+	outDir := fs.String("out", "", "write the signed rehearsal report here (default: a new temporary directory)")
 	fs.Bool("yes", true, "run headless with scripted answers (the only mode until the TUI lands)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
-	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), test attestation root; nothing here touches a real key or tenant.")
-	// The embedded policy, with the simkey TEST root trusted: rehearsal only.
+	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), test attestation root, throw-away signing key;")
+	fmt.Fprintln(out, "nothing here touches a real key or tenant.")
 	verifier, err := loadVerifier("", "", true)
 	if err != nil {
 		return err
 	}
-	var results []rehearsedKey
+	started := time.Now().UTC()
+	log := &stepLog{out: out}
+	var keys []report.Key
 	for slot := 1; slot <= 2; slot++ {
-		r, err := rehearseKey(ctx, out, slot, verifier)
+		k, err := rehearseKey(ctx, log, slot, verifier)
 		if err != nil {
 			return fmt.Errorf("key %d: %w", slot, err)
 		}
-		results = append(results, r)
+		keys = append(keys, k)
 	}
-	if *outDir != "" {
-		if err := os.MkdirAll(*outDir, 0o700); err != nil {
-			return err
-		}
-		b, err := json.MarshalIndent(struct {
-			Kind string         `json:"kind"`
-			Keys []rehearsedKey `json:"keys"`
-		}{"keyceremony rehearsal (device steps)", results}, "", "  ")
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(*outDir, "rehearsal.json")
-		if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Wrote %s\n", p)
+	host, _ := os.Hostname()
+	r := &report.Report{
+		Type: report.TypeCeremony, Rehearsal: true,
+		CeremonyID: "rehearsal-" + started.Format("20060102-150405"), Started: started, Ended: time.Now().UTC(),
+		Tenant:      report.Tenant{ID: "rehearsal", Domain: "contoso.onmicrosoft.com"},
+		Account:     report.Account{UPN: rehearsalUPN, ObjectID: "rehearsal"},
+		Officers:    []report.Person{{Role: "officer-a", Name: rehearsalOfficerA}, {Role: "officer-b", Name: rehearsalOfficerB}},
+		Workstation: report.Workstation{Hostname: host},
+		Tool:        report.ToolInfo(version),
+		Policy:      &report.PolicyRef{Name: verifier.Policy.Name, SHA256: verifier.Policy.SHA256()},
+		Keys:        keys, Steps: log.steps,
+		Deviations: []string{"Graph enrollment is not rehearsed yet (enroll package pending)"},
 	}
-	fmt.Fprintln(out, "Rehearsal complete: both keys reset, PIN set from two halves, credential created, attested and tested.")
+	signer, err := report.NewRehearsalSigner()
+	if err != nil {
+		return err
+	}
+	dir := *outDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "keyceremony-rehearsal-"); err != nil {
+			return err
+		}
+	}
+	w, err := report.Write(dir, r, signer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Rehearsal complete. Signed rehearsal report in %s\n", dir)
+	fmt.Fprintf(out, "Signing key fingerprint (copy onto the envelope in a real ceremony): %s\n", w.Fingerprint)
+	fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s/%s\n", dir, report.FileReport)
 	return nil
 }
 
-func rehearseKey(ctx context.Context, out io.Writer, slot int, verifier *attest.Verifier) (rehearsedKey, error) {
-	step := func(format string, a ...any) { fmt.Fprintf(out, "  [key %d] %s\n", slot, fmt.Sprintf(format, a...)) }
+func rehearseKey(ctx context.Context, log *stepLog, slot int, verifier *attest.Verifier) (report.Key, error) {
+	both := []string{rehearsalOfficerA, rehearsalOfficerB}
 	key, err := simkey.New(simkey.Config{TouchDelay: 20 * time.Millisecond})
 	if err != nil {
-		return rehearsedKey{}, err
+		return report.Key{}, err
 	}
-	touchPrompt := func(k ctap.Keepalive) {}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	client, dev, err := key.Open(ctx, hid.Options{}, ctap.Options{OnKeepalive: touchPrompt})
+	client, dev, err := key.Open(ctx, hid.Options{}, ctap.Options{})
 	if err != nil {
-		return rehearsedKey{}, err
+		return report.Key{}, err
 	}
 	defer dev.Close()
+	rk := report.Key{Slot: slot}
 
-	info, err := client.Info(ctx)
-	if err != nil {
-		return rehearsedKey{}, err
+	var info *ctap.Info
+	if err := log.do(fmt.Sprintf("key %d inserted", slot), nil, func() (string, error) {
+		info, err = client.Info(ctx)
+		if err != nil {
+			return "", err
+		}
+		rk.AAGUID, rk.Firmware = info.AAGUID.String(), firmwareString(info.FirmwareVersion)
+		return fmt.Sprintf("AAGUID %s, firmware %s, versions %v", info.AAGUID, rk.Firmware, info.Versions), nil
+	}); err != nil {
+		return rk, err
 	}
-	step("inserted: AAGUID %s, firmware %s, versions %v", info.AAGUID, firmwareString(info.FirmwareVersion), info.Versions)
-
-	if err := client.Reset(ctx); err != nil {
-		return rehearsedKey{}, fmt.Errorf("reset: %w", err)
+	if err := log.do(fmt.Sprintf("reset key %d", slot), both, func() (string, error) {
+		return "erased within the power-up window, touch confirmed", client.Reset(ctx)
+	}); err != nil {
+		return rk, err
 	}
-	step("reset within the power-up window (touch confirmed)")
-
 	pin, err := splitKnowledgePIN()
 	if err != nil {
-		return rehearsedKey{}, err
+		return rk, err
 	}
 	defer ctap.Zero(pin)
-	if err := client.SetPIN(ctx, pin); err != nil {
-		return rehearsedKey{}, err
+	if err := log.do(fmt.Sprintf("set PIN key %d", slot), both, func() (string, error) {
+		return "from officer A's and officer B's halves, never shown together", client.SetPIN(ctx, pin)
+	}); err != nil {
+		return rk, err
 	}
-	step("PIN set from officer A's and officer B's halves (never shown together)")
+	rk.PINSet, rk.PINSplit = true, true
 
 	tok, err := client.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential | ctap.PermGetAssertion, RPID: entraRPID})
 	if err != nil {
-		return rehearsedKey{}, err
+		return rk, err
 	}
 	defer tok.Zero()
+	var res *ctap.MakeCredentialResult
+	var ad *ctap.AuthData
 	challenge := make([]byte, 32)
 	if _, err := rand.Read(challenge); err != nil {
-		return rehearsedKey{}, err
+		return rk, err
 	}
 	clientData, _ := json.Marshal(map[string]any{
 		"type": "webauthn.create", "challenge": base64.RawURLEncoding.EncodeToString(challenge), "origin": entraOrigin, "crossOrigin": false,
 	})
-	cdh := sha256.Sum256(clientData)
-	userID := make([]byte, 16)
-	rand.Read(userID)
-	res, err := client.MakeCredential(ctx, ctap.MakeCredentialOptions{
-		ClientDataHash: cdh[:], RP: ctap.RelyingParty{ID: entraRPID, Name: "Microsoft"},
-		User:        ctap.User{ID: userID, Name: "breakglass@contoso.onmicrosoft.com", DisplayName: "Break Glass"},
-		ResidentKey: true, CredProtect: ctap.CredProtectUVOptional, HMACSecret: true, Token: tok,
-	})
+	if err := log.do(fmt.Sprintf("create credential key %d", slot), nil, func() (string, error) {
+		cdh := sha256.Sum256(clientData)
+		userID := make([]byte, 16)
+		rand.Read(userID)
+		res, err = client.MakeCredential(ctx, ctap.MakeCredentialOptions{
+			ClientDataHash: cdh[:], RP: ctap.RelyingParty{ID: entraRPID, Name: "Microsoft"},
+			User:        ctap.User{ID: userID, Name: rehearsalUPN, DisplayName: "Break Glass (rehearsal)"},
+			ResidentKey: true, CredProtect: ctap.CredProtectUVOptional, HMACSecret: true, Token: tok,
+		})
+		if err != nil {
+			return "", err
+		}
+		if ad, err = ctap.ParseAuthData(res.AuthData); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("resident credential for %s, %s attestation", entraRPID, res.Format), nil
+	}); err != nil {
+		return rk, err
+	}
+	rk.CredentialID = base64.RawURLEncoding.EncodeToString(ad.CredentialID)
+	rk.PublicKeyCOSE = base64.RawURLEncoding.EncodeToString(ad.CredentialKey)
+	if err := log.do(fmt.Sprintf("check attestation key %d", slot), nil, func() (string, error) {
+		in, err := attest.InputFromMakeCredential(res, clientData, info.FirmwareVersion)
+		if err != nil {
+			return "", err
+		}
+		v, err := verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challenge})
+		if err != nil {
+			return "", err
+		}
+		rk.Attestation, rk.Model = v, v.Model
+		if !v.Allowed {
+			return "", fmt.Errorf("attestation refused: %+v", v.Reasons)
+		}
+		return fmt.Sprintf("allowed (%s), chains to %s", v.Model, v.Root.Subject), nil
+	}); err != nil {
+		return rk, err
+	}
+	if err := log.do(fmt.Sprintf("test assertion key %d", slot), nil, func() (string, error) {
+		data := sha256.Sum256([]byte("keyceremony rehearsal test assertion"))
+		as, err := client.GetAssertion(ctx, ctap.GetAssertionOptions{
+			RPID: entraRPID, ClientDataHash: data[:], Token: tok,
+			AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}},
+		})
+		if err != nil {
+			return "", err
+		}
+		if err := ctap.VerifySignature(ad.CredentialKey, as[0].AuthData, data[:], as[0].Signature); err != nil {
+			return "", err
+		}
+		aad, _ := ctap.ParseAuthData(as[0].AuthData)
+		rk.AssertionCount = aad.SignCount
+		return fmt.Sprintf("signature verified with the new public key (counter %d)", aad.SignCount), nil
+	}); err != nil {
+		return rk, err
+	}
+	ck, err := ctap.ParseCOSEKey(ad.CredentialKey)
 	if err != nil {
-		return rehearsedKey{}, fmt.Errorf("create credential: %w", err)
+		return rk, err
 	}
-	ad, err := ctap.ParseAuthData(res.AuthData)
+	pub, err := ck.PublicKey()
 	if err != nil {
-		return rehearsedKey{}, err
+		return rk, err
 	}
-	in, err := attest.InputFromMakeCredential(res, clientData, info.FirmwareVersion)
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return rehearsedKey{}, err
+		return rk, err
 	}
-	verdict, err := verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challenge})
-	if err != nil {
-		return rehearsedKey{}, fmt.Errorf("attestation: %w", err)
+	rk.PublicKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if rk.PINRetries, _, err = client.PINRetries(ctx); err != nil {
+		return rk, err
 	}
-	if !verdict.Allowed {
-		return rehearsedKey{}, fmt.Errorf("attestation refused: %+v", verdict.Reasons)
+	if info, err = client.Info(ctx); err != nil {
+		return rk, err
 	}
-	step("credential created for %s: %s attestation allowed (%s), chains to %q", entraRPID, res.Format, verdict.Model, verdict.Root.Subject)
-
-	assertData := sha256.Sum256([]byte("keyceremony rehearsal test assertion"))
-	as, err := client.GetAssertion(ctx, ctap.GetAssertionOptions{
-		RPID: entraRPID, ClientDataHash: assertData[:], Token: tok,
-		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}},
-	})
-	if err != nil {
-		return rehearsedKey{}, fmt.Errorf("test assertion: %w", err)
-	}
-	if err := ctap.VerifySignature(ad.CredentialKey, as[0].AuthData, assertData[:], as[0].Signature); err != nil {
-		return rehearsedKey{}, fmt.Errorf("test assertion: %w", err)
-	}
-	aad, _ := ctap.ParseAuthData(as[0].AuthData)
-	retries, _, err := client.PINRetries(ctx)
-	if err != nil {
-		return rehearsedKey{}, err
-	}
-	step("test assertion verified against the new public key (counter %d); PIN retries %d", aad.SignCount, retries)
-	pkSum := sha256.Sum256(ad.CredentialKey)
-	return rehearsedKey{
-		Slot: slot, AAGUID: info.AAGUID.String(), Firmware: firmwareString(info.FirmwareVersion),
-		CredentialID: base64.RawURLEncoding.EncodeToString(ad.CredentialID), PublicKeySHA256: hex.EncodeToString(pkSum[:]),
-		Attestation: verdict, AssertionCounter: aad.SignCount, PINRetries: retries,
-	}, nil
+	rk.MinPINLength, rk.ForcePINChange = info.MinPINLength, info.ForcePINChange
+	return rk, nil
 }
 
 // splitKnowledgePIN stands in for the two officers in the rehearsal: each

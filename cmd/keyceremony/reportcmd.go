@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/report"
+)
+
+const reportUsage = `usage:
+  keyceremony report verify [--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json
+  keyceremony report show REPORT.json
+  keyceremony report print REPORT.json --out report.pdf|report.txt
+  keyceremony report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]`
+
+func cmdReport(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New(reportUsage)}
+	}
+	switch args[0] {
+	case "verify":
+		return reportVerify(args[1:], out)
+	case "show":
+		return reportShow(args[1:], out)
+	case "print":
+		return reportPrint(args[1:], out)
+	case "key":
+		return reportKey(args[1:], out)
+	}
+	return usageError{errors.New(reportUsage)}
+}
+
+func reportVerify(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("report verify", flag.ContinueOnError)
+	pubPath := fs.String("pub", "", "the workstation's public key (default: report.pub beside the report)")
+	prevPath := fs.String("previous", "", "the previous report of the account: check the chain to it")
+	rehearsal := fs.Bool("rehearsal", false, "accept a rehearsal report")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		return usageError{errors.New(reportUsage)}
+	}
+	path := fs.Arg(0)
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{err}
+	}
+	sig, err := os.ReadFile(path + ".sig")
+	if err != nil {
+		return usageError{fmt.Errorf("signature: %w", err)}
+	}
+	if *pubPath == "" {
+		*pubPath = filepath.Join(filepath.Dir(path), report.FilePublicKey)
+	}
+	pubData, err := os.ReadFile(*pubPath)
+	if err != nil {
+		return usageError{err}
+	}
+	pub, err := report.ParsePublicKey(pubData)
+	if err != nil {
+		return usageError{err}
+	}
+	opts := report.VerifyOptions{Rehearsal: *rehearsal}
+	if *prevPath != "" {
+		if opts.Previous, err = os.ReadFile(*prevPath); err != nil {
+			return usageError{err}
+		}
+	}
+	fmt.Fprintf(out, "Public key %s: %s\n  compare it with the fingerprint written on the envelope.\n", *pubPath, ssh.FingerprintSHA256(pub))
+	r, err := report.Verify(body, sig, pub, opts)
+	if err != nil {
+		fmt.Fprintf(out, "FAILED: %v\n", err)
+		return findingError{"the report does not verify"}
+	}
+	fmt.Fprintf(out, "OK: signature, schema and canonical form hold")
+	if opts.Previous != nil {
+		fmt.Fprintf(out, ", and the chain to %s holds", *prevPath)
+	}
+	fmt.Fprintln(out, ".")
+	printSummary(out, r)
+	if r.Previous != nil && opts.Previous == nil {
+		fmt.Fprintf(out, "Note: chained to previous report %s (%s); pass --previous to check that link.\n", r.Previous.SHA256, r.Previous.CeremonyID)
+	}
+	return nil
+}
+
+// printSummary is the short readable form of a report.
+func printSummary(out io.Writer, r *report.Report) {
+	kind := r.Type
+	if r.Rehearsal {
+		kind += " (REHEARSAL)"
+	}
+	fmt.Fprintf(out, "%s %s for %s, %s to %s UTC\n", kind, r.CeremonyID, r.Account.UPN, r.Started.UTC().Format("2006-01-02 15:04"), r.Ended.UTC().Format("15:04"))
+	var names []string
+	for _, p := range r.Officers {
+		names = append(names, p.Role+" "+p.Name)
+	}
+	fmt.Fprintf(out, "Officers: %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(out, "Signed by %s key %s on %s\n", r.Workstation.SignerKind, r.Workstation.SignerFingerprint, r.Workstation.Hostname)
+	for _, k := range r.Keys {
+		verdict := "no attestation verdict"
+		if k.Attestation != nil {
+			verdict = map[bool]string{true: "attestation allowed", false: "attestation REFUSED"}[k.Attestation.Allowed]
+		}
+		fmt.Fprintf(out, "Key %d: %s, AAGUID %s, credential %s…, %s, Entra method %s\n", k.Slot, k.Model, k.AAGUID, firstN(k.CredentialID, 16), verdict, k.GraphMethodID)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(out, "Finding: %s\n", f)
+	}
+}
+
+func firstN(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func readReport(path string) ([]byte, *report.Report, error) {
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := report.Parse(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return body, r, nil
+}
+
+func reportShow(args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return usageError{errors.New(reportUsage)}
+	}
+	body, r, err := readReport(args[0])
+	if err != nil {
+		return usageError{err}
+	}
+	page, err := report.Render(r, body)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "(not verified: use `keyceremony report verify` for that)")
+	_, err = out.Write(page)
+	return err
+}
+
+func reportPrint(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("report print", flag.ContinueOnError)
+	dest := fs.String("out", "", "write the printable page here: .pdf or .txt")
+	var path string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		path, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if path == "" && fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	if path == "" || *dest == "" {
+		return usageError{errors.New(reportUsage)}
+	}
+	body, r, err := readReport(path)
+	if err != nil {
+		return usageError{err}
+	}
+	var page []byte
+	if strings.HasSuffix(*dest, ".pdf") {
+		page, err = report.RenderPDF(r, body)
+	} else {
+		page, err = report.Render(r, body)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*dest, page, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Wrote %s\n", *dest)
+	return nil
+}
+
+func reportKey(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("report key", flag.ContinueOnError)
+	tpmPath := fs.String("tpm", report.DefaultTPMPath, "TPM device, or swtpm:/path/to.sock")
+	softKey := fs.String("software-key", "", "use (or create) this software key instead of a TPM; reports will say so")
+	dir := fs.String("out", "", "also write report.pub, report.pem and allowed_signers here")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	s, closeFn, err := report.OpenWorkstationSigner(*tpmPath, *softKey)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	pub, err := s.SSHPublicKey()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", s.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
+	if *dir != "" {
+		files, err := report.PublicKeyFiles(s.Key.Public())
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*dir, 0o700); err != nil {
+			return err
+		}
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(*dir, name), data, 0o644); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "Wrote %s, %s and %s into %s\n", report.FilePublicKey, report.FilePublicKeyPEM, report.FileAllowedSigners, *dir)
+	}
+	return nil
+}

@@ -1,0 +1,431 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hiddeco/sshsig"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+// requireTool fails under CI (the test command installs it) and skips
+// loudly elsewhere.
+func requireTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		msg := name + " not found: install Debian package " + pkg + " (the README test command does)"
+		if os.Getenv("CI") == "true" || os.Getenv("KEYCEREMONY_REQUIRE_INTEROP") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED LOUDLY: " + msg)
+	}
+	return p
+}
+
+// startSwtpm runs Debian's swtpm on a UNIX socket for this test.
+func startSwtpm(t *testing.T) string {
+	t.Helper()
+	bin := requireTool(t, "swtpm", "swtpm")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "tpm.sock")
+	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,
+		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(dir, "ctrl.sock"),
+		"--flags", "not-need-init,startup-clear")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			return "swtpm:" + sock
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("swtpm did not start: %s", stderr.String())
+		}
+	}
+}
+
+// tpmSigner opens the TPM (closed at the end of the test, or by close).
+func tpmSigner(t *testing.T, addr string) (s Signer, created bool, close func()) {
+	t.Helper()
+	tpm, err := OpenTPM(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Close() })
+	key, created, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Signer{Key: key, Kind: SignerTPM}, created, func() { tpm.Close() }
+}
+
+const testPIN = "27182818"
+
+// ceremonyReport runs the device part of a ceremony on a simkey with
+// testPIN and builds the report from what it produced.
+func ceremonyReport(t *testing.T, rehearsal bool) *Report {
+	t.Helper()
+	ctx := context.Background()
+	key, err := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctap.NewClient(key, ctap.Options{})
+	pin := []byte(testPIN)
+	if err := c.SetPIN(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "login.microsoft.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := []byte(`{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.microsoft.com"}`)
+	h := sha256.Sum256(cd)
+	res, err := c.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:], RP: ctap.RelyingParty{ID: "login.microsoft.com"},
+		User: ctap.User{ID: []byte("bg"), Name: "bg@contoso.onmicrosoft.com"}, ResidentKey: true, Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := c.Info(ctx)
+	pol, _ := attest.DefaultPolicy()
+	in, _ := attest.InputFromMakeCredential(res, cd, info.FirmwareVersion)
+	verdict, err := (&attest.Verifier{Policy: pol, Rehearsal: true}).Verify(in, attest.Expect{RPID: "login.microsoft.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, _ := ctap.ParseAuthData(res.AuthData)
+	ck, _ := ctap.ParseCOSEKey(ad.CredentialKey)
+	pub, _ := ck.PublicKey()
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	retries, _, _ := c.PINRetries(ctx)
+	start := time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
+	return &Report{
+		Type: TypeCeremony, Rehearsal: rehearsal, CeremonyID: "kc-2026-11-24-0700",
+		Started: start, Ended: start.Add(42 * time.Minute),
+		Tenant:      Tenant{ID: "00000000-0000-0000-0000-0000000000aa", Domain: "contoso.onmicrosoft.com"},
+		Account:     Account{UPN: "bg@contoso.onmicrosoft.com", ObjectID: "11111111-2222-3333-4444-555555555555"},
+		Officers:    []Person{{Role: "officer-a", Name: "Alice Example"}, {Role: "officer-b", Name: "Bob Example"}, {Role: "witness", Name: "Wendy Witness"}},
+		Workstation: Workstation{Hostname: "kc-ws-01"},
+		Tool:        Tool{Version: "test", BinarySHA256: strings.Repeat("ab", 32), GoVersion: "go1.26"},
+		Policy:      &PolicyRef{Name: pol.Name, SHA256: pol.SHA256()},
+		Keys: []Key{{
+			Slot: 1, AAGUID: ad.AAGUID.String(), Model: verdict.Model, Firmware: verdict.Firmware,
+			CredentialID:  base64.RawURLEncoding.EncodeToString(ad.CredentialID),
+			PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(ad.CredentialKey),
+			PublicKeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+			Attestation:   verdict, GraphMethodID: "method-1", DisplayName: "Break glass key 1",
+			PINSet: true, PINSplit: true, PINRetries: retries, MinPINLength: info.MinPINLength,
+		}},
+		Steps: []Step{
+			{Name: "reset key 1", Started: start, Ended: start.Add(time.Minute), ConfirmedBy: []string{"Alice Example", "Bob Example"}, Outcome: "done"},
+			{Name: "set PIN key 1", Started: start.Add(time.Minute), Ended: start.Add(2 * time.Minute), ConfirmedBy: []string{"Alice Example", "Bob Example"}, Outcome: "done"},
+		},
+	}
+}
+
+func TestTPMKeyIsCreatedOnceAndFoundAgain(t *testing.T) {
+	addr := startSwtpm(t)
+	s1, created, closeTPM := tpmSigner(t, addr)
+	if !created {
+		t.Fatal("first run did not create the key")
+	}
+	f1, _ := s1.Fingerprint()
+	closeTPM() // swtpm serves one connection at a time, like one program run
+	s2, created, _ := tpmSigner(t, addr)
+	if created {
+		t.Fatal("second run created another key")
+	}
+	f2, _ := s2.Fingerprint()
+	if f1 != f2 || !strings.HasPrefix(f1, "SHA256:") {
+		t.Fatalf("fingerprints %s and %s", f1, f2)
+	}
+}
+
+// The whole path for the safe: TPM-signed, verified by keyceremony, by
+// ssh-keygen -Y verify and by openssl.
+func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
+	signer, _, _ := tpmSigner(t, startSwtpm(t))
+	dir := filepath.Join(t.TempDir(), "safe")
+	w, err := Write(dir, ceremonyReport(t, false), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	pub, err := ParsePublicKey(read(FilePublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Verify(read(FileReport), read(FileSignature), pub, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Workstation.SignerKind != SignerTPM || r.Workstation.SignerFingerprint != w.Fingerprint {
+		t.Fatalf("%+v", r.Workstation)
+	}
+
+	keygen := requireTool(t, "ssh-keygen", "openssh-client")
+	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", Principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd.Stdin = bytes.NewReader(read(FileReport))
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Good") {
+		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
+	}
+	tampered := append([]byte(nil), read(FileReport)...)
+	tampered[10] ^= 1
+	cmd = exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", Principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd.Stdin = bytes.NewReader(tampered)
+	if err := cmd.Run(); err == nil {
+		t.Fatal("ssh-keygen accepted a tampered report")
+	}
+
+	openssl := requireTool(t, "openssl", "openssl")
+	out, err := exec.Command(openssl, "dgst", "-sha256", "-verify", filepath.Join(dir, FilePublicKeyPEM),
+		"-signature", filepath.Join(dir, FileRawSignature), filepath.Join(dir, FileReport)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Verified OK") {
+		t.Fatalf("openssl dgst -verify: %v\n%s", err, out)
+	}
+}
+
+func softwareSigner(t *testing.T, kind string) Signer {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return Signer{Key: k, Kind: kind}
+}
+
+func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
+	signer := softwareSigner(t, SignerSoftware)
+	dir := t.TempDir()
+	w, err := Write(dir, ceremonyReport(t, false), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := w.ReportJSON
+	sig, _ := os.ReadFile(filepath.Join(dir, FileSignature))
+	pub, _ := signer.SSHPublicKey()
+	if _, err := Verify(body, sig, pub, VerifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		bad := append([]byte(nil), body...)
+		bad[i] ^= 0x01
+		if _, err := Verify(bad, sig, pub, VerifyOptions{}); !errors.Is(err, ErrTampered) {
+			t.Fatalf("report byte %d changed: %v", i, err)
+		}
+	}
+	for i := range sig {
+		bad := append([]byte(nil), sig...)
+		bad[i] ^= 0x01
+		if _, err := Verify(body, bad, pub, VerifyOptions{}); err == nil {
+			t.Fatalf("signature byte %d changed and still verified", i)
+		}
+	}
+	other, _ := softwareSigner(t, SignerSoftware).SSHPublicKey()
+	if _, err := Verify(body, sig, other, VerifyOptions{}); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("wrong public key: %v", err)
+	}
+	if _, err := Verify(body, []byte("not a signature"), pub, VerifyOptions{}); !errors.Is(err, ErrSignatureDamaged) {
+		t.Fatalf("garbage signature: %v", err)
+	}
+	// A validly signed but re-encoded report is refused as not canonical.
+	var pretty bytes.Buffer
+	pretty.Write(bytes.Replace(body, []byte(`,"type"`), []byte(`, "type"`), 1))
+	sshSigner, _ := ssh.NewSignerFromSigner(signer.Key)
+	s2, _ := sshsig.Sign(bytes.NewReader(pretty.Bytes()), sshSigner, sshsig.HashSHA512, Namespace)
+	if _, err := Verify(pretty.Bytes(), sshsig.Armor(s2), pub, VerifyOptions{}); !errors.Is(err, ErrNotCanonical) {
+		t.Fatalf("non-canonical report: %v", err)
+	}
+	// A signature for another namespace is not a report signature.
+	s3, _ := sshsig.Sign(bytes.NewReader(body), sshSigner, sshsig.HashSHA512, "file")
+	if _, err := Verify(body, sshsig.Armor(s3), pub, VerifyOptions{}); !errors.Is(err, ErrTampered) {
+		t.Fatalf("other namespace: %v", err)
+	}
+}
+
+func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
+	signer, _ := NewRehearsalSigner()
+	if _, err := Write(t.TempDir(), ceremonyReport(t, false), signer); err == nil {
+		t.Fatal("a real report was signed by a rehearsal key")
+	}
+	if _, err := Write(t.TempDir(), ceremonyReport(t, true), softwareSigner(t, SignerSoftware)); err == nil {
+		t.Fatal("a rehearsal report was signed by a real key")
+	}
+	w, err := Write(t.TempDir(), ceremonyReport(t, true), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := os.ReadFile(filepath.Join(w.Dir, FileSignature))
+	pub, _ := signer.SSHPublicKey()
+	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{}); !errors.Is(err, ErrRehearsal) {
+		t.Fatalf("rehearsal presented as real: %v", err)
+	}
+	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{Rehearsal: true}); err != nil {
+		t.Fatalf("rehearsal checked as one: %v", err)
+	}
+	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
+	if !strings.Contains(string(page), "REHEARSAL") {
+		t.Fatal("the printed page of a rehearsal does not say so")
+	}
+}
+
+func TestChainToPreviousReport(t *testing.T) {
+	signer := softwareSigner(t, SignerSoftware)
+	pub, _ := signer.SSHPublicKey()
+	first, err := Write(t.TempDir(), ceremonyReport(t, false), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstReport, _ := Parse(first.ReportJSON)
+	next := ceremonyReport(t, false)
+	next.Type, next.CeremonyID = TypeHealth, "kc-health-2027-02-24"
+	next.Started, next.Ended = next.Started.AddDate(0, 3, 0), next.Ended.AddDate(0, 3, 0)
+	next.Previous = Ref(first.ReportJSON, firstReport)
+	second, err := Write(t.TempDir(), next, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := os.ReadFile(filepath.Join(second.Dir, FileSignature))
+	if _, err := Verify(second.ReportJSON, sig, pub, VerifyOptions{Previous: first.ReportJSON}); err != nil {
+		t.Fatalf("intact chain: %v", err)
+	}
+	other, _ := Write(t.TempDir(), ceremonyReport(t, false), signer) // another first report
+	if _, err := Verify(second.ReportJSON, sig, pub, VerifyOptions{Previous: other.ReportJSON}); !errors.Is(err, ErrChain) {
+		t.Fatalf("broken chain: %v", err)
+	}
+	firstSig, _ := os.ReadFile(filepath.Join(first.Dir, FileSignature))
+	if _, err := Verify(first.ReportJSON, firstSig, pub, VerifyOptions{Previous: second.ReportJSON}); !errors.Is(err, ErrChain) {
+		t.Fatalf("a first report checked against a previous one: %v", err)
+	}
+}
+
+func TestCanonicalIsStable(t *testing.T) {
+	r := ceremonyReport(t, false)
+	r.Workstation.SignerKind = SignerSoftware
+	a, _ := r.Canonical()
+	b, _ := r.Canonical()
+	parsed, err := Parse(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := parsed.Canonical()
+	if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
+		t.Fatal("canonical encoding is not stable across a parse")
+	}
+	if _, err := Parse(bytes.Replace(a, []byte(`"schema":"`+Schema+`"`), []byte(`"schema":"other/9"`), 1)); err == nil {
+		t.Fatal("foreign schema accepted")
+	}
+	if _, err := Parse(bytes.Replace(a, []byte(`{"account"`), []byte(`{"extra":1,"account"`), 1)); err == nil {
+		t.Fatal("unknown field accepted")
+	}
+}
+
+// The PIN of the test ceremony appears in no file the package writes: not as
+// text, hex, base64, nor as the PIN hash CTAP uses.
+func TestPINNeverWritten(t *testing.T) {
+	w, err := Write(t.TempDir(), ceremonyReport(t, false), softwareSigner(t, SignerSoftware))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(testPIN))
+	needles := []string{testPIN, hex.EncodeToString([]byte(testPIN)), base64.StdEncoding.EncodeToString([]byte(testPIN)),
+		base64.RawURLEncoding.EncodeToString([]byte(testPIN)), hex.EncodeToString(h[:16]), base64.RawURLEncoding.EncodeToString(h[:16])}
+	for _, f := range w.Files {
+		b, _ := os.ReadFile(f)
+		for _, n := range needles {
+			if strings.Contains(string(b), n) {
+				t.Errorf("%s contains the PIN (as %q)", f, n)
+			}
+		}
+	}
+	pdf, err := RenderPDF(ceremonyReport(t, false), w.ReportJSON)
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) || bytes.Contains(pdf, []byte(testPIN)) {
+		t.Fatalf("PDF: %v", err)
+	}
+}
+
+func TestPrintablePage(t *testing.T) {
+	r := ceremonyReport(t, false)
+	w, err := Write(t.TempDir(), r, softwareSigner(t, SignerSoftware))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
+	for _, want := range []string{w.Fingerprint, "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for i, l := range strings.Split(string(page), "\n") {
+		if n := len([]rune(l)); n > 130 {
+			t.Errorf("line %d is %d characters wide", i+1, n)
+		}
+	}
+}
+
+// TestRealTPM uses the workstation's TPM. Opt-in: KEYCEREMONY_REAL_TPM=/dev/tpmrm0.
+// It creates (once) the persistent report key at DefaultKeyHandle.
+func TestRealTPM(t *testing.T) {
+	addr := os.Getenv("KEYCEREMONY_REAL_TPM")
+	if addr == "" {
+		t.Skip("opt-in: set KEYCEREMONY_REAL_TPM=/dev/tpmrm0 to sign with the real TPM")
+	}
+	signer, _, _ := tpmSigner(t, addr)
+	if _, err := Write(t.TempDir(), ceremonyReport(t, false), signer); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWorkstationSignerRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
+	_, _, err := OpenWorkstationSigner(filepath.Join(t.TempDir(), "no-tpm"), "")
+	if err == nil || !strings.Contains(err.Error(), "--software-key") {
+		t.Fatalf("no TPM: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "ws.key")
+	s, closeFn, err := OpenWorkstationSigner("", path)
+	if err != nil || s.Kind != SignerSoftware {
+		t.Fatalf("%v %+v", err, s)
+	}
+	closeFn()
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("software key mode %v", fi.Mode())
+	}
+	again, _, _ := OpenWorkstationSigner("", path)
+	f1, _ := s.Fingerprint()
+	f2, _ := again.Fingerprint()
+	if f1 != f2 {
+		t.Fatal("software key not found again")
+	}
+	addr := startSwtpm(t)
+	ts, closeTPM, err := OpenWorkstationSigner(addr, "")
+	if err != nil || ts.Kind != SignerTPM {
+		t.Fatalf("%v", err)
+	}
+	closeTPM()
+}

@@ -1,0 +1,89 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hiddeco/sshsig"
+	"golang.org/x/crypto/ssh"
+)
+
+// Verification failures, each with its own message; match with errors.Is.
+var (
+	ErrSignatureDamaged = errors.New("the signature file is damaged or is not an SSH signature")
+	ErrWrongKey         = errors.New("the report was signed by another key than the one given")
+	ErrTampered         = errors.New("the signature does not match the report: the report or its signature was changed")
+	ErrNotAReport       = errors.New("the file is not a keyceremony report")
+	ErrNotCanonical     = errors.New("the report is not in canonical form (it was re-encoded or edited)")
+	ErrSignerMismatch   = errors.New("the report names another signing key than the one that signed it")
+	ErrRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony (pass --rehearsal to check it as a rehearsal)")
+	ErrChain            = errors.New("the chain to the previous report is broken")
+)
+
+// VerifyOptions say what to check beyond the signature.
+type VerifyOptions struct {
+	// Previous is the previous report of the account (its report.json bytes);
+	// when set, the report must chain to it.
+	Previous []byte
+	// Rehearsal accepts rehearsal reports.
+	Rehearsal bool
+}
+
+// Verify checks a report against its SSHSIG signature and the public key the
+// officers trust (from report.pub, compared with the fingerprint on paper).
+// It returns the parsed report only when every check holds.
+func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions) (*Report, error) {
+	sig, err := sshsig.Unarmor(signature)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignatureDamaged, err)
+	}
+	if err := sshsig.Verify(bytes.NewReader(reportJSON), sig, pub, sig.HashAlgorithm, Namespace); err != nil {
+		if errors.Is(err, sshsig.ErrPublicKeyMismatch) {
+			return nil, fmt.Errorf("%w (signed by %s, expected %s)", ErrWrongKey, ssh.FingerprintSHA256(sig.PublicKey), ssh.FingerprintSHA256(pub))
+		}
+		return nil, fmt.Errorf("%w (%v)", ErrTampered, err)
+	}
+	r, err := Parse(reportJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotAReport, err)
+	}
+	again, err := r.Canonical()
+	if err != nil || !bytes.Equal(again, reportJSON) {
+		return nil, ErrNotCanonical
+	}
+	if r.Workstation.SignerPublicKey != strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) {
+		return nil, ErrSignerMismatch
+	}
+	if (r.Rehearsal || r.Workstation.SignerKind == SignerRehearsal) && !opts.Rehearsal {
+		return nil, ErrRehearsal
+	}
+	if opts.Previous != nil {
+		prev, err := Parse(opts.Previous)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the previous report: %v", ErrChain, err)
+		}
+		want := Ref(opts.Previous, prev)
+		switch {
+		case r.Previous == nil:
+			return nil, fmt.Errorf("%w: the report names no previous report", ErrChain)
+		case r.Previous.SHA256 != want.SHA256:
+			return nil, fmt.Errorf("%w: it names previous report %s, the given one hashes to %s", ErrChain, r.Previous.SHA256, want.SHA256)
+		case prev.Account != r.Account:
+			return nil, fmt.Errorf("%w: the previous report is for account %s, this one for %s", ErrChain, prev.Account.UPN, r.Account.UPN)
+		case !prev.Started.Before(r.Started):
+			return nil, fmt.Errorf("%w: the previous report is not older", ErrChain)
+		}
+	}
+	return r, nil
+}
+
+// ParsePublicKey reads an OpenSSH public key (report.pub).
+func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	return pub, nil
+}
