@@ -178,3 +178,4 @@ func TestForgottenChannelIsReinitialised(t *testing.T) {
 		t.Fatalf("channel %08x after %d requests", d.cid, requests)
 	}
 }
+

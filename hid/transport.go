@@ -51,9 +51,17 @@ func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, erro
 	if err := c.SetReadDeadline(dl); err != nil {
 		return 0, fmt.Errorf("set read deadline: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	n, err := c.Read(buf)
-	stop()
+	if !stop() {
+		// The callback started: wait for it, or it could push the deadline
+		// into the past for the next read, which would then fail at once.
+		<-fired
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()

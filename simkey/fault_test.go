@@ -21,7 +21,7 @@ func TestBusyIsRetried(t *testing.T) {
 
 func TestDroppedFrameTimesOutCleanly(t *testing.T) {
 	b := newBench(t, simkey.Config{}, ctap.Options{})
-	b.idle = 150 * time.Millisecond
+	b.idle = 400 * time.Millisecond
 	b.connect()
 	b.key.InjectFault(simkey.FaultDropFrame)
 	_, err := b.client.Info(ctx(t))
@@ -35,7 +35,7 @@ func TestDroppedFrameTimesOutCleanly(t *testing.T) {
 
 func TestDroppedContinuationTimesOut(t *testing.T) {
 	b := newBench(t, simkey.Config{}, ctap.Options{})
-	b.idle = 150 * time.Millisecond
+	b.idle = 400 * time.Millisecond
 	b.connect()
 	// A 200-byte echo is 4 frames; drop the first and the rest are strays.
 	b.key.InjectFault(simkey.FaultDropFrame)
