@@ -178,4 +178,3 @@ func TestForgottenChannelIsReinitialised(t *testing.T) {
 		t.Fatalf("channel %08x after %d requests", d.cid, requests)
 	}
 }
-
