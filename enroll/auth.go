@@ -1,0 +1,186 @@
+// Package enroll is everything keyceremony says to Entra ID through
+// Microsoft Graph: sign-in (azidentity), the permission check, the
+// account, its FIDO2 methods (creation options, registration that never
+// registers twice, read-back, deletion), and the read-only posture and
+// sign-in queries of the health check. It speaks through
+// github.com/microsoftgraph/msgraph-sdk-go; the calls the SDK has no builder
+// for go through the same request adapter. The local Graph emulator the
+// tests and rehearsal use lives in enroll/graphemu.
+package enroll
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// GraphScope is the scope every Graph token is requested for.
+const GraphScope = "https://graph.microsoft.com/.default"
+
+// Sign-in modes.
+const (
+	SignInDeviceCode  = "device-code" // the officer completes sign-in on another device (default)
+	SignInBrowser     = "browser"     // interactive browser on this machine
+	SignInCertificate = "certificate" // app-only, with an app registration's certificate
+)
+
+// AuthConfig says how to sign in to Entra ID.
+type AuthConfig struct {
+	TenantID string
+	ClientID string
+	Mode     string // SignInDeviceCode (default), SignInBrowser or SignInCertificate
+	// CertificatePath is a PEM (or PKCS#12) file with the app's certificate
+	// and private key, for SignInCertificate.
+	CertificatePath     string
+	CertificatePassword []byte
+	// AuthorityHost overrides https://login.microsoftonline.com/ (the
+	// emulator); instance discovery is then off.
+	AuthorityHost string
+	// HTTPClient carries the sign-in requests (the emulator's trusted CA).
+	HTTPClient *http.Client
+	// DeviceCodePrompt shows the device-code message to the officer.
+	DeviceCodePrompt func(message string)
+}
+
+// NewCredential returns a token credential for cfg. No token is written to
+// disk: azidentity keeps it in memory for this process only.
+func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
+	if cfg.TenantID == "" || cfg.ClientID == "" {
+		return nil, errors.New("sign-in needs a tenant ID and a client ID")
+	}
+	opts := azcore.ClientOptions{}
+	disableDiscovery := false
+	if cfg.AuthorityHost != "" {
+		opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost}
+		disableDiscovery = true
+	}
+	if cfg.HTTPClient != nil {
+		opts.Transport = cfg.HTTPClient
+	}
+	switch cfg.Mode {
+	case "", SignInDeviceCode:
+		prompt := cfg.DeviceCodePrompt
+		if prompt == nil {
+			prompt = func(m string) { fmt.Fprintln(os.Stderr, m) }
+		}
+		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, DisableInstanceDiscovery: disableDiscovery,
+			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error { prompt(m.Message); return nil },
+		})
+	case SignInBrowser:
+		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
+			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, DisableInstanceDiscovery: disableDiscovery,
+		})
+	case SignInCertificate:
+		data, err := os.ReadFile(cfg.CertificatePath)
+		if err != nil {
+			return nil, fmt.Errorf("app certificate: %w", err)
+		}
+		certs, key, err := azidentity.ParseCertificates(data, cfg.CertificatePassword)
+		if err != nil {
+			return nil, fmt.Errorf("app certificate %s: %w", cfg.CertificatePath, err)
+		}
+		return azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{
+			ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
+		})
+	}
+	return nil, fmt.Errorf("sign-in mode %q: want %s, %s or %s", cfg.Mode, SignInDeviceCode, SignInBrowser, SignInCertificate)
+}
+
+// Graph permissions and Entra roles that can manage FIDO2 methods.
+var (
+	writePermissions = []string{"UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All"}
+	// A break-glass account holds Global Administrator: only the privileged
+	// role may manage its methods in delegated use.
+	roleNames = map[string]string{
+		"7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
+		"c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
+	}
+	privilegedAuthAdmin = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+)
+
+// Access is what the signed-in principal may do, read from its token.
+type Access struct {
+	AppOnly     bool     `json:"app_only"`
+	Principal   string   `json:"principal"` // UPN, or app ID
+	Permissions []string `json:"permissions"`
+	Roles       []string `json:"roles,omitempty"` // directory role template IDs (delegated)
+}
+
+// ErrInsufficientAccess is wrapped when the principal cannot do the job.
+var ErrInsufficientAccess = errors.New("the signed-in principal cannot manage the account's FIDO2 methods")
+
+// CheckAccess gets a Graph token and checks, before anything else, that it
+// carries UserAuthenticationMethod.ReadWrite.All or
+// UserAuthMethod-Passkey.ReadWrite.All, and in delegated use the Privileged
+// Authentication Administrator role. The error says exactly what is missing.
+func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{GraphScope}})
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	claims, err := tokenClaims(tok.Token)
+	if err != nil {
+		return nil, err
+	}
+	a := &Access{AppOnly: claims.Scp == ""}
+	if a.AppOnly {
+		a.Principal, a.Permissions = claims.AppID, claims.Roles
+	} else {
+		a.Principal, a.Permissions, a.Roles = claims.UPN, strings.Fields(claims.Scp), claims.Wids
+	}
+	var missing []string
+	if !slices.ContainsFunc(writePermissions, func(p string) bool { return slices.Contains(a.Permissions, p) }) {
+		kind := "application"
+		if !a.AppOnly {
+			kind = "delegated"
+		}
+		missing = append(missing, fmt.Sprintf("the %s Graph permission %s or %s (admin-consented)", kind, writePermissions[0], writePermissions[1]))
+	}
+	if !a.AppOnly && !slices.Contains(a.Roles, privilegedAuthAdmin) {
+		missing = append(missing, fmt.Sprintf("the Entra role %s, active for %s (the break-glass account holds an admin role, so %s is not enough)",
+			roleNames[privilegedAuthAdmin], a.Principal, roleNames["c4e39bd9-1100-46d3-8c65-fb160da0071f"]))
+	}
+	if len(missing) > 0 {
+		return a, fmt.Errorf("%w: missing %s", ErrInsufficientAccess, strings.Join(missing, "; and "))
+	}
+	return a, nil
+}
+
+// accessClaims are the access-token claims CheckAccess reads.
+type accessClaims struct {
+	AppID string   `json:"appid"`
+	Roles []string `json:"roles"`
+	Scp   string   `json:"scp"`
+	Wids  []string `json:"wids"`
+	UPN   string   `json:"upn"`
+}
+
+// tokenClaims reads the payload of our own access token. The signature is
+// Entra's business and Graph's to check; we only read what we were granted.
+func tokenClaims(token string) (*accessClaims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("the access token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("access token payload: %w", err)
+	}
+	var c accessClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("access token payload: %w", err)
+	}
+	return &c, nil
+}

@@ -1,0 +1,396 @@
+package enroll_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+const (
+	appID   = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+	bgUPN   = "breakglass1@contoso.onmicrosoft.com"
+	testPIN = "918273645"
+)
+
+// clock is a settable clock for challenge expiry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func newClock() *clock               { return &clock{t: time.Now()} }
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// env is an emulator, an app registration with a certificate, and a client
+// signed in through azidentity's real certificate flow.
+type env struct {
+	emu    *graphemu.Emulator
+	clock  *clock
+	cred   azcore.TokenCredential
+	client *enroll.Client
+	userID string
+}
+
+func newEnv(t *testing.T, roles ...string) *env {
+	t.Helper()
+	clk := newClock()
+	emu, err := graphemu.New(graphemu.Config{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	if len(roles) == 0 {
+		roles = []string{"UserAuthenticationMethod.ReadWrite.All", "User.Read.All"}
+	}
+	certPath := appCertificate(t, emu, roles)
+	cred, err := enroll.NewCredential(enroll.AuthConfig{
+		TenantID: emu.Snapshot().TenantID, ClientID: appID, Mode: enroll.SignInCertificate, CertificatePath: certPath,
+		AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := enroll.New(cred, enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: 10 * time.Millisecond, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{emu: emu, clock: clk, cred: cred, client: client, userID: emu.Snapshot().Users[0].ID}
+}
+
+// appCertificate makes the app registration's RSA certificate and key file.
+func appCertificate(t *testing.T, emu *graphemu.Emulator, roles []string) string {
+	t.Helper()
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "keyceremony test app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	cert, _ := x509.ParseCertificate(der)
+	emu.RegisterApp(appID, cert, roles)
+	kd, _ := x509.MarshalPKCS8PrivateKey(k)
+	path := filepath.Join(t.TempDir(), "app.pem")
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// newKey returns a simkey with testPIN set.
+func newKey(t *testing.T, cfg simkey.Config) (*simkey.Key, *ctap.Client) {
+	t.Helper()
+	cfg.TouchDelay = time.Nanosecond
+	k, err := simkey.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctap.NewClient(k, ctap.Options{})
+	if err := c.SetPIN(context.Background(), []byte(testPIN)); err != nil {
+		t.Fatal(err)
+	}
+	return k, c
+}
+
+// makeCredential runs the key side of a registration for the options.
+func makeCredential(t *testing.T, c *ctap.Client, opts *enroll.CreationOptions) enroll.Credential {
+	t.Helper()
+	tok, err := c.GetPINToken(context.Background(), []byte(testPIN), ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Zero()
+	cd := opts.ClientDataJSON()
+	mc, err := opts.MakeCredential(cd, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.MakeCredential(context.Background(), mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ao, _ := res.AttestationObject()
+	ad, _ := ctap.ParseAuthData(res.AuthData)
+	return enroll.Credential{ID: ad.CredentialID, ClientDataJSON: cd, AttestationObject: ao, AAGUID: ad.AAGUID.String(),
+		ClientExtensionResults: map[string]any{"hmacCreateSecret": true}}
+}
+
+func TestCertificateCredentialGetsTokenFromEmulator(t *testing.T) {
+	e := newEnv(t)
+	a, err := enroll.CheckAccess(ctx(t), e.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.AppOnly || a.Principal != appID || len(a.Permissions) != 2 {
+		t.Fatalf("%+v", a)
+	}
+	// The token came from the emulator's token endpoint, through MSAL.
+	var sawToken bool
+	for _, r := range e.emu.Requests() {
+		sawToken = sawToken || (r.Method == "POST" && strings.HasSuffix(r.Path, "/oauth2/v2.0/token") && r.Status == 200)
+	}
+	if !sawToken {
+		t.Fatal("azidentity did not use the emulator's token endpoint")
+	}
+}
+
+func TestAccessCheckNamesWhatIsMissing(t *testing.T) {
+	e := newEnv(t, "User.Read.All")
+	_, err := enroll.CheckAccess(ctx(t), e.cred)
+	if !errors.Is(err, enroll.ErrInsufficientAccess) || !strings.Contains(err.Error(), "UserAuthenticationMethod.ReadWrite.All") {
+		t.Fatalf("app without the permission: %v", err)
+	}
+	// Delegated: permission but only Authentication Administrator.
+	tok, _ := e.emu.IssueToken(graphemu.TokenClaims{Scp: "UserAuthenticationMethod.ReadWrite.All User.Read.All", UPN: "officer@contoso.onmicrosoft.com",
+		Wids: []string{graphemu.RoleAuthenticationAdministrator}})
+	_, err = enroll.CheckAccess(ctx(t), staticCred(tok))
+	if !errors.Is(err, enroll.ErrInsufficientAccess) || !strings.Contains(err.Error(), "Privileged Authentication Administrator") {
+		t.Fatalf("delegated without PAA: %v", err)
+	}
+	tok, _ = e.emu.IssueToken(graphemu.TokenClaims{Scp: "UserAuthMethod-Passkey.ReadWrite.All", UPN: "officer@contoso.onmicrosoft.com",
+		Wids: []string{graphemu.RolePrivilegedAuthenticationAdministrator}})
+	if a, err := enroll.CheckAccess(ctx(t), staticCred(tok)); err != nil || a.AppOnly {
+		t.Fatalf("delegated with PAA: %v %+v", err, a)
+	}
+	// And the emulator enforces it too: an Authentication Administrator
+	// cannot register a key for a Global Administrator.
+	aaTok, _ := e.emu.IssueToken(graphemu.TokenClaims{Scp: "UserAuthenticationMethod.ReadWrite.All User.Read.All", UPN: "officer@contoso.onmicrosoft.com",
+		Wids: []string{graphemu.RoleAuthenticationAdministrator}})
+	c, _ := enroll.New(staticCred(aaTok), enroll.Options{Root: e.emu.URL(), HTTPClient: e.emu.HTTPClient(), RetryDelay: time.Millisecond})
+	if _, err := c.CreationOptions(ctx(t), e.userID, 0); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("Authentication Administrator on a Global Administrator: %v", err)
+	}
+}
+
+type staticCred string
+
+func (s staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestRoundTripWithSimkeyAttestation(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	u, err := e.client.GetUser(c, bgUPN)
+	if err != nil || u.ID != e.userID || u.OnPremisesSyncEnabled == nil || *u.OnPremisesSyncEnabled {
+		t.Fatalf("%+v %v", u, err)
+	}
+	opts, err := e.client.CreationOptions(c, u.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.PublicKey.RP.ID != enroll.RPID || !opts.PublicKey.AuthenticatorSelection.RequireResidentKey || opts.PublicKey.Attestation != "direct" {
+		t.Fatalf("%+v", opts.PublicKey)
+	}
+	_, kc := newKey(t, simkey.Config{})
+	cred := makeCredential(t, kc, opts)
+	m, err := e.client.Register(c, u.ID, "Break glass key 1", cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.AAGUID != simkey.DefaultAAGUID().String() || m.AttestationLevel != "attested" || m.DisplayName != "Break glass key 1" {
+		t.Fatalf("%+v", m)
+	}
+	list, err := e.client.ListFIDO2(c, u.ID)
+	if err != nil || len(list) != 1 || list[0].ID != m.ID {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	back, err := e.client.GetFIDO2(c, u.ID, m.ID)
+	if err != nil || back.ID != m.ID {
+		t.Fatalf("read back %+v %v", back, err)
+	}
+	// The same challenge is accepted once only.
+	if _, err := e.client.Register(c, u.ID, "Break glass key 1b", cred); err == nil {
+		t.Fatal("a used challenge was accepted again")
+	}
+	// A second key: the first one's credential is now on the exclude list.
+	opts2, _ := e.client.CreationOptions(c, u.ID, 0)
+	if len(opts2.PublicKey.ExcludeCredentials) != 1 {
+		t.Fatalf("exclude list %+v", opts2.PublicKey.ExcludeCredentials)
+	}
+	if err := e.client.DeleteFIDO2(c, u.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.DeleteFIDO2(c, u.ID, m.ID); !errors.Is(err, enroll.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if list, _ := e.client.ListFIDO2(c, u.ID); len(list) != 0 {
+		t.Fatalf("after delete: %+v", list)
+	}
+}
+
+func TestChallengeExpiresAndBetaTimeout(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	opts, err := e.client.CreationOptions(c, e.userID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kc := newKey(t, simkey.Config{})
+	cred := makeCredential(t, kc, opts)
+	e.clock.Add(6 * time.Minute)
+	if _, err := e.client.Register(c, e.userID, "Break glass key 1", cred); !errors.Is(err, enroll.ErrChallengeExpired) {
+		t.Fatalf("expired challenge: %v", err)
+	}
+	long, err := e.client.CreationOptions(c, e.userID, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := long.ChallengeTimeout.Sub(e.clock.Now()); d < 9*time.Hour {
+		t.Fatalf("beta challenge lifetime %v", d)
+	}
+	cred = makeCredential(t, kc, long)
+	e.clock.Add(10 * time.Minute) // past any v1.0 challenge, well inside this one
+	if _, err := e.client.Register(c, e.userID, "Break glass key 1", cred); err != nil {
+		t.Fatalf("long challenge after 10 minutes: %v", err)
+	}
+	if _, err := e.client.CreationOptions(c, e.userID, 2); err == nil {
+		t.Fatal("a 2-minute beta timeout was accepted")
+	}
+}
+
+func TestEntraPolicyRefusals(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	// A model the key restriction does not allow.
+	other, _ := ctap.ParseAAGUID("00112233-4455-6677-8899-aabbccddeeff")
+	_, kc := newKey(t, simkey.Config{AAGUID: other})
+	opts, _ := e.client.CreationOptions(c, e.userID, 0)
+	if _, err := e.client.Register(c, e.userID, "k", makeCredential(t, kc, opts)); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("AAGUID outside the key restriction: %v", err)
+	}
+	// Self-service set-up switched off: the known service limitation.
+	e.emu.Update(func(st *graphemu.State) { st.FIDO2.IsSelfServiceRegistrationAllowed = false })
+	_, kc = newKey(t, simkey.Config{})
+	opts, _ = e.client.CreationOptions(c, e.userID, 0)
+	if _, err := e.client.Register(c, e.userID, "k", makeCredential(t, kc, opts)); err == nil || !strings.Contains(err.Error(), "self-service") {
+		t.Fatalf("self-service off: %v", err)
+	}
+	if list, _ := e.client.ListFIDO2(c, e.userID); len(list) != 0 {
+		t.Fatalf("refused registrations left methods: %+v", list)
+	}
+}
+
+// Every fault at every call: the operation retries correctly or stops
+// clearly, and the account never ends with two methods for one key.
+func TestFaultsAtEveryCallNeverDuplicate(t *testing.T) {
+	faults := []graphemu.Fault{
+		{Kind: graphemu.FaultThrottle, RetryAfter: 0},
+		{Kind: graphemu.FaultUnavailable, RetryAfter: 0},
+		{Kind: graphemu.FaultSlow, Delay: 200 * time.Millisecond},
+		{Kind: graphemu.FaultDropAfterCommit},
+	}
+	calls := []struct {
+		name, method, path string
+	}{
+		{"user lookup", "GET", "/users/" + bgUPN},
+		{"creation options", "GET", "/creationOptions"},
+		{"register", "POST", "/fido2Methods"},
+		{"list", "GET", "/authentication/fido2Methods"},
+		{"delete", "DELETE", "/fido2Methods/"},
+	}
+	names := map[graphemu.FaultKind]string{graphemu.FaultThrottle: "429", graphemu.FaultUnavailable: "503", graphemu.FaultSlow: "slow", graphemu.FaultDropAfterCommit: "drop-after-commit"}
+	for _, call := range calls {
+		for _, f := range faults {
+			t.Run(call.name+"/"+names[f.Kind], func(t *testing.T) {
+				e := newEnv(t)
+				c := ctx(t)
+				f := f
+				f.Method, f.Path = call.method, call.path
+				if call.name == "list" {
+					f.Count = 1
+				}
+				_, kc := newKey(t, simkey.Config{})
+				armed := false
+				arm := func(name string) {
+					if name == call.name && !armed {
+						e.emu.Inject(f)
+						armed = true
+					}
+				}
+				arm("user lookup")
+				u, err := e.client.GetUser(c, bgUPN)
+				if err != nil {
+					t.Fatalf("user lookup: %v", err)
+				}
+				arm("creation options")
+				opts, err := e.client.CreationOptions(c, u.ID, 0)
+				if err != nil {
+					t.Fatalf("creation options: %v", err)
+				}
+				cred := makeCredential(t, kc, opts)
+				arm("register")
+				m, err := e.client.Register(c, u.ID, "Break glass key 1", cred)
+				if err != nil {
+					t.Fatalf("register: %v", err)
+				}
+				arm("list")
+				list, err := e.client.ListFIDO2(c, u.ID)
+				if err != nil {
+					t.Fatalf("list: %v", err)
+				}
+				if len(list) != 1 || list[0].ID != m.ID {
+					t.Fatalf("after registering one key the account has %d methods: %+v", len(list), list)
+				}
+				arm("delete")
+				if err := e.client.DeleteFIDO2(c, u.ID, m.ID); err != nil {
+					t.Fatalf("delete: %v", err)
+				}
+				if n := len(e.emu.Snapshot().Methods[u.ID]); n != 0 {
+					t.Fatalf("%d methods after delete", n)
+				}
+				if n := e.emu.PendingFaults(); n != 0 {
+					t.Fatalf("the injected fault never fired (%d pending): the test proved nothing", n)
+				}
+			})
+		}
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	e := newEnv(t)
+	e.emu.Inject(graphemu.Fault{Method: "GET", Path: "/fido2Methods", Kind: graphemu.FaultThrottle, RetryAfter: time.Second})
+	start := time.Now()
+	if _, err := e.client.ListFIDO2(ctx(t), e.userID); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("retried after %v, before the 1 s Retry-After", d)
+	}
+}
+
+func TestPersistentOutageStopsClearly(t *testing.T) {
+	e := newEnv(t)
+	e.emu.Inject(graphemu.Fault{Method: "GET", Path: "/fido2Methods", Kind: graphemu.FaultUnavailable, Count: 100})
+	_, err := e.client.ListFIDO2(ctx(t), e.userID)
+	var ge *enroll.GraphError
+	if !errors.As(err, &ge) || ge.Status != 503 {
+		t.Fatalf("persistent 503: %v", err)
+	}
+}

@@ -1,0 +1,422 @@
+package enroll
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/keyceremony/keyceremony/ctap"
+)
+
+// Entra ID's relying party for security keys.
+const (
+	RPID   = "login.microsoft.com"
+	Origin = "https://login.microsoft.com"
+)
+
+// CreationOptions is Graph's webauthnCredentialCreationOptions.
+type CreationOptions struct {
+	ChallengeTimeout time.Time `json:"challengeTimeoutDateTime"`
+	PublicKey        struct {
+		Challenge   string `json:"challenge"`
+		Timeout     int64  `json:"timeout"`
+		Attestation string `json:"attestation"`
+		RP          struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"rp"`
+		User struct {
+			ID          string `json:"id"`
+			Name        string `json:"name"`
+			DisplayName string `json:"displayName"`
+		} `json:"user"`
+		PubKeyCredParams []struct {
+			Type string `json:"type"`
+			Alg  int    `json:"alg"`
+		} `json:"pubKeyCredParams"`
+		ExcludeCredentials []struct {
+			Type       string   `json:"type"`
+			ID         string   `json:"id"`
+			Transports []string `json:"transports"`
+		} `json:"excludeCredentials"`
+		AuthenticatorSelection struct {
+			AuthenticatorAttachment string `json:"authenticatorAttachment"`
+			RequireResidentKey      bool   `json:"requireResidentKey"`
+			UserVerification        string `json:"userVerification"`
+		} `json:"authenticatorSelection"`
+		Extensions struct {
+			HMACCreateSecret                  bool   `json:"hmacCreateSecret"`
+			EnforceCredentialProtectionPolicy bool   `json:"enforceCredentialProtectionPolicy"`
+			CredentialProtectionPolicy        string `json:"credentialProtectionPolicy"`
+		} `json:"extensions"`
+	} `json:"publicKey"`
+}
+
+// b64 decodes Graph's base64url (padding tolerated).
+func b64(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// Validate checks the options are Entra's and usable.
+func (o *CreationOptions) Validate(now time.Time) error {
+	switch {
+	case o.PublicKey.RP.ID != RPID:
+		return fmt.Errorf("creation options name relying party %q, not %s: refusing", o.PublicKey.RP.ID, RPID)
+	case o.PublicKey.Challenge == "":
+		return errors.New("creation options carry no challenge")
+	case !o.ChallengeTimeout.IsZero() && now.After(o.ChallengeTimeout):
+		return ErrChallengeExpired
+	}
+	if _, err := b64(o.PublicKey.Challenge); err != nil {
+		return fmt.Errorf("challenge: %w", err)
+	}
+	if _, err := b64(o.PublicKey.User.ID); err != nil || o.PublicKey.User.ID == "" {
+		return errors.New("creation options carry no usable user handle")
+	}
+	return nil
+}
+
+// ClientDataJSON builds the clientDataJSON a browser would, for Entra's origin.
+func (o *CreationOptions) ClientDataJSON() []byte {
+	b, _ := json.Marshal(struct {
+		Type        string `json:"type"`
+		Challenge   string `json:"challenge"`
+		Origin      string `json:"origin"`
+		CrossOrigin bool   `json:"crossOrigin"`
+	}{"webauthn.create", o.PublicKey.Challenge, Origin, false})
+	return b
+}
+
+// MakeCredential maps the options to a CTAP makeCredential for the key:
+// resident key, PIN token for user verification, the requested algorithms,
+// exclude list, credProtect and hmac-secret as asked.
+func (o *CreationOptions) MakeCredential(clientDataJSON []byte, token *ctap.PINToken) (ctap.MakeCredentialOptions, error) {
+	userID, err := b64(o.PublicKey.User.ID)
+	if err != nil {
+		return ctap.MakeCredentialOptions{}, err
+	}
+	h := sha256.Sum256(clientDataJSON)
+	mc := ctap.MakeCredentialOptions{
+		ClientDataHash: h[:],
+		RP:             ctap.RelyingParty{ID: o.PublicKey.RP.ID, Name: o.PublicKey.RP.Name},
+		User:           ctap.User{ID: userID, Name: o.PublicKey.User.Name, DisplayName: o.PublicKey.User.DisplayName},
+		ResidentKey:    o.PublicKey.AuthenticatorSelection.RequireResidentKey,
+		HMACSecret:     o.PublicKey.Extensions.HMACCreateSecret,
+		Token:          token,
+	}
+	for _, p := range o.PublicKey.PubKeyCredParams {
+		if p.Type == "public-key" {
+			mc.Algorithms = append(mc.Algorithms, p.Alg)
+		}
+	}
+	for _, x := range o.PublicKey.ExcludeCredentials {
+		id, err := b64(x.ID)
+		if err != nil {
+			return mc, fmt.Errorf("excludeCredentials: %w", err)
+		}
+		mc.ExcludeList = append(mc.ExcludeList, ctap.CredentialDescriptor{Type: "public-key", ID: id})
+	}
+	// Level 1 keeps Windows sign-in working; higher levels break it.
+	switch o.PublicKey.Extensions.CredentialProtectionPolicy {
+	case "", "userVerificationOptional":
+		mc.CredProtect = ctap.CredProtectUVOptional
+	case "userVerificationOptionalWithCredentialIDList":
+		mc.CredProtect = ctap.CredProtectUVOptionalWithCredentialIDList
+	case "userVerificationRequired":
+		mc.CredProtect = ctap.CredProtectUVRequired
+	}
+	return mc, nil
+}
+
+// ErrChallengeExpired is returned when Graph's challenge ran out: fetch new
+// creation options and create the credential again.
+var ErrChallengeExpired = errors.New("the Graph challenge expired: fetch new creation options and create the credential again")
+
+// CreationOptions fetches creation options for the user. timeoutMinutes 0
+// uses v1.0 (fixed 5-minute challenge); 5 to 43200 uses the beta function
+// with that challenge lifetime (for the offline split).
+func (c *Client) CreationOptions(ctx context.Context, userID string, timeoutMinutes int) (*CreationOptions, error) {
+	path := c.root + "/v1.0/users/" + url.PathEscape(userID) + "/authentication/fido2Methods/creationOptions"
+	if timeoutMinutes != 0 {
+		if timeoutMinutes < 5 || timeoutMinutes > 43200 {
+			return nil, fmt.Errorf("challenge timeout %d minutes: Graph accepts 5 to 43200", timeoutMinutes)
+		}
+		path = fmt.Sprintf("%s/beta/users/%s/authentication/fido2Methods/creationOptions(challengeTimeoutInMinutes=%d)", c.root, url.PathEscape(userID), timeoutMinutes)
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err = c.retryRead(ctx, "creation options", func() error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
+		if err != nil {
+			return err
+		}
+		b, ok := out.([]byte)
+		if !ok {
+			return errors.New("creation options: empty answer")
+		}
+		raw = b
+		return nil
+	})
+	if err != nil {
+		return nil, explainServiceLimits(err)
+	}
+	var o CreationOptions
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("creation options: %w", err)
+	}
+	if err := o.Validate(c.opts.Now()); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// explainServiceLimits adds the known Entra limitations to an error.
+func explainServiceLimits(err error) error {
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Message), "self-service") {
+		return fmt.Errorf("%w (Entra requires 'Allow self-service set-up' in the FIDO2 authentication method policy for this API; pre-registered keys are not supported)", err)
+	}
+	return err
+}
+
+// Method is a registered FIDO2 method.
+type Method struct {
+	ID               string    `json:"id"`
+	DisplayName      string    `json:"display_name"`
+	AAGUID           string    `json:"aaguid"`
+	Model            string    `json:"model"`
+	Created          time.Time `json:"created"`
+	AttestationLevel string    `json:"attestation_level"`
+	AttestationCerts []string  `json:"attestation_certificates,omitempty"`
+}
+
+func methodFrom(m models.Fido2AuthenticationMethodable) Method {
+	out := Method{ID: deref(m.GetId()), DisplayName: deref(m.GetDisplayName()), AAGUID: strings.ToLower(deref(m.GetAaGuid())),
+		Model: deref(m.GetModel()), AttestationCerts: m.GetAttestationCertificates()}
+	if t := m.GetCreatedDateTime(); t != nil {
+		out.Created = *t
+	}
+	if l := m.GetAttestationLevel(); l != nil {
+		out.AttestationLevel = l.String()
+	}
+	return out
+}
+
+// ListFIDO2 lists the user's FIDO2 methods (all pages).
+func (c *Client) ListFIDO2(ctx context.Context, userID string) ([]Method, error) {
+	var out []Method
+	err := c.retryRead(ctx, "list FIDO2 methods", func() error {
+		out = nil
+		resp, err := c.graph.Users().ByUserId(userID).Authentication().Fido2Methods().Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		it, err := msgraphcore.NewPageIterator[models.Fido2AuthenticationMethodable](resp, c.adapter, models.CreateFido2AuthenticationMethodCollectionResponseFromDiscriminatorValue)
+		if err != nil {
+			return err
+		}
+		return it.Iterate(ctx, func(m models.Fido2AuthenticationMethodable) bool {
+			out = append(out, methodFrom(m))
+			return true
+		})
+	})
+	return out, err
+}
+
+// GetFIDO2 reads one method back.
+func (c *Client) GetFIDO2(ctx context.Context, userID, methodID string) (*Method, error) {
+	var m models.Fido2AuthenticationMethodable
+	err := c.retryRead(ctx, "read FIDO2 method", func() error {
+		var err error
+		m, err = c.graph.Users().ByUserId(userID).Authentication().Fido2Methods().ByFido2AuthenticationMethodId(methodID).Get(ctx, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := methodFrom(m)
+	return &out, nil
+}
+
+// ErrNotFound is wrapped when a method does not exist (any more).
+var ErrNotFound = errors.New("not found")
+
+// DeleteFIDO2 removes a method. A method already gone is reported as
+// ErrNotFound; after an ambiguous failure it reads back to learn the truth.
+func (c *Client) DeleteFIDO2(ctx context.Context, userID, methodID string) error {
+	for attempt := 1; ; attempt++ {
+		err := c.graph.Users().ByUserId(userID).Authentication().Fido2Methods().ByFido2AuthenticationMethodId(methodID).Delete(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		if ge, ok := asGraphError(err); ok && ge.Status == http.StatusNotFound {
+			return fmt.Errorf("delete FIDO2 method %s: %w", methodID, ErrNotFound)
+		}
+		if !ambiguous(err) || attempt >= c.opts.MaxAttempts {
+			return fmt.Errorf("delete FIDO2 method %s: %w", methodID, describe(err))
+		}
+		// Did the delete happen before the failure? Look before retrying.
+		var ge *GraphError
+		if _, gerr := c.GetFIDO2(ctx, userID, methodID); errors.As(gerr, &ge) && ge.Status == http.StatusNotFound {
+			return nil
+		}
+		if werr := sleep(ctx, c.opts.RetryDelay*time.Duration(attempt)); werr != nil {
+			return werr
+		}
+	}
+}
+
+// Credential is a new credential as the key produced it.
+type Credential struct {
+	ID                []byte
+	ClientDataJSON    []byte
+	AttestationObject []byte
+	AAGUID            string
+	// ClientExtensionResults are the WebAuthn client extension outputs
+	// (e.g. {"hmacCreateSecret": true, "credProps": {"rk": true}}).
+	ClientExtensionResults map[string]any
+}
+
+// RegistrationBody is the JSON body of POST fido2Methods.
+func RegistrationBody(displayName string, cred Credential) ([]byte, error) {
+	ext := cred.ClientExtensionResults
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return json.Marshal(map[string]any{
+		"displayName": displayName,
+		"publicKeyCredential": map[string]any{
+			"id": enc(cred.ID),
+			"response": map[string]any{
+				"clientDataJSON": enc(cred.ClientDataJSON), "attestationObject": enc(cred.AttestationObject),
+			},
+			"clientExtensionResults": ext,
+		},
+	})
+}
+
+// Register adds the credential to the user's FIDO2 methods and never does
+// so twice: a 429 is waited out and retried (the service did nothing); after
+// an ambiguous failure (5xx, timeout, dropped connection) it lists the
+// methods and adopts a new one with our display name and AAGUID before it
+// would retry. The display name must be unique to this key and ceremony.
+func (c *Client) Register(ctx context.Context, userID, displayName string, cred Credential) (*Method, error) {
+	body, err := RegistrationBody(displayName, cred)
+	if err != nil {
+		return nil, err
+	}
+	before, err := c.ListFIDO2(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("register %q: list before: %w", displayName, err)
+	}
+	known := map[string]bool{}
+	for _, m := range before {
+		known[m.ID] = true
+		if m.DisplayName == displayName {
+			return nil, fmt.Errorf("register: a FIDO2 method named %q already exists (id %s): the display name must be unique", displayName, m.ID)
+		}
+	}
+	u, err := url.Parse(c.root + "/v1.0/users/" + url.PathEscape(userID) + "/authentication/fido2Methods")
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.POST
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		ri.SetStreamContentAndContentType(body, "application/json")
+		// No automatic retry of the write: we decide, knowing what it did.
+		ri.AddRequestOptions([]abs.RequestOption{&khttp.RetryHandlerOptions{
+			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
+		}})
+		res, err := c.adapter.Send(ctx, ri, models.CreateFido2AuthenticationMethodFromDiscriminatorValue, errorMapping())
+		if err == nil {
+			m, ok := res.(models.Fido2AuthenticationMethodable)
+			if !ok || m.GetId() == nil {
+				return nil, errors.New("register: Graph answered without a method id")
+			}
+			out := methodFrom(m)
+			return &out, nil
+		}
+		ge, isGraph := asGraphError(err)
+		switch {
+		case isGraph && ge.Status == http.StatusTooManyRequests && attempt < c.opts.MaxAttempts:
+			wait := ge.RetryAfter
+			if wait <= 0 {
+				wait = c.opts.RetryDelay
+			}
+			if werr := sleep(ctx, wait); werr != nil {
+				return nil, werr
+			}
+			continue
+		case isGraph && ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Code+ge.Message), "challenge"):
+			if strings.Contains(strings.ToLower(ge.Message), "expired") {
+				return nil, fmt.Errorf("register %q: %w", displayName, ErrChallengeExpired)
+			}
+			// An already-used challenge after an earlier attempt of ours:
+			// that attempt may have registered the key.
+			if m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known); ferr == nil && m != nil {
+				return m, nil
+			}
+			return nil, fmt.Errorf("register %q: %w", displayName, explainServiceLimits(ge))
+		case isGraph && ge.Status == http.StatusConflict:
+			if m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known); ferr == nil && m != nil {
+				return m, nil
+			}
+			return nil, fmt.Errorf("register %q: %w", displayName, ge)
+		case !ambiguous(err):
+			return nil, fmt.Errorf("register %q: %w", displayName, explainServiceLimits(describe(err)))
+		}
+		// Ambiguous: the method may exist now. Look before trying again.
+		m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known)
+		if ferr != nil {
+			return nil, fmt.Errorf("register %q: %v, and listing the methods to check failed too: %w", displayName, describe(err), ferr)
+		}
+		if m != nil {
+			return m, nil
+		}
+		if attempt >= c.opts.MaxAttempts {
+			return nil, fmt.Errorf("register %q: gave up after %d attempts: %w", displayName, attempt, describe(err))
+		}
+		if werr := sleep(ctx, c.opts.RetryDelay*time.Duration(attempt)); werr != nil {
+			return nil, werr
+		}
+	}
+}
+
+// adopt finds a method that appeared since the registration began with our
+// display name and AAGUID: our own earlier attempt.
+func (c *Client) adopt(ctx context.Context, userID, displayName, aaguid string, known map[string]bool) (*Method, error) {
+	list, err := c.ListFIDO2(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		if !known[m.ID] && m.DisplayName == displayName && (aaguid == "" || strings.EqualFold(m.AAGUID, aaguid)) {
+			found := m
+			return &found, nil
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,552 @@
+package graphemu
+
+import (
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ctap"
+)
+
+// Permission sets, as Graph documents them for each call.
+var (
+	permMethodsRead  = []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All"}
+	permMethodsWrite = []string{"UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All"}
+	permAllMethods   = []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}
+	permUserRead     = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
+	permRoleRead     = []string{"RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All"}
+	permPolicyRead   = []string{"Policy.Read.All"}
+	permSignInRead   = []string{"AuditLog.Read.All"}
+)
+
+// Entra's relying party for security keys.
+const (
+	entraRPID   = "login.microsoft.com"
+	entraOrigin = "https://login.microsoft.com"
+)
+
+var (
+	reCreationOptions = regexp.MustCompile(`^creationOptions(?:\(challengeTimeoutInMinutes=(\d+)\))?$`)
+	reFilterID        = regexp.MustCompile(`(?:principalId|userId) eq '([^']+)'`)
+	reFilterSince     = regexp.MustCompile(`createdDateTime ge ([0-9TZ:.\-+]+)`)
+)
+
+func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) >= 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration" {
+		e.openIDConfiguration(w, parts[0])
+		return
+	}
+	if len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" && r.Method == http.MethodPost {
+		e.token(w, r)
+		return
+	}
+	if len(parts) < 2 || (parts[0] != "v1.0" && parts[0] != "beta") {
+		graphError(w, http.StatusNotFound, "BadRequest", "Resource not found for the segment '"+r.URL.Path+"'.")
+		return
+	}
+	c, ok := e.authenticate(w, r)
+	if !ok {
+		return
+	}
+	beta, p := parts[0] == "beta", parts[1:]
+	switch {
+	case p[0] == "users" && len(p) == 2 && r.Method == http.MethodGet:
+		if require(w, c, permUserRead...) {
+			e.getUser(w, p[1])
+		}
+	case p[0] == "users" && len(p) >= 4 && p[2] == "authentication" && p[3] == "fido2Methods":
+		e.fido2(w, r, c, p[1], p[4:], beta)
+	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
+		if require(w, c, permAllMethods...) {
+			e.listAllMethods(w, p[1])
+		}
+	case len(p) == 3 && p[0] == "roleManagement" && p[1] == "directory" && r.Method == http.MethodGet:
+		if require(w, c, permRoleRead...) {
+			e.roles(w, r, p[2])
+		}
+	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
+		if require(w, c, permPolicyRead...) {
+			e.caPolicies(w)
+		}
+	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" && p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
+		if require(w, c, permPolicyRead...) {
+			e.fido2Policy(w)
+		}
+	case len(p) == 2 && p[0] == "auditLogs" && p[1] == "signIns" && r.Method == http.MethodGet:
+		if require(w, c, permSignInRead...) {
+			e.signIns(w, r)
+		}
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+	}
+}
+
+// userLocked finds a user by object ID or UPN.
+func (e *Emulator) userLocked(key string) *User {
+	for _, u := range e.st.Users {
+		if u.ID == key || strings.EqualFold(u.UserPrincipalName, key) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (e *Emulator) getUser(w http.ResponseWriter, key string) {
+	e.mu.Lock()
+	u := e.userLocked(key)
+	var out map[string]any
+	if u != nil {
+		b, _ := json.Marshal(u)
+		_ = json.Unmarshal(b, &out)
+		out["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users/$entity"
+	}
+	e.mu.Unlock()
+	if u == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// methodJSON renders a stored method as Graph's fido2AuthenticationMethod.
+func methodJSON(m *Method) map[string]any {
+	return map[string]any{
+		"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "id": m.ID, "displayName": m.DisplayName,
+		"createdDateTime": m.CreatedDateTime.UTC().Format(time.RFC3339), "aaGuid": m.AAGUID, "model": m.Model,
+		"attestationCertificates": m.AttestationCertificates, "attestationLevel": m.AttestationLevel,
+	}
+}
+
+func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userKey string, rest []string, beta bool) {
+	write := r.Method != http.MethodGet || (len(rest) == 1 && strings.HasPrefix(rest[0], "creationOptions"))
+	if write && !require(w, c, permMethodsWrite...) || !write && !require(w, c, permMethodsRead...) {
+		return
+	}
+	e.mu.Lock()
+	u := e.userLocked(userKey)
+	privileged := false
+	if u != nil {
+		for _, ra := range e.st.RoleAssignments {
+			privileged = privileged || ra.PrincipalID == u.ID
+		}
+	}
+	e.mu.Unlock()
+	if u == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+userKey+"' does not exist.")
+		return
+	}
+	// Delegated writes for another user need an authentication admin role;
+	// for a user holding admin roles only the privileged one will do.
+	if write && c.delegated() && c.claims.OID != u.ID {
+		roles := []string{RoleAuthenticationAdministrator, RolePrivilegedAuthenticationAdministrator}
+		if privileged {
+			roles = roles[1:]
+		}
+		if !c.hasRole(roles...) {
+			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges: the signed-in user needs the Privileged Authentication Administrator role to manage the methods of an administrator.")
+			return
+		}
+	}
+	switch {
+	case len(rest) == 0 && r.Method == http.MethodGet:
+		e.mu.Lock()
+		list := []any{}
+		for _, m := range e.st.Methods[u.ID] {
+			list = append(list, methodJSON(m))
+		}
+		e.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('" + u.ID + "')/authentication/fido2Methods", "value": list})
+	case len(rest) == 0 && r.Method == http.MethodPost:
+		e.register(w, r, u)
+	case len(rest) == 1 && reCreationOptions.MatchString(rest[0]) && r.Method == http.MethodGet:
+		m := reCreationOptions.FindStringSubmatch(rest[0])
+		timeout := e.cfg.ChallengeTimeout
+		if m[1] != "" {
+			if !beta {
+				graphError(w, http.StatusBadRequest, "BadRequest", "challengeTimeoutInMinutes is supported by the beta endpoint only.")
+				return
+			}
+			n, _ := strconv.Atoi(m[1])
+			if n < 5 || n > 43200 {
+				graphError(w, http.StatusBadRequest, "invalidRequest", "challengeTimeoutInMinutes must be between 5 and 43200.")
+				return
+			}
+			timeout = time.Duration(n) * time.Minute
+		}
+		e.creationOptions(w, u, timeout)
+	case len(rest) == 1 && r.Method == http.MethodGet:
+		e.mu.Lock()
+		var found *Method
+		for _, m := range e.st.Methods[u.ID] {
+			if m.ID == rest[0] {
+				found = m
+			}
+		}
+		e.mu.Unlock()
+		if found == nil {
+			graphError(w, http.StatusNotFound, "itemNotFound", "The requested FIDO2 method was not found.")
+			return
+		}
+		writeJSON(w, http.StatusOK, methodJSON(found))
+	case len(rest) == 1 && r.Method == http.MethodDelete:
+		e.mu.Lock()
+		list := e.st.Methods[u.ID]
+		idx := slices.IndexFunc(list, func(m *Method) bool { return m.ID == rest[0] })
+		if idx >= 0 {
+			e.st.Methods[u.ID] = slices.Delete(list, idx, idx+1)
+		}
+		e.mu.Unlock()
+		if idx < 0 {
+			graphError(w, http.StatusNotFound, "itemNotFound", "The requested FIDO2 method was not found.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported fido2Methods request.")
+	}
+}
+
+// creationOptions issues a challenge for the user.
+func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.Duration) {
+	chal := make([]byte, 32)
+	if _, err := rand.Read(chal); err != nil {
+		graphError(w, http.StatusInternalServerError, "generalException", err.Error())
+		return
+	}
+	b64 := base64.RawURLEncoding.EncodeToString(chal)
+	now := e.cfg.Now()
+	e.mu.Lock()
+	e.st.Challenges[b64] = &challenge{UserID: u.ID, Expires: now.Add(timeout)}
+	var exclude []any
+	for _, m := range e.st.Methods[u.ID] {
+		exclude = append(exclude, map[string]any{"type": "public-key", "id": m.CredentialID, "transports": []string{}})
+	}
+	e.mu.Unlock()
+	uh := sha256.Sum256([]byte(u.ID))
+	writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context":           "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.webauthnCredentialCreationOptions",
+		"challengeTimeoutDateTime": now.Add(timeout).UTC().Format(time.RFC3339),
+		"publicKey": map[string]any{
+			"challenge":   b64,
+			"timeout":     timeout.Milliseconds(),
+			"attestation": "direct",
+			"rp":          map[string]any{"id": entraRPID, "name": "Microsoft"},
+			"user":        map[string]any{"id": base64.RawURLEncoding.EncodeToString(uh[:16]), "name": u.UserPrincipalName, "displayName": u.DisplayName},
+			"pubKeyCredParams": []any{
+				map[string]any{"type": "public-key", "alg": -7}, map[string]any{"type": "public-key", "alg": -257},
+			},
+			"excludeCredentials": exclude,
+			"authenticatorSelection": map[string]any{
+				"authenticatorAttachment": "cross-platform", "requireResidentKey": true, "userVerification": "required",
+			},
+			"extensions": map[string]any{
+				"hmacCreateSecret": true, "enforceCredentialProtectionPolicy": true, "credentialProtectionPolicy": "userVerificationOptional",
+			},
+		},
+	})
+}
+
+// registration is the POST fido2Methods body.
+type registration struct {
+	DisplayName         string `json:"displayName"`
+	PublicKeyCredential *struct {
+		ID       string `json:"id"`
+		Response struct {
+			ClientDataJSON    string `json:"clientDataJSON"`
+			AttestationObject string `json:"attestationObject"`
+		} `json:"response"`
+		ClientExtensionResults map[string]any `json:"clientExtensionResults"`
+	} `json:"publicKeyCredential"`
+}
+
+// register validates a new credential as Entra does and stores it.
+func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
+	var body registration
+	var bodyReader io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" { // the SDK compresses request bodies
+		gz, err := gzip.NewReader(r.Body)
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "invalidRequest", "Bad gzip body.")
+			return
+		}
+		defer gz.Close()
+		bodyReader = gz
+	}
+	dec := json.NewDecoder(io.LimitReader(bodyReader, 1<<20))
+	if err := dec.Decode(&body); err != nil || body.PublicKeyCredential == nil {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "The request body must carry displayName and publicKeyCredential.")
+		return
+	}
+	if strings.TrimSpace(body.DisplayName) == "" || len(body.DisplayName) > 64 {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "displayName is required (at most 64 characters).")
+		return
+	}
+	e.mu.Lock()
+	pol := e.st.FIDO2
+	e.mu.Unlock()
+	if pol.State != "enabled" || !pol.IsSelfServiceRegistrationAllowed {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "The FIDO2 authentication method policy must be enabled and allow self-service set-up for this API (known service limitation).")
+		return
+	}
+	cdRaw, err1 := base64.RawURLEncoding.DecodeString(strings.TrimRight(body.PublicKeyCredential.Response.ClientDataJSON, "="))
+	aoRaw, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(body.PublicKeyCredential.Response.AttestationObject, "="))
+	if err1 != nil || err2 != nil {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "clientDataJSON and attestationObject must be base64url.")
+		return
+	}
+	var cd struct {
+		Type, Challenge, Origin string
+	}
+	if err := json.Unmarshal(cdRaw, &cd); err != nil {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "clientDataJSON is not JSON.")
+		return
+	}
+	if cd.Type != "webauthn.create" || cd.Origin != entraOrigin {
+		graphError(w, http.StatusBadRequest, "invalidRequest", fmt.Sprintf("clientDataJSON type %q / origin %q: want webauthn.create from %s.", cd.Type, cd.Origin, entraOrigin))
+		return
+	}
+	now := e.cfg.Now()
+	e.mu.Lock()
+	ch := e.st.Challenges[cd.Challenge]
+	var chErr string
+	switch {
+	case ch == nil || ch.UserID != u.ID:
+		chErr = "The challenge was not issued for this user."
+	case ch.Used:
+		chErr = "The challenge was already used."
+	case now.After(ch.Expires):
+		chErr = "The challenge has expired: request new creation options."
+	default:
+		ch.Used = true // accepted once, whatever the outcome below
+	}
+	e.mu.Unlock()
+	if chErr != "" {
+		graphError(w, http.StatusBadRequest, "invalidChallenge", chErr)
+		return
+	}
+	challengeBytes, _ := base64.RawURLEncoding.DecodeString(cd.Challenge)
+	in := attest.Input{AttestationObject: aoRaw, ClientDataJSON: cdRaw}
+	v, err := e.cfg.Verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challengeBytes})
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "invalidAttestation", "The attestation object could not be read: "+err.Error())
+		return
+	}
+	ad, err := parseAuthData(aoRaw)
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "invalidAttestation", err.Error())
+		return
+	}
+	credID := base64.RawURLEncoding.EncodeToString(ad.CredentialID)
+	switch {
+	case v.HasReason(attest.ReasonRPID):
+		graphError(w, http.StatusBadRequest, "invalidRequest", "The credential was not created for "+entraRPID+".")
+		return
+	case ad.Flags&ctap.FlagUV == 0 || ad.Flags&ctap.FlagUP == 0:
+		graphError(w, http.StatusBadRequest, "invalidRequest", "User verification and presence are required.")
+		return
+	case strings.TrimRight(body.PublicKeyCredential.ID, "=") != credID:
+		graphError(w, http.StatusBadRequest, "invalidRequest", "publicKeyCredential.id does not match the credential in the attestation.")
+		return
+	case pol.IsAttestationEnforced && (!v.Trusted || v.HasReason(attest.ReasonSignature) || v.HasReason(attest.ReasonAAGUIDMismatch)):
+		graphError(w, http.StatusBadRequest, "attestationValidationFailed", fmt.Sprintf("The security key's attestation could not be verified: %v", v.Reasons))
+		return
+	}
+	if pol.KeyRestrictionsEnforced {
+		listed := slices.Contains(pol.AAGUIDs, ad.AAGUID.String())
+		if (pol.EnforcementType == "allow") != listed {
+			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", "The security key model (AAGUID "+ad.AAGUID.String()+") is not allowed by the FIDO2 key restriction policy.")
+			return
+		}
+	}
+	// Graph lists attestation certificate thumbprints (SHA-1, hex).
+	var thumbs []string
+	if der := attestationCertDER(aoRaw); der != nil {
+		s := sha1.Sum(der)
+		thumbs = []string{hex.EncodeToString(s[:])}
+	}
+	level := "notAttested"
+	if v.Trusted {
+		level = "attested"
+	}
+	m := &Method{ID: newMethodID(ad.CredentialID), DisplayName: body.DisplayName, CreatedDateTime: now.UTC().Truncate(time.Second),
+		AAGUID: ad.AAGUID.String(), Model: v.Model, AttestationCertificates: thumbs, AttestationLevel: level, CredentialID: credID}
+	e.mu.Lock()
+	for _, existing := range e.st.Methods[u.ID] {
+		if existing.CredentialID == credID {
+			e.mu.Unlock()
+			graphError(w, http.StatusConflict, "conflict", "This security key credential is already registered.")
+			return
+		}
+	}
+	e.st.Methods[u.ID] = append(e.st.Methods[u.ID], m)
+	e.mu.Unlock()
+	writeJSON(w, http.StatusCreated, methodJSON(m))
+}
+
+// newMethodID derives a method ID from the credential ID (stable, opaque).
+func newMethodID(credID []byte) string {
+	s := sha256.Sum256(credID)
+	return base64.RawURLEncoding.EncodeToString(s[:16])
+}
+
+func parseAuthData(attestationObject []byte) (*ctap.AuthData, error) {
+	var o struct {
+		AuthData []byte `cbor:"authData"`
+	}
+	if err := ctap.Unmarshal(attestationObject, &o); err != nil {
+		return nil, fmt.Errorf("attestationObject: %w", err)
+	}
+	return ctap.ParseAuthData(o.AuthData)
+}
+
+// attestationCertDER returns x5c[0] of the statement, if any.
+func attestationCertDER(attestationObject []byte) []byte {
+	var o struct {
+		AttStmt struct {
+			X5C [][]byte `cbor:"x5c"`
+		} `cbor:"attStmt"`
+	}
+	if ctap.Unmarshal(attestationObject, &o) != nil || len(o.AttStmt.X5C) == 0 {
+		return nil
+	}
+	return o.AttStmt.X5C[0]
+}
+
+func (e *Emulator) listAllMethods(w http.ResponseWriter, key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.userLocked(key)
+	if u == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
+		return
+	}
+	list := []any{}
+	for _, m := range e.st.OtherMethods[u.ID] {
+		list = append(list, map[string]any{"@odata.type": m.ODataType, "id": m.ID})
+	}
+	for _, m := range e.st.Methods[u.ID] {
+		list = append(list, methodJSON(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}
+
+// filterID extracts "principalId eq '…'" or "userId eq '…'" from $filter.
+func filterID(r *http.Request) string {
+	if m := reFilterID.FindStringSubmatch(r.URL.Query().Get("$filter")); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
+	id := filterID(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var list []any
+	switch what {
+	case "roleAssignments":
+		for _, a := range e.st.RoleAssignments {
+			if id == "" || a.PrincipalID == id {
+				list = append(list, map[string]any{"id": a.ID, "principalId": a.PrincipalID, "roleDefinitionId": a.RoleDefinitionID, "directoryScopeId": a.DirectoryScopeID})
+			}
+		}
+	case "roleEligibilitySchedules", "roleAssignmentSchedules":
+		src := e.st.RoleEligibilities
+		if what == "roleAssignmentSchedules" {
+			src = e.st.AssignmentSched
+		}
+		for _, s := range src {
+			if id != "" && s.PrincipalID != id {
+				continue
+			}
+			exp := map[string]any{"type": "noExpiration"}
+			if s.EndDateTime != nil {
+				exp = map[string]any{"type": "afterDateTime", "endDateTime": s.EndDateTime.UTC().Format(time.RFC3339)}
+			}
+			list = append(list, map[string]any{"id": s.ID, "principalId": s.PrincipalID, "roleDefinitionId": s.RoleDefinitionID,
+				"directoryScopeId": s.DirectoryScopeID, "status": s.Status, "scheduleInfo": map[string]any{"expiration": exp}})
+		}
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported roleManagement request.")
+		return
+	}
+	if list == nil {
+		list = []any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}
+
+func (e *Emulator) caPolicies(w http.ResponseWriter) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := []any{}
+	for _, p := range e.st.CAPolicies {
+		list = append(list, map[string]any{
+			"id": p.ID, "displayName": p.DisplayName, "state": p.State,
+			"conditions": map[string]any{"users": map[string]any{
+				"includeUsers": nz(p.IncludeUsers), "excludeUsers": nz(p.ExcludeUsers),
+				"includeGroups": nz(p.IncludeGroups), "excludeGroups": nz(p.ExcludeGroups),
+			}},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}
+
+func nz(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (e *Emulator) fido2Policy(w http.ResponseWriter) {
+	e.mu.Lock()
+	p := e.st.FIDO2
+	e.mu.Unlock()
+	var targets []any
+	for _, t := range p.IncludeTargetIDs {
+		targets = append(targets, map[string]any{"targetType": "group", "id": t, "isRegistrationRequired": false})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": p.State,
+		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed, "isAttestationEnforced": p.IsAttestationEnforced,
+		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
+		"includeTargets":  targets,
+	})
+}
+
+func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
+	id := filterID(r)
+	var since time.Time
+	if m := reFilterSince.FindStringSubmatch(r.URL.Query().Get("$filter")); m != nil {
+		since, _ = time.Parse(time.RFC3339, m[1])
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := []any{}
+	for _, s := range e.st.SignIns {
+		if (id != "" && s.UserID != id) || s.CreatedDateTime.Before(since) {
+			continue
+		}
+		list = append(list, map[string]any{
+			"id": s.ID, "createdDateTime": s.CreatedDateTime.UTC().Format(time.RFC3339), "userId": s.UserID,
+			"userPrincipalName": s.UserPrincipalName, "appDisplayName": s.AppDisplayName, "ipAddress": s.IPAddress,
+			"status": map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}

@@ -1,0 +1,152 @@
+package graphemu
+
+import (
+	"time"
+)
+
+// User is a directory user as Graph returns it.
+type User struct {
+	ID                    string `json:"id"`
+	UserPrincipalName     string `json:"userPrincipalName"`
+	DisplayName           string `json:"displayName"`
+	OnPremisesSyncEnabled *bool  `json:"onPremisesSyncEnabled"`
+	PasswordPolicies      string `json:"passwordPolicies,omitempty"`
+	UserType              string `json:"userType,omitempty"`
+}
+
+// Method is a stored fido2AuthenticationMethod. CredentialID is the
+// emulator's own record (Graph does not return it).
+type Method struct {
+	ID                      string    `json:"id"`
+	DisplayName             string    `json:"displayName"`
+	CreatedDateTime         time.Time `json:"createdDateTime"`
+	AAGUID                  string    `json:"aaGuid"`
+	Model                   string    `json:"model"`
+	AttestationCertificates []string  `json:"attestationCertificates"`
+	AttestationLevel        string    `json:"attestationLevel"`
+	CredentialID            string    `json:"credentialId"`
+}
+
+// RoleAssignment is an active directory role assignment.
+type RoleAssignment struct {
+	ID               string `json:"id"`
+	PrincipalID      string `json:"principalId"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	DirectoryScopeID string `json:"directoryScopeId"`
+}
+
+// RoleSchedule is a PIM schedule: an eligibility (may activate) or an
+// assignment schedule (active, possibly with an end date).
+type RoleSchedule struct {
+	ID               string     `json:"id"`
+	PrincipalID      string     `json:"principalId"`
+	RoleDefinitionID string     `json:"roleDefinitionId"`
+	DirectoryScopeID string     `json:"directoryScopeId"`
+	Status           string     `json:"status"`
+	EndDateTime      *time.Time `json:"endDateTime,omitempty"` // nil: no expiration
+}
+
+// CAPolicy is a Conditional Access policy (the fields the audit reads).
+type CAPolicy struct {
+	ID            string   `json:"id"`
+	DisplayName   string   `json:"displayName"`
+	State         string   `json:"state"`
+	IncludeUsers  []string `json:"includeUsers"`
+	ExcludeUsers  []string `json:"excludeUsers"`
+	IncludeGroups []string `json:"includeGroups,omitempty"`
+	ExcludeGroups []string `json:"excludeGroups,omitempty"`
+}
+
+// FIDO2Policy is the FIDO2 authentication method configuration.
+type FIDO2Policy struct {
+	State                            string   `json:"state"`
+	IsSelfServiceRegistrationAllowed bool     `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool     `json:"isAttestationEnforced"`
+	KeyRestrictionsEnforced          bool     `json:"keyRestrictionsEnforced"`
+	EnforcementType                  string   `json:"enforcementType"` // allow or block
+	AAGUIDs                          []string `json:"aaGuids"`
+	IncludeTargetIDs                 []string `json:"includeTargetIds"` // "all_users" or group IDs
+}
+
+// SignIn is one sign-in log entry.
+type SignIn struct {
+	ID                string    `json:"id"`
+	CreatedDateTime   time.Time `json:"createdDateTime"`
+	UserID            string    `json:"userId"`
+	UserPrincipalName string    `json:"userPrincipalName"`
+	AppDisplayName    string    `json:"appDisplayName"`
+	IPAddress         string    `json:"ipAddress"`
+	ErrorCode         int       `json:"errorCode"`
+	FailureReason     string    `json:"failureReason,omitempty"`
+}
+
+// OtherMethod is a non-FIDO2 authentication method (password, phone, …).
+type OtherMethod struct {
+	ODataType string `json:"@odata.type"`
+	ID        string `json:"id"`
+}
+
+// challenge is an issued creationOptions challenge.
+type challenge struct {
+	UserID  string    `json:"userId"`
+	Expires time.Time `json:"expires"`
+	Used    bool      `json:"used"`
+}
+
+// State is everything the emulated tenant holds. Tests seed and inspect it
+// through Emulator.Update and Emulator.Snapshot.
+type State struct {
+	TenantID          string                   `json:"tenantId"`
+	Domain            string                   `json:"domain"`
+	Users             []*User                  `json:"users"`
+	Methods           map[string][]*Method     `json:"methods"`      // by user ID
+	OtherMethods      map[string][]OtherMethod `json:"otherMethods"` // by user ID
+	RoleAssignments   []RoleAssignment         `json:"roleAssignments"`
+	RoleEligibilities []RoleSchedule           `json:"roleEligibilities"`
+	AssignmentSched   []RoleSchedule           `json:"roleAssignmentSchedules"`
+	CAPolicies        []CAPolicy               `json:"conditionalAccessPolicies"`
+	FIDO2             FIDO2Policy              `json:"fido2Policy"`
+	SignIns           []SignIn                 `json:"signIns"`
+	Challenges        map[string]*challenge    `json:"challenges"`
+	Apps              []App                    `json:"apps"`
+}
+
+// App is an app registration that may sign in with a certificate.
+type App struct {
+	ClientID string   `json:"clientId"`
+	CertDER  []byte   `json:"certDer"`
+	Roles    []string `json:"roles"` // application permissions granted
+}
+
+// Well-known IDs.
+const (
+	RoleGlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
+	// PasswordMethodID is the fixed ID Graph gives every user's password method.
+	PasswordMethodID = "28c10230-6103-485e-b985-444c60001490"
+)
+
+// DefaultState is a tenant with one well-configured break-glass account.
+func DefaultState() *State {
+	f := false
+	bg := &User{ID: "4e0f5b56-1f7a-4d2c-9b7e-6b3c1a2d9e01", UserPrincipalName: "breakglass1@contoso.onmicrosoft.com",
+		DisplayName: "Break Glass 1", OnPremisesSyncEnabled: &f, PasswordPolicies: "DisablePasswordExpiration", UserType: "Member"}
+	return &State{
+		TenantID: "7c1d5b3e-2a4f-4e8b-9c6d-0f1e2d3c4b5a", Domain: "contoso.onmicrosoft.com",
+		Users:           []*User{bg},
+		Methods:         map[string][]*Method{},
+		OtherMethods:    map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
+		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
+		AssignmentSched: []RoleSchedule{{ID: "ras-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"}},
+		CAPolicies: []CAPolicy{
+			{ID: "ca-mfa-all", DisplayName: "Require MFA for all users", State: "enabled", IncludeUsers: []string{"All"}, ExcludeUsers: []string{bg.ID}},
+		},
+		FIDO2: FIDO2Policy{State: "enabled", IsSelfServiceRegistrationAllowed: true, IsAttestationEnforced: true,
+			KeyRestrictionsEnforced: true, EnforcementType: "allow", IncludeTargetIDs: []string{"all_users"},
+			AAGUIDs: []string{
+				"6b657963-6572-656d-6f6e-792d73696d6b", // keyceremony simkey (rehearsal)
+				"2fc0579f-8113-47ea-b116-bb5a8db9202a", "ee882879-721c-4913-9775-3dfcce97072a",
+				"fa2b99dc-9e39-4257-8f92-4a30d23c4118", "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+			}},
+		Challenges: map[string]*challenge{},
+	}
+}
