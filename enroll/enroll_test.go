@@ -394,3 +394,49 @@ func TestPersistentOutageStopsClearly(t *testing.T) {
 		t.Fatalf("persistent 503: %v", err)
 	}
 }
+
+func TestPostureReads(t *testing.T) {
+	e := newEnv(t, "User.Read.All", "RoleManagement.Read.Directory", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All")
+	c := ctx(t)
+	since := time.Now().Add(-24 * time.Hour)
+	e.emu.Update(func(st *graphemu.State) {
+		st.SignIns = append(st.SignIns,
+			graphemu.SignIn{ID: "s1", CreatedDateTime: time.Now().Add(-time.Hour), UserID: e.userID, AppDisplayName: "Azure Portal", IPAddress: "203.0.113.7"},
+			graphemu.SignIn{ID: "s0", CreatedDateTime: time.Now().Add(-72 * time.Hour), UserID: e.userID, AppDisplayName: "old"})
+		end := time.Now().Add(30 * 24 * time.Hour)
+		st.RoleEligibilities = append(st.RoleEligibilities, graphemu.RoleSchedule{ID: "e1", PrincipalID: e.userID, RoleDefinitionID: "fe930be7-5e62-47db-91af-98c3a49a38b1", Status: "Provisioned", EndDateTime: &end})
+	})
+	roles, err := e.client.RolesOf(c, e.userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(roles.Active) != 1 || roles.Active[0].RoleDefinitionID != graphemu.RoleGlobalAdministrator || len(roles.ActiveSched) != 1 || roles.ActiveSched[0].Expires != nil {
+		t.Fatalf("roles %+v", roles)
+	}
+	if len(roles.Eligible) != 1 || roles.Eligible[0].Expires == nil {
+		t.Fatalf("eligible %+v", roles.Eligible)
+	}
+	ca, err := e.client.ConditionalAccessPolicies(c)
+	if err != nil || len(ca) != 1 || ca[0].ExcludeUsers[0] != e.userID || ca[0].State != "enabled" {
+		t.Fatalf("CA %+v %v", ca, err)
+	}
+	pol, err := e.client.FIDO2MethodPolicy(c)
+	if err != nil || pol.State != "enabled" || !pol.AttestationEnforced || pol.EnforcementType != "allow" || len(pol.AAGUIDs) < 2 {
+		t.Fatalf("FIDO2 policy %+v %v", pol, err)
+	}
+	sis, err := e.client.SignInsSince(c, e.userID, since)
+	if err != nil || len(sis) != 1 || sis[0].App != "Azure Portal" || sis[0].IPAddress != "203.0.113.7" {
+		t.Fatalf("sign-ins %+v %v", sis, err)
+	}
+	ms, err := e.client.AuthenticationMethods(c, e.userID)
+	if err != nil || len(ms) != 1 || ms[0].Type != "#microsoft.graph.passwordAuthenticationMethod" {
+		t.Fatalf("methods %+v %v", ms, err)
+	}
+	// Without a permission: a 403 that names what is missing.
+	e2 := newEnv(t, "User.Read.All")
+	_, err = e2.client.SignInsSince(c, e2.userID, since)
+	var ge *enroll.GraphError
+	if !errors.As(err, &ge) || ge.Status != 403 || !strings.Contains(ge.Message, "AuditLog.Read.All") {
+		t.Fatalf("sign-ins without AuditLog.Read.All: %v", err)
+	}
+}

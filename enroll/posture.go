@@ -1,0 +1,224 @@
+package enroll
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
+)
+
+// Read-only posture and monitoring queries for the health check. Each needs
+// only read permissions (listed in the README); a 403 comes back as a
+// *GraphError so the audit can say "could not check" with the permission.
+
+// RoleAssignment is an active directory role assignment of the account.
+type RoleAssignment struct {
+	RoleDefinitionID string `json:"role_definition_id"`
+	Scope            string `json:"scope"`
+}
+
+// RoleSchedule is a PIM schedule (eligible, or active with an end date).
+type RoleSchedule struct {
+	RoleDefinitionID string     `json:"role_definition_id"`
+	Status           string     `json:"status"`
+	Expires          *time.Time `json:"expires,omitempty"` // nil: no expiration
+}
+
+// Roles are the account's role assignments, eligibilities and schedules.
+type Roles struct {
+	Active      []RoleAssignment `json:"active"`
+	Eligible    []RoleSchedule   `json:"eligible"`
+	ActiveSched []RoleSchedule   `json:"active_schedules"`
+}
+
+func principalFilter(id string) *string {
+	f := fmt.Sprintf("principalId eq '%s'", strings.ReplaceAll(id, "'", "''"))
+	return &f
+}
+
+// RolesOf reads the account's directory roles (RoleManagement.Read.Directory).
+func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
+	var out Roles
+	err := c.retryRead(ctx, "role assignments", func() error {
+		out = Roles{}
+		ra, err := c.graph.RoleManagement().Directory().RoleAssignments().Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		if err != nil {
+			return err
+		}
+		for _, a := range ra.GetValue() {
+			out.Active = append(out.Active, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
+		}
+		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		if err != nil {
+			return err
+		}
+		for _, s := range el.GetValue() {
+			out.Eligible = append(out.Eligible, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
+		}
+		as, err := c.graph.RoleManagement().Directory().RoleAssignmentSchedules().Get(ctx, &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		if err != nil {
+			return err
+		}
+		for _, s := range as.GetValue() {
+			out.ActiveSched = append(out.ActiveSched, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
+		}
+		return nil
+	})
+	return &out, err
+}
+
+func schedule(role, status string, info models.RequestScheduleable) RoleSchedule {
+	s := RoleSchedule{RoleDefinitionID: role, Status: status}
+	if info != nil && info.GetExpiration() != nil {
+		exp := info.GetExpiration()
+		if t := exp.GetTypeEscaped(); t != nil && t.String() != "noExpiration" {
+			s.Expires = exp.GetEndDateTime()
+		}
+	}
+	return s
+}
+
+// CAPolicy is a Conditional Access policy as the audit needs it.
+type CAPolicy struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	State         string   `json:"state"`
+	IncludeUsers  []string `json:"include_users"`
+	ExcludeUsers  []string `json:"exclude_users"`
+	ExcludeGroups []string `json:"exclude_groups"`
+}
+
+// ConditionalAccessPolicies lists the tenant's CA policies (Policy.Read.All).
+func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, error) {
+	var out []CAPolicy
+	err := c.retryRead(ctx, "conditional access policies", func() error {
+		out = nil
+		resp, err := c.graph.Identity().ConditionalAccess().Policies().Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, p := range resp.GetValue() {
+			cp := CAPolicy{ID: deref(p.GetId()), Name: deref(p.GetDisplayName())}
+			if s := p.GetState(); s != nil {
+				cp.State = s.String()
+			}
+			if cond := p.GetConditions(); cond != nil && cond.GetUsers() != nil {
+				u := cond.GetUsers()
+				cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
+			}
+			out = append(out, cp)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FIDO2Policy is the FIDO2 authentication method configuration.
+type FIDO2Policy struct {
+	State                   string   `json:"state"`
+	SelfServiceAllowed      bool     `json:"self_service_allowed"`
+	AttestationEnforced     bool     `json:"attestation_enforced"`
+	KeyRestrictionsEnforced bool     `json:"key_restrictions_enforced"`
+	EnforcementType         string   `json:"enforcement_type"`
+	AAGUIDs                 []string `json:"aaguids"`
+	IncludeTargets          []string `json:"include_targets"`
+}
+
+// FIDO2MethodPolicy reads the FIDO2 method policy (Policy.Read.All).
+func (c *Client) FIDO2MethodPolicy(ctx context.Context) (*FIDO2Policy, error) {
+	var out FIDO2Policy
+	err := c.retryRead(ctx, "FIDO2 method policy", func() error {
+		cfg, err := c.graph.Policies().AuthenticationMethodsPolicy().AuthenticationMethodConfigurations().ByAuthenticationMethodConfigurationId("fido2").Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		f, ok := cfg.(models.Fido2AuthenticationMethodConfigurationable)
+		if !ok {
+			return fmt.Errorf("the fido2 configuration came back as %T", cfg)
+		}
+		out = FIDO2Policy{SelfServiceAllowed: deref(f.GetIsSelfServiceRegistrationAllowed()), AttestationEnforced: deref(f.GetIsAttestationEnforced())}
+		if s := f.GetState(); s != nil {
+			out.State = s.String()
+		}
+		if kr := f.GetKeyRestrictions(); kr != nil {
+			out.KeyRestrictionsEnforced = deref(kr.GetIsEnforced())
+			if et := kr.GetEnforcementType(); et != nil {
+				out.EnforcementType = et.String()
+			}
+			for _, a := range kr.GetAaGuids() {
+				out.AAGUIDs = append(out.AAGUIDs, strings.ToLower(a))
+			}
+		}
+		for _, t := range f.GetIncludeTargets() {
+			out.IncludeTargets = append(out.IncludeTargets, deref(t.GetId()))
+		}
+		return nil
+	})
+	return &out, err
+}
+
+// SignIn is one sign-in of the account.
+type SignIn struct {
+	Time      time.Time `json:"time"`
+	App       string    `json:"app"`
+	IPAddress string    `json:"ip_address"`
+	ErrorCode int32     `json:"error_code"` // 0: success
+	Failure   string    `json:"failure,omitempty"`
+}
+
+// SignInsSince lists the account's sign-ins since a time (AuditLog.Read.All).
+func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Time) ([]SignIn, error) {
+	var out []SignIn
+	f := fmt.Sprintf("userId eq '%s' and createdDateTime ge %s", strings.ReplaceAll(userID, "'", "''"), since.UTC().Format(time.RFC3339))
+	err := c.retryRead(ctx, "sign-ins", func() error {
+		out = nil
+		resp, err := c.graph.AuditLogs().SignIns().Get(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &f}})
+		if err != nil {
+			return err
+		}
+		for _, s := range resp.GetValue() {
+			si := SignIn{App: deref(s.GetAppDisplayName()), IPAddress: deref(s.GetIpAddress())}
+			if t := s.GetCreatedDateTime(); t != nil {
+				si.Time = *t
+			}
+			if st := s.GetStatus(); st != nil {
+				si.ErrorCode, si.Failure = deref(st.GetErrorCode()), deref(st.GetFailureReason())
+			}
+			out = append(out, si)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AuthMethod is any authentication method of the account.
+type AuthMethod struct {
+	ID   string `json:"id"`
+	Type string `json:"type"` // e.g. #microsoft.graph.passwordAuthenticationMethod
+}
+
+// AuthenticationMethods lists every method of the account
+// (UserAuthenticationMethod.Read.All).
+func (c *Client) AuthenticationMethods(ctx context.Context, userID string) ([]AuthMethod, error) {
+	var out []AuthMethod
+	err := c.retryRead(ctx, "authentication methods", func() error {
+		out = nil
+		resp, err := c.graph.Users().ByUserId(userID).Authentication().Methods().Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, m := range resp.GetValue() {
+			out = append(out, AuthMethod{ID: deref(m.GetId()), Type: deref(m.GetOdataType())})
+		}
+		return nil
+	})
+	return out, err
+}
