@@ -2,15 +2,7 @@ package enroll_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +13,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/emulated"
 	"github.com/keyceremony/keyceremony/enroll/graphemu"
 	"github.com/keyceremony/keyceremony/simkey"
 )
@@ -59,48 +52,15 @@ type env struct {
 func newEnv(t *testing.T, roles ...string) *env {
 	t.Helper()
 	clk := newClock()
-	emu, err := graphemu.New(graphemu.Config{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
 	if len(roles) == 0 {
 		roles = []string{"UserAuthenticationMethod.ReadWrite.All", "User.Read.All"}
 	}
-	certPath := appCertificate(t, emu, roles)
-	cred, err := enroll.NewCredential(enroll.AuthConfig{
-		TenantID: emu.Snapshot().TenantID, ClientID: appID, Mode: enroll.SignInCertificate, CertificatePath: certPath,
-		AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient(),
-	})
+	ten, err := emulated.Start(emulated.Options{Roles: roles, Now: clk.Now, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := enroll.New(cred, enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: 10 * time.Millisecond, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{emu: emu, clock: clk, cred: cred, client: client, userID: emu.Snapshot().Users[0].ID}
-}
-
-// appCertificate makes the app registration's RSA certificate and key file.
-func appCertificate(t *testing.T, emu *graphemu.Emulator, roles []string) string {
-	t.Helper()
-	k, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "keyceremony test app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	cert, _ := x509.ParseCertificate(der)
-	emu.RegisterApp(appID, cert, roles)
-	kd, _ := x509.MarshalPKCS8PrivateKey(k)
-	path := filepath.Join(t.TempDir(), "app.pem")
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	t.Cleanup(func() { ten.Close() })
+	return &env{emu: ten.Emu, clock: clk, cred: ten.Cred, client: ten.Client, userID: ten.Emu.Snapshot().Users[0].ID}
 }
 
 // newKey returns a simkey with testPIN set.
@@ -147,7 +107,7 @@ func TestCertificateCredentialGetsTokenFromEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !a.AppOnly || a.Principal != appID || len(a.Permissions) != 2 {
+	if !a.AppOnly || a.Principal != emulated.AppID || len(a.Permissions) != 2 {
 		t.Fatalf("%+v", a)
 	}
 	// The token came from the emulator's token endpoint, through MSAL.

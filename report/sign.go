@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,8 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/sigfile"
 )
 
 // Namespace is the SSHSIG namespace of keyceremony reports: a signature
@@ -171,11 +171,7 @@ func Write(dir string, r *Report, s Signer) (*Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	sshSigner, err := ssh.NewSignerFromSigner(s.Key)
-	if err != nil {
-		return nil, fmt.Errorf("signer: %w", err)
-	}
-	sig, err := sshsig.Sign(bytes.NewReader(body), sshSigner, sshsig.HashSHA512, Namespace)
+	sig, err := sigfile.Sign(body, s.Key, Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("sign report: %w", err)
 	}
@@ -192,7 +188,7 @@ func Write(dir string, r *Report, s Signer) (*Written, error) {
 		return nil, err
 	}
 	files[FileReport] = body
-	files[FileSignature] = sshsig.Armor(sig)
+	files[FileSignature] = sig
 	files[FileRawSignature] = raw
 	page, err := Render(r, body)
 	if err != nil {

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/sigfile"
 )
 
 // Verification failures, each with its own message; match with errors.Is.
@@ -35,15 +36,14 @@ type VerifyOptions struct {
 // officers trust (from report.pub, compared with the fingerprint on paper).
 // It returns the parsed report only when every check holds.
 func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions) (*Report, error) {
-	sig, err := sshsig.Unarmor(signature)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSignatureDamaged, err)
-	}
-	if err := sshsig.Verify(bytes.NewReader(reportJSON), sig, pub, sig.HashAlgorithm, Namespace); err != nil {
-		if errors.Is(err, sshsig.ErrPublicKeyMismatch) {
-			return nil, fmt.Errorf("%w (signed by %s, expected %s)", ErrWrongKey, ssh.FingerprintSHA256(sig.PublicKey), ssh.FingerprintSHA256(pub))
+	if err := sigfile.Verify(reportJSON, signature, pub, Namespace); err != nil {
+		switch {
+		case errors.Is(err, sigfile.ErrDamaged):
+			return nil, fmt.Errorf("%w: %v", ErrSignatureDamaged, err)
+		case errors.Is(err, sigfile.ErrWrongKey):
+			return nil, fmt.Errorf("%w: %v", ErrWrongKey, err)
 		}
-		return nil, fmt.Errorf("%w (%v)", ErrTampered, err)
+		return nil, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
 	r, err := Parse(reportJSON)
 	if err != nil {

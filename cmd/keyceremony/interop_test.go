@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func serveSimkey(t *testing.T, extra ...string) string {
 	var out lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"simkey", "serve", "--socket", sock, "--touch-delay", "5ms"}, extra...), &out, &out)
+		done <- run(ctx, append([]string{"simkey", "serve", "--socket", sock, "--touch-delay", "5ms"}, extra...), strings.NewReader(""), &out, &out)
 	}()
 	t.Cleanup(func() {
 		cancel()

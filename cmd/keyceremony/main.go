@@ -32,6 +32,10 @@ Usage:
   keyceremony report show REPORT.json
   keyceremony report print REPORT.json --out report.pdf|report.txt
   keyceremony report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]
+  keyceremony graph-emulator [--listen 127.0.0.1:8443] [--state FILE] [--dir DIR]
+                                             serve the local Graph emulator (TEST tenant)
+  keyceremony offline export|create|register …
+                                             the offline split (see keyceremony offline)
   keyceremony version
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
@@ -40,12 +44,12 @@ Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the exit code: 0 success,
 // 1 the command ran and found a problem, 2 it could not run.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -66,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPolicy(ctx, args[1:], stdout)
 	case "report":
 		err = cmdReport(ctx, args[1:], stdout)
+	case "graph-emulator":
+		err = cmdGraphEmulator(ctx, args[1:], stdout)
+	case "offline":
+		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "keyceremony", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/emulated"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+)
+
+// graphFlags are the sign-in and endpoint flags of every Graph command.
+type graphFlags struct {
+	tenant, clientID, mode, cert, authority, root, caFile string
+}
+
+func (g *graphFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.tenant, "tenant", "", "Entra tenant ID")
+	fs.StringVar(&g.clientID, "client-id", "", "app registration (client) ID")
+	fs.StringVar(&g.mode, "auth", enroll.SignInDeviceCode, "sign-in: device-code, browser or certificate")
+	fs.StringVar(&g.cert, "cert", "", "app certificate and key (PEM), for --auth certificate")
+	fs.StringVar(&g.authority, "authority", "", "sign-in authority (default Entra's; the Graph emulator's URL for rehearsals)")
+	fs.StringVar(&g.root, "graph", enroll.DefaultRoot, "Graph endpoint (the emulator's URL for rehearsals)")
+	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
+}
+
+// open signs in, checks access and returns a Graph client.
+func (g *graphFlags) open(ctx context.Context, stderr io.Writer) (*enroll.Client, azcore.TokenCredential, error) {
+	var hc *http.Client
+	if g.caFile != "" {
+		pemData, err := os.ReadFile(g.caFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return nil, nil, fmt.Errorf("%s holds no certificate", g.caFile)
+		}
+		hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
+	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
+		AuthorityHost: g.authority, HTTPClient: hc, DeviceCodePrompt: func(m string) { fmt.Fprintln(stderr, m) }})
+	if err != nil {
+		return nil, nil, err
+	}
+	access, err := enroll.CheckAccess(ctx, cred)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "Signed in as %s (%s)\n", access.Principal, map[bool]string{true: "app-only", false: "delegated"}[access.AppOnly])
+	c, err := enroll.New(cred, enroll.Options{Root: g.root, HTTPClient: hc})
+	return c, cred, err
+}
+
+// cmdGraphEmulator serves the local Graph emulator until interrupted.
+func cmdGraphEmulator(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("graph-emulator", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
+	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
+	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "keyceremony-graph-emulator-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	ten, err := emulated.Start(emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen})
+	if err != nil {
+		return err
+	}
+	defer ten.Close()
+	caPath := filepath.Join(*dir, "emulator-ca.pem")
+	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Graph emulator (TEST tenant) at %s\n", ten.Emu.URL())
+	fmt.Fprintf(out, "  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",
+		ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL(), ten.Emu.URL(), caPath)
+	fmt.Fprintln(out, "Ctrl-C stops it.")
+	<-ctx.Done()
+	return nil
+}

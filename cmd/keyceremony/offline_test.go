@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keyceremony/keyceremony/enroll/emulated"
+)
+
+func runWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &o, &e)
+	return code, o.String(), e.String()
+}
+
+var reFingerprint = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+`)
+
+func TestOfflineSplitCommands(t *testing.T) {
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, ten.Emu.CAPEM(), 0o644)
+	graph := []string{"--tenant", ten.TenantID, "--client-id", emulated.AppID, "--auth", "certificate", "--cert", ten.CertPath,
+		"--authority", ten.Emu.URL() + "/", "--graph", ten.Emu.URL(), "--ca", ca}
+	connKey, wsKey := filepath.Join(dir, "connected.key"), filepath.Join(dir, "workstation.key")
+	options, results := filepath.Join(dir, "options.json"), filepath.Join(dir, "results.json")
+
+	code, out, errOut := runWithStdin(t, "", append([]string{"offline", "export", "--software-key", connKey, "--user", "breakglass1@contoso.onmicrosoft.com",
+		"--keys", "2", "--out", options}, graph...)...)
+	if code != 0 {
+		t.Fatalf("export: %d %s %s", code, out, errOut)
+	}
+	connFP := reFingerprint.FindString(out)
+
+	// Two keys with their PINs already set (halves 1234 + 5678).
+	var devices []string
+	for i := 0; i < 2; i++ {
+		sock := serveSimkey(t)
+		c, dev, err := openClient(context.Background(), "simkey:"+sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetPIN(context.Background(), []byte("12345678")); err != nil {
+			t.Fatal(err)
+		}
+		dev.Close()
+		devices = append(devices, "--device", "simkey:"+sock)
+	}
+	halves := strings.Repeat("1234\n1234\n5678\n5678\n", 2)
+	create := append([]string{"offline", "create", "--software-key", wsKey, "--options", options, "--trust", connFP, "--out", results}, devices...)
+	// A wrong trust fingerprint refuses the options before touching a key.
+	bad := append([]string(nil), create...)
+	bad[7] = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	if code, _, errOut := runWithStdin(t, halves, bad...); code == 0 || !strings.Contains(errOut, "does not trust") {
+		t.Fatalf("untrusted options: %d %s", code, errOut)
+	}
+	code, out, errOut = runWithStdin(t, halves, create...)
+	if code != 0 {
+		t.Fatalf("create: %d %s %s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "1234") || strings.Contains(out+errOut, "5678") {
+		t.Fatal("a PIN half was echoed")
+	}
+	wsFP := reFingerprint.FindString(out)
+	b, _ := os.ReadFile(results)
+	if bytes.Contains(b, []byte("12345678")) {
+		t.Fatal("the PIN reached results.json")
+	}
+
+	code, out, errOut = runWithStdin(t, "", append([]string{"offline", "register", "--software-key", connKey, "--options", options, "--results", results, "--trust", wsFP}, graph...)...)
+	if code != 0 || strings.Count(out, "Registered") != 2 {
+		t.Fatalf("register: %d %s %s", code, out, errOut)
+	}
+	userID := ten.Emu.Snapshot().Users[0].ID
+	if n := len(ten.Emu.Snapshot().Methods[userID]); n != 2 {
+		t.Fatalf("%d methods in Entra", n)
+	}
+}

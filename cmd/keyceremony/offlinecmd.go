@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/offline"
+	"github.com/keyceremony/keyceremony/report"
+)
+
+const offlineUsage = `usage:
+  keyceremony offline export --user UPN --keys 2 --out options.json [--timeout-minutes 1440]
+                             [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)
+  keyceremony offline create --options options.json --trust SHA256:… --out results.json
+                             --device D1 --device D2 [--tpm PATH | --software-key FILE]  (workstation)
+  keyceremony offline register --options options.json --results results.json --trust SHA256:…
+                             [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)`
+
+func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New(offlineUsage)}
+	}
+	fs := flag.NewFlagSet("offline "+args[0], flag.ContinueOnError)
+	var g graphFlags
+	tpmPath := fs.String("tpm", report.DefaultTPMPath, "this machine's TPM (its key signs the file)")
+	softKey := fs.String("software-key", "", "sign with this software key instead of a TPM")
+	optsPath := fs.String("options", "", "the options file")
+	resPath := fs.String("results", "", "the results file")
+	outPath := fs.String("out", "", "file to write")
+	trust := fs.String("trust", "", "SHA256 fingerprint of the other machine's key (from its screen or paper)")
+	upn := fs.String("user", "", "the break-glass account (UPN or object ID)")
+	keys := fs.Int("keys", 2, "number of keys")
+	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
+	officerA := fs.String("officer-a", "Officer A", "name of the officer holding PIN half A")
+	officerB := fs.String("officer-b", "Officer B", "name of the officer holding PIN half B")
+	var devices multiFlag
+	fs.Var(&devices, "device", "key address, once per key in slot order")
+	if args[0] == "export" || args[0] == "register" {
+		g.register(fs)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err}
+	}
+	signer, closeSigner, err := report.OpenWorkstationSigner(*tpmPath, *softKey)
+	if err != nil {
+		return err
+	}
+	defer closeSigner()
+	self, err := signer.SSHPublicKey()
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "export":
+		if *upn == "" || *outPath == "" {
+			return usageError{errors.New(offlineUsage)}
+		}
+		c, _, err := g.open(ctx, errOut)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		o, err := offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, func(slot int) string {
+			return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
+		}, now)
+		if err != nil {
+			return err
+		}
+		if err := offline.Write(*outPath, o, offline.NamespaceOptions, signer.Key); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
+			*outPath, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), ssh.FingerprintSHA256(self))
+		return nil
+	case "create":
+		if *optsPath == "" || *outPath == "" || *trust == "" || len(devices) == 0 {
+			return usageError{errors.New(offlineUsage)}
+		}
+		var o offline.Options
+		payload, err := offline.Read(*optsPath, offline.NamespaceOptions, offline.Trust{Fingerprint: *trust}, &o)
+		if err != nil {
+			return err
+		}
+		var auths []ctap.Authenticator
+		for _, d := range devices {
+			c, dev, err := openClientWith(ctx, d, ctap.Options{OnKeepalive: touchNotice(errOut)})
+			if err != nil {
+				return err
+			}
+			defer dev.Close()
+			info, err := c.Info(ctx)
+			if err != nil {
+				return err
+			}
+			if set, _ := info.Option("clientPin"); !set {
+				return fmt.Errorf("%s has no PIN: run the ceremony's reset and PIN steps first", d)
+			}
+			auths = append(auths, c)
+		}
+		pins := newPINEntry(in, errOut)
+		res, err := offline.Create(ctx, &o, payload, auths, func(slot int) ([]byte, error) {
+			return pins.splitPIN(slot, *officerA, *officerB)
+		}, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := offline.Write(*outPath, res, offline.NamespaceResults, signer.Key); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
+		return nil
+	case "register":
+		if *optsPath == "" || *resPath == "" || *trust == "" {
+			return usageError{errors.New(offlineUsage)}
+		}
+		var o offline.Options
+		payload, err := offline.Read(*optsPath, offline.NamespaceOptions, offline.Trust{PublicKey: self}, &o)
+		if err != nil {
+			return fmt.Errorf("the options file is not the one this machine wrote: %w", err)
+		}
+		var res offline.Results
+		if _, err := offline.Read(*resPath, offline.NamespaceResults, offline.Trust{Fingerprint: *trust}, &res); err != nil {
+			return err
+		}
+		c, _, err := g.open(ctx, errOut)
+		if err != nil {
+			return err
+		}
+		methods, err := offline.Register(ctx, c, payload, &res)
+		for _, m := range methods {
+			fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)\n", m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel)
+		}
+		return err
+	}
+	return usageError{errors.New(offlineUsage)}
+}
+
+// touchNotice tells the officer to touch the key while it waits.
+func touchNotice(w io.Writer) func(ctap.Keepalive) {
+	shown := false
+	return func(k ctap.Keepalive) {
+		if k == ctap.KeepaliveUserPresence && !shown {
+			fmt.Fprintln(w, "Touch the key now.")
+			shown = true
+		}
+	}
+}

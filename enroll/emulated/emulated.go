@@ -1,0 +1,125 @@
+// Package emulated starts the local Graph emulator with an app registration
+// and returns an enroll.Client signed in to it through azidentity's real
+// certificate flow: the Graph side of rehearsals and tests.
+package emulated
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+)
+
+// AppID is the client ID of the emulated app registration.
+const AppID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+// DefaultRoles are the application permissions a ceremony needs, read and write.
+func DefaultRoles() []string {
+	return []string{"UserAuthenticationMethod.ReadWrite.All", "User.Read.All", "RoleManagement.Read.Directory",
+		"Policy.Read.All", "AuditLog.Read.All"}
+}
+
+// Options configure the emulated tenant.
+type Options struct {
+	Roles      []string         // app permissions (default DefaultRoles())
+	Now        func() time.Time // emulator clock
+	Dir        string           // where the app certificate is written (required)
+	RetryDelay time.Duration    // client back-off (default 10 ms: rehearsals are local)
+	Emulator   graphemu.Config  // further emulator settings
+	Listen     string           // loopback address (default 127.0.0.1:0)
+}
+
+// Tenant is a running emulator and a client signed in to it.
+type Tenant struct {
+	Emu      *graphemu.Emulator
+	Client   *enroll.Client
+	Cred     azcore.TokenCredential
+	TenantID string
+	CertPath string
+}
+
+// Start runs the emulator on loopback and signs in.
+func Start(o Options) (*Tenant, error) {
+	if o.Roles == nil {
+		o.Roles = DefaultRoles()
+	}
+	if o.RetryDelay == 0 {
+		o.RetryDelay = 10 * time.Millisecond
+	}
+	cfg := o.Emulator
+	if o.Now != nil {
+		cfg.Now = o.Now
+	}
+	emu, err := graphemu.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if err := emu.Start(o.Listen); err != nil {
+		return nil, err
+	}
+	certPath, err := appCertificate(emu, o.Dir, o.Roles)
+	if err != nil {
+		emu.Close()
+		return nil, err
+	}
+	tenantID := emu.Snapshot().TenantID
+	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
+		CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		emu.Close()
+		return nil, err
+	}
+	client, err := enroll.New(cred, enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: o.RetryDelay, Now: cfg.Now})
+	if err != nil {
+		emu.Close()
+		return nil, err
+	}
+	return &Tenant{Emu: emu, Client: client, Cred: cred, TenantID: tenantID, CertPath: certPath}, nil
+}
+
+// Close stops the emulator.
+func (t *Tenant) Close() error { return t.Emu.Close() }
+
+// appCertificate registers an app with a fresh RSA certificate and writes
+// the certificate and key (PEM, 0600) for azidentity.
+func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("emulated: a directory for the app certificate is required")
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "keyceremony emulated app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return "", err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", err
+	}
+	emu.RegisterApp(AppID, cert, roles)
+	kd, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "emulated-app.pem")
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	return path, os.WriteFile(path, data, 0o600)
+}

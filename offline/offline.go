@@ -1,0 +1,240 @@
+// Package offline carries a ceremony across an air gap. A connected
+// machine exports Graph creation options with a long (beta) challenge
+// lifetime; the workstation creates the credentials on the keys and writes
+// the results; the connected machine registers them. Every file is signed
+// by the machine that wrote it (SSHSIG) and checked by the one that reads
+// it against a key the officers trust by fingerprint, so a swapped or
+// edited file is refused.
+package offline
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/sigfile"
+)
+
+// Namespaces and kinds of the two files.
+const (
+	NamespaceOptions = "keyceremony-offline-options"
+	NamespaceResults = "keyceremony-offline-results"
+	KindOptions      = "keyceremony-offline-options/1"
+	KindResults      = "keyceremony-offline-results/1"
+)
+
+// Options is what the connected machine sends to the workstation.
+type Options struct {
+	Kind     string       `json:"kind"`
+	TenantID string       `json:"tenant_id"`
+	UserID   string       `json:"user_id"`
+	UPN      string       `json:"upn"`
+	Created  time.Time    `json:"created"`
+	Keys     []KeyOptions `json:"keys"`
+}
+
+// KeyOptions are the creation options for one key slot.
+type KeyOptions struct {
+	Slot        int                    `json:"slot"`
+	DisplayName string                 `json:"display_name"`
+	Options     enroll.CreationOptions `json:"options"`
+}
+
+// Results is what the workstation sends back.
+type Results struct {
+	Kind          string      `json:"kind"`
+	OptionsSHA256 string      `json:"options_sha256"` // the options file payload these answer
+	UserID        string      `json:"user_id"`
+	Created       time.Time   `json:"created"`
+	Credentials   []KeyResult `json:"credentials"`
+}
+
+// KeyResult is one created credential.
+type KeyResult struct {
+	Slot              int            `json:"slot"`
+	DisplayName       string         `json:"display_name"`
+	AAGUID            string         `json:"aaguid"`
+	CredentialID      string         `json:"credential_id"`      // base64url
+	ClientDataJSON    string         `json:"client_data_json"`   // base64url
+	AttestationObject string         `json:"attestation_object"` // base64url
+	Extensions        map[string]any `json:"client_extension_results,omitempty"`
+}
+
+// file is the on-disk form: the exact payload bytes, their signature and
+// the signer's public key.
+type file struct {
+	Payload   string `json:"payload"` // base64 of the signed JSON bytes
+	Signature string `json:"signature"`
+	Signer    string `json:"signer"` // OpenSSH authorized_keys line
+}
+
+// Trust names the key a reader accepts: a public key or its SHA256 fingerprint.
+type Trust struct {
+	PublicKey   ssh.PublicKey
+	Fingerprint string // e.g. SHA256:abc… as printed by the other machine
+}
+
+// ErrUntrusted is wrapped when a file is signed by a key that is not trusted.
+var ErrUntrusted = errors.New("the file is signed by a key this machine does not trust (swapped file?)")
+
+// Write signs v's JSON with key in namespace and writes the file (0600).
+func Write(path string, v any, namespace string, key crypto.Signer) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sig, err := sigfile.Sign(payload, key, namespace)
+	if err != nil {
+		return err
+	}
+	pub, err := ssh.NewPublicKey(key.Public())
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(file{Payload: base64.StdEncoding.EncodeToString(payload), Signature: string(sig),
+		Signer: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// Read verifies a file against trust and decodes its payload into v. It
+// returns the payload bytes (whose hash the results file names).
+func Read(path, namespace string, trust Trust, v any) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: not an offline bundle: %w", path, err)
+	}
+	signer, _, _, _, err := ssh.ParseAuthorizedKey([]byte(f.Signer))
+	if err != nil {
+		return nil, fmt.Errorf("%s: signer key: %w", path, err)
+	}
+	switch {
+	case trust.PublicKey != nil && ssh.FingerprintSHA256(trust.PublicKey) != ssh.FingerprintSHA256(signer),
+		trust.PublicKey == nil && (trust.Fingerprint == "" || trust.Fingerprint != ssh.FingerprintSHA256(signer)):
+		return nil, fmt.Errorf("%s: %w: signed by %s", path, ErrUntrusted, ssh.FingerprintSHA256(signer))
+	}
+	payload, err := base64.StdEncoding.DecodeString(f.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%s: payload: %w", path, err)
+	}
+	if err := sigfile.Verify(payload, []byte(f.Signature), signer, namespace); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return nil, fmt.Errorf("%s: payload: %w", path, err)
+	}
+	return payload, nil
+}
+
+// Export fetches creation options for n keys with the beta long challenge.
+func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*Options, error) {
+	u, err := c.GetUser(ctx, upn)
+	if err != nil {
+		return nil, err
+	}
+	o := &Options{Kind: KindOptions, TenantID: tenantID, UserID: u.ID, UPN: u.UPN, Created: now.UTC()}
+	for slot := 1; slot <= n; slot++ {
+		co, err := c.CreationOptions(ctx, u.ID, timeoutMinutes)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", slot, err)
+		}
+		o.Keys = append(o.Keys, KeyOptions{Slot: slot, DisplayName: displayName(slot), Options: *co})
+	}
+	return o, nil
+}
+
+// PINSource returns the PIN of a key slot (the caller zeroes it).
+type PINSource func(slot int) ([]byte, error)
+
+// Create makes one credential per key slot on the workstation. keys[i] is
+// the key for slot i+1.
+func Create(ctx context.Context, o *Options, optionsPayload []byte, keys []ctap.Authenticator, pin PINSource, now time.Time) (*Results, error) {
+	if o.Kind != KindOptions {
+		return nil, fmt.Errorf("options kind %q", o.Kind)
+	}
+	if len(keys) != len(o.Keys) {
+		return nil, fmt.Errorf("%d keys present, the options are for %d", len(keys), len(o.Keys))
+	}
+	sum := sha256.Sum256(optionsPayload)
+	res := &Results{Kind: KindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
+	for i, ko := range o.Keys {
+		if err := ko.Options.Validate(now); err != nil {
+			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
+		}
+		p, err := pin(ko.Slot)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := keys[i].GetPINToken(ctx, p, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
+		ctap.Zero(p)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
+		}
+		cd := ko.Options.ClientDataJSON()
+		mc, err := ko.Options.MakeCredential(cd, tok)
+		if err != nil {
+			tok.Zero()
+			return nil, err
+		}
+		r, err := keys[i].MakeCredential(ctx, mc)
+		tok.Zero()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
+		}
+		ao, err := r.AttestationObject()
+		if err != nil {
+			return nil, err
+		}
+		ad, err := ctap.ParseAuthData(r.AuthData)
+		if err != nil {
+			return nil, err
+		}
+		enc := base64.RawURLEncoding.EncodeToString
+		res.Credentials = append(res.Credentials, KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: ad.AAGUID.String(),
+			CredentialID: enc(ad.CredentialID), ClientDataJSON: enc(cd), AttestationObject: enc(ao),
+			Extensions: map[string]any{"hmacCreateSecret": ko.Options.PublicKey.Extensions.HMACCreateSecret}})
+	}
+	return res, nil
+}
+
+// Register registers the results on the connected machine, after checking
+// they answer these options (the hash of the options payload).
+func Register(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *Results) ([]enroll.Method, error) {
+	sum := sha256.Sum256(optionsPayload)
+	if res.Kind != KindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
+		return nil, errors.New("the results do not answer these options (different options file): refusing")
+	}
+	var out []enroll.Method
+	for _, kr := range res.Credentials {
+		dec := func(s string) []byte { b, _ := base64.RawURLEncoding.DecodeString(s); return b }
+		cred := enroll.Credential{ID: dec(kr.CredentialID), ClientDataJSON: dec(kr.ClientDataJSON), AttestationObject: dec(kr.AttestationObject),
+			AAGUID: kr.AAGUID, ClientExtensionResults: kr.Extensions}
+		if len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
+			return out, fmt.Errorf("key %d: incomplete result", kr.Slot)
+		}
+		m, err := c.Register(ctx, res.UserID, kr.DisplayName, cred)
+		if err != nil {
+			return out, fmt.Errorf("key %d: %w", kr.Slot, err)
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}

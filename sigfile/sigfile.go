@@ -1,0 +1,50 @@
+// Package sigfile signs and verifies files in the OpenSSH signature format
+// (SSHSIG, through github.com/hiddeco/sshsig), so `ssh-keygen -Y verify`
+// checks them too. A namespace binds a signature to one purpose: a report
+// signature does not verify as an offline bundle, and the other way round.
+package sigfile
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+
+	"github.com/hiddeco/sshsig"
+	"golang.org/x/crypto/ssh"
+)
+
+// Verification failures; match with errors.Is.
+var (
+	ErrDamaged  = errors.New("the signature is damaged or is not an SSH signature")
+	ErrWrongKey = errors.New("signed by another key than the one trusted")
+	ErrTampered = errors.New("the signature does not match: the file or its signature was changed")
+)
+
+// Sign returns the armored SSHSIG signature of data by key in namespace.
+func Sign(data []byte, key crypto.Signer, namespace string) ([]byte, error) {
+	signer, err := ssh.NewSignerFromSigner(key)
+	if err != nil {
+		return nil, fmt.Errorf("signer: %w", err)
+	}
+	sig, err := sshsig.Sign(bytes.NewReader(data), signer, sshsig.HashSHA512, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return sshsig.Armor(sig), nil
+}
+
+// Verify checks an armored SSHSIG signature of data by pub in namespace.
+func Verify(data, armored []byte, pub ssh.PublicKey, namespace string) error {
+	sig, err := sshsig.Unarmor(armored)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	if err := sshsig.Verify(bytes.NewReader(data), sig, pub, sig.HashAlgorithm, namespace); err != nil {
+		if errors.Is(err, sshsig.ErrPublicKeyMismatch) {
+			return fmt.Errorf("%w (signed by %s, trusted %s)", ErrWrongKey, ssh.FingerprintSHA256(sig.PublicKey), ssh.FingerprintSHA256(pub))
+		}
+		return fmt.Errorf("%w (%v)", ErrTampered, err)
+	}
+	return nil
+}
