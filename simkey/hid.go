@@ -32,6 +32,29 @@ const (
 	FaultUnplugAfter
 )
 
+// YankAt pulls the key out at the nth CTAP2 request from now (n >= 1),
+// before acting on it or, with afterActing, after acting but before
+// answering: for testing that every step survives a yanked key.
+func (k *Key) YankAt(n int, afterActing bool) {
+	k.mu.Lock()
+	k.yankIn, k.yankAfter = n, afterActing
+	k.mu.Unlock()
+}
+
+// yankNow counts a CTAP2 request and says whether to yank, and when.
+func (k *Key) yankNow() (before, after bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.yankIn == 0 {
+		return false, false
+	}
+	k.yankIn--
+	if k.yankIn > 0 {
+		return false, false
+	}
+	return !k.yankAfter, k.yankAfter
+}
+
 // InjectFault queues a fault for the key's next applicable request.
 func (k *Key) InjectFault(f Fault) {
 	k.mu.Lock()
@@ -259,7 +282,8 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 		c.sendError(cid, hid.ErrChannelBusy)
 		return
 	}
-	if _, ok := k.takeFault(FaultUnplugBefore); ok {
+	yankBefore, yankAfter := k.yankNow()
+	if _, ok := k.takeFault(FaultUnplugBefore); ok || yankBefore {
 		go k.Unplug()
 		return
 	}
@@ -281,7 +305,7 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 		c.amu.Unlock()
 		cancel()
 		k.cmdMu.Unlock()
-		if _, ok := k.takeFault(FaultUnplugAfter); ok {
+		if _, ok := k.takeFault(FaultUnplugAfter); ok || yankAfter {
 			k.Unplug()
 			return
 		}

@@ -91,6 +91,9 @@ type Key struct {
 	conns    map[*hidConn]struct{}
 	cids     map[uint32]bool
 	nextCID  uint32
+	// yankIn counts down CTAP2 requests to a simulated yank (0: none).
+	yankIn    int
+	yankAfter bool
 }
 
 // volatile is what a real key loses when it loses power.
@@ -174,6 +177,13 @@ func (k *Key) Unplug() {
 	for c := range conns {
 		c.close()
 	}
+}
+
+// Plugged reports whether the key is plugged in.
+func (k *Key) Plugged() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.plugged
 }
 
 // Plug simulates inserting the key: a new power-up (the reset window opens,

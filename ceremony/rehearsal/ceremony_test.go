@@ -1,0 +1,312 @@
+package rehearsal_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/emulated"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+const (
+	officerA = "Alice Officer"
+	officerB = "Bob Officer"
+)
+
+type bench struct {
+	t        *testing.T
+	dir      string
+	tenant   *emulated.Tenant
+	devices  *rehearsal.Devices
+	prompter *rehearsal.Prompter
+	signer   report.Signer
+	journal  string
+	userID   string
+}
+
+func newBench(t *testing.T) *bench {
+	t.Helper()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ten.Close() })
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Last year's keys: a PIN and a credential on each, to be wiped.
+	for slot := 1; slot <= 2; slot++ {
+		devs.Plug(slot)
+		k := devs.Key(slot)
+		c := ctap.NewClient(k, ctap.Options{})
+		if err := c.SetPIN(context.Background(), []byte("00000000")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devs.Key(2).Unplug()
+	signer, _ := report.NewRehearsalSigner()
+	b := &bench{t: t, dir: dir, tenant: ten, devices: devs, prompter: rehearsal.NewPrompter(devs, nil), signer: signer,
+		journal: filepath.Join(dir, "journal.jsonl"), userID: ten.Emu.Snapshot().Users[0].ID}
+	// Last year's key, to be retired.
+	ten.Emu.Update(func(st *graphemu.State) {
+		st.Methods[b.userID] = append(st.Methods[b.userID], &graphemu.Method{ID: "old-key-2025", DisplayName: "Break glass key 1 (2025)",
+			AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(-1, 0, 0), AttestationLevel: "attested", CredentialID: "b2xk"})
+	})
+	return b
+}
+
+func (b *bench) engine(g ceremony.Graph, resume bool) *ceremony.Engine {
+	b.t.Helper()
+	var j *ceremony.Journal
+	var err error
+	if resume {
+		j, err = ceremony.OpenJournal(b.journal, time.Now)
+	} else {
+		j, err = ceremony.CreateJournal(b.journal, time.Now)
+	}
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { j.Close() })
+	pol, _ := attest.DefaultPolicy()
+	if g == nil {
+		g = b.tenant.Client
+	}
+	e, err := ceremony.New(ceremony.Config{
+		Account: "breakglass1@contoso.onmicrosoft.com", TenantID: b.tenant.TenantID, OfficerA: officerA, OfficerB: officerB,
+		Keys: 2, Reset: true, Retire: true, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true,
+		Signer: b.signer, Tool: report.Tool{Version: "test"}, Hostname: "test-ws", OutDir: filepath.Join(b.dir, "report"),
+	}, j, b.devices, g, b.prompter)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return e
+}
+
+func (b *bench) methods() []*graphemu.Method { return b.tenant.Emu.Snapshot().Methods[b.userID] }
+
+// checkFinished asserts the end state of a successful ceremony.
+func (b *bench) checkFinished(res *ceremony.Result) {
+	t := b.t
+	t.Helper()
+	ms := b.methods()
+	if len(ms) != 2 {
+		t.Fatalf("the account has %d FIDO2 methods, want the 2 new ones: %+v", len(ms), ms)
+	}
+	for _, m := range ms {
+		if m.ID == "old-key-2025" || m.AAGUID != simkey.DefaultAAGUID().String() {
+			t.Fatalf("unexpected method %+v", m)
+		}
+	}
+	if len(res.Retired) != 1 || res.Retired[0] != "old-key-2025" {
+		t.Fatalf("retired %v", res.Retired)
+	}
+	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	sig, _ := os.ReadFile(filepath.Join(res.Dir, report.FileSignature))
+	pub, _ := b.signer.SSHPublicKey()
+	r, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Keys) != 2 || r.Keys[0].GraphMethodID == "" || len(r.Retired) != 1 || r.Account.ObjectID != b.userID {
+		t.Fatalf("report %+v", r)
+	}
+	// Each key reset exactly once, each registration done exactly once.
+	entries, err := ceremony.ReadJournal(b.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range entries {
+		if e.Phase == "done" {
+			count[e.Step]++
+		}
+	}
+	for _, s := range []string{"key1/reset", "key2/reset", "key1/enroll", "key2/enroll"} {
+		if count[s] != 1 {
+			t.Fatalf("%s done %d times", s, count[s])
+		}
+	}
+	// No PIN anywhere on disk: journal and report files.
+	for slot := 1; slot <= 2; slot++ {
+		pin := b.prompter.PIN(slot, officerA, officerB)
+		if len(pin) != 8 {
+			t.Fatalf("PIN of key %d not made", slot)
+		}
+		filepath.Walk(b.dir, func(p string, fi os.FileInfo, err error) error {
+			if err != nil || fi.IsDir() {
+				return nil
+			}
+			data, _ := os.ReadFile(p)
+			if bytes.Contains(data, pin) {
+				t.Errorf("%s contains the PIN of key %d", p, slot)
+			}
+			return nil
+		})
+	}
+}
+
+func TestHeadlessCeremonyEndToEnd(t *testing.T) {
+	b := newBench(t)
+	res, err := b.engine(nil, false).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.checkFinished(res)
+	// Two-person control: both officers confirmed each state change.
+	confirms := map[string]int{}
+	for _, a := range b.prompter.Asked {
+		if strings.HasPrefix(a, "confirm (") {
+			confirms[a[len("confirm ("):strings.Index(a, ")")]]++
+		}
+	}
+	if confirms[officerA] != confirms[officerB] || confirms[officerA] < 8 {
+		t.Fatalf("confirmations %v", confirms)
+	}
+	if b.prompter.Touches == 0 {
+		t.Fatal("nobody was asked to touch a key")
+	}
+}
+
+// killingGraph "kills the process" right after Graph accepted the POST,
+// before the engine can write its journal line.
+type killingGraph struct {
+	ceremony.Graph
+	killAfterRegister bool
+}
+
+type killed struct{}
+
+func (k *killingGraph) Register(ctx context.Context, userID, name string, cred enroll.Credential) (*enroll.Method, error) {
+	m, err := k.Graph.Register(ctx, userID, name, cred)
+	if k.killAfterRegister {
+		k.killAfterRegister = false
+		panic(killed{})
+	}
+	return m, err
+}
+
+func TestKilledBetweenPOSTAndJournalResumesWithoutDuplicate(t *testing.T) {
+	b := newBench(t)
+	kg := &killingGraph{Graph: b.tenant.Client, killAfterRegister: true}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(killed); !ok {
+					panic(r)
+				}
+			}
+		}()
+		b.engine(kg, false).Run(context.Background())
+		t.Fatal("the process was not killed")
+	}()
+	if n := len(b.methods()); n != 2 { // the old one and the first new one
+		t.Fatalf("%d methods after the kill", n)
+	}
+	res, err := b.engine(nil, true).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.checkFinished(res)
+}
+
+func TestYankedKeyAtEachStepResumes(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		// Yank key 1 at its nth CTAP command, for every n of its provisioning.
+		for n := 1; n <= 16; n++ {
+			b := newBench(t)
+			b.devices.Key(1).YankAt(n, after)
+			if _, err := b.engine(nil, false).Run(context.Background()); err == nil {
+				b.t.Fatalf("yank at command %d (after=%v) went unnoticed", n, after)
+			}
+			res, err := b.engine(nil, true).Run(context.Background())
+			if err != nil {
+				t.Fatalf("yank at command %d (after=%v): resume: %v", n, after, err)
+			}
+			b.checkFinished(res)
+		}
+	}
+}
+
+func TestGraphFaultsAtEachCall(t *testing.T) {
+	for _, path := range []string{"/users/", "/creationOptions", "/fido2Methods"} {
+		for _, kind := range []graphemu.FaultKind{graphemu.FaultThrottle, graphemu.FaultUnavailable, graphemu.FaultDropAfterCommit} {
+			b := newBench(t)
+			b.tenant.Emu.Inject(graphemu.Fault{Path: path, Kind: kind, Count: 2})
+			res, err := b.engine(nil, false).Run(context.Background())
+			if err != nil {
+				// A clear stop is allowed; the resume must then finish.
+				res, err = b.engine(nil, true).Run(context.Background())
+				if err != nil {
+					t.Fatalf("%s %v: %v", path, kind, err)
+				}
+			}
+			b.checkFinished(res)
+		}
+	}
+}
+
+func TestDeclinedConfirmationStopsAndResumes(t *testing.T) {
+	b := newBench(t)
+	b.prompter.Decline = func(officer, action string) bool {
+		return officer == officerB && strings.HasPrefix(action, "register key 2")
+	}
+	_, err := b.engine(nil, false).Run(context.Background())
+	if !errors.Is(err, ceremony.ErrAbandoned) {
+		t.Fatalf("declined: %v", err)
+	}
+	if n := len(b.methods()); n != 2 {
+		t.Fatalf("%d methods after stopping before key 2's registration", n)
+	}
+	b.prompter.Decline = nil
+	res, err := b.engine(nil, true).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.checkFinished(res)
+}
+
+// carelessPrompter plugs key 2 in as well whenever key 1 is asked for.
+type carelessPrompter struct{ *rehearsal.Prompter }
+
+func (c carelessPrompter) Instruct(ctx context.Context, in ceremony.Instruction) error {
+	if err := c.Prompter.Instruct(ctx, in); err != nil {
+		return err
+	}
+	if in.Slot == 1 {
+		return c.Devices.PlugAlso(2)
+	}
+	return nil
+}
+
+func TestSecondKeyPluggedInIsRefused(t *testing.T) {
+	b := newBench(t)
+	j, _ := ceremony.CreateJournal(b.journal, time.Now)
+	defer j.Close()
+	pol, _ := attest.DefaultPolicy()
+	e, _ := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
+		Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true, Signer: b.signer, OutDir: filepath.Join(b.dir, "r")},
+		j, b.devices, b.tenant.Client, carelessPrompter{b.prompter})
+	_, err := e.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "exactly one security key") {
+		t.Fatalf("two keys plugged in: %v", err)
+	}
+	if n := len(b.methods()); n != 1 {
+		t.Fatalf("%d methods: something was registered", n)
+	}
+}

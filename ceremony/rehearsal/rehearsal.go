@@ -1,0 +1,200 @@
+// Package rehearsal provides the virtual side of a rehearsal ceremony:
+// simkeys that the "officers" plug in and re-plug, and a scripted prompter
+// that answers like two officers would. Tests and `keyceremony rehearse
+// --yes` drive the real ceremony engine with them.
+package rehearsal
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+// Devices is a drawer of simkeys; a slot is "plugged in" or not.
+type Devices struct {
+	mu      sync.Mutex
+	keys    []*simkey.Key
+	plugged map[int]bool
+}
+
+// NewDevices makes n simkeys, none plugged in.
+func NewDevices(n int, cfg simkey.Config) (*Devices, error) {
+	d := &Devices{plugged: map[int]bool{}}
+	for i := 0; i < n; i++ {
+		k, err := simkey.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		k.Unplug()
+		d.keys = append(d.keys, k)
+	}
+	return d, nil
+}
+
+// Key returns the simkey of slot (1-based).
+func (d *Devices) Key(slot int) *simkey.Key { return d.keys[slot-1] }
+
+// Plug plugs in slot only (the others are pulled out), as an officer would.
+func (d *Devices) Plug(slot int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for s := range d.plugged {
+		if s != slot {
+			d.keys[s-1].Unplug()
+			delete(d.plugged, s)
+		}
+	}
+	d.plugged[slot] = true
+	if d.keys[slot-1].Plugged() {
+		return nil
+	}
+	return d.keys[slot-1].Plug()
+}
+
+// PlugAlso plugs slot in without pulling the others (a mistake to test).
+func (d *Devices) PlugAlso(slot int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.plugged[slot] = true
+	return d.keys[slot-1].Plug()
+}
+
+// Replug pulls slot out and plugs it back in: a new power-up.
+func (d *Devices) Replug(slot int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.plugged[slot] = true
+	return d.keys[slot-1].Replug()
+}
+
+// Present implements ceremony.Devices.
+func (d *Devices) Present(context.Context) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for s := 1; s <= len(d.keys); s++ {
+		if d.plugged[s] && d.keys[s-1].Plugged() {
+			out = append(out, "simkey:slot"+strconv.Itoa(s))
+		}
+	}
+	return out, nil
+}
+
+// Open implements ceremony.Devices over the real CTAPHID stack.
+func (d *Devices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+	slot, err := strconv.Atoi(strings.TrimPrefix(addr, "simkey:slot"))
+	if err != nil || slot < 1 || slot > len(d.keys) {
+		return nil, nil, fmt.Errorf("no simkey at %s", addr)
+	}
+	c, dev, err := d.keys[slot-1].Open(ctx, hid.Options{}, ctap.Options{OnKeepalive: onKeepalive})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, dev, nil
+}
+
+// Prompter answers the engine like two diligent officers: it plugs and
+// re-plugs keys as instructed, confirms every action, and types PIN halves
+// it made up (8 digits in all per key). It records what was asked.
+type Prompter struct {
+	Devices *Devices
+	Out     io.Writer
+	// Decline, when set, makes the named action be declined (tests).
+	Decline func(officer, action string) bool
+
+	mu      sync.Mutex
+	halves  map[string][]byte
+	Asked   []string
+	Touches int
+}
+
+// NewPrompter returns a scripted prompter for the devices, printing to out.
+func NewPrompter(d *Devices, out io.Writer) *Prompter {
+	return &Prompter{Devices: d, Out: out, halves: map[string][]byte{}}
+}
+
+// Instruct implements ceremony.Prompter.
+func (p *Prompter) Instruct(_ context.Context, in ceremony.Instruction) error {
+	p.log("instruct: " + in.Text)
+	switch in.Kind {
+	case ceremony.InstructInsert:
+		return p.Devices.Plug(in.Slot)
+	case ceremony.InstructReplug:
+		return p.Devices.Replug(in.Slot)
+	case ceremony.InstructRemove:
+		p.Devices.Key(in.Slot).Unplug()
+	}
+	return nil
+}
+
+// Confirm implements ceremony.Prompter.
+func (p *Prompter) Confirm(_ context.Context, officer, action string) error {
+	p.log(fmt.Sprintf("confirm (%s): %s", officer, action))
+	if p.Decline != nil && p.Decline(officer, action) {
+		return ceremony.ErrAbandoned
+	}
+	return nil
+}
+
+// PINHalf implements ceremony.Prompter. The same officer gets the same half
+// for the same key, across a resume of the same Prompter.
+func (p *Prompter) PINHalf(_ context.Context, slot int, officer string, _ bool) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := fmt.Sprintf("%d/%s", slot, officer)
+	h, ok := p.halves[k]
+	if !ok {
+		h = make([]byte, 4)
+		if _, err := rand.Read(h); err != nil {
+			return nil, err
+		}
+		for i := range h {
+			h[i] = '0' + h[i]%10
+		}
+		p.halves[k] = h
+	}
+	p.Asked = append(p.Asked, "PIN half of key "+strconv.Itoa(slot)+" from "+officer)
+	return append([]byte(nil), h...), nil
+}
+
+// PIN returns the whole PIN of a slot as the officers made it up (tests).
+func (p *Prompter) PIN(slot int, officerA, officerB string) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(append([]byte(nil), p.halves[fmt.Sprintf("%d/%s", slot, officerA)]...), p.halves[fmt.Sprintf("%d/%s", slot, officerB)]...)
+}
+
+// Touch implements ceremony.Prompter.
+func (p *Prompter) Touch(slot int) {
+	p.mu.Lock()
+	p.Touches++
+	p.mu.Unlock()
+}
+
+// Progress implements ceremony.Prompter.
+func (p *Prompter) Progress(step, detail string) {
+	if p.Out != nil {
+		fmt.Fprintf(p.Out, "  %-14s %s\n", step, detail)
+	}
+}
+
+func (p *Prompter) log(s string) {
+	p.mu.Lock()
+	p.Asked = append(p.Asked, s)
+	p.mu.Unlock()
+}
+
+// DefaultSimkeyConfig is how rehearsal keys behave: a quick touch.
+func DefaultSimkeyConfig() simkey.Config {
+	return simkey.Config{TouchDelay: 20 * time.Millisecond}
+}
