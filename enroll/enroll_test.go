@@ -2,6 +2,7 @@ package enroll_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -399,4 +400,20 @@ func TestPostureReads(t *testing.T) {
 	if !errors.As(err, &ge) || ge.Status != 403 || !strings.Contains(ge.Message, "AuditLog.Read.All") {
 		t.Fatalf("sign-ins without AuditLog.Read.All: %v", err)
 	}
+}
+
+// FuzzCreationOptions: Graph's creation options JSON, however hostile,
+// gives an error or options that map to a makeCredential for Entra's RP.
+func FuzzCreationOptions(f *testing.F) {
+	f.Add([]byte(`{"challengeTimeoutDateTime":"2099-01-01T00:00:00Z","publicKey":{"challenge":"Y2hhbGxlbmdl","rp":{"id":"login.microsoft.com"},"user":{"id":"dXNlcg","name":"u"},"pubKeyCredParams":[{"type":"public-key","alg":-7}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var o enroll.CreationOptions
+		if json.Unmarshal(data, &o) != nil || o.Validate(time.Now()) != nil {
+			return
+		}
+		mc, err := o.MakeCredential(o.ClientDataJSON(), nil)
+		if err == nil && mc.RP.ID != enroll.RPID {
+			t.Fatalf("options for %q passed validation", mc.RP.ID)
+		}
+	})
 }

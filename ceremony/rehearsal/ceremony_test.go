@@ -310,3 +310,30 @@ func TestSecondKeyPluggedInIsRefused(t *testing.T) {
 		t.Fatalf("%d methods: something was registered", n)
 	}
 }
+
+// BenchmarkHeadlessRehearsal is the whole rehearsal: emulator and sign-in,
+// two keys reset, PIN, create, attest, enroll, test, retire, signed report.
+func BenchmarkHeadlessRehearsal(b *testing.B) {
+	for b.Loop() {
+		dir := b.TempDir()
+		ten, err := emulated.Start(emulated.Options{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		devs, _ := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+		signer, _ := report.NewRehearsalSigner()
+		j, _ := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
+		pol, _ := attest.DefaultPolicy()
+		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
+			Reset: true, Retire: true, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true, Signer: signer,
+			OutDir: filepath.Join(dir, "out")}, j, devs, ten.Client, rehearsal.NewPrompter(devs, nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		j.Close()
+		ten.Close()
+	}
+}
