@@ -32,7 +32,7 @@ const (
 func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
-	fs.Bool("yes", true, "run headless with scripted officers (the only mode until the TUI lands)")
+	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -96,20 +96,56 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer journal.Close()
 	host, _ := os.Hostname()
-	engine, err := ceremony.New(ceremony.Config{
-		Account: user.UserPrincipalName, TenantID: st.TenantID, Domain: st.Domain,
-		OfficerA: rehearsalOfficerA, OfficerB: rehearsalOfficerB, Keys: 2, Reset: true, Retire: true,
-		Verifier: verifier, Rehearsal: true, Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: dir,
-	}, journal, devices, ten.Client, rehearsal.NewPrompter(devices, out))
-	if err != nil {
-		return err
+	build := func(p ceremony.Prompter) (*ceremony.Engine, error) {
+		return ceremony.New(ceremony.Config{
+			Account: user.UserPrincipalName, TenantID: st.TenantID, Domain: st.Domain,
+			OfficerA: rehearsalOfficerA, OfficerB: rehearsalOfficerB, Keys: 2, Reset: true, Retire: true,
+			Verifier: verifier, Rehearsal: true, Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: dir,
+		}, journal, devices, ten.Client, p)
 	}
-	res, err := engine.Run(ctx)
+	var res *ceremony.Result
+	if !*yes && isTerminal() {
+		res, err = runTUI(ctx, "keyceremony REHEARSAL — "+user.UserPrincipalName+" (virtual keys, emulated Entra)", 16,
+			func(p ceremony.Prompter) ceremony.Prompter { return actingOfficers{Prompter: p, devices: devices} }, build,
+			func(r *ceremony.Result) string {
+				return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
+			})
+	} else {
+		if !*yes {
+			headlessNote(out)
+		}
+		engine, err2 := build(rehearsal.NewPrompter(devices, out))
+		if err2 != nil {
+			return err2
+		}
+		res, err = engine.Run(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (journal: %s)", err, journalPath)
 	}
 	fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
 	fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
 	fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
+	return nil
+}
+
+// actingOfficers performs, in a rehearsal, the physical steps the officers
+// acknowledged on screen (plugging and re-plugging the virtual keys).
+type actingOfficers struct {
+	ceremony.Prompter
+	devices *rehearsal.Devices
+}
+
+// Instruct implements ceremony.Prompter.
+func (a actingOfficers) Instruct(ctx context.Context, in ceremony.Instruction) error {
+	if err := a.Prompter.Instruct(ctx, in); err != nil {
+		return err
+	}
+	switch in.Kind {
+	case ceremony.InstructInsert:
+		return a.devices.Plug(in.Slot)
+	case ceremony.InstructReplug:
+		return a.devices.Replug(in.Slot)
+	}
 	return nil
 }

@@ -1,0 +1,329 @@
+// Package tui is the officers' terminal UI over the ceremony engine
+// (github.com/charmbracelet/bubbletea, bubbles, lipgloss): one screen per
+// request — an instruction in plain words, a confirmation by a named
+// officer, a masked PIN half entered twice — a progress line, "touch the
+// key" while the key waits, Ctrl-C that asks before abandoning (the journal
+// stays resumable), and a final screen with the fingerprint for the
+// envelope. It fits 80×24, needs no mouse, and degrades to plain text on a
+// dumb terminal (lipgloss drops colours it cannot show).
+package tui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+)
+
+type requestKind int
+
+const (
+	reqInstruct requestKind = iota + 1
+	reqConfirm
+	reqPIN
+)
+
+// request is a question from the engine, answered on reply.
+type request struct {
+	kind    requestKind
+	text    string
+	officer string
+	slot    int
+	newPIN  bool
+	reply   chan answer
+}
+
+type answer struct {
+	ok     bool
+	secret []byte
+}
+
+// Messages from the engine side.
+type (
+	progressMsg struct{ step, detail string }
+	touchMsg    struct{ slot int }
+	// DoneMsg ends the ceremony screen with its outcome.
+	DoneMsg struct {
+		Title, Fingerprint, Detail string
+		Err                        error
+	}
+)
+
+var (
+	titleStyle  = lipgloss.NewStyle().Bold(true)
+	warnStyle   = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("9"))
+	actionStyle = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("11"))
+	dimStyle    = lipgloss.NewStyle().Faint(true)
+)
+
+// Model is the bubbletea model of a ceremony screen.
+type Model struct {
+	title      string
+	totalSteps int
+	doneSteps  int
+	log        []string
+	current    *request
+	input      textinput.Model
+	firstEntry []byte
+	notice     string
+	touching   bool
+	askQuit    bool
+	done       *DoneMsg
+	width      int
+}
+
+// NewModel returns the model; totalSteps sizes the progress line.
+func NewModel(title string, totalSteps int) Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.CharLimit = 63
+	return Model{title: title, totalSteps: totalSteps, input: in, width: 80}
+}
+
+// Init implements tea.Model.
+func (m Model) Init() tea.Cmd { return nil }
+
+// Update implements tea.Model.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width = msg.Width
+	case *request:
+		m.current, m.notice, m.firstEntry = msg, "", nil
+		m.input.Reset()
+		m.input.EchoMode = textinput.EchoNormal
+		if msg.kind == reqPIN {
+			m.input.EchoMode = textinput.EchoPassword
+			m.input.EchoCharacter = '•'
+		}
+		return m, m.input.Focus()
+	case progressMsg:
+		m.doneSteps++
+		m.touching = false
+		m.log = append(m.log, fmt.Sprintf("%-12s %s", msg.step, msg.detail))
+		if len(m.log) > 8 {
+			m.log = m.log[len(m.log)-8:]
+		}
+	case touchMsg:
+		m.touching = true
+	case DoneMsg:
+		m.done, m.current = &msg, nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+// key handles the keyboard.
+func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.done != nil {
+		return m, tea.Quit
+	}
+	if k.Type == tea.KeyCtrlC {
+		if m.askQuit {
+			m.answer(answer{ok: false})
+			return m, tea.Quit
+		}
+		m.askQuit = true
+		return m, nil
+	}
+	if m.askQuit {
+		switch strings.ToLower(k.String()) {
+		case "y":
+			m.answer(answer{ok: false})
+			return m, tea.Quit
+		case "n", "esc":
+			m.askQuit = false
+		}
+		return m, nil
+	}
+	if m.current == nil {
+		return m, nil
+	}
+	if k.Type != tea.KeyEnter {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(k)
+		return m, cmd
+	}
+	switch m.current.kind {
+	case reqInstruct:
+		m.answer(answer{ok: true})
+	case reqConfirm:
+		v := strings.ToLower(strings.TrimSpace(m.input.Value()))
+		m.input.Reset()
+		switch v {
+		case "y", "yes":
+			m.answer(answer{ok: true})
+		case "n", "no":
+			m.answer(answer{ok: false})
+		default:
+			m.notice = "Type y to confirm or n to refuse."
+		}
+	case reqPIN:
+		v := []byte(m.input.Value())
+		m.input.Reset()
+		switch {
+		case len(v) == 0:
+			m.notice = "The half may not be empty."
+		case m.firstEntry == nil:
+			m.firstEntry, m.notice = v, "Type it again to confirm."
+		case !bytes.Equal(m.firstEntry, v):
+			clear(m.firstEntry)
+			clear(v)
+			m.firstEntry, m.notice = nil, "The two entries differ: start again."
+		default:
+			clear(m.firstEntry)
+			m.firstEntry = nil
+			m.answer(answer{ok: true, secret: v})
+		}
+	}
+	return m, nil
+}
+
+// answer replies to the pending request, once.
+func (m *Model) answer(a answer) {
+	if m.current == nil {
+		return
+	}
+	m.current.reply <- a
+	m.current, m.notice = nil, ""
+}
+
+// View implements tea.Model.
+func (m Model) View() string {
+	var b strings.Builder
+	w := min(m.width, 80)
+	b.WriteString(titleStyle.Render(m.title) + "\n")
+	b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n\n")
+	for _, l := range m.log {
+		b.WriteString(dimStyle.Render(truncate(l, w)) + "\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case m.done != nil:
+		if m.done.Err != nil {
+			b.WriteString(warnStyle.Render("STOPPED: "+m.done.Err.Error()) + "\n")
+			b.WriteString("The journal is kept: resume with --resume JOURNAL.\n")
+		} else {
+			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
+			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")
+			b.WriteString(m.done.Detail + "\n")
+		}
+		b.WriteString(dimStyle.Render("Press any key to leave.") + "\n")
+	case m.askQuit:
+		b.WriteString(warnStyle.Render("Abandon the ceremony? The journal stays and it can be resumed. [y/n]") + "\n")
+	case m.current != nil:
+		switch m.current.kind {
+		case reqInstruct:
+			b.WriteString(actionStyle.Render(m.current.text) + "\n")
+			b.WriteString(dimStyle.Render("Press Enter when done.") + "\n")
+		case reqConfirm:
+			b.WriteString(actionStyle.Render(m.current.officer+": confirm — "+m.current.text) + "\n")
+			b.WriteString("Type y and Enter to confirm, n to refuse.\n" + m.input.View() + "\n")
+		case reqPIN:
+			what := "the PIN set earlier"
+			if m.current.newPIN {
+				what = "the new PIN"
+			}
+			b.WriteString(actionStyle.Render(fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot)) + "\n")
+			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.input.View() + "\n")
+		}
+	default:
+		b.WriteString(dimStyle.Render("Working…") + "\n")
+	}
+	if m.notice != "" {
+		b.WriteString(warnStyle.Render(m.notice) + "\n")
+	}
+	if m.touching {
+		b.WriteString(warnStyle.Render("Touch the key now.") + "\n")
+	}
+	b.WriteString(dimStyle.Render("Ctrl-C: stop (asks first)"))
+	return b.String()
+}
+
+func progressBar(done, total, width int) string {
+	if total <= 0 {
+		total = 1
+	}
+	done = min(done, total)
+	n := width - 12
+	if n < 10 {
+		n = 10
+	}
+	filled := n * done / total
+	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", filled), strings.Repeat(".", n-filled), 100*done/total)
+}
+
+func truncate(s string, w int) string {
+	r := []rune(s)
+	if len(r) <= w {
+		return s
+	}
+	return string(r[:w-1]) + "…"
+}
+
+// Prompter implements ceremony.Prompter by asking through a running program.
+type Prompter struct {
+	Program *tea.Program
+}
+
+func (p Prompter) ask(ctx context.Context, r *request) (answer, error) {
+	r.reply = make(chan answer, 1)
+	p.Program.Send(r)
+	select {
+	case a := <-r.reply:
+		return a, nil
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
+}
+
+// Instruct implements ceremony.Prompter.
+func (p Prompter) Instruct(ctx context.Context, in ceremony.Instruction) error {
+	a, err := p.ask(ctx, &request{kind: reqInstruct, text: in.Text, slot: in.Slot})
+	if err != nil {
+		return err
+	}
+	if !a.ok {
+		return ceremony.ErrAbandoned
+	}
+	return nil
+}
+
+// Confirm implements ceremony.Prompter.
+func (p Prompter) Confirm(ctx context.Context, officer, action string) error {
+	a, err := p.ask(ctx, &request{kind: reqConfirm, officer: officer, text: action})
+	if err != nil {
+		return err
+	}
+	if !a.ok {
+		return ceremony.ErrAbandoned
+	}
+	return nil
+}
+
+// PINHalf implements ceremony.Prompter.
+func (p Prompter) PINHalf(ctx context.Context, slot int, officer string, newPIN bool) ([]byte, error) {
+	a, err := p.ask(ctx, &request{kind: reqPIN, officer: officer, slot: slot, newPIN: newPIN})
+	if err != nil {
+		return nil, err
+	}
+	if !a.ok {
+		return nil, ceremony.ErrAbandoned
+	}
+	return a.secret, nil
+}
+
+// Touch implements ceremony.Prompter.
+func (p Prompter) Touch(slot int) { p.Program.Send(touchMsg{slot: slot}) }
+
+// Progress implements ceremony.Prompter.
+func (p Prompter) Progress(step, detail string) {
+	p.Program.Send(progressMsg{step: step, detail: detail})
+}

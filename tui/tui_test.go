@@ -1,0 +1,140 @@
+package tui
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden screens")
+
+func keys(m tea.Model, s string) tea.Model {
+	for _, r := range s {
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	return m
+}
+
+func enter(m tea.Model) tea.Model {
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	return m
+}
+
+// golden compares a screen with testdata/NAME.golden and checks it fits 80×24.
+func golden(t *testing.T, name string, m tea.Model) string {
+	t.Helper()
+	view := m.View()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.WriteFile(path, []byte(view), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./tui -update once)", err)
+	}
+	if view != string(want) {
+		t.Errorf("screen %s changed:\n--- got ---\n%s\n--- want ---\n%s", name, view, want)
+	}
+	lines := strings.Split(view, "\n")
+	if len(lines) > 24 {
+		t.Errorf("screen %s is %d lines, more than 24", name, len(lines))
+	}
+	for i, l := range lines {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("screen %s line %d is %d wide", name, i+1, n)
+		}
+	}
+	return view
+}
+
+func base() tea.Model {
+	var m tea.Model = NewModel("keyceremony — breakglass1@contoso.onmicrosoft.com (REHEARSAL)", 20)
+	m, _ = m.Update(progressMsg{"preflight", "account breakglass1@contoso.onmicrosoft.com"})
+	m, _ = m.Update(progressMsg{"key1/insert", "AAGUID 6b657963-6572-656d-6f6e-792d73696d6b, firmware 5.7.4"})
+	return m
+}
+
+func TestInstructionScreen(t *testing.T) {
+	r := &request{kind: reqInstruct, text: "Officer B: insert key 2 now (and no other key)", reply: make(chan answer, 1)}
+	m, _ := base().Update(r)
+	golden(t, "instruct", m)
+	enter(m)
+	if a := <-r.reply; !a.ok {
+		t.Fatal("Enter did not acknowledge the instruction")
+	}
+}
+
+func TestConfirmScreen(t *testing.T) {
+	r := &request{kind: reqConfirm, officer: "Alice Officer", text: "reset key 1 (erases everything on it)", reply: make(chan answer, 1)}
+	m, _ := base().Update(r)
+	golden(t, "confirm", m)
+	m = enter(keys(m, "maybe"))
+	if !strings.Contains(m.View(), "Type y to confirm") {
+		t.Fatal("an unclear answer was taken")
+	}
+	enter(keys(m, "y"))
+	if a := <-r.reply; !a.ok {
+		t.Fatal("y did not confirm")
+	}
+	r2 := &request{kind: reqConfirm, officer: "Bob Officer", text: "x", reply: make(chan answer, 1)}
+	m, _ = base().Update(r2)
+	enter(keys(m, "n"))
+	if a := <-r2.reply; a.ok {
+		t.Fatal("n confirmed")
+	}
+}
+
+func TestPINScreenMasksAndConfirms(t *testing.T) {
+	const half = "4711"
+	r := &request{kind: reqPIN, officer: "Alice Officer", slot: 1, newPIN: true, reply: make(chan answer, 1)}
+	m, _ := base().Update(r)
+	m = keys(m, half)
+	view := golden(t, "pin", m)
+	if strings.Contains(view, half) {
+		t.Fatal("the PIN half is on screen")
+	}
+	m = enter(m)
+	if v := m.View(); !strings.Contains(v, "Type it again") || strings.Contains(v, half) {
+		t.Fatalf("after the first entry:\n%s", v)
+	}
+	m = enter(keys(m, "4712"))
+	if v := m.View(); !strings.Contains(v, "differ") || strings.Contains(v, "4712") {
+		t.Fatalf("mismatch:\n%s", v)
+	}
+	m = enter(keys(m, half))
+	m = enter(keys(m, half))
+	a := <-r.reply
+	if !a.ok || string(a.secret) != half {
+		t.Fatalf("answer %+v", a)
+	}
+	if strings.Contains(m.View(), half) {
+		t.Fatal("the PIN half stayed on screen")
+	}
+}
+
+func TestTouchAndQuitAndDoneScreens(t *testing.T) {
+	m, _ := base().Update(touchMsg{slot: 1})
+	golden(t, "touch", m)
+	r := &request{kind: reqConfirm, officer: "Bob Officer", text: "register key 1", reply: make(chan answer, 1)}
+	m, _ = base().Update(r)
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	golden(t, "quit", m)
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'n'}})
+	if strings.Contains(m.View(), "Abandon") {
+		t.Fatal("n did not cancel the question")
+	}
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'y'}})
+	if a := <-r.reply; a.ok || cmd == nil {
+		t.Fatal("abandoning did not refuse the pending question and quit")
+	}
+	m, _ = base().Update(DoneMsg{Title: "Ceremony complete: 2 keys registered, 1 retired.", Fingerprint: "SHA256:wQwzLSG9quSEQBZxgVy1Ahw1/mdbGLUf6+Z2jNklz/M", Detail: "Report in /safe/2026"})
+	golden(t, "done", m)
+	m, _ = base().Update(DoneMsg{Err: errors.New("key 2: the key was removed or stopped answering")})
+	golden(t, "stopped", m)
+}
