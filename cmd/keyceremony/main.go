@@ -19,7 +19,10 @@ var version = "dev"
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
 
 Usage:
-  keyceremony rehearse [--out DIR]           rehearse on two virtual keys; writes a signed rehearsal report
+  keyceremony rehearse [--yes] [--out DIR]   the whole ceremony on two virtual keys and an emulated
+                                             tenant (TUI on a terminal, --yes headless)
+  keyceremony ceremony --config FILE [--resume]
+                                             the real ceremony: real keys, Entra ID, TPM-signed report
   keyceremony devices [--json] [--device D]  list FIDO authenticators
   keyceremony info --device D [--json]       show one authenticator's getInfo
   keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay D]
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "rehearse":
 		err = cmdRehearse(ctx, args[1:], stdout)
+	case "ceremony":
+		err = cmdCeremony(ctx, args[1:], stdout, stderr)
 	case "devices":
 		err = cmdDevices(ctx, args[1:], stdout)
 	case "info":

@@ -204,3 +204,29 @@ func TestPolicyCheck(t *testing.T) {
 		t.Fatalf("unknown key: exit %d %s", code, errOut)
 	}
 }
+
+func TestCeremonyConfigAndTerminal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "c.json")
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	good := `{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true}`
+	if _, err := loadCeremonyConfig(write(good)); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"unknown key":  strings.Replace(good, `"retire":true`, `"retire":true,"pin":"1234"`, 1),
+		"same officer": strings.Replace(good, `"officer_b":"B"`, `"officer_b":"A"`, 1),
+		"no account":   strings.Replace(good, `"account":"bg@contoso.onmicrosoft.com",`, ``, 1),
+	} {
+		if _, err := loadCeremonyConfig(write(body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Not a terminal: a real ceremony refuses to run headless.
+	if code, _, errOut := runCLI(t, "ceremony", "--config", write(good)); code != 2 || !strings.Contains(errOut, "terminal") {
+		t.Fatalf("headless ceremony: %d %s", code, errOut)
+	}
+}

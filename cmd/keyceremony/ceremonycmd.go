@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/report"
+)
+
+// ceremonyConfig is the ceremony's config file (JSON; unknown keys are errors).
+type ceremonyConfig struct {
+	TenantID       string   `json:"tenant_id"`
+	Domain         string   `json:"domain,omitempty"`
+	Account        string   `json:"account"`
+	ClientID       string   `json:"client_id"`
+	Auth           string   `json:"auth,omitempty"`        // device-code (default), browser, certificate
+	Certificate    string   `json:"certificate,omitempty"` // for auth certificate
+	Authority      string   `json:"authority,omitempty"`   // emulator only
+	Graph          string   `json:"graph,omitempty"`       // emulator only
+	CA             string   `json:"ca,omitempty"`          // emulator only
+	Policy         string   `json:"policy,omitempty"`      // default: the embedded policy
+	MDS            string   `json:"mds,omitempty"`
+	OfficerA       string   `json:"officer_a"`
+	OfficerB       string   `json:"officer_b"`
+	Witness        string   `json:"witness,omitempty"`
+	Keys           int      `json:"keys,omitempty"`
+	Reset          *bool    `json:"reset,omitempty"` // default true
+	Retire         bool     `json:"retire"`
+	MinPINLength   int      `json:"min_pin_length,omitempty"`
+	OutDir         string   `json:"out_dir"`
+	TPM            string   `json:"tpm,omitempty"`
+	SoftwareKey    string   `json:"software_key,omitempty"`
+	PreviousReport string   `json:"previous_report,omitempty"`
+	Devices        []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
+}
+
+func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c ceremonyConfig
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	switch {
+	case c.TenantID == "" || c.ClientID == "" || c.Account == "":
+		return nil, fmt.Errorf("config %s: tenant_id, client_id and account are required", path)
+	case c.OfficerA == "" || c.OfficerB == "" || c.OfficerA == c.OfficerB:
+		return nil, fmt.Errorf("config %s: two different officers (officer_a, officer_b) are required", path)
+	case c.OutDir == "":
+		return nil, fmt.Errorf("config %s: out_dir is required", path)
+	}
+	return &c, nil
+}
+
+// hidDevices finds real keys through hidraw (or fixed addresses).
+type hidDevices struct{ fixed []string }
+
+// Present implements ceremony.Devices.
+func (h hidDevices) Present(ctx context.Context) ([]string, error) {
+	if len(h.fixed) > 0 {
+		var out []string
+		for _, a := range h.fixed {
+			if t, err := hid.OpenPath(ctx, a); err == nil {
+				t.Close()
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
+	found, err := hid.Discover()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range found {
+		if !d.Readable {
+			return nil, errors.New(d.OpenError)
+		}
+		out = append(out, d.Address())
+	}
+	return out, nil
+}
+
+// Open implements ceremony.Devices.
+func (h hidDevices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+	c, dev, err := openClientWith(ctx, addr, ctap.Options{OnKeepalive: onKeepalive})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, dev, nil
+}
+
+func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("ceremony", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
+	resume := fs.Bool("resume", false, "resume the ceremony from its journal (out_dir/journal.jsonl)")
+	if err := fs.Parse(args); err != nil || *cfgPath == "" {
+		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume]")}
+	}
+	cfg, err := loadCeremonyConfig(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	if !isTerminal() {
+		return usageError{errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")}
+	}
+	vf, err := loadVerifier(cfg.Policy, cfg.MDS, false)
+	if err != nil {
+		return err
+	}
+	signer, closeSigner, err := report.OpenWorkstationSigner(cfg.TPM, cfg.SoftwareKey)
+	if err != nil {
+		return err
+	}
+	defer closeSigner()
+	var previous []byte
+	if cfg.PreviousReport != "" {
+		if previous, err = os.ReadFile(cfg.PreviousReport); err != nil {
+			return err
+		}
+	}
+	g := graphFlags{tenant: cfg.TenantID, clientID: cfg.ClientID, mode: cfg.Auth, cert: cfg.Certificate, authority: cfg.Authority, root: cfg.Graph, caFile: cfg.CA}
+	if g.mode == "" {
+		g.mode = "device-code"
+	}
+	if g.root == "" {
+		g.root = "https://graph.microsoft.com"
+	}
+	client, _, err := g.open(ctx, errOut)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o700); err != nil {
+		return err
+	}
+	journalPath := filepath.Join(cfg.OutDir, "journal.jsonl")
+	var j *ceremony.Journal
+	if *resume {
+		j, err = ceremony.OpenJournal(journalPath, time.Now)
+	} else {
+		j, err = ceremony.CreateJournal(journalPath, time.Now)
+	}
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	reset := cfg.Reset == nil || *cfg.Reset
+	keys := cfg.Keys
+	if keys == 0 {
+		keys = 2
+	}
+	host, _ := os.Hostname()
+	build := func(p ceremony.Prompter) (*ceremony.Engine, error) {
+		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
+			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
+			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
+			OutDir: cfg.OutDir, Previous: previous}, j, hidDevices{fixed: cfg.Devices}, client, p)
+	}
+	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, 1+keys*7+1, nil, build, func(r *ceremony.Result) string {
+		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
+	})
+	if err != nil {
+		return fmt.Errorf("%w (journal: %s; resume with --resume)", err, journalPath)
+	}
+	fmt.Fprintf(out, "Report in %s; fingerprint %s\n", res.Dir, res.Fingerprint)
+	return nil
+}
