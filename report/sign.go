@@ -154,11 +154,11 @@ type Written struct {
 }
 
 // Write fills in the signer fields, signs the report and writes the files
-// for the safe into dir (created 0700). The report must not be a rehearsal
-// unless the signer is the rehearsal kind, and vice versa.
+// for the safe into dir (created 0700). A rehearsal key never signs a real
+// report; a real key may sign a rehearsal report, which still says so.
 func Write(dir string, r *Report, s Signer) (*Written, error) {
-	if (s.Kind == SignerRehearsal) != r.Rehearsal {
-		return nil, errors.New("a rehearsal report must be signed by a rehearsal key, and only a rehearsal report")
+	if s.Kind == SignerRehearsal && !r.Rehearsal {
+		return nil, errors.New("a rehearsal key signs rehearsal reports only")
 	}
 	pub, err := s.SSHPublicKey()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -335,5 +336,47 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 		}
 		j.Close()
 		ten.Close()
+	}
+}
+
+// The headless ceremony with the report signed by a key held in swtpm.
+func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
+	swtpm, err := exec.LookPath("swtpm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("swtpm not installed")
+		}
+		t.Skip("SKIPPED LOUDLY: swtpm not installed (apt-get install swtpm)")
+	}
+	b := newBench(t)
+	sockDir := t.TempDir()
+	sock := filepath.Join(sockDir, "tpm.sock")
+	cmd := exec.Command(swtpm, "socket", "--tpm2", "--tpmstate", "dir="+sockDir, "--server", "type=unixio,path="+sock,
+		"--ctrl", "type=unixio,path="+filepath.Join(sockDir, "ctrl.sock"), "--flags", "not-need-init,startup-clear")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	signer, closeTPM, err := report.OpenWorkstationSigner("swtpm:"+sock, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeTPM()
+	b.signer = signer
+	res, err := b.engine(nil, false).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.checkFinished(res)
+	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	r, _ := report.Parse(body)
+	if r.Workstation.SignerKind != report.SignerTPM {
+		t.Fatalf("signed by %s", r.Workstation.SignerKind)
 	}
 }

@@ -108,9 +108,9 @@ func (h hidDevices) Open(ctx context.Context, addr string, onKeepalive func(ctap
 func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("ceremony", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
-	resume := fs.Bool("resume", false, "resume the ceremony from its journal (out_dir/journal.jsonl)")
+	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
 	if err := fs.Parse(args); err != nil || *cfgPath == "" {
-		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume]")}
+		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume JOURNAL]")}
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
 	if err != nil {
@@ -149,8 +149,11 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return err
 	}
 	journalPath := filepath.Join(cfg.OutDir, "journal.jsonl")
+	if *resume != "" {
+		journalPath = *resume
+	}
 	var j *ceremony.Journal
-	if *resume {
+	if *resume != "" {
 		j, err = ceremony.OpenJournal(journalPath, time.Now)
 	} else {
 		j, err = ceremony.CreateJournal(journalPath, time.Now)
@@ -175,7 +178,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 	})
 	if err != nil {
-		return fmt.Errorf("%w (journal: %s; resume with --resume)", err, journalPath)
+		return fmt.Errorf("%w (resume with: keyceremony ceremony --config %s --resume %s)", err, *cfgPath, journalPath)
 	}
 	fmt.Fprintf(out, "Report in %s; fingerprint %s\n", res.Dir, res.Fingerprint)
 	return nil

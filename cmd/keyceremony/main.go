@@ -21,7 +21,7 @@ const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accou
 Usage:
   keyceremony rehearse [--yes] [--out DIR]   the whole ceremony on two virtual keys and an emulated
                                              tenant (TUI on a terminal, --yes headless)
-  keyceremony ceremony --config FILE [--resume]
+  keyceremony ceremony --config FILE [--resume JOURNAL]
                                              the real ceremony: real keys, Entra ID, TPM-signed report
   keyceremony devices [--json] [--device D]  list FIDO authenticators
   keyceremony info --device D [--json]       show one authenticator's getInfo
