@@ -91,6 +91,7 @@ type CAPolicy struct {
 	Name          string   `json:"name"`
 	State         string   `json:"state"`
 	IncludeUsers  []string `json:"include_users"`
+	IncludeGroups []string `json:"include_groups"`
 	ExcludeUsers  []string `json:"exclude_users"`
 	ExcludeGroups []string `json:"exclude_groups"`
 }
@@ -112,6 +113,7 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 			if cond := p.GetConditions(); cond != nil && cond.GetUsers() != nil {
 				u := cond.GetUsers()
 				cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
+				cp.IncludeGroups = u.GetIncludeGroups()
 			}
 			out = append(out, cp)
 		}

@@ -40,6 +40,11 @@ func Verify(data, armored []byte, pub ssh.PublicKey, namespace string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
+	// Only the exact armor we write is accepted, so that no byte of the
+	// file can change unnoticed (not even base64 padding bits or spacing).
+	if !bytes.Equal(sshsig.Armor(sig), armored) {
+		return fmt.Errorf("%w: the signature file was altered (not the armor keyceremony writes)", ErrDamaged)
+	}
 	if err := sshsig.Verify(bytes.NewReader(data), sig, pub, sig.HashAlgorithm, namespace); err != nil {
 		if errors.Is(err, sshsig.ErrPublicKeyMismatch) {
 			return fmt.Errorf("%w (signed by %s, trusted %s)", ErrWrongKey, ssh.FingerprintSHA256(sig.PublicKey), ssh.FingerprintSHA256(pub))

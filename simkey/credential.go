@@ -18,9 +18,14 @@ import (
 // non-discoverable credential needs no storage (as on real keys):
 // version(1) || nonce(12) || AES-256-GCM(master, P-256 scalar || credProtect),
 // with the RP ID hash as additional data: 62 bytes, like a YubiKey's.
-const credIDVersion = 0x01
+const (
+	credIDVersion = 0x01
+	// credIDResident marks a discoverable credential: its ID works only
+	// while the key still stores it (deleting it really removes it).
+	credIDResident = 0x02
+)
 
-func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte) ([]byte, error) {
+func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte, resident bool) ([]byte, error) {
 	gcm, err := k.gcmLocked()
 	if err != nil {
 		return nil, err
@@ -31,19 +36,26 @@ func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte
 	}
 	pt := append(append([]byte(nil), priv...), byte(credProtect))
 	defer ctap.Zero(pt)
-	id := append([]byte{credIDVersion}, nonce...)
-	return gcm.Seal(id, nonce, pt, rpIDHash), nil
+	version := byte(credIDVersion)
+	if resident {
+		version = credIDResident
+	}
+	id := append([]byte{version}, nonce...)
+	return gcm.Seal(id, nonce, pt, append([]byte{version}, rpIDHash...)), nil
 }
 
 // unwrapCredentialLocked returns the private key and credProtect level of a
 // credential ID made by this key for rpIDHash, or ok=false.
 func (k *Key) unwrapCredentialLocked(id, rpIDHash []byte) (priv []byte, credProtect int, ok bool) {
 	gcm, err := k.gcmLocked()
-	if err != nil || len(id) < 1+gcm.NonceSize()+gcm.Overhead()+1 || id[0] != credIDVersion {
+	if err != nil || len(id) < 1+gcm.NonceSize()+gcm.Overhead()+1 || (id[0] != credIDVersion && id[0] != credIDResident) {
 		return nil, 0, false
 	}
+	if id[0] == credIDResident && k.findByIDLocked(id) < 0 {
+		return nil, 0, false // deleted from the key
+	}
 	nonce := id[1 : 1+gcm.NonceSize()]
-	pt, err := gcm.Open(nil, nonce, id[1+gcm.NonceSize():], rpIDHash)
+	pt, err := gcm.Open(nil, nonce, id[1+gcm.NonceSize():], append([]byte{id[0]}, rpIDHash...))
 	if err != nil || len(pt) < 2 {
 		return nil, 0, false
 	}
@@ -176,7 +188,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		return nil, ctap.StatusOther
 	}
 	defer ctap.Zero(scalar)
-	id, err := k.wrapCredentialLocked(scalar, credProtect, rpIDHash[:])
+	id, err := k.wrapCredentialLocked(scalar, credProtect, rpIDHash[:], rk)
 	if err != nil {
 		return nil, ctap.StatusOther
 	}

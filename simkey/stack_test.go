@@ -487,6 +487,12 @@ func TestCredentialManagement(t *testing.T) {
 	if len(creds) != 1 || string(creds[0].User.ID) != "user-2" {
 		t.Fatalf("after delete: %+v", creds)
 	}
+	// A deleted discoverable credential is gone, even named in an allow list.
+	gone, _ := b.client.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"})
+	if _, err := b.client.GetAssertion(c, ctap.GetAssertionOptions{RPID: "login.microsoft.com", ClientDataHash: hash("g"), Token: gone,
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}}); !errors.Is(err, ctap.StatusNoCredentials) {
+		t.Fatalf("assertion with a deleted credential: %v", err)
+	}
 	// Discoverable assertion without allow list finds the remaining credential.
 	gaTok, _ := b.client.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "example.com"})
 	as, err := b.client.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a"), Token: gaTok})

@@ -41,6 +41,16 @@ func NewDevices(n int, cfg simkey.Config) (*Devices, error) {
 	return d, nil
 }
 
+// Swap puts another simkey in slot's place (a swapped key, for tests).
+func (d *Devices) Swap(slot int, k *simkey.Key) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys[slot-1].Unplug()
+	delete(d.plugged, slot)
+	k.Unplug()
+	d.keys[slot-1] = k
+}
+
 // Key returns the simkey of slot (1-based).
 func (d *Devices) Key(slot int) *simkey.Key { return d.keys[slot-1] }
 

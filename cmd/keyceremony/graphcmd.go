@@ -34,8 +34,18 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
 }
 
-// open signs in, checks access and returns a Graph client.
+// open signs in, checks write access and returns a Graph client.
 func (g *graphFlags) open(ctx context.Context, stderr io.Writer) (*enroll.Client, azcore.TokenCredential, error) {
+	return g.signIn(ctx, stderr, true)
+}
+
+// openReadOnly signs in for the read-only health check: no write access is
+// needed, and every read that is refused is reported as "could not check".
+func (g *graphFlags) openReadOnly(ctx context.Context, stderr io.Writer) (*enroll.Client, azcore.TokenCredential, error) {
+	return g.signIn(ctx, stderr, false)
+}
+
+func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, azcore.TokenCredential, error) {
 	var hc *http.Client
 	if g.caFile != "" {
 		pemData, err := os.ReadFile(g.caFile)
@@ -53,11 +63,13 @@ func (g *graphFlags) open(ctx context.Context, stderr io.Writer) (*enroll.Client
 	if err != nil {
 		return nil, nil, err
 	}
-	access, err := enroll.CheckAccess(ctx, cred)
-	if err != nil {
-		return nil, nil, err
+	if write {
+		access, err := enroll.CheckAccess(ctx, cred)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(stderr, "Signed in as %s (%s)\n", access.Principal, map[bool]string{true: "app-only", false: "delegated"}[access.AppOnly])
 	}
-	fmt.Fprintf(stderr, "Signed in as %s (%s)\n", access.Principal, map[bool]string{true: "app-only", false: "delegated"}[access.AppOnly])
 	c, err := enroll.New(cred, enroll.Options{Root: g.root, HTTPClient: hc})
 	return c, cred, err
 }

@@ -23,6 +23,11 @@ Usage:
                                              tenant (TUI on a terminal, --yes headless)
   keyceremony ceremony --config FILE [--resume JOURNAL]
                                              the real ceremony: real keys, Entra ID, TPM-signed report
+  keyceremony rehearse health --yes [--out DIR]
+                                             a rehearsal ceremony, then its health check
+  keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]
+                                             re-verify the keys and audit the account (read only):
+                                             exit 0 all pass, 1 findings, 2 could not run
   keyceremony devices [--json] [--device D]  list FIDO authenticators
   keyceremony info --device D [--json]       show one authenticator's getInfo
   keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay D]
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRehearse(ctx, args[1:], stdout)
 	case "ceremony":
 		err = cmdCeremony(ctx, args[1:], stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, args[1:], stdin, stdout, stderr)
 	case "devices":
 		err = cmdDevices(ctx, args[1:], stdout)
 	case "info":

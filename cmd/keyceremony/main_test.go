@@ -230,3 +230,27 @@ func TestCeremonyConfigAndTerminal(t *testing.T) {
 		t.Fatalf("headless ceremony: %d %s", code, errOut)
 	}
 }
+
+func TestRehearseHealth(t *testing.T) {
+	code, out, errOut := runCLI(t, "rehearse", "health", "--yes", "--out", t.TempDir())
+	if code != 0 || !strings.Contains(out, "All checks passed") || strings.Count(out, "\n  pass ") < 15 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestHealthRefusesATamperedReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	if code, _, errOut := runCLI(t, "rehearse", "--yes", "--out", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	body, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	body[40] ^= 1
+	os.WriteFile(filepath.Join(dir, "report.json"), body, 0o644)
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(cfg, []byte(`{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B",
+		"out_dir":"`+t.TempDir()+`","software_key":"`+filepath.Join(t.TempDir(), "ws.key")+`","auth":"device-code"}`), 0o600)
+	code, out, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "report.json"), "--yes")
+	if code != 2 || !strings.Contains(errOut, "last report does not verify") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -23,6 +23,23 @@ func isTerminal() bool {
 // act out the officers' physical steps after they press Enter.
 func runTUI(ctx context.Context, title string, steps int, wrap func(ceremony.Prompter) ceremony.Prompter,
 	build func(ceremony.Prompter) (*ceremony.Engine, error), doneTitle func(*ceremony.Result) string) (*ceremony.Result, error) {
+	var res *ceremony.Result
+	err := runUI(ctx, title, steps, wrap, func(ctx context.Context, p ceremony.Prompter) (tui.DoneMsg, error) {
+		engine, err := build(p)
+		if err != nil {
+			return tui.DoneMsg{}, err
+		}
+		if res, err = engine.Run(ctx); err != nil {
+			return tui.DoneMsg{}, err
+		}
+		return tui.DoneMsg{Title: doneTitle(res), Fingerprint: res.Fingerprint, Detail: "Report and signature in " + res.Dir}, nil
+	})
+	return res, err
+}
+
+// runUI runs work behind the bubbletea UI and shows its outcome.
+func runUI(ctx context.Context, title string, steps int, wrap func(ceremony.Prompter) ceremony.Prompter,
+	work func(context.Context, ceremony.Prompter) (tui.DoneMsg, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prog := tea.NewProgram(tui.NewModel(title, steps))
@@ -30,39 +47,31 @@ func runTUI(ctx context.Context, title string, steps int, wrap func(ceremony.Pro
 	if wrap != nil {
 		p = wrap(p)
 	}
-	engine, err := build(p)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		res    *ceremony.Result
-		runErr error
-	)
+	var runErr error
+	completed := false
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		res, runErr = engine.Run(ctx)
-		msg := tui.DoneMsg{Err: runErr}
-		if runErr == nil {
-			msg.Title, msg.Fingerprint = doneTitle(res), res.Fingerprint
-			msg.Detail = "Report and signature in " + res.Dir
+		var msg tui.DoneMsg
+		msg, runErr = work(ctx, p)
+		if runErr != nil {
+			msg = tui.DoneMsg{Err: runErr}
+		} else {
+			completed = true
 		}
 		prog.Send(msg)
 	}()
 	if _, err := prog.Run(); err != nil {
 		cancel()
 		<-finished
-		return nil, fmt.Errorf("terminal UI: %w", err)
+		return fmt.Errorf("terminal UI: %w", err)
 	}
-	cancel() // the officers left the screen: stop the engine where it is
+	cancel() // the officers left the screen: stop the work where it is
 	<-finished
-	if runErr == nil && res == nil {
+	if runErr == nil && !completed || errors.Is(runErr, context.Canceled) {
 		runErr = ceremony.ErrAbandoned
 	}
-	if errors.Is(runErr, context.Canceled) {
-		runErr = ceremony.ErrAbandoned
-	}
-	return res, runErr
+	return runErr
 }
 
 // headlessNote explains why no TUI is shown.

@@ -1,0 +1,113 @@
+package rehearsal
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll/emulated"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+// Rehearsal officers: nothing here names a real person.
+const (
+	OfficerA = "Rehearsal Officer A"
+	OfficerB = "Rehearsal Officer B"
+)
+
+// Env is a rehearsal world: an emulated tenant whose break-glass account
+// still has last year's key, two virtual keys that come out of the safe
+// with an old PIN, and a throw-away signing key.
+type Env struct {
+	Dir      string
+	Tenant   *emulated.Tenant
+	Devices  *Devices
+	Signer   report.Signer
+	Verifier *attest.Verifier
+	UserID   string
+	UPN      string
+}
+
+// Setup builds the rehearsal world under dir.
+func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "emulator"), 0o700); err != nil {
+		return nil, err
+	}
+	ten, err := emulated.Start(emulated.Options{Dir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		return nil, err
+	}
+	user := ten.Emu.Snapshot().Users[0]
+	ten.Emu.Update(func(s *graphemu.State) {
+		s.Methods[user.ID] = append(s.Methods[user.ID], &graphemu.Method{ID: "previous-key-1", DisplayName: "Break glass key 1 (last year)",
+			AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(-1, 0, 0).UTC(), AttestationLevel: "attested", CredentialID: "cHJldmlvdXM"})
+	})
+	devs, err := NewDevices(2, keyCfg)
+	if err != nil {
+		ten.Close()
+		return nil, err
+	}
+	for slot := 1; slot <= 2; slot++ {
+		if err := devs.Plug(slot); err != nil {
+			ten.Close()
+			return nil, err
+		}
+		old := make([]byte, 8)
+		rand.Read(old)
+		for i := range old {
+			old[i] = '0' + old[i]%10
+		}
+		err := ctap.NewClient(devs.Key(slot), ctap.Options{}).SetPIN(ctx, old)
+		ctap.Zero(old)
+		if err != nil {
+			ten.Close()
+			return nil, err
+		}
+		devs.Key(slot).Unplug()
+	}
+	pol, err := attest.DefaultPolicy()
+	if err != nil {
+		ten.Close()
+		return nil, err
+	}
+	signer, err := report.NewRehearsalSigner()
+	if err != nil {
+		ten.Close()
+		return nil, err
+	}
+	return &Env{Dir: dir, Tenant: ten, Devices: devs, Signer: signer, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true},
+		UserID: user.ID, UPN: user.UserPrincipalName}, nil
+}
+
+// Close stops the emulator.
+func (e *Env) Close() error { return e.Tenant.Close() }
+
+// CeremonyConfig is the rehearsal ceremony's configuration, writing into outDir.
+func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
+	host, _ := os.Hostname()
+	st := e.Tenant.Emu.Snapshot()
+	return ceremony.Config{Account: e.UPN, TenantID: st.TenantID, Domain: st.Domain, OfficerA: OfficerA, OfficerB: OfficerB,
+		Keys: 2, Reset: true, Retire: true, Verifier: e.Verifier, Rehearsal: true, Signer: e.Signer, Tool: tool, Hostname: host, OutDir: outDir}
+}
+
+// RunCeremony runs the headless rehearsal ceremony with p (a Prompter of
+// these devices), journal in dir/journal.jsonl and report in outDir.
+func (e *Env) RunCeremony(ctx context.Context, p ceremony.Prompter, outDir string, tool report.Tool) (*ceremony.Result, error) {
+	j, err := ceremony.CreateJournal(filepath.Join(e.Dir, "journal.jsonl"), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	eng, err := ceremony.New(e.CeremonyConfig(outDir, tool), j, e.Devices, e.Tenant.Client, p)
+	if err != nil {
+		return nil, err
+	}
+	return eng.Run(ctx)
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/tui"
+)
+
+// linePrompter answers the engine without a screen: instructions and
+// confirmations are taken as done (the --yes of the command line), PIN
+// halves come from standard input, one per line, each twice.
+type linePrompter struct {
+	pins *pinEntry
+	out  io.Writer
+}
+
+func (l linePrompter) Instruct(_ context.Context, in ceremony.Instruction) error {
+	fmt.Fprintln(l.out, in.Text)
+	return nil
+}
+
+func (l linePrompter) Confirm(_ context.Context, officer, action string) error {
+	fmt.Fprintf(l.out, "%s confirms (--yes): %s\n", officer, action)
+	return nil
+}
+
+func (l linePrompter) PINHalf(_ context.Context, slot int, officer string, _ bool) ([]byte, error) {
+	return l.pins.half(slot, officer)
+}
+
+func (l linePrompter) Touch(slot int)               { fmt.Fprintf(l.out, "Touch key %d now.\n", slot) }
+func (l linePrompter) Progress(step, detail string) { fmt.Fprintf(l.out, "  %-14s %s\n", step, detail) }
+
+func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
+	last := fs.String("report", "", "the account's last report.json (ceremony or health)")
+	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
+	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
+	if err := fs.Parse(args); err != nil || *cfgPath == "" || *last == "" {
+		return usageError{errors.New("usage: keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]")}
+	}
+	cfg, err := loadCeremonyConfig(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	body, err := os.ReadFile(*last)
+	if err != nil {
+		return usageError{err}
+	}
+	sig, err := os.ReadFile(*last + ".sig")
+	if err != nil {
+		return usageError{err}
+	}
+	if *pubPath == "" {
+		*pubPath = filepath.Join(filepath.Dir(*last), report.FilePublicKey)
+	}
+	pubData, err := os.ReadFile(*pubPath)
+	if err != nil {
+		return usageError{err}
+	}
+	pub, err := report.ParsePublicKey(pubData)
+	if err != nil {
+		return usageError{err}
+	}
+	signer, closeSigner, err := report.OpenWorkstationSigner(cfg.TPM, cfg.SoftwareKey)
+	if err != nil {
+		return usageError{err}
+	}
+	defer closeSigner()
+	g := graphFlags{tenant: cfg.TenantID, clientID: cfg.ClientID, mode: cfg.Auth, cert: cfg.Certificate, authority: cfg.Authority, root: cfg.Graph, caFile: cfg.CA}
+	if g.mode == "" {
+		g.mode = "device-code"
+	}
+	if g.root == "" {
+		g.root = "https://graph.microsoft.com"
+	}
+	client, _, err := g.openReadOnly(ctx, errOut)
+	if err != nil {
+		return usageError{err}
+	}
+	host, _ := os.Hostname()
+	hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
+		Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
+	devices := hidDevices{fixed: cfg.Devices}
+	var res *health.Result
+	if *yes || !isTerminal() {
+		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut})
+	} else {
+		err = runUI(ctx, "keyceremony health check — "+cfg.Account, 12, nil, func(ctx context.Context, p ceremony.Prompter) (tui.DoneMsg, error) {
+			var rerr error
+			res, rerr = health.Run(ctx, hcfg, devices, client, p)
+			if rerr != nil {
+				return tui.DoneMsg{}, rerr
+			}
+			return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+				Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
+		})
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	return printHealth(out, res)
+}

@@ -1,0 +1,417 @@
+// Package health re-verifies a break-glass account's keys between
+// ceremonies, without changing anything: the last signed report must verify
+// first; then each key is shown to be the same model and firmware, to still
+// hold its credential (a local test assertion checked against the public key
+// in the report, no sign-in to Entra), and to take its PIN; Graph must still
+// list exactly the recorded methods, no sign-in may have happened, and the
+// account's posture is audited. Every check ends pass, finding or could not
+// check (naming what was missing), and the result is a signed health report
+// chained to the last report.
+package health
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/report"
+)
+
+// Check outcomes.
+const (
+	Pass       = "pass"
+	Finding    = "finding"
+	CouldNot   = "could-not-check"
+	roleGA     = "62e90394-69f5-4237-9190-012177145e10"
+	pwMethod   = "#microsoft.graph.passwordAuthenticationMethod"
+	fido2Type  = "#microsoft.graph.fido2AuthenticationMethod"
+	retryFloor = 3
+)
+
+// Graph is the read-only part of *enroll.Client the health check uses.
+type Graph interface {
+	GetUser(ctx context.Context, upnOrID string) (*enroll.User, error)
+	ListFIDO2(ctx context.Context, userID string) ([]enroll.Method, error)
+	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
+	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
+	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
+	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
+	SignInsSince(ctx context.Context, userID string, since time.Time) ([]enroll.SignIn, error)
+}
+
+// Config describes one health check.
+type Config struct {
+	LastReport    []byte        // the account's last report.json (ceremony or health)
+	LastSignature []byte        // its report.json.sig
+	PublicKey     ssh.PublicKey // the workstation key the officers trust
+	Rehearsal     bool
+	OfficerA      string
+	OfficerB      string
+	Signer        report.Signer
+	Tool          report.Tool
+	Hostname      string
+	OutDir        string
+	Now           func() time.Time
+}
+
+// Check is one verified fact.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// Result is the health check's outcome.
+type Result struct {
+	Checks      []Check
+	Dir         string
+	Fingerprint string
+}
+
+// Count returns how many checks ended with status.
+func (r *Result) Count(status string) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrLastReport is wrapped when the last report does not verify: nothing
+// in it can be trusted, so nothing is checked against it.
+var ErrLastReport = errors.New("the last report does not verify")
+
+type run struct {
+	cfg    Config
+	g      Graph
+	checks []Check
+}
+
+func (r *run) add(name, status, format string, a ...any) {
+	r.checks = append(r.checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, a...)})
+}
+
+// graphErr records a failed Graph read: a 403 is "could not check" with the
+// permission the service named; anything else too, with the error.
+func (r *run) graphErr(name string, err error) {
+	var ge *enroll.GraphError
+	if errors.As(err, &ge) && ge.Status == 403 {
+		r.add(name, CouldNot, "not permitted: %s", ge.Message)
+		return
+	}
+	r.add(name, CouldNot, "%v", err)
+}
+
+// Run performs the health check and writes the signed health report.
+func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p ceremony.Prompter) (*Result, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	started := cfg.Now().UTC()
+	last, err := report.Verify(cfg.LastReport, cfg.LastSignature, cfg.PublicKey, report.VerifyOptions{Rehearsal: cfg.Rehearsal})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLastReport, err)
+	}
+	r := &run{cfg: cfg, g: g}
+	r.add("last report", Pass, "%s %s signed by %s verifies", last.Type, last.CeremonyID, last.Workstation.SignerFingerprint)
+	for _, k := range last.Keys {
+		r.key(ctx, devices, p, k)
+	}
+	user := r.graph(ctx, last)
+	out := &report.Report{
+		Type: report.TypeHealth, Rehearsal: cfg.Rehearsal, CeremonyID: "health-" + started.Format("20060102-150405"),
+		Started: started, Ended: cfg.Now().UTC(), Tenant: last.Tenant, Account: last.Account,
+		Officers:    []report.Person{{Role: "officer-a", Name: cfg.OfficerA}, {Role: "officer-b", Name: cfg.OfficerB}},
+		Workstation: report.Workstation{Hostname: cfg.Hostname}, Tool: cfg.Tool, Policy: last.Policy,
+		Keys: last.Keys, Previous: report.Ref(cfg.LastReport, last),
+	}
+	if user != nil {
+		out.Account.ObjectID = user.ID
+	}
+	for _, c := range r.checks {
+		out.Steps = append(out.Steps, report.Step{Name: c.Name, Started: started, Ended: out.Ended, Outcome: c.Status, Detail: c.Detail})
+		if c.Status != Pass {
+			out.Findings = append(out.Findings, fmt.Sprintf("%s (%s): %s", c.Name, c.Status, c.Detail))
+		}
+	}
+	w, err := report.Write(cfg.OutDir, out, cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Checks: r.checks, Dir: w.Dir, Fingerprint: w.Fingerprint}, nil
+}
+
+// key checks one key against its record: model, firmware, credential, PIN.
+func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prompter, k report.Key) {
+	name := fmt.Sprintf("key %d", k.Slot)
+	if err := p.Instruct(ctx, ceremony.Instruction{Kind: ceremony.InstructInsert, Slot: k.Slot, Text: fmt.Sprintf("%s: take key %d out of its bag and insert it (and no other key)", r.cfg.OfficerA, k.Slot)}); err != nil {
+		r.add(name, CouldNot, "%v", err)
+		return
+	}
+	present, err := devices.Present(ctx)
+	if err != nil || len(present) != 1 {
+		r.add(name, CouldNot, "exactly one key must be plugged in (found %d)", len(present))
+		return
+	}
+	auth, closer, err := devices.Open(ctx, present[0], func(ka ctap.Keepalive) {
+		if ka == ctap.KeepaliveUserPresence {
+			p.Touch(k.Slot)
+		}
+	})
+	if err != nil {
+		r.add(name, CouldNot, "open: %v", err)
+		return
+	}
+	defer closer.Close()
+	info, err := auth.Info(ctx)
+	if err != nil {
+		r.add(name, CouldNot, "getInfo: %v", err)
+		return
+	}
+	if info.AAGUID.String() != k.AAGUID {
+		r.add(name+" model", Finding, "AAGUID %s, the report records %s: this is not the same kind of key", info.AAGUID, k.AAGUID)
+	} else {
+		r.add(name+" model", Pass, "AAGUID %s as recorded", k.AAGUID)
+	}
+	fw := ""
+	if info.FirmwareVersion != nil {
+		fw = attest.FormatFirmware(*info.FirmwareVersion)
+	}
+	if fw != k.Firmware {
+		r.add(name+" firmware", Finding, "firmware %s, the report records %s", fw, k.Firmware)
+	} else {
+		r.add(name+" firmware", Pass, "firmware %s as recorded", fw)
+	}
+	left, _, err := auth.PINRetries(ctx)
+	if err != nil {
+		r.add(name+" PIN", CouldNot, "%v", err)
+		return
+	}
+	if left <= retryFloor {
+		r.add(name+" PIN", Finding, "only %d PIN retries left: not trying (the key may be near blocked; someone entered wrong PINs)", left)
+		r.add(name+" credential", CouldNot, "needs the PIN, which was not tried")
+		return
+	}
+	pin, err := halves(ctx, p, r.cfg, k.Slot)
+	if err != nil {
+		r.add(name+" PIN", CouldNot, "the officers did not enter the PIN: %v", err)
+		r.add(name+" credential", CouldNot, "needs the PIN")
+		return
+	}
+	defer ctap.Zero(pin)
+	tok, err := auth.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: enroll.RPID})
+	if err != nil {
+		r.add(name+" PIN", Finding, "the PIN was refused: %v", err)
+		r.add(name+" credential", CouldNot, "needs the PIN")
+		return
+	}
+	defer tok.Zero()
+	after, _, _ := auth.PINRetries(ctx)
+	r.add(name+" PIN", Pass, "accepted; %d retries left", after)
+	credID, _ := base64.RawURLEncoding.DecodeString(k.CredentialID)
+	cose, _ := base64.RawURLEncoding.DecodeString(k.PublicKeyCOSE)
+	h := sha256.Sum256([]byte("keyceremony health check " + r.cfg.Now().UTC().Format(time.RFC3339Nano)))
+	as, err := auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: h[:], Token: tok,
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}})
+	switch {
+	case errors.Is(err, ctap.StatusNoCredentials):
+		r.add(name+" credential", Finding, "the key no longer holds the credential recorded in the report (deleted, reset or another key)")
+	case err != nil:
+		r.add(name+" credential", CouldNot, "%v", err)
+	default:
+		if verr := ctap.VerifySignature(cose, as[0].AuthData, h[:], as[0].Signature); verr != nil {
+			r.add(name+" credential", Finding, "the assertion does not verify with the recorded public key: %v", verr)
+		} else {
+			ad, _ := ctap.ParseAuthData(as[0].AuthData)
+			r.add(name+" credential", Pass, "test assertion for %s verified with the recorded public key (counter %d)", enroll.RPID, ad.SignCount)
+		}
+	}
+}
+
+func halves(ctx context.Context, p ceremony.Prompter, cfg Config, slot int) ([]byte, error) {
+	a, err := p.PINHalf(ctx, slot, cfg.OfficerA, false)
+	if err != nil {
+		return nil, err
+	}
+	defer ctap.Zero(a)
+	b, err := p.PINHalf(ctx, slot, cfg.OfficerB, false)
+	if err != nil {
+		return nil, err
+	}
+	defer ctap.Zero(b)
+	return append(append([]byte(nil), a...), b...), nil
+}
+
+// graph checks the account in Entra: methods, sign-ins and posture.
+func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
+	u, err := r.g.GetUser(ctx, last.Account.ObjectID)
+	if err != nil {
+		r.graphErr("account", err)
+		return nil
+	}
+	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
+		r.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
+	} else if !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com") {
+		r.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
+	} else {
+		r.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
+	}
+	recorded := map[string]report.Key{}
+	for _, k := range last.Keys {
+		recorded[k.GraphMethodID] = k
+	}
+	if methods, err := r.g.ListFIDO2(ctx, u.ID); err != nil {
+		r.graphErr("FIDO2 methods", err)
+	} else {
+		seen := map[string]bool{}
+		for _, m := range methods {
+			k, ok := recorded[m.ID]
+			switch {
+			case !ok:
+				r.add("FIDO2 methods", Finding, "unexpected FIDO2 method %q (%s, AAGUID %s) created %s", m.DisplayName, m.ID, m.AAGUID, m.Created.Format(time.RFC3339))
+			case !strings.EqualFold(m.AAGUID, k.AAGUID):
+				r.add("FIDO2 methods", Finding, "method %s now reports AAGUID %s, the report records %s", m.ID, m.AAGUID, k.AAGUID)
+			default:
+				seen[m.ID] = true
+			}
+		}
+		for id, k := range recorded {
+			if !seen[id] {
+				r.add("FIDO2 methods", Finding, "the method of key %d (%s, %q) is gone from the account", k.Slot, id, k.DisplayName)
+			}
+		}
+		if len(seen) == len(recorded) && len(methods) == len(recorded) {
+			r.add("FIDO2 methods", Pass, "exactly the %d recorded methods", len(recorded))
+		}
+	}
+	var hasPassword bool
+	if all, err := r.g.AuthenticationMethods(ctx, u.ID); err != nil {
+		r.graphErr("other methods", err)
+	} else {
+		var extra []string
+		for _, m := range all {
+			switch m.Type {
+			case pwMethod:
+				hasPassword = true
+			case fido2Type:
+			default:
+				extra = append(extra, fmt.Sprintf("%s (%s)", strings.TrimPrefix(m.Type, "#microsoft.graph."), m.ID))
+			}
+		}
+		if len(extra) > 0 {
+			r.add("other methods", Finding, "unexpected authentication methods: %s", strings.Join(extra, ", "))
+		} else {
+			r.add("other methods", Pass, "no authentication method besides the keys and the password")
+		}
+	}
+	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
+		r.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
+	} else {
+		r.add("password expiry", Pass, "the password never expires (or there is none)")
+	}
+	if sis, err := r.g.SignInsSince(ctx, u.ID, last.Ended); err != nil {
+		r.graphErr("sign-ins", err)
+	} else if len(sis) > 0 {
+		for _, s := range sis {
+			result := "success"
+			if s.ErrorCode != 0 {
+				result = fmt.Sprintf("failed %d %s", s.ErrorCode, s.Failure)
+			}
+			r.add("sign-ins", Finding, "sign-in at %s to %q from %s: %s — explain it: a break-glass account is not used in normal times",
+				s.Time.UTC().Format(time.RFC3339), s.App, s.IPAddress, result)
+		}
+	} else {
+		r.add("sign-ins", Pass, "no sign-in since %s", last.Ended.Format(time.RFC3339))
+	}
+	r.roles(ctx, u)
+	r.conditionalAccess(ctx, u)
+	r.fido2Policy(ctx, last)
+	return u
+}
+
+func (r *run) roles(ctx context.Context, u *enroll.User) {
+	roles, err := r.g.RolesOf(ctx, u.ID)
+	if err != nil {
+		r.graphErr("Global Administrator", err)
+		return
+	}
+	active := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool { return a.RoleDefinitionID == roleGA })
+	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
+	var expiring *time.Time
+	for _, s := range roles.ActiveSched {
+		if s.RoleDefinitionID == roleGA && s.Expires != nil {
+			expiring = s.Expires
+		}
+	}
+	switch {
+	case !active && eligible:
+		r.add("Global Administrator", Finding, "only eligible through PIM, not active: in an emergency the account would have to activate it")
+	case !active:
+		r.add("Global Administrator", Finding, "not assigned")
+	case expiring != nil:
+		r.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+	default:
+		r.add("Global Administrator", Pass, "active and permanent")
+	}
+}
+
+func (r *run) conditionalAccess(ctx context.Context, u *enroll.User) {
+	pols, err := r.g.ConditionalAccessPolicies(ctx)
+	if err != nil {
+		r.graphErr("Conditional Access", err)
+		return
+	}
+	var notExcluded []string
+	for _, p := range pols {
+		if p.State == "disabled" || slices.Contains(p.ExcludeUsers, u.ID) {
+			continue
+		}
+		// A policy on "All" users, on the account, or on groups (which may
+		// hold it) applies unless the account itself is excluded.
+		if slices.Contains(p.IncludeUsers, "All") || slices.Contains(p.IncludeUsers, u.ID) || len(p.IncludeGroups) > 0 {
+			notExcluded = append(notExcluded, fmt.Sprintf("%q (%s)", p.Name, p.State))
+		}
+	}
+	if len(notExcluded) > 0 {
+		r.add("Conditional Access", Finding, "the account is not excluded by user from: %s", strings.Join(notExcluded, ", "))
+	} else {
+		r.add("Conditional Access", Pass, "excluded from all %d policies", len(pols))
+	}
+}
+
+func (r *run) fido2Policy(ctx context.Context, last *report.Report) {
+	p, err := r.g.FIDO2MethodPolicy(ctx)
+	if err != nil {
+		r.graphErr("FIDO2 method policy", err)
+		return
+	}
+	if p.State != "enabled" {
+		r.add("FIDO2 method policy", Finding, "the FIDO2 method is %s in the tenant", p.State)
+		return
+	}
+	var blocked []string
+	for _, k := range last.Keys {
+		listed := slices.Contains(p.AAGUIDs, strings.ToLower(k.AAGUID))
+		if p.KeyRestrictionsEnforced && (p.EnforcementType == "allow") != listed {
+			blocked = append(blocked, k.AAGUID)
+		}
+	}
+	if len(blocked) > 0 {
+		r.add("FIDO2 method policy", Finding, "key restrictions no longer allow AAGUID %s", strings.Join(blocked, ", "))
+		return
+	}
+	r.add("FIDO2 method policy", Pass, "enabled for %s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), p.AttestationEnforced)
+}

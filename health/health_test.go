@@ -1,0 +1,259 @@
+package health_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/enroll/emulated"
+	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/simkey"
+)
+
+type world struct {
+	env      *rehearsal.Env
+	prompter *rehearsal.Prompter
+	last     []byte
+	sig      []byte
+}
+
+// afterCeremony runs a rehearsal ceremony and returns the world after it.
+func afterCeremony(t *testing.T) *world {
+	t.Helper()
+	dir := t.TempDir()
+	env, err := rehearsal.Setup(context.Background(), dir, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	p := rehearsal.NewPrompter(env.Devices, nil)
+	res, err := env.RunCeremony(context.Background(), p, filepath.Join(dir, "ceremony"), report.Tool{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	sig, _ := os.ReadFile(filepath.Join(res.Dir, report.FileSignature))
+	return &world{env: env, prompter: p, last: last, sig: sig}
+}
+
+func (w *world) check(t *testing.T) *health.Result {
+	t.Helper()
+	return w.checkWith(t, w.env.Tenant.Client)
+}
+
+func (w *world) checkWith(t *testing.T, g health.Graph) *health.Result {
+	t.Helper()
+	pub, _ := w.env.Signer.SSHPublicKey()
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer, Hostname: "ws",
+		OutDir: filepath.Join(t.TempDir(), "health")}, w.env.Devices, g, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func status(res *health.Result, name string) (string, string) {
+	for _, c := range res.Checks {
+		if c.Name == name && c.Status != health.Pass {
+			return c.Status, c.Detail
+		}
+	}
+	for _, c := range res.Checks {
+		if c.Name == name {
+			return c.Status, c.Detail
+		}
+	}
+	return "", ""
+}
+
+func TestAllPassAndNothingChanges(t *testing.T) {
+	w := afterCeremony(t)
+	before := len(w.env.Tenant.Emu.Requests())
+	credsBefore := credentials(t, w, 1)
+	res := w.check(t)
+	for _, c := range res.Checks {
+		if c.Status != health.Pass {
+			t.Errorf("%s: %s %s", c.Name, c.Status, c.Detail)
+		}
+	}
+	// Graph saw reads only (and the sign-in token request).
+	for _, r := range w.env.Tenant.Emu.Requests()[before:] {
+		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/oauth2/v2.0/token") {
+			t.Errorf("the health check wrote to Graph: %s %s", r.Method, r.Path)
+		}
+	}
+	// The key's credentials are unchanged, its counter moved by the one assertion.
+	if after := credentials(t, w, 1); after != credsBefore {
+		t.Errorf("credential list changed:\n%s\n%s", credsBefore, after)
+	}
+	r, _ := report.Parse(w.last)
+	if _, d := status(res, "key 1 credential"); !strings.Contains(d, "counter "+itoa(int(r.Keys[0].AssertionCount)+1)) {
+		t.Errorf("counter moved by more than one assertion: %s", d)
+	}
+	// The health report verifies and chains to the ceremony's.
+	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	sig, _ := os.ReadFile(filepath.Join(res.Dir, report.FileSignature))
+	pub, _ := w.env.Signer.SSHPublicKey()
+	hr, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: true, Previous: w.last})
+	if err != nil || hr.Type != report.TypeHealth || len(hr.Findings) != 0 {
+		t.Fatalf("%v %+v", err, hr)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// credentials lists the discoverable credentials of a slot (a read).
+func credentials(t *testing.T, w *world, slot int) string {
+	t.Helper()
+	w.env.Devices.Plug(slot)
+	c := ctap.NewClient(w.env.Devices.Key(slot), ctap.Options{})
+	tok, err := c.GetPINToken(context.Background(), w.prompter.PIN(slot, rehearsal.OfficerA, rehearsal.OfficerB), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("login.microsoft.com"))
+	creds, err := c.Credentials(context.Background(), tok, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, cr := range creds {
+		s = append(s, string(cr.CredentialID.ID))
+	}
+	return strings.Join(s, ",")
+}
+
+func TestEachFindingHasItsMessage(t *testing.T) {
+	cases := []struct {
+		name   string
+		break_ func(t *testing.T, w *world)
+		check  string
+		want   string
+	}{
+		{"key swapped for another simkey", func(t *testing.T, w *world) {
+			k, _ := simkey.New(simkey.Config{TouchDelay: time.Millisecond})
+			ctap.NewClient(k, ctap.Options{}).SetPIN(context.Background(), w.prompter.PIN(1, rehearsal.OfficerA, rehearsal.OfficerB))
+			w.env.Devices.Swap(1, k)
+		}, "key 1 credential", "no longer holds the credential"},
+		{"credential deleted from the key", func(t *testing.T, w *world) {
+			w.env.Devices.Plug(2)
+			c := ctap.NewClient(w.env.Devices.Key(2), ctap.Options{})
+			tok, _ := c.GetPINToken(context.Background(), w.prompter.PIN(2, rehearsal.OfficerA, rehearsal.OfficerB), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement})
+			h := sha256.Sum256([]byte("login.microsoft.com"))
+			creds, _ := c.Credentials(context.Background(), tok, h[:])
+			for _, cr := range creds {
+				if err := c.DeleteCredential(context.Background(), tok, cr.CredentialID.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "key 2 credential", "no longer holds the credential"},
+		{"method deleted in Graph", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.Methods[w.env.UserID] = st.Methods[w.env.UserID][1:] })
+		}, "FIDO2 methods", "is gone from the account"},
+		{"an extra method added", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.Methods[w.env.UserID] = append(st.Methods[w.env.UserID], &graphemu.Method{ID: "intruder", DisplayName: "my key", AAGUID: "ee882879-721c-4913-9775-3dfcce97072a", CreatedDateTime: time.Now()})
+			})
+		}, "FIDO2 methods", "unexpected FIDO2 method \"my key\""},
+		{"a sign-in", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.SignIns = append(st.SignIns, graphemu.SignIn{ID: "s", CreatedDateTime: time.Now(), UserID: w.env.UserID, AppDisplayName: "Azure Portal", IPAddress: "198.51.100.9"})
+			})
+		}, "sign-ins", "198.51.100.9"},
+		{"CA policy without the exclusion", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca2", DisplayName: "Block legacy auth", State: "enabled", IncludeUsers: []string{"All"}})
+			})
+		}, "Conditional Access", "\"Block legacy auth\""},
+		{"role eligible only", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.RoleAssignments, st.AssignmentSched = nil, nil
+				st.RoleEligibilities = []graphemu.RoleSchedule{{ID: "e", PrincipalID: w.env.UserID, RoleDefinitionID: graphemu.RoleGlobalAdministrator, Status: "Provisioned"}}
+			})
+		}, "Global Administrator", "only eligible"},
+		{"synced account", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) { tr := true; st.Users[0].OnPremisesSyncEnabled = &tr })
+		}, "cloud-only account", "synced from on-premises"},
+		{"password expires", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.Users[0].PasswordPolicies = "" })
+		}, "password expiry", "expires"},
+		{"AAGUID no longer allowed", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.FIDO2.AAGUIDs = st.FIDO2.AAGUIDs[1:] })
+		}, "FIDO2 method policy", "no longer allow"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := afterCeremony(t)
+			tc.break_(t, w)
+			res := w.check(t)
+			st, detail := status(res, tc.check)
+			if st != health.Finding || !strings.Contains(detail, tc.want) {
+				t.Fatalf("%s: %s %q", tc.check, st, detail)
+			}
+			// Everything else still passes: each finding is its own.
+			for _, c := range res.Checks {
+				if c.Status != health.Pass && c.Name != tc.check && !(tc.name == "key swapped for another simkey" && strings.HasPrefix(c.Name, "key 1")) {
+					t.Errorf("unrelated %s: %s %s", c.Name, c.Status, c.Detail)
+				}
+			}
+		})
+	}
+}
+
+func TestTamperedReportIsRefusedFirst(t *testing.T) {
+	w := afterCeremony(t)
+	w.last[len(w.last)/2] ^= 1
+	before := len(w.env.Tenant.Emu.Requests())
+	pub, _ := w.env.Signer.SSHPublicKey()
+	_, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer, OutDir: t.TempDir()}, w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if !errors.Is(err, health.ErrLastReport) {
+		t.Fatalf("tampered report: %v", err)
+	}
+	if len(w.env.Tenant.Emu.Requests()) != before {
+		t.Fatal("something was checked against a report that does not verify")
+	}
+}
+
+func TestMissingPermissionIsCouldNotCheck(t *testing.T) {
+	w := afterCeremony(t)
+	// Revoke the audit log permission from the app.
+	w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+		for i := range st.Apps {
+			var keep []string
+			for _, r := range st.Apps[i].Roles {
+				if r != "AuditLog.Read.All" {
+					keep = append(keep, r)
+				}
+			}
+			st.Apps[i].Roles = keep
+		}
+	})
+	// A fresh sign-in gets a token without the permission.
+	ten := w.env.Tenant
+	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: ten.TenantID, ClientID: emulated.AppID, Mode: enroll.SignInCertificate,
+		CertificatePath: ten.CertPath, AuthorityHost: ten.Emu.URL() + "/", HTTPClient: ten.Emu.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := enroll.New(cred, enroll.Options{Root: ten.Emu.URL(), HTTPClient: ten.Emu.HTTPClient(), RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := w.checkWith(t, client)
+	if st, d := status(res, "sign-ins"); st != health.CouldNot || !strings.Contains(d, "AuditLog.Read.All") {
+		t.Fatalf("sign-ins without AuditLog.Read.All: %s %s", st, d)
+	}
+}
