@@ -13,22 +13,11 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/simkey"
 )
 
 const yubicoRootSHA256 = "0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42"
-
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "vectors")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real-device vectors missing at %s: %v", dir, err)
-		}
-		t.Skipf("SKIPPED LOUDLY: real-device vectors not found at %s (%v)", dir, err)
-	}
-	return dir
-}
 
 type vectorFile struct {
 	About struct {
@@ -39,7 +28,7 @@ type vectorFile struct {
 
 func loadVector(t *testing.T, name string) vectorFile {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorsDir(t), "registrations", name))
+	b, err := os.ReadFile(filepath.Join(testenv.VectorsDir(t, 1), "registrations", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,21 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// vectorsDir finds ../shared/vectors beside the checkout. Without it the
-// golden tests skip loudly, except under CI=true, where shared/ is present.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "vectors")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real-device vectors missing at %s: %v", dir, err)
-		}
-		t.Skipf("SKIPPED LOUDLY: real-device vectors not found at %s (%v)", dir, err)
-	}
-	return dir
-}
+	"github.com/keyceremony/keyceremony/internal/testenv"
+)
 
 type vector struct {
 	About struct {
@@ -59,7 +47,7 @@ func b64(t *testing.T, s string) []byte {
 // a byte-exact attestationObject rebuild, and the later assertion's
 // signature under the registered public key (and not under a flipped byte).
 func TestRealDeviceVectorsParse(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(vectorsDir(t), "registrations", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(testenv.VectorsDir(t, 1), "registrations", "*.json"))
 	if len(files) == 0 {
 		t.Fatal("no registration vectors")
 	}

@@ -24,28 +24,14 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/simkey"
 )
-
-// requireTool fails under CI (the test command installs it) and skips
-// loudly elsewhere.
-func requireTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		msg := name + " not found: install Debian package " + pkg + " (the README test command does)"
-		if os.Getenv("CI") == "true" || os.Getenv("KEYCEREMONY_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
-	}
-	return p
-}
 
 // startSwtpm runs Debian's swtpm on a UNIX socket for this test.
 func startSwtpm(t *testing.T) string {
 	t.Helper()
-	bin := requireTool(t, "swtpm", "swtpm")
+	bin := testenv.Tool(t, "swtpm", "swtpm")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "tpm.sock")
 	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,
@@ -192,7 +178,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 		t.Fatalf("%+v", r.Workstation)
 	}
 
-	keygen := requireTool(t, "ssh-keygen", "openssh-client")
+	keygen := testenv.Tool(t, "ssh-keygen", "openssh-client")
 	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", Principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
 	cmd.Stdin = bytes.NewReader(read(FileReport))
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Good") {
@@ -206,7 +192,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 		t.Fatal("ssh-keygen accepted a tampered report")
 	}
 
-	openssl := requireTool(t, "openssl", "openssl")
+	openssl := testenv.Tool(t, "openssl", "openssl")
 	out, err := exec.Command(openssl, "dgst", "-sha256", "-verify", filepath.Join(dir, FilePublicKeyPEM),
 		"-signature", filepath.Join(dir, FileRawSignature), filepath.Join(dir, FileReport)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Verified OK") {

@@ -18,6 +18,7 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/enroll/emulated"
 	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/simkey"
 )
@@ -341,13 +342,7 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 
 // The headless ceremony with the report signed by a key held in swtpm.
 func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
-	swtpm, err := exec.LookPath("swtpm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("swtpm not installed")
-		}
-		t.Skip("SKIPPED LOUDLY: swtpm not installed (apt-get install swtpm)")
-	}
+	swtpm := testenv.Tool(t, "swtpm", "swtpm")
 	b := newBench(t)
 	sockDir := t.TempDir()
 	sock := filepath.Join(sockDir, "tpm.sock")

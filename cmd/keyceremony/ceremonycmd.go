@@ -67,6 +67,18 @@ func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
 	return &c, nil
 }
 
+// graphFlags turns the config's sign-in settings into graph flags.
+func (c *ceremonyConfig) graphFlags() graphFlags {
+	g := graphFlags{tenant: c.TenantID, clientID: c.ClientID, mode: c.Auth, cert: c.Certificate, authority: c.Authority, root: c.Graph, caFile: c.CA}
+	if g.mode == "" {
+		g.mode = "device-code"
+	}
+	if g.root == "" {
+		g.root = "https://graph.microsoft.com"
+	}
+	return g
+}
+
 // hidDevices finds real keys through hidraw (or fixed addresses).
 type hidDevices struct{ fixed []string }
 
@@ -134,13 +146,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 			return err
 		}
 	}
-	g := graphFlags{tenant: cfg.TenantID, clientID: cfg.ClientID, mode: cfg.Auth, cert: cfg.Certificate, authority: cfg.Authority, root: cfg.Graph, caFile: cfg.CA}
-	if g.mode == "" {
-		g.mode = "device-code"
-	}
-	if g.root == "" {
-		g.root = "https://graph.microsoft.com"
-	}
+	g := cfg.graphFlags()
 	client, _, err := g.open(ctx, errOut)
 	if err != nil {
 		return err

@@ -54,22 +54,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return usageError{err}
 	}
-	body, err := os.ReadFile(*last)
-	if err != nil {
-		return usageError{err}
-	}
-	sig, err := os.ReadFile(*last + ".sig")
-	if err != nil {
-		return usageError{err}
-	}
-	if *pubPath == "" {
-		*pubPath = filepath.Join(filepath.Dir(*last), report.FilePublicKey)
-	}
-	pubData, err := os.ReadFile(*pubPath)
-	if err != nil {
-		return usageError{err}
-	}
-	pub, err := report.ParsePublicKey(pubData)
+	body, sig, pub, err := readSignedReport(*last, *pubPath)
 	if err != nil {
 		return usageError{err}
 	}
@@ -78,13 +63,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		return usageError{err}
 	}
 	defer closeSigner()
-	g := graphFlags{tenant: cfg.TenantID, clientID: cfg.ClientID, mode: cfg.Auth, cert: cfg.Certificate, authority: cfg.Authority, root: cfg.Graph, caFile: cfg.CA}
-	if g.mode == "" {
-		g.mode = "device-code"
-	}
-	if g.root == "" {
-		g.root = "https://graph.microsoft.com"
-	}
+	g := cfg.graphFlags()
 	client, _, err := g.openReadOnly(ctx, errOut)
 	if err != nil {
 		return usageError{err}

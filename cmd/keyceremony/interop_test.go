@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/simkey"
 )
 
@@ -25,11 +26,7 @@ import (
 func requireInterop(t *testing.T, what string, check *exec.Cmd, install string) {
 	t.Helper()
 	if err := check.Run(); err != nil {
-		msg := what + " is not installed (" + err.Error() + "): the simkey interop test needs it. Install it with: " + install + " (the README test command does this)"
-		if os.Getenv("CI") == "true" || os.Getenv("KEYCEREMONY_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
+		testenv.Missing(t, what+" is not installed ("+err.Error()+"): the simkey interop test needs it. Install it with: "+install+" (the README test command does this)")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/simkey"
 )
 
@@ -166,13 +167,7 @@ func TestReportKeyWithSoftwareKey(t *testing.T) {
 }
 
 func TestAttestVerifyExitCodes(t *testing.T) {
-	vec := filepath.Join("..", "..", "..", "shared", "vectors", "registrations")
-	if _, err := os.Stat(vec); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skipf("SKIPPED LOUDLY: vectors not found: %v", err)
-	}
+	vec := filepath.Join(testenv.VectorsDir(t, 2), "registrations")
 	flags := []string{"attest", "verify", "--rp-id", "example.com", "--origin", "https://example.com"}
 	if code, out, errOut := runCLI(t, append(flags, filepath.Join(vec, "yubikey-5-packed.json"))...); code != 0 || !strings.Contains(out, "ALLOWED") {
 		t.Fatalf("genuine YubiKey 5: exit %d\n%s%s", code, out, errOut)

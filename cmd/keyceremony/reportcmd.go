@@ -47,24 +47,12 @@ func reportVerify(args []string, out io.Writer) error {
 		return usageError{errors.New(reportUsage)}
 	}
 	path := fs.Arg(0)
-	body, err := os.ReadFile(path)
+	body, sig, pub, err := readSignedReport(path, *pubPath)
 	if err != nil {
 		return usageError{err}
-	}
-	sig, err := os.ReadFile(path + ".sig")
-	if err != nil {
-		return usageError{fmt.Errorf("signature: %w", err)}
 	}
 	if *pubPath == "" {
 		*pubPath = filepath.Join(filepath.Dir(path), report.FilePublicKey)
-	}
-	pubData, err := os.ReadFile(*pubPath)
-	if err != nil {
-		return usageError{err}
-	}
-	pub, err := report.ParsePublicKey(pubData)
-	if err != nil {
-		return usageError{err}
 	}
 	opts := report.VerifyOptions{Rehearsal: *rehearsal}
 	if *prevPath != "" {
@@ -221,4 +209,24 @@ func reportKey(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Wrote %s, %s and %s into %s\n", report.FilePublicKey, report.FilePublicKeyPEM, report.FileAllowedSigners, *dir)
 	}
 	return nil
+}
+
+// readSignedReport reads REPORT.json, REPORT.json.sig and the trusted key
+// (pubPath, default report.pub beside the report).
+func readSignedReport(path, pubPath string) (body, sig []byte, pub ssh.PublicKey, err error) {
+	if body, err = os.ReadFile(path); err != nil {
+		return nil, nil, nil, err
+	}
+	if sig, err = os.ReadFile(path + ".sig"); err != nil {
+		return nil, nil, nil, fmt.Errorf("signature: %w", err)
+	}
+	if pubPath == "" {
+		pubPath = filepath.Join(filepath.Dir(path), report.FilePublicKey)
+	}
+	pubData, err := os.ReadFile(pubPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pub, err = report.ParsePublicKey(pubData)
+	return body, sig, pub, err
 }

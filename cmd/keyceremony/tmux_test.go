@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/testenv"
 )
 
 // TestTUIUnderTmux runs the real binary's rehearsal TUI in an 80×24 tmux
@@ -14,7 +16,7 @@ import (
 // instructions, y for confirmations, a PIN half typed twice. The half never
 // appears on any captured screen.
 func TestTUIUnderTmux(t *testing.T) {
-	tmux := requireToolCmd(t, "tmux", "tmux")
+	tmux := testenv.Tool(t, "tmux", "tmux")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "keyceremony")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -71,18 +73,4 @@ func TestTUIUnderTmux(t *testing.T) {
 	}
 	screen, _ := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
 	t.Fatalf("the rehearsal did not finish under tmux; last screen:\n%s", screen)
-}
-
-// requireToolCmd finds a tool; CI (CI=true) must have it, elsewhere skip loudly.
-func requireToolCmd(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		msg := name + " not found: install Debian package " + pkg + " (the README test command does)"
-		if os.Getenv("CI") == "true" || os.Getenv("KEYCEREMONY_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
-	}
-	return p
 }

@@ -1,0 +1,51 @@
+// Package testenv holds the test helpers several packages share: where the
+// real-device vectors are, and the rule for external tools (CI must have
+// them; elsewhere a missing tool skips its test loudly).
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Required reports whether missing tools and data must fail tests: in CI
+// (CI=true) or with KEYCEREMONY_REQUIRE_INTEROP=1.
+func Required() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("KEYCEREMONY_REQUIRE_INTEROP") == "1"
+}
+
+// Missing fails (Required) or skips loudly with msg.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if Required() {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIPPED LOUDLY: " + msg)
+}
+
+// Tool finds an external tool installed by the test command.
+func Tool(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" not found: install Debian package "+debianPackage+" (the README test command does)")
+	}
+	return p
+}
+
+// VectorsDir returns shared/vectors beside the checkout, from a package
+// directory depth levels below the repository root.
+func VectorsDir(t testing.TB, depth int) string {
+	t.Helper()
+	parts := []string{}
+	for i := 0; i < depth+1; i++ {
+		parts = append(parts, "..")
+	}
+	dir := filepath.Join(append(parts, "shared", "vectors")...)
+	if _, err := os.Stat(dir); err != nil {
+		Missing(t, "real-device vectors not found at "+dir+": "+err.Error())
+	}
+	return dir
+}
