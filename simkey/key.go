@@ -71,6 +71,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// cmdCredentialManagementPreview is the CTAP 2.1 pre-release command 0x41.
+const cmdCredentialManagementPreview ctap.Command = 0x41
+
 // maxMsgSize is the CTAP message size simkey announces (as YubiKey 5 does).
 const maxMsgSize = 1200
 
@@ -298,7 +301,9 @@ func (k *Key) process(ctx context.Context, msg []byte, keepalive func(byte)) []b
 		resp, err = k.getNextAssertion()
 	case ctap.CmdReset:
 		err = k.reset(ctx, keepalive)
-	case ctap.CmdCredentialManagement:
+	case ctap.CmdCredentialManagement, cmdCredentialManagementPreview:
+		// YubiKeys with CTAP 2.1 keep answering the preview command, and
+		// libfido2 1.12 (Debian 12) still sends it.
 		resp, err = k.credentialManagement(params)
 	case ctap.CmdConfig:
 		err = k.config(params)

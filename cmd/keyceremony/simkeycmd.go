@@ -17,20 +17,21 @@ import (
 
 func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID]")
+		return errors.New("usage: keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]")
 	}
 	fs := flag.NewFlagSet("simkey serve", flag.ContinueOnError)
 	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
 	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
 	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
+	resetWindow := fs.Duration("reset-window", 10*time.Second, "how long after power-up (start or SIGHUP) the key accepts a reset")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *sock == "" {
 		return errors.New("--socket is required")
 	}
-	cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch}
+	cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow}
 	if *aaguid != "" {
 		a, err := ctap.ParseAAGUID(*aaguid)
 		if err != nil {

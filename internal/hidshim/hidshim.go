@@ -1,0 +1,48 @@
+// Package hidshim builds the LD_PRELOAD library (csrc/hidraw_shim.c) that
+// lets unmodified libfido2 programs, and go-libfido2 in a test binary, open
+// a simkey socket as if it were a hidraw node. Tests only.
+package hidshim
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/testenv"
+)
+
+//go:embed csrc/hidraw_shim.c
+var source []byte
+
+// DevicePath is the fake hidraw node the shim answers for.
+const DevicePath = "/dev/hidraw-simkey0"
+
+// Build compiles the shim with gcc into a directory of the test and returns
+// the shared object's path. A missing gcc or libfido2 fails in CI and skips
+// loudly elsewhere (the README test command installs both).
+func Build(t testing.TB) string {
+	t.Helper()
+	gcc := testenv.Tool(t, "gcc", "gcc")
+	sum := sha256.Sum256(source)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hidraw_shim.c")
+	if err := os.WriteFile(src, source, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(dir, "hidraw_shim-"+hex.EncodeToString(sum[:4])+".so")
+	out, err := exec.Command(gcc, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", so, src, "-ldl").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the hidraw shim: %v\n%s", err, out)
+	}
+	return so
+}
+
+// Env is the environment that makes a process started with it reach the
+// simkey listening on socket through DevicePath.
+func Env(so, socket string) []string {
+	return []string{"LD_PRELOAD=" + so, "SIMKEY_SHIM_PATH=" + DevicePath, "SIMKEY_SHIM_SOCKET=" + socket}
+}
