@@ -333,20 +333,59 @@ type TokenRequest struct {
 // PINToken is a pinUvAuthToken and the protocol it belongs to. Zero it
 // when done.
 type PINToken struct {
-	protocol    PINProtocol
-	token       []byte
+	protocol PINProtocol
+	token    []byte
+	// pin is set instead of protocol and token in a deferred token: a
+	// backend whose library exchanges the PIN for a token on every call
+	// (libfido2) keeps the PIN for the token's lifetime.
+	pin         []byte
 	Permissions Permission
 	RPID        string
 }
 
-// Protocol returns the PIN/UV auth protocol version of the token.
-func (t *PINToken) Protocol() int { return t.protocol.Version() }
+// NewDeferredPINToken returns a token that carries a copy of the PIN, for a
+// backend whose library takes the PIN on every call instead of a
+// pinUvAuthToken (libfido2 does). Zero wipes the copy; the native client
+// refuses such a token.
+func NewDeferredPINToken(pin []byte, tr TokenRequest) *PINToken {
+	return &PINToken{pin: append([]byte(nil), pin...), Permissions: tr.Permissions, RPID: tr.RPID}
+}
 
-// Authenticate computes a pinUvAuthParam over msg with the token.
-func (t *PINToken) Authenticate(msg []byte) []byte { return t.protocol.Authenticate(t.token, msg) }
+// DeferredPIN returns the PIN a deferred token carries (nil for a real
+// pinUvAuthToken). The slice is the token's own: do not keep it.
+func (t *PINToken) DeferredPIN() []byte { return t.pin }
 
-// Zero wipes the token.
-func (t *PINToken) Zero() { Zero(t.token) }
+// Protocol returns the PIN/UV auth protocol version of the token (0 for a
+// deferred token).
+func (t *PINToken) Protocol() int {
+	if t.protocol == nil {
+		return 0
+	}
+	return t.protocol.Version()
+}
+
+// Authenticate computes a pinUvAuthParam over msg with the token (nil for a
+// deferred token).
+func (t *PINToken) Authenticate(msg []byte) []byte {
+	if t.protocol == nil {
+		return nil
+	}
+	return t.protocol.Authenticate(t.token, msg)
+}
+
+// usable reports whether the native client can authenticate with the token.
+func (t *PINToken) usable() error {
+	if t.protocol == nil {
+		return errors.New("this PIN token was made by another backend")
+	}
+	return nil
+}
+
+// Zero wipes the token (and the PIN of a deferred token).
+func (t *PINToken) Zero() {
+	Zero(t.token)
+	Zero(t.pin)
+}
 
 // GetPINToken exchanges the PIN for a pinUvAuthToken. It refuses to send the
 // PIN when the retries left are at or below the floor (see TokenRequest).

@@ -25,6 +25,9 @@ func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *Con
 	if tok == nil || tok.Permissions&PermAuthenticatorConfig == 0 {
 		return errors.New("authenticatorConfig needs a PIN token with the acfg permission")
 	}
+	if err := tok.usable(); err != nil {
+		return err
+	}
 	var raw []byte
 	if params != nil {
 		if raw, err = Marshal(params); err != nil {

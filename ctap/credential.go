@@ -58,6 +58,9 @@ func (c *Client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 		req.Extensions = ext
 	}
 	if o.Token != nil {
+		if err := o.Token.usable(); err != nil {
+			return nil, err
+		}
 		req.PinUvAuthProtocol = o.Token.Protocol()
 		req.PinUvAuthParam = o.Token.Authenticate(o.ClientDataHash)
 	}
@@ -98,6 +101,9 @@ func (c *Client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*As
 		req.Options = map[string]bool{"up": *o.UserPresence}
 	}
 	if o.Token != nil {
+		if err := o.Token.usable(); err != nil {
+			return nil, err
+		}
 		req.PinUvAuthProtocol = o.Token.Protocol()
 		req.PinUvAuthParam = o.Token.Authenticate(o.ClientDataHash)
 	}

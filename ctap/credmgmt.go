@@ -54,6 +54,9 @@ func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *C
 		if tok.Permissions&PermCredentialManagement == 0 {
 			return errors.New("credential management needs a PIN token with the cm permission")
 		}
+		if err := tok.usable(); err != nil {
+			return err
+		}
 		msg := []byte{byte(sub)}
 		if params != nil {
 			b, err := Marshal(params)

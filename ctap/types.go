@@ -114,6 +114,11 @@ type Info struct {
 	Certifications                   map[string]int    `cbor:"19,keyasint,omitempty" json:"certifications,omitempty"`
 	RemainingDiscoverableCredentials *int              `cbor:"20,keyasint,omitempty" json:"remainingDiscoverableCredentials,omitempty"`
 	VendorPrototypeConfigCommands    []uint64          `cbor:"21,keyasint,omitempty" json:"vendorPrototypeConfigCommands,omitempty"`
+
+	// Unavailable names the members above that the backend in use could
+	// not read (empty for the native backend, which reads them all): an
+	// absent firmwareVersion then means "unknown", not "not reported".
+	Unavailable []string `cbor:"-" json:"unavailable,omitempty"`
 }
 
 // Option reports an option's state: present and true, present and false, or absent.

@@ -143,7 +143,7 @@ func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, erro
 		n, err := d.t.ReadReport(rctx, d.rbuf[:])
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			if !expired(ctx) && errors.Is(err, context.DeadlineExceeded) {
 				return 0, nil, fmt.Errorf("%w: no answer for %v", ErrDeviceGone, d.opts.IdleTimeout)
 			}
 			return 0, nil, err
@@ -166,6 +166,25 @@ func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, erro
 			return cmd, data, nil
 		}
 	}
+}
+
+// expired reports whether the caller's ctx is over. A socket read deadline
+// taken from ctx can fire a moment before ctx itself reports it, so a
+// passed deadline counts too.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// callerErr is ctx's error, DeadlineExceeded when only its deadline passed.
+func callerErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 // transact sends one request and returns the reply, handling keepalives,
@@ -206,7 +225,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 	var cancelled bool
 	for {
 		rcmd, reply, err := d.receive(readCtx, d.cid)
-		if err != nil && ctx.Err() != nil && !cancelled {
+		if err != nil && expired(ctx) && !cancelled {
 			// The caller gave up: tell the key, then wait briefly for its
 			// answer so the channel is clean for the next request.
 			cancelled = true
@@ -220,7 +239,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 		}
 		if err != nil {
 			if cancelled {
-				return nil, fmt.Errorf("%s cancelled: %w", cmd, ctx.Err())
+				return nil, fmt.Errorf("%s cancelled: %w", cmd, callerErr(ctx))
 			}
 			return nil, fmt.Errorf("%s: %w", cmd, err)
 		}
@@ -237,7 +256,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 			return nil, fmt.Errorf("%s: %w", cmd, ErrorCode(reply[0]))
 		case cmd:
 			if cancelled {
-				return nil, fmt.Errorf("%s cancelled: %w", cmd, ctx.Err())
+				return nil, fmt.Errorf("%s cancelled: %w", cmd, callerErr(ctx))
 			}
 			return reply, nil
 		}

@@ -41,6 +41,10 @@ type Config struct {
 	PINProtocols    []int            // default [2, 1]
 	StatePath       string           // persist state here when set
 	Now             func() time.Time // default time.Now
+	// Observe, when set, sees every CTAP2 exchange (request and reply,
+	// status byte first), so a test can compare what a client rebuilt from
+	// a reply with the bytes the key sent.
+	Observe func(request, reply []byte)
 }
 
 func (c Config) withDefaults() Config {
@@ -277,6 +281,15 @@ func (k *Key) CBOR(ctx context.Context, msg []byte, keepalive func(byte)) ([]byt
 
 // process runs one CTAP2 command and returns status byte plus CBOR.
 func (k *Key) process(ctx context.Context, msg []byte, keepalive func(byte)) []byte {
+	reply := k.execute(ctx, msg, keepalive)
+	if k.cfg.Observe != nil {
+		k.cfg.Observe(append([]byte(nil), msg...), append([]byte(nil), reply...))
+	}
+	return reply
+}
+
+// execute runs one CTAP2 command.
+func (k *Key) execute(ctx context.Context, msg []byte, keepalive func(byte)) []byte {
 	if len(msg) == 0 {
 		return []byte{byte(ctap.StatusInvalidLength)}
 	}
