@@ -429,7 +429,7 @@ func (vf *Verifier) checkModel(v *Verdict, aaguid ctap.AAGUID, firmware *uint64,
 		v.MinFirmware = FormatFirmware(min)
 		switch {
 		case firmware == nil:
-			v.refuse(ReasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown", v.MinFirmware, model.Name)
+			v.refuse(ReasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
 		case *firmware < min:
 			v.refuse(ReasonFirmware, "firmware %s is older than the policy's minimum %s for %s", FormatFirmware(*firmware), v.MinFirmware, model.Name)
 		}

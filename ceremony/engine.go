@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,10 @@ type Config struct {
 	Hostname    string
 	OutDir      string // report files
 	Previous    []byte // the account's previous report.json, for the chain
-	Now         func() time.Time
+	// Deviations known before the start (e.g. the CTAP backend's limits)
+	// go into the report as they are.
+	Deviations []string
+	Now        func() time.Time
 }
 
 // Engine runs one ceremony.
@@ -344,11 +348,16 @@ pinStep:
 			}
 			err = auth.SetMinPINLength(ctx, tok, e.cfg.MinPINLength, false)
 			tok.Zero()
-			if err != nil {
+			switch {
+			case errors.Is(err, ctap.ErrUnsupported):
+				if err := e.deviate(step("minpin"), fmt.Sprintf("key %d: minimum PIN length %d not applied: %v", slot, e.cfg.MinPINLength, err)); err != nil {
+					return report.Key{}, err
+				}
+			case err != nil:
 				return report.Key{}, err
 			}
-		} else {
-			e.prompt.Progress(step("pin"), "the key cannot set a minimum PIN length (no authenticatorConfig): recorded as a deviation")
+		} else if err := e.deviate(step("minpin"), fmt.Sprintf("key %d: minimum PIN length %d not applied: the key has no authenticatorConfig setMinPINLength", slot, e.cfg.MinPINLength)); err != nil {
+			return report.Key{}, err
 		}
 	}
 
@@ -370,6 +379,16 @@ pinStep:
 		return report.Key{}, err
 	}
 	return k, nil
+}
+
+// deviate records a deviation from the ceremony's plan in the journal (so
+// a resumed ceremony reports it too) and tells the officers.
+func (e *Engine) deviate(step, text string) error {
+	if err := e.journal.Append(step, "deviation", map[string]string{"deviation": text}); err != nil {
+		return err
+	}
+	e.prompt.Progress(step, text+" (recorded as a deviation)")
+	return nil
 }
 
 // createAndEnroll creates the credential, judges its attestation and
@@ -618,7 +637,11 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 		}
 		r.Previous = report.Ref(e.cfg.Previous, prev)
 	}
+	r.Deviations = append(r.Deviations, e.cfg.Deviations...)
 	for _, en := range e.journal.Entries() {
+		if d := en.Data["deviation"]; d != "" && !slices.Contains(r.Deviations, d) {
+			r.Deviations = append(r.Deviations, d)
+		}
 		if en.Phase == "done" && en.Data["reconciled"] != "" {
 			r.Deviations = append(r.Deviations, fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]))
 		}

@@ -190,9 +190,12 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prom
 	if info.FirmwareVersion != nil {
 		fw = attest.FormatFirmware(*info.FirmwareVersion)
 	}
-	if fw != k.Firmware {
+	switch {
+	case info.FirmwareVersion == nil && slices.Contains(info.Unavailable, "firmwareVersion"):
+		r.add(name+" firmware", CouldNot, "this backend cannot read getInfo firmwareVersion (the report records %s): use the native backend to check it", k.Firmware)
+	case fw != k.Firmware:
 		r.add(name+" firmware", Finding, "firmware %s, the report records %s", fw, k.Firmware)
-	} else {
+	default:
 		r.add(name+" firmware", Pass, "firmware %s as recorded", fw)
 	}
 	left, _, err := auth.PINRetries(ctx)

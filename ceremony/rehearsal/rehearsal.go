@@ -22,6 +22,10 @@ import (
 
 // Devices is a drawer of simkeys; a slot is "plugged in" or not.
 type Devices struct {
+	// OpenWith, when set, opens a plugged-in simkey instead of the native
+	// client over CTAPHID (a test drives another backend with it).
+	OpenWith func(ctx context.Context, key *simkey.Key, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error)
+
 	mu      sync.Mutex
 	keys    []*simkey.Key
 	plugged map[int]bool
@@ -105,6 +109,9 @@ func (d *Devices) Open(ctx context.Context, addr string, onKeepalive func(ctap.K
 	slot, err := strconv.Atoi(strings.TrimPrefix(addr, "simkey:slot"))
 	if err != nil || slot < 1 || slot > len(d.keys) {
 		return nil, nil, fmt.Errorf("no simkey at %s", addr)
+	}
+	if d.OpenWith != nil {
+		return d.OpenWith(ctx, d.keys[slot-1], onKeepalive)
 	}
 	c, dev, err := d.keys[slot-1].Open(ctx, hid.Options{}, ctap.Options{OnKeepalive: onKeepalive})
 	if err != nil {

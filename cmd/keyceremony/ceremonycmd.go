@@ -43,6 +43,7 @@ type ceremonyConfig struct {
 	SoftwareKey    string   `json:"software_key,omitempty"`
 	PreviousReport string   `json:"previous_report,omitempty"`
 	Devices        []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
+	Backend        string   `json:"backend,omitempty"` // native (default) or libfido2 (in a -tags libfido2 build)
 }
 
 func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
@@ -79,14 +80,29 @@ func (c *ceremonyConfig) graphFlags() graphFlags {
 	return g
 }
 
-// hidDevices finds real keys through hidraw (or fixed addresses).
-type hidDevices struct{ fixed []string }
+// hidDevices finds real keys through hidraw (or fixed addresses) and opens
+// them with the chosen backend.
+type hidDevices struct {
+	fixed   []string
+	backend backend
+}
 
 // Present implements ceremony.Devices.
 func (h hidDevices) Present(ctx context.Context) ([]string, error) {
 	if len(h.fixed) > 0 {
 		var out []string
 		for _, a := range h.fixed {
+			if h.backend.name == backendLibfido2 {
+				// libfido2 opens the node itself; a key that answers getInfo is present.
+				if auth, c, err := h.backend.open(ctx, a, nil); err == nil {
+					_, err = auth.Info(ctx)
+					c.Close()
+					if err == nil {
+						out = append(out, a)
+					}
+				}
+				continue
+			}
 			if t, err := hid.OpenPath(ctx, a); err == nil {
 				t.Close()
 				out = append(out, a)
@@ -110,21 +126,25 @@ func (h hidDevices) Present(ctx context.Context) ([]string, error) {
 
 // Open implements ceremony.Devices.
 func (h hidDevices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
-	c, dev, err := openClientWith(ctx, addr, ctap.Options{OnKeepalive: onKeepalive})
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, dev, nil
+	return h.backend.open(ctx, addr, onKeepalive)
 }
 
 func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("ceremony", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
+	backendName := fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
 	if err := fs.Parse(args); err != nil || *cfgPath == "" {
 		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume JOURNAL]")}
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	if *backendName != "" {
+		cfg.Backend = *backendName
+	}
+	be, err := parseBackend(cfg.Backend)
 	if err != nil {
 		return usageError{err}
 	}
@@ -178,7 +198,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
-			OutDir: cfg.OutDir, Previous: previous}, j, hidDevices{fixed: cfg.Devices}, client, p)
+			OutDir: cfg.OutDir, Previous: previous, Deviations: be.deviations()}, j, hidDevices{fixed: cfg.Devices, backend: be}, client, p)
 	}
 	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, 1+keys*7+1, nil, build, func(r *ceremony.Result) string {
 		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))

@@ -47,10 +47,18 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	last := fs.String("report", "", "the account's last report.json (ceremony or health)")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
+	backendName := fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
 	if err := fs.Parse(args); err != nil || *cfgPath == "" || *last == "" {
 		return usageError{errors.New("usage: keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]")}
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	if *backendName != "" {
+		cfg.Backend = *backendName
+	}
+	be, err := parseBackend(cfg.Backend)
 	if err != nil {
 		return usageError{err}
 	}
@@ -71,7 +79,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	host, _ := os.Hostname()
 	hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
 		Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
-	devices := hidDevices{fixed: cfg.Devices}
+	devices := hidDevices{fixed: cfg.Devices, backend: be}
 	var res *health.Result
 	if *yes || !isTerminal() {
 		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut})

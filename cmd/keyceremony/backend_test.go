@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestBackendChoice(t *testing.T) {
+	if b, err := parseBackend(""); err != nil || b.name != backendNative || b.deviations() != nil {
+		t.Fatalf("default backend %+v %v", b, err)
+	}
+	if _, err := parseBackend("pcsc"); err == nil {
+		t.Fatal("an unknown backend was accepted")
+	}
+	b, err := parseBackend(backendLibfido2)
+	if !libfido2Built {
+		if err == nil || !strings.Contains(err.Error(), "-tags libfido2") {
+			t.Fatalf("libfido2 in a build without it: %v", err)
+		}
+		return
+	}
+	if err != nil || len(b.deviations()) != 1 {
+		t.Fatalf("libfido2 backend %+v %v", b, err)
+	}
+	if _, _, err := b.open(context.Background(), "simkey:/tmp/x.sock", nil); err == nil || !strings.Contains(err.Error(), "hidraw devices only") {
+		t.Fatalf("libfido2 on a simkey socket: %v", err)
+	}
+}
