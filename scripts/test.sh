@@ -6,7 +6,7 @@
 #    (root, or passwordless sudo). Otherwise it says so loudly; those tests
 #    then skip with a loud reason, except under CI=true, where they fail.
 # 2. go vet, then every Go test with the race detector, fuzz seed corpora
-#    included.
+#    included; then the libfido2 backend's tests (-tags libfido2).
 # 3. With FUZZTIME=30s (say), also runs each fuzz target for that long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,20 @@ fi
 
 go vet ./...
 go test -race -count=1 ./...
+
+# The libfido2 backend (cgo, -tags libfido2): its conformance suite, the
+# ceremony through it, and one pass of the benchmark harness.
+if [ -e /usr/include/fido.h ] && command -v gcc >/dev/null; then
+  go vet -tags libfido2 ./...
+  go test -race -count=1 -tags libfido2 ./ctap/libfido2/
+  go test -count=1 -tags libfido2 -run 'TestBackendChoice' ./cmd/keyceremony/
+  go test -count=1 -tags libfido2 -run '^$' -bench '^BenchmarkBackends$' -benchtime 1x ./ctap/libfido2/ >/dev/null
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: libfido2-dev or gcc missing under CI: the libfido2 backend is untested" >&2
+  exit 1
+else
+  echo "WARNING: libfido2-dev or gcc missing: the libfido2 backend tests are SKIPPED. Run: sudo apt-get install libfido2-dev gcc" >&2
+fi
 
 if [ -n "${FUZZTIME:-}" ]; then
   for pkg in $(go list ./...); do
