@@ -12,6 +12,7 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/simkey/conformance"
 )
 
 // fakeClock is a settable clock for the reset window.
@@ -201,34 +202,13 @@ func TestTouchTimeoutAndCancel(t *testing.T) {
 	}
 }
 
-// registration is one makeCredential through the full stack with a PIN.
-func register(t *testing.T, b *bench, pin []byte, rpID string, userID []byte, rk bool) *ctap.MakeCredentialResult {
-	t.Helper()
-	c := ctx(t)
-	tok, err := b.client.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: rpID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tok.Zero()
-	res, err := b.client.MakeCredential(c, ctap.MakeCredentialOptions{
-		ClientDataHash: hash("client data " + rpID),
-		RP:             ctap.RelyingParty{ID: rpID, Name: rpID},
-		User:           ctap.User{ID: userID, Name: "breakglass1@contoso.onmicrosoft.com", DisplayName: "Break Glass 1"},
-		ResidentKey:    rk, CredProtect: ctap.CredProtectUVOptional, HMACSecret: true, Token: tok,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 func TestStateFileSurvivesRestart(t *testing.T) {
 	path := t.TempDir() + "/simkey.json"
 	b := newBench(t, simkey.Config{StatePath: path}, ctap.Options{})
 	c := ctx(t)
 	pin := []byte("1234")
 	b.client.SetPIN(c, pin)
-	res := register(t, b, pin, "login.microsoft.com", []byte("u"), true)
+	res := conformance.Register(t, b.client, pin, "login.microsoft.com", []byte("u"), true)
 	b.dev.Close()
 	b2 := newBench(t, simkey.Config{StatePath: path}, ctap.Options{})
 	tok, err := b2.client.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermCredentialManagement})

@@ -336,20 +336,28 @@ func testTouchTimeoutAndCancel(t *testing.T, b Backend) {
 	}
 }
 
-// register is one makeCredential, with a PIN token when pin is set.
+// register is one makeCredential on the bench's client.
 func register(t *testing.T, s *bench, pin []byte, rpID string, userID []byte, rk bool) *ctap.MakeCredentialResult {
+	t.Helper()
+	return Register(t, s.auth, pin, rpID, userID, rk)
+}
+
+// Register makes one credential for rpID and userID (discoverable when rk),
+// with credProtect 1 and hmac-secret, under a PIN token when pin is set. The
+// client data hash is SHA-256("client data " + rpID).
+func Register(t testing.TB, auth ctap.Authenticator, pin []byte, rpID string, userID []byte, rk bool) *ctap.MakeCredentialResult {
 	t.Helper()
 	c := ctx(t)
 	var tok *ctap.PINToken
 	if pin != nil {
 		var err error
-		tok, err = s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: rpID})
+		tok, err = auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: rpID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tok.Zero()
 	}
-	res, err := s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
+	res, err := auth.MakeCredential(c, ctap.MakeCredentialOptions{
 		ClientDataHash: hash("client data " + rpID),
 		RP:             ctap.RelyingParty{ID: rpID, Name: rpID},
 		User:           ctap.User{ID: userID, Name: "breakglass1@contoso.onmicrosoft.com", DisplayName: "Break Glass 1"},

@@ -6,7 +6,7 @@ OP: getInfo | pinToken | makeCredential | getAssertion
 Prints the mean nanoseconds per operation, setup excluded.
 """
 import hashlib
-import socket
+import os
 import sys
 import time
 
@@ -14,30 +14,16 @@ from fido2.ctap2 import Ctap2
 from fido2.ctap2.credman import CredentialManagement
 from fido2.ctap2.pin import ClientPin
 from fido2.hid import CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor
+from fido2.hid.base import HidDescriptor
+
+# The socket connection is the interop test's: one definition of it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "cmd", "keyceremony", "testdata"))
+from python_fido2_interop import SeqpacketConnection  # noqa: E402
 
 RP = {"id": "login.microsoft.com", "name": "Microsoft"}
 USER = {"id": b"bench-user", "name": "breakglass1@contoso.onmicrosoft.com"}
 ES256 = [{"type": "public-key", "alg": -7}]
 CDH = hashlib.sha256(b"keyceremony benchmark").digest()
-
-
-class SeqpacketConnection(CtapHidConnection):
-    """One 64-byte HID report per SOCK_SEQPACKET message, no report ID."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(10)
-        self.sock.connect(path)
-
-    def read_packet(self):
-        return self.sock.recv(64)
-
-    def write_packet(self, data):
-        self.sock.send(data)
-
-    def close(self):
-        self.sock.close()
 
 
 def main():
