@@ -12,7 +12,9 @@ package health
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -198,6 +200,7 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prom
 	default:
 		r.add(name+" firmware", Pass, "firmware %s as recorded", fw)
 	}
+	r.reattest(ctx, auth, name, k)
 	left, _, err := auth.PINRetries(ctx)
 	if err != nil {
 		r.add(name+" PIN", CouldNot, "%v", err)
@@ -242,6 +245,60 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prom
 			r.add(name+" credential", Pass, "test assertion for %s verified with the recorded public key (counter %d)", enroll.RPID, ad.SignCount)
 		}
 	}
+}
+
+// reattestRPID names the throw-away credential of the re-attestation; it is
+// not a real relying party, so nothing of login.microsoft.com is touched.
+const reattestRPID = "health-check.keyceremony.invalid"
+
+// reattest has the key attest a fresh non-discoverable credential (nothing
+// is stored on the key; its signature counter moves by one, and it needs a
+// touch) and checks the attestation certificate is the one the ceremony
+// recorded and that the key holds its private key.
+func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, name string, k report.Key) {
+	check := name + " attestation"
+	if k.AttestationCert == "" {
+		r.add(check, CouldNot, "the report records no attestation certificate to compare with")
+		return
+	}
+	h := sha256.Sum256([]byte("keyceremony health re-attestation " + r.cfg.Now().UTC().Format(time.RFC3339Nano)))
+	res, err := auth.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:],
+		RP:   ctap.RelyingParty{ID: reattestRPID, Name: "keyceremony health check"},
+		User: ctap.User{ID: []byte("health-check"), Name: "health-check"}})
+	if err != nil {
+		r.add(check, CouldNot, "the key did not re-attest: %v", err)
+		return
+	}
+	var stmt struct {
+		Sig []byte   `cbor:"sig"`
+		X5C [][]byte `cbor:"x5c"`
+	}
+	if err := ctap.Unmarshal(res.AttStmt, &stmt); err != nil || len(stmt.X5C) == 0 {
+		r.add(check, Finding, "the key's new attestation (%s) carries no certificate; the ceremony recorded %s", res.Format, short(k.AttestationCert))
+		return
+	}
+	sum := sha256.Sum256(stmt.X5C[0])
+	if got := hex.EncodeToString(sum[:]); got != k.AttestationCert {
+		r.add(check, Finding, "attestation certificate %s, the report records %s: not the key the ceremony attested", short(got), short(k.AttestationCert))
+		return
+	}
+	cert, err := x509.ParseCertificate(stmt.X5C[0])
+	if err == nil {
+		err = cert.CheckSignature(x509.ECDSAWithSHA256, append(append([]byte(nil), res.AuthData...), h[:]...), stmt.Sig)
+	}
+	if err != nil {
+		r.add(check, Finding, "the recorded attestation certificate came back, but the attestation signature does not verify with it: %v", err)
+		return
+	}
+	r.add(check, Pass, "re-attested with the recorded certificate %s", short(k.AttestationCert))
+}
+
+// short abbreviates a hex fingerprint for a finding's sentence.
+func short(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16] + "…"
+	}
+	return fp
 }
 
 func halves(ctx context.Context, p ceremony.Prompter, cfg Config, slot int) ([]byte, error) {
