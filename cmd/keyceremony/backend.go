@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -34,6 +35,19 @@ func parseBackend(name string) (backend, error) {
 		return backend{name: backendLibfido2}, nil
 	}
 	return backend{}, fmt.Errorf("unknown backend %q: native or libfido2", name)
+}
+
+// backendFlag defines the --backend flag of the commands that open keys.
+func backendFlag(fs *flag.FlagSet) *string {
+	return fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
+}
+
+// backend is the config's backend, or override when the flag names one.
+func (c *ceremonyConfig) backend(override string) (backend, error) {
+	if override != "" {
+		c.Backend = override
+	}
+	return parseBackend(c.Backend)
 }
 
 // open opens addr; onKeepalive hears the key's keepalives (native only).

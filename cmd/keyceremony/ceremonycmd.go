@@ -133,7 +133,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	fs := flag.NewFlagSet("ceremony", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
-	backendName := fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
+	backendName := backendFlag(fs)
 	if err := fs.Parse(args); err != nil || *cfgPath == "" {
 		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume JOURNAL]")}
 	}
@@ -141,10 +141,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
-	if *backendName != "" {
-		cfg.Backend = *backendName
-	}
-	be, err := parseBackend(cfg.Backend)
+	be, err := cfg.backend(*backendName)
 	if err != nil {
 		return usageError{err}
 	}

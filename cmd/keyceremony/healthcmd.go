@@ -47,7 +47,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	last := fs.String("report", "", "the account's last report.json (ceremony or health)")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
-	backendName := fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
+	backendName := backendFlag(fs)
 	if err := fs.Parse(args); err != nil || *cfgPath == "" || *last == "" {
 		return usageError{errors.New("usage: keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]")}
 	}
@@ -55,10 +55,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return usageError{err}
 	}
-	if *backendName != "" {
-		cfg.Backend = *backendName
-	}
-	be, err := parseBackend(cfg.Backend)
+	be, err := cfg.backend(*backendName)
 	if err != nil {
 		return usageError{err}
 	}

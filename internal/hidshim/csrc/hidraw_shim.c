@@ -72,33 +72,24 @@ static int open_shim(void) {
 
 #define REAL(name) static __typeof__(&name) real_##name; if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
 
-int open(const char *path, int flags, ...) {
-	REAL(open);
-	mode_t mode = 0;
-	if (flags & O_CREAT) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
+/* open and open64 differ only in the libc function they fall back to. */
+#define OPEN_SHIM(name)                                          \
+	int name(const char *path, int flags, ...) {                 \
+		REAL(name);                                              \
+		mode_t mode = 0;                                         \
+		if (flags & O_CREAT) {                                   \
+			va_list ap;                                          \
+			va_start(ap, flags);                                 \
+			mode = va_arg(ap, mode_t);                           \
+			va_end(ap);                                          \
+		}                                                        \
+		if (is_shim_path(path))                                  \
+			return open_shim();                                  \
+		return real_##name(path, flags, mode);                   \
 	}
-	if (is_shim_path(path))
-		return open_shim();
-	return real_open(path, flags, mode);
-}
 
-int open64(const char *path, int flags, ...) {
-	REAL(open64);
-	mode_t mode = 0;
-	if (flags & O_CREAT) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	if (is_shim_path(path))
-		return open_shim();
-	return real_open64(path, flags, mode);
-}
+OPEN_SHIM(open)
+OPEN_SHIM(open64)
 
 static void fake_stat(struct stat *st) {
 	memset(st, 0, sizeof(*st));
