@@ -3,9 +3,11 @@ package attest
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/keyceremony/keyceremony/simkey/testca"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,12 +251,14 @@ func TestSimkeyAllowedOnlyInRehearsal(t *testing.T) {
 	in := simkeyRegistration(t, key)
 	vf := defaultVerifier(t)
 	vf.Rehearsal = true
+	root, _ := testca.Root()
+	vf.RehearsalRoots = []*x509.Certificate{root}
+	vf.RehearsalModel = &AllowedModel{AAGUID: testca.AAGUIDString(), Name: testca.ModelName}
 	v, err := vf.Verify(in, Expect{RPID: "login.microsoft.com", Origin: "https://login.microsoft.com"})
 	if err != nil || !v.Allowed || !v.Rehearsal || !strings.Contains(v.Root.Subject, "TEST") || v.Firmware != "5.7.4" {
 		t.Fatalf("%v %+v", err, v)
 	}
 	// Adding the simkey root to a real policy does not make it trusted.
-	root, _ := simkey.TestRoot()
 	pol := testPolicy(t, []testCA{{cert: root}}, nil, nil, AllowedModel{AAGUID: simkey.DefaultAAGUID().String(), Name: "sim"})
 	v, _ = (&Verifier{Policy: pol, Now: vf.Now}).Verify(in, Expect{RPID: "login.microsoft.com"})
 	if v.Allowed || !v.HasReason(ReasonSimkeyRoot) {
@@ -335,8 +339,25 @@ func TestPolicyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Allowed) < 10 || len(p.TrustedRoots()) != 1 || !p.RequiresAttestation() || len(p.SHA256()) != 64 {
-		t.Fatalf("default policy %+v", p)
+	if len(p.Allowed) < 10 || !p.RequiresAttestation() || len(p.SHA256()) != 64 {
+		t.Fatalf("default policy: %d models, attestation required %v", len(p.Allowed), p.RequiresAttestation())
+	}
+	// The embedded roots are exactly Yubico's three, by the fingerprints
+	// ../shared/vectors/README.md records (each checked there against two
+	// independent published copies of Yubico's CA bundle).
+	want := map[string]string{
+		"0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42": "Yubico U2F Root CA Serial 457200631",
+		"35f1a54b353bfb711e6d42adbeb76c0e9dead095018e6a94783ba2192fd6faad": "Yubico FIDO Root CA Serial 450203556",
+		"62760c6a6ef91679f454c8902b80fd009825b3f25da90f1fbace2ec6586cd5a8": "Yubico Attestation Root 1",
+	}
+	roots := p.RootInfo()
+	if len(roots) != len(want) {
+		t.Fatalf("%d embedded roots, want %d", len(roots), len(want))
+	}
+	for _, r := range roots {
+		if name, ok := want[r.SHA256]; !ok || !strings.Contains(r.Subject, name) {
+			t.Errorf("unexpected embedded root %s %s", r.Subject, r.SHA256)
+		}
 	}
 	dir := t.TempDir()
 	write := func(name, s string) string {
@@ -440,4 +461,13 @@ func BenchmarkParseMDS(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(blob))/1e6, "MB/blob")
+}
+
+// attest keeps only the certificate of simkey's TEST root, to name it when a
+// real ceremony meets it; it must be the very root simkey signs with.
+func TestEmbeddedSimkeyRootIsTestcaRoot(t *testing.T) {
+	b, err := embedded.ReadFile("roots/simkey-test-root.pem")
+	if err != nil || string(b) != string(testca.RootPEM()) {
+		t.Fatalf("attest/roots/simkey-test-root.pem differs from simkey/testca/root.pem (%v)", err)
+	}
 }

@@ -54,6 +54,12 @@ func (ca testCA) pem() string {
 // A zero-value issuer makes it self-signed.
 func issue(t testing.TB, issuer testCA, aaguid *ctap.AAGUID) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
+	return issueWith(t, issuer, aaguid, nil)
+}
+
+// issueWith is issue with a change to the certificate template.
+func issueWith(t testing.TB, issuer testCA, aaguid *ctap.AAGUID, change func(*x509.Certificate)) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
@@ -64,6 +70,9 @@ func issue(t testing.TB, issuer testCA, aaguid *ctap.AAGUID) (*x509.Certificate,
 	if aaguid != nil {
 		v, _ := asn1.Marshal(aaguid[:])
 		tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 4}, Value: v}}
+	}
+	if change != nil {
+		change(tmpl)
 	}
 	parent, signer := tmpl, k
 	if issuer.cert != nil {
@@ -86,8 +95,9 @@ type registration struct {
 	clientData []byte
 	format     string // default packed
 	flipSig    bool
-	signOver   []byte // sign this clientDataHash instead of the real one
-	self       bool   // packed self attestation: signed by the credential key, no x5c
+	signOver   []byte              // sign this clientDataHash instead of the real one
+	self       bool                // packed self attestation: signed by the credential key, no x5c
+	chain      []*x509.Certificate // intermediates sent in x5c after attCert
 }
 
 func (r registration) build(t testing.TB) Input {
@@ -123,6 +133,12 @@ func (r registration) build(t testing.TB) Input {
 		stmt, _ = ctap.Marshal(map[string]any{})
 	} else {
 		digest := sha256.Sum256(append(append([]byte{}, ad...), signed...))
+		if format == "fido-u2f" { // FIDO U2F raw message formats §4.3
+			msg := append([]byte{0x00}, rpHash[:]...)
+			msg = append(append(append(msg, signed...), credID...), 0x04)
+			msg = append(append(msg, cred.PublicKey.X.FillBytes(make([]byte, 32))...), cred.PublicKey.Y.FillBytes(make([]byte, 32))...)
+			digest = sha256.Sum256(msg)
+		}
 		var sig []byte
 		if !r.self {
 			sig, _ = ecdsa.SignASN1(rand.Reader, r.attKey, digest[:])
@@ -136,12 +152,21 @@ func (r registration) build(t testing.TB) Input {
 				Alg int    `cbor:"alg"`
 				Sig []byte `cbor:"sig"`
 			}{-7, sig})
+		} else if format == "fido-u2f" {
+			stmt, _ = ctap.Marshal(struct {
+				Sig []byte   `cbor:"sig"`
+				X5C [][]byte `cbor:"x5c"`
+			}{sig, [][]byte{r.attCert.Raw}})
 		} else {
+			x5c := [][]byte{r.attCert.Raw}
+			for _, c := range r.chain {
+				x5c = append(x5c, c.Raw)
+			}
 			stmt, _ = ctap.Marshal(struct {
 				Alg int      `cbor:"alg"`
 				Sig []byte   `cbor:"sig"`
 				X5C [][]byte `cbor:"x5c"`
-			}{-7, sig, [][]byte{r.attCert.Raw}})
+			}{-7, sig, x5c})
 		}
 	}
 	in, err := InputFromMakeCredential(&ctap.MakeCredentialResult{Format: format, AuthData: ad, AttStmt: stmt}, r.clientData, nil)

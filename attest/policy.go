@@ -51,8 +51,10 @@ type Policy struct {
 
 	// raw is the policy file as read, for its hash in the report.
 	raw []byte
-	// roots are Roots parsed.
-	roots []*x509.Certificate
+	// roots are Roots parsed; published[i] is roots[i] as its file holds
+	// it (it differs only for a BER-encoded root, see parseTrustAnchor).
+	roots     []*x509.Certificate
+	published [][]byte
 }
 
 // Root is one trusted attestation root certificate.
@@ -165,7 +167,7 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 		if blk == nil || blk.Type != "CERTIFICATE" {
 			return nil, fmt.Errorf("policy: roots[%d] (%s): not a PEM certificate", i, r.Name)
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+		c, err := parseTrustAnchor(blk.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("policy: roots[%d] (%s): %w", i, r.Name, err)
 		}
@@ -173,6 +175,7 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 			return nil, fmt.Errorf("policy: roots[%d] (%s): not a CA certificate", i, r.Name)
 		}
 		p.roots = append(p.roots, c)
+		p.published = append(p.published, blk.Bytes)
 	}
 	if p.MDS != nil {
 		if p.MDS.Blob == "" || p.MDS.MaxAgeDays <= 0 {
@@ -203,6 +206,28 @@ func (p *Policy) RequiresAttestation() bool {
 func (p *Policy) SHA256() string {
 	s := sha256.Sum256(p.raw)
 	return hex.EncodeToString(s[:])
+}
+
+// anchorInfo names a root by its bytes as published, whatever encoding
+// repair parseTrustAnchor made to use it.
+func (p *Policy) anchorInfo(c *x509.Certificate) CertInfo {
+	info := certInfo(c)
+	for i, r := range p.roots {
+		if r == c || r.Equal(c) {
+			s := sha256.Sum256(p.published[i])
+			info.SHA256 = hex.EncodeToString(s[:])
+		}
+	}
+	return info
+}
+
+// RootInfo lists the policy's roots by name and published SHA-256.
+func (p *Policy) RootInfo() []CertInfo {
+	var out []CertInfo
+	for _, r := range p.roots {
+		out = append(out, p.anchorInfo(r))
+	}
+	return out
 }
 
 // TrustedRoots returns the parsed policy roots.

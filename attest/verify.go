@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/simkey/testca"
 )
 
 // Reason codes of a refusal. Each Verdict reason carries one, so tests and
@@ -39,7 +39,14 @@ const (
 	ReasonCertification    = "certification"      // below the policy's certification level
 	ReasonFirmware         = "firmware"           // firmware below the policy's minimum
 	ReasonFirmwareUnknown  = "firmware-unknown"   // the policy has a minimum but the firmware is unknown
+	ReasonExpired          = "expired"            // a certificate of the chain is outside its validity period
+	ReasonU2FAAGUID        = "u2f-aaguid"         // fido-u2f with a non-zero AAGUID its signature does not cover
+	ReasonEntraFormat      = "entra-format"       // Entra registers only packed and none attestation
+	ReasonTPMCert          = "tpm-aik-cert"       // the tpm AIK certificate breaks WebAuthn §8.3.1
 )
+
+// EntraRPID is the relying party of Microsoft Entra ID passkeys (FIDO2).
+const EntraRPID = "login.microsoft.com"
 
 // Reason is one cause of refusal.
 type Reason struct {
@@ -103,8 +110,13 @@ func (v *Verdict) HasReason(code string) bool {
 type Verifier struct {
 	Policy *Policy
 	MDS    *MDS // nil when the policy uses none
-	// Rehearsal trusts the simkey TEST root and allows simkey's AAGUID.
+	// Rehearsal trusts RehearsalRoots and allows RehearsalModel.
 	Rehearsal bool
+	// RehearsalRoots are the simulation's TEST attestation roots: trusted
+	// only in a rehearsal, and named as such when met outside one.
+	RehearsalRoots []*x509.Certificate
+	// RehearsalModel is the simulated key's model, allowed only in a rehearsal.
+	RehearsalModel *AllowedModel
 	// Now is the verification time (default time.Now).
 	Now func() time.Time
 }
@@ -236,35 +248,78 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		v.refuse(ReasonRPID, "the credential was made for another relying party than %q", exp.RPID)
 	}
 
-	// Cryptographic verification of the statement: the library's.
+	// Entra ID registers only packed and none attestation: "Microsoft Entra
+	// ID ... supports packed and none attestation formats" (Microsoft Learn,
+	// "Passkey (FIDO2) authentication method", attestation enforcement;
+	// Graph beta fido2AuthenticationMethod: create, attestationObject).
+	if exp.RPID == EntraRPID && att.Format != "packed" && att.Format != "none" {
+		v.refuse(ReasonEntraFormat, "the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key", att.Format)
+	}
+
+	// Cryptographic verification of the statement: the library's, with the
+	// checks statement.go explains beside it.
 	if att.Format == "none" {
 		if vf.Policy.RequiresAttestation() {
 			v.refuse(ReasonFormatNone, "the key gave no attestation (format none), and the policy requires one: ask for direct attestation")
 		}
 	} else {
+		chain, certErr := x5cChain(att.AttStatement)
+		if certErr != nil {
+			v.refuse(ReasonMalformed, "attestation certificates: %v", certErr)
+		}
 		sigErr := att.VerifyAttestation(clientDataHash, nil, protocol.AttestationPolicy{}, protocol.SignaturePolicy{})
 		v.AttestationType = att.Type
-		chain, certErr := x5cChain(att.AttStatement)
-		if certErr == nil && len(chain) > 0 {
-			checkCertAAGUID(v, chain[0], ad.AAGUID)
+		expired, aikOK := false, true
+		if len(chain) > 0 {
+			expired = checkValidity(v, chain, now)
+			if att.Format != "fido-u2f" { // §8.6: the client writes a zero AAGUID; the certificate's extension is not compared
+				checkCertAAGUID(v, chain[0], ad.AAGUID)
+			}
+			if att.Format == "tpm" {
+				aikOK = checkAIKCert(v, att.AttStatement, chain[0])
+			}
+		}
+		signatureOK := sigErr == nil
+		if sigErr != nil {
+			switch kind := classifyLibraryError(sigErr); {
+			case kind == failureAAGUID && v.HasReason(ReasonAAGUIDMismatch),
+				kind == failureAIKCert && !aikOK:
+				// The library checks these after the signature: the
+				// signature verified, and the cause has its own reason.
+				signatureOK = true
+			case kind == failureValidity && expired && len(chain) > 0:
+				// The library stopped at the expired certificate, for
+				// packed and fido-u2f before the signature: check it here.
+				if err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0]); err != nil {
+					v.refuse(ReasonSignature, "the attestation signature does not verify with the attestation certificate's key: %v", err)
+				} else {
+					signatureOK = true
+				}
+			case kind == failureValidity:
+				// Valid at the verifier's clock, not at this machine's,
+				// which the library uses: nothing was verified.
+				v.refuse(ReasonExpired, "a certificate is outside its validity period by this machine's clock (%s), which the verification library uses; the statement was not verified", time.Now().UTC().Format(time.DateOnly))
+			default:
+				v.refuse(ReasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
+			}
 		}
 		switch {
-		case sigErr != nil && !v.HasReason(ReasonAAGUIDMismatch):
-			v.refuse(ReasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
 		case certErr != nil:
-			v.refuse(ReasonMalformed, "attestation certificates: %v", certErr)
 		case len(chain) == 0:
 			if !vf.Policy.AllowSelfAttestation {
 				v.refuse(ReasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
 			}
-		default:
-			if sigErr == nil {
-				v.Trusted = vf.checkChain(v, chain, ad.AAGUID.String(), now)
+		case signatureOK && aikOK:
+			leaf := chain[0]
+			if att.Format == "tpm" {
+				leaf = withTPMSANHandled(leaf)
 			}
+			chained := vf.checkChain(v, append([]*x509.Certificate{leaf}, chain[1:]...), ad.AAGUID.String(), now, expired)
+			v.Trusted = chained && !expired
 		}
 	}
 
-	vf.checkModel(v, ad.AAGUID, in.Firmware, now)
+	vf.checkModel(v, att.Format, ad.AAGUID, in.Firmware, now)
 	v.Allowed = v.Trusted && len(v.Reasons) == 0
 	return v, nil
 }
@@ -358,8 +413,11 @@ func certInfo(c *x509.Certificate) CertInfo {
 }
 
 // checkChain verifies x5c against the policy roots, the MDS roots of the
-// AAGUID and (in rehearsal only) the simkey TEST root.
-func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid string, now time.Time) bool {
+// AAGUID and (in rehearsal only) the simkey TEST root. When a certificate is
+// expired (already refused with its dates), the links are still checked, at
+// the latest start of validity in x5c, so an expired chain that also leads
+// nowhere says both.
+func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid string, now time.Time, expired bool) bool {
 	for _, c := range chain {
 		v.Chain = append(v.Chain, certInfo(c))
 	}
@@ -374,34 +432,56 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 			}
 		}
 	}
-	simRoot, simErr := testca.Root()
-	if vf.Rehearsal && simErr == nil {
-		roots.AddCert(simRoot)
+	if vf.Rehearsal {
+		for _, r := range vf.RehearsalRoots {
+			roots.AddCert(r)
+		}
 	}
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
-	paths, err := chain[0].Verify(opts)
+	// An expired chain is linked at each instant some certificate of it
+	// starts or ends being valid, so that the links are judged apart from
+	// the dates (already refused with their own reason).
+	times := []time.Time{now}
+	if expired {
+		times = nil
+		for _, c := range chain {
+			times = append(times, c.NotBefore.Add(time.Second), c.NotAfter.Add(-time.Second))
+		}
+	}
+	var (
+		paths [][]*x509.Certificate
+		err   error
+	)
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	for _, at := range times {
+		opts.CurrentTime = at
+		if paths, err = chain[0].Verify(opts); err == nil {
+			break
+		}
+	}
 	if err != nil {
-		if simErr == nil && !vf.Rehearsal {
+		if !vf.Rehearsal {
 			sim := x509.NewCertPool()
-			sim.AddCert(simRoot)
+			for _, r := range vf.testRoots() {
+				sim.AddCert(r)
+			}
 			opts.Roots = sim
 			if _, err2 := chain[0].Verify(opts); err2 == nil {
 				v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony")
 				return false
 			}
 		}
-		v.refuse(ReasonChain, "the attestation certificate %q does not chain to a trusted root: %v", chain[0].Subject.CommonName, err)
+		v.refuse(ReasonChain, "the attestation certificate %q does not chain to a trusted root: %v", commonName(chain[0]), err)
 		return false
 	}
 	root := paths[0][len(paths[0])-1]
-	if testca.IsRoot(root) && !vf.Rehearsal {
+	if !vf.Rehearsal && vf.isRehearsalRoot(root) {
 		v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal")
 		return false
 	}
-	ri := certInfo(root)
+	ri := vf.Policy.anchorInfo(root)
 	v.Root = &ri
 	if len(paths[0]) > len(chain) { // the root was not in x5c: record it in the chain too
 		v.Chain = append(v.Chain, ri)
@@ -409,12 +489,45 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 	return true
 }
 
+// testRoots are the roots a real ceremony must name as simulations: the
+// embedded simkey TEST root (its certificate only) and RehearsalRoots.
+func (vf *Verifier) testRoots() []*x509.Certificate {
+	out := append([]*x509.Certificate(nil), vf.RehearsalRoots...)
+	if b, err := embedded.ReadFile("roots/simkey-test-root.pem"); err == nil {
+		if blk, _ := pem.Decode(b); blk != nil {
+			if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func (vf *Verifier) isRehearsalRoot(c *x509.Certificate) bool {
+	for _, r := range vf.testRoots() {
+		if r.Equal(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkModel applies the allowlist, MDS status and certification, and firmware.
-func (vf *Verifier) checkModel(v *Verdict, aaguid ctap.AAGUID, firmware *uint64, now time.Time) {
+func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, firmware *uint64, now time.Time) {
 	id := aaguid.String()
+	if format == "fido-u2f" {
+		// WebAuthn §8.6 (FIDO U2F attestation) step 2: the AAGUID of a
+		// fido-u2f credential is zero, and the attestation signature does
+		// not cover it. Whatever authData claims attests no model.
+		if !aaguid.IsZero() {
+			v.refuse(ReasonU2FAAGUID, "the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused", id)
+		}
+		v.refuse(ReasonAAGUIDNotAllowed, "a fido-u2f attestation names no model (WebAuthn §8.6): it cannot satisfy the allowlist")
+		return
+	}
 	model, ok := vf.Policy.model(id)
-	if !ok && vf.Rehearsal && aaguid == ctap.AAGUID(testca.AAGUID()) {
-		model, ok = AllowedModel{AAGUID: id, Name: "keyceremony simkey (rehearsal)"}, true
+	if !ok && vf.Rehearsal && vf.RehearsalModel != nil && vf.RehearsalModel.AAGUID == id {
+		model, ok = *vf.RehearsalModel, true
 	}
 	switch {
 	case ok:

@@ -271,7 +271,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 	if info.FirmwareVersion != nil {
 		fw = attest.FormatFirmware(*info.FirmwareVersion)
 	}
-	e.prompt.Progress(step("insert"), fmt.Sprintf("AAGUID %s, firmware %s", info.AAGUID, fw))
+	e.prompt.Progress(step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", info.AAGUID, fw, info.FirmwareSource))
 	_ = e.journal.Append(step("insert"), "note", map[string]string{"aaguid": info.AAGUID.String(), "firmware": fw})
 
 	// Reset: destructive, only in the power-up window, checked on resume.
@@ -479,7 +479,7 @@ func (e *Engine) createAndEnroll(ctx context.Context, slot int, auth ctap.Authen
 		certSum = v.Chain[0].SHA256
 	}
 	k := report.Key{
-		Slot: slot, AAGUID: ad.AAGUID.String(), Model: v.Model, Firmware: v.Firmware,
+		Slot: slot, AAGUID: ad.AAGUID.String(), Model: v.Model, Firmware: v.Firmware, FirmwareSource: info.FirmwareSource,
 		CredentialID:  base64.RawURLEncoding.EncodeToString(ad.CredentialID),
 		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(ad.CredentialKey),
 		PublicKeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),

@@ -15,6 +15,12 @@ type Channel interface {
 	CBOR(ctx context.Context, msg []byte, keepalive func(status byte)) ([]byte, error)
 }
 
+// deviceVersioner is a Channel that knows the device version the key gave
+// in its CTAPHID_INIT answer (CTAP 2.1 §11.2.9.1.3: major, minor, build).
+type deviceVersioner interface {
+	DeviceVersion() [3]byte
+}
+
 // Keepalive is what the key says while it works on a request.
 type Keepalive byte
 
@@ -96,6 +102,14 @@ func (c *Client) Info(ctx context.Context) (*Info, error) {
 	}
 	if len(info.Versions) == 0 {
 		return nil, fmt.Errorf("getInfo: %w: no versions", ErrMalformedReply)
+	}
+	if info.FirmwareVersion != nil {
+		info.FirmwareSource = FirmwareFromGetInfo
+	} else if dv, ok := c.ch.(deviceVersioner); ok {
+		if v := dv.DeviceVersion(); v != [3]byte{} {
+			fw := uint64(v[0])<<16 | uint64(v[1])<<8 | uint64(v[2])
+			info.FirmwareVersion, info.FirmwareSource = &fw, FirmwareFromCTAPHID
+		}
 	}
 	c.info = &info
 	return &info, nil

@@ -119,6 +119,26 @@ type Info struct {
 	// not read (empty for the native backend, which reads them all): an
 	// absent firmwareVersion then means "unknown", not "not reported".
 	Unavailable []string `cbor:"-" json:"unavailable,omitempty"`
+	// FirmwareSource says where FirmwareVersion came from: FirmwareFromGetInfo,
+	// or FirmwareFromCTAPHID when getInfo has none (keys before CTAP 2.1,
+	// such as YubiKeys below 5.7) and the CTAPHID_INIT device version is
+	// used instead. Empty when the firmware is unknown.
+	FirmwareSource string `cbor:"-" json:"firmwareSource,omitempty"`
+}
+
+// Sources of Info.FirmwareVersion.
+const (
+	FirmwareFromGetInfo = "getInfo firmwareVersion"
+	FirmwareFromCTAPHID = "CTAPHID_INIT device version"
+)
+
+// MinPINLengthText renders the minimum PIN length as the key reports it,
+// or says that it reports none (CTAP 2.1 §6.4: the default is 4).
+func (i *Info) MinPINLengthText() string {
+	if i.MinPINLength == 0 {
+		return "not reported (CTAP default 4)"
+	}
+	return fmt.Sprint(i.MinPINLength)
 }
 
 // Option reports an option's state: present and true, present and false, or absent.

@@ -73,6 +73,10 @@ func Open(ctx context.Context, t Transport, opts Options) (*Device, error) {
 // Info returns what the authenticator said in CTAPHID_INIT.
 func (d *Device) Info() InitInfo { return d.info }
 
+// DeviceVersion is the device version of the CTAPHID_INIT answer (major,
+// minor, build), which YubiKeys set to their firmware version.
+func (d *Device) DeviceVersion() [3]byte { return [3]byte{d.info.Major, d.info.Minor, d.info.Build} }
+
 // String names the device.
 func (d *Device) String() string { return d.t.String() }
 

@@ -117,6 +117,7 @@ type Key struct {
 	AAGUID          string          `json:"aaguid"`
 	Model           string          `json:"model"`
 	Firmware        string          `json:"firmware,omitempty"`
+	FirmwareSource  string          `json:"firmware_source,omitempty"` // getInfo, or the CTAPHID_INIT device version
 	Serial          string          `json:"serial,omitempty"`
 	CredentialID    string          `json:"credential_id"`   // base64url
 	PublicKeyCOSE   string          `json:"public_key_cose"` // base64url

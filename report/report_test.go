@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"github.com/keyceremony/keyceremony/simkey/testca"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,7 +99,10 @@ func ceremonyReport(t *testing.T, rehearsal bool) *Report {
 	info, _ := c.Info(ctx)
 	pol, _ := attest.DefaultPolicy()
 	in, _ := attest.InputFromMakeCredential(res, cd, info.FirmwareVersion)
-	verdict, err := (&attest.Verifier{Policy: pol, Rehearsal: true}).Verify(in, attest.Expect{RPID: "login.microsoft.com"})
+	root, _ := testca.Root()
+	vf := &attest.Verifier{Policy: pol, Rehearsal: true, RehearsalRoots: []*x509.Certificate{root},
+		RehearsalModel: &attest.AllowedModel{AAGUID: testca.AAGUIDString(), Name: testca.ModelName}}
+	verdict, err := vf.Verify(in, attest.Expect{RPID: "login.microsoft.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func (b *bench) engine(g ceremony.Graph, resume bool) *ceremony.Engine {
 	}
 	e, err := ceremony.New(ceremony.Config{
 		Account: "breakglass1@contoso.onmicrosoft.com", TenantID: b.tenant.TenantID, OfficerA: officerA, OfficerB: officerB,
-		Keys: 2, Reset: true, Retire: true, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true,
+		Keys: 2, Reset: true, Retire: true, Verifier: rehearsal.Verifier(pol), Rehearsal: true,
 		Signer: b.signer, Tool: report.Tool{Version: "test"}, Hostname: "test-ws", OutDir: filepath.Join(b.dir, "report"),
 	}, j, b.devices, g, b.prompter)
 	if err != nil {
@@ -302,7 +302,7 @@ func TestSecondKeyPluggedInIsRefused(t *testing.T) {
 	defer j.Close()
 	pol, _ := attest.DefaultPolicy()
 	e, _ := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
-		Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true, Signer: b.signer, OutDir: filepath.Join(b.dir, "r")},
+		Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: b.signer, OutDir: filepath.Join(b.dir, "r")},
 		j, b.devices, b.tenant.Client, carelessPrompter{b.prompter})
 	_, err := e.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "exactly one security key") {
@@ -327,7 +327,7 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 		j, _ := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
 		pol, _ := attest.DefaultPolicy()
 		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
-			Reset: true, Retire: true, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true}, Rehearsal: true, Signer: signer,
+			Reset: true, Retire: true, Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: signer,
 			OutDir: filepath.Join(dir, "out")}, j, devs, ten.Client, rehearsal.NewPrompter(devs, nil))
 		if err != nil {
 			b.Fatal(err)

@@ -3,6 +3,8 @@ package rehearsal
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
+	"github.com/keyceremony/keyceremony/simkey/testca"
 	"os"
 	"path/filepath"
 	"time"
@@ -82,8 +84,20 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 		ten.Close()
 		return nil, err
 	}
-	return &Env{Dir: dir, Tenant: ten, Devices: devs, Signer: signer, Verifier: &attest.Verifier{Policy: pol, Rehearsal: true},
+	return &Env{Dir: dir, Tenant: ten, Devices: devs, Signer: signer, Verifier: Verifier(pol),
 		UserID: user.ID, UPN: user.UserPrincipalName}, nil
+}
+
+// Verifier returns a rehearsal's attestation verifier under pol: it trusts
+// simkey's TEST root and allows simkey's model, which a real ceremony's
+// verifier never does.
+func Verifier(pol *attest.Policy) *attest.Verifier {
+	vf := &attest.Verifier{Policy: pol, Rehearsal: true,
+		RehearsalModel: &attest.AllowedModel{AAGUID: testca.AAGUIDString(), Name: testca.ModelName}}
+	if root, err := testca.Root(); err == nil { // embedded: tested to parse
+		vf.RehearsalRoots = []*x509.Certificate{root}
+	}
+	return vf
 }
 
 // Close stops the emulator.

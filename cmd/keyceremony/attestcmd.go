@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"io"
 	"os"
 	"strings"
@@ -21,7 +22,7 @@ type usageError struct{ error }
 func (usageError) ExitCode() int { return 2 }
 
 // loadVerifier builds a Verifier from --policy (default: embedded) and --mds.
-func loadVerifier(policyPath, mdsPath string, rehearsal bool) (*attest.Verifier, error) {
+func loadVerifier(policyPath, mdsPath string, isRehearsal bool) (*attest.Verifier, error) {
 	var (
 		pol *attest.Policy
 		err error
@@ -34,7 +35,10 @@ func loadVerifier(policyPath, mdsPath string, rehearsal bool) (*attest.Verifier,
 	if err != nil {
 		return nil, err
 	}
-	vf := &attest.Verifier{Policy: pol, Rehearsal: rehearsal}
+	vf := &attest.Verifier{Policy: pol}
+	if isRehearsal {
+		vf = rehearsal.Verifier(pol)
+	}
 	if mdsPath == "" && pol.MDS != nil {
 		mdsPath = pol.MDS.Blob
 	}

@@ -24,14 +24,15 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // deviceReport is one row of `keyceremony devices`.
 type deviceReport struct {
-	Address    string          `json:"address"`
-	HID        *hid.DeviceInfo `json:"hid,omitempty"`
-	AAGUID     string          `json:"aaguid,omitempty"`
-	Firmware   string          `json:"firmware,omitempty"`
-	Versions   []string        `json:"versions,omitempty"`
-	PINSet     *bool           `json:"pin_set,omitempty"`
-	PINRetries *int            `json:"pin_retries,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	Address        string          `json:"address"`
+	HID            *hid.DeviceInfo `json:"hid,omitempty"`
+	AAGUID         string          `json:"aaguid,omitempty"`
+	Firmware       string          `json:"firmware,omitempty"`
+	FirmwareSource string          `json:"firmware_source,omitempty"`
+	Versions       []string        `json:"versions,omitempty"`
+	PINSet         *bool           `json:"pin_set,omitempty"`
+	PINRetries     *int            `json:"pin_retries,omitempty"`
+	Error          string          `json:"error,omitempty"`
 }
 
 // openClient opens a device address through CTAPHID.
@@ -85,7 +86,7 @@ func probeDevice(ctx context.Context, addr string, info *hid.DeviceInfo) deviceR
 		r.Error = err.Error()
 		return r
 	}
-	r.AAGUID, r.Firmware, r.Versions = gi.AAGUID.String(), firmwareString(gi.FirmwareVersion), gi.Versions
+	r.AAGUID, r.Firmware, r.FirmwareSource, r.Versions = gi.AAGUID.String(), firmwareString(gi.FirmwareVersion), gi.FirmwareSource, gi.Versions
 	if set, ok := gi.Option("clientPin"); ok {
 		r.PINSet = &set
 		if set {
@@ -199,7 +200,7 @@ func printInfo(out io.Writer, addr string, hi hid.InitInfo, info *ctap.Info) {
 	row("Versions", strings.Join(info.Versions, ", "))
 	row("Extensions", strings.Join(info.Extensions, ", "))
 	if fw := firmwareString(info.FirmwareVersion); fw != "" {
-		row("Firmware", fw)
+		row("Firmware", fw+" from "+info.FirmwareSource)
 	}
 	var opts []string
 	for k, v := range info.Options {
@@ -208,7 +209,7 @@ func printInfo(out io.Writer, addr string, hi hid.InitInfo, info *ctap.Info) {
 	sort.Strings(opts)
 	row("Options", strings.Join(opts, " "))
 	row("PIN/UV protocols", fmt.Sprint(info.PinUvAuthProtocols))
-	row("Min PIN length", info.MinPINLength)
+	row("Min PIN length", info.MinPINLengthText())
 	row("Force PIN change", info.ForcePINChange)
 	row("Max message size", info.MaxMsgSize)
 	if info.RemainingDiscoverableCredentials != nil {

@@ -21,6 +21,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/simkey/testca"
 	"math/big"
 	"net"
 	"net/http"
@@ -113,7 +114,12 @@ func New(cfg Config) (*Emulator, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Verifier = &attest.Verifier{Policy: pol, Rehearsal: true, Now: cfg.Now}
+		root, err := testca.Root()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Verifier = &attest.Verifier{Policy: pol, Rehearsal: true, Now: cfg.Now, RehearsalRoots: []*x509.Certificate{root},
+			RehearsalModel: &attest.AllowedModel{AAGUID: testca.AAGUIDString(), Name: testca.ModelName}}
 	}
 	e := &Emulator{cfg: cfg, st: cfg.State}
 	if cfg.StatePath != "" {

@@ -64,3 +64,12 @@ func IsRoot(cert *x509.Certificate) bool {
 	root, err := Root()
 	return err == nil && sha256.Sum256(cert.Raw) == sha256.Sum256(root.Raw)
 }
+
+// ModelName is the model name a rehearsal gives simkey's AAGUID.
+const ModelName = "keyceremony simkey (rehearsal)"
+
+// AAGUIDString is simkey's AAGUID in the canonical 8-4-4-4-12 form.
+func AAGUIDString() string {
+	a := AAGUID()
+	return fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
+}
