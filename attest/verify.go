@@ -563,6 +563,10 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 		v.refuse(ReasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
 	}
 	e, ok := vf.MDS.Entry(aaguid)
+	if why, bad := vf.MDS.unreadable[aaguid]; !ok && bad {
+		v.refuse(ReasonMDSMissing, "the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked", aaguid, why)
+		return
+	}
 	if !ok {
 		if (p.MDS != nil && p.MDS.Required) || p.MinCertification != "" {
 			v.refuse(ReasonMDSMissing, "the MDS blob has no entry for AAGUID %s", aaguid)
