@@ -4,7 +4,7 @@
 // step that changes state, and a hash-chained journal written before and
 // after each step so that an interrupted ceremony resumes at the right
 // place and never repeats a destructive step without checking reality
-// first. The TUI and the headless rehearsal drive it through Prompter.
+// first. The TUI and the headless rehearsal drive it through officer.Prompter.
 package ceremony
 
 import (
@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"slices"
 	"strings"
@@ -45,40 +46,6 @@ type Graph interface {
 	GetFIDO2(ctx context.Context, userID, methodID string) (*enroll.Method, error)
 	DeleteFIDO2(ctx context.Context, userID, methodID string) error
 }
-
-// Instruction kinds the officers are asked to carry out.
-const (
-	InstructInsert = "insert" // plug in key Slot (and nothing else)
-	InstructReplug = "replug" // unplug key Slot and plug it back in
-	InstructRemove = "remove" // unplug key Slot
-)
-
-// Instruction is something the officers must do before the engine goes on.
-type Instruction struct {
-	Kind string
-	Slot int
-	Text string
-}
-
-// Prompter is how the engine talks to the officers.
-type Prompter interface {
-	// Instruct shows an instruction and returns once it is done.
-	Instruct(ctx context.Context, in Instruction) error
-	// Confirm asks one officer, by name, to confirm an action; an error
-	// (ErrAbandoned) means no.
-	Confirm(ctx context.Context, officer, action string) error
-	// PINHalf asks an officer for their half of key Slot's PIN, entered
-	// twice and never shown; newPIN says whether it is being set now.
-	PINHalf(ctx context.Context, slot int, officer string, newPIN bool) ([]byte, error)
-	// Touch says key Slot waits for a touch.
-	Touch(slot int)
-	// Progress reports a step and what happened.
-	Progress(step, detail string)
-}
-
-// ErrAbandoned is returned when an officer declines: the journal stays and
-// the ceremony can be resumed.
-var ErrAbandoned = errors.New("the ceremony was stopped by an officer; resume it from the journal")
 
 // Config describes one ceremony.
 type Config struct {
@@ -114,14 +81,14 @@ type Engine struct {
 	cfg     Config
 	devices Devices
 	graph   Graph
-	prompt  Prompter
+	prompt  officer.Prompter
 	journal *Journal
 	user    *enroll.User
 	started time.Time
 }
 
 // New prepares a ceremony with a journal (new, or opened for a resume).
-func New(cfg Config, j *Journal, d Devices, g Graph, p Prompter) (*Engine, error) {
+func New(cfg Config, j *Journal, d Devices, g Graph, p officer.Prompter) (*Engine, error) {
 	if cfg.Keys == 0 {
 		cfg.Keys = 2
 	}
@@ -157,7 +124,7 @@ type Result struct {
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
 		if err := e.prompt.Confirm(ctx, o, action); err != nil {
-			return nil, fmt.Errorf("%s: %w", action, ErrAbandoned)
+			return nil, fmt.Errorf("%s: %w", action, officer.ErrAbandoned)
 		}
 	}
 	return []string{e.cfg.OfficerA, e.cfg.OfficerB}, nil
@@ -218,7 +185,7 @@ func (e *Engine) preflight(ctx context.Context) error {
 
 // openSlot asks for key slot alone to be plugged in, and opens it.
 func (e *Engine) openSlot(ctx context.Context, slot int, kind, text string) (ctap.Authenticator, io.Closer, error) {
-	if err := e.prompt.Instruct(ctx, Instruction{Kind: kind, Slot: slot, Text: text}); err != nil {
+	if err := e.prompt.Instruct(ctx, officer.Instruction{Kind: kind, Slot: slot, Text: text}); err != nil {
 		return nil, nil, err
 	}
 	present, err := e.devices.Present(ctx)
@@ -235,19 +202,9 @@ func (e *Engine) openSlot(ctx context.Context, slot int, kind, text string) (cta
 	})
 }
 
-// pin asks both officers for their halves and joins them (zero it).
+// pin asks both officers for their halves of key slot's PIN (zero it).
 func (e *Engine) pin(ctx context.Context, slot int, newPIN bool) ([]byte, error) {
-	a, err := e.prompt.PINHalf(ctx, slot, e.cfg.OfficerA, newPIN)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(a)
-	b, err := e.prompt.PINHalf(ctx, slot, e.cfg.OfficerB, newPIN)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(b)
-	return append(append(make([]byte, 0, len(a)+len(b)), a...), b...), nil
+	return officer.SplitPIN(ctx, e.prompt, slot, e.cfg.OfficerA, e.cfg.OfficerB, newPIN)
 }
 
 // provision runs the per-key steps, skipping what the journal says is done.
@@ -258,7 +215,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 		err := json.Unmarshal([]byte(d["report_key"]), &k)
 		return k, err
 	}
-	auth, closer, err := e.openSlot(ctx, slot, InstructInsert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, slot))
+	auth, closer, err := e.openSlot(ctx, slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, slot))
 	if err != nil {
 		return report.Key{}, err
 	}
@@ -287,7 +244,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 			return report.Key{}, err
 		}
 		closer.Close()
-		auth, closer, err = e.openSlot(ctx, slot, InstructReplug, fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", slot))
+		auth, closer, err = e.openSlot(ctx, slot, officer.Replug, fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", slot))
 		if err != nil {
 			return report.Key{}, err
 		}

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"slices"
 	"strings"
 	"time"
@@ -118,7 +119,7 @@ func (r *run) graphErr(name string, err error) {
 }
 
 // Run performs the health check and writes the signed health report.
-func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p ceremony.Prompter) (*Result, error) {
+func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p officer.Prompter) (*Result, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -157,9 +158,9 @@ func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p c
 }
 
 // key checks one key against its record: model, firmware, credential, PIN.
-func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prompter, k report.Key) {
+func (r *run) key(ctx context.Context, devices ceremony.Devices, p officer.Prompter, k report.Key) {
 	name := fmt.Sprintf("key %d", k.Slot)
-	if err := p.Instruct(ctx, ceremony.Instruction{Kind: ceremony.InstructInsert, Slot: k.Slot, Text: fmt.Sprintf("%s: take key %d out of its bag and insert it (and no other key)", r.cfg.OfficerA, k.Slot)}); err != nil {
+	if err := p.Instruct(ctx, officer.Instruction{Kind: officer.Insert, Slot: k.Slot, Text: fmt.Sprintf("%s: take key %d out of its bag and insert it (and no other key)", r.cfg.OfficerA, k.Slot)}); err != nil {
 		r.add(name, CouldNot, "%v", err)
 		return
 	}
@@ -211,7 +212,7 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p ceremony.Prom
 		r.add(name+" credential", CouldNot, "needs the PIN, which was not tried")
 		return
 	}
-	pin, err := halves(ctx, p, r.cfg, k.Slot)
+	pin, err := officer.SplitPIN(ctx, p, k.Slot, r.cfg.OfficerA, r.cfg.OfficerB, false)
 	if err != nil {
 		r.add(name+" PIN", CouldNot, "the officers did not enter the PIN: %v", err)
 		r.add(name+" credential", CouldNot, "needs the PIN")
@@ -299,20 +300,6 @@ func short(fp string) string {
 		return fp[:16] + "…"
 	}
 	return fp
-}
-
-func halves(ctx context.Context, p ceremony.Prompter, cfg Config, slot int) ([]byte, error) {
-	a, err := p.PINHalf(ctx, slot, cfg.OfficerA, false)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(a)
-	b, err := p.PINHalf(ctx, slot, cfg.OfficerB, false)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(b)
-	return append(append([]byte(nil), a...), b...), nil
 }
 
 // graph checks the account in Entra: methods, sign-ins and posture.

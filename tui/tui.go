@@ -12,13 +12,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-
-	"github.com/keyceremony/keyceremony/ceremony"
 )
 
 type requestKind int
@@ -268,7 +267,7 @@ func truncate(s string, w int) string {
 	return string(r[:w-1]) + "…"
 }
 
-// Prompter implements ceremony.Prompter by asking through a running program.
+// Prompter implements officer.Prompter by asking through a running program.
 type Prompter struct {
 	Program *tea.Program
 }
@@ -284,46 +283,46 @@ func (p Prompter) ask(ctx context.Context, r *request) (answer, error) {
 	}
 }
 
-// Instruct implements ceremony.Prompter.
-func (p Prompter) Instruct(ctx context.Context, in ceremony.Instruction) error {
+// Instruct implements officer.Prompter.
+func (p Prompter) Instruct(ctx context.Context, in officer.Instruction) error {
 	a, err := p.ask(ctx, &request{kind: reqInstruct, text: in.Text, slot: in.Slot})
 	if err != nil {
 		return err
 	}
 	if !a.ok {
-		return ceremony.ErrAbandoned
+		return officer.ErrAbandoned
 	}
 	return nil
 }
 
-// Confirm implements ceremony.Prompter.
-func (p Prompter) Confirm(ctx context.Context, officer, action string) error {
-	a, err := p.ask(ctx, &request{kind: reqConfirm, officer: officer, text: action})
+// Confirm implements officer.Prompter.
+func (p Prompter) Confirm(ctx context.Context, name, action string) error {
+	a, err := p.ask(ctx, &request{kind: reqConfirm, officer: name, text: action})
 	if err != nil {
 		return err
 	}
 	if !a.ok {
-		return ceremony.ErrAbandoned
+		return officer.ErrAbandoned
 	}
 	return nil
 }
 
-// PINHalf implements ceremony.Prompter.
-func (p Prompter) PINHalf(ctx context.Context, slot int, officer string, newPIN bool) ([]byte, error) {
-	a, err := p.ask(ctx, &request{kind: reqPIN, officer: officer, slot: slot, newPIN: newPIN})
+// PINHalf implements officer.Prompter.
+func (p Prompter) PINHalf(ctx context.Context, slot int, name string, newPIN bool) ([]byte, error) {
+	a, err := p.ask(ctx, &request{kind: reqPIN, officer: name, slot: slot, newPIN: newPIN})
 	if err != nil {
 		return nil, err
 	}
 	if !a.ok {
-		return nil, ceremony.ErrAbandoned
+		return nil, officer.ErrAbandoned
 	}
 	return a.secret, nil
 }
 
-// Touch implements ceremony.Prompter.
+// Touch implements officer.Prompter.
 func (p Prompter) Touch(slot int) { p.Program.Send(touchMsg{slot: slot}) }
 
-// Progress implements ceremony.Prompter.
+// Progress implements officer.Prompter.
 func (p Prompter) Progress(step, detail string) {
 	p.Program.Send(progressMsg{step: step, detail: detail})
 }

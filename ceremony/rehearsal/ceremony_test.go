@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/keyceremony/keyceremony/officer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,7 +270,7 @@ func TestDeclinedConfirmationStopsAndResumes(t *testing.T) {
 		return officer == officerB && strings.HasPrefix(action, "register key 2")
 	}
 	_, err := b.engine(nil, false).Run(context.Background())
-	if !errors.Is(err, ceremony.ErrAbandoned) {
+	if !errors.Is(err, officer.ErrAbandoned) {
 		t.Fatalf("declined: %v", err)
 	}
 	if n := len(b.methods()); n != 2 {
@@ -286,7 +287,7 @@ func TestDeclinedConfirmationStopsAndResumes(t *testing.T) {
 // carelessPrompter plugs key 2 in as well whenever key 1 is asked for.
 type carelessPrompter struct{ *rehearsal.Prompter }
 
-func (c carelessPrompter) Instruct(ctx context.Context, in ceremony.Instruction) error {
+func (c carelessPrompter) Instruct(ctx context.Context, in officer.Instruction) error {
 	if err := c.Prompter.Instruct(ctx, in); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/simkey/testca"
 	"os"
 	"path/filepath"
@@ -113,7 +114,7 @@ func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 
 // RunCeremony runs the headless rehearsal ceremony with p (a Prompter of
 // these devices), journal in dir/journal.jsonl and report in outDir.
-func (e *Env) RunCeremony(ctx context.Context, p ceremony.Prompter, outDir string, tool report.Tool) (*ceremony.Result, error) {
+func (e *Env) RunCeremony(ctx context.Context, p officer.Prompter, outDir string, tool report.Tool) (*ceremony.Result, error) {
 	j, err := ceremony.CreateJournal(filepath.Join(e.Dir, "journal.jsonl"), time.Now)
 	if err != nil {
 		return nil, err

@@ -8,13 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/simkey"
@@ -140,35 +140,35 @@ func NewPrompter(d *Devices, out io.Writer) *Prompter {
 	return &Prompter{Devices: d, Out: out, halves: map[string][]byte{}}
 }
 
-// Instruct implements ceremony.Prompter.
-func (p *Prompter) Instruct(_ context.Context, in ceremony.Instruction) error {
+// Instruct implements officer.Prompter.
+func (p *Prompter) Instruct(_ context.Context, in officer.Instruction) error {
 	p.log("instruct: " + in.Text)
 	switch in.Kind {
-	case ceremony.InstructInsert:
+	case officer.Insert:
 		return p.Devices.Plug(in.Slot)
-	case ceremony.InstructReplug:
+	case officer.Replug:
 		return p.Devices.Replug(in.Slot)
-	case ceremony.InstructRemove:
+	case officer.Remove:
 		p.Devices.Key(in.Slot).Unplug()
 	}
 	return nil
 }
 
-// Confirm implements ceremony.Prompter.
-func (p *Prompter) Confirm(_ context.Context, officer, action string) error {
-	p.log(fmt.Sprintf("confirm (%s): %s", officer, action))
-	if p.Decline != nil && p.Decline(officer, action) {
-		return ceremony.ErrAbandoned
+// Confirm implements officer.Prompter.
+func (p *Prompter) Confirm(_ context.Context, name, action string) error {
+	p.log(fmt.Sprintf("confirm (%s): %s", name, action))
+	if p.Decline != nil && p.Decline(name, action) {
+		return officer.ErrAbandoned
 	}
 	return nil
 }
 
-// PINHalf implements ceremony.Prompter. The same officer gets the same half
+// PINHalf implements officer.Prompter. The same officer gets the same half
 // for the same key, across a resume of the same Prompter.
-func (p *Prompter) PINHalf(_ context.Context, slot int, officer string, _ bool) ([]byte, error) {
+func (p *Prompter) PINHalf(_ context.Context, slot int, name string, _ bool) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	k := fmt.Sprintf("%d/%s", slot, officer)
+	k := fmt.Sprintf("%d/%s", slot, name)
 	h, ok := p.halves[k]
 	if !ok {
 		h = make([]byte, 4)
@@ -180,7 +180,7 @@ func (p *Prompter) PINHalf(_ context.Context, slot int, officer string, _ bool) 
 		}
 		p.halves[k] = h
 	}
-	p.Asked = append(p.Asked, "PIN half of key "+strconv.Itoa(slot)+" from "+officer)
+	p.Asked = append(p.Asked, "PIN half of key "+strconv.Itoa(slot)+" from "+name)
 	return append([]byte(nil), h...), nil
 }
 
@@ -191,14 +191,14 @@ func (p *Prompter) PIN(slot int, officerA, officerB string) []byte {
 	return append(append([]byte(nil), p.halves[fmt.Sprintf("%d/%s", slot, officerA)]...), p.halves[fmt.Sprintf("%d/%s", slot, officerB)]...)
 }
 
-// Touch implements ceremony.Prompter.
+// Touch implements officer.Prompter.
 func (p *Prompter) Touch(slot int) {
 	p.mu.Lock()
 	p.Touches++
 	p.mu.Unlock()
 }
 
-// Progress implements ceremony.Prompter.
+// Progress implements officer.Prompter.
 func (p *Prompter) Progress(step, detail string) {
 	if p.Out != nil {
 		fmt.Fprintf(p.Out, "  %-14s %s\n", step, detail)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"path/filepath"
@@ -191,7 +192,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		keys = 2
 	}
 	host, _ := os.Hostname()
-	build := func(p ceremony.Prompter) (*ceremony.Engine, error) {
+	build := func(p officer.Prompter) (*ceremony.Engine, error) {
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,

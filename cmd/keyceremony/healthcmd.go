@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/tui"
@@ -24,7 +24,7 @@ type linePrompter struct {
 	out  io.Writer
 }
 
-func (l linePrompter) Instruct(_ context.Context, in ceremony.Instruction) error {
+func (l linePrompter) Instruct(_ context.Context, in officer.Instruction) error {
 	fmt.Fprintln(l.out, in.Text)
 	return nil
 }
@@ -81,7 +81,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if *yes || !isTerminal() {
 		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut})
 	} else {
-		err = runUI(ctx, "keyceremony health check — "+cfg.Account, 12, nil, func(ctx context.Context, p ceremony.Prompter) (tui.DoneMsg, error) {
+		err = runUI(ctx, "keyceremony health check — "+cfg.Account, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 			var rerr error
 			res, rerr = health.Run(ctx, hcfg, devices, client, p)
 			if rerr != nil {

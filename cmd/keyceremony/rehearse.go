@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer j.Close()
 		res, err = runTUI(ctx, "keyceremony REHEARSAL — "+env.UPN+" (virtual keys, emulated Entra)", 16, acting(env),
-			func(p ceremony.Prompter) (*ceremony.Engine, error) {
+			func(p officer.Prompter) (*ceremony.Engine, error) {
 				return ceremony.New(env.CeremonyConfig(dir, tool), j, env.Devices, env.Tenant.Client, p)
 			},
 			func(r *ceremony.Result) string {
@@ -87,7 +88,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 
 // rehearseHealth checks the keys and the emulated account against the
 // rehearsal ceremony's report.
-func rehearseHealth(ctx context.Context, env *rehearsal.Env, p ceremony.Prompter, ceremonyDir string, tool report.Tool, out io.Writer) error {
+func rehearseHealth(ctx context.Context, env *rehearsal.Env, p officer.Prompter, ceremonyDir string, tool report.Tool, out io.Writer) error {
 	last, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileReport))
 	if err != nil {
 		return err
@@ -126,24 +127,24 @@ func printHealth(out io.Writer, res *health.Result) error {
 
 // acting performs, in a rehearsal, the physical steps the officers
 // acknowledged on screen (plugging and re-plugging the virtual keys).
-func acting(env *rehearsal.Env) func(ceremony.Prompter) ceremony.Prompter {
-	return func(p ceremony.Prompter) ceremony.Prompter { return actingOfficers{Prompter: p, devices: env.Devices} }
+func acting(env *rehearsal.Env) func(officer.Prompter) officer.Prompter {
+	return func(p officer.Prompter) officer.Prompter { return actingOfficers{Prompter: p, devices: env.Devices} }
 }
 
 type actingOfficers struct {
-	ceremony.Prompter
+	officer.Prompter
 	devices *rehearsal.Devices
 }
 
-// Instruct implements ceremony.Prompter.
-func (a actingOfficers) Instruct(ctx context.Context, in ceremony.Instruction) error {
+// Instruct implements officer.Prompter.
+func (a actingOfficers) Instruct(ctx context.Context, in officer.Instruction) error {
 	if err := a.Prompter.Instruct(ctx, in); err != nil {
 		return err
 	}
 	switch in.Kind {
-	case ceremony.InstructInsert:
+	case officer.Insert:
 		return a.devices.Plug(in.Slot)
-	case ceremony.InstructReplug:
+	case officer.Replug:
 		return a.devices.Replug(in.Slot)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 
@@ -21,10 +22,10 @@ func isTerminal() bool {
 
 // runTUI runs the engine behind the bubbletea UI. wrap lets a rehearsal
 // act out the officers' physical steps after they press Enter.
-func runTUI(ctx context.Context, title string, steps int, wrap func(ceremony.Prompter) ceremony.Prompter,
-	build func(ceremony.Prompter) (*ceremony.Engine, error), doneTitle func(*ceremony.Result) string) (*ceremony.Result, error) {
+func runTUI(ctx context.Context, title string, steps int, wrap func(officer.Prompter) officer.Prompter,
+	build func(officer.Prompter) (*ceremony.Engine, error), doneTitle func(*ceremony.Result) string) (*ceremony.Result, error) {
 	var res *ceremony.Result
-	err := runUI(ctx, title, steps, wrap, func(ctx context.Context, p ceremony.Prompter) (tui.DoneMsg, error) {
+	err := runUI(ctx, title, steps, wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 		engine, err := build(p)
 		if err != nil {
 			return tui.DoneMsg{}, err
@@ -38,12 +39,12 @@ func runTUI(ctx context.Context, title string, steps int, wrap func(ceremony.Pro
 }
 
 // runUI runs work behind the bubbletea UI and shows its outcome.
-func runUI(ctx context.Context, title string, steps int, wrap func(ceremony.Prompter) ceremony.Prompter,
-	work func(context.Context, ceremony.Prompter) (tui.DoneMsg, error)) error {
+func runUI(ctx context.Context, title string, steps int, wrap func(officer.Prompter) officer.Prompter,
+	work func(context.Context, officer.Prompter) (tui.DoneMsg, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prog := tea.NewProgram(tui.NewModel(title, steps))
-	var p ceremony.Prompter = tui.Prompter{Program: prog}
+	var p officer.Prompter = tui.Prompter{Program: prog}
 	if wrap != nil {
 		p = wrap(p)
 	}
@@ -69,7 +70,7 @@ func runUI(ctx context.Context, title string, steps int, wrap func(ceremony.Prom
 	cancel() // the officers left the screen: stop the work where it is
 	<-finished
 	if runErr == nil && !completed || errors.Is(runErr, context.Canceled) {
-		runErr = ceremony.ErrAbandoned
+		runErr = officer.ErrAbandoned
 	}
 	return runErr
 }
