@@ -386,7 +386,7 @@ func TestPolicyFiles(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if v, err := ParseFirmware("5.7.4"); err != nil || v != 0x050704 || FormatFirmware(v) != "5.7.4" {
+	if v, err := ParseFirmware("5.7.4"); err != nil || v != 0x050704 || ctap.FormatFirmware(v) != "5.7.4" {
 		t.Fatal(v, err)
 	}
 }

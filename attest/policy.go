@@ -265,11 +265,3 @@ func ParseFirmware(s string) (uint64, error) {
 	}
 	return v, nil
 }
-
-// FormatFirmware renders a firmwareVersion as major.minor.patch when it fits.
-func FormatFirmware(v uint64) string {
-	if v <= 0xffffff {
-		return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
-	}
-	return strconv.FormatUint(v, 10)
-}

@@ -242,7 +242,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	}
 	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()
 	if in.Firmware != nil {
-		v.Firmware = FormatFirmware(*in.Firmware)
+		v.Firmware = ctap.FormatFirmware(*in.Firmware)
 	}
 	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
 		v.refuse(ReasonRPID, "the credential was made for another relying party than %q", exp.RPID)
@@ -539,12 +539,12 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 	}
 	if ok && model.MinFirmware != "" {
 		min, _ := ParseFirmware(model.MinFirmware)
-		v.MinFirmware = FormatFirmware(min)
+		v.MinFirmware = ctap.FormatFirmware(min)
 		switch {
 		case firmware == nil:
 			v.refuse(ReasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
 		case *firmware < min:
-			v.refuse(ReasonFirmware, "firmware %s is older than the policy's minimum %s for %s", FormatFirmware(*firmware), v.MinFirmware, model.Name)
+			v.refuse(ReasonFirmware, "firmware %s is older than the policy's minimum %s for %s", ctap.FormatFirmware(*firmware), v.MinFirmware, model.Name)
 		}
 	}
 	vf.checkMDS(v, id, now)

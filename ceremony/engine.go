@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"slices"
@@ -28,14 +29,6 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/report"
 )
-
-// Devices is how the engine reaches the keys the officers plug in.
-type Devices interface {
-	// Present lists the addresses of the FIDO keys plugged in now.
-	Present(ctx context.Context) ([]string, error)
-	// Open opens one key; onKeepalive hears "touch the key".
-	Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error)
-}
 
 // Graph is what the ceremony needs from Entra ID (*enroll.Client).
 type Graph interface {
@@ -79,7 +72,7 @@ type Config struct {
 // Engine runs one ceremony.
 type Engine struct {
 	cfg     Config
-	devices Devices
+	devices fidokey.Devices
 	graph   Graph
 	prompt  officer.Prompter
 	journal *Journal
@@ -88,7 +81,7 @@ type Engine struct {
 }
 
 // New prepares a ceremony with a journal (new, or opened for a resume).
-func New(cfg Config, j *Journal, d Devices, g Graph, p officer.Prompter) (*Engine, error) {
+func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter) (*Engine, error) {
 	if cfg.Keys == 0 {
 		cfg.Keys = 2
 	}
@@ -185,21 +178,7 @@ func (e *Engine) preflight(ctx context.Context) error {
 
 // openSlot asks for key slot alone to be plugged in, and opens it.
 func (e *Engine) openSlot(ctx context.Context, slot int, kind, text string) (ctap.Authenticator, io.Closer, error) {
-	if err := e.prompt.Instruct(ctx, officer.Instruction{Kind: kind, Slot: slot, Text: text}); err != nil {
-		return nil, nil, err
-	}
-	present, err := e.devices.Present(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(present) != 1 {
-		return nil, nil, fmt.Errorf("exactly one security key must be plugged in for key %d, found %d: unplug the others", slot, len(present))
-	}
-	return e.devices.Open(ctx, present[0], func(k ctap.Keepalive) {
-		if k == ctap.KeepaliveUserPresence {
-			e.prompt.Touch(slot)
-		}
-	})
+	return fidokey.OpenAlone(ctx, e.devices, e.prompt, officer.Instruction{Kind: kind, Slot: slot, Text: text})
 }
 
 // pin asks both officers for their halves of key slot's PIN (zero it).
@@ -226,7 +205,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 	}
 	fw := ""
 	if info.FirmwareVersion != nil {
-		fw = attest.FormatFirmware(*info.FirmwareVersion)
+		fw = ctap.FormatFirmware(*info.FirmwareVersion)
 	}
 	e.prompt.Progress(step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", info.AAGUID, fw, info.FirmwareSource))
 	_ = e.journal.Append(step("insert"), "note", map[string]string{"aaguid": info.AAGUID.String(), "firmware": fw})

@@ -53,7 +53,7 @@ type Client struct {
 // NewClient returns a Client over ch.
 func NewClient(ch Channel, opts Options) *Client {
 	if opts.RetryFloor <= 0 {
-		opts.RetryFloor = 3
+		opts.RetryFloor = DefaultRetryFloor
 	}
 	return &Client{ch: ch, opts: opts}
 }

@@ -117,8 +117,8 @@ func TestRecordedYubiKeyGetInfo(t *testing.T) {
 			"clientPin": false, "largeBlobs": true, "perCredMgmtRO": true, "pinUvAuthToken": true, "setMinPINLength": true,
 			"makeCredUvNotRqd": true, "credentialMgmtPreview": true},
 		MaxMsgSize: 1536, PinUvAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 128,
-		Transports: []string{"nfc", "usb", "smart-card"},
-		Algorithms: []ctap.CredentialParam{{Type: "public-key", Alg: -7}, {Type: "public-key", Alg: -8}, {Type: "public-key", Alg: -35}},
+		Transports:                  []string{"nfc", "usb", "smart-card"},
+		Algorithms:                  []ctap.CredentialParam{{Type: "public-key", Alg: -7}, {Type: "public-key", Alg: -8}, {Type: "public-key", Alg: -35}},
 		MaxSerializedLargeBlobArray: 4096, ForcePINChange: false, MinPINLength: 4, FirmwareVersion: &fw, MaxCredBlobLength: 32,
 		MaxRPIDsForSetMinPINLength: 1, RemainingDiscoverableCredentials: &rdc, FirmwareSource: ctap.FirmwareFromGetInfo,
 	}

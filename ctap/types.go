@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -124,6 +125,20 @@ type Info struct {
 	// such as YubiKeys below 5.7) and the CTAPHID_INIT device version is
 	// used instead. Empty when the firmware is unknown.
 	FirmwareSource string `cbor:"-" json:"firmwareSource,omitempty"`
+}
+
+// DefaultRetryFloor is the number of PIN retries left at or below which no
+// PIN is sent without an officer confirming that very number: the last
+// retries of a key are never spent automatically.
+const DefaultRetryFloor = 3
+
+// FormatFirmware renders a firmwareVersion as major.minor.patch when it
+// fits the YubiKey encoding 0xMMmmpp, else as the number.
+func FormatFirmware(v uint64) string {
+	if v <= 0xffffff {
+		return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
+	}
+	return strconv.FormatUint(v, 10)
 }
 
 // Sources of Info.FirmwareVersion.

@@ -24,22 +24,20 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/report"
 )
 
 // Check outcomes.
 const (
-	Pass       = "pass"
-	Finding    = "finding"
-	CouldNot   = "could-not-check"
-	roleGA     = "62e90394-69f5-4237-9190-012177145e10"
-	pwMethod   = "#microsoft.graph.passwordAuthenticationMethod"
-	fido2Type  = "#microsoft.graph.fido2AuthenticationMethod"
-	retryFloor = 3
+	Pass      = "pass"
+	Finding   = "finding"
+	CouldNot  = "could-not-check"
+	roleGA    = "62e90394-69f5-4237-9190-012177145e10"
+	pwMethod  = "#microsoft.graph.passwordAuthenticationMethod"
+	fido2Type = "#microsoft.graph.fido2AuthenticationMethod"
 )
 
 // Graph is the read-only part of *enroll.Client the health check uses.
@@ -119,7 +117,7 @@ func (r *run) graphErr(name string, err error) {
 }
 
 // Run performs the health check and writes the signed health report.
-func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p officer.Prompter) (*Result, error) {
+func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p officer.Prompter) (*Result, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -158,24 +156,12 @@ func Run(ctx context.Context, cfg Config, devices ceremony.Devices, g Graph, p o
 }
 
 // key checks one key against its record: model, firmware, credential, PIN.
-func (r *run) key(ctx context.Context, devices ceremony.Devices, p officer.Prompter, k report.Key) {
+func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompter, k report.Key) {
 	name := fmt.Sprintf("key %d", k.Slot)
-	if err := p.Instruct(ctx, officer.Instruction{Kind: officer.Insert, Slot: k.Slot, Text: fmt.Sprintf("%s: take key %d out of its bag and insert it (and no other key)", r.cfg.OfficerA, k.Slot)}); err != nil {
-		r.add(name, CouldNot, "%v", err)
-		return
-	}
-	present, err := devices.Present(ctx)
-	if err != nil || len(present) != 1 {
-		r.add(name, CouldNot, "exactly one key must be plugged in (found %d)", len(present))
-		return
-	}
-	auth, closer, err := devices.Open(ctx, present[0], func(ka ctap.Keepalive) {
-		if ka == ctap.KeepaliveUserPresence {
-			p.Touch(k.Slot)
-		}
-	})
+	auth, closer, err := fidokey.OpenAlone(ctx, devices, p, officer.Instruction{Kind: officer.Insert, Slot: k.Slot,
+		Text: fmt.Sprintf("%s: take key %d out of its bag and insert it (and no other key)", r.cfg.OfficerA, k.Slot)})
 	if err != nil {
-		r.add(name, CouldNot, "open: %v", err)
+		r.add(name, CouldNot, "%v", err)
 		return
 	}
 	defer closer.Close()
@@ -191,7 +177,7 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p officer.Promp
 	}
 	fw := ""
 	if info.FirmwareVersion != nil {
-		fw = attest.FormatFirmware(*info.FirmwareVersion)
+		fw = ctap.FormatFirmware(*info.FirmwareVersion)
 	}
 	switch {
 	case info.FirmwareVersion == nil && slices.Contains(info.Unavailable, "firmwareVersion"):
@@ -207,7 +193,7 @@ func (r *run) key(ctx context.Context, devices ceremony.Devices, p officer.Promp
 		r.add(name+" PIN", CouldNot, "%v", err)
 		return
 	}
-	if left <= retryFloor {
+	if left <= ctap.DefaultRetryFloor {
 		r.add(name+" PIN", Finding, "only %d PIN retries left: not trying (the key may be near blocked; someone entered wrong PINs)", left)
 		r.add(name+" credential", CouldNot, "needs the PIN, which was not tried")
 		return

@@ -14,6 +14,8 @@ const (
 	Insert = "insert" // plug in key Slot (and nothing else)
 	Replug = "replug" // unplug key Slot and plug it back in
 	Remove = "remove" // unplug key Slot
+	// RemoveOthers: unplug every key except key Slot.
+	RemoveOthers = "remove-others"
 )
 
 // Instruction is something the officers must do before the tool goes on.

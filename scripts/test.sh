@@ -47,7 +47,7 @@ go test -race -count=1 ./...
 if [ -e /usr/include/fido.h ] && command -v gcc >/dev/null; then
   go vet -tags libfido2 ./...
   go test -race -count=1 -tags libfido2 ./ctap/libfido2/
-  go test -count=1 -tags libfido2 -run 'TestBackendChoice' ./cmd/keyceremony/
+  go test -count=1 -tags libfido2 -run 'TestBackendChoice' ./fidokey/
   go test -count=1 -tags libfido2 -run '^$' -bench '^BenchmarkBackends$' -benchtime 1x ./ctap/libfido2/ >/dev/null
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: libfido2-dev or gcc missing under CI: the libfido2 backend is untested" >&2

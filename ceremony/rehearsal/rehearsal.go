@@ -91,7 +91,7 @@ func (d *Devices) Replug(slot int) error {
 	return d.keys[slot-1].Replug()
 }
 
-// Present implements ceremony.Devices.
+// Present implements fidokey.Devices.
 func (d *Devices) Present(context.Context) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -104,7 +104,7 @@ func (d *Devices) Present(context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Open implements ceremony.Devices over the real CTAPHID stack.
+// Open implements fidokey.Devices over the real CTAPHID stack.
 func (d *Devices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
 	slot, err := strconv.Atoi(strings.TrimPrefix(addr, "simkey:slot"))
 	if err != nil || slot < 1 || slot > len(d.keys) {
@@ -148,6 +148,8 @@ func (p *Prompter) Instruct(_ context.Context, in officer.Instruction) error {
 		return p.Devices.Plug(in.Slot)
 	case officer.Replug:
 		return p.Devices.Replug(in.Slot)
+	case officer.RemoveOthers:
+		return p.Devices.Plug(in.Slot) // plugs in.Slot only
 	case officer.Remove:
 		p.Devices.Key(in.Slot).Unplug()
 	}

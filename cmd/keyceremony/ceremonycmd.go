@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
@@ -14,8 +15,6 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/report"
 )
 
@@ -79,55 +78,6 @@ func (c *ceremonyConfig) graphFlags() graphFlags {
 		g.root = "https://graph.microsoft.com"
 	}
 	return g
-}
-
-// hidDevices finds real keys through hidraw (or fixed addresses) and opens
-// them with the chosen backend.
-type hidDevices struct {
-	fixed   []string
-	backend backend
-}
-
-// Present implements ceremony.Devices.
-func (h hidDevices) Present(ctx context.Context) ([]string, error) {
-	if len(h.fixed) > 0 {
-		var out []string
-		for _, a := range h.fixed {
-			if h.backend.name == backendLibfido2 {
-				// libfido2 opens the node itself; a key that answers getInfo is present.
-				if auth, c, err := h.backend.open(ctx, a, nil); err == nil {
-					_, err = auth.Info(ctx)
-					c.Close()
-					if err == nil {
-						out = append(out, a)
-					}
-				}
-				continue
-			}
-			if t, err := hid.OpenPath(ctx, a); err == nil {
-				t.Close()
-				out = append(out, a)
-			}
-		}
-		return out, nil
-	}
-	found, err := hid.Discover()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, d := range found {
-		if !d.Readable {
-			return nil, errors.New(d.OpenError)
-		}
-		out = append(out, d.Address())
-	}
-	return out, nil
-}
-
-// Open implements ceremony.Devices.
-func (h hidDevices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
-	return h.backend.open(ctx, addr, onKeepalive)
 }
 
 func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -196,7 +146,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
-			OutDir: cfg.OutDir, Previous: previous, Deviations: be.deviations()}, j, hidDevices{fixed: cfg.Devices, backend: be}, client, p)
+			OutDir: cfg.OutDir, Previous: previous, Deviations: be.Deviations()}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
 	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, 1+keys*7+1, nil, build, func(r *ceremony.Result) string {
 		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))

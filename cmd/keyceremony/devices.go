@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"io"
 	"sort"
 	"strings"
@@ -35,36 +36,13 @@ type deviceReport struct {
 	Error          string          `json:"error,omitempty"`
 }
 
-// openClient opens a device address through CTAPHID.
-func openClient(ctx context.Context, addr string) (*ctap.Client, *hid.Device, error) {
-	return openClientWith(ctx, addr, ctap.Options{})
-}
-
-// openClientWith opens a device address with client options.
-func openClientWith(ctx context.Context, addr string, opts ctap.Options) (*ctap.Client, *hid.Device, error) {
-	t, err := hid.OpenPath(ctx, addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	dev, err := hid.Open(ctx, t, hid.Options{})
-	if err != nil {
-		t.Close()
-		return nil, nil, err
-	}
-	return ctap.NewClient(dev, opts), dev, nil
-}
-
 // firmwareString renders getInfo's firmwareVersion; YubiKeys encode it as
 // 0xMMmmpp, which reads as major.minor.patch.
 func firmwareString(fw *uint64) string {
 	if fw == nil {
 		return ""
 	}
-	v := *fw
-	if v <= 0xffffff {
-		return fmt.Sprintf("%d.%d.%d (0x%06x)", v>>16, (v>>8)&0xff, v&0xff, v)
-	}
-	return fmt.Sprintf("0x%x", v)
+	return fmt.Sprintf("%s (0x%06x)", ctap.FormatFirmware(*fw), *fw)
 }
 
 func probeDevice(ctx context.Context, addr string, info *hid.DeviceInfo) deviceReport {
@@ -75,7 +53,7 @@ func probeDevice(ctx context.Context, addr string, info *hid.DeviceInfo) deviceR
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, dev, err := openClient(ctx, addr)
+	c, dev, err := fidokey.OpenNative(ctx, addr, ctap.Options{})
 	if err != nil {
 		r.Error = err.Error()
 		return r
@@ -168,7 +146,7 @@ func cmdInfo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, dev, err := openClient(ctx, *addr)
+	c, dev, err := fidokey.OpenNative(ctx, *addr, ctap.Options{})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
@@ -76,7 +77,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	host, _ := os.Hostname()
 	hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
 		Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
-	devices := hidDevices{fixed: cfg.Devices, backend: be}
+	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	var res *health.Result
 	if *yes || !isTerminal() {
 		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut})

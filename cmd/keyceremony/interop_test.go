@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"net"
 	"os"
 	"os/exec"
@@ -139,7 +140,7 @@ func TestPythonFido2AgreesWithSimkey(t *testing.T) {
 	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer ccancel()
 	for _, proto := range []int{1, 2} {
-		client, dev, err := openClientWith(cctx, "simkey:"+sock, ctap.Options{PINProtocol: proto})
+		client, dev, err := fidokey.OpenNative(cctx, "simkey:"+sock, ctap.Options{PINProtocol: proto})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,7 +48,7 @@ func TestOfflineSplitCommands(t *testing.T) {
 	var devices []string
 	for i := 0; i < 2; i++ {
 		sock := serveSimkey(t)
-		c, dev, err := openClient(context.Background(), "simkey:"+sock)
+		c, dev, err := fidokey.OpenNative(context.Background(), "simkey:"+sock, ctap.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"io"
 	"time"
 
@@ -90,7 +91,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		}
 		var auths []ctap.Authenticator
 		for _, d := range devices {
-			c, dev, err := openClientWith(ctx, d, ctap.Options{OnKeepalive: touchNotice(errOut)})
+			c, dev, err := fidokey.OpenNative(ctx, d, ctap.Options{OnKeepalive: touchNotice(errOut)})
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"os"
 	"testing"
 	"time"
@@ -18,7 +20,7 @@ func TestRealKeyReadOnly(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, dev, err := openClient(ctx, addr)
+	c, dev, err := fidokey.OpenNative(ctx, addr, ctap.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

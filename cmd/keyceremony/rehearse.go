@@ -142,8 +142,8 @@ func (a actingOfficers) Instruct(ctx context.Context, in officer.Instruction) er
 		return err
 	}
 	switch in.Kind {
-	case officer.Insert:
-		return a.devices.Plug(in.Slot)
+	case officer.Insert, officer.RemoveOthers:
+		return a.devices.Plug(in.Slot) // plugs in.Slot only
 	case officer.Replug:
 		return a.devices.Replug(in.Slot)
 	}

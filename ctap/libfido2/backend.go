@@ -45,7 +45,7 @@ var _ ctap.Authenticator = (*Authenticator)(nil)
 // does not touch the device until the first call.
 func Open(path string, opts Options) (*Authenticator, error) {
 	if opts.RetryFloor == 0 {
-		opts.RetryFloor = 3
+		opts.RetryFloor = ctap.DefaultRetryFloor
 	}
 	dev, err := gofido2.NewDevice(path)
 	if err != nil {

@@ -1,9 +1,10 @@
 //go:build libfido2 && cgo
 
-package libfido2
+package libfido2_test
 
 import (
 	"context"
+	"github.com/keyceremony/keyceremony/ctap/libfido2"
 	"io"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func TestCeremonyThroughLibfido2(t *testing.T) {
 	sockets := map[*simkey.Key]string{}
 	for slot := 1; slot <= 2; slot++ {
 		k := env.Devices.Key(slot)
-		serve(t, k)
+		libfido2.Serve(t, k)
 		sockets[k] = os.Getenv("SIMKEY_SHIM_SOCKET")
 	}
 	var opened int
@@ -46,7 +47,7 @@ func TestCeremonyThroughLibfido2(t *testing.T) {
 			return nil, nil, err
 		}
 		opened++
-		a, err := Open(hidshim.DevicePath, Options{})
+		a, err := libfido2.Open(hidshim.DevicePath, libfido2.Options{})
 		return a, a, err
 	}
 	cfg := env.CeremonyConfig(filepath.Join(dir, "report"), report.Tool{Version: "test"})

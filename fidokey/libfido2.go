@@ -1,6 +1,6 @@
 //go:build libfido2 && cgo
 
-package main
+package fidokey
 
 import (
 	"io"

@@ -1,4 +1,4 @@
-package main
+package fidokey
 
 import (
 	"context"
@@ -7,23 +7,23 @@ import (
 )
 
 func TestBackendChoice(t *testing.T) {
-	if b, err := parseBackend(""); err != nil || b.name != backendNative || b.deviations() != nil {
+	if b, err := ParseBackend(""); err != nil || b.Name() != Native || b.Deviations() != nil {
 		t.Fatalf("default backend %+v %v", b, err)
 	}
-	if _, err := parseBackend("pcsc"); err == nil {
+	if _, err := ParseBackend("pcsc"); err == nil {
 		t.Fatal("an unknown backend was accepted")
 	}
-	b, err := parseBackend(backendLibfido2)
+	b, err := ParseBackend(Libfido2)
 	if !libfido2Built {
 		if err == nil || !strings.Contains(err.Error(), "-tags libfido2") {
 			t.Fatalf("libfido2 in a build without it: %v", err)
 		}
 		return
 	}
-	if err != nil || len(b.deviations()) != 1 {
+	if err != nil || len(b.Deviations()) != 1 {
 		t.Fatalf("libfido2 backend %+v %v", b, err)
 	}
-	if _, _, err := b.open(context.Background(), "simkey:/tmp/x.sock", nil); err == nil || !strings.Contains(err.Error(), "hidraw devices only") {
+	if _, _, err := b.Open(context.Background(), "simkey:/tmp/x.sock", nil); err == nil || !strings.Contains(err.Error(), "hidraw devices only") {
 		t.Fatalf("libfido2 on a simkey socket: %v", err)
 	}
 }
