@@ -10,16 +10,15 @@ package ceremony
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -162,8 +161,7 @@ func (e *Engine) preflight(ctx context.Context) error {
 	}
 	u, err := e.graph.GetUser(ctx, e.cfg.Account)
 	if err != nil {
-		_ = e.journal.Append("preflight", "failed", map[string]string{"error": err.Error()})
-		return fmt.Errorf("preflight: %w", err)
+		return fmt.Errorf("preflight: %w", e.failed("preflight", err))
 	}
 	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
 		e.prompt.Progress("preflight", "WARNING: the account is synced from on-premises; a break-glass account should be cloud-only")
@@ -186,135 +184,181 @@ func (e *Engine) pin(ctx context.Context, slot int, newPIN bool) ([]byte, error)
 	return officer.SplitPIN(ctx, e.prompt, slot, e.cfg.OfficerA, e.cfg.OfficerB, newPIN)
 }
 
+// keySteps are the steps of one key, in order; StepCount counts them.
+var keySteps = []string{"insert", "reset", "pin", "create", "attest", "enroll", "test"}
+
+// StepCount is how many steps a ceremony of cfg.Keys keys reports:
+// preflight, each key's steps, and the report.
+func (cfg Config) StepCount() int {
+	keys := cfg.Keys
+	if keys == 0 {
+		keys = 2
+	}
+	return 1 + keys*len(keySteps) + 1
+}
+
+// slotRun is one key's part of a ceremony.
+type slotRun struct {
+	e      *Engine
+	slot   int
+	auth   ctap.Authenticator
+	closer io.Closer
+	info   *ctap.Info
+	pin    []byte
+}
+
+func (r *slotRun) step(s string) string { return fmt.Sprintf("key%d/%s", r.slot, s) }
+
 // provision runs the per-key steps, skipping what the journal says is done.
 func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
-	step := func(s string) string { return fmt.Sprintf("key%d/%s", slot, s) }
-	if d, ok := e.journal.done(step("tested")); ok {
-		var k report.Key
-		err := json.Unmarshal([]byte(d["report_key"]), &k)
-		return k, err
+	r := &slotRun{e: e, slot: slot}
+	if en, ok := e.journal.doneEntry(r.step("tested")); ok && en.Key != nil {
+		return *en.Key, nil
 	}
-	auth, closer, err := e.openSlot(ctx, slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, slot))
+	defer func() {
+		ctap.Zero(r.pin)
+		if r.closer != nil {
+			r.closer.Close()
+		}
+	}()
+	for _, step := range []func(context.Context) error{r.insert, r.reset, r.setOrAskPIN, r.minPINLength} {
+		if err := step(ctx); err != nil {
+			return report.Key{}, err
+		}
+	}
+	k, err := r.createAndEnroll(ctx)
 	if err != nil {
 		return report.Key{}, err
 	}
-	defer func() { closer.Close() }()
-	info, err := auth.Info(ctx)
-	if err != nil {
+	if err := r.test(ctx, &k); err != nil {
 		return report.Key{}, err
 	}
-	fw := ""
-	if info.FirmwareVersion != nil {
-		fw = ctap.FormatFirmware(*info.FirmwareVersion)
-	}
-	e.prompt.Progress(step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", info.AAGUID, fw, info.FirmwareSource))
-	_ = e.journal.Append(step("insert"), "note", map[string]string{"aaguid": info.AAGUID.String(), "firmware": fw})
-
-	// Reset: destructive, only in the power-up window, checked on resume.
-	if _, done := e.journal.done(step("reset")); e.cfg.Reset && !done {
-		if e.journal.begun(step("reset")) {
-			if set, _ := info.Option("clientPin"); !set {
-				_ = e.journal.Append(step("reset"), "done", map[string]string{"reconciled": "key has no PIN: the reset had happened"})
-				goto pinStep
-			}
-		}
-		by, err := e.confirmBoth(ctx, fmt.Sprintf("reset key %d (erases everything on it)", slot))
-		if err != nil {
-			return report.Key{}, err
-		}
-		closer.Close()
-		auth, closer, err = e.openSlot(ctx, slot, officer.Replug, fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", slot))
-		if err != nil {
-			return report.Key{}, err
-		}
-		if err := e.journal.Append(step("reset"), "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-			return report.Key{}, err
-		}
-		if err := auth.Reset(ctx); err != nil {
-			_ = e.journal.Append(step("reset"), "failed", map[string]string{"error": err.Error()})
-			return report.Key{}, err
-		}
-		if err := e.journal.Append(step("reset"), "done", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-			return report.Key{}, err
-		}
-		e.prompt.Progress(step("reset"), "erased")
-		if info, err = auth.Info(ctx); err != nil {
-			return report.Key{}, err
-		}
-	}
-pinStep:
-	info, err = auth.Info(ctx)
-	if err != nil {
-		return report.Key{}, err
-	}
-	pinSet, _ := info.Option("clientPin")
-	var pin []byte
-	if !pinSet {
-		by, err := e.confirmBoth(ctx, fmt.Sprintf("set the PIN of key %d from your two halves", slot))
-		if err != nil {
-			return report.Key{}, err
-		}
-		if pin, err = e.pin(ctx, slot, true); err != nil {
-			return report.Key{}, err
-		}
-		if err := e.journal.Append(step("pin"), "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-			return report.Key{}, err
-		}
-		if err := auth.SetPIN(ctx, pin); err != nil {
-			ctap.Zero(pin)
-			_ = e.journal.Append(step("pin"), "failed", map[string]string{"error": err.Error()})
-			return report.Key{}, err
-		}
-		_ = e.journal.Append(step("pin"), "done", map[string]string{"split": "true"})
-		e.prompt.Progress(step("pin"), "PIN set from two halves")
-	} else {
-		if e.journal.begun(step("pin")) {
-			_ = e.journal.Append(step("pin"), "done", map[string]string{"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"})
-		}
-		if pin, err = e.pin(ctx, slot, false); err != nil {
-			return report.Key{}, err
-		}
-	}
-	defer ctap.Zero(pin)
-	if e.cfg.MinPINLength > 0 && info.MinPINLength < e.cfg.MinPINLength {
-		if ok, _ := info.Option("setMinPINLength"); ok {
-			tok, err := auth.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
-			if err != nil {
-				return report.Key{}, err
-			}
-			err = auth.SetMinPINLength(ctx, tok, e.cfg.MinPINLength, false)
-			tok.Zero()
-			switch {
-			case errors.Is(err, ctap.ErrUnsupported):
-				if err := e.deviate(step("minpin"), fmt.Sprintf("key %d: minimum PIN length %d not applied: %v", slot, e.cfg.MinPINLength, err)); err != nil {
-					return report.Key{}, err
-				}
-			case err != nil:
-				return report.Key{}, err
-			}
-		} else if err := e.deviate(step("minpin"), fmt.Sprintf("key %d: minimum PIN length %d not applied: the key has no authenticatorConfig setMinPINLength", slot, e.cfg.MinPINLength)); err != nil {
-			return report.Key{}, err
-		}
-	}
-
-	k, err := e.createAndEnroll(ctx, slot, auth, info, pin)
-	if err != nil {
-		return report.Key{}, err
-	}
-	if err := e.testAssertion(ctx, slot, auth, pin, &k); err != nil {
-		return report.Key{}, err
-	}
-	if k.PINRetries, _, err = auth.PINRetries(ctx); err != nil {
-		return report.Key{}, err
-	}
-	if info, err = auth.Info(ctx); err == nil {
-		k.MinPINLength, k.ForcePINChange = info.MinPINLength, info.ForcePINChange
-	}
-	kb, _ := json.Marshal(k)
-	if err := e.journal.Append(step("tested"), "done", map[string]string{"report_key": string(kb)}); err != nil {
+	if err := e.journal.AppendKey(r.step("tested"), "done", nil, &k); err != nil {
 		return report.Key{}, err
 	}
 	return k, nil
+}
+
+// insert has the officers plug key slot in alone, and reads what it is.
+func (r *slotRun) insert(ctx context.Context) error {
+	e := r.e
+	var err error
+	r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, r.slot))
+	if err != nil {
+		return err
+	}
+	if r.info, err = r.auth.Info(ctx); err != nil {
+		return err
+	}
+	fw := ""
+	if r.info.FirmwareVersion != nil {
+		fw = ctap.FormatFirmware(*r.info.FirmwareVersion)
+	}
+	e.prompt.Progress(r.step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource))
+	return e.journal.Append(r.step("insert"), "note", map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw})
+}
+
+// reset erases the key: destructive, only in the power-up window, and on
+// resume only after checking whether an interrupted reset had happened.
+func (r *slotRun) reset(ctx context.Context) error {
+	e, step := r.e, r.step("reset")
+	if _, done := e.journal.done(step); !e.cfg.Reset || done {
+		return nil
+	}
+	if e.journal.begun(step) {
+		if set, _ := r.info.Option("clientPin"); !set {
+			return e.journal.Append(step, "done", map[string]string{"reconciled": "key has no PIN: the reset had happened"})
+		}
+	}
+	by, err := e.confirmBoth(ctx, fmt.Sprintf("reset key %d (erases everything on it)", r.slot))
+	if err != nil {
+		return err
+	}
+	r.closer.Close()
+	r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", r.slot))
+	if err != nil {
+		return err
+	}
+	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		return err
+	}
+	if err := r.auth.Reset(ctx); err != nil {
+		return e.failed(step, err)
+	}
+	if err := e.journal.Append(step, "done", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		return err
+	}
+	e.prompt.Progress(step, "erased")
+	return nil
+}
+
+// setOrAskPIN sets the PIN from the officers' halves on a key without one,
+// or asks for the halves of the PIN a key has.
+func (r *slotRun) setOrAskPIN(ctx context.Context) error {
+	e, step := r.e, r.step("pin")
+	var err error
+	if r.info, err = r.auth.Info(ctx); err != nil {
+		return err
+	}
+	if set, _ := r.info.Option("clientPin"); set {
+		if e.journal.begun(step) {
+			if err := e.journal.Append(step, "done", map[string]string{"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"}); err != nil {
+				return err
+			}
+		}
+		r.pin, err = e.pin(ctx, r.slot, false)
+		return err
+	}
+	by, err := e.confirmBoth(ctx, fmt.Sprintf("set the PIN of key %d from your two halves", r.slot))
+	if err != nil {
+		return err
+	}
+	if r.pin, err = e.pin(ctx, r.slot, true); err != nil {
+		return err
+	}
+	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		return err
+	}
+	if err := r.auth.SetPIN(ctx, r.pin); err != nil {
+		return e.failed(step, err)
+	}
+	if err := e.journal.Append(step, "done", map[string]string{"split": "true"}); err != nil {
+		return err
+	}
+	e.prompt.Progress(step, "PIN set from two halves")
+	return nil
+}
+
+// minPINLength applies the policy's minimum PIN length where the key can,
+// and records a deviation where it cannot.
+func (r *slotRun) minPINLength(ctx context.Context) error {
+	e, step := r.e, r.step("minpin")
+	want := e.cfg.MinPINLength
+	if want == 0 || r.info.MinPINLength >= want {
+		return nil
+	}
+	if ok, _ := r.info.Option("setMinPINLength"); !ok {
+		return e.deviate(step, fmt.Sprintf("key %d: minimum PIN length %d not applied: the key has no authenticatorConfig setMinPINLength", r.slot, want))
+	}
+	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+	if err != nil {
+		return err
+	}
+	err = r.auth.SetMinPINLength(ctx, tok, want, false)
+	tok.Zero()
+	if errors.Is(err, ctap.ErrUnsupported) {
+		return e.deviate(step, fmt.Sprintf("key %d: minimum PIN length %d not applied: %v", r.slot, want, err))
+	}
+	return err
+}
+
+// failed records that step failed with err and returns err; a journal
+// that cannot record it is the error then (nothing may go on).
+func (e *Engine) failed(step string, err error) error {
+	if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+		return fmt.Errorf("%w (and the journal could not record it: %v)", err, jerr)
+	}
+	return err
 }
 
 // deviate records a deviation from the ceremony's plan in the journal (so
@@ -327,117 +371,90 @@ func (e *Engine) deviate(step, text string) error {
 	return nil
 }
 
+// adoptEarlierRegistration looks, after an interrupted POST, whether the
+// registration went through; if so it is recorded and returned.
+func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, error) {
+	e := r.e
+	c, ok := e.journal.doneEntry(r.step("created"))
+	if !ok || c.Key == nil || !e.journal.begun(r.step("enroll")) {
+		return nil, nil
+	}
+	k := *c.Key
+	list, err := e.graph.ListFIDO2(ctx, e.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		if m.DisplayName == k.DisplayName {
+			k.GraphMethodID = m.ID
+			if err := e.journal.AppendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
+				return nil, err
+			}
+			e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
+			return &k, nil
+		}
+	}
+	return nil, nil
+}
+
 // createAndEnroll creates the credential, judges its attestation and
 // registers it, adopting a registration that an interrupted run made.
-func (e *Engine) createAndEnroll(ctx context.Context, slot int, auth ctap.Authenticator, info *ctap.Info, pin []byte) (report.Key, error) {
-	step := func(s string) string { return fmt.Sprintf("key%d/%s", slot, s) }
-	if d, ok := e.journal.done(step("enroll")); ok {
-		var k report.Key
-		err := json.Unmarshal([]byte(d["report_key"]), &k)
-		return k, err
+func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
+	e, slot := r.e, r.slot
+	if en, ok := e.journal.doneEntry(r.step("enroll")); ok && en.Key != nil {
+		return *en.Key, nil
 	}
-	if e.journal.begun(step("enroll")) {
-		// The POST may have happened before the interruption: look.
-		if c, ok := e.journal.done(step("created")); ok {
-			var k report.Key
-			if err := json.Unmarshal([]byte(c["report_key"]), &k); err == nil {
-				list, err := e.graph.ListFIDO2(ctx, e.user.ID)
-				if err != nil {
-					return report.Key{}, err
-				}
-				for _, m := range list {
-					if m.DisplayName == k.DisplayName {
-						k.GraphMethodID = m.ID
-						kb, _ := json.Marshal(k)
-						_ = e.journal.Append(step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph", "report_key": string(kb)})
-						e.prompt.Progress(step("enroll"), "the earlier registration had gone through: adopted, not repeated")
-						return k, nil
-					}
-				}
-			}
+	if k, err := r.adoptEarlierRegistration(ctx); err != nil || k != nil {
+		if k == nil {
+			return report.Key{}, err
 		}
+		return *k, err
 	}
 	opts, err := e.graph.CreationOptions(ctx, e.user.ID, 0)
 	if err != nil {
 		return report.Key{}, err
 	}
-	tok, err := auth.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential | ctap.PermGetAssertion, RPID: enroll.RPID})
+	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential | ctap.PermGetAssertion, RPID: enroll.RPID})
 	if err != nil {
 		return report.Key{}, err
 	}
 	defer tok.Zero()
-	cd := opts.ClientDataJSON()
-	mc, err := opts.MakeCredential(cd, tok)
+	e.prompt.Progress(r.step("create"), "touch the key to create the credential")
+	c, err := keystep.CreateForEntra(ctx, r.auth, opts, tok, r.info.FirmwareVersion, e.cfg.Verifier)
 	if err != nil {
 		return report.Key{}, err
 	}
-	e.prompt.Progress(step("create"), "touch the key to create the credential")
-	res, err := auth.MakeCredential(ctx, mc)
-	if err != nil {
-		return report.Key{}, err
-	}
-	in, err := attest.InputFromMakeCredential(res, cd, info.FirmwareVersion)
-	if err != nil {
-		return report.Key{}, err
-	}
-	challenge, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
-	v, err := e.cfg.Verifier.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
-	if err != nil {
-		return report.Key{}, err
-	}
+	v := c.Verdict
 	if !v.Allowed {
-		var reasons []string
-		for _, r := range v.Reasons {
-			reasons = append(reasons, r.Message)
-		}
-		_ = e.journal.Append(step("attest"), "failed", map[string]string{"reasons": strings.Join(reasons, "; ")})
-		return report.Key{}, fmt.Errorf("attestation refused: %s", strings.Join(reasons, "; "))
+		return report.Key{}, e.failed(r.step("attest"), keystep.Refusal(v))
 	}
-	e.prompt.Progress(step("attest"), fmt.Sprintf("%s, chains to %s", v.Model, v.Root.Subject))
-	ad, err := ctap.ParseAuthData(res.AuthData)
-	if err != nil {
-		return report.Key{}, err
-	}
-	ck, err := ctap.ParseCOSEKey(ad.CredentialKey)
-	if err != nil {
-		return report.Key{}, err
-	}
-	pub, err := ck.PublicKey()
-	if err != nil {
-		return report.Key{}, err
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return report.Key{}, err
-	}
+	e.prompt.Progress(r.step("attest"), fmt.Sprintf("%s, chains to %s", v.Model, v.Root.Subject))
 	certSum := ""
 	if len(v.Chain) > 0 {
 		certSum = v.Chain[0].SHA256
 	}
 	k := report.Key{
-		Slot: slot, AAGUID: ad.AAGUID.String(), Model: v.Model, Firmware: v.Firmware, FirmwareSource: info.FirmwareSource,
-		CredentialID:  base64.RawURLEncoding.EncodeToString(ad.CredentialID),
-		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(ad.CredentialKey),
-		PublicKeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		Slot: slot, AAGUID: c.AuthData.AAGUID.String(), Model: v.Model, Firmware: v.Firmware, FirmwareSource: r.info.FirmwareSource,
+		CredentialID:  base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialID),
+		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialKey),
+		PublicKeyPEM:  c.PublicKeyPEM,
 		Attestation:   v, PINSet: true, PINSplit: true, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
-	kb, _ := json.Marshal(k)
-	if err := e.journal.Append(step("created"), "done", map[string]string{"credential_id": k.CredentialID, "report_key": string(kb)}); err != nil {
+	if err := e.journal.AppendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
 		return report.Key{}, err
 	}
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("register key %d as %q on %s", slot, k.DisplayName, e.user.UPN))
 	if err != nil {
 		return report.Key{}, err
 	}
-	if err := e.journal.Append(step("enroll"), "begin", map[string]string{"display_name": k.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
+	if err := e.journal.Append(r.step("enroll"), "begin", map[string]string{"display_name": k.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
 		return report.Key{}, err
 	}
-	m, err := e.graph.Register(ctx, e.user.ID, k.DisplayName, enroll.Credential{ID: ad.CredentialID, ClientDataJSON: cd, AttestationObject: in.AttestationObject,
-		AAGUID: k.AAGUID, ClientExtensionResults: map[string]any{"hmacCreateSecret": mc.HMACSecret}})
+	m, err := e.graph.Register(ctx, e.user.ID, k.DisplayName, enroll.Credential{ID: c.AuthData.CredentialID, ClientDataJSON: c.ClientDataJSON,
+		AttestationObject: c.AttestationObject, AAGUID: k.AAGUID, ClientExtensionResults: map[string]any{"hmacCreateSecret": c.HMACSecret}})
 	if err != nil {
-		_ = e.journal.Append(step("enroll"), "failed", map[string]string{"error": err.Error()})
-		return report.Key{}, err
+		return report.Key{}, e.failed(r.step("enroll"), err)
 	}
 	back, err := e.graph.GetFIDO2(ctx, e.user.ID, m.ID)
 	if err != nil {
@@ -447,17 +464,17 @@ func (e *Engine) createAndEnroll(ctx context.Context, slot int, auth ctap.Authen
 		return report.Key{}, fmt.Errorf("Entra records AAGUID %s for the new method, the key is %s", back.AAGUID, k.AAGUID)
 	}
 	k.GraphMethodID = m.ID
-	kb, _ = json.Marshal(k)
-	if err := e.journal.Append(step("enroll"), "done", map[string]string{"method_id": m.ID, "report_key": string(kb)}); err != nil {
+	if err := e.journal.AppendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID}, &k); err != nil {
 		return report.Key{}, err
 	}
-	e.prompt.Progress(step("enroll"), fmt.Sprintf("registered as %q (method %s)", k.DisplayName, m.ID))
+	e.prompt.Progress(r.step("enroll"), fmt.Sprintf("registered as %q (method %s)", k.DisplayName, m.ID))
 	return k, nil
 }
 
-// testAssertion signs a fresh challenge with the new credential and checks
-// the signature against the recorded public key.
-func (e *Engine) testAssertion(ctx context.Context, slot int, auth ctap.Authenticator, pin []byte, k *report.Key) error {
+// test signs a fresh challenge with the new credential and checks the
+// signature against the recorded public key; then it records the key's
+// PIN retries and PIN policy as they stand.
+func (r *slotRun) test(ctx context.Context, k *report.Key) error {
 	credID, err := base64.RawURLEncoding.DecodeString(k.CredentialID)
 	if err != nil {
 		return err
@@ -466,23 +483,25 @@ func (e *Engine) testAssertion(ctx context.Context, slot int, auth ctap.Authenti
 	if err != nil {
 		return err
 	}
-	tok, err := auth.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: enroll.RPID})
+	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: enroll.RPID})
 	if err != nil {
 		return err
 	}
 	defer tok.Zero()
-	sum := sha256.Sum256([]byte(fmt.Sprintf("keyceremony test assertion key %d %s", slot, e.cfg.Now().UTC().Format(time.RFC3339Nano))))
-	as, err := auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: sum[:], Token: tok,
-		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}})
+	count, err := keystep.TestAssertion(ctx, r.auth, tok, credID, cose, fmt.Sprintf("keyceremony test assertion key %d", r.slot), r.e.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("test assertion: %w", err)
 	}
-	if err := ctap.VerifySignature(cose, as[0].AuthData, sum[:], as[0].Signature); err != nil {
-		return fmt.Errorf("test assertion: %w", err)
+	k.AssertionCount = count
+	r.e.prompt.Progress(r.step("test"), fmt.Sprintf("signature verified with the recorded public key (counter %d)", count))
+	if k.PINRetries, _, err = r.auth.PINRetries(ctx); err != nil {
+		return err
 	}
-	ad, _ := ctap.ParseAuthData(as[0].AuthData)
-	k.AssertionCount = ad.SignCount
-	e.prompt.Progress(fmt.Sprintf("key%d/test", slot), fmt.Sprintf("signature verified with the recorded public key (counter %d)", ad.SignCount))
+	info, err := r.auth.Info(ctx)
+	if err != nil {
+		return err
+	}
+	k.MinPINLength, k.ForcePINChange = info.MinPINLength, info.ForcePINChange
 	return nil
 }
 
@@ -492,10 +511,8 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 	if !e.cfg.Retire {
 		return nil, nil
 	}
-	if d, ok := e.journal.done("retire"); ok {
-		var r []report.Retired
-		err := json.Unmarshal([]byte(d["retired"]), &r)
-		return r, err
+	if en, ok := e.journal.doneEntry("retire"); ok {
+		return en.Retired, nil
 	}
 	keep := map[string]bool{}
 	for _, k := range keys {
@@ -529,17 +546,17 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 					return nil, err
 				}
 				if err := e.graph.DeleteFIDO2(ctx, e.user.ID, m.ID); err != nil && !errors.Is(err, enroll.ErrNotFound) {
-					_ = e.journal.Append(s, "failed", map[string]string{"error": err.Error()})
+					return nil, e.failed(s, err)
+				}
+				if err := e.journal.Append(s, "done", nil); err != nil {
 					return nil, err
 				}
-				_ = e.journal.Append(s, "done", nil)
 			}
 			e.prompt.Progress("retire", fmt.Sprintf("deleted %q", m.DisplayName))
 			retired = append(retired, report.Retired{GraphMethodID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Created: m.Created.UTC().Format(time.RFC3339)})
 		}
 	}
-	rb, _ := json.Marshal(retired)
-	return retired, e.journal.Append("retire", "done", map[string]string{"retired": string(rb)})
+	return retired, e.journal.AppendRetired("retire", "done", retired)
 }
 
 // report builds, signs and writes the report from the journal.
@@ -582,9 +599,15 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 			r.Deviations = append(r.Deviations, fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]))
 		}
 	}
+	if err := e.setAsideInterruptedReport(); err != nil {
+		return nil, err
+	}
+	if err := e.journal.Append("report", "begin", nil); err != nil {
+		return nil, err
+	}
 	w, err := report.Write(e.cfg.OutDir, r, e.cfg.Signer)
 	if err != nil {
-		return nil, err
+		return nil, e.failed("report", err)
 	}
 	sum := sha256.Sum256(w.ReportJSON)
 	if err := e.journal.Append("report", "done", map[string]string{"dir": w.Dir, "fingerprint": w.Fingerprint, "report_sha256": hex.EncodeToString(sum[:])}); err != nil {
@@ -598,6 +621,23 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 		res.Retired = append(res.Retired, x.GraphMethodID)
 	}
 	return res, nil
+}
+
+// setAsideInterruptedReport moves the files of a report whose writing was
+// interrupted (begun, never recorded done) out of the way, so the report is
+// written whole again; nothing is deleted, and the report says so.
+func (e *Engine) setAsideInterruptedReport() error {
+	if !e.journal.begun("report") {
+		return nil
+	}
+	if _, err := os.Stat(e.cfg.OutDir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	aside := e.cfg.OutDir + ".interrupted-" + e.cfg.Now().UTC().Format("20060102-150405")
+	if err := os.Rename(e.cfg.OutDir, aside); err != nil {
+		return fmt.Errorf("set aside the interrupted report's files: %w", err)
+	}
+	return e.deviate("report", fmt.Sprintf("writing the report was interrupted; the files written then were moved to %s, unverified", aside))
 }
 
 // stepsFromJournal pairs each step's first entry with its final one.

@@ -1,12 +1,13 @@
 package ceremony
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/report"
 	"os"
 	"time"
 )
@@ -18,15 +19,28 @@ type Entry struct {
 	Step  string            `json:"step"`  // e.g. "key1/reset"
 	Phase string            `json:"phase"` // begin, done, failed, note
 	Data  map[string]string `json:"data,omitempty"`
-	Prev  string            `json:"prev"` // hash of the previous line
-	Hash  string            `json:"hash"` // SHA-256 of this line without its hash
+	// Key is a key's record as the report will hold it (create, enroll,
+	// tested); Retired the methods a retirement deleted.
+	Key     *report.Key      `json:"key,omitempty"`
+	Retired []report.Retired `json:"retired,omitempty"`
+	Prev    string           `json:"prev"` // hash of the previous line
+	Hash    string           `json:"hash"` // SHA-256 of this line without its hash
 }
 
 // Journal is an append-only, fsync'd, hash-chained log of the ceremony.
 type Journal struct {
-	f       *os.File
+	f       journalFile
 	entries []Entry
 	now     func() time.Time
+	broken  error // the first failed write: every later append fails with it
+}
+
+// journalFile is what a journal writes to: its file, or in tests a file
+// that fails.
+type journalFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
 }
 
 // ErrJournalBroken is wrapped when a journal's chain does not hold.
@@ -41,10 +55,15 @@ func CreateJournal(path string, now func() time.Time) (*Journal, error) {
 	return &Journal{f: f, now: now}, nil
 }
 
-// OpenJournal reads an existing journal, verifies its chain, and opens it
-// for appending (resume).
+// OpenJournal reads an existing journal, verifies its chain, cuts off a
+// torn last line (a write that never completed), and opens it for
+// appending (resume).
 func OpenJournal(path string, now func() time.Time) (*Journal, error) {
-	entries, err := ReadJournal(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	entries, good, err := parseJournal(b)
 	if err != nil {
 		return nil, err
 	}
@@ -52,43 +71,51 @@ func OpenJournal(path string, now func() time.Time) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
+	if good < len(b) {
+		if err := f.Truncate(int64(good)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cut the torn last line of the journal: %w", err)
+		}
+	}
 	return &Journal{f: f, entries: entries, now: now}, nil
 }
 
 // ReadJournal reads and verifies a journal. A torn last line (a crash in
 // the middle of a write) is dropped: it was never acknowledged.
 func ReadJournal(path string) ([]Entry, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
-	defer f.Close()
+	entries, _, err := parseJournal(b)
+	return entries, err
+}
+
+// parseJournal verifies the chain of a journal's bytes and returns its
+// entries and the length of the lines that hold them (all but a torn end).
+func parseJournal(b []byte) ([]Entry, int, error) {
 	var out []Entry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	var lines [][]byte
-	for sc.Scan() {
-		lines = append(lines, append([]byte(nil), sc.Bytes()...))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
-	prev := ""
-	for i, l := range lines {
+	prev, good := "", 0
+	for i := 0; len(b) > good; i++ {
+		line, rest, complete := bytes.Cut(b[good:], []byte("\n"))
 		var e Entry
-		if err := json.Unmarshal(l, &e); err != nil {
-			if i == len(lines)-1 {
+		if err := json.Unmarshal(line, &e); err != nil {
+			if !complete || len(rest) == 0 {
 				break // torn final write
 			}
-			return nil, fmt.Errorf("%w: line %d: %v", ErrJournalBroken, i+1, err)
+			return nil, 0, fmt.Errorf("%w: line %d: %v", ErrJournalBroken, i+1, err)
+		}
+		if !complete {
+			break // a whole entry without its newline: never acknowledged
 		}
 		if e.Prev != prev || e.Seq != i+1 || e.Hash != entryHash(e) {
-			return nil, fmt.Errorf("%w: line %d does not chain", ErrJournalBroken, i+1)
+			return nil, 0, fmt.Errorf("%w: line %d does not chain", ErrJournalBroken, i+1)
 		}
 		prev = e.Hash
 		out = append(out, e)
+		good += len(line) + 1
 	}
-	return out, nil
+	return out, good, nil
 }
 
 func entryHash(e Entry) string {
@@ -98,9 +125,29 @@ func entryHash(e Entry) string {
 	return hex.EncodeToString(s[:])
 }
 
-// Append writes one entry and fsyncs before returning.
+// Append writes one entry and fsyncs before returning. Once a write has
+// failed (a full disk, a read-only medium) every later append fails too:
+// the file may end in a torn line, and nothing destructive may follow a
+// step the journal did not record.
 func (j *Journal) Append(step, phase string, data map[string]string) error {
-	e := Entry{Seq: len(j.entries) + 1, Time: j.now().UTC(), Step: step, Phase: phase, Data: data}
+	return j.append(Entry{Step: step, Phase: phase, Data: data})
+}
+
+// AppendKey is Append with a key's record.
+func (j *Journal) AppendKey(step, phase string, data map[string]string, k *report.Key) error {
+	return j.append(Entry{Step: step, Phase: phase, Data: data, Key: k})
+}
+
+// AppendRetired is Append with the methods a retirement deleted.
+func (j *Journal) AppendRetired(step, phase string, retired []report.Retired) error {
+	return j.append(Entry{Step: step, Phase: phase, Retired: retired})
+}
+
+func (j *Journal) append(e Entry) error {
+	if j.broken != nil {
+		return fmt.Errorf("the journal stopped recording earlier (%w): the ceremony cannot go on; free the medium and resume", j.broken)
+	}
+	e.Seq, e.Time = len(j.entries)+1, j.now().UTC()
 	if n := len(j.entries); n > 0 {
 		e.Prev = j.entries[n-1].Hash
 	}
@@ -110,10 +157,12 @@ func (j *Journal) Append(step, phase string, data map[string]string) error {
 		return err
 	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("journal write: %w", err)
+		j.broken = fmt.Errorf("journal write: %w", err)
+		return j.broken
 	}
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal sync: %w", err)
+		j.broken = fmt.Errorf("journal sync: %w", err)
+		return j.broken
 	}
 	j.entries = append(j.entries, e)
 	return nil
@@ -142,6 +191,12 @@ func (j *Journal) done(step string) (map[string]string, bool) {
 		return e.Data, true
 	}
 	return nil, false
+}
+
+// doneEntry is done with the whole entry.
+func (j *Journal) doneEntry(step string) (Entry, bool) {
+	e, ok := j.last(step)
+	return e, ok && e.Phase == "done"
 }
 
 // begun reports whether a step began and never completed (a crash, a yank).

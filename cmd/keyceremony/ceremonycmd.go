@@ -148,7 +148,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
 			OutDir: cfg.OutDir, Previous: previous, Deviations: be.Deviations()}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
-	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, 1+keys*7+1, nil, build, func(r *ceremony.Result) string {
+	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, ceremony.Config{Keys: keys}.StepCount(), nil, build, func(r *ceremony.Result) string {
 		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 	})
 	if err != nil {

@@ -1,0 +1,139 @@
+// Package keystep holds the steps on a key that the ceremony, the offline
+// split and the health check share, so that each is written once: creating
+// the credential Entra registers (its attestation judged by attest under
+// the policy), the test assertion with a new credential, and the
+// re-attestation that shows a key is still the one attested.
+package keystep
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Created is a credential made for Entra, with its attestation verdict.
+type Created struct {
+	ClientDataJSON    []byte
+	AttestationObject []byte
+	AuthData          *ctap.AuthData
+	PublicKeyPEM      string
+	HMACSecret        bool // the hmac-secret extension was asked for
+	Verdict           *attest.Verdict
+}
+
+// CreateForEntra makes the credential that opts (Graph's creation options)
+// ask for, with tok, and judges its attestation with vf for Entra's relying
+// party and the challenge Graph issued. It returns the verdict whatever it
+// says; the caller refuses a key that is not allowed.
+func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.CreationOptions, tok *ctap.PINToken, firmware *uint64, vf *attest.Verifier) (*Created, error) {
+	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
+	if err != nil || len(challenge) == 0 {
+		return nil, fmt.Errorf("the creation options carry a challenge that is not base64url (%q): refusing to create a credential for it", opts.PublicKey.Challenge)
+	}
+	cd := opts.ClientDataJSON()
+	mc, err := opts.MakeCredential(cd, tok)
+	if err != nil {
+		return nil, err
+	}
+	res, err := auth.MakeCredential(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	in, err := attest.InputFromMakeCredential(res, cd, firmware)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vf.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	if err != nil {
+		return nil, err
+	}
+	ad, err := ctap.ParseAuthData(res.AuthData)
+	if err != nil {
+		return nil, err
+	}
+	pemKey, err := publicKeyPEM(ad.CredentialKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Created{ClientDataJSON: cd, AttestationObject: in.AttestationObject, AuthData: ad, PublicKeyPEM: pemKey, HMACSecret: mc.HMACSecret, Verdict: v}, nil
+}
+
+// Refusal is the error for a verdict that does not allow the key.
+func Refusal(v *attest.Verdict) error {
+	var reasons []string
+	for _, r := range v.Reasons {
+		reasons = append(reasons, r.Message)
+	}
+	return fmt.Errorf("attestation refused: %s", strings.Join(reasons, "; "))
+}
+
+func publicKeyPEM(cose []byte) (string, error) {
+	ck, err := ctap.ParseCOSEKey(cose)
+	if err != nil {
+		return "", err
+	}
+	pub, err := ck.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// TestAssertion has credential credID sign a fresh challenge (made from
+// label and now) for Entra's relying party with tok, and verifies the
+// signature with the recorded COSE public key. It returns the signature
+// counter; an error from the key (ctap.StatusNoCredentials: the credential
+// is gone) is returned as it is.
+func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINToken, credID, cose []byte, label string, now time.Time) (uint32, error) {
+	sum := sha256.Sum256([]byte(label + " " + now.UTC().Format(time.RFC3339Nano)))
+	as, err := auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: sum[:], Token: tok,
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}})
+	if err != nil {
+		return 0, err
+	}
+	if err := ctap.VerifySignature(cose, as[0].AuthData, sum[:], as[0].Signature); err != nil {
+		return 0, fmt.Errorf("the assertion does not verify with the recorded public key: %w", err)
+	}
+	ad, err := ctap.ParseAuthData(as[0].AuthData)
+	if err != nil {
+		return 0, err
+	}
+	return ad.SignCount, nil
+}
+
+// ReattestRPID names the throw-away credential of a re-attestation; it is
+// not a real relying party, so nothing of login.microsoft.com is touched.
+const ReattestRPID = "health-check.keyceremony.invalid"
+
+// Reattest has the key attest a fresh non-discoverable credential for
+// ReattestRPID (nothing is stored on the key; its signature counter moves
+// by one, and it needs a touch) and judges that attestation with vf, the
+// same verifier as the ceremony's. The verdict's first chain entry is the
+// attestation certificate to compare with the one recorded.
+func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier, firmware *uint64, now time.Time) (*attest.Verdict, error) {
+	h := sha256.Sum256([]byte("keyceremony re-attestation " + now.UTC().Format(time.RFC3339Nano)))
+	res, err := auth.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:],
+		RP:   ctap.RelyingParty{ID: ReattestRPID, Name: "keyceremony health check"},
+		User: ctap.User{ID: []byte("health-check"), Name: "health-check"}})
+	if err != nil {
+		return nil, err
+	}
+	obj, err := res.AttestationObject()
+	if err != nil {
+		return nil, err
+	}
+	return vf.Verify(attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware}, attest.Expect{RPID: ReattestRPID})
+}
