@@ -11,12 +11,11 @@ package health
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"slices"
 	"strings"
@@ -57,13 +56,16 @@ type Config struct {
 	LastSignature []byte        // its report.json.sig
 	PublicKey     ssh.PublicKey // the workstation key the officers trust
 	Rehearsal     bool
-	OfficerA      string
-	OfficerB      string
-	Signer        report.Signer
-	Tool          report.Tool
-	Hostname      string
-	OutDir        string
-	Now           func() time.Time
+	// Verifier judges the keys' re-attestation: the ceremony's policy
+	// (and, in a rehearsal, its TEST root).
+	Verifier *attest.Verifier
+	OfficerA string
+	OfficerB string
+	Signer   report.Signer
+	Tool     report.Tool
+	Hostname string
+	OutDir   string
+	Now      func() time.Time
 }
 
 // Check is one verified fact.
@@ -187,7 +189,7 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	default:
 		r.add(name+" firmware", Pass, "firmware %s as recorded", fw)
 	}
-	r.reattest(ctx, auth, name, k)
+	r.reattest(ctx, auth, info.FirmwareVersion, name, k)
 	left, _, err := auth.PINRetries(ctx)
 	if err != nil {
 		r.add(name+" PIN", CouldNot, "%v", err)
@@ -216,68 +218,58 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	r.add(name+" PIN", Pass, "accepted; %d retries left", after)
 	credID, _ := base64.RawURLEncoding.DecodeString(k.CredentialID)
 	cose, _ := base64.RawURLEncoding.DecodeString(k.PublicKeyCOSE)
-	h := sha256.Sum256([]byte("keyceremony health check " + r.cfg.Now().UTC().Format(time.RFC3339Nano)))
-	as, err := auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: h[:], Token: tok,
-		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}})
+	count, err := keystep.TestAssertion(ctx, auth, tok, credID, cose, "keyceremony health check", r.cfg.Now())
 	switch {
 	case errors.Is(err, ctap.StatusNoCredentials):
 		r.add(name+" credential", Finding, "the key no longer holds the credential recorded in the report (deleted, reset or another key)")
+	case errors.Is(err, keystep.ErrAssertionMismatch):
+		r.add(name+" credential", Finding, "%v", err)
 	case err != nil:
 		r.add(name+" credential", CouldNot, "%v", err)
 	default:
-		if verr := ctap.VerifySignature(cose, as[0].AuthData, h[:], as[0].Signature); verr != nil {
-			r.add(name+" credential", Finding, "the assertion does not verify with the recorded public key: %v", verr)
-		} else {
-			ad, _ := ctap.ParseAuthData(as[0].AuthData)
-			r.add(name+" credential", Pass, "test assertion for %s verified with the recorded public key (counter %d)", enroll.RPID, ad.SignCount)
-		}
+		r.add(name+" credential", Pass, "test assertion for %s verified with the recorded public key (counter %d)", enroll.RPID, count)
 	}
 }
 
-// reattestRPID names the throw-away credential of the re-attestation; it is
-// not a real relying party, so nothing of login.microsoft.com is touched.
-const reattestRPID = "health-check.keyceremony.invalid"
-
-// reattest has the key attest a fresh non-discoverable credential (nothing
-// is stored on the key; its signature counter moves by one, and it needs a
-// touch) and checks the attestation certificate is the one the ceremony
-// recorded and that the key holds its private key.
-func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, name string, k report.Key) {
+// reattest has the key attest a fresh throw-away credential and judges it
+// with the ceremony's verifier (keystep.Reattest): the attestation
+// certificate must be the one the ceremony recorded, the statement must
+// verify and chain, and the model must still be allowed.
+func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, firmware *uint64, name string, k report.Key) {
 	check := name + " attestation"
 	if k.AttestationCert == "" {
 		r.add(check, CouldNot, "the report records no attestation certificate to compare with")
 		return
 	}
-	h := sha256.Sum256([]byte("keyceremony health re-attestation " + r.cfg.Now().UTC().Format(time.RFC3339Nano)))
-	res, err := auth.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:],
-		RP:   ctap.RelyingParty{ID: reattestRPID, Name: "keyceremony health check"},
-		User: ctap.User{ID: []byte("health-check"), Name: "health-check"}})
+	if r.cfg.Verifier == nil {
+		r.add(check, CouldNot, "no attestation policy was given to judge the key's re-attestation")
+		return
+	}
+	v, err := keystep.Reattest(ctx, auth, r.cfg.Verifier, firmware, r.cfg.Now())
 	if err != nil {
 		r.add(check, CouldNot, "the key did not re-attest: %v", err)
 		return
 	}
-	var stmt struct {
-		Sig []byte   `cbor:"sig"`
-		X5C [][]byte `cbor:"x5c"`
-	}
-	if err := ctap.Unmarshal(res.AttStmt, &stmt); err != nil || len(stmt.X5C) == 0 {
-		r.add(check, Finding, "the key's new attestation (%s) carries no certificate; the ceremony recorded %s", res.Format, short(k.AttestationCert))
+	if len(v.Chain) == 0 {
+		r.add(check, Finding, "the key's new attestation (%s) carries no certificate; the ceremony recorded %s", v.Format, short(k.AttestationCert))
 		return
 	}
-	sum := sha256.Sum256(stmt.X5C[0])
-	if got := hex.EncodeToString(sum[:]); got != k.AttestationCert {
+	if got := v.Chain[0].SHA256; got != k.AttestationCert {
 		r.add(check, Finding, "attestation certificate %s, the report records %s: not the key the ceremony attested", short(got), short(k.AttestationCert))
 		return
 	}
-	cert, err := x509.ParseCertificate(stmt.X5C[0])
-	if err == nil {
-		err = cert.CheckSignature(x509.ECDSAWithSHA256, append(append([]byte(nil), res.AuthData...), h[:]...), stmt.Sig)
+	var reasons []string
+	for _, rs := range v.Reasons {
+		reasons = append(reasons, rs.Message)
 	}
-	if err != nil {
-		r.add(check, Finding, "the recorded attestation certificate came back, but the attestation signature does not verify with it: %v", err)
-		return
+	switch {
+	case !v.Trusted:
+		r.add(check, Finding, "the recorded attestation certificate came back, but the attestation does not verify: %s", strings.Join(reasons, "; "))
+	case !v.Allowed:
+		r.add(check, Finding, "re-attested with the recorded certificate, but the policy no longer allows this key: %s", strings.Join(reasons, "; "))
+	default:
+		r.add(check, Pass, "re-attested with the recorded certificate %s (%s, chains to %s)", short(k.AttestationCert), v.Model, v.Root.Subject)
 	}
-	r.add(check, Pass, "re-attested with the recorded certificate %s", short(k.AttestationCert))
 }
 
 // short abbreviates a hex fingerprint for a finding's sentence.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/keyceremony/keyceremony/attest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,7 +56,7 @@ func (w *world) check(t *testing.T) *health.Result {
 func (w *world) checkWith(t *testing.T, g health.Graph) *health.Result {
 	t.Helper()
 	pub, _ := w.env.Signer.SSHPublicKey()
-	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true, Verifier: w.env.Verifier,
 		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer, Hostname: "ws",
 		OutDir: filepath.Join(t.TempDir(), "health")}, w.env.Devices, g, w.prompter)
 	if err != nil {
@@ -223,7 +224,7 @@ func TestTamperedReportIsRefusedFirst(t *testing.T) {
 	w.last[len(w.last)/2] ^= 1
 	before := len(w.env.Tenant.Emu.Requests())
 	pub, _ := w.env.Signer.SSHPublicKey()
-	_, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+	_, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true, Verifier: w.env.Verifier,
 		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer, OutDir: t.TempDir()}, w.env.Devices, w.env.Tenant.Client, w.prompter)
 	if !errors.Is(err, health.ErrLastReport) {
 		t.Fatalf("tampered report: %v", err)
@@ -261,5 +262,28 @@ func TestMissingPermissionIsCouldNotCheck(t *testing.T) {
 	res := w.checkWith(t, client)
 	if st, d := status(res, "sign-ins"); st != health.CouldNot || !strings.Contains(d, "AuditLog.Read.All") {
 		t.Fatalf("sign-ins without AuditLog.Read.All: %s %s", st, d)
+	}
+}
+
+// The re-attestation is judged by attest with the ceremony's verifier, not
+// a private check: judged by a real ceremony's verifier (the simkey TEST
+// root is not trusted outside a rehearsal), the same key is a finding that
+// names why.
+func TestReattestationIsJudgedByThePolicy(t *testing.T) {
+	w := afterCeremony(t)
+	pol, err := attest.DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := w.env.Signer.SSHPublicKey()
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+		Verifier: &attest.Verifier{Policy: pol}, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer,
+		OutDir: filepath.Join(t.TempDir(), "health")}, w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, detail := status(res, "key 1 attestation")
+	if st != health.Finding || !strings.Contains(detail, "TEST attestation root") {
+		t.Fatalf("key 1 attestation: %s %q", st, detail)
 	}
 }

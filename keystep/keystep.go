@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,6 +93,10 @@ func publicKeyPEM(cose []byte) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }
 
+// ErrAssertionMismatch is wrapped when a test assertion's signature does not
+// verify with the recorded public key.
+var ErrAssertionMismatch = errors.New("the assertion does not verify with the recorded public key")
+
 // TestAssertion has credential credID sign a fresh challenge (made from
 // label and now) for Entra's relying party with tok, and verifies the
 // signature with the recorded COSE public key. It returns the signature
@@ -105,7 +110,7 @@ func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINTo
 		return 0, err
 	}
 	if err := ctap.VerifySignature(cose, as[0].AuthData, sum[:], as[0].Signature); err != nil {
-		return 0, fmt.Errorf("the assertion does not verify with the recorded public key: %w", err)
+		return 0, fmt.Errorf("%w: %v", ErrAssertionMismatch, err)
 	}
 	ad, err := ctap.ParseAuthData(as[0].AuthData)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/keystep"
 	"os"
 	"strings"
 	"time"
@@ -70,6 +72,9 @@ type KeyResult struct {
 	ClientDataJSON    string         `json:"client_data_json"`   // base64url
 	AttestationObject string         `json:"attestation_object"` // base64url
 	Extensions        map[string]any `json:"client_extension_results,omitempty"`
+	// Attestation is the workstation's verdict under the ceremony's
+	// policy, the same verifier as the connected ceremony's.
+	Attestation *attest.Verdict `json:"attestation"`
 }
 
 // file is the on-disk form: the exact payload bytes, their signature and
@@ -164,9 +169,10 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 // PINSource returns the PIN of a key slot (the caller zeroes it).
 type PINSource func(slot int) ([]byte, error)
 
-// Create makes one credential per key slot on the workstation. keys[i] is
-// the key for slot i+1.
-func Create(ctx context.Context, o *Options, optionsPayload []byte, keys []ctap.Authenticator, pin PINSource, now time.Time) (*Results, error) {
+// Create makes one credential per key slot on the workstation and judges
+// each attestation with vf, as the connected ceremony does; a key the
+// policy refuses stops it. keys[i] is the key for slot i+1.
+func Create(ctx context.Context, o *Options, optionsPayload []byte, keys []ctap.Authenticator, pin PINSource, vf *attest.Verifier, now time.Time) (*Results, error) {
 	if o.Kind != KindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
@@ -179,40 +185,41 @@ func Create(ctx context.Context, o *Options, optionsPayload []byte, keys []ctap.
 		if err := ko.Options.Validate(now); err != nil {
 			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 		}
-		p, err := pin(ko.Slot)
-		if err != nil {
-			return nil, err
-		}
-		tok, err := keys[i].GetPINToken(ctx, p, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
-		ctap.Zero(p)
+		kr, err := create(ctx, keys[i], ko, pin, vf)
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 		}
-		cd := ko.Options.ClientDataJSON()
-		mc, err := ko.Options.MakeCredential(cd, tok)
-		if err != nil {
-			tok.Zero()
-			return nil, err
-		}
-		r, err := keys[i].MakeCredential(ctx, mc)
-		tok.Zero()
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
-		}
-		ao, err := r.AttestationObject()
-		if err != nil {
-			return nil, err
-		}
-		ad, err := ctap.ParseAuthData(r.AuthData)
-		if err != nil {
-			return nil, err
-		}
-		enc := base64.RawURLEncoding.EncodeToString
-		res.Credentials = append(res.Credentials, KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: ad.AAGUID.String(),
-			CredentialID: enc(ad.CredentialID), ClientDataJSON: enc(cd), AttestationObject: enc(ao),
-			Extensions: map[string]any{"hmacCreateSecret": ko.Options.PublicKey.Extensions.HMACCreateSecret}})
+		res.Credentials = append(res.Credentials, *kr)
 	}
 	return res, nil
+}
+
+func create(ctx context.Context, key ctap.Authenticator, ko KeyOptions, pin PINSource, vf *attest.Verifier) (*KeyResult, error) {
+	info, err := key.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := pin(ko.Slot)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := key.GetPINToken(ctx, p, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
+	ctap.Zero(p)
+	if err != nil {
+		return nil, err
+	}
+	defer tok.Zero()
+	c, err := keystep.CreateForEntra(ctx, key, &ko.Options, tok, info.FirmwareVersion, vf)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Verdict.Allowed {
+		return nil, keystep.Refusal(c.Verdict)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return &KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
+		CredentialID: enc(c.AuthData.CredentialID), ClientDataJSON: enc(c.ClientDataJSON), AttestationObject: enc(c.AttestationObject),
+		Extensions: map[string]any{"hmacCreateSecret": c.HMACSecret}, Attestation: c.Verdict}, nil
 }
 
 // Register registers the results on the connected machine, after checking
@@ -229,6 +236,9 @@ func Register(ctx context.Context, c *enroll.Client, optionsPayload []byte, res 
 			AAGUID: kr.AAGUID, ClientExtensionResults: kr.Extensions}
 		if len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
 			return out, fmt.Errorf("key %d: incomplete result", kr.Slot)
+		}
+		if kr.Attestation == nil || !kr.Attestation.Allowed {
+			return out, fmt.Errorf("key %d: the results carry no attestation verdict that allows the key: refusing to register it", kr.Slot)
 		}
 		m, err := c.Register(ctx, res.UserID, kr.DisplayName, cred)
 		if err != nil {

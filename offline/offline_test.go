@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
+	"github.com/keyceremony/keyceremony/simkey/testca"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,9 +71,24 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		}
 		keys = append(keys, c)
 	}
-	res, err := Create(ctx, &got, payload, keys, func(int) ([]byte, error) { return []byte(pin), nil }, time.Now())
+	pol, err := attest.DefaultPolicy()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The same policy and verifier as the connected ceremony: outside a
+	// rehearsal, a simkey is refused before any result is written.
+	if _, err := Create(ctx, &got, payload, keys, func(int) ([]byte, error) { return []byte(pin), nil }, &attest.Verifier{Policy: pol}, time.Now()); err == nil ||
+		!strings.Contains(err.Error(), "TEST attestation root") {
+		t.Fatalf("a simkey outside a rehearsal: %v", err)
+	}
+	res, err := Create(ctx, &got, payload, keys, func(int) ([]byte, error) { return []byte(pin), nil }, rehearsal.Verifier(pol), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kr := range res.Credentials {
+		if kr.Attestation == nil || !kr.Attestation.Allowed || kr.Attestation.Model != testca.ModelName {
+			t.Fatalf("key %d: verdict %+v", kr.Slot, kr.Attestation)
+		}
 	}
 	resPath := filepath.Join(dir, "results.json")
 	if err := Write(resPath, res, NamespaceResults, workstation); err != nil {

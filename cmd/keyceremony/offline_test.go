@@ -59,7 +59,7 @@ func TestOfflineSplitCommands(t *testing.T) {
 		devices = append(devices, "--device", "simkey:"+sock)
 	}
 	halves := strings.Repeat("1234\n1234\n5678\n5678\n", 2)
-	create := append([]string{"offline", "create", "--software-key", wsKey, "--options", options, "--trust", connFP, "--out", results}, devices...)
+	create := append([]string{"offline", "create", "--software-key", wsKey, "--options", options, "--trust", connFP, "--out", results, "--rehearsal"}, devices...)
 	// A wrong trust fingerprint refuses the options before touching a key.
 	bad := append([]string(nil), create...)
 	bad[7] = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -82,6 +82,10 @@ func TestOfflineSplitCommands(t *testing.T) {
 	code, out, errOut = runWithStdin(t, "", append([]string{"offline", "register", "--software-key", connKey, "--options", options, "--results", results, "--trust", wsFP}, graph...)...)
 	if code != 0 || strings.Count(out, "Registered") != 2 {
 		t.Fatalf("register: %d %s %s", code, out, errOut)
+	}
+	// The workstation's signed verdicts are shown before the registrations.
+	if strings.Count(out, "ALLOWED") != 2 || strings.Index(out, "ALLOWED") > strings.Index(out, "Registered") {
+		t.Fatalf("register does not show the verdicts first:\n%s", out)
 	}
 	userID := ten.Emu.Snapshot().Users[0].ID
 	if n := len(ten.Emu.Snapshot().Methods[userID]); n != 2 {

@@ -20,7 +20,8 @@ const offlineUsage = `usage:
   keyceremony offline export --user UPN --keys 2 --out options.json [--timeout-minutes 1440]
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)
   keyceremony offline create --options options.json --trust SHA256:… --out results.json
-                             --device D1 --device D2 [--tpm PATH | --software-key FILE]  (workstation)
+                             --device D1 --device D2 [--policy FILE] [--mds FILE] [--rehearsal]
+                             [--tpm PATH | --software-key FILE]                     (workstation)
   keyceremony offline register --options options.json --results results.json --trust SHA256:…
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)`
 
@@ -39,6 +40,9 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	upn := fs.String("user", "", "the break-glass account (UPN or object ID)")
 	keys := fs.Int("keys", 2, "number of keys")
 	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
+	policyPath := fs.String("policy", "", "attestation policy (default: the embedded one), as the connected ceremony uses it")
+	mdsPath := fs.String("mds", "", "FIDO MDS3 blob (default: the policy's)")
+	isRehearsal := fs.Bool("rehearsal", false, "trust the simkey TEST root (rehearsal only)")
 	officerA := fs.String("officer-a", "Officer A", "name of the officer holding PIN half A")
 	officerB := fs.String("officer-b", "Officer B", "name of the officer holding PIN half B")
 	var devices multiFlag
@@ -84,6 +88,10 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		if *optsPath == "" || *outPath == "" || *trust == "" || len(devices) == 0 {
 			return usageError{errors.New(offlineUsage)}
 		}
+		vf, err := loadVerifier(*policyPath, *mdsPath, *isRehearsal)
+		if err != nil {
+			return usageError{err}
+		}
 		var o offline.Options
 		payload, err := offline.Read(*optsPath, offline.NamespaceOptions, offline.Trust{Fingerprint: *trust}, &o)
 		if err != nil {
@@ -108,12 +116,16 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		pins := newPINEntry(in, errOut)
 		res, err := offline.Create(ctx, &o, payload, auths, func(slot int) ([]byte, error) {
 			return pins.splitPIN(slot, *officerA, *officerB)
-		}, time.Now())
+		}, vf, time.Now())
 		if err != nil {
 			return err
 		}
 		if err := offline.Write(*outPath, res, offline.NamespaceResults, signer.Key); err != nil {
 			return err
+		}
+		for _, kr := range res.Credentials {
+			fmt.Fprintf(out, "Key %d:\n", kr.Slot)
+			printVerdict(out, kr.Attestation)
 		}
 		fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
 		return nil
@@ -129,6 +141,15 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		var res offline.Results
 		if _, err := offline.Read(*resPath, offline.NamespaceResults, offline.Trust{Fingerprint: *trust}, &res); err != nil {
 			return err
+		}
+		// The workstation's verdicts, as signed in the results, before anything is registered.
+		for _, kr := range res.Credentials {
+			fmt.Fprintf(out, "Key %d (%s):\n", kr.Slot, kr.DisplayName)
+			if kr.Attestation == nil {
+				fmt.Fprintln(out, "no attestation verdict in the results")
+				continue
+			}
+			printVerdict(out, kr.Attestation)
 		}
 		c, _, err := g.open(ctx, errOut)
 		if err != nil {

@@ -103,7 +103,7 @@ func rehearseHealth(ctx context.Context, env *rehearsal.Env, p officer.Prompter,
 	}
 	host, _ := os.Hostname()
 	fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
-	res, err := health.Run(ctx, health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true,
+	res, err := health.Run(ctx, health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
 		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: env.Signer, Tool: tool, Hostname: host,
 		OutDir: filepath.Join(env.Dir, "health")}, env.Devices, env.Tenant.Client, p)
 	if err != nil {
