@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // acts counts the destructive commands the simkeys receive: authenticator

@@ -14,9 +14,9 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/enroll/emulated"
-	"github.com/keyceremony/keyceremony/enroll/graphemu"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/emulated"
+	"github.com/keyceremony/keyceremony/sim/graphemu"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 const (

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // slipOfficers plug a second key in by mistake before doing what they are

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/enroll/emulated"
-	"github.com/keyceremony/keyceremony/enroll/graphemu"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/emulated"
+	"github.com/keyceremony/keyceremony/sim/graphemu"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 type world struct {

@@ -10,8 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
-	"github.com/keyceremony/keyceremony/simkey/testca"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/testca"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +21,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/enroll/emulated"
 	"github.com/keyceremony/keyceremony/sigfile"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/emulated"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 const pin = "55443322"

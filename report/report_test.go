@@ -12,7 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
-	"github.com/keyceremony/keyceremony/simkey/testca"
+	"github.com/keyceremony/keyceremony/sim/testca"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +26,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // startSwtpm runs Debian's swtpm on a UNIX socket for this test.

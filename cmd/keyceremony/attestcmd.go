@@ -6,7 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"io"
 	"os"
 	"strings"

@@ -17,7 +17,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // fido2Tools runs Debian's fido2-tools (libfido2 1.12) against a simkey

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {

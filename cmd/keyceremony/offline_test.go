@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/enroll/emulated"
+	"github.com/keyceremony/keyceremony/sim/emulated"
 )
 
 func runWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
 )
 
 // cmdRehearse runs the whole ceremony engine on two virtual keys (served

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {

@@ -20,8 +20,8 @@ import (
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/simkey"
-	"github.com/keyceremony/keyceremony/simkey/conformance"
+	"github.com/keyceremony/keyceremony/sim/conformance"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // shimEnv marks the re-executed test binary that runs under the shim.

@@ -18,7 +18,7 @@ import (
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 const benchPIN = "4711"

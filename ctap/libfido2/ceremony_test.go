@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // TestCeremonyThroughLibfido2 runs the whole rehearsal ceremony (reset, PIN,

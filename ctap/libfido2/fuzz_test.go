@@ -9,7 +9,7 @@ import (
 	gofido2 "github.com/keys-pub/go-libfido2"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // FuzzRebuildAttestation feeds the rebuild what libfido2 hands over from a

@@ -14,14 +14,14 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ceremony/rehearsal"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/enroll/emulated"
-	"github.com/keyceremony/keyceremony/enroll/graphemu"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/emulated"
+	"github.com/keyceremony/keyceremony/sim/graphemu"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 const (

@@ -17,7 +17,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // Devices is a drawer of simkeys; a slot is "plugged in" or not.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/simkey"
-	"github.com/keyceremony/keyceremony/simkey/conformance"
+	"github.com/keyceremony/keyceremony/sim/conformance"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // nativeBackend is the native Go client over the full CTAPHID stack, with

@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/simkey/testca"
+	"github.com/keyceremony/keyceremony/sim/testca"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,10 +13,10 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/enroll/emulated"
-	"github.com/keyceremony/keyceremony/enroll/graphemu"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/simkey"
+	"github.com/keyceremony/keyceremony/sim/emulated"
+	"github.com/keyceremony/keyceremony/sim/graphemu"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // Rehearsal officers: nothing here names a real person.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/simkey"
-	"github.com/keyceremony/keyceremony/simkey/conformance"
+	"github.com/keyceremony/keyceremony/sim/conformance"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // fakeClock is a settable clock for the reset window.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/simkey/testca"
+	"github.com/keyceremony/keyceremony/sim/testca"
 )
 
 // DefaultAAGUID returns simkey's AAGUID: the ASCII bytes "keyceremony-simk"

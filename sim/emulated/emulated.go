@@ -18,7 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/enroll/graphemu"
+	"github.com/keyceremony/keyceremony/sim/graphemu"
 )
 
 // AppID is the client ID of the emulated app registration.

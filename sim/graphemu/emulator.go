@@ -21,7 +21,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/simkey/testca"
+	"github.com/keyceremony/keyceremony/sim/testca"
 	"math/big"
 	"net"
 	"net/http"
