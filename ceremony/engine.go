@@ -438,7 +438,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		CredentialID:  base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialID),
 		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialKey),
 		PublicKeyPEM:  c.PublicKeyPEM,
-		Attestation:   v, PINSet: true, PINSplit: true, AttestationCert: certSum,
+		Attestation:   keystep.Record(v), PINSet: true, PINSplit: true, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
 	if err := e.journal.AppendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/report"
 )
 
 // Created is a credential made for Entra, with its attestation verdict.
@@ -141,4 +142,27 @@ func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier,
 		return nil, err
 	}
 	return vf.Verify(attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware}, attest.Expect{RPID: ReattestRPID})
+}
+
+// Record is the verdict as the signed report records it.
+func Record(v *attest.Verdict) *report.Attestation {
+	if v == nil {
+		return nil
+	}
+	r := &report.Attestation{Trusted: v.Trusted, Allowed: v.Allowed, Format: v.Format, AttestationType: v.AttestationType,
+		AAGUID: v.AAGUID, CertAAGUID: v.CertAAGUID, Model: v.Model, Firmware: v.Firmware, MinFirmware: v.MinFirmware,
+		PolicyName: v.PolicyName, PolicySHA256: v.PolicySHA256, Rehearsal: v.Rehearsal}
+	if v.Root != nil {
+		r.Root = &report.Certificate{Subject: v.Root.Subject, SHA256: v.Root.SHA256}
+	}
+	for _, c := range v.Chain {
+		r.Chain = append(r.Chain, report.Certificate{Subject: c.Subject, SHA256: c.SHA256})
+	}
+	if m := v.MDS; m != nil {
+		r.MDS = &report.MDSEntry{Serial: m.Serial, BlobSHA256: m.BlobSHA256, Description: m.Description, Statuses: m.Statuses, Certification: m.Certification}
+	}
+	for _, x := range v.Reasons {
+		r.Reasons = append(r.Reasons, report.AttestationReason{Code: x.Code, Message: x.Message})
+	}
+	return r
 }

@@ -126,7 +126,7 @@ func ceremonyReport(t *testing.T, rehearsal bool) *Report {
 			CredentialID:  base64.RawURLEncoding.EncodeToString(ad.CredentialID),
 			PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(ad.CredentialKey),
 			PublicKeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-			Attestation:   verdict, GraphMethodID: "method-1", DisplayName: "Break glass key 1",
+			Attestation:   recordOf(verdict), GraphMethodID: "method-1", DisplayName: "Break glass key 1",
 			PINSet: true, PINSplit: true, PINRetries: retries, MinPINLength: info.MinPINLength,
 		}},
 		Steps: []Step{
@@ -427,4 +427,51 @@ func TestWorkstationSignerRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T)
 		t.Fatalf("%v", err)
 	}
 	closeTPM()
+}
+
+// recordOf copies a verdict into the report's record (keystep.Record does
+// it in the product; report cannot import keystep).
+func recordOf(v *attest.Verdict) *Attestation {
+	r := &Attestation{Trusted: v.Trusted, Allowed: v.Allowed, Format: v.Format, AttestationType: v.AttestationType, AAGUID: v.AAGUID,
+		CertAAGUID: v.CertAAGUID, Model: v.Model, Firmware: v.Firmware, PolicyName: v.PolicyName, PolicySHA256: v.PolicySHA256, Rehearsal: v.Rehearsal}
+	if v.Root != nil {
+		r.Root = &Certificate{Subject: v.Root.Subject, SHA256: v.Root.SHA256}
+	}
+	for _, c := range v.Chain {
+		r.Chain = append(r.Chain, Certificate{Subject: c.Subject, SHA256: c.SHA256})
+	}
+	return r
+}
+
+// A keyceremony-report/1 report signed by the release before the report
+// had its own attestation record (commit 0533525, `rehearse --yes`) still
+// verifies and reads the same: the schema did not change with the type.
+func TestOldReportStillVerifies(t *testing.T) {
+	body, err := os.ReadFile("testdata/v1/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := os.ReadFile("testdata/v1/report.json.sig")
+	pubLine, _ := os.ReadFile("testdata/v1/report.pub")
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(pubLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Verify(body, sig, pub, VerifyOptions{Rehearsal: true})
+	if err != nil {
+		t.Fatalf("the old report no longer verifies: %v", err)
+	}
+	if r.Schema != Schema || len(r.Keys) != 2 {
+		t.Fatalf("schema %q, %d keys", r.Schema, len(r.Keys))
+	}
+	for _, k := range r.Keys {
+		a := k.Attestation
+		if a == nil || !a.Allowed || !a.Trusted || a.Format != "packed" || a.Root == nil || len(a.Chain) != 2 || a.PolicySHA256 == "" {
+			t.Fatalf("key %d attestation read as %+v", k.Slot, a)
+		}
+	}
+	again, err := r.Canonical()
+	if err != nil || !bytes.Equal(again, body) {
+		t.Fatal("the old report does not re-encode to its own bytes")
+	}
 }
