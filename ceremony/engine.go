@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"slices"
@@ -57,7 +58,7 @@ type Config struct {
 	// DisplayName names key n in Entra; default "Break glass key n (model, date)".
 	DisplayName func(slot int, model string, date time.Time) string
 	Rehearsal   bool
-	Signer      report.Signer
+	Signer      workstation.Signer
 	Tool        report.Tool
 	Hostname    string
 	OutDir      string // report files

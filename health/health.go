@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/workstation"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ type Config struct {
 	Verifier *attest.Verifier
 	OfficerA string
 	OfficerB string
-	Signer   report.Signer
+	Signer   workstation.Signer
 	Tool     report.Tool
 	Hostname string
 	OutDir   string

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/workstation"
 	"time"
 
 	"github.com/gowebpki/jcs"
@@ -30,9 +31,9 @@ const (
 
 // Signer kinds recorded in a report.
 const (
-	SignerTPM       = "tpm"
-	SignerSoftware  = "software"  // a real ceremony without a TPM, by explicit choice
-	SignerRehearsal = "rehearsal" // an ephemeral software key: the report proves nothing
+	SignerTPM       = workstation.KindTPM
+	SignerSoftware  = workstation.KindSoftware  // a real ceremony without a TPM, by explicit choice
+	SignerRehearsal = workstation.KindRehearsal // an ephemeral software key: the report proves nothing
 )
 
 // Report is one ceremony or health check. Times are UTC. It never holds a

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,44 +30,15 @@ import (
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
-// startSwtpm runs Debian's swtpm on a UNIX socket for this test.
-func startSwtpm(t *testing.T) string {
+// tpmSigner opens the TPM (closed at the end of the test).
+func tpmSigner(t *testing.T, addr string) workstation.Signer {
 	t.Helper()
-	bin := testenv.Tool(t, "swtpm", "swtpm")
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "tpm.sock")
-	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,
-		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(dir, "ctrl.sock"),
-		"--flags", "not-need-init,startup-clear")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			return "swtpm:" + sock
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swtpm did not start: %s", stderr.String())
-		}
-	}
-}
-
-// tpmSigner opens the TPM (closed at the end of the test, or by close).
-func tpmSigner(t *testing.T, addr string) (s Signer, created bool, close func()) {
-	t.Helper()
-	tpm, err := OpenTPM(addr)
+	s, closeTPM, err := workstation.Open(addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tpm.Close() })
-	key, created, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Signer{Key: key, Kind: SignerTPM}, created, func() { tpm.Close() }
+	t.Cleanup(func() { closeTPM() })
+	return s
 }
 
 const testPIN = "27182818"
@@ -136,28 +108,10 @@ func ceremonyReport(t *testing.T, rehearsal bool) *Report {
 	}
 }
 
-func TestTPMKeyIsCreatedOnceAndFoundAgain(t *testing.T) {
-	addr := startSwtpm(t)
-	s1, created, closeTPM := tpmSigner(t, addr)
-	if !created {
-		t.Fatal("first run did not create the key")
-	}
-	f1, _ := s1.Fingerprint()
-	closeTPM() // swtpm serves one connection at a time, like one program run
-	s2, created, _ := tpmSigner(t, addr)
-	if created {
-		t.Fatal("second run created another key")
-	}
-	f2, _ := s2.Fingerprint()
-	if f1 != f2 || !strings.HasPrefix(f1, "SHA256:") {
-		t.Fatalf("fingerprints %s and %s", f1, f2)
-	}
-}
-
 // The whole path for the safe: TPM-signed, verified by keyceremony, by
 // ssh-keygen -Y verify and by openssl.
 func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
-	signer, _, _ := tpmSigner(t, startSwtpm(t))
+	signer := tpmSigner(t, testenv.Swtpm(t))
 	dir := filepath.Join(t.TempDir(), "safe")
 	w, err := Write(dir, ceremonyReport(t, false), signer)
 	if err != nil {
@@ -204,9 +158,9 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 	}
 }
 
-func softwareSigner(t *testing.T, kind string) Signer {
+func softwareSigner(t *testing.T, kind string) workstation.Signer {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	return Signer{Key: k, Kind: kind}
+	return workstation.Signer{Key: k, Kind: kind}
 }
 
 func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
@@ -259,7 +213,7 @@ func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
 }
 
 func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
-	signer, _ := NewRehearsalSigner()
+	signer, _ := workstation.NewRehearsal()
 	if _, err := Write(t.TempDir(), ceremonyReport(t, false), signer); err == nil {
 		t.Fatal("a real report was signed by a rehearsal key")
 	}
@@ -385,48 +339,6 @@ func TestPrintablePage(t *testing.T) {
 			t.Errorf("line %d is %d characters wide", i+1, n)
 		}
 	}
-}
-
-// TestRealTPM uses the workstation's TPM. Opt-in: KEYCEREMONY_REAL_TPM=/dev/tpmrm0.
-// It creates (once) the persistent report key at DefaultKeyHandle.
-func TestRealTPM(t *testing.T) {
-	addr := os.Getenv("KEYCEREMONY_REAL_TPM")
-	if addr == "" {
-		t.Skip("opt-in: set KEYCEREMONY_REAL_TPM=/dev/tpmrm0 to sign with the real TPM")
-	}
-	signer, _, _ := tpmSigner(t, addr)
-	if _, err := Write(t.TempDir(), ceremonyReport(t, false), signer); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestWorkstationSignerRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
-	_, _, err := OpenWorkstationSigner(filepath.Join(t.TempDir(), "no-tpm"), "")
-	if err == nil || !strings.Contains(err.Error(), "--software-key") {
-		t.Fatalf("no TPM: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "ws.key")
-	s, closeFn, err := OpenWorkstationSigner("", path)
-	if err != nil || s.Kind != SignerSoftware {
-		t.Fatalf("%v %+v", err, s)
-	}
-	closeFn()
-	fi, _ := os.Stat(path)
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("software key mode %v", fi.Mode())
-	}
-	again, _, _ := OpenWorkstationSigner("", path)
-	f1, _ := s.Fingerprint()
-	f2, _ := again.Fingerprint()
-	if f1 != f2 {
-		t.Fatal("software key not found again")
-	}
-	addr := startSwtpm(t)
-	ts, closeTPM, err := OpenWorkstationSigner(addr, "")
-	if err != nil || ts.Kind != SignerTPM {
-		t.Fatalf("%v", err)
-	}
-	closeTPM()
 }
 
 // recordOf copies a verdict into the report's record (keystep.Record does

@@ -2,14 +2,13 @@ package report
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,95 +35,6 @@ const (
 	FileAllowedSigners = "allowed_signers"       // for ssh-keygen -Y verify
 	FilePrintable      = "report.txt"            // the page to print for the safe
 )
-
-// Signer is the key that signs reports and what kind of key it is.
-type Signer struct {
-	Key  crypto.Signer // an ECDSA P-256 key
-	Kind string        // SignerTPM, SignerSoftware or SignerRehearsal
-}
-
-// NewRehearsalSigner returns an ephemeral software key for rehearsals.
-func NewRehearsalSigner() (Signer, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Signer{}, err
-	}
-	return Signer{Key: k, Kind: SignerRehearsal}, nil
-}
-
-// LoadOrCreateSoftwareKey reads (or creates, mode 0600) a PKCS#8 PEM key
-// file: the explicit choice for a workstation without a TPM.
-func LoadOrCreateSoftwareKey(path string) (Signer, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return Signer{}, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			return Signer{}, err
-		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return Signer{}, fmt.Errorf("write software key: %w", err)
-		}
-		return Signer{Key: k, Kind: SignerSoftware}, nil
-	}
-	if err != nil {
-		return Signer{}, fmt.Errorf("read software key: %w", err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return Signer{}, fmt.Errorf("software key %s is not PEM", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return Signer{}, fmt.Errorf("software key %s: %w", path, err)
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok || ek.Curve != elliptic.P256() {
-		return Signer{}, fmt.Errorf("software key %s is not ECDSA P-256", path)
-	}
-	return Signer{Key: ek, Kind: SignerSoftware}, nil
-}
-
-// OpenWorkstationSigner returns the workstation's report signer: the TPM key
-// (created on first use), or, only when softwareKeyPath is given, a software
-// key that every report will name as such. Without a TPM and without that
-// explicit choice it refuses. close releases the TPM.
-func OpenWorkstationSigner(tpmPath, softwareKeyPath string) (s Signer, close func() error, err error) {
-	if softwareKeyPath != "" {
-		s, err := LoadOrCreateSoftwareKey(softwareKeyPath)
-		return s, func() error { return nil }, err
-	}
-	if tpmPath == "" {
-		tpmPath = DefaultTPMPath
-	}
-	tpm, err := OpenTPM(tpmPath)
-	if err != nil {
-		return Signer{}, nil, fmt.Errorf("%w; without a TPM a real ceremony needs an explicit --software-key FILE, and its report will say it was signed by a software key", err)
-	}
-	key, _, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
-	if err != nil {
-		tpm.Close()
-		return Signer{}, nil, err
-	}
-	return Signer{Key: key, Kind: SignerTPM}, tpm.Close, nil
-}
-
-// SSHPublicKey returns the signer's public key in SSH form.
-func (s Signer) SSHPublicKey() (ssh.PublicKey, error) {
-	return ssh.NewPublicKey(s.Key.Public())
-}
-
-// Fingerprint is the OpenSSH SHA256 fingerprint officers copy onto the envelope.
-func (s Signer) Fingerprint() (string, error) {
-	pub, err := s.SSHPublicKey()
-	if err != nil {
-		return "", err
-	}
-	return ssh.FingerprintSHA256(pub), nil
-}
 
 // PublicKeyFiles renders the signing key for verifiers: report.pub
 // (OpenSSH), report.pem (PKIX, for openssl) and allowed_signers (for
@@ -156,7 +66,7 @@ type Written struct {
 // Write fills in the signer fields, signs the report and writes the files
 // for the safe into dir (created 0700). A rehearsal key never signs a real
 // report; a real key may sign a rehearsal report, which still says so.
-func Write(dir string, r *Report, s Signer) (*Written, error) {
+func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	if s.Kind == SignerRehearsal && !r.Rehearsal {
 		return nil, errors.New("a rehearsal key signs rehearsal reports only")
 	}

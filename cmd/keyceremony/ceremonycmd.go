@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if err != nil {
 		return err
 	}
-	signer, closeSigner, err := report.OpenWorkstationSigner(cfg.TPM, cfg.SoftwareKey)
+	signer, closeSigner, err := workstation.Open(cfg.TPM, cfg.SoftwareKey)
 	if err != nil {
 		return err
 	}

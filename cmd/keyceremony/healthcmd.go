@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,7 +65,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return usageError{err}
 	}
-	signer, closeSigner, err := report.OpenWorkstationSigner(cfg.TPM, cfg.SoftwareKey)
+	signer, closeSigner, err := workstation.Open(cfg.TPM, cfg.SoftwareKey)
 	if err != nil {
 		return usageError{err}
 	}

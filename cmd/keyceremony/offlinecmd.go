@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/offline"
-	"github.com/keyceremony/keyceremony/report"
 )
 
 const offlineUsage = `usage:
@@ -31,7 +31,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	}
 	fs := flag.NewFlagSet("offline "+args[0], flag.ContinueOnError)
 	var g graphFlags
-	tpmPath := fs.String("tpm", report.DefaultTPMPath, "this machine's TPM (its key signs the file)")
+	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "this machine's TPM (its key signs the file)")
 	softKey := fs.String("software-key", "", "sign with this software key instead of a TPM")
 	optsPath := fs.String("options", "", "the options file")
 	resPath := fs.String("results", "", "the results file")
@@ -53,7 +53,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
-	signer, closeSigner, err := report.OpenWorkstationSigner(*tpmPath, *softKey)
+	signer, closeSigner, err := workstation.Open(*tpmPath, *softKey)
 	if err != nil {
 		return err
 	}

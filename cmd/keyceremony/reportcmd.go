@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -177,13 +178,13 @@ func reportPrint(args []string, out io.Writer) error {
 
 func reportKey(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("report key", flag.ContinueOnError)
-	tpmPath := fs.String("tpm", report.DefaultTPMPath, "TPM device, or swtpm:/path/to.sock")
+	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "TPM device, or swtpm:/path/to.sock")
 	softKey := fs.String("software-key", "", "use (or create) this software key instead of a TPM; reports will say so")
 	dir := fs.String("out", "", "also write report.pub, report.pem and allowed_signers here")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	s, closeFn, err := report.OpenWorkstationSigner(*tpmPath, *softKey)
+	s, closeFn, err := workstation.Open(*tpmPath, *softKey)
 	if err != nil {
 		return err
 	}

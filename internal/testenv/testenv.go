@@ -4,10 +4,12 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Required reports whether missing tools and data must fail tests: in CI
@@ -48,4 +50,30 @@ func VectorsDir(t testing.TB, depth int) string {
 		Missing(t, "real-device vectors not found at "+dir+": "+err.Error())
 	}
 	return dir
+}
+
+// Swtpm runs Debian's swtpm on a UNIX socket for the test and returns its
+// address ("swtpm:PATH"), as the workstation package opens it.
+func Swtpm(t testing.TB) string {
+	t.Helper()
+	bin := Tool(t, "swtpm", "swtpm")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "tpm.sock")
+	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,
+		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(dir, "ctrl.sock"),
+		"--flags", "not-need-init,startup-clear")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			return "swtpm:" + sock
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("swtpm did not start: %s", stderr.String())
+		}
+	}
 }

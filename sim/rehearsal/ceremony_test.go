@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,7 @@ type bench struct {
 	tenant   *emulated.Tenant
 	devices  *rehearsal.Devices
 	prompter *rehearsal.Prompter
-	signer   report.Signer
+	signer   workstation.Signer
 	journal  string
 	userID   string
 }
@@ -62,7 +63,7 @@ func newBench(t *testing.T) *bench {
 		}
 	}
 	devs.Key(2).Unplug()
-	signer, _ := report.NewRehearsalSigner()
+	signer, _ := workstation.NewRehearsal()
 	b := &bench{t: t, dir: dir, tenant: ten, devices: devs, prompter: rehearsal.NewPrompter(devs, nil), signer: signer,
 		journal: filepath.Join(dir, "journal.jsonl"), userID: ten.Emu.Snapshot().Users[0].ID}
 	// Last year's key, to be retired.
@@ -324,7 +325,7 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 			b.Fatal(err)
 		}
 		devs, _ := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
-		signer, _ := report.NewRehearsalSigner()
+		signer, _ := workstation.NewRehearsal()
 		j, _ := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
 		pol, _ := attest.DefaultPolicy()
 		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
@@ -359,7 +360,7 @@ func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	signer, closeTPM, err := report.OpenWorkstationSigner("swtpm:"+sock, "")
+	signer, closeTPM, err := workstation.Open("swtpm:"+sock, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,7 +33,7 @@ type Env struct {
 	Dir      string
 	Tenant   *emulated.Tenant
 	Devices  *Devices
-	Signer   report.Signer
+	Signer   workstation.Signer
 	Verifier *attest.Verifier
 	UserID   string
 	UPN      string
@@ -80,7 +81,7 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 		ten.Close()
 		return nil, err
 	}
-	signer, err := report.NewRehearsalSigner()
+	signer, err := workstation.NewRehearsal()
 	if err != nil {
 		ten.Close()
 		return nil, err

@@ -1,4 +1,4 @@
-package report
+package workstation
 
 import (
 	"crypto"

@@ -1,0 +1,85 @@
+package workstation
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/testenv"
+)
+
+// tpmKey opens the TPM and its report key (closed at the end of the test, or by close).
+func tpmKey(t *testing.T, addr string) (s Signer, created bool, close func()) {
+	t.Helper()
+	tpm, err := OpenTPM(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Close() })
+	key, created, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Signer{Key: key, Kind: KindTPM}, created, func() { tpm.Close() }
+}
+
+func TestTPMKeyIsCreatedOnceAndFoundAgain(t *testing.T) {
+	addr := testenv.Swtpm(t)
+	s1, created, closeTPM := tpmKey(t, addr)
+	if !created {
+		t.Fatal("first run did not create the key")
+	}
+	f1, _ := s1.Fingerprint()
+	closeTPM() // swtpm serves one connection at a time, like one program run
+	s2, created, _ := tpmKey(t, addr)
+	if created {
+		t.Fatal("second run created another key")
+	}
+	f2, _ := s2.Fingerprint()
+	if f1 != f2 || !strings.HasPrefix(f1, "SHA256:") {
+		t.Fatalf("fingerprints %s and %s", f1, f2)
+	}
+}
+
+// TestRealTPM uses the workstation's TPM. Opt-in: KEYCEREMONY_REAL_TPM=/dev/tpmrm0.
+// It creates (once) the persistent report key at DefaultKeyHandle.
+func TestRealTPM(t *testing.T) {
+	addr := os.Getenv("KEYCEREMONY_REAL_TPM")
+	if addr == "" {
+		t.Skip("opt-in: set KEYCEREMONY_REAL_TPM=/dev/tpmrm0 to sign with the real TPM")
+	}
+	s, _, _ := tpmKey(t, addr)
+	if fp, err := s.Fingerprint(); err != nil || !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("real TPM key: %v %q", err, fp)
+	}
+}
+
+func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
+	_, _, err := Open(filepath.Join(t.TempDir(), "no-tpm"), "")
+	if err == nil || !strings.Contains(err.Error(), "--software-key") {
+		t.Fatalf("no TPM: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "ws.key")
+	s, closeFn, err := Open("", path)
+	if err != nil || s.Kind != KindSoftware {
+		t.Fatalf("%v %+v", err, s)
+	}
+	closeFn()
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("software key mode %v", fi.Mode())
+	}
+	again, _, _ := Open("", path)
+	f1, _ := s.Fingerprint()
+	f2, _ := again.Fingerprint()
+	if f1 != f2 {
+		t.Fatal("software key not found again")
+	}
+	addr := testenv.Swtpm(t)
+	ts, closeTPM, err := Open(addr, "")
+	if err != nil || ts.Kind != KindTPM {
+		t.Fatalf("%v", err)
+	}
+	closeTPM()
+}
