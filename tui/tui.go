@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/keyceremony/keyceremony/officer"
 	"strings"
 
@@ -51,6 +52,7 @@ type (
 	DoneMsg struct {
 		Title, Fingerprint, Detail string
 		Err                        error
+		Hint                       string // after a stop: where the journal is, how to resume
 	}
 )
 
@@ -207,8 +209,12 @@ func (m Model) View() string {
 	switch {
 	case m.done != nil:
 		if m.done.Err != nil {
-			b.WriteString(warnStyle.Render("STOPPED: "+m.done.Err.Error()) + "\n")
-			b.WriteString("The journal is kept: resume with --resume JOURNAL.\n")
+			b.WriteString(warnStyle.Render(ansi.Wrap("STOPPED: "+m.done.Err.Error(), w, "")) + "\n")
+			hint := m.done.Hint
+			if hint == "" {
+				hint = "The journal is kept: resume with --resume JOURNAL."
+			}
+			b.WriteString(ansi.Wrap(hint, w, "") + "\n")
 		} else {
 			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
 			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")
@@ -220,10 +226,10 @@ func (m Model) View() string {
 	case m.current != nil:
 		switch m.current.kind {
 		case reqInstruct:
-			b.WriteString(actionStyle.Render(m.current.text) + "\n")
+			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.text, w, "")) + "\n")
 			b.WriteString(dimStyle.Render("Press Enter when done.") + "\n")
 		case reqConfirm:
-			b.WriteString(actionStyle.Render(m.current.officer+": confirm — "+m.current.text) + "\n")
+			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+": confirm — "+m.current.text, w, "")) + "\n")
 			b.WriteString("Type y and Enter to confirm, n to refuse.\n" + m.input.View() + "\n")
 		case reqPIN:
 			what := "the PIN set earlier"

@@ -149,7 +149,8 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
 			OutDir: cfg.OutDir, Previous: previous, Deviations: be.Deviations()}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
-	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, ceremony.Config{Keys: keys}.StepCount(), nil, build, func(r *ceremony.Result) string {
+	resumeHint := fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)
+	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, ceremony.Config{Keys: keys}.StepCount(), resumeHint, nil, build, func(r *ceremony.Result) string {
 		return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 	})
 	if err != nil {

@@ -6,7 +6,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"os/signal"
@@ -62,6 +64,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	_, err := guard(func() (struct{}, error) { return struct{}{}, dispatch(ctx, args, stdin, stdout, stderr) })
+	if err != nil {
+		fmt.Fprintf(stderr, "keyceremony %s: %v\n", args[0], err)
+		var code exitCoder
+		switch {
+		case errors.As(err, &code):
+			return code.ExitCode()
+		case errors.Is(err, officer.ErrAbandoned):
+			return 1 // the officers stopped it: refused, not broken
+		}
+		return 2
+	}
+	return 0
+}
+
+// dispatch runs the subcommand args[0].
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var err error
 	switch args[0] {
 	case "rehearse":
@@ -91,17 +110,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "keyceremony: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		fmt.Fprint(stderr, usage)
+		return usageError{fmt.Errorf("unknown command %q (the commands are listed above)", args[0])}
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "keyceremony %s: %v\n", args[0], err)
-		if code, ok := err.(exitCoder); ok {
-			return code.ExitCode()
-		}
-		return 2
-	}
-	return 0
+	return err
 }
 
 // exitCoder lets a command choose its exit code.

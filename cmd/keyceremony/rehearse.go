@@ -56,12 +56,14 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	journalPath := filepath.Join(dir, "journal.jsonl")
 	var res *ceremony.Result
 	if useTUI {
-		j, err := ceremony.CreateJournal(journalPath, time.Now)
-		if err != nil {
-			return err
+		j, jerr := ceremony.CreateJournal(journalPath, time.Now)
+		if jerr != nil {
+			return jerr
 		}
 		defer j.Close()
-		res, err = runTUI(ctx, "keyceremony REHEARSAL — "+env.UPN+" (virtual keys, emulated Entra)", 16, acting(env),
+		// err is the function's: a stop or a refusal must reach the exit code.
+		res, err = runTUI(ctx, "keyceremony REHEARSAL — "+env.UPN+" (virtual keys, emulated Entra)", env.CeremonyConfig(dir, tool).StepCount(),
+			"The rehearsal journal is kept: "+journalPath, acting(env),
 			func(p officer.Prompter) (*ceremony.Engine, error) {
 				return ceremony.New(env.CeremonyConfig(dir, tool), j, env.Devices, env.Tenant.Client, p)
 			},

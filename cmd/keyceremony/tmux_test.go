@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,4 +74,80 @@ func TestTUIUnderTmux(t *testing.T) {
 	}
 	screen, _ := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
 	t.Fatalf("the rehearsal did not finish under tmux; last screen:\n%s", screen)
+}
+
+// tmuxRun starts cmdline in a detached tmux pane of the given size and
+// returns functions to type keys and read the screen.
+func tmuxRun(t *testing.T, cmdline string, width, height int) (send func(...string), screen func() string) {
+	t.Helper()
+	tmux := testenv.Tool(t, "tmux", "tmux")
+	session := "kc" + strings.ReplaceAll(filepath.Base(t.TempDir()), "-", "")
+	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
+	send = func(keys ...string) {
+		exec.Command(tmux, append([]string{"send-keys", "-t", session}, keys...)...).Run()
+	}
+	screen = func() string {
+		b, err := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	return send, screen
+}
+
+// buildBinary builds this command once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "keyceremony")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// An officer who answers n to a confirmation ends the rehearsal cleanly:
+// the screen says STOPPED and why, names the journal by its path, wraps
+// within 80 columns, and the process exits 1 (refused), with no panic or
+// stack trace anywhere on the screen.
+func TestTUIDeclineStopsCleanlyUnderTmux(t *testing.T) {
+	bin := buildBinary(t)
+	outDir := filepath.Join(t.TempDir(), "out")
+	send, screen := tmuxRun(t, bin+" rehearse --out "+outDir+"; echo EXIT=$?; sleep 60", 80, 24)
+	declined := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
+		s := screen()
+		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
+			t.Fatalf("a stack trace reached the officers:\n%s", s)
+		}
+		for i, l := range strings.Split(s, "\n") {
+			if len([]rune(strings.TrimRight(l, " "))) > 80 {
+				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
+			}
+		}
+		switch {
+		case strings.Contains(s, "EXIT="):
+			if !declined || !strings.Contains(s, "EXIT=1") {
+				t.Fatalf("exit after declining:\n%s", s)
+			}
+			return
+		case strings.Contains(s, "STOPPED"):
+			flat := strings.Join(strings.Fields(s), " ")
+			joined := strings.Join(strings.Fields(s), "") // a long path may wrap anywhere
+			if !strings.Contains(flat, "stopped by an officer") || !strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) {
+				t.Fatalf("the stop screen does not say why or where the journal is:\n%s", s)
+			}
+			send("Enter")
+		case !declined && strings.Contains(s, ": confirm —"):
+			send("n", "Enter")
+			declined = true
+		case strings.Contains(s, "Press Enter when done"):
+			send("Enter")
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	t.Fatalf("no clean stop; last screen:\n%s", screen())
 }

@@ -22,7 +22,9 @@ func isTerminal() bool {
 
 // runTUI runs the engine behind the bubbletea UI. wrap lets a rehearsal
 // act out the officers' physical steps after they press Enter.
-func runTUI(ctx context.Context, title string, steps int, wrap func(officer.Prompter) officer.Prompter,
+// stopHint is shown under the reason when the engine stops (where the
+// journal is and how to resume).
+func runTUI(ctx context.Context, title string, steps int, stopHint string, wrap func(officer.Prompter) officer.Prompter,
 	build func(officer.Prompter) (*ceremony.Engine, error), doneTitle func(*ceremony.Result) string) (*ceremony.Result, error) {
 	var res *ceremony.Result
 	err := runUI(ctx, title, steps, wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
@@ -31,7 +33,7 @@ func runTUI(ctx context.Context, title string, steps int, wrap func(officer.Prom
 			return tui.DoneMsg{}, err
 		}
 		if res, err = engine.Run(ctx); err != nil {
-			return tui.DoneMsg{}, err
+			return tui.DoneMsg{Err: err, Hint: stopHint}, err
 		}
 		return tui.DoneMsg{Title: doneTitle(res), Fingerprint: res.Fingerprint, Detail: "Report and signature in " + res.Dir}, nil
 	})
@@ -54,9 +56,9 @@ func runUI(ctx context.Context, title string, steps int, wrap func(officer.Promp
 	go func() {
 		defer close(finished)
 		var msg tui.DoneMsg
-		msg, runErr = work(ctx, p)
+		msg, runErr = guard(func() (tui.DoneMsg, error) { return work(ctx, p) })
 		if runErr != nil {
-			msg = tui.DoneMsg{Err: runErr}
+			msg.Err = runErr
 		} else {
 			completed = true
 		}
@@ -78,4 +80,15 @@ func runUI(ctx context.Context, title string, steps int, wrap func(officer.Promp
 // headlessNote explains why no TUI is shown.
 func headlessNote(out io.Writer) {
 	fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
+}
+
+// guard runs f and turns a panic into an error that says what happened,
+// without a stack trace: no panic reaches an officer.
+func guard[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (%v): the step was stopped where it was; nothing recorded in the journal is lost", r)
+		}
+	}()
+	return f()
 }
