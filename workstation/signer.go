@@ -18,6 +18,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// ErrNoTPM is wrapped when the TPM cannot be opened and no software key
+// was chosen.
+var ErrNoTPM = errors.New("no TPM")
+
 // Kinds of signing key, as reports record them.
 const (
 	KindTPM       = "tpm"
@@ -90,7 +94,7 @@ func Open(tpmPath, softwareKeyPath string) (s Signer, close func() error, err er
 	}
 	tpm, err := OpenTPM(tpmPath)
 	if err != nil {
-		return Signer{}, nil, fmt.Errorf("%w; without a TPM a real ceremony needs an explicit --software-key FILE, and its report will say it was signed by a software key", err)
+		return Signer{}, nil, fmt.Errorf("%w: %v; without a TPM, a software key must be chosen explicitly, and what it signs says it was a software key", ErrNoTPM, err)
 	}
 	key, _, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
 	if err != nil {

@@ -1,6 +1,7 @@
 package workstation
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func TestRealTPM(t *testing.T) {
 
 func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
 	_, _, err := Open(filepath.Join(t.TempDir(), "no-tpm"), "")
-	if err == nil || !strings.Contains(err.Error(), "--software-key") {
+	if !errors.Is(err, ErrNoTPM) || !strings.Contains(err.Error(), "software key must be chosen explicitly") {
 		t.Fatalf("no TPM: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "ws.key")

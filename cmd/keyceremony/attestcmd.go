@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"io"
@@ -51,10 +50,14 @@ func loadVerifier(policyPath, mdsPath string, isRehearsal bool) (*attest.Verifie
 }
 
 func cmdAttest(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError{errors.New("usage: keyceremony attest verify [--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json")}
+	const synopsis = "attest verify [--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json"
+	if err := groupHelp(args, out, "usage: keyceremony "+synopsis); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("attest verify", flag.ContinueOnError)
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError{errors.New("usage: keyceremony " + synopsis)}
+	}
+	fs := newFlags("attest verify", synopsis)
 	policyPath := fs.String("policy", "", "policy file (default: the embedded policy)")
 	mdsPath := fs.String("mds", "", "FIDO MDS3 blob (default: the policy's, if any)")
 	rehearsal := fs.Bool("rehearsal", false, "trust the simkey TEST root (rehearsal only)")
@@ -62,13 +65,14 @@ func cmdAttest(ctx context.Context, args []string, out io.Writer) error {
 	rpID := fs.String("rp-id", "login.microsoft.com", "expected relying party ID")
 	origin := fs.String("origin", "https://login.microsoft.com", "expected origin in clientDataJSON")
 	firmware := fs.String("firmware", "", "the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	pos, err := fs.parse(args[1:], out)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("give exactly one registration file")}
+	if len(pos) != 1 {
+		return fs.usageError("give exactly one registration file")
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := os.ReadFile(pos[0])
 	if err != nil {
 		return usageError{err}
 	}
@@ -152,8 +156,12 @@ func printVerdict(out io.Writer, v *attest.Verdict) {
 }
 
 func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
+	const policyUsage = "usage: keyceremony policy check FILE|default   (\"default\": the embedded policy)"
+	if err := groupHelp(args, out, policyUsage); err != nil {
+		return err
+	}
 	if len(args) != 2 || args[0] != "check" {
-		return usageError{errors.New("usage: keyceremony policy check FILE   (use \"default\" for the embedded policy)")}
+		return usageError{errors.New(policyUsage)}
 	}
 	var (
 		p   *attest.Policy

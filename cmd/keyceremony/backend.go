@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // backendFlag defines the --backend flag of the commands that open keys.
@@ -18,3 +21,19 @@ func (c *ceremonyConfig) backend(override string) (fidokey.Backend, error) {
 	}
 	return fidokey.ParseBackend(c.Backend)
 }
+
+// openSigner opens the workstation key; hint says how this command
+// chooses a software key when there is no TPM (a flag or a config key).
+func openSigner(tpmPath, softwareKey, hint string) (workstation.Signer, func() error, error) {
+	s, closeFn, err := workstation.Open(tpmPath, softwareKey)
+	if errors.Is(err, workstation.ErrNoTPM) {
+		return s, nil, fmt.Errorf("%w: %s", err, hint)
+	}
+	return s, closeFn, err
+}
+
+// Where each command takes a software key from.
+const (
+	softwareKeyFlagHint   = "give --software-key FILE"
+	softwareKeyConfigHint = `set "software_key": "FILE" in the config file`
+)

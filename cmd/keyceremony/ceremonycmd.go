@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -82,12 +80,15 @@ func (c *ceremonyConfig) graphFlags() graphFlags {
 }
 
 func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
-	fs := flag.NewFlagSet("ceremony", flag.ContinueOnError)
+	fs := newFlags("ceremony", "ceremony --config FILE [--resume JOURNAL] [--backend native|libfido2]")
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
-	backendName := backendFlag(fs)
-	if err := fs.Parse(args); err != nil || *cfgPath == "" {
-		return usageError{errors.New("usage: keyceremony ceremony --config FILE [--resume JOURNAL]")}
+	backendName := backendFlag(fs.FlagSet)
+	if _, err := fs.parse(args, out); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return fs.usageError("--config is required (keyceremony config init writes an example)")
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
 	if err != nil {
@@ -104,7 +105,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if err != nil {
 		return err
 	}
-	signer, closeSigner, err := workstation.Open(cfg.TPM, cfg.SoftwareKey)
+	signer, closeSigner, err := openSigner(cfg.TPM, cfg.SoftwareKey, softwareKeyConfigHint)
 	if err != nil {
 		return err
 	}

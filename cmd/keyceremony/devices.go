@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"io"
@@ -77,12 +75,14 @@ func probeDevice(ctx context.Context, addr string, info *hid.DeviceInfo) deviceR
 }
 
 func cmdDevices(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs := newFlags("devices", "devices [--json] [--device ADDRESS]...")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var extra multiFlag
 	fs.Var(&extra, "device", "also probe this device address (repeatable), e.g. simkey:/run/simkey.sock")
-	if err := fs.Parse(args); err != nil {
+	if pos, err := fs.parse(args, out); err != nil {
 		return err
+	} else if len(pos) > 0 {
+		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	found, err := hid.Discover()
 	if err != nil {
@@ -96,7 +96,24 @@ func cmdDevices(ctx context.Context, args []string, out io.Writer) error {
 		reports = append(reports, probeDevice(ctx, a, nil))
 	}
 	sort.SliceStable(reports, func(i, j int) bool { return reports[i].Address < reports[j].Address })
-	if *asJSON {
+	if err := printDevices(out, reports, *asJSON); err != nil {
+		return err
+	}
+	unreadable := 0
+	for _, r := range reports {
+		if r.Error != "" {
+			unreadable++
+		}
+	}
+	if unreadable > 0 {
+		return findingError{fmt.Sprintf("%d of %d devices could not be read (see ERROR above)", unreadable, len(reports))}
+	}
+	return nil
+}
+
+// printDevices writes the devices as a table or as JSON.
+func printDevices(out io.Writer, reports []deviceReport, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if reports == nil {
@@ -135,14 +152,14 @@ func cmdDevices(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func cmdInfo(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("info", flag.ContinueOnError)
+	fs := newFlags("info", "info --device ADDRESS [--json]")
 	addr := fs.String("device", "", "device address: hidraw:/dev/hidrawN or simkey:/path.sock")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := fs.parse(args, out); err != nil {
 		return err
 	}
 	if *addr == "" {
-		return errors.New("--device is required (see `keyceremony devices`)")
+		return fs.usageError("--device is required (see `keyceremony devices`)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -76,12 +76,12 @@ func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (
 
 // cmdGraphEmulator serves the local Graph emulator until interrupted.
 func cmdGraphEmulator(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("graph-emulator", flag.ContinueOnError)
+	fs := newFlags("graph-emulator", "graph-emulator [--listen 127.0.0.1:8443] [--state FILE] [--dir DIR]")
 	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
 	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
 	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if _, err := fs.parse(args, out); err != nil {
+		return err
 	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "keyceremony-graph-emulator-")

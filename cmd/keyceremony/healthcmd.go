@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,14 +41,17 @@ func (l linePrompter) Touch(slot int)               { fmt.Fprintf(l.out, "Touch 
 func (l linePrompter) Progress(step, detail string) { fmt.Fprintf(l.out, "  %-14s %s\n", step, detail) }
 
 func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs := newFlags("health", "health --config FILE --report LAST/report.json [--pub report.pub] [--yes] [--backend native|libfido2]")
 	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
 	last := fs.String("report", "", "the account's last report.json (ceremony or health)")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
-	backendName := backendFlag(fs)
-	if err := fs.Parse(args); err != nil || *cfgPath == "" || *last == "" {
-		return usageError{errors.New("usage: keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]")}
+	backendName := backendFlag(fs.FlagSet)
+	if _, err := fs.parse(args, out); err != nil {
+		return err
+	}
+	if *cfgPath == "" || *last == "" {
+		return fs.usageError("--config and --report are required")
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
 	if err != nil {
@@ -65,7 +65,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return usageError{err}
 	}
-	signer, closeSigner, err := workstation.Open(cfg.TPM, cfg.SoftwareKey)
+	signer, closeSigner, err := openSigner(cfg.TPM, cfg.SoftwareKey, softwareKeyConfigHint)
 	if err != nil {
 		return usageError{err}
 	}

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/report"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -65,6 +67,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	_, err := guard(func() (struct{}, error) { return struct{}{}, dispatch(ctx, args, stdin, stdout, stderr) })
+	if errors.As(err, new(helpShown)) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "keyceremony %s: %v\n", args[0], err)
 		var code exitCoder
@@ -105,8 +110,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = cmdGraphEmulator(ctx, args[1:], stdout)
 	case "offline":
 		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "keyceremony", version)
+	case "version", "--version", "-version":
+		printVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -124,3 +129,19 @@ type findingError struct{ msg string }
 
 func (e findingError) Error() string { return e.msg }
 func (e findingError) ExitCode() int { return 1 }
+
+// revision is the VCS revision, stamped at build time with
+// -ldflags "-X main.revision=…" where Go's own VCS stamping is off.
+var revision = ""
+
+// printVersion prints the version, the VCS revision and the Go version.
+func printVersion(w io.Writer) {
+	rev := revision
+	if rev == "" {
+		rev = report.ToolInfo(version).VCSRevision
+	}
+	if rev == "" {
+		rev = "unknown (built outside a checkout, or without -ldflags -X main.revision)"
+	}
+	fmt.Fprintf(w, "keyceremony %s\nrevision %s\n%s\n", version, rev, runtime.Version())
+}

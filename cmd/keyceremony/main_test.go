@@ -71,7 +71,7 @@ func TestDevicesAndInfoOnSimkeySocket(t *testing.T) {
 
 func TestDevicesReportsUnreachableDevice(t *testing.T) {
 	code, out, _ := runCLI(t, "devices", "--json", "--device", "simkey:"+filepath.Join(t.TempDir(), "gone.sock"))
-	if code != 0 || !strings.Contains(out, `"error"`) {
+	if code != 1 || !strings.Contains(out, `"error"`) {
 		t.Fatalf("exit %d: %s", code, out)
 	}
 }
@@ -247,5 +247,79 @@ func TestHealthRefusesATamperedReport(t *testing.T) {
 	code, out, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "report.json"), "--yes")
 	if code != 2 || !strings.Contains(errOut, "last report does not verify") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// CLI conventions: every command and verb answers -h and --help with its
+// own usage on standard output and exit 0; flags may follow positional
+// arguments; --version names version, revision and Go; an unknown command
+// is a usage error (2) with the usage on standard error.
+func TestCLIConventions(t *testing.T) {
+	for _, args := range [][]string{
+		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
+		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"},
+	} {
+		for _, h := range []string{"-h", "--help"} {
+			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)
+			if code != 0 || !strings.Contains(out, "usage:") || !strings.Contains(out, "keyceremony "+args[0]) || errOut != "" {
+				t.Errorf("%v %s: exit %d, stdout %q, stderr %q", args, h, code, out, errOut)
+			}
+		}
+	}
+	// Only the command's own flags.
+	if _, out, _ := runCLI(t, "report", "verify", "-h"); strings.Contains(out, "-tpm") || !strings.Contains(out, "-previous") {
+		t.Errorf("report verify -h:\n%s", out)
+	}
+	code, out, _ := runCLI(t, "--version")
+	if code != 0 || !strings.Contains(out, "keyceremony ") || !strings.Contains(out, "revision ") || !strings.Contains(out, "go1.") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	code, out, errOut := runCLI(t, "frobnicate")
+	if code != 2 || out != "" || !strings.Contains(errOut, "Usage:") || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %q %q", code, out, errOut)
+	}
+}
+
+// Flags after the positional argument are read as flags.
+func TestFlagsAfterPositionalArguments(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if code, out, errOut := runCLI(t, "rehearse", "--yes", "--out", dir); code != 0 {
+		t.Fatalf("rehearse: %d %s %s", code, out, errOut)
+	}
+	path := filepath.Join(dir, "report.json")
+	code, out, errOut := runCLI(t, "report", "verify", path, "--rehearsal")
+	if code != 0 || !strings.Contains(out, "OK: signature") {
+		t.Fatalf("report verify REPORT --rehearsal: %d %s %s", code, out, errOut)
+	}
+}
+
+// Without a TPM, each command names the way it takes a software key, and
+// that way exists: the config key for health (and ceremony), the flag for
+// offline and report key.
+func TestNoTPMMessagesNameRealKeysAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := runCLI(t, "rehearse", "--yes", "--out", filepath.Join(dir, "r")); code != 0 {
+		t.Fatalf("rehearse: %s %s", out, errOut)
+	}
+	cfg := filepath.Join(dir, "c.json")
+	body := `{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true,"tpm":"` + filepath.Join(dir, "no-tpm") + `"}`
+	os.WriteFile(cfg, []byte(body), 0o600)
+	code, _, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "r", "report.json"), "--yes")
+	if code != 2 || !strings.Contains(errOut, `"software_key": "FILE"`) {
+		t.Fatalf("health without a TPM: %d %s", code, errOut)
+	}
+	// The key it names is one the config file accepts.
+	withKey := strings.Replace(body, `"retire":true`, `"retire":true,"software_key":"`+filepath.Join(dir, "ws.key")+`"`, 1)
+	os.WriteFile(cfg, []byte(withKey), 0o600)
+	if _, err := loadCeremonyConfig(cfg); err != nil {
+		t.Fatalf("the named config key is refused: %v", err)
+	}
+	code, _, errOut = runCLI(t, "report", "key", "--tpm", filepath.Join(dir, "no-tpm"))
+	if code != 2 || !strings.Contains(errOut, "--software-key FILE") {
+		t.Fatalf("report key without a TPM: %d %s", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "report", "key", "-h"); code != 0 || !strings.Contains(out, "-software-key") {
+		t.Fatalf("report key has no --software-key flag: %s", out)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -26,10 +25,13 @@ const offlineUsage = `usage:
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)`
 
 func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
+	if err := groupHelp(args, out, offlineUsage); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError{errors.New(offlineUsage)}
 	}
-	fs := flag.NewFlagSet("offline "+args[0], flag.ContinueOnError)
+	fs := newFlags("offline "+args[0], "offline "+args[0]+" … (see keyceremony offline -h)")
 	var g graphFlags
 	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "this machine's TPM (its key signs the file)")
 	softKey := fs.String("software-key", "", "sign with this software key instead of a TPM")
@@ -48,12 +50,12 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	var devices multiFlag
 	fs.Var(&devices, "device", "key address, once per key in slot order")
 	if args[0] == "export" || args[0] == "register" {
-		g.register(fs)
+		g.register(fs.FlagSet)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	if _, err := fs.parse(args[1:], out); err != nil {
+		return err
 	}
-	signer, closeSigner, err := workstation.Open(*tpmPath, *softKey)
+	signer, closeSigner, err := openSigner(*tpmPath, *softKey, softwareKeyFlagHint)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
@@ -27,11 +26,13 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	if withHealth {
 		args = args[1:]
 	}
-	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
+	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR]")
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if pos, err := fs.parse(args, out); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fs.usageError("unexpected argument %q", pos[0])
 	}
 	dir := *outDir
 	var err error

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/keyceremony/keyceremony/workstation"
 	"io"
@@ -23,6 +22,9 @@ const reportUsage = `usage:
   keyceremony report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]`
 
 func cmdReport(ctx context.Context, args []string, out io.Writer) error {
+	if err := groupHelp(args, out, reportUsage); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError{errors.New(reportUsage)}
 	}
@@ -40,14 +42,18 @@ func cmdReport(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func reportVerify(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report verify", flag.ContinueOnError)
+	fs := newFlags("report verify", "report verify [--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json")
 	pubPath := fs.String("pub", "", "the workstation's public key (default: report.pub beside the report)")
 	prevPath := fs.String("previous", "", "the previous report of the account: check the chain to it")
 	rehearsal := fs.Bool("rehearsal", false, "accept a rehearsal report")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		return usageError{errors.New(reportUsage)}
+	pos, err := fs.parse(args, out)
+	if err != nil {
+		return err
 	}
-	path := fs.Arg(0)
+	if len(pos) != 1 {
+		return fs.usageError("give exactly one report")
+	}
+	path := pos[0]
 	body, sig, pub, err := readSignedReport(path, *pubPath)
 	if err != nil {
 		return usageError{err}
@@ -124,10 +130,15 @@ func readReport(path string) ([]byte, *report.Report, error) {
 }
 
 func reportShow(args []string, out io.Writer) error {
-	if len(args) != 1 {
-		return usageError{errors.New(reportUsage)}
+	fs := newFlags("report show", "report show REPORT.json")
+	pos, err := fs.parse(args, out)
+	if err != nil {
+		return err
 	}
-	body, r, err := readReport(args[0])
+	if len(pos) != 1 {
+		return fs.usageError("give exactly one report")
+	}
+	body, r, err := readReport(pos[0])
 	if err != nil {
 		return usageError{err}
 	}
@@ -141,21 +152,16 @@ func reportShow(args []string, out io.Writer) error {
 }
 
 func reportPrint(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report print", flag.ContinueOnError)
+	fs := newFlags("report print", "report print REPORT.json --out report.pdf|report.txt")
 	dest := fs.String("out", "", "write the printable page here: .pdf or .txt")
-	var path string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		path, args = args[0], args[1:]
+	pos, err := fs.parse(args, out)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if len(pos) != 1 || *dest == "" {
+		return fs.usageError("give one report and --out")
 	}
-	if path == "" && fs.NArg() == 1 {
-		path = fs.Arg(0)
-	}
-	if path == "" || *dest == "" {
-		return usageError{errors.New(reportUsage)}
-	}
+	path := pos[0]
 	body, r, err := readReport(path)
 	if err != nil {
 		return usageError{err}
@@ -177,14 +183,14 @@ func reportPrint(args []string, out io.Writer) error {
 }
 
 func reportKey(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report key", flag.ContinueOnError)
+	fs := newFlags("report key", "report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]")
 	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "TPM device, or swtpm:/path/to.sock")
 	softKey := fs.String("software-key", "", "use (or create) this software key instead of a TPM; reports will say so")
 	dir := fs.String("out", "", "also write report.pub, report.pem and allowed_signers here")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if _, err := fs.parse(args, out); err != nil {
+		return err
 	}
-	s, closeFn, err := workstation.Open(*tpmPath, *softKey)
+	s, closeFn, err := openSigner(*tpmPath, *softKey, softwareKeyFlagHint)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,20 +15,24 @@ import (
 )
 
 func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {
-	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: keyceremony simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]")
+	const synopsis = "simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]"
+	if err := groupHelp(args, out, "usage: keyceremony "+synopsis); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("simkey serve", flag.ContinueOnError)
+	if len(args) == 0 || args[0] != "serve" {
+		return usageError{errors.New("usage: keyceremony " + synopsis)}
+	}
+	fs := newFlags("simkey serve", synopsis)
 	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
 	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
 	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
 	resetWindow := fs.Duration("reset-window", 10*time.Second, "how long after power-up (start or SIGHUP) the key accepts a reset")
-	if err := fs.Parse(args[1:]); err != nil {
+	if _, err := fs.parse(args[1:], out); err != nil {
 		return err
 	}
 	if *sock == "" {
-		return errors.New("--socket is required")
+		return fs.usageError("--socket is required")
 	}
 	cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow}
 	if *aaguid != "" {
