@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/officer"
 	"io"
@@ -33,6 +34,11 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	} else if len(pos) > 0 {
 		return fs.usageError("unexpected argument %q", pos[0])
+	}
+	if withHealth && !*yes && isTerminal() {
+		// Refused before anything starts: the health check has no TUI of
+		// its own in a rehearsal yet.
+		return usageError{errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`")}
 	}
 	dir := *outDir
 	var err error
@@ -82,9 +88,6 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
 	if !withHealth {
 		return nil
-	}
-	if useTUI {
-		return usageError{fmt.Errorf("rehearse health runs headless: add --yes")}
 	}
 	return rehearseHealth(ctx, env, scripted, res.Dir, tool, out)
 }

@@ -151,3 +151,23 @@ func TestTUIDeclineStopsCleanlyUnderTmux(t *testing.T) {
 	}
 	t.Fatalf("no clean stop; last screen:\n%s", screen())
 }
+
+// `rehearse health` at a terminal refuses before it starts anything.
+func TestRehearseHealthAtTerminalRefusesFirst(t *testing.T) {
+	bin := buildBinary(t)
+	outDir := filepath.Join(t.TempDir(), "out")
+	_, screen := tmuxRun(t, bin+" rehearse health --out "+outDir+"; echo EXIT=$?; sleep 30", 80, 24)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s := screen()
+		if strings.Contains(s, "EXIT=") {
+			if !strings.Contains(s, "EXIT=2") || !strings.Contains(s, "rehearse health --yes") {
+				t.Fatalf("screen:\n%s", s)
+			}
+			if _, err := os.Stat(outDir); err == nil {
+				t.Fatal("the rehearsal started before the refusal")
+			}
+			return
+		}
+	}
+	t.Fatalf("no exit; screen:\n%s", screen())
+}
