@@ -160,7 +160,7 @@ func TestRehearseHealthAtTerminalRefusesFirst(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		s := screen()
 		if strings.Contains(s, "EXIT=") {
-			if !strings.Contains(s, "EXIT=2") || !strings.Contains(s, "rehearse health --yes") {
+			if !strings.Contains(s, "EXIT=2") || !strings.Contains(strings.ReplaceAll(s, "\n", ""), "rehearse health --yes") {
 				t.Fatalf("screen:\n%s", s)
 			}
 			if _, err := os.Stat(outDir); err == nil {
