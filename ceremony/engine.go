@@ -294,27 +294,38 @@ func (r *slotRun) reset(ctx context.Context) error {
 }
 
 // setOrAskPIN sets the PIN from the officers' halves on a key without one,
-// or asks for the halves of the PIN a key has.
+// changes it on a key that demands a new one (forcePINChange, as a key is
+// left when a minimum PIN length above its PIN was set), or asks for the
+// halves of the PIN a key has.
 func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 	e, step := r.e, r.step("pin")
 	var err error
 	if r.info, err = r.auth.Info(ctx); err != nil {
 		return err
 	}
-	if set, _ := r.info.Option("clientPin"); set {
-		if e.journal.begun(step) {
-			if err := e.journal.Append(step, "done", map[string]string{"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"}); err != nil {
-				return err
-			}
-		}
-		r.pin, err = e.pin(ctx, r.slot, false)
-		return err
+	if set, _ := r.info.Option("clientPin"); !set {
+		return r.setPIN(ctx, step)
 	}
+	if e.journal.begun(step) {
+		if err := e.journal.Append(step, "done", map[string]string{"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"}); err != nil {
+			return err
+		}
+	}
+	if r.info.ForcePINChange {
+		return r.changePIN(ctx, r.step("pin-change"))
+	}
+	r.pin, err = e.pin(ctx, r.slot, false)
+	return err
+}
+
+// setPIN sets a new PIN from the officers' halves.
+func (r *slotRun) setPIN(ctx context.Context, step string) error {
+	e := r.e
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("set the PIN of key %d from your two halves", r.slot))
 	if err != nil {
 		return err
 	}
-	if r.pin, err = e.pin(ctx, r.slot, true); err != nil {
+	if r.pin, err = r.newPIN(ctx); err != nil {
 		return err
 	}
 	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
@@ -328,6 +339,65 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 	}
 	e.prompt.Progress(step, "PIN set from two halves")
 	return nil
+}
+
+// changePIN replaces the PIN of a key that demands a new one: the officers
+// give the halves of the PIN it has, then the new halves.
+func (r *slotRun) changePIN(ctx context.Context, step string) error {
+	e := r.e
+	e.prompt.Progress(step, fmt.Sprintf("key %d demands a new PIN (forcePINChange): first the halves of its PIN now, then new halves", r.slot))
+	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which demands a new one", r.slot))
+	if err != nil {
+		return err
+	}
+	current, err := e.pin(ctx, r.slot, false)
+	if err != nil {
+		return err
+	}
+	defer ctap.Zero(current)
+	if r.pin, err = r.newPIN(ctx); err != nil {
+		return err
+	}
+	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		return err
+	}
+	if err := r.auth.ChangePIN(ctx, current, r.pin, 0); err != nil {
+		return e.failed(step, err)
+	}
+	if err := e.journal.Append(step, "done", map[string]string{"split": "true"}); err != nil {
+		return err
+	}
+	e.prompt.Progress(step, "PIN changed from two new halves")
+	return nil
+}
+
+// maxPINAttempts bounds how often the officers are asked for new halves
+// whose joined PIN is too short.
+const maxPINAttempts = 5
+
+// newPIN asks for the halves of a new PIN, saying first how long it must be
+// (the policy's minimum and the key's, CTAP's 4 at least), and asks both
+// halves again while the joined PIN is too short or not a valid PIN. Nothing
+// is sent to the key until it is.
+func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
+	e := r.e
+	keyMin := r.info.MinPINLength
+	minLen := max(e.cfg.MinPINLength, keyMin, 4)
+	e.prompt.Progress(r.step("pin"), fmt.Sprintf("the new PIN must have at least %d characters (policy %d, key %s): each officer types one half",
+		minLen, e.cfg.MinPINLength, r.info.MinPINLengthText()))
+	for range maxPINAttempts {
+		pin, err := e.pin(ctx, r.slot, true)
+		if err != nil {
+			return nil, err
+		}
+		verr := ctap.ValidatePIN(pin, minLen)
+		if verr == nil {
+			return pin, nil
+		}
+		ctap.Zero(pin)
+		e.prompt.Progress(r.step("pin"), fmt.Sprintf("the joined PIN is not accepted (%v): both officers, type your halves again", verr))
+	}
+	return nil, fmt.Errorf("key %d: no acceptable PIN after %d attempts (at least %d characters)", r.slot, maxPINAttempts, minLen)
 }
 
 // minPINLength applies the policy's minimum PIN length where the key can,

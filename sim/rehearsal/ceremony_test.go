@@ -76,6 +76,12 @@ func newBench(t *testing.T) *bench {
 
 func (b *bench) engine(g ceremony.Graph, resume bool) *ceremony.Engine {
 	b.t.Helper()
+	return b.engineWith(g, resume, nil, b.prompter)
+}
+
+// engineWith is engine with a change to the config and another prompter.
+func (b *bench) engineWith(g ceremony.Graph, resume bool, change func(*ceremony.Config), p officer.Prompter) *ceremony.Engine {
+	b.t.Helper()
 	var j *ceremony.Journal
 	var err error
 	if resume {
@@ -91,11 +97,15 @@ func (b *bench) engine(g ceremony.Graph, resume bool) *ceremony.Engine {
 	if g == nil {
 		g = b.tenant.Client
 	}
-	e, err := ceremony.New(ceremony.Config{
+	cfg := ceremony.Config{
 		Account: "breakglass1@contoso.onmicrosoft.com", TenantID: b.tenant.TenantID, OfficerA: officerA, OfficerB: officerB,
 		Keys: 2, Reset: true, Retire: true, Verifier: rehearsal.Verifier(pol), Rehearsal: true,
 		Signer: b.signer, Tool: report.Tool{Version: "test"}, Hostname: "test-ws", OutDir: filepath.Join(b.dir, "report"),
-	}, j, b.devices, g, b.prompter)
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	e, err := ceremony.New(cfg, j, b.devices, g, p)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -375,5 +385,96 @@ func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
 	r, _ := report.Parse(body)
 	if r.Workstation.SignerKind != report.SignerTPM {
 		t.Fatalf("signed by %s", r.Workstation.SignerKind)
+	}
+}
+
+// halvesOfficers type the PIN halves they are told to: the halves of the
+// PIN a key has (current), then for a new PIN each entry of fresh in turn.
+type halvesOfficers struct {
+	*rehearsal.Prompter
+	current string
+	fresh   []string
+	asked   []string // "new" or "current", in order
+	log     []string
+}
+
+func (h *halvesOfficers) PINHalf(_ context.Context, slot int, name string, newPIN bool) ([]byte, error) {
+	if !newPIN {
+		h.asked = append(h.asked, "current")
+		return []byte(h.current), nil
+	}
+	h.asked = append(h.asked, "new")
+	half := h.fresh[0]
+	if len(h.fresh) > 1 {
+		h.fresh = h.fresh[1:]
+	}
+	return []byte(half), nil
+}
+
+func (h *halvesOfficers) Progress(step, detail string) {
+	h.log = append(h.log, step+" "+detail)
+	h.Prompter.Progress(step, detail)
+}
+
+// The minimum PIN length (policy 10 here) is said before the halves are
+// typed and checked on the joined PIN before anything reaches the key: a
+// PIN of 8 asks both halves again, and the ceremony goes on.
+func TestShortPINReasksBothHalves(t *testing.T) {
+	b := newBench(t)
+	h := &halvesOfficers{Prompter: b.prompter, fresh: []string{"1234", "1234", "123456"}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.MinPINLength = 10 }, h).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	said, again := -1, -1
+	for i, l := range h.log {
+		if strings.Contains(l, "key1/pin the new PIN must have at least 10 characters") && said < 0 {
+			said = i
+		}
+		if strings.Contains(l, "key1/pin the joined PIN is not accepted") && again < 0 {
+			again = i
+		}
+	}
+	if said < 0 || again < said {
+		t.Fatalf("the minimum was not said first, or the short PIN not refused: %q", h.log)
+	}
+	if n := strings.Count(strings.Join(h.asked, " "), "new"); n != 2+2+2 { // key 1: 2 short, 2 good; key 2: 2 good
+		t.Fatalf("halves asked %v", h.asked)
+	}
+}
+
+// A key left demanding a new PIN (forcePINChange) by an earlier run is
+// recognised: the officers give the current halves, then new ones, and the
+// PIN is changed; nothing loops.
+func TestForcePINChangeIsChangedNotStuck(t *testing.T) {
+	b := newBench(t)
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		tok, err := c.GetPINToken(ctx, []byte("00000000"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetMinPINLength(ctx, tok, 8, true); err != nil {
+			t.Fatal(err)
+		}
+		if info, _ := c.Info(ctx); !info.ForcePINChange {
+			t.Fatal("the key does not demand a new PIN")
+		}
+	}
+	h := &halvesOfficers{Prompter: b.prompter, current: "0000", fresh: []string{"5678"}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset, c.Retire = false, true }, h).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Methods) != 2 || !strings.Contains(strings.Join(h.log, "\n"), "PIN changed from two new halves") {
+		t.Fatalf("methods %v, log %q", res.Methods, h.log)
+	}
+	if info, _ := ctap.NewClient(b.devices.Key(2), ctap.Options{}).Info(ctx); info.ForcePINChange {
+		t.Fatal("the key still demands a new PIN")
 	}
 }
