@@ -70,7 +70,8 @@ type Model struct {
 	doneSteps  int
 	log        []string
 	current    *request
-	input      textinput.Model
+	input      textinput.Model // confirmations (not secret)
+	secret     secretInput     // PIN halves
 	firstEntry []byte
 	notice     string
 	touching   bool
@@ -96,13 +97,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
 	case *request:
+		clear(m.firstEntry)
 		m.current, m.notice, m.firstEntry = msg, "", nil
 		m.input.Reset()
-		m.input.EchoMode = textinput.EchoNormal
-		if msg.kind == reqPIN {
-			m.input.EchoMode = textinput.EchoPassword
-			m.input.EchoCharacter = '•'
-		}
+		m.secret.wipe()
 		return m, m.input.Focus()
 	case progressMsg:
 		m.doneSteps++
@@ -148,6 +146,10 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if k.Type != tea.KeyEnter {
+		if m.current.kind == reqPIN {
+			m.secret.update(k)
+			return m, nil
+		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(k)
 		return m, cmd
@@ -167,8 +169,7 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.notice = "Type y to confirm or n to refuse."
 		}
 	case reqPIN:
-		v := []byte(m.input.Value())
-		m.input.Reset()
+		v := m.secret.take()
 		switch {
 		case len(v) == 0:
 			m.notice = "The half may not be empty."
@@ -237,7 +238,7 @@ func (m Model) View() string {
 				what = "the new PIN"
 			}
 			b.WriteString(actionStyle.Render(fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot)) + "\n")
-			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.input.View() + "\n")
+			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.secret.view() + "\n")
 		}
 	default:
 		b.WriteString(dimStyle.Render("Working…") + "\n")

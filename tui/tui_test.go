@@ -138,3 +138,30 @@ func TestTouchAndQuitAndDoneScreens(t *testing.T) {
 	m, _ = base().Update(DoneMsg{Err: errors.New("key 2: the key was removed or stopped answering")})
 	golden(t, "stopped", m)
 }
+
+// The masked input keeps a half in bytes it wipes: backspace removes (and
+// zeroes) the last character, wipe zeroes the whole backing array, and a
+// half never grows past a whole PIN's 63 bytes.
+func TestSecretInputWipes(t *testing.T) {
+	var s secretInput
+	for _, r := range "12ä4" {
+		s.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	s.update(tea.KeyMsg{Type: tea.KeyBackspace})
+	if string(s.buf) != "12ä" || s.view() != "> •••" {
+		t.Fatalf("buffer %q view %q", s.buf, s.view())
+	}
+	backing := s.buf[:cap(s.buf)]
+	s.wipe()
+	for i, b := range backing {
+		if b != 0 {
+			t.Fatalf("byte %d not wiped: %q", i, backing)
+		}
+	}
+	for range 100 {
+		s.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'9'}})
+	}
+	if len(s.buf) != maxSecret {
+		t.Fatalf("a half of %d bytes", len(s.buf))
+	}
+}
