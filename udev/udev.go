@@ -1,6 +1,3 @@
-// Package udev ships the udev rules that let the security officers' accounts
-// open FIDO hidraw nodes, so the binary can print them on a workstation that
-// has no checkout.
 package udev
 
 import _ "embed"

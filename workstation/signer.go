@@ -1,7 +1,3 @@
-// Package workstation is the workstation's signing key: the TPM key that
-// signs ceremony and health reports and offline files (through
-// github.com/google/go-tpm), or a software key only by explicit choice, or
-// a rehearsal's throw-away key; each says what kind of key it is.
 package workstation
 
 import (

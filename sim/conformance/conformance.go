@@ -1,7 +1,3 @@
-// Package conformance is the behaviour suite every keyceremony CTAP backend
-// must pass against simkey: the native Go client, and go-libfido2 reaching
-// simkey through the hidraw shim. What a backend documents it cannot do is
-// checked to fail clearly (ctap.ErrUnsupported, Info.Unavailable) instead.
 package conformance
 
 import (

@@ -1,7 +1,3 @@
-// Package rehearsal provides the virtual side of a rehearsal ceremony:
-// simkeys that the "officers" plug in and re-plug, and a scripted prompter
-// that answers like two officers would. Tests and `keyceremony rehearse
-// --yes` drive the real ceremony engine with them.
 package rehearsal
 
 import (

@@ -1,7 +1,3 @@
-// Package testca holds simkey's TEST attestation root. Its private key is
-// public on purpose: the root proves nothing. It is its own package, with no
-// dependencies, so that the attest package can recognise (and, outside a
-// rehearsal, refuse) it without importing simkey and its HID stack.
 package testca
 
 import (
