@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -135,7 +136,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	e.user = u
 	var keys []report.Key
 	for slot := 1; slot <= e.cfg.Keys; slot++ {
-		k, err := e.provision(ctx, slot)
+		k, err := e.provisionReplugging(ctx, slot)
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", slot, err)
 		}
@@ -203,6 +204,24 @@ type slotRun struct {
 
 func (r *slotRun) step(s string) string { return fmt.Sprintf("key%d/%s", r.slot, s) }
 
+// maxReplugs bounds how often a key pulled out in the middle of its steps
+// is waited for before the ceremony stops (to be resumed from the journal).
+const maxReplugs = 5
+
+// provisionReplugging runs a key's steps; when the key is pulled out (or
+// stops answering) in the middle, the officers are asked to plug it back
+// in and the steps go on from the journal, after checking it is the same
+// key (its model, and once created, its credential).
+func (e *Engine) provisionReplugging(ctx context.Context, slot int) (report.Key, error) {
+	for n := 0; ; n++ {
+		k, err := e.provision(ctx, slot)
+		if err == nil || !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
+			return k, err
+		}
+		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))
+	}
+}
+
 // provision runs the per-key steps, skipping what the journal says is done.
 func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 	r := &slotRun{e: e, slot: slot}
@@ -248,6 +267,9 @@ func (r *slotRun) insert(ctx context.Context) error {
 	if r.info.FirmwareVersion != nil {
 		fw = ctap.FormatFirmware(*r.info.FirmwareVersion)
 	}
+	if before, ok := e.journal.last(r.step("insert")); ok && before.Data["aaguid"] != r.info.AAGUID.String() {
+		return fmt.Errorf("this is not key %d: key %d is a %s model (AAGUID), this key is %s; plug in key %d", r.slot, r.slot, before.Data["aaguid"], r.info.AAGUID, r.slot)
+	}
 	e.prompt.Progress(r.step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource))
 	return e.journal.Append(r.step("insert"), "note", map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw})
 }
@@ -273,11 +295,27 @@ func (r *slotRun) reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-		return err
-	}
-	if err := r.auth.Reset(ctx); err != nil {
-		return e.failed(step, err)
+	for late := 0; ; late++ {
+		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+			return err
+		}
+		err := r.auth.Reset(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ctap.StatusNotAllowed) || late == maxReplugs {
+			return e.failed(step, err)
+		}
+		// The key refuses a reset outside its power-up window: re-plug and
+		// answer at once, as often as it takes.
+		if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+			return jerr
+		}
+		r.closer.Close()
+		r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, fmt.Sprintf("Too late: the key accepts a reset only within 10 seconds of being plugged in. Unplug key %d, plug it back in, then press Enter within 10 s", r.slot))
+		if err != nil {
+			return err
+		}
 	}
 	if err := e.journal.Append(step, "done", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
 		return err
@@ -461,6 +499,31 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 	return nil, nil
 }
 
+// sameKeyAsCreated checks, when this key's credential was created before an
+// interruption, that the key plugged in now still holds it: otherwise it
+// is another key of the same model.
+func (r *slotRun) sameKeyAsCreated(ctx context.Context) error {
+	c, ok := r.e.journal.doneEntry(r.step("created"))
+	if !ok || c.Key == nil {
+		return nil
+	}
+	credID, err1 := base64.RawURLEncoding.DecodeString(c.Key.CredentialID)
+	cose, err2 := base64.RawURLEncoding.DecodeString(c.Key.PublicKeyCOSE)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("the journal's record of key %d: %w", r.slot, err)
+	}
+	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: enroll.RPID})
+	if err != nil {
+		return err
+	}
+	defer tok.Zero()
+	_, err = keystep.TestAssertion(ctx, r.auth, tok, credID, cose, "keyceremony same-key check", r.e.cfg.Now())
+	if errors.Is(err, ctap.StatusNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
+		return fmt.Errorf("this is not the key %d that created credential %s: plug in that key", r.slot, c.Key.CredentialID)
+	}
+	return err
+}
+
 // createAndEnroll creates the credential, judges its attestation and
 // registers it, adopting a registration that an interrupted run made.
 func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
@@ -473,6 +536,9 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 			return report.Key{}, err
 		}
 		return *k, err
+	}
+	if err := r.sameKeyAsCreated(ctx); err != nil {
+		return report.Key{}, err
 	}
 	opts, err := e.graph.CreationOptions(ctx, e.user.ID, 0)
 	if err != nil {
@@ -553,6 +619,9 @@ func (r *slotRun) test(ctx context.Context, k *report.Key) error {
 	}
 	defer tok.Zero()
 	count, err := keystep.TestAssertion(ctx, r.auth, tok, credID, cose, fmt.Sprintf("keyceremony test assertion key %d", r.slot), r.e.cfg.Now())
+	if errors.Is(err, ctap.StatusNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
+		return fmt.Errorf("this is not the key %d that created credential %s (test assertion: %v): plug in that key", r.slot, k.CredentialID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("test assertion: %w", err)
 	}

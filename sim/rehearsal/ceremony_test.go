@@ -239,22 +239,78 @@ func TestKilledBetweenPOSTAndJournalResumesWithoutDuplicate(t *testing.T) {
 	b.checkFinished(res)
 }
 
-func TestYankedKeyAtEachStepResumes(t *testing.T) {
+// A key pulled out at any CTAP command of its provisioning (before or
+// after the key acted on it) is waited for: the officers are asked to plug
+// it back in, and the steps go on from the journal, never repeating a reset
+// or a registration (checkFinished counts them).
+func TestYankedKeyAtEachStepIsWaitedFor(t *testing.T) {
 	for _, after := range []bool{false, true} {
-		// Yank key 1 at its nth CTAP command, for every n of its provisioning.
 		for n := 1; n <= 16; n++ {
 			b := newBench(t)
 			b.devices.Key(1).YankAt(n, after)
-			if _, err := b.engine(nil, false).Run(context.Background()); err == nil {
-				b.t.Fatalf("yank at command %d (after=%v) went unnoticed", n, after)
-			}
-			res, err := b.engine(nil, true).Run(context.Background())
+			res, err := b.engine(nil, false).Run(context.Background())
 			if err != nil {
-				t.Fatalf("yank at command %d (after=%v): resume: %v", n, after, err)
+				t.Fatalf("yank at command %d (after=%v): %v", n, after, err)
 			}
 			b.checkFinished(res)
+			if !strings.Contains(strings.Join(b.prompter.Asked, "\n"), "insert key 1") {
+				t.Fatalf("yank at command %d: key 1 was not asked for again: %q", n, b.prompter.Asked)
+			}
 		}
 	}
+}
+
+// Another key of the same model plugged in after key 1 was yanked: once
+// key 1's credential exists, the other key is refused (it does not hold
+// that credential); before, it is simply provisioned in its place, its
+// credential created once.
+func TestAnotherKeyAfterAYankIsRefused(t *testing.T) {
+	refused := 0
+	for n := 1; n <= 16; n++ {
+		b := newBench(t)
+		other, err := simkey.New(simkey.Config{TouchDelay: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		swapper := &swapOnReinsert{Prompter: b.prompter, devices: b.devices, key: other}
+		b.devices.Key(1).YankAt(n, true)
+		_, err = b.engineWith(nil, false, nil, swapper).Run(context.Background())
+		entries, _ := ceremony.ReadJournal(b.journal)
+		created := 0
+		for _, e := range entries {
+			if e.Step == "key1/created" && e.Phase == "done" {
+				created++
+			}
+		}
+		switch {
+		case err != nil && strings.Contains(err.Error(), "not the key 1 that created credential"):
+			refused++
+		case err != nil:
+			t.Fatalf("yank at %d, another key: %v", n, err)
+		case created != 1:
+			t.Fatalf("yank at %d: the other key was accepted after key 1's credential was created (%d created)", n, created)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no yank point fell between the credential's creation and its test")
+	}
+}
+
+// swapOnReinsert puts another key in slot 1 when it is asked for again.
+type swapOnReinsert struct {
+	*rehearsal.Prompter
+	devices *rehearsal.Devices
+	key     *simkey.Key
+	inserts int
+}
+
+func (s *swapOnReinsert) Instruct(ctx context.Context, in officer.Instruction) error {
+	if in.Kind == officer.Insert && in.Slot == 1 {
+		if s.inserts++; s.inserts == 2 {
+			s.devices.Swap(1, s.key)
+		}
+	}
+	return s.Prompter.Instruct(ctx, in)
 }
 
 func TestGraphFaultsAtEachCall(t *testing.T) {
@@ -476,5 +532,63 @@ func TestForcePINChangeIsChangedNotStuck(t *testing.T) {
 	}
 	if info, _ := ctap.NewClient(b.devices.Key(2), ctap.Options{}).Info(ctx); info.ForcePINChange {
 		t.Fatal("the key still demands a new PIN")
+	}
+}
+
+// slowOfficers take too long after the first re-plug of each key.
+type slowOfficers struct {
+	*rehearsal.Prompter
+	slowFor map[int]bool
+	replugs []string
+}
+
+func (s *slowOfficers) Instruct(ctx context.Context, in officer.Instruction) error {
+	err := s.Prompter.Instruct(ctx, in)
+	if in.Kind == officer.Replug {
+		s.replugs = append(s.replugs, in.Text)
+		if !s.slowFor[in.Slot] {
+			s.slowFor[in.Slot] = true
+			time.Sleep(400 * time.Millisecond) // past the key's reset window
+		}
+	}
+	return err
+}
+
+// A reset missed its power-up window (CTAP2_ERR_NOT_ALLOWED): the officers
+// are asked to re-plug and answer within 10 s, as often as needed, and the
+// ceremony goes on; the journal records the late attempt as failed.
+func TestMissedResetWindowAsksToReplugAgain(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, err := rehearsal.Setup(ctx, dir, simkey.Config{TouchDelay: time.Millisecond, ResetWindow: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	p := &slowOfficers{Prompter: rehearsal.NewPrompter(env.Devices, nil), slowFor: map[int]bool{}}
+	j, err := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	e, err := ceremony.New(env.CeremonyConfig(filepath.Join(dir, "report"), report.Tool{Version: "test"}), j, env.Devices, env.Tenant.Client, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Methods) != 2 || len(p.replugs) != 4 || !strings.Contains(p.replugs[1], "within 10 s") {
+		t.Fatalf("methods %v, re-plug instructions %q", res.Methods, p.replugs)
+	}
+	failed := 0
+	for _, en := range j.Entries() {
+		if strings.HasSuffix(en.Step, "/reset") && en.Phase == "failed" {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Fatalf("%d late resets recorded, want 2", failed)
 	}
 }
