@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -120,7 +121,7 @@ var ErrInsufficientAccess = errors.New("the signed-in principal cannot manage th
 func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, error) {
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{GraphScope}})
 	if err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
+		return nil, signInError(err)
 	}
 	claims, err := tokenClaims(tok.Token)
 	if err != nil {
@@ -175,4 +176,23 @@ func tokenClaims(token string) (*accessClaims, error) {
 		return nil, fmt.Errorf("access token payload: %w", err)
 	}
 	return &c, nil
+}
+
+// ErrNoNetwork is wrapped when sign-in could not reach Entra ID at all.
+var ErrNoNetwork = errors.New("cannot reach Microsoft Entra ID")
+
+// signInError says, for a sign-in that failed on the network (no route, no
+// DNS, refused, timed out), that it was the network and what to check.
+func signInError(err error) error {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	// azidentity keeps the cause only as text: read that too.
+	text := err.Error()
+	networky := strings.Contains(text, "dial tcp") || strings.Contains(text, "no such host") || strings.Contains(text, "connection refused") ||
+		strings.Contains(text, "network is unreachable") || strings.Contains(text, "i/o timeout")
+	if networky || errors.As(err, &dnsErr) || errors.As(err, &opErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", ErrNoNetwork, err)
+	}
+	return fmt.Errorf("sign in: %w", err)
 }

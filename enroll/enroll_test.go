@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -416,4 +417,29 @@ func FuzzCreationOptions(f *testing.F) {
 			t.Fatalf("options for %q passed validation", mc.RP.ID)
 		}
 	})
+}
+
+// A sign-in that cannot reach Entra at all (here a loopback port nothing
+// listens on) says it is the network and what to check.
+func TestSignInWithoutNetworkSaysSo(t *testing.T) {
+	ten, err := emulated.Start(emulated.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: ten.TenantID, ClientID: emulated.AppID, Mode: enroll.SignInCertificate,
+		CertificatePath: ten.CertPath, AuthorityHost: "https://" + dead + "/", HTTPClient: ten.Emu.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = enroll.CheckAccess(ctx(t), cred)
+	if !errors.Is(err, enroll.ErrNoNetwork) || !strings.Contains(err.Error(), "proxy and DNS") {
+		t.Fatalf("sign-in without a network: %v", err)
+	}
 }

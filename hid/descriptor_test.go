@@ -130,3 +130,11 @@ func TestOpenPathAddresses(t *testing.T) {
 		t.Fatal("missing node opened")
 	}
 }
+
+// An open error names the path once, and a missing node says what to do.
+func TestOpenErrorSaysThePathOnce(t *testing.T) {
+	_, err := OpenHidraw("/dev/hidraw-none-such")
+	if err == nil || strings.Count(err.Error(), "/dev/hidraw-none-such") != 1 || !strings.Contains(err.Error(), "keyceremony devices") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -108,6 +108,13 @@ func openErrorText(path string, err error) string {
 	if errors.Is(err, fs.ErrPermission) {
 		return fmt.Sprintf("%s is not readable by this user: install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)", path)
 	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) { // it names the path already: say it once
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("open %s: no such device (was the key unplugged? `keyceremony devices` lists the keys plugged in)", path)
+	}
 	return fmt.Sprintf("open %s: %v", path, err)
 }
 
