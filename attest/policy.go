@@ -215,6 +215,14 @@ func (p *Policy) anchorInfo(c *x509.Certificate) CertInfo {
 	return info
 }
 
+// JSON returns the policy file as it was read.
+func (p *Policy) JSON() []byte { return append([]byte(nil), p.raw...) }
+
+// RootPEM returns root i (in Roots' order) as PEM, in its published bytes.
+func (p *Policy) RootPEM(i int) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.published[i]})
+}
+
 // RootInfo lists the policy's roots by name and published SHA-256.
 func (p *Policy) RootInfo() []CertInfo {
 	var out []CertInfo

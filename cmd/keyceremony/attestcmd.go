@@ -8,6 +8,7 @@ import (
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -156,9 +157,34 @@ func printVerdict(out io.Writer, v *attest.Verdict) {
 }
 
 func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
-	const policyUsage = "usage: keyceremony policy check FILE|default   (\"default\": the embedded policy)"
+	const policyUsage = `usage:
+  keyceremony policy check FILE|default   validate a policy and show what it allows ("default": the embedded one)
+  keyceremony policy show                 print the embedded policy as it is
+  keyceremony policy roots --out DIR      write the embedded policy's roots as PEM files`
 	if err := groupHelp(args, out, policyUsage); err != nil {
 		return err
+	}
+	if len(args) == 0 {
+		return usageError{errors.New(policyUsage)}
+	}
+	switch args[0] {
+	case "show":
+		p, err := attest.DefaultPolicy()
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(p.JSON())
+		return err
+	case "roots":
+		fs := newFlags("policy roots", "policy roots --out DIR")
+		dir := fs.String("out", "", "directory to write the roots into (created)")
+		if _, err := fs.parse(args[1:], out); err != nil {
+			return err
+		}
+		if *dir == "" {
+			return fs.usageError("--out is required")
+		}
+		return exportRoots(*dir, out)
 	}
 	if len(args) != 2 || args[0] != "check" {
 		return usageError{errors.New(policyUsage)}
@@ -198,6 +224,27 @@ func cmdPolicy(ctx context.Context, args []string, out io.Writer) error {
 	tw.Flush()
 	if p.DisplayNamePattern != "" {
 		fmt.Fprintf(out, "Display name pattern: %s\n", p.DisplayNamePattern)
+	}
+	return nil
+}
+
+// exportRoots writes each root of the embedded policy as NAME.pem into dir
+// and lists them with their SHA-256, to compare with the vendors' own.
+func exportRoots(dir string, out io.Writer) error {
+	p, err := attest.DefaultPolicy()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, r := range p.RootInfo() {
+		name := strings.ToLower(strings.NewReplacer(" ", "-", "/", "-").Replace(p.Roots[i].Name)) + ".pem"
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, p.RootPEM(i), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s\t%s\tSHA-256 %s\n", path, p.Roots[i].Name, r.SHA256)
 	}
 	return nil
 }

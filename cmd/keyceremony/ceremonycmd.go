@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/tailscale/hujson"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,6 +50,11 @@ func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	// JSON with comments and trailing commas (JWCC, github.com/tailscale/hujson),
+	// so that the example `config init` writes explains itself.
+	if b, err = hujson.Standardize(b); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

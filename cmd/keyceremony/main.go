@@ -44,6 +44,8 @@ Usage:
                                              serve the local Graph emulator (TEST tenant)
   keyceremony offline export|create|register …
                                              the offline split (see keyceremony offline)
+  keyceremony config init [--out FILE]       write a complete, commented example ceremony config
+  keyceremony policy show | roots --out DIR  print the embedded policy / export its roots
   keyceremony version
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
@@ -104,6 +106,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = cmdReport(ctx, args[1:], stdout)
 	case "graph-emulator":
 		err = cmdGraphEmulator(ctx, args[1:], stdout)
+	case "config":
+		err = cmdConfig(args[1:], stdout)
 	case "offline":
 		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,7 +261,7 @@ func TestCLIConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
-		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)
@@ -321,5 +324,59 @@ func TestNoTPMMessagesNameRealKeysAndFlags(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "report", "key", "-h"); code != 0 || !strings.Contains(out, "-software-key") {
 		t.Fatalf("report key has no --software-key flag: %s", out)
+	}
+}
+
+// config init writes a complete, commented example that the ceremony
+// accepts as it is (it gets as far as asking for the officers' terminal),
+// and never overwrites a file.
+func TestConfigInitIsAcceptedAsIs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ceremony.jsonc")
+	if code, out, errOut := runCLI(t, "config", "init", "--out", path); code != 0 || !strings.Contains(out, path) {
+		t.Fatalf("config init: %d %s %s", code, out, errOut)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "// ") {
+		t.Fatal("the example has no comments")
+	}
+	if _, err := loadCeremonyConfig(path); err != nil {
+		t.Fatalf("the example is refused: %v", err)
+	}
+	code, _, errOut := runCLI(t, "ceremony", "--config", path)
+	if code != 2 || !strings.Contains(errOut, "at a terminal") {
+		t.Fatalf("ceremony with the example: %d %s", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "config", "init", "--out", path); code != 2 {
+		t.Fatal("config init overwrote a file")
+	}
+}
+
+// policy show prints the embedded policy; policy roots exports its roots,
+// each the bytes the policy pins.
+func TestPolicyShowAndRoots(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "show")
+	var p struct {
+		Version int `json:"version"`
+		Roots   []struct{ Name string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Version != 1 || len(p.Roots) != 3 {
+		t.Fatalf("policy show: %d %s", code, out)
+	}
+	dir := t.TempDir()
+	code, out, _ = runCLI(t, "policy", "roots", "--out", dir)
+	if code != 0 || !strings.Contains(out, "62760c6a6ef91679f454c8902b80fd009825b3f25da90f1fbace2ec6586cd5a8") {
+		t.Fatalf("policy roots: %d %s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if len(files) != 3 {
+		t.Fatalf("%d root files", len(files))
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		blk, _ := pem.Decode(b)
+		sum := sha256.Sum256(blk.Bytes)
+		if !strings.Contains(out, hex.EncodeToString(sum[:])) {
+			t.Errorf("%s does not hash to a listed fingerprint", f)
+		}
 	}
 }

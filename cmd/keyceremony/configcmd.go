@@ -1,0 +1,43 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+//go:embed example-config.jsonc
+var exampleConfig []byte
+
+const configUsage = `usage:
+  keyceremony config init [--out ceremony.jsonc]   write a complete, commented example config`
+
+// cmdConfig writes the example config.
+func cmdConfig(args []string, out io.Writer) error {
+	if err := groupHelp(args, out, configUsage); err != nil {
+		return err
+	}
+	if len(args) == 0 || args[0] != "init" {
+		return usageError{errors.New(configUsage)}
+	}
+	fs := newFlags("config init", "config init [--out ceremony.jsonc]")
+	dest := fs.String("out", "ceremony.jsonc", "where to write the example (never overwritten)")
+	if _, err := fs.parse(args[1:], out); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(*dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return usageError{fmt.Errorf("write the example config: %w", err)}
+	}
+	if _, err := f.Write(exampleConfig); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
+	return nil
+}
