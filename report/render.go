@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/gomonobold"
 )
 
 // pageWidth is the printable page's width in characters (fits A4 and Letter
@@ -27,17 +29,8 @@ func Render(r *Report, reportJSON []byte) ([]byte, error) {
 		if s == "" {
 			return
 		}
-		// Long values (hashes, IDs, names) wrap under themselves.
-		const indent = 23
-		label := fmt.Sprintf("  %-20s ", k+":")
-		rs := []rune(s)
-		for first := true; first || len(rs) > 0; first = false {
-			n := min(len(rs), pageWidth-indent)
-			if !first {
-				label = strings.Repeat(" ", indent)
-			}
-			line("%s%s", label, string(rs[:n]))
-			rs = rs[n:]
+		for _, l := range wrapField(fmt.Sprintf("  %-20s ", k+":"), s) {
+			line("%s", l)
 		}
 	}
 	title := "KEY CEREMONY REPORT"
@@ -134,9 +127,10 @@ func Render(r *Report, reportJSON []byte) ([]byte, error) {
 	field("report.json SHA-256", hex.EncodeToString(sum[:]))
 	rule("=")
 	line("COPY ONTO THE ENVELOPE — signing key fingerprint:")
-	line("  %s", r.Workstation.SignerFingerprint)
-	line("Verify: keyceremony report verify report.json, or")
-	line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s -s report.json.sig < report.json", Principal, Namespace)
+	line("  %s", GroupFingerprint(r.Workstation.SignerFingerprint))
+	line("Verify: %s, or", VerifyCommand(r))
+	line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s", Principal, Namespace)
+	line("    -s report.json.sig < report.json")
 	rule("=")
 	for _, p := range r.Officers {
 		line("")
@@ -148,25 +142,127 @@ func Render(r *Report, reportJSON []byte) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// RenderPDF lays the printable page out as a PDF (Courier, A4).
+// wrapField lays a labelled value out in lines of at most pageWidth
+// characters, breaking only between words; a word too long for the value
+// column (a hash, an ID) gets a line of its own under the label.
+func wrapField(label, value string) []string {
+	indent := strings.Repeat(" ", len([]rune(label)))
+	var out []string
+	cur := label
+	empty := true
+	for _, w := range strings.Fields(value) {
+		switch {
+		case empty && len([]rune(cur))+len([]rune(w)) <= pageWidth:
+			cur += w
+			empty = false
+		case !empty && len([]rune(cur))+1+len([]rune(w)) <= pageWidth:
+			cur += " " + w
+		case len([]rune(indent))+len([]rune(w)) <= pageWidth:
+			if !empty {
+				out = append(out, cur)
+			}
+			cur, empty = indent+w, false
+		default: // longer than the value column: its own line, further left
+			if !empty || cur != label {
+				out = append(out, cur)
+			}
+			out = append(out, "    "+w)
+			cur, empty = indent, true
+		}
+	}
+	if !empty || len(out) == 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// GroupFingerprint writes an OpenSSH fingerprint in groups of four for
+// copying by hand: "SHA256:abcd efgh …".
+func GroupFingerprint(fp string) string {
+	prefix, body, ok := strings.Cut(fp, ":")
+	if !ok {
+		return fp
+	}
+	var groups []string
+	for len(body) > 4 {
+		groups, body = append(groups, body[:4]), body[4:]
+	}
+	return prefix + ": " + strings.Join(append(groups, body), " ")
+}
+
+// VerifyCommand is the keyceremony command that verifies this report.
+func VerifyCommand(r *Report) string {
+	if r.Rehearsal || r.Workstation.SignerKind == SignerRehearsal {
+		return "keyceremony report verify --rehearsal report.json"
+	}
+	return "keyceremony report verify report.json"
+}
+
+// RenderPDF lays the printable page out as an A4 PDF with its fonts (the Go
+// fonts, golang.org/x/image/font/gofont) embedded: on every page a header
+// with the ceremony ID (and REHEARSAL for a rehearsal) and a footer with the
+// page number and the command that verifies this report; the signing key
+// fingerprint large and grouped; lines for the officers and the witness.
 func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	text, err := Render(r, reportJSON)
 	if err != nil {
 		return nil, err
+	}
+	body := string(text)
+	if i := strings.Index(body, "COPY ONTO THE ENVELOPE"); i > 0 { // laid out below, larger
+		body = body[:strings.LastIndex(body[:i], "\n")]
 	}
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle("keyceremony report "+r.CeremonyID, true)
 	pdf.SetCreator("keyceremony", true)
 	pdf.SetCreationDate(r.Ended.UTC())
 	pdf.SetModificationDate(r.Ended.UTC())
-	pdf.SetMargins(15, 15, 15)
-	pdf.SetAutoPageBreak(true, 15)
+	pdf.AddUTF8FontFromBytes("GoMono", "", gomono.TTF)
+	pdf.AddUTF8FontFromBytes("GoMono", "B", gomonobold.TTF)
+	pdf.SetMargins(15, 22, 15)
+	pdf.SetAutoPageBreak(true, 22)
+	pdf.AliasNbPages("{pages}")
+	pdf.SetHeaderFunc(func() {
+		pdf.SetY(8)
+		pdf.SetFont("GoMono", "B", 9)
+		pdf.CellFormat(0, 5, "keyceremony — "+r.CeremonyID, "", 0, "L", false, 0, "")
+		if r.Rehearsal {
+			pdf.SetTextColor(200, 0, 0)
+			pdf.CellFormat(0, 5, "REHEARSAL — NOT A CEREMONY RECORD", "", 0, "R", false, 0, "")
+			pdf.SetTextColor(0, 0, 0)
+		}
+		pdf.Ln(9)
+	})
+	pdf.SetFooterFunc(func() {
+		pdf.SetY(-16)
+		pdf.SetFont("GoMono", "", 7)
+		pdf.CellFormat(0, 4, "Verify: "+VerifyCommand(r), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 4, fmt.Sprintf("%s — page %d of {pages}", r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
+	})
 	pdf.AddPage()
-	pdf.SetFont("Courier", "", 8)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	for _, l := range strings.Split(strings.TrimRight(string(text), "\n"), "\n") {
-		pdf.CellFormat(0, 3.6, tr(l), "", 1, "L", false, 0, "")
+	pdf.SetFont("GoMono", "", 8)
+	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		pdf.CellFormat(0, 3.6, l, "", 1, "L", false, 0, "")
 	}
+	// The fingerprint, large and grouped, and the signature lines, kept together.
+	if pdf.GetY() > 297-22-80 {
+		pdf.AddPage()
+	}
+	pdf.Ln(4)
+	pdf.SetFont("GoMono", "B", 10)
+	pdf.CellFormat(0, 6, "COPY ONTO THE ENVELOPE — signing key fingerprint:", "", 1, "L", false, 0, "")
+	pdf.SetFont("GoMono", "B", 13) // 61 characters fit the 180 mm between the margins
+	pdf.CellFormat(0, 10, GroupFingerprint(r.Workstation.SignerFingerprint), "1", 1, "C", false, 0, "")
+	sum := sha256.Sum256(reportJSON)
+	pdf.SetFont("GoMono", "", 8)
+	pdf.CellFormat(0, 5, "report.json SHA-256 "+hex.EncodeToString(sum[:]), "", 1, "L", false, 0, "")
+	pdf.Ln(4)
+	pdf.SetFont("GoMono", "", 9)
+	for _, p := range r.Officers {
+		pdf.CellFormat(0, 9, fmt.Sprintf("%-10s %-28s signature: ____________________", roleTitle(p.Role), p.Name), "", 1, "L", false, 0, "")
+	}
+	pdf.CellFormat(0, 9, "Tamper-evident bag, key 1: ______________   key 2: ______________", "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 9, "Date and place: ______________________________________________", "", 1, "L", false, 0, "")
 	var out bytes.Buffer
 	if err := pdf.Output(&out); err != nil {
 		return nil, fmt.Errorf("render PDF: %w", err)

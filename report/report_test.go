@@ -12,11 +12,16 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"github.com/keyceremony/keyceremony/sim/testca"
 	"github.com/keyceremony/keyceremony/workstation"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -329,7 +334,7 @@ func TestPrintablePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
-	for _, want := range []string{w.Fingerprint, "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
+	for _, want := range []string{GroupFingerprint(w.Fingerprint), "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -385,5 +390,153 @@ func TestOldReportStillVerifies(t *testing.T) {
 	again, err := r.Canonical()
 	if err != nil || !bytes.Equal(again, body) {
 		t.Fatal("the old report does not re-encode to its own bytes")
+	}
+}
+
+// pdfWord is one word of a PDF page with its box, as pdftotext -bbox gives it.
+type pdfWord struct {
+	page                   int
+	xMin, yMin, xMax, yMax float64
+	text                   string
+}
+
+var (
+	rePDFPage = regexp.MustCompile(`<page width`)
+	rePDFWord = regexp.MustCompile(`<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>`)
+)
+
+// pdfWords reads every word of a PDF with its page and position (poppler's
+// pdftotext, installed by the test command).
+func pdfWords(t *testing.T, path string) []pdfWord {
+	t.Helper()
+	bin := testenv.Tool(t, "pdftotext", "poppler-utils")
+	out, err := exec.Command(bin, "-bbox", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []pdfWord
+	page := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if rePDFPage.MatchString(l) {
+			page++
+		}
+		if m := rePDFWord.FindStringSubmatch(l); m != nil {
+			f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+			words = append(words, pdfWord{page, f(m[1]), f(m[2]), f(m[3]), f(m[4]), html.UnescapeString(m[5])})
+		}
+	}
+	return words
+}
+
+// The printed page for the safe, checked as a reader meets it: rendered by
+// poppler, every page carries the ceremony ID and REHEARSAL in its header,
+// "page i of n" and the verify command that works for this report in its
+// footer; the fingerprint is set large and grouped; Officer A, Officer B
+// and the witness each have a signature line; no hash is broken across
+// lines; the fonts are embedded.
+func TestPrintedPDFLayout(t *testing.T) {
+	r := ceremonyReport(t, true)
+	for i := range 120 { // enough steps for a second page
+		r.Steps = append(r.Steps, Step{Name: fmt.Sprintf("step %d", i), Outcome: "done", Started: r.Started, Ended: r.Started})
+	}
+	signer, _ := workstation.NewRehearsal()
+	w, err := Write(t.TempDir(), r, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(filepath.Join(w.Dir, FileReport))
+	pdfBytes, err := RenderPDF(r, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	os.WriteFile(path, pdfBytes, 0o644)
+	words := pdfWords(t, path)
+	pages := 0
+	for _, wd := range words {
+		pages = max(pages, wd.page)
+	}
+	if pages < 2 {
+		t.Fatalf("%d pages; the test wants at least 2", pages)
+	}
+	text := func(page int) string {
+		var b []string
+		for _, wd := range words {
+			if wd.page == page {
+				b = append(b, wd.text)
+			}
+		}
+		return strings.Join(b, " ")
+	}
+	for p := 1; p <= pages; p++ {
+		s := text(p)
+		for _, want := range []string{r.CeremonyID, "REHEARSAL", fmt.Sprintf("page %d of %d", p, pages), "Verify: keyceremony report verify --rehearsal report.json"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("page %d lacks %q", p, want)
+			}
+		}
+	}
+	all := text(pages)
+	for p := 1; p < pages; p++ {
+		all = text(p) + " " + all
+	}
+	if !strings.Contains(all, GroupFingerprint(w.Fingerprint)) {
+		t.Errorf("the grouped fingerprint %q is not on the page", GroupFingerprint(w.Fingerprint))
+	}
+	// Large: the fingerprint's words stand taller than the body text.
+	var fpHeight, bodyHeight float64
+	for _, wd := range words {
+		switch {
+		case strings.HasPrefix(wd.text, "SHA256:") && wd.yMax-wd.yMin > fpHeight:
+			fpHeight = wd.yMax - wd.yMin
+		case wd.text == "Account:":
+			bodyHeight = wd.yMax - wd.yMin
+		}
+	}
+	// Nothing runs past the margins (15 mm = 42.5 pt on an A4 page 595 pt wide).
+	for _, wd := range words {
+		if wd.xMin < 40 || wd.xMax > 555 {
+			t.Errorf("%q on page %d runs past the margins (x %.0f to %.0f pt)", wd.text, wd.page, wd.xMin, wd.xMax)
+		}
+	}
+	if fpHeight < 1.4*bodyHeight || bodyHeight == 0 {
+		t.Errorf("the fingerprint is %.1f pt high, the body %.1f pt", fpHeight, bodyHeight)
+	}
+	for _, role := range []string{"Officer A", "Officer B", "Witness"} {
+		if !regexp.MustCompile(role + ` \S+.*signature: _+`).MatchString(all) {
+			t.Errorf("no signature line for %s", role)
+		}
+	}
+	// Every hash of the report stands whole on one line.
+	sum := sha256.Sum256(body)
+	for _, h := range []string{hex.EncodeToString(sum[:]), r.Tool.BinarySHA256, r.Policy.SHA256} {
+		found := false
+		for _, wd := range words {
+			found = found || strings.Contains(wd.text, h)
+		}
+		if !found {
+			t.Errorf("hash %s is broken across lines", h)
+		}
+	}
+	fonts, err := exec.Command(testenv.Tool(t, "pdffonts", "poppler-utils"), path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(fonts)), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("pdffonts:\n%s", fonts)
+	}
+	for _, l := range lines[2:] {
+		if f := strings.Fields(l); len(f) < 5 || !slices.Contains(f, "yes") {
+			t.Errorf("a font is not embedded: %s", l)
+		}
+	}
+	// And it renders to an image a person can look at.
+	png := filepath.Join(t.TempDir(), "page")
+	if out, err := exec.Command(testenv.Tool(t, "pdftoppm", "poppler-utils"), "-png", "-r", "60", "-f", "1", "-l", "1", path, png).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	if keep := os.Getenv("KEYCEREMONY_KEEP_PDF"); keep != "" {
+		os.WriteFile(keep, pdfBytes, 0o644)
 	}
 }

@@ -2,7 +2,7 @@
 # keyceremony's whole test suite, the one command CI runs (.ci/run).
 #
 # 1. Installs the Debian packages the tests need (python3-fido2, swtpm,
-#    openssh-client, openssl, tmux, fido2-tools, libfido2-dev, gcc) when they are missing and this user may install them
+#    openssh-client, openssl, tmux, fido2-tools, libfido2-dev, gcc, poppler-utils) when they are missing and this user may install them
 #    (root, or passwordless sudo). Otherwise it says so loudly; those tests
 #    then skip with a loud reason, except under CI=true, where they fail.
 # 2. go vet, then every Go test with the race detector, fuzz seed corpora
@@ -20,6 +20,7 @@ command -v tmux >/dev/null || packages+=(tmux)
 command -v fido2-token >/dev/null || packages+=(fido2-tools)
 [ -e /usr/include/fido.h ] || packages+=(libfido2-dev)
 command -v gcc >/dev/null || packages+=(gcc libc6-dev)
+command -v pdftotext >/dev/null || packages+=(poppler-utils)
 
 if ((${#packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
@@ -31,7 +32,7 @@ if ((${#packages[@]})); then
   fi
   if [ "${sudo[*]-}" = unavailable ]; then
     echo "WARNING: cannot install ${packages[*]} (not root, no passwordless sudo)." >&2
-    echo "WARNING: the tests that need them (python-fido2 interop, swtpm signing, ssh-keygen and openssl verification, the TUI under tmux, libfido2 and its tools against simkey) will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
+    echo "WARNING: the tests that need them (python-fido2 interop, swtpm signing, ssh-keygen and openssl verification, the TUI under tmux, libfido2 and its tools against simkey, the printed PDF page) will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
   else
     echo "Installing test dependencies: ${packages[*]}"
     "${sudo[@]}" apt-get update -qq
