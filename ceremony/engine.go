@@ -234,10 +234,8 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 			r.closer.Close()
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.insert, r.reset, r.setOrAskPIN, r.minPINLength} {
-		if err := step(ctx); err != nil {
-			return report.Key{}, err
-		}
+	if err := r.prepare(ctx); err != nil {
+		return report.Key{}, err
 	}
 	k, err := r.createAndEnroll(ctx)
 	if err != nil {
@@ -250,6 +248,57 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 		return report.Key{}, err
 	}
 	return k, nil
+}
+
+// prepare makes the key ready for a credential: plugged in alone, reset if
+// the ceremony resets, its PIN set (or asked), the minimum PIN length applied.
+func (r *slotRun) prepare(ctx context.Context) error {
+	for _, step := range []func(context.Context) error{r.insert, r.reset, r.setOrAskPIN, r.minPINLength} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PreparedKey is a key made ready for a credential by PrepareKey. Close
+// zeroes the PIN and releases the key.
+type PreparedKey struct {
+	Auth ctap.Authenticator
+	Info *ctap.Info
+	PIN  []byte
+	run  *slotRun
+}
+
+// Close zeroes the PIN and releases the key.
+func (p *PreparedKey) Close() {
+	ctap.Zero(p.PIN)
+	if p.run.closer != nil {
+		p.run.closer.Close()
+	}
+}
+
+// PrepareKey runs the steps that make key slot ready, as the ceremony does
+// them (insert alone, reset in the power-up window, the split PIN, the
+// minimum PIN length), journaled and resumable, waiting for a key pulled
+// out. The offline split uses it on the workstation; the engine's Graph is
+// not used.
+func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error) {
+	for n := 0; ; n++ {
+		r := &slotRun{e: e, slot: slot}
+		err := r.prepare(ctx)
+		if err == nil {
+			return &PreparedKey{Auth: r.auth, Info: r.info, PIN: r.pin, run: r}, nil
+		}
+		ctap.Zero(r.pin)
+		if r.closer != nil {
+			r.closer.Close()
+		}
+		if !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
+			return nil, fmt.Errorf("key %d: %w", slot, err)
+		}
+		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))
+	}
 }
 
 // insert has the officers plug key slot in alone, and reads what it is.

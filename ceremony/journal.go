@@ -193,6 +193,10 @@ func (j *Journal) done(step string) (map[string]string, bool) {
 	return nil, false
 }
 
+// Done reports whether a step completed, with its data (for the offline
+// split's journal).
+func (j *Journal) Done(step string) (map[string]string, bool) { return j.done(step) }
+
 // doneEntry is done with the whole entry.
 func (j *Journal) doneEntry(step string) (Entry, bool) {
 	e, ok := j.last(step)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/keystep"
 	"os"
 	"strings"
@@ -159,50 +160,58 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 	return o, nil
 }
 
-// PINSource returns the PIN of a key slot (the caller zeroes it).
-type PINSource func(slot int) ([]byte, error)
+// KeySource makes key slot ready for its credential (ceremony.Engine's
+// PrepareKey: inserted alone, reset, split PIN), journaled.
+type KeySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error)
 
 // Create makes one credential per key slot on the workstation and judges
 // each attestation with vf, as the connected ceremony does; a key the
-// policy refuses stops it. keys[i] is the key for slot i+1.
-func Create(ctx context.Context, o *Options, optionsPayload []byte, keys []ctap.Authenticator, pin PINSource, vf *attest.Verifier, now time.Time) (*Results, error) {
+// policy refuses stops it. Each credential made is recorded in j before
+// the next key, so an interrupted session resumes without making it again.
+func Create(ctx context.Context, o *Options, optionsPayload []byte, keys KeySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*Results, error) {
 	if o.Kind != KindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
-	if len(keys) != len(o.Keys) {
-		return nil, fmt.Errorf("%d keys present, the options are for %d", len(keys), len(o.Keys))
-	}
 	sum := sha256.Sum256(optionsPayload)
 	res := &Results{Kind: KindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
-	for i, ko := range o.Keys {
+	for _, ko := range o.Keys {
+		step := fmt.Sprintf("offline/key%d/created", ko.Slot)
+		if d, ok := j.Done(step); ok {
+			kr, err := recorded(ko, d, vf)
+			if err != nil {
+				return nil, fmt.Errorf("key %d (from the journal): %w", ko.Slot, err)
+			}
+			res.Credentials = append(res.Credentials, *kr)
+			continue
+		}
 		if err := ko.Options.Validate(now); err != nil {
 			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 		}
-		kr, err := create(ctx, keys[i], ko, pin, vf)
+		kr, err := create(ctx, keys, ko, vf)
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
+		}
+		if err := j.Append(step, "done", map[string]string{"aaguid": kr.AAGUID, "credential_id": kr.CredentialID,
+			"client_data_json": kr.ClientDataJSON, "attestation_object": kr.AttestationObject, "hmac_secret": fmt.Sprint(kr.Extensions["hmacCreateSecret"])}); err != nil {
+			return nil, err
 		}
 		res.Credentials = append(res.Credentials, *kr)
 	}
 	return res, nil
 }
 
-func create(ctx context.Context, key ctap.Authenticator, ko KeyOptions, pin PINSource, vf *attest.Verifier) (*KeyResult, error) {
-	info, err := key.Info(ctx)
+func create(ctx context.Context, keys KeySource, ko KeyOptions, vf *attest.Verifier) (*KeyResult, error) {
+	k, err := keys(ctx, ko.Slot)
 	if err != nil {
 		return nil, err
 	}
-	p, err := pin(ko.Slot)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := key.GetPINToken(ctx, p, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
-	ctap.Zero(p)
+	defer k.Close()
+	tok, err := k.Auth.GetPINToken(ctx, k.PIN, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
 	if err != nil {
 		return nil, err
 	}
 	defer tok.Zero()
-	c, err := keystep.CreateForEntra(ctx, key, &ko.Options, tok, info.FirmwareVersion, vf)
+	c, err := keystep.CreateForEntra(ctx, k.Auth, &ko.Options, tok, k.Info.FirmwareVersion, vf)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +222,30 @@ func create(ctx context.Context, key ctap.Authenticator, ko KeyOptions, pin PINS
 	return &KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
 		CredentialID: enc(c.AuthData.CredentialID), ClientDataJSON: enc(c.ClientDataJSON), AttestationObject: enc(c.AttestationObject),
 		Extensions: map[string]any{"hmacCreateSecret": c.HMACSecret}, Attestation: c.Verdict}, nil
+}
+
+// recorded rebuilds a credential the journal holds and judges its
+// attestation again (the verdict is not trusted from the journal).
+func recorded(ko KeyOptions, d map[string]string, vf *attest.Verifier) (*KeyResult, error) {
+	cd, err1 := base64.RawURLEncoding.DecodeString(d["client_data_json"])
+	ao, err2 := base64.RawURLEncoding.DecodeString(d["attestation_object"])
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(ko.Options.PublicKey.Challenge, "="))
+	if err != nil {
+		return nil, fmt.Errorf("the options' challenge: %w", err)
+	}
+	v, err := vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd}, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	if err != nil {
+		return nil, err
+	}
+	if !v.Allowed {
+		return nil, keystep.Refusal(v)
+	}
+	return &KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: d["aaguid"], CredentialID: d["credential_id"],
+		ClientDataJSON: d["client_data_json"], AttestationObject: d["attestation_object"],
+		Extensions: map[string]any{"hmacCreateSecret": d["hmac_secret"] == "true"}, Attestation: v}, nil
 }
 
 // Register registers the results on the connected machine, after checking

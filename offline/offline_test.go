@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/sim/testca"
 	"os"
@@ -20,13 +21,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/sigfile"
 	"github.com/keyceremony/keyceremony/sim/emulated"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
-
-const pin = "55443322"
 
 func trustOf(k *ecdsa.PrivateKey) Trust {
 	pub, _ := ssh.NewPublicKey(&k.PublicKey)
@@ -62,28 +60,67 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []ctap.Authenticator
-	for i := 0; i < 2; i++ {
-		k, _ := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
-		c := ctap.NewClient(k, ctap.Options{})
-		if err := c.SetPIN(ctx, []byte(pin)); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, c)
-	}
 	pol, err := attest.DefaultPolicy()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Fresh keys: the workstation resets them and sets their PINs from the
+	// officers' halves, then creates, as the ceremony does.
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officers := rehearsal.NewPrompter(devs, nil)
+	keysWith := func(j *ceremony.Journal, vf *attest.Verifier, failSlot int) KeySource {
+		return func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+			if slot == failSlot {
+				return nil, errors.New("the session was interrupted here")
+			}
+			e, err := ceremony.New(ceremony.Config{Account: got.UPN, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Keys: 2,
+				Reset: true, Verifier: vf, OutDir: dir}, j, devs, nil, officers)
+			if err != nil {
+				return nil, err
+			}
+			return e.PrepareKey(ctx, slot)
+		}
+	}
 	// The same policy and verifier as the connected ceremony: outside a
 	// rehearsal, a simkey is refused before any result is written.
-	if _, err := Create(ctx, &got, payload, keys, func(int) ([]byte, error) { return []byte(pin), nil }, &attest.Verifier{Policy: pol}, time.Now()); err == nil ||
+	jA, _ := ceremony.CreateJournal(filepath.Join(dir, "a.journal"), time.Now)
+	defer jA.Close()
+	if _, err := Create(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now()); err == nil ||
 		!strings.Contains(err.Error(), "TEST attestation root") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
 	}
-	res, err := Create(ctx, &got, payload, keys, func(int) ([]byte, error) { return []byte(pin), nil }, rehearsal.Verifier(pol), time.Now())
+	// Interrupted after key 1, then resumed from the journal: key 1's
+	// credential is taken from the journal, not made again.
+	jPath := filepath.Join(dir, "create.journal")
+	j, _ := ceremony.CreateJournal(jPath, time.Now)
+	if _, err := Create(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now()); err == nil {
+		t.Fatal("the interruption went unnoticed")
+	}
+	j.Close()
+	first, _ := ceremony.ReadJournal(jPath)
+	j, err = ceremony.OpenJournal(jPath, time.Now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer j.Close()
+	res, err := Create(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, resets := 0, 0
+	for _, e := range j.Entries() {
+		if e.Phase == "done" && strings.HasSuffix(e.Step, "/created") {
+			made++
+		}
+		if e.Phase == "done" && strings.HasSuffix(e.Step, "/reset") {
+			resets++
+		}
+	}
+	if made != 2 || resets != 2 || len(first) == 0 {
+		t.Fatalf("%d credentials made, %d resets in the journal; want 2 and 2", made, resets)
 	}
 	for _, kr := range res.Credentials {
 		if kr.Attestation == nil || !kr.Attestation.Allowed || kr.Attestation.Model != testca.ModelName {
@@ -94,8 +131,13 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if err := Write(resPath, res, NamespaceResults, workstation); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(resPath); strings.Contains(string(b), pin) || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte(pin))) {
-		t.Fatal("the PIN reached the results file")
+	for slot := 1; slot <= 2; slot++ {
+		pin := string(officers.PIN(slot, rehearsal.OfficerA, rehearsal.OfficerB))
+		for _, path := range []string{resPath, jPath} {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), pin) || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte(pin))) {
+				t.Fatalf("the PIN of key %d reached %s", slot, path)
+			}
+		}
 	}
 
 	// Tampering on either file is refused before anything is registered.

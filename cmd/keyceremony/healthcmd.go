@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/health"
@@ -21,6 +22,7 @@ import (
 type linePrompter struct {
 	pins *pinEntry
 	out  io.Writer
+	yes  bool // confirmations taken as given; otherwise the officer types y
 }
 
 func (l linePrompter) Instruct(_ context.Context, in officer.Instruction) error {
@@ -28,8 +30,19 @@ func (l linePrompter) Instruct(_ context.Context, in officer.Instruction) error 
 	return nil
 }
 
-func (l linePrompter) Confirm(_ context.Context, officer, action string) error {
-	fmt.Fprintf(l.out, "%s confirms (--yes): %s\n", officer, action)
+func (l linePrompter) Confirm(_ context.Context, name, action string) error {
+	if l.yes {
+		fmt.Fprintf(l.out, "%s confirms (--yes): %s\n", name, action)
+		return nil
+	}
+	fmt.Fprintf(l.out, "%s: confirm — %s [y/n]: ", name, action)
+	line, err := l.pins.buf.ReadString('\n')
+	if err != nil && line == "" {
+		return officer.ErrAbandoned
+	}
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return officer.ErrAbandoned
+	}
 	return nil
 }
 
@@ -85,7 +98,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	var res *health.Result
 	if *yes || !isTerminal() {
-		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut})
+		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut, yes: true})
 	} else {
 		err = runUI(ctx, "keyceremony health check — "+cfg.Account, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 			var rerr error

@@ -59,7 +59,7 @@ func TestOfflineSplitCommands(t *testing.T) {
 		devices = append(devices, "--device", "simkey:"+sock)
 	}
 	halves := strings.Repeat("1234\n1234\n5678\n5678\n", 2)
-	create := append([]string{"offline", "create", "--software-key", wsKey, "--options", options, "--trust", connFP, "--out", results, "--rehearsal"}, devices...)
+	create := append([]string{"offline", "create", "--software-key", wsKey, "--options", options, "--trust", connFP, "--out", results, "--rehearsal", "--yes"}, devices...)
 	// A wrong trust fingerprint refuses the options before touching a key.
 	bad := append([]string(nil), create...)
 	bad[7] = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"

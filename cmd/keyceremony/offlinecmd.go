@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/workstation"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -19,8 +23,11 @@ const offlineUsage = `usage:
   keyceremony offline export --user UPN --keys 2 --out options.json [--timeout-minutes 1440]
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)
   keyceremony offline create --options options.json --trust SHA256:… --out results.json
-                             --device D1 --device D2 [--policy FILE] [--mds FILE] [--rehearsal]
+                             [--device D1 --device D2] [--reset=false] [--min-pin-length N] [--yes]
+                             [--policy FILE] [--mds FILE] [--rehearsal]
                              [--tpm PATH | --software-key FILE]                     (workstation)
+                             resets each key and sets its PIN from two halves, then creates;
+                             journaled in results.json.journal.jsonl and resumed from it
   keyceremony offline register --options options.json --results results.json --trust SHA256:…
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)`
 
@@ -48,7 +55,10 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	officerA := fs.String("officer-a", "Officer A", "name of the officer holding PIN half A")
 	officerB := fs.String("officer-b", "Officer B", "name of the officer holding PIN half B")
 	var devices multiFlag
-	fs.Var(&devices, "device", "key address, once per key in slot order")
+	fs.Var(&devices, "device", "key address, once per key in slot order (default: the officers plug each key in alone, found through hidraw)")
+	reset := fs.Bool("reset", true, "reset each key first (in its power-up window), then set its PIN from the officers' halves")
+	minPIN := fs.Int("min-pin-length", 0, "minimum PIN length to apply to each key (and to ask the officers for)")
+	yes := fs.Bool("yes", false, "take confirmations as given (headless); otherwise each officer types y")
 	if args[0] == "export" || args[0] == "register" {
 		g.register(fs.FlagSet)
 	}
@@ -87,7 +97,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 			*outPath, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), ssh.FingerprintSHA256(self))
 		return nil
 	case "create":
-		if *optsPath == "" || *outPath == "" || *trust == "" || len(devices) == 0 {
+		if *optsPath == "" || *outPath == "" || *trust == "" {
 			return usageError{errors.New(offlineUsage)}
 		}
 		vf, err := loadVerifier(*policyPath, *mdsPath, *isRehearsal)
@@ -99,26 +109,8 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		if err != nil {
 			return err
 		}
-		var auths []ctap.Authenticator
-		for _, d := range devices {
-			c, dev, err := fidokey.OpenNative(ctx, d, ctap.Options{OnKeepalive: touchNotice(errOut)})
-			if err != nil {
-				return err
-			}
-			defer dev.Close()
-			info, err := c.Info(ctx)
-			if err != nil {
-				return err
-			}
-			if set, _ := info.Option("clientPin"); !set {
-				return fmt.Errorf("%s has no PIN: run the ceremony's reset and PIN steps first", d)
-			}
-			auths = append(auths, c)
-		}
-		pins := newPINEntry(in, errOut)
-		res, err := offline.Create(ctx, &o, payload, auths, func(slot int) ([]byte, error) {
-			return pins.splitPIN(slot, *officerA, *officerB)
-		}, vf, time.Now())
+		res, err := offlineCreate(ctx, &o, payload, vf, offlineKeys{devices: devices, reset: *reset, minPIN: *minPIN,
+			officerA: *officerA, officerB: *officerB, yes: *yes}, *outPath, in, errOut)
 		if err != nil {
 			return err
 		}
@@ -175,4 +167,57 @@ func touchNotice(w io.Writer) func(ctap.Keepalive) {
 			shown = true
 		}
 	}
+}
+
+// offlineKeys is how offline create reaches the keys and the officers.
+type offlineKeys struct {
+	devices            []string // fixed addresses in slot order; none: hidraw, one key at a time
+	reset              bool
+	minPIN             int
+	officerA, officerB string
+	yes                bool
+}
+
+// offlineCreate makes the credentials with each key prepared as the
+// ceremony prepares it (alone, reset, split PIN), journaled beside the
+// results so an interrupted session resumes.
+func offlineCreate(ctx context.Context, o *offline.Options, payload []byte, vf *attest.Verifier, k offlineKeys, outPath string, in io.Reader, errOut io.Writer) (*offline.Results, error) {
+	journalPath := outPath + ".journal.jsonl"
+	var (
+		j   *ceremony.Journal
+		err error
+	)
+	if _, serr := os.Stat(journalPath); serr == nil {
+		fmt.Fprintf(errOut, "Resuming the offline session recorded in %s\n", journalPath)
+		j, err = ceremony.OpenJournal(journalPath, time.Now)
+	} else {
+		j, err = ceremony.CreateJournal(journalPath, time.Now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	p := linePrompter{pins: newPINEntry(in, errOut), out: errOut, yes: k.yes}
+	engineFor := func(slot int) (*ceremony.Engine, error) {
+		var devs fidokey.Devices = fidokey.HID{}
+		if len(k.devices) > 0 {
+			if slot > len(k.devices) {
+				return nil, fmt.Errorf("no --device for key %d", slot)
+			}
+			devs = fidokey.HID{Fixed: []string{k.devices[slot-1]}}
+		}
+		return ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: k.officerA, OfficerB: k.officerB, Keys: len(o.Keys),
+			Reset: k.reset, MinPINLength: k.minPIN, Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, p)
+	}
+	res, err := offline.Create(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		e, err := engineFor(slot)
+		if err != nil {
+			return nil, err
+		}
+		return e.PrepareKey(ctx, slot)
+	}, vf, j, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w (the journal is kept: run the same command again to resume from %s)", err, journalPath)
+	}
+	return res, nil
 }

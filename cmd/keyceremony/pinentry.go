@@ -46,36 +46,26 @@ func (p *pinEntry) readSecret(prompt string) ([]byte, error) {
 	return res, nil
 }
 
-// half reads one officer's half twice and checks both entries agree.
+// half reads one officer's half twice; while the two entries differ (or
+// are empty) it asks again, a few times.
 func (p *pinEntry) half(slot int, officer string) ([]byte, error) {
-	a, err := p.readSecret(fmt.Sprintf("Key %d — %s, type your half of the PIN: ", slot, officer))
-	if err != nil {
-		return nil, err
-	}
-	b, err := p.readSecret(fmt.Sprintf("Key %d — %s, type it again: ", slot, officer))
-	if err != nil {
+	for try := 0; try < 3; try++ {
+		a, err := p.readSecret(fmt.Sprintf("Key %d — %s, type your half of the PIN: ", slot, officer))
+		if err != nil {
+			return nil, err
+		}
+		b, err := p.readSecret(fmt.Sprintf("Key %d — %s, type it again: ", slot, officer))
+		if err != nil {
+			ctap.Zero(a)
+			return nil, err
+		}
+		same := bytes.Equal(a, b) && len(a) > 0
+		ctap.Zero(b)
+		if same {
+			return a, nil
+		}
 		ctap.Zero(a)
-		return nil, err
+		fmt.Fprintf(p.out, "Key %d — %s: the two entries differ or are empty; type your half again.\n", slot, officer)
 	}
-	defer ctap.Zero(b)
-	if !bytes.Equal(a, b) || len(a) == 0 {
-		ctap.Zero(a)
-		return nil, fmt.Errorf("key %d: %s's two entries differ or are empty", slot, officer)
-	}
-	return a, nil
-}
-
-// splitPIN reads both halves and returns their concatenation (zero it).
-func (p *pinEntry) splitPIN(slot int, officerA, officerB string) ([]byte, error) {
-	a, err := p.half(slot, officerA)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(a)
-	b, err := p.half(slot, officerB)
-	if err != nil {
-		return nil, err
-	}
-	defer ctap.Zero(b)
-	return append(append(make([]byte, 0, len(a)+len(b)), a...), b...), nil
+	return nil, fmt.Errorf("key %d: %s's entries did not agree three times", slot, officer)
 }
