@@ -380,3 +380,28 @@ func TestPolicyShowAndRoots(t *testing.T) {
 		}
 	}
 }
+
+// The sign-in settings the README names exist where it says: config keys
+// for the ceremony and health, flags for offline export and register.
+func TestDocumentedSignInSettingsExist(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"auth": "certificate", "certificate": "app.pem"`, "--auth certificate --cert app.pem"} {
+		if !strings.Contains(string(readme), s) {
+			t.Fatalf("README no longer says %s", s)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(cfg, []byte(`{"tenant_id":"t","client_id":"c","account":"a","officer_a":"A","officer_b":"B","out_dir":"o","retire":true,"auth":"certificate","certificate":"app.pem"}`), 0o600)
+	if _, err := loadCeremonyConfig(cfg); err != nil {
+		t.Fatalf("config keys auth/certificate: %v", err)
+	}
+	for _, verb := range []string{"export", "register"} {
+		_, out, _ := runCLI(t, "offline", verb, "-h")
+		if !strings.Contains(out, "-auth") || !strings.Contains(out, "-cert") {
+			t.Errorf("offline %s has no --auth/--cert:\n%s", verb, out)
+		}
+	}
+}
