@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -44,6 +45,9 @@ type Tenant struct {
 	Cred     azcore.TokenCredential
 	TenantID string
 	CertPath string
+	// Secret is the emulated app's client secret (for the client-secret
+	// grant most public scripts use). TEST tenant only.
+	Secret string
 }
 
 // Start runs the emulator on loopback and signs in.
@@ -73,6 +77,13 @@ func Start(o Options) (*Tenant, error) {
 		emu.Close()
 		return nil, err
 	}
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		emu.Close()
+		return nil, err
+	}
+	secretText := "kc-test~" + base64.RawURLEncoding.EncodeToString(secret)
+	emu.SetAppSecret(AppID, secretText)
 	tenantID := emu.Snapshot().TenantID
 	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
 		CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()})
@@ -85,7 +96,7 @@ func Start(o Options) (*Tenant, error) {
 		emu.Close()
 		return nil, err
 	}
-	return &Tenant{Emu: emu, Client: client, Cred: cred, TenantID: tenantID, CertPath: certPath}, nil
+	return &Tenant{Emu: emu, Client: client, Cred: cred, TenantID: tenantID, CertPath: certPath, Secret: secretText}, nil
 }
 
 // Close stops the emulator.

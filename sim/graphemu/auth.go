@@ -3,6 +3,7 @@ package graphemu
 import (
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -53,6 +54,18 @@ func (e *Emulator) RegisterApp(clientID string, cert *x509.Certificate, roles []
 	})
 }
 
+// SetAppSecret gives a registered app a client secret (Entra app
+// registrations may have both certificates and secrets).
+func (e *Emulator) SetAppSecret(clientID, secret string) {
+	e.Update(func(st *State) {
+		for i := range st.Apps {
+			if st.Apps[i].ClientID == clientID {
+				st.Apps[i].Secret = secret
+			}
+		}
+	})
+}
+
 // openIDConfiguration answers MSAL's authority discovery.
 func (e *Emulator) openIDConfiguration(w http.ResponseWriter, tenant string) {
 	base := e.url + "/" + tenant
@@ -67,22 +80,29 @@ func (e *Emulator) openIDConfiguration(w http.ResponseWriter, tenant string) {
 	})
 }
 
-// token is the client-credentials grant with a certificate assertion, as
-// azidentity's ClientCertificateCredential sends it.
+// token is the client-credentials grant (Microsoft identity platform,
+// "OAuth 2.0 client credentials flow"): with a certificate assertion, as
+// azidentity's ClientCertificateCredential sends it, or with a client
+// secret, as most public scripts do (Yubico's bulk registration scripts
+// post grant_type, client_id, client_secret and scope).
 func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, "invalid_request", err.Error())
 		return
 	}
 	if r.PostForm.Get("grant_type") != "client_credentials" {
-		oauthError(w, "unsupported_grant_type", "the emulator supports client credentials with a certificate")
-		return
-	}
-	if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
-		oauthError(w, "invalid_client", "AADSTS7000218: a client_assertion is required")
+		oauthError(w, "unsupported_grant_type", "AADSTS70003: the emulator supports the client credentials grant")
 		return
 	}
 	clientID := r.PostForm.Get("client_id")
+	if secret := r.PostForm.Get("client_secret"); secret != "" {
+		e.tokenForSecret(w, clientID, secret)
+		return
+	}
+	if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		oauthError(w, "invalid_client", "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return
+	}
 	e.mu.Lock()
 	var app *App
 	for i := range e.st.Apps {
@@ -114,6 +134,33 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if claims.Issuer != clientID || claims.Subject != clientID || len(claims.Audience) == 0 || !strings.HasSuffix(claims.Audience[0], "/oauth2/v2.0/token") {
 		oauthError(w, "invalid_client", "AADSTS700023: client assertion issuer, subject or audience is wrong")
+		return
+	}
+	tok, err := e.IssueToken(TokenClaims{AppID: clientID, Roles: app.Roles})
+	if err != nil {
+		oauthError(w, "server_error", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+}
+
+// tokenForSecret answers the client-secret grant.
+func (e *Emulator) tokenForSecret(w http.ResponseWriter, clientID, secret string) {
+	e.mu.Lock()
+	var app *App
+	for i := range e.st.Apps {
+		if e.st.Apps[i].ClientID == clientID {
+			a := e.st.Apps[i]
+			app = &a
+		}
+	}
+	e.mu.Unlock()
+	switch {
+	case app == nil:
+		oauthError(w, "unauthorized_client", "AADSTS700016: application "+clientID+" was not found in the directory")
+		return
+	case app.Secret == "" || subtle.ConstantTimeCompare([]byte(app.Secret), []byte(secret)) != 1:
+		oauthError(w, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}
 	tok, err := e.IssueToken(TokenClaims{AppID: clientID, Roles: app.Roles})
@@ -173,9 +220,13 @@ func (c caller) hasRole(roles ...string) bool {
 
 // authenticate checks the bearer token; on failure it answers 401.
 func (e *Emulator) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
-	h := r.Header.Get("Authorization")
-	raw, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
+	// Graph accepts the token with or without its "Bearer " scheme: Yubico's
+	// bulk registration scripts send "Authorization: <token>" and succeed.
+	raw := strings.TrimSpace(r.Header.Get("Authorization"))
+	if t, ok := strings.CutPrefix(raw, "Bearer "); ok {
+		raw = strings.TrimSpace(t)
+	}
+	if raw == "" {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 		return caller{}, false
 	}

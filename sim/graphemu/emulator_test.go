@@ -52,3 +52,40 @@ func TestEmulatorBasics(t *testing.T) {
 		t.Fatal("the default client trusted the emulator's CA")
 	}
 }
+
+// A delegated user writing their own methods through /users/{id} is
+// refused: "Self-service operations aren't supported" (Graph reference,
+// fido2AuthenticationMethod: creationOptions). Reading is not a write.
+func TestSelfServiceWritesAreRefused(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	u := DefaultState().Users[0]
+	tok, _ := e.IssueToken(TokenClaims{Scp: "UserAuthenticationMethod.ReadWrite.All", OID: u.ID, UPN: u.UserPrincipalName,
+		Wids: []string{RolePrivilegedAuthenticationAdministrator}})
+	do := func(url string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", tok) // also without "Bearer "
+		resp, err := e.HTTPClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Error.Code
+	}
+	if code, errCode := do(e.URL() + "/beta/users/" + u.ID + "/authentication/fido2Methods/creationOptions"); code != http.StatusForbidden || errCode != "accessDenied" {
+		t.Fatalf("self-service creationOptions: %d %s", code, errCode)
+	}
+	if code, _ := do(e.URL() + "/v1.0/users/" + u.ID + "/authentication/fido2Methods"); code != http.StatusOK {
+		t.Fatalf("reading one's own methods: %d", code)
+	}
+}

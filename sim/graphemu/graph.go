@@ -128,6 +128,8 @@ func methodJSON(m *Method) map[string]any {
 		"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "id": m.ID, "displayName": m.DisplayName,
 		"createdDateTime": m.CreatedDateTime.UTC().Format(time.RFC3339), "aaGuid": m.AAGUID, "model": m.Model,
 		"attestationCertificates": m.AttestationCertificates, "attestationLevel": m.AttestationLevel,
+		// Security keys registered through Graph are device-bound passkeys.
+		"passkeyType": "deviceBound",
 	}
 }
 
@@ -147,6 +149,13 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	e.mu.Unlock()
 	if u == nil {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+userKey+"' does not exist.")
+		return
+	}
+	// "Self-service operations aren't supported" (Graph reference,
+	// fido2AuthenticationMethod: creationOptions and create): a delegated
+	// user writing their own methods through /users/{id} is refused.
+	if write && c.delegated() && c.claims.OID == u.ID {
+		graphError(w, http.StatusForbidden, "accessDenied", "Self-service operations are not supported: an administrator registers passkeys on behalf of users through this API.")
 		return
 	}
 	// Delegated writes for another user need an authentication admin role;
@@ -169,25 +178,14 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 			list = append(list, methodJSON(m))
 		}
 		e.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('" + u.ID + "')/authentication/fido2Methods", "value": list})
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": graphRoot(beta) + "/$metadata#users('" + u.ID + "')/authentication/fido2Methods", "value": list})
 	case len(rest) == 0 && r.Method == http.MethodPost:
-		e.register(w, r, u)
+		e.register(w, r, u, beta)
 	case len(rest) == 1 && reCreationOptions.MatchString(rest[0]) && r.Method == http.MethodGet:
-		m := reCreationOptions.FindStringSubmatch(rest[0])
-		timeout := e.cfg.ChallengeTimeout
-		if m[1] != "" {
-			if !beta {
-				graphError(w, http.StatusBadRequest, "BadRequest", "challengeTimeoutInMinutes is supported by the beta endpoint only.")
-				return
-			}
-			n, _ := strconv.Atoi(m[1])
-			if n < 5 || n > 43200 {
-				graphError(w, http.StatusBadRequest, "invalidRequest", "challengeTimeoutInMinutes must be between 5 and 43200.")
-				return
-			}
-			timeout = time.Duration(n) * time.Minute
+		timeout, ok := e.challengeTimeout(w, r, rest[0], beta)
+		if ok {
+			e.creationOptions(w, u, timeout, beta)
 		}
-		e.creationOptions(w, u, timeout)
 	case len(rest) == 1 && r.Method == http.MethodGet:
 		e.mu.Lock()
 		var found *Method
@@ -220,8 +218,55 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	}
 }
 
+// graphRoot is the service root of the API version called.
+func graphRoot(beta bool) string {
+	if beta {
+		return "https://graph.microsoft.com/beta"
+	}
+	return "https://graph.microsoft.com/v1.0"
+}
+
+// challengeTimeout reads the challenge lifetime a creationOptions call asks
+// for: on beta as the function parameter, creationOptions(challengeTimeoutInMinutes=N),
+// or as the query option ?challengeTimeoutInMinutes=N that Yubico's bulk
+// registration script and DSInternals.Passkeys send; 5 to 43200 minutes
+// (Graph beta reference). v1.0 has a fixed 5-minute challenge and takes
+// neither. No form is silently ignored: anything else is a 400.
+func (e *Emulator) challengeTimeout(w http.ResponseWriter, r *http.Request, segment string, beta bool) (time.Duration, bool) {
+	fn := reCreationOptions.FindStringSubmatch(segment)[1]
+	query := ""
+	for k, vs := range r.URL.Query() {
+		if k != "challengeTimeoutInMinutes" || len(vs) != 1 {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Query option '%s' is not supported by creationOptions.", k))
+			return 0, false
+		}
+		query = vs[0]
+	}
+	asked := fn
+	switch {
+	case fn != "" && query != "":
+		graphError(w, http.StatusBadRequest, "BadRequest", "challengeTimeoutInMinutes is given twice.")
+		return 0, false
+	case query != "":
+		asked = query
+	}
+	if asked == "" {
+		return e.cfg.ChallengeTimeout, true
+	}
+	if !beta {
+		graphError(w, http.StatusBadRequest, "BadRequest", "challengeTimeoutInMinutes is supported by the beta endpoint only: v1.0 applies a system-defined challenge timeout of 5 minutes.")
+		return 0, false
+	}
+	n, err := strconv.Atoi(asked)
+	if err != nil || n < 5 || n > 43200 {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "challengeTimeoutInMinutes must be between 5 and 43200.")
+		return 0, false
+	}
+	return time.Duration(n) * time.Minute, true
+}
+
 // creationOptions issues a challenge for the user.
-func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.Duration) {
+func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.Duration, beta bool) {
 	chal := make([]byte, 32)
 	if _, err := rand.Read(chal); err != nil {
 		graphError(w, http.StatusInternalServerError, "generalException", err.Error())
@@ -238,7 +283,7 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 	e.mu.Unlock()
 	uh := sha256.Sum256([]byte(u.ID))
 	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context":           "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.webauthnCredentialCreationOptions",
+		"@odata.context":           graphRoot(beta) + "/$metadata#microsoft.graph.webauthnCredentialCreationOptions",
 		"challengeTimeoutDateTime": now.Add(timeout).UTC().Format(time.RFC3339),
 		"publicKey": map[string]any{
 			"challenge":   b64,
@@ -274,7 +319,7 @@ type registration struct {
 }
 
 // register validates a new credential as Entra does and stores it.
-func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
+func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, beta bool) {
 	var body registration
 	var bodyReader io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" { // the SDK compresses request bodies
@@ -291,8 +336,10 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
 		graphError(w, http.StatusBadRequest, "invalidRequest", "The request body must carry displayName and publicKeyCredential.")
 		return
 	}
-	if strings.TrimSpace(body.DisplayName) == "" || len(body.DisplayName) > 64 {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "displayName is required (at most 64 characters).")
+	// displayName is optional (v1.0 reference: "If not specified, a default
+	// name is assigned"); when given, at most 64 characters.
+	if len(body.DisplayName) > 64 {
+		graphError(w, http.StatusBadRequest, "invalidRequest", "displayName must be at most 64 characters.")
 		return
 	}
 	e.mu.Lock()
@@ -339,6 +386,12 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
 		return
 	}
 	challengeBytes, _ := base64.RawURLEncoding.DecodeString(cd.Challenge)
+	// Entra registers only packed and none attestation (Graph beta reference,
+	// fido2AuthenticationMethod create: attestationObject formats).
+	if f := attestationFormat(aoRaw); f != "packed" && f != "none" {
+		graphError(w, http.StatusBadRequest, "invalidAttestation", fmt.Sprintf("Attestation format '%s' is not supported: only packed and none are accepted.", f))
+		return
+	}
 	in := attest.Input{AttestationObject: aoRaw, ClientDataJSON: cdRaw}
 	v, err := e.cfg.Verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challengeBytes})
 	if err != nil {
@@ -382,7 +435,14 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
 	if v.Trusted {
 		level = "attested"
 	}
-	m := &Method{ID: newMethodID(ad.CredentialID), DisplayName: body.DisplayName, CreatedDateTime: now.UTC().Truncate(time.Second),
+	name := strings.TrimSpace(body.DisplayName)
+	if name == "" {
+		name = v.Model
+		if name == "" {
+			name = "Passkey"
+		}
+	}
+	m := &Method{ID: newMethodID(ad.CredentialID), DisplayName: name, CreatedDateTime: now.UTC().Truncate(time.Second),
 		AAGUID: ad.AAGUID.String(), Model: v.Model, AttestationCertificates: thumbs, AttestationLevel: level, CredentialID: credID}
 	e.mu.Lock()
 	for _, existing := range e.st.Methods[u.ID] {
@@ -394,7 +454,20 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	e.st.Methods[u.ID] = append(e.st.Methods[u.ID], m)
 	e.mu.Unlock()
-	writeJSON(w, http.StatusCreated, methodJSON(m))
+	created := methodJSON(m)
+	created["@odata.context"] = graphRoot(beta) + "/$metadata#users('" + u.ID + "')/authentication/fido2Methods/$entity"
+	writeJSON(w, http.StatusCreated, created)
+}
+
+// attestationFormat reads fmt from an attestationObject ("" if unreadable).
+func attestationFormat(obj []byte) string {
+	var o struct {
+		Fmt string `cbor:"fmt"`
+	}
+	if ctap.Unmarshal(obj, &o) != nil {
+		return ""
+	}
+	return o.Fmt
 }
 
 // newMethodID derives a method ID from the credential ID (stable, opaque).

@@ -115,7 +115,8 @@ type State struct {
 type App struct {
 	ClientID string   `json:"clientId"`
 	CertDER  []byte   `json:"certDer"`
-	Roles    []string `json:"roles"` // application permissions granted
+	Secret   string   `json:"secret,omitempty"` // a client secret, for the client-secret grant
+	Roles    []string `json:"roles"`            // application permissions granted
 }
 
 // Well-known IDs.
