@@ -198,6 +198,7 @@ type User struct {
 	DisplayName           string `json:"display_name"`
 	OnPremisesSyncEnabled *bool  `json:"on_premises_sync_enabled"`
 	PasswordPolicies      string `json:"password_policies"`
+	AccountEnabled        *bool  `json:"account_enabled,omitempty"` // nil: not returned
 }
 
 // GetUser looks the account up by UPN or object ID.
@@ -207,7 +208,7 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		var err error
 		u, err = c.graph.Users().ByUserId(upnOrID).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{
-				Select: []string{"id", "userPrincipalName", "displayName", "onPremisesSyncEnabled", "passwordPolicies"},
+				Select: []string{"id", "userPrincipalName", "displayName", "onPremisesSyncEnabled", "passwordPolicies", "accountEnabled"},
 			},
 		})
 		return err
@@ -216,7 +217,7 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		return nil, err
 	}
 	return &User{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName()), DisplayName: deref(u.GetDisplayName()),
-		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies())}, nil
+		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies()), AccountEnabled: u.GetAccountEnabled()}, nil
 }
 
 func deref[T any](p *T) T {

@@ -94,6 +94,28 @@ type CAPolicy struct {
 	IncludeGroups []string `json:"include_groups"`
 	ExcludeUsers  []string `json:"exclude_users"`
 	ExcludeGroups []string `json:"exclude_groups"`
+	IncludeRoles  []string `json:"include_roles"` // directory role template IDs
+	ExcludeRoles  []string `json:"exclude_roles"`
+}
+
+// GroupsOf lists the IDs of the groups that hold the user, directly or
+// through nested groups (transitiveMemberOf; GroupMember.Read.All).
+func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) {
+	var out []string
+	err := c.retryRead(ctx, "group memberships", func() error {
+		out = nil
+		resp, err := c.graph.Users().ByUserId(userID).TransitiveMemberOf().Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, o := range resp.GetValue() {
+			if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
+				out = append(out, deref(o.GetId()))
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // ConditionalAccessPolicies lists the tenant's CA policies (Policy.Read.All).
@@ -114,6 +136,7 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 				u := cond.GetUsers()
 				cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
 				cp.IncludeGroups = u.GetIncludeGroups()
+				cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
 			}
 			out = append(out, cp)
 		}

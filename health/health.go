@@ -37,6 +37,7 @@ type Graph interface {
 	ListFIDO2(ctx context.Context, userID string) ([]enroll.Method, error)
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
+	GroupsOf(ctx context.Context, userID string) ([]string, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
 	SignInsSince(ctx context.Context, userID string, since time.Time) ([]enroll.SignIn, error)
@@ -353,17 +354,28 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 	} else {
 		r.add("sign-ins", Pass, "no sign-in since %s", last.Ended.Format(time.RFC3339))
 	}
-	r.roles(ctx, u)
-	r.conditionalAccess(ctx, u)
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		r.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
+	} else {
+		r.add("account enabled", Pass, "%s is enabled", u.UPN)
+	}
+	roles := r.roles(ctx, u)
+	r.conditionalAccess(ctx, u, roles)
 	r.fido2Policy(ctx, last)
 	return u
 }
 
-func (r *run) roles(ctx context.Context, u *enroll.User) {
+// roles checks Global Administrator and returns the directory roles the
+// account holds actively (nil when they could not be read).
+func (r *run) roles(ctx context.Context, u *enroll.User) []string {
 	roles, err := r.g.RolesOf(ctx, u.ID)
 	if err != nil {
 		r.graphErr("Global Administrator", err)
-		return
+		return nil
+	}
+	var held []string
+	for _, a := range roles.Active {
+		held = append(held, a.RoleDefinitionID)
 	}
 	active := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool { return a.RoleDefinitionID == roleGA })
 	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
@@ -383,30 +395,80 @@ func (r *run) roles(ctx context.Context, u *enroll.User) {
 	default:
 		r.add("Global Administrator", Pass, "active and permanent")
 	}
+	return held
 }
 
-func (r *run) conditionalAccess(ctx context.Context, u *enroll.User) {
+// conditionalAccess evaluates each Conditional Access policy the way Entra
+// does for the account (Microsoft Learn, "Conditional Access: users, groups
+// and roles"): it applies when it includes All users, the account, a group
+// that holds it (transitively) or a directory role it holds; it is
+// excluded when it excludes the account, such a group or such a role.
+// Report-only policies do not block a sign-in today and are listed apart.
+func (r *run) conditionalAccess(ctx context.Context, u *enroll.User, roles []string) {
 	pols, err := r.g.ConditionalAccessPolicies(ctx)
 	if err != nil {
 		r.graphErr("Conditional Access", err)
 		return
 	}
-	var notExcluded []string
+	groups, gerr := r.g.GroupsOf(ctx, u.ID)
+	firstHeld := func(list, held []string) string {
+		for _, x := range list {
+			if slices.Contains(held, x) {
+				return x
+			}
+		}
+		return ""
+	}
+	var enforced, reportOnly, unknown []string
 	for _, p := range pols {
-		if p.State == "disabled" || slices.Contains(p.ExcludeUsers, u.ID) {
+		if p.State == "disabled" {
 			continue
 		}
-		// A policy on "All" users, on the account, or on groups (which may
-		// hold it) applies unless the account itself is excluded.
-		if slices.Contains(p.IncludeUsers, "All") || slices.Contains(p.IncludeUsers, u.ID) || len(p.IncludeGroups) > 0 {
-			notExcluded = append(notExcluded, fmt.Sprintf("%q (%s)", p.Name, p.State))
+		if gerr != nil && (len(p.IncludeGroups) > 0 || len(p.ExcludeGroups) > 0) {
+			unknown = append(unknown, fmt.Sprintf("%q", p.Name))
+			continue
+		}
+		via := ""
+		switch {
+		case slices.Contains(p.IncludeUsers, "All"):
+			via = "all users"
+		case slices.Contains(p.IncludeUsers, u.ID):
+			via = "the account"
+		case firstHeld(p.IncludeGroups, groups) != "":
+			via = "group " + firstHeld(p.IncludeGroups, groups)
+		case firstHeld(p.IncludeRoles, roles) != "":
+			via = "role " + roleName(firstHeld(p.IncludeRoles, roles))
+		}
+		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, groups) != "" || firstHeld(p.ExcludeRoles, roles) != ""
+		if via == "" || excluded {
+			continue
+		}
+		line := fmt.Sprintf("%q (through %s)", p.Name, via)
+		if p.State == "enabledForReportingButNotEnforced" {
+			reportOnly = append(reportOnly, line)
+		} else {
+			enforced = append(enforced, line)
 		}
 	}
-	if len(notExcluded) > 0 {
-		r.add("Conditional Access", Finding, "the account is not excluded by user from: %s", strings.Join(notExcluded, ", "))
-	} else {
-		r.add("Conditional Access", Pass, "excluded from all %d policies", len(pols))
+	switch {
+	case len(enforced) > 0:
+		r.add("Conditional Access", Finding, "the account is not excluded from: %s", strings.Join(enforced, ", "))
+	case len(unknown) > 0:
+		r.add("Conditional Access", CouldNot, "the account's groups could not be read (%v), so %s cannot be judged", gerr, strings.Join(unknown, ", "))
+	default:
+		r.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d policies)", len(pols))
 	}
+	if len(reportOnly) > 0 {
+		r.add("Conditional Access (report-only)", Finding, "report-only policies that would apply to the account once enforced: %s", strings.Join(reportOnly, ", "))
+	}
+}
+
+// roleName names the directory roles a policy is likely to target.
+func roleName(id string) string {
+	if id == roleGA {
+		return "Global Administrator"
+	}
+	return id
 }
 
 func (r *run) fido2Policy(ctx context.Context, last *report.Report) {

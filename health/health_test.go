@@ -184,6 +184,27 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca2", DisplayName: "Block legacy auth", State: "enabled", IncludeUsers: []string{"All"}})
 			})
 		}, "Conditional Access", "\"Block legacy auth\""},
+		{"CA policy on the Global Administrator role", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-admins", DisplayName: "Admins: compliant device", State: "enabled",
+					IncludeRoles: []string{graphemu.RoleGlobalAdministrator}})
+			})
+		}, "Conditional Access", "through role Global Administrator"},
+		{"CA policy on a group that holds the account through another", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.Groups = append(st.Groups, graphemu.Group{ID: "g-inner", DisplayName: "Tier 0", Members: []string{w.env.UserID}},
+					graphemu.Group{ID: "g-outer", DisplayName: "All admins", Members: []string{"g-inner"}})
+				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-grp", DisplayName: "Admins MFA", State: "enabled", IncludeGroups: []string{"g-outer"}})
+			})
+		}, "Conditional Access", "through group g-outer"},
+		{"report-only policy", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-ro", DisplayName: "Pilot: block countries", State: "enabledForReportingButNotEnforced", IncludeUsers: []string{"All"}})
+			})
+		}, "Conditional Access (report-only)", "\"Pilot: block countries\""},
+		{"disabled account", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) { f := false; st.Users[0].AccountEnabled = &f })
+		}, "account enabled", "is disabled"},
 		{"role eligible only", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
 				st.RoleAssignments, st.AssignmentSched = nil, nil
@@ -285,5 +306,23 @@ func TestReattestationIsJudgedByThePolicy(t *testing.T) {
 	st, detail := status(res, "key 1 attestation")
 	if st != health.Finding || !strings.Contains(detail, "TEST attestation root") {
 		t.Fatalf("key 1 attestation: %s %q", st, detail)
+	}
+}
+
+// An exclusion through a nested group counts: a policy on all users that
+// excludes a group holding a group that holds the account does not apply.
+func TestCAExclusionThroughNestedGroup(t *testing.T) {
+	w := afterCeremony(t)
+	w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: "g-bg", DisplayName: "Break glass", Members: []string{w.env.UserID}},
+			graphemu.Group{ID: "g-excl", DisplayName: "CA exclusions", Members: []string{"g-bg"}})
+		st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-x", DisplayName: "Block risky sign-ins", State: "enabled",
+			IncludeUsers: []string{"All"}, ExcludeGroups: []string{"g-excl"}})
+	})
+	res := w.check(t)
+	for _, c := range res.Checks {
+		if c.Name == "Conditional Access" && c.Status != health.Pass {
+			t.Fatalf("exclusion through a nested group not seen: %s %s", c.Status, c.Detail)
+		}
 	}
 }

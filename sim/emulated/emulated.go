@@ -25,7 +25,7 @@ const AppID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 // DefaultRoles are the application permissions a ceremony needs, read and write.
 func DefaultRoles() []string {
 	return []string{"UserAuthenticationMethod.ReadWrite.All", "User.Read.All", "RoleManagement.Read.Directory",
-		"Policy.Read.All", "AuditLog.Read.All"}
+		"Policy.Read.All", "AuditLog.Read.All", "GroupMember.Read.All"}
 }
 
 // Options configure the emulated tenant.

@@ -70,6 +70,10 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		}
 	case p[0] == "users" && len(p) >= 4 && p[2] == "authentication" && p[3] == "fido2Methods":
 		e.fido2(w, r, c, p[1], p[4:], beta)
+	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
+		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
+			e.transitiveMemberOf(w, p[1])
+		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
 			e.listAllMethods(w, p[1])
@@ -573,8 +577,43 @@ func (e *Emulator) caPolicies(w http.ResponseWriter) {
 			"conditions": map[string]any{"users": map[string]any{
 				"includeUsers": nz(p.IncludeUsers), "excludeUsers": nz(p.ExcludeUsers),
 				"includeGroups": nz(p.IncludeGroups), "excludeGroups": nz(p.ExcludeGroups),
+				"includeRoles": nz(p.IncludeRoles), "excludeRoles": nz(p.ExcludeRoles),
 			}},
 		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}
+
+// transitiveMemberOf lists the groups that hold the user, directly or
+// through nested groups (Graph: user transitiveMemberOf).
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.userLocked(key)
+	if u == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
+		return
+	}
+	in := map[string]bool{u.ID: true}
+	for changed := true; changed; {
+		changed = false
+		for _, g := range e.st.Groups {
+			if in[g.ID] {
+				continue
+			}
+			for _, m := range g.Members {
+				if in[m] {
+					in[g.ID], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	list := []any{}
+	for _, g := range e.st.Groups {
+		if in[g.ID] {
+			list = append(list, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.DisplayName})
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": list})
 }

@@ -12,6 +12,14 @@ type User struct {
 	OnPremisesSyncEnabled *bool  `json:"onPremisesSyncEnabled"`
 	PasswordPolicies      string `json:"passwordPolicies,omitempty"`
 	UserType              string `json:"userType,omitempty"`
+	AccountEnabled        *bool  `json:"accountEnabled,omitempty"`
+}
+
+// Group is a security group; Members holds user and group IDs (nesting).
+type Group struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName"`
+	Members     []string `json:"members"`
 }
 
 // Method is a stored fido2AuthenticationMethod. CredentialID is the
@@ -55,6 +63,8 @@ type CAPolicy struct {
 	ExcludeUsers  []string `json:"excludeUsers"`
 	IncludeGroups []string `json:"includeGroups,omitempty"`
 	ExcludeGroups []string `json:"excludeGroups,omitempty"`
+	IncludeRoles  []string `json:"includeRoles,omitempty"`
+	ExcludeRoles  []string `json:"excludeRoles,omitempty"`
 }
 
 // FIDO2Policy is the FIDO2 authentication method configuration.
@@ -105,6 +115,7 @@ type State struct {
 	RoleEligibilities []RoleSchedule           `json:"roleEligibilities"`
 	AssignmentSched   []RoleSchedule           `json:"roleAssignmentSchedules"`
 	CAPolicies        []CAPolicy               `json:"conditionalAccessPolicies"`
+	Groups            []Group                  `json:"groups,omitempty"`
 	FIDO2             FIDO2Policy              `json:"fido2Policy"`
 	SignIns           []SignIn                 `json:"signIns"`
 	Challenges        map[string]*challenge    `json:"challenges"`
@@ -129,8 +140,9 @@ const (
 // DefaultState is a tenant with one well-configured break-glass account.
 func DefaultState() *State {
 	f := false
+	tr := true
 	bg := &User{ID: "4e0f5b56-1f7a-4d2c-9b7e-6b3c1a2d9e01", UserPrincipalName: "breakglass1@contoso.onmicrosoft.com",
-		DisplayName: "Break Glass 1", OnPremisesSyncEnabled: &f, PasswordPolicies: "DisablePasswordExpiration", UserType: "Member"}
+		DisplayName: "Break Glass 1", OnPremisesSyncEnabled: &f, PasswordPolicies: "DisablePasswordExpiration", UserType: "Member", AccountEnabled: &tr}
 	return &State{
 		TenantID: "7c1d5b3e-2a4f-4e8b-9c6d-0f1e2d3c4b5a", Domain: "contoso.onmicrosoft.com",
 		Users:           []*User{bg},
