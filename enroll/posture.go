@@ -247,3 +247,47 @@ func (c *Client) AuthenticationMethods(ctx context.Context, userID string) ([]Au
 	})
 	return out, err
 }
+
+// AuditEvent is a directory audit log event about the account.
+type AuditEvent struct {
+	Time     time.Time `json:"time"`
+	Activity string    `json:"activity"`
+	Category string    `json:"category"`
+	By       string    `json:"by"` // the user's UPN or the app's name
+	Result   string    `json:"result"`
+}
+
+// AuditEventsSince lists the directory audit events that targeted the user
+// since a time (auditLogs/directoryAudits; AuditLog.Read.All).
+func (c *Client) AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]AuditEvent, error) {
+	var out []AuditEvent
+	f := fmt.Sprintf("activityDateTime ge %s and targetResources/any(t:t/id eq '%s')", since.UTC().Format(time.RFC3339), strings.ReplaceAll(userID, "'", "''"))
+	err := c.retryRead(ctx, "directory audit events", func() error {
+		out = nil
+		resp, err := c.graph.AuditLogs().DirectoryAudits().Get(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Filter: &f}})
+		if err != nil {
+			return err
+		}
+		for _, a := range resp.GetValue() {
+			ev := AuditEvent{Activity: deref(a.GetActivityDisplayName()), Category: deref(a.GetCategory())}
+			if t := a.GetActivityDateTime(); t != nil {
+				ev.Time = *t
+			}
+			if res := a.GetResult(); res != nil {
+				ev.Result = res.String()
+			}
+			if by := a.GetInitiatedBy(); by != nil {
+				if u := by.GetUser(); u != nil {
+					ev.By = deref(u.GetUserPrincipalName())
+				}
+				if app := by.GetApp(); ev.By == "" && app != nil {
+					ev.By = "app " + deref(app.GetDisplayName())
+				}
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
+}

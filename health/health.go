@@ -38,6 +38,7 @@ type Graph interface {
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
 	GroupsOf(ctx context.Context, userID string) ([]string, error)
+	AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]enroll.AuditEvent, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
 	SignInsSince(ctx context.Context, userID string, since time.Time) ([]enroll.SignIn, error)
@@ -353,6 +354,21 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 		}
 	} else {
 		r.add("sign-ins", Pass, "no sign-in since %s", last.Ended.Format(time.RFC3339))
+	}
+	// Directory audit events on the account since the last report: methods
+	// added or removed, password resets, role changes, property changes.
+	if evs, err := r.g.AuditEventsSince(ctx, u.ID, last.Ended); err != nil {
+		r.graphErr("audit log", err)
+	} else if len(evs) > 0 {
+		for _, ev := range evs {
+			by := ev.By
+			if by == "" {
+				by = "an unnamed actor"
+			}
+			r.add("audit log", Finding, "%s: %q (%s) by %s, result %s — explain it", ev.Time.UTC().Format(time.RFC3339), ev.Activity, ev.Category, by, ev.Result)
+		}
+	} else {
+		r.add("audit log", Pass, "no directory change to the account since %s", last.Ended.Format(time.RFC3339))
 	}
 	if u.AccountEnabled != nil && !*u.AccountEnabled {
 		r.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)

@@ -202,6 +202,13 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 				st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-ro", DisplayName: "Pilot: block countries", State: "enabledForReportingButNotEnforced", IncludeUsers: []string{"All"}})
 			})
 		}, "Conditional Access (report-only)", "\"Pilot: block countries\""},
+		{"an authentication method added by another admin", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.DirectoryAudits = append(st.DirectoryAudits, graphemu.DirectoryAudit{ID: "a1", ActivityDateTime: time.Now(),
+					ActivityDisplayName: "User registered security info", Category: "UserManagement", InitiatedByUPN: "mallory@contoso.onmicrosoft.com",
+					TargetIDs: []string{w.env.UserID}, Result: "success"})
+			})
+		}, "audit log", "by mallory@contoso.onmicrosoft.com"},
 		{"disabled account", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) { f := false; st.Users[0].AccountEnabled = &f })
 		}, "account enabled", "is disabled"},

@@ -42,6 +42,8 @@ var (
 	reCreationOptions = regexp.MustCompile(`^creationOptions(?:\(challengeTimeoutInMinutes=(\d+)\))?$`)
 	reFilterID        = regexp.MustCompile(`(?:principalId|userId) eq '([^']+)'`)
 	reFilterSince     = regexp.MustCompile(`createdDateTime ge ([0-9TZ:.\-+]+)`)
+	reFilterActivity  = regexp.MustCompile(`activityDateTime ge ([0-9TZ:.\-+]+)`)
+	reFilterTarget    = regexp.MustCompile(`targetResources/any\(\w+:\w+/id eq '([^']+)'\)`)
 )
 
 func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
@@ -89,6 +91,10 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" && p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
 			e.fido2Policy(w)
+		}
+	case len(p) == 2 && p[0] == "auditLogs" && p[1] == "directoryAudits" && r.Method == http.MethodGet:
+		if require(w, c, permSignInRead...) {
+			e.directoryAudits(w, r)
 		}
 	case len(p) == 2 && p[0] == "auditLogs" && p[1] == "signIns" && r.Method == http.MethodGet:
 		if require(w, c, permSignInRead...) {
@@ -639,6 +645,43 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
 		"includeTargets":  targets,
 	})
+}
+
+// directoryAudits answers GET /auditLogs/directoryAudits with the filter
+// the audit sends: activityDateTime ge T and targetResources/any(t:t/id eq 'ID').
+func (e *Emulator) directoryAudits(w http.ResponseWriter, r *http.Request) {
+	f := r.URL.Query().Get("$filter")
+	var since time.Time
+	if m := reFilterActivity.FindStringSubmatch(f); m != nil {
+		since, _ = time.Parse(time.RFC3339, m[1])
+	}
+	target := ""
+	if m := reFilterTarget.FindStringSubmatch(f); m != nil {
+		target = m[1]
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := []any{}
+	for _, a := range e.st.DirectoryAudits {
+		if a.ActivityDateTime.Before(since) || (target != "" && !slices.Contains(a.TargetIDs, target)) {
+			continue
+		}
+		var targets []any
+		for _, id := range a.TargetIDs {
+			targets = append(targets, map[string]any{"id": id, "type": "User"})
+		}
+		initiator := map[string]any{}
+		if a.InitiatedByUPN != "" {
+			initiator["user"] = map[string]any{"userPrincipalName": a.InitiatedByUPN}
+		}
+		if a.InitiatedByApp != "" {
+			initiator["app"] = map[string]any{"displayName": a.InitiatedByApp}
+		}
+		list = append(list, map[string]any{"id": a.ID, "activityDateTime": a.ActivityDateTime.UTC().Format(time.RFC3339),
+			"activityDisplayName": a.ActivityDisplayName, "category": a.Category, "result": a.Result,
+			"initiatedBy": initiator, "targetResources": targets})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
 }
 
 func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {

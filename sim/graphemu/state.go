@@ -15,6 +15,18 @@ type User struct {
 	AccountEnabled        *bool  `json:"accountEnabled,omitempty"`
 }
 
+// DirectoryAudit is one audit log event about directory objects.
+type DirectoryAudit struct {
+	ID                  string    `json:"id"`
+	ActivityDateTime    time.Time `json:"activityDateTime"`
+	ActivityDisplayName string    `json:"activityDisplayName"`
+	Category            string    `json:"category"`
+	InitiatedByUPN      string    `json:"initiatedByUpn,omitempty"`
+	InitiatedByApp      string    `json:"initiatedByApp,omitempty"`
+	TargetIDs           []string  `json:"targetIds"`
+	Result              string    `json:"result"`
+}
+
 // Group is a security group; Members holds user and group IDs (nesting).
 type Group struct {
 	ID          string   `json:"id"`
@@ -116,6 +128,7 @@ type State struct {
 	AssignmentSched   []RoleSchedule           `json:"roleAssignmentSchedules"`
 	CAPolicies        []CAPolicy               `json:"conditionalAccessPolicies"`
 	Groups            []Group                  `json:"groups,omitempty"`
+	DirectoryAudits   []DirectoryAudit         `json:"directoryAudits,omitempty"`
 	FIDO2             FIDO2Policy              `json:"fido2Policy"`
 	SignIns           []SignIn                 `json:"signIns"`
 	Challenges        map[string]*challenge    `json:"challenges"`
