@@ -26,7 +26,14 @@ const (
 	SignInDeviceCode  = "device-code" // the officer completes sign-in on another device (default)
 	SignInBrowser     = "browser"     // interactive browser on this machine
 	SignInCertificate = "certificate" // app-only, with an app registration's certificate
+	SignInSecret      = "secret"      // app-only, with a client secret (weaker than a certificate)
 )
+
+// SecretEnv is the environment variable a client secret may come from.
+const SecretEnv = "KEYCEREMONY_CLIENT_SECRET"
+
+// SecretDeviation is what a report records when the sign-in used a secret.
+const SecretDeviation = "signed in to Microsoft Graph with a client secret: a certificate (auth \"certificate\") is the stronger choice, as a secret can be copied without trace"
 
 // AuthConfig says how to sign in to Entra ID.
 type AuthConfig struct {
@@ -37,6 +44,9 @@ type AuthConfig struct {
 	// and private key, for SignInCertificate.
 	CertificatePath     string
 	CertificatePassword []byte
+	// SecretFile holds the client secret for SignInSecret; without it the
+	// secret comes from the SecretEnv variable. Never a command-line value.
+	SecretFile string
 	// AuthorityHost overrides https://login.microsoftonline.com/ (the
 	// emulator); instance discovery is then off.
 	AuthorityHost string
@@ -87,8 +97,16 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 		return azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{
 			ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
 		})
+	case SignInSecret:
+		secret, err := readSecret(cfg.SecretFile)
+		if err != nil {
+			return nil, err
+		}
+		return azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, secret, &azidentity.ClientSecretCredentialOptions{
+			ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
+		})
 	}
-	return nil, fmt.Errorf("sign-in mode %q: want %s, %s or %s", cfg.Mode, SignInDeviceCode, SignInBrowser, SignInCertificate)
+	return nil, fmt.Errorf("sign-in mode %q: want %s, %s, %s or %s", cfg.Mode, SignInDeviceCode, SignInBrowser, SignInCertificate, SignInSecret)
 }
 
 // Graph permissions and Entra roles that can manage FIDO2 methods.
@@ -195,4 +213,24 @@ func signInError(err error) error {
 		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", ErrNoNetwork, err)
 	}
 	return fmt.Errorf("sign in: %w", err)
+}
+
+// readSecret reads a client secret from a file (its first line), or else
+// from the SecretEnv variable.
+func readSecret(path string) (string, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("client secret: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if s := strings.TrimSpace(line); s != "" {
+			return s, nil
+		}
+		return "", fmt.Errorf("client secret file %s is empty", path)
+	}
+	if s := strings.TrimSpace(os.Getenv(SecretEnv)); s != "" {
+		return s, nil
+	}
+	return "", fmt.Errorf("auth secret needs the client secret in a file (client_secret_file in the config, --client-secret-file) or in %s; never on the command line", SecretEnv)
 }

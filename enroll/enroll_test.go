@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -441,5 +442,37 @@ func TestSignInWithoutNetworkSaysSo(t *testing.T) {
 	_, err = enroll.CheckAccess(ctx(t), cred)
 	if !errors.Is(err, enroll.ErrNoNetwork) || !strings.Contains(err.Error(), "proxy and DNS") {
 		t.Fatalf("sign-in without a network: %v", err)
+	}
+}
+
+// --auth secret: the client-secret credential signs in (against the
+// emulator's client-secret grant); the secret comes from a file or the
+// environment, never a flag value, and a missing one says where to put it.
+func TestClientSecretSignIn(t *testing.T) {
+	ten, err := emulated.Start(emulated.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	file := t.TempDir() + "/secret"
+	os.WriteFile(file, []byte(ten.Secret+"\n"), 0o600)
+	cfg := enroll.AuthConfig{TenantID: ten.TenantID, ClientID: emulated.AppID, Mode: enroll.SignInSecret, SecretFile: file,
+		AuthorityHost: ten.Emu.URL() + "/", HTTPClient: ten.Emu.HTTPClient()}
+	cred, err := enroll.NewCredential(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := enroll.CheckAccess(ctx(t), cred); err != nil || !a.AppOnly {
+		t.Fatalf("secret sign-in: %v %+v", err, a)
+	}
+	t.Setenv(enroll.SecretEnv, "")
+	cfg.SecretFile = ""
+	if _, err := enroll.NewCredential(cfg); err == nil || !strings.Contains(err.Error(), enroll.SecretEnv) {
+		t.Fatalf("no secret: %v", err)
+	}
+	t.Setenv(enroll.SecretEnv, "wrong")
+	cred, _ = enroll.NewCredential(cfg)
+	if _, err := enroll.CheckAccess(ctx(t), cred); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("wrong secret: %v", err)
 	}
 }

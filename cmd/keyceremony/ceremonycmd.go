@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/tailscale/hujson"
@@ -24,12 +25,13 @@ type ceremonyConfig struct {
 	Domain         string   `json:"domain,omitempty"`
 	Account        string   `json:"account"`
 	ClientID       string   `json:"client_id"`
-	Auth           string   `json:"auth,omitempty"`        // device-code (default), browser, certificate
-	Certificate    string   `json:"certificate,omitempty"` // for auth certificate
-	Authority      string   `json:"authority,omitempty"`   // emulator only
-	Graph          string   `json:"graph,omitempty"`       // emulator only
-	CA             string   `json:"ca,omitempty"`          // emulator only
-	Policy         string   `json:"policy,omitempty"`      // default: the embedded policy
+	Auth           string   `json:"auth,omitempty"`               // device-code (default), browser, certificate
+	Certificate    string   `json:"certificate,omitempty"`        // for auth certificate
+	ClientSecret   string   `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
+	Authority      string   `json:"authority,omitempty"`          // emulator only
+	Graph          string   `json:"graph,omitempty"`              // emulator only
+	CA             string   `json:"ca,omitempty"`                 // emulator only
+	Policy         string   `json:"policy,omitempty"`             // default: the embedded policy
 	MDS            string   `json:"mds,omitempty"`
 	OfficerA       string   `json:"officer_a"`
 	OfficerB       string   `json:"officer_b"`
@@ -75,7 +77,7 @@ func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
 
 // graphFlags turns the config's sign-in settings into graph flags.
 func (c *ceremonyConfig) graphFlags() graphFlags {
-	g := graphFlags{tenant: c.TenantID, clientID: c.ClientID, mode: c.Auth, cert: c.Certificate, authority: c.Authority, root: c.Graph, caFile: c.CA}
+	g := graphFlags{tenant: c.TenantID, clientID: c.ClientID, mode: c.Auth, cert: c.Certificate, secretFile: c.ClientSecret, authority: c.Authority, root: c.Graph, caFile: c.CA}
 	if g.mode == "" {
 		g.mode = "device-code"
 	}
@@ -154,7 +156,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
-			OutDir: cfg.OutDir, Previous: previous, Deviations: be.Deviations()}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
+			OutDir: cfg.OutDir, Previous: previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...)}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
 	resumeHint := fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)
 	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, ceremony.Config{Keys: keys}.StepCount(), resumeHint, nil, build, func(r *ceremony.Result) string {
@@ -164,5 +166,14 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return fmt.Errorf("%w (resume with: keyceremony ceremony --config %s --resume %s)", err, *cfgPath, journalPath)
 	}
 	fmt.Fprintf(out, "Report in %s; fingerprint %s\n", res.Dir, res.Fingerprint)
+	return nil
+}
+
+// signInDeviations are what the report records about how the ceremony
+// signed in to Graph.
+func (c *ceremonyConfig) signInDeviations() []string {
+	if c.Auth == enroll.SignInSecret {
+		return []string{enroll.SecretDeviation}
+	}
 	return nil
 }

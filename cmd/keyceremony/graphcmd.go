@@ -21,14 +21,15 @@ import (
 
 // graphFlags are the sign-in and endpoint flags of every Graph command.
 type graphFlags struct {
-	tenant, clientID, mode, cert, authority, root, caFile string
+	tenant, clientID, mode, cert, secretFile, authority, root, caFile string
 }
 
 func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.tenant, "tenant", "", "Entra tenant ID")
 	fs.StringVar(&g.clientID, "client-id", "", "app registration (client) ID")
-	fs.StringVar(&g.mode, "auth", enroll.SignInDeviceCode, "sign-in: device-code, browser or certificate")
+	fs.StringVar(&g.mode, "auth", enroll.SignInDeviceCode, "sign-in: device-code, browser, certificate or secret")
 	fs.StringVar(&g.cert, "cert", "", "app certificate and key (PEM), for --auth certificate")
+	fs.StringVar(&g.secretFile, "client-secret-file", "", "file holding the app's client secret, for --auth secret (or set "+enroll.SecretEnv+")")
 	fs.StringVar(&g.authority, "authority", "", "sign-in authority (default Entra's; the Graph emulator's URL for rehearsals)")
 	fs.StringVar(&g.root, "graph", enroll.DefaultRoot, "Graph endpoint (the emulator's URL for rehearsals)")
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
@@ -58,7 +59,7 @@ func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (
 		}
 		hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	}
-	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
+	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert, SecretFile: g.secretFile,
 		AuthorityHost: g.authority, HTTPClient: hc, DeviceCodePrompt: func(m string) { fmt.Fprintln(stderr, m) }})
 	if err != nil {
 		return nil, nil, err

@@ -405,3 +405,15 @@ func TestDocumentedSignInSettingsExist(t *testing.T) {
 		}
 	}
 }
+
+// A ceremony signed in with a client secret says so in its report: a
+// certificate is the stronger choice.
+func TestSecretSignInIsADeviation(t *testing.T) {
+	c := ceremonyConfig{Auth: "secret"}
+	if d := c.signInDeviations(); len(d) != 1 || !strings.Contains(d[0], "certificate") {
+		t.Fatalf("deviations %q", d)
+	}
+	if d := (&ceremonyConfig{Auth: "certificate"}).signInDeviations(); d != nil {
+		t.Fatalf("certificate sign-in recorded %q", d)
+	}
+}
