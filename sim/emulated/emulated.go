@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -102,13 +103,18 @@ func Start(o Options) (*Tenant, error) {
 // Close stops the emulator.
 func (t *Tenant) Close() error { return t.Emu.Close() }
 
+// appKey is the emulated app's RSA-2048 key (Entra takes RSA client
+// certificates), made once per process: making it took most of a
+// rehearsal's CPU time, and a TEST tenant's app key protects nothing.
+var appKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 // appCertificate registers an app with a fresh RSA certificate and writes
 // the certificate and key (PEM, 0600) for azidentity.
 func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("emulated: a directory for the app certificate is required")
 	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	k, err := appKey()
 	if err != nil {
 		return "", err
 	}
