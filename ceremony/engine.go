@@ -72,6 +72,16 @@ type Engine struct {
 	journal *Journal
 	user    *enroll.User
 	started time.Time
+	// entra predicts whether Entra registers a key model for the account
+	// (its passkey policy); nil when it could not be read.
+	entra func(aaguid string) (bool, string)
+}
+
+// policyReader is the part of *enroll.Client that reads the passkey policy
+// and the account's groups, to predict Entra's answer before any touch.
+type policyReader interface {
+	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
+	GroupsOf(ctx context.Context, userID string) ([]string, error)
 }
 
 // New prepares a ceremony with a journal (new, or opened for a resume).
@@ -107,6 +117,44 @@ type Result struct {
 	Retired     []string
 }
 
+// predictEntra reads the passkey (FIDO2) policy as Entra will apply it to
+// the account — passkey profiles of the targets that reach it, or the
+// legacy key restrictions — and refuses before anything is touched when
+// none of the models the attestation policy allows would be registered.
+// An unreadable policy is said, and Entra's own answer at registration
+// remains the judge.
+func (e *Engine) predictEntra(ctx context.Context) error {
+	pr, ok := e.graph.(policyReader)
+	if !ok {
+		return nil
+	}
+	pol, err := pr.FIDO2MethodPolicy(ctx)
+	if err != nil {
+		e.prompt.Progress("preflight", fmt.Sprintf("the passkey policy could not be read (%v): Entra's acceptance of each key is known only at registration", err))
+		return nil
+	}
+	groups, _ := pr.GroupsOf(ctx, e.user.ID) // unreadable: all_users targets still judge
+	e.entra = func(aaguid string) (bool, string) { return pol.Admits(aaguid, e.user.ID, groups) }
+	candidates := []string{}
+	for _, m := range e.cfg.Verifier.Policy.Allowed {
+		candidates = append(candidates, m.AAGUID)
+	}
+	if m := e.cfg.Verifier.RehearsalModel; e.cfg.Verifier.Rehearsal && m != nil {
+		candidates = append(candidates, m.AAGUID)
+	}
+	var first string
+	for _, a := range candidates {
+		ok, why := e.entra(a)
+		if ok {
+			return nil
+		}
+		if first == "" {
+			first = why
+		}
+	}
+	return fmt.Errorf("preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched", e.user.UPN, first)
+}
+
 // confirmBoth asks both officers, in turn, to confirm a state change.
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
@@ -134,6 +182,9 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	e.user = u
+	if err := e.predictEntra(ctx); err != nil {
+		return nil, err
+	}
 	var keys []report.Key
 	for slot := 1; slot <= e.cfg.Keys; slot++ {
 		k, err := e.provisionReplugging(ctx, slot)
@@ -315,6 +366,11 @@ func (r *slotRun) insert(ctx context.Context) error {
 	fw := ""
 	if r.info.FirmwareVersion != nil {
 		fw = ctap.FormatFirmware(*r.info.FirmwareVersion)
+	}
+	if e.entra != nil {
+		if ok, why := e.entra(r.info.AAGUID.String()); !ok {
+			return fmt.Errorf("Entra would not register key %d (AAGUID %s) for %s: %s; nothing was done to the key", r.slot, r.info.AAGUID, e.user.UPN, why)
+		}
 	}
 	if before, ok := e.journal.last(r.step("insert")); ok && before.Data["aaguid"] != r.info.AAGUID.String() {
 		return fmt.Errorf("this is not key %d: key %d is a %s model (AAGUID), this key is %s; plug in key %d", r.slot, r.slot, before.Data["aaguid"], r.info.AAGUID, r.slot)

@@ -476,3 +476,54 @@ func TestClientSecretSignIn(t *testing.T) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 }
+
+// Passkey profiles: the emulator serves them in Graph's shape, the client
+// reads them and predicts, and the emulator enforces the profile that
+// applies to the account's group at registration — the prediction and
+// Entra's answer agree. Where no profile applies the legacy restrictions
+// (TestEntraPolicyRefusals) still hold.
+func TestPasskeyProfilesPredictedAndEnforced(t *testing.T) {
+	e := newEnv(t, emulated.DefaultRoles()...)
+	c := ctx(t)
+	sim := simkey.DefaultAAGUID().String()
+	e.emu.Update(func(st *graphemu.State) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: "g-tier0", DisplayName: "Tier 0", Members: []string{e.userID}})
+		st.FIDO2.IncludeTargetIDs = []string{"all_users", "g-tier0"}
+		st.FIDO2.DefaultProfile = "default"
+		st.FIDO2.PasskeyProfiles = []graphemu.PasskeyProfile{
+			{ID: "default", Name: "Default passkey profile", PasskeyTypes: "deviceBound,synced", AttestationEnforcement: "disabled",
+				KeyRestrictionsEnforced: true, EnforcementType: "block", AAGUIDs: []string{sim}},
+			{ID: "tier0", Name: "Tier 0 keys", PasskeyTypes: "deviceBound", AttestationEnforcement: "registrationOnly",
+				KeyRestrictionsEnforced: true, EnforcementType: "block", AAGUIDs: []string{sim}},
+		}
+		st.FIDO2.TargetProfiles = map[string][]string{"g-tier0": {"tier0"}}
+	})
+	pol, err := e.client.FIDO2MethodPolicy(c)
+	if err != nil || len(pol.Profiles) != 2 || pol.DefaultProfile != "default" || len(pol.TargetProfiles["g-tier0"]) != 1 {
+		t.Fatalf("policy read as %+v (%v)", pol, err)
+	}
+	groups, err := e.client.GroupsOf(c, e.userID)
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("groups %v %v", groups, err)
+	}
+	ok, why := pol.Admits(sim, e.userID, groups)
+	if ok || !strings.Contains(why, `"Tier 0 keys"`) || !strings.Contains(why, sim) {
+		t.Fatalf("prediction: %v %q", ok, why)
+	}
+	_, kc := newKey(t, simkey.Config{})
+	opts, _ := e.client.CreationOptions(c, e.userID, 0)
+	if _, err := e.client.Register(c, e.userID, "k", makeCredential(t, kc, opts)); err == nil || !strings.Contains(err.Error(), "Tier 0 keys") {
+		t.Fatalf("Entra's answer: %v", err)
+	}
+	// Allow the model in the Tier 0 profile: predicted and registered.
+	e.emu.Update(func(st *graphemu.State) { st.FIDO2.PasskeyProfiles[1].EnforcementType = "allow" })
+	pol, _ = e.client.FIDO2MethodPolicy(c)
+	if ok, why := pol.Admits(sim, e.userID, groups); !ok {
+		t.Fatalf("allowed model predicted refused: %s", why)
+	}
+	_, kc = newKey(t, simkey.Config{})
+	opts, _ = e.client.CreationOptions(c, e.userID, 0)
+	if _, err := e.client.Register(c, e.userID, "k", makeCredential(t, kc, opts)); err != nil {
+		t.Fatalf("allowed by its profile, refused by the emulator: %v", err)
+	}
+}

@@ -2,7 +2,12 @@ package enroll
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,48 +150,180 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 	return out, err
 }
 
-// FIDO2Policy is the FIDO2 authentication method configuration.
+// FIDO2Policy is the FIDO2 (passkey) authentication method configuration,
+// in either shape Entra serves: the legacy tenant-wide key restrictions and
+// attestation flag, or passkey profiles applied to include targets.
 type FIDO2Policy struct {
-	State                   string   `json:"state"`
-	SelfServiceAllowed      bool     `json:"self_service_allowed"`
-	AttestationEnforced     bool     `json:"attestation_enforced"`
+	State                   string           `json:"state"`
+	SelfServiceAllowed      bool             `json:"self_service_allowed"`
+	AttestationEnforced     bool             `json:"attestation_enforced"`
+	KeyRestrictionsEnforced bool             `json:"key_restrictions_enforced"`
+	EnforcementType         string           `json:"enforcement_type"`
+	AAGUIDs                 []string         `json:"aaguids"`
+	IncludeTargets          []string         `json:"include_targets"`
+	Profiles                []PasskeyProfile `json:"passkey_profiles,omitempty"`
+	DefaultProfile          string           `json:"default_passkey_profile,omitempty"`
+	// TargetProfiles maps an include target to the profiles it allows.
+	TargetProfiles map[string][]string `json:"target_profiles,omitempty"`
+}
+
+// PasskeyProfile is one passkey profile (Graph: passkeyProfile).
+type PasskeyProfile struct {
+	ID                      string   `json:"id"`
+	Name                    string   `json:"name"`
+	PasskeyTypes            string   `json:"passkey_types"`
+	AttestationEnforcement  string   `json:"attestation_enforcement"`
 	KeyRestrictionsEnforced bool     `json:"key_restrictions_enforced"`
 	EnforcementType         string   `json:"enforcement_type"`
 	AAGUIDs                 []string `json:"aaguids"`
-	IncludeTargets          []string `json:"include_targets"`
 }
 
-// FIDO2MethodPolicy reads the FIDO2 method policy (Policy.Read.All).
+// policyJSON is the configuration as Graph returns it.
+type policyJSON struct {
+	State                            string `json:"state"`
+	IsSelfServiceRegistrationAllowed bool   `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool   `json:"isAttestationEnforced"`
+	KeyRestrictions                  *restrictionsJSON
+	IncludeTargets                   []struct {
+		ID                     string   `json:"id"`
+		AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles"`
+	} `json:"includeTargets"`
+	PasskeyProfiles []struct {
+		ID                     string            `json:"id"`
+		Name                   string            `json:"name"`
+		PasskeyTypes           string            `json:"passkeyTypes"`
+		AttestationEnforcement string            `json:"attestationEnforcement"`
+		KeyRestrictions        *restrictionsJSON `json:"keyRestrictions"`
+	} `json:"passkeyProfiles"`
+	DefaultPasskeyProfile string `json:"defaultPasskeyProfile"`
+}
+
+type restrictionsJSON struct {
+	IsEnforced      bool     `json:"isEnforced"`
+	EnforcementType string   `json:"enforcementType"`
+	AAGuids         []string `json:"aaGuids"`
+}
+
+// FIDO2MethodPolicy reads the FIDO2 method configuration (Policy.Read.All)
+// from the beta endpoint, which carries passkey profiles.
 func (c *Client) FIDO2MethodPolicy(ctx context.Context) (*FIDO2Policy, error) {
-	var out FIDO2Policy
-	err := c.retryRead(ctx, "FIDO2 method policy", func() error {
-		cfg, err := c.graph.Policies().AuthenticationMethodsPolicy().AuthenticationMethodConfigurations().ByAuthenticationMethodConfigurationId("fido2").Get(ctx, nil)
+	u, err := url.Parse(c.root + "/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2")
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err = c.retryRead(ctx, "FIDO2 method policy", func() error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
 		if err != nil {
 			return err
 		}
-		f, ok := cfg.(models.Fido2AuthenticationMethodConfigurationable)
+		b, ok := out.([]byte)
 		if !ok {
-			return fmt.Errorf("the fido2 configuration came back as %T", cfg)
+			return errors.New("FIDO2 method policy: empty answer")
 		}
-		out = FIDO2Policy{SelfServiceAllowed: deref(f.GetIsSelfServiceRegistrationAllowed()), AttestationEnforced: deref(f.GetIsAttestationEnforced())}
-		if s := f.GetState(); s != nil {
-			out.State = s.String()
-		}
-		if kr := f.GetKeyRestrictions(); kr != nil {
-			out.KeyRestrictionsEnforced = deref(kr.GetIsEnforced())
-			if et := kr.GetEnforcementType(); et != nil {
-				out.EnforcementType = et.String()
-			}
-			for _, a := range kr.GetAaGuids() {
-				out.AAGUIDs = append(out.AAGUIDs, strings.ToLower(a))
-			}
-		}
-		for _, t := range f.GetIncludeTargets() {
-			out.IncludeTargets = append(out.IncludeTargets, deref(t.GetId()))
-		}
+		raw = b
 		return nil
 	})
-	return &out, err
+	if err != nil {
+		return nil, err
+	}
+	return parseFIDO2Policy(raw)
+}
+
+func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
+	var j policyJSON
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("FIDO2 method policy: %w", err)
+	}
+	lower := func(l []string) []string {
+		var out []string
+		for _, a := range l {
+			out = append(out, strings.ToLower(a))
+		}
+		return out
+	}
+	p := &FIDO2Policy{State: j.State, SelfServiceAllowed: j.IsSelfServiceRegistrationAllowed, AttestationEnforced: j.IsAttestationEnforced,
+		DefaultProfile: j.DefaultPasskeyProfile, TargetProfiles: map[string][]string{}}
+	if kr := j.KeyRestrictions; kr != nil {
+		p.KeyRestrictionsEnforced, p.EnforcementType, p.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
+	}
+	for _, t := range j.IncludeTargets {
+		p.IncludeTargets = append(p.IncludeTargets, t.ID)
+		p.TargetProfiles[t.ID] = t.AllowedPasskeyProfiles
+	}
+	for _, pp := range j.PasskeyProfiles {
+		prof := PasskeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
+		if kr := pp.KeyRestrictions; kr != nil {
+			prof.KeyRestrictionsEnforced, prof.EnforcementType, prof.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
+		}
+		p.Profiles = append(p.Profiles, prof)
+	}
+	return p, nil
+}
+
+// Admits predicts whether Entra will register a device-bound security key
+// of model aaguid (attested) for a user in groups: the passkey profiles of
+// the include targets that reach the user (Microsoft Learn, passkey
+// profiles), or the legacy tenant-wide key restrictions where there are no
+// profiles. When it does not, the reason names the profile(s) and the AAGUID.
+func (p *FIDO2Policy) Admits(aaguid, userID string, groups []string) (bool, string) {
+	aaguid = strings.ToLower(aaguid)
+	if p.State != "enabled" {
+		return false, fmt.Sprintf("the FIDO2 (passkey) method is %s in the tenant", p.State)
+	}
+	reaches := func(t string) bool { return t == "all_users" || t == userID || slices.Contains(groups, t) }
+	var targets []string
+	for _, t := range p.IncludeTargets {
+		if reaches(t) {
+			targets = append(targets, t)
+		}
+	}
+	if len(targets) == 0 {
+		return false, "the passkey (FIDO2) policy does not target the account (not in its include targets)"
+	}
+	if len(p.Profiles) == 0 {
+		listed := slices.Contains(p.AAGUIDs, aaguid)
+		if p.KeyRestrictionsEnforced && (p.EnforcementType == "allow") != listed {
+			return false, fmt.Sprintf("the tenant's key restrictions (%s list) do not allow AAGUID %s", p.EnforcementType, aaguid)
+		}
+		return true, ""
+	}
+	allowed := map[string]bool{}
+	for _, t := range targets {
+		ids := p.TargetProfiles[t]
+		if len(ids) == 0 {
+			ids = []string{p.DefaultProfile}
+		}
+		for _, id := range ids {
+			allowed[id] = true
+		}
+	}
+	var refused []string
+	for _, pp := range p.Profiles {
+		if !allowed[pp.ID] {
+			continue
+		}
+		why := ""
+		listed := slices.Contains(pp.AAGUIDs, aaguid)
+		switch {
+		case !strings.Contains(pp.PasskeyTypes, "deviceBound"):
+			why = "takes no device-bound passkeys"
+		case pp.KeyRestrictionsEnforced && (pp.EnforcementType == "allow") != listed:
+			why = fmt.Sprintf("its %s list does not allow AAGUID %s", pp.EnforcementType, aaguid)
+		}
+		if why == "" {
+			return true, ""
+		}
+		refused = append(refused, fmt.Sprintf("passkey profile %q (%s) %s", pp.Name, pp.ID, why))
+	}
+	if len(refused) == 0 {
+		return false, "no passkey profile applies to the account"
+	}
+	return false, strings.Join(refused, "; ")
 }
 
 // SignIn is one sign-in of the account.

@@ -497,15 +497,15 @@ func (r *run) fido2Policy(ctx context.Context, last *report.Report) {
 		r.add("FIDO2 method policy", Finding, "the FIDO2 method is %s in the tenant", p.State)
 		return
 	}
+	groups, _ := r.g.GroupsOf(ctx, last.Account.ObjectID) // unreadable groups: all_users targets still judge
 	var blocked []string
 	for _, k := range last.Keys {
-		listed := slices.Contains(p.AAGUIDs, strings.ToLower(k.AAGUID))
-		if p.KeyRestrictionsEnforced && (p.EnforcementType == "allow") != listed {
-			blocked = append(blocked, k.AAGUID)
+		if ok, why := p.Admits(k.AAGUID, last.Account.ObjectID, groups); !ok {
+			blocked = append(blocked, fmt.Sprintf("key %d: %s", k.Slot, why))
 		}
 	}
 	if len(blocked) > 0 {
-		r.add("FIDO2 method policy", Finding, "key restrictions no longer allow AAGUID %s", strings.Join(blocked, ", "))
+		r.add("FIDO2 method policy", Finding, "Entra would no longer register the keys' model: %s", strings.Join(blocked, "; "))
 		return
 	}
 	r.add("FIDO2 method policy", Pass, "enabled for %s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), p.AttestationEnforced)

@@ -226,7 +226,19 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 		}, "password expiry", "expires"},
 		{"AAGUID no longer allowed", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.FIDO2.AAGUIDs = st.FIDO2.AAGUIDs[1:] })
-		}, "FIDO2 method policy", "no longer allow"},
+		}, "FIDO2 method policy", "do not allow AAGUID"},
+		{"a passkey profile blocks the keys' model for the account's group", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.Groups = append(st.Groups, graphemu.Group{ID: "g-admins", DisplayName: "Admins", Members: []string{w.env.UserID}})
+				st.FIDO2.IncludeTargetIDs = []string{"g-admins"}
+				st.FIDO2.DefaultProfile = "00000000-0000-0000-0000-000000000001"
+				st.FIDO2.PasskeyProfiles = []graphemu.PasskeyProfile{{ID: "00000000-0000-0000-0000-000000000001", Name: "Default passkey profile",
+					PasskeyTypes: "deviceBound,synced", AttestationEnforcement: "disabled"},
+					{ID: "p-admins", Name: "Admins: FIPS keys only", PasskeyTypes: "deviceBound", AttestationEnforcement: "registrationOnly",
+						KeyRestrictionsEnforced: true, EnforcementType: "allow", AAGUIDs: []string{"73bb0cd4-e502-49b8-9c6f-b59445bf720b"}}}
+				st.FIDO2.TargetProfiles = map[string][]string{"g-admins": {"p-admins"}}
+			})
+		}, "FIDO2 method policy", "passkey profile \"Admins: FIPS keys only\" (p-admins) its allow list does not allow AAGUID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

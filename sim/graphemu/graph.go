@@ -424,11 +424,25 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	case strings.TrimRight(body.PublicKeyCredential.ID, "=") != credID:
 		graphError(w, http.StatusBadRequest, "invalidRequest", "publicKeyCredential.id does not match the credential in the attestation.")
 		return
-	case pol.IsAttestationEnforced && (!v.Trusted || v.HasReason(attest.ReasonSignature) || v.HasReason(attest.ReasonAAGUIDMismatch)):
+	case len(pol.PasskeyProfiles) == 0 && pol.IsAttestationEnforced && (!v.Trusted || v.HasReason(attest.ReasonSignature) || v.HasReason(attest.ReasonAAGUIDMismatch)):
 		graphError(w, http.StatusBadRequest, "attestationValidationFailed", fmt.Sprintf("The security key's attestation could not be verified: %v", v.Reasons))
 		return
 	}
-	if pol.KeyRestrictionsEnforced {
+	if len(pol.PasskeyProfiles) > 0 {
+		e.mu.Lock()
+		profiles := e.profilesForLocked(pol, u.ID)
+		e.mu.Unlock()
+		admitted := false
+		var names []string
+		for _, pp := range profiles {
+			admitted = admitted || profileAdmits(pp, ad.AAGUID.String(), v.Trusted)
+			names = append(names, pp.Name)
+		}
+		if !admitted {
+			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", fmt.Sprintf("The security key model (AAGUID %s) is not allowed by the passkey profiles that apply to this user (%s).", ad.AAGUID, strings.Join(names, ", ")))
+			return
+		}
+	} else if pol.KeyRestrictionsEnforced {
 		listed := slices.Contains(pol.AAGUIDs, ad.AAGUID.String())
 		if (pol.EnforcementType == "allow") != listed {
 			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", "The security key model (AAGUID "+ad.AAGUID.String()+") is not allowed by the FIDO2 key restriction policy.")
@@ -637,14 +651,88 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 	e.mu.Unlock()
 	var targets []any
 	for _, t := range p.IncludeTargetIDs {
-		targets = append(targets, map[string]any{"targetType": "group", "id": t, "isRegistrationRequired": false})
+		target := map[string]any{"targetType": "group", "id": t, "isRegistrationRequired": false}
+		if len(p.PasskeyProfiles) > 0 {
+			target["allowedPasskeyProfiles"] = nz(p.TargetProfiles[t])
+		}
+		targets = append(targets, target)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": p.State,
 		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed, "isAttestationEnforced": p.IsAttestationEnforced,
 		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
-		"includeTargets":  targets,
-	})
+		"includeTargets":  targets, "excludeTargets": []any{},
+	}
+	// Passkey profiles, in the shape of the Graph reference (passkeyProfile,
+	// fido2AuthenticationMethodConfiguration update example).
+	if len(p.PasskeyProfiles) > 0 {
+		var profiles []any
+		for _, pp := range p.PasskeyProfiles {
+			profiles = append(profiles, map[string]any{"id": pp.ID, "name": pp.Name, "passkeyTypes": pp.PasskeyTypes,
+				"attestationEnforcement": pp.AttestationEnforcement,
+				"keyRestrictions":        map[string]any{"isEnforced": pp.KeyRestrictionsEnforced, "enforcementType": pp.EnforcementType, "aaGuids": nz(pp.AAGUIDs)}})
+		}
+		out["passkeyProfiles"], out["defaultPasskeyProfile"] = profiles, p.DefaultProfile
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// profilesFor returns the passkey profiles that apply to a user: those
+// allowed by every include target that reaches the user (all_users, or a
+// group holding them), the default profile for a target naming none.
+func (e *Emulator) profilesForLocked(p FIDO2Policy, userID string) []PasskeyProfile {
+	groups := map[string]bool{userID: true}
+	for changed := true; changed; {
+		changed = false
+		for _, g := range e.st.Groups {
+			if groups[g.ID] {
+				continue
+			}
+			for _, m := range g.Members {
+				if groups[m] {
+					groups[g.ID], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	ids := map[string]bool{}
+	for _, t := range p.IncludeTargetIDs {
+		if t != "all_users" && !groups[t] {
+			continue
+		}
+		allowed := p.TargetProfiles[t]
+		if len(allowed) == 0 {
+			allowed = []string{p.DefaultProfile}
+		}
+		for _, id := range allowed {
+			ids[id] = true
+		}
+	}
+	var out []PasskeyProfile
+	for _, pp := range p.PasskeyProfiles {
+		if ids[pp.ID] {
+			out = append(out, pp)
+		}
+	}
+	return out
+}
+
+// profileAdmits applies one passkey profile to a device-bound key.
+func profileAdmits(pp PasskeyProfile, aaguid string, attested bool) bool {
+	if !strings.Contains(pp.PasskeyTypes, "deviceBound") {
+		return false
+	}
+	if pp.AttestationEnforcement == "registrationOnly" && !attested {
+		return false
+	}
+	if pp.KeyRestrictionsEnforced {
+		listed := slices.Contains(pp.AAGUIDs, aaguid)
+		if (pp.EnforcementType == "allow") != listed {
+			return false
+		}
+	}
+	return true
 }
 
 // directoryAudits answers GET /auditLogs/directoryAudits with the filter

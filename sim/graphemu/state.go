@@ -88,6 +88,22 @@ type FIDO2Policy struct {
 	EnforcementType                  string   `json:"enforcementType"` // allow or block
 	AAGUIDs                          []string `json:"aaGuids"`
 	IncludeTargetIDs                 []string `json:"includeTargetIds"` // "all_users" or group IDs
+	// Passkey profiles (Graph: passkeyProfile): when there are any, each
+	// include target names the profiles its users get (none: the default).
+	PasskeyProfiles []PasskeyProfile    `json:"passkeyProfiles,omitempty"`
+	DefaultProfile  string              `json:"defaultPasskeyProfile,omitempty"`
+	TargetProfiles  map[string][]string `json:"targetProfiles,omitempty"` // target ID → allowed profile IDs
+}
+
+// PasskeyProfile is one passkey profile of the FIDO2 method policy.
+type PasskeyProfile struct {
+	ID                      string   `json:"id"`
+	Name                    string   `json:"name"`
+	PasskeyTypes            string   `json:"passkeyTypes"`           // "deviceBound", "synced" or both, comma separated
+	AttestationEnforcement  string   `json:"attestationEnforcement"` // disabled or registrationOnly
+	KeyRestrictionsEnforced bool     `json:"keyRestrictionsEnforced"`
+	EnforcementType         string   `json:"enforcementType"` // allow or block
+	AAGUIDs                 []string `json:"aaGuids"`
 }
 
 // SignIn is one sign-in log entry.

@@ -592,3 +592,51 @@ func TestMissedResetWindowAsksToReplugAgain(t *testing.T) {
 		t.Fatalf("%d late resets recorded, want 2", failed)
 	}
 }
+
+// The passkey policy is read before any touch: a profile that blocks the
+// key's model for the account's group stops the ceremony at the key's
+// insertion, naming the profile and the AAGUID; nothing is reset or
+// registered. A policy that would take none of the allowed models stops
+// it in preflight.
+func TestEntraPolicyPredictedBeforeTheFirstTouch(t *testing.T) {
+	sim := simkey.DefaultAAGUID().String()
+	block := func(aaguids []string) func(st *graphemu.State) {
+		return func(st *graphemu.State) {
+			st.Groups = append(st.Groups, graphemu.Group{ID: "g-bg", DisplayName: "Break glass", Members: []string{st.Users[0].ID}})
+			st.FIDO2.IncludeTargetIDs = []string{"g-bg"}
+			st.FIDO2.DefaultProfile = "default"
+			st.FIDO2.PasskeyProfiles = []graphemu.PasskeyProfile{{ID: "default", Name: "Default passkey profile", PasskeyTypes: "deviceBound",
+				AttestationEnforcement: "registrationOnly", KeyRestrictionsEnforced: true, EnforcementType: "block", AAGUIDs: aaguids}}
+		}
+	}
+	t.Run("the key's model", func(t *testing.T) {
+		b := newBench(t)
+		b.tenant.Emu.Update(block([]string{sim}))
+		_, err := b.engine(nil, false).Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "Entra would not register key 1 (AAGUID "+sim) || !strings.Contains(err.Error(), `"Default passkey profile"`) {
+			t.Fatalf("%v", err)
+		}
+		entries, _ := ceremony.ReadJournal(b.journal)
+		for _, en := range entries {
+			if strings.HasSuffix(en.Step, "/reset") || strings.HasSuffix(en.Step, "/enroll") {
+				t.Fatalf("the ceremony acted on a key Entra would refuse: %s %s", en.Step, en.Phase)
+			}
+		}
+	})
+	t.Run("every allowed model", func(t *testing.T) {
+		b := newBench(t)
+		pol, _ := attest.DefaultPolicy()
+		all := []string{sim}
+		for _, m := range pol.Allowed {
+			all = append(all, m.AAGUID)
+		}
+		b.tenant.Emu.Update(block(all))
+		_, err := b.engine(nil, false).Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "preflight: Entra would register none of the models") {
+			t.Fatalf("%v", err)
+		}
+		if len(b.prompter.Asked) > 0 && strings.Contains(strings.Join(b.prompter.Asked, "\n"), "insert key") {
+			t.Fatal("a key was asked for")
+		}
+	})
+}
