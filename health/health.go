@@ -53,6 +53,9 @@ type Config struct {
 	// Verifier judges the keys' re-attestation: the ceremony's policy
 	// (and, in a rehearsal, its TEST root).
 	Verifier *attest.Verifier
+	// Accounts is how many break-glass accounts the configuration names
+	// (0: not known, nothing said); Microsoft advises at least two.
+	Accounts int
 	OfficerA string
 	OfficerB string
 	Signer   workstation.Signer
@@ -128,6 +131,11 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		r.key(ctx, devices, p, k)
 	}
 	user := r.graph(ctx, last)
+	if cfg.Accounts == 1 {
+		r.add("emergency access accounts", Finding, "the configuration names one break-glass account; Microsoft advises at least two emergency access accounts (Microsoft Learn, \"Manage emergency access accounts in Microsoft Entra ID\")")
+	} else if cfg.Accounts > 1 {
+		r.add("emergency access accounts", Pass, "%d break-glass accounts configured", cfg.Accounts)
+	}
 	out := &report.Report{
 		Type: report.TypeHealth, Rehearsal: cfg.Rehearsal, CeremonyID: "health-" + started.Format("20060102-150405"),
 		Started: started, Ended: cfg.Now().UTC(), Tenant: last.Tenant, Account: last.Account,

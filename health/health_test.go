@@ -345,3 +345,22 @@ func TestCAExclusionThroughNestedGroup(t *testing.T) {
 		}
 	}
 }
+
+// With one break-glass account configured the audit says Microsoft advises
+// two; not knowing the number, it says nothing.
+func TestOneEmergencyAccountIsSaid(t *testing.T) {
+	w := afterCeremony(t)
+	pub, _ := w.env.Signer.SSHPublicKey()
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+		Verifier: w.env.Verifier, Accounts: 1, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer,
+		OutDir: filepath.Join(t.TempDir(), "health")}, w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, detail := status(res, "emergency access accounts"); st != health.Finding || !strings.Contains(detail, "at least two") {
+		t.Fatalf("%s %q", st, detail)
+	}
+	if st, _ := status(w.check(t), "emergency access accounts"); st != "" {
+		t.Fatalf("said without knowing: %s", st)
+	}
+}
