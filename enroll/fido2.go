@@ -159,23 +159,7 @@ func (c *Client) CreationOptions(ctx context.Context, userID string, timeoutMinu
 	if err != nil {
 		return nil, err
 	}
-	var raw []byte
-	err = c.retryRead(ctx, "creation options", func() error {
-		ri := abs.NewRequestInformation()
-		ri.Method = abs.GET
-		ri.SetUri(*u)
-		ri.Headers.TryAdd("Accept", "application/json")
-		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
-		if err != nil {
-			return err
-		}
-		b, ok := out.([]byte)
-		if !ok {
-			return errors.New("creation options: empty answer")
-		}
-		raw = b
-		return nil
-	})
+	raw, err := c.getJSON(ctx, "creation options", u)
 	if err != nil {
 		return nil, explainServiceLimits(err)
 	}
@@ -187,6 +171,29 @@ func (c *Client) CreationOptions(ctx context.Context, userID string, timeoutMinu
 		return nil, err
 	}
 	return &o, nil
+}
+
+// getJSON reads a Graph resource the SDK has no typed request for, as raw
+// JSON, with the client's retries and error mapping.
+func (c *Client) getJSON(ctx context.Context, what string, u *url.URL) ([]byte, error) {
+	var raw []byte
+	err := c.retryRead(ctx, what, func() error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
+		if err != nil {
+			return err
+		}
+		b, ok := out.([]byte)
+		if !ok {
+			return errors.New(what + ": empty answer")
+		}
+		raw = b
+		return nil
+	})
+	return raw, err
 }
 
 // explainServiceLimits adds the known Entra limitations to an error.

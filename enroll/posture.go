@@ -3,9 +3,7 @@ package enroll
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	abs "github.com/microsoft/kiota-abstractions-go"
 	"net/url"
 	"slices"
 	"strings"
@@ -211,23 +209,7 @@ func (c *Client) FIDO2MethodPolicy(ctx context.Context) (*FIDO2Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw []byte
-	err = c.retryRead(ctx, "FIDO2 method policy", func() error {
-		ri := abs.NewRequestInformation()
-		ri.Method = abs.GET
-		ri.SetUri(*u)
-		ri.Headers.TryAdd("Accept", "application/json")
-		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
-		if err != nil {
-			return err
-		}
-		b, ok := out.([]byte)
-		if !ok {
-			return errors.New("FIDO2 method policy: empty answer")
-		}
-		raw = b
-		return nil
-	})
+	raw, err := c.getJSON(ctx, "FIDO2 method policy", u)
 	if err != nil {
 		return nil, err
 	}

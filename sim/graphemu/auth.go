@@ -103,15 +103,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_client", "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	e.mu.Lock()
-	var app *App
-	for i := range e.st.Apps {
-		if e.st.Apps[i].ClientID == clientID {
-			a := e.st.Apps[i]
-			app = &a
-		}
-	}
-	e.mu.Unlock()
+	app := e.app(clientID)
 	if app == nil {
 		oauthError(w, "unauthorized_client", "AADSTS700016: application "+clientID+" was not found in the directory")
 		return
@@ -144,17 +136,21 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
 }
 
-// tokenForSecret answers the client-secret grant.
-func (e *Emulator) tokenForSecret(w http.ResponseWriter, clientID, secret string) {
+// app returns a copy of the registered app, or nil.
+func (e *Emulator) app(clientID string) *App {
 	e.mu.Lock()
-	var app *App
-	for i := range e.st.Apps {
-		if e.st.Apps[i].ClientID == clientID {
-			a := e.st.Apps[i]
-			app = &a
+	defer e.mu.Unlock()
+	for _, a := range e.st.Apps {
+		if a.ClientID == clientID {
+			return &a
 		}
 	}
-	e.mu.Unlock()
+	return nil
+}
+
+// tokenForSecret answers the client-secret grant.
+func (e *Emulator) tokenForSecret(w http.ResponseWriter, clientID, secret string) {
+	app := e.app(clientID)
 	switch {
 	case app == nil:
 		oauthError(w, "unauthorized_client", "AADSTS700016: application "+clientID+" was not found in the directory")

@@ -614,7 +614,20 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
 		return
 	}
-	in := map[string]bool{u.ID: true}
+	in := e.memberOfLocked(u.ID)
+	list := []any{}
+	for _, g := range e.st.Groups {
+		if in[g.ID] {
+			list = append(list, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.DisplayName})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+}
+
+// memberOfLocked is the set of the principal and every group that holds it,
+// directly or through nested groups.
+func (e *Emulator) memberOfLocked(id string) map[string]bool {
+	in := map[string]bool{id: true}
 	for changed := true; changed; {
 		changed = false
 		for _, g := range e.st.Groups {
@@ -629,13 +642,7 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
 			}
 		}
 	}
-	list := []any{}
-	for _, g := range e.st.Groups {
-		if in[g.ID] {
-			list = append(list, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.DisplayName})
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	return in
 }
 
 func nz(s []string) []string {
@@ -681,21 +688,7 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 // allowed by every include target that reaches the user (all_users, or a
 // group holding them), the default profile for a target naming none.
 func (e *Emulator) profilesForLocked(p FIDO2Policy, userID string) []PasskeyProfile {
-	groups := map[string]bool{userID: true}
-	for changed := true; changed; {
-		changed = false
-		for _, g := range e.st.Groups {
-			if groups[g.ID] {
-				continue
-			}
-			for _, m := range g.Members {
-				if groups[m] {
-					groups[g.ID], changed = true, true
-					break
-				}
-			}
-		}
-	}
+	groups := e.memberOfLocked(userID)
 	ids := map[string]bool{}
 	for _, t := range p.IncludeTargetIDs {
 		if t != "all_users" && !groups[t] {
