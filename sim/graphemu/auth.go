@@ -128,7 +128,13 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_client", "AADSTS700023: client assertion issuer, subject or audience is wrong")
 		return
 	}
-	tok, err := e.IssueToken(TokenClaims{AppID: clientID, Roles: app.Roles})
+	e.appToken(w, app)
+}
+
+// appToken answers a successful client-credentials grant with an app-only
+// token carrying the app's permissions.
+func (e *Emulator) appToken(w http.ResponseWriter, app *App) {
+	tok, err := e.IssueToken(TokenClaims{AppID: app.ClientID, Roles: app.Roles})
 	if err != nil {
 		oauthError(w, "server_error", err.Error())
 		return
@@ -159,12 +165,7 @@ func (e *Emulator) tokenForSecret(w http.ResponseWriter, clientID, secret string
 		oauthError(w, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}
-	tok, err := e.IssueToken(TokenClaims{AppID: clientID, Roles: app.Roles})
-	if err != nil {
-		oauthError(w, "server_error", err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+	e.appToken(w, app)
 }
 
 // thumbprintMatches compares the assertion's x5t (SHA-1) or x5t#S256 with cert.
