@@ -60,7 +60,11 @@ type Config struct {
 	// Deviations known before the start (e.g. the CTAP backend's limits)
 	// go into the report as they are.
 	Deviations []string
-	Now        func() time.Time
+	// PostureFindings are the account's break-glass posture findings the
+	// preflight audit found (health.AuditPosture): shown to the officers
+	// before they confirm the start, and kept in the report's findings.
+	PostureFindings []string
+	Now             func() time.Time
 }
 
 // Engine runs one ceremony.
@@ -211,6 +215,9 @@ func (e *Engine) preflight(ctx context.Context) error {
 	}
 	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
 		e.prompt.Progress("preflight", "WARNING: the account is synced from on-premises; a break-glass account should be cloud-only")
+	}
+	for _, f := range e.cfg.PostureFindings {
+		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
 	}
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("start the ceremony for %s with %d keys", u.UPN, e.cfg.Keys))
 	if err != nil {
@@ -829,6 +836,7 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 		r.Previous = report.Ref(e.cfg.Previous, prev)
 	}
 	r.Deviations = append(r.Deviations, e.cfg.Deviations...)
+	r.Findings = append(r.Findings, e.cfg.PostureFindings...)
 	for _, en := range e.journal.Entries() {
 		if d := en.Data["deviation"]; d != "" && !slices.Contains(r.Deviations, d) {
 			r.Deviations = append(r.Deviations, d)

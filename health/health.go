@@ -289,13 +289,7 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 		r.graphErr("account", err)
 		return nil
 	}
-	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
-		r.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
-	} else if !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com") {
-		r.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
-	} else {
-		r.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
-	}
+	r.cloudOnly(u)
 	recorded := map[string]report.Key{}
 	for _, k := range last.Keys {
 		recorded[k.GraphMethodID] = k
@@ -344,11 +338,7 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			r.add("other methods", Pass, "no authentication method besides the keys and the password")
 		}
 	}
-	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
-		r.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
-	} else {
-		r.add("password expiry", Pass, "the password never expires (or there is none)")
-	}
+	r.passwordExpiry(u, hasPassword)
 	if sis, err := r.g.SignInsSince(ctx, u.ID, last.Ended); err != nil {
 		r.graphErr("sign-ins", err)
 	} else if len(sis) > 0 {
@@ -378,15 +368,61 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 	} else {
 		r.add("audit log", Pass, "no directory change to the account since %s", last.Ended.Format(time.RFC3339))
 	}
+	r.enabled(u)
+	roles := r.roles(ctx, u)
+	r.conditionalAccess(ctx, u, roles)
+	r.fido2Policy(ctx, last)
+	return u
+}
+
+// AuditPosture audits the break-glass posture of an account as the health
+// check does (cloud-only, enabled, password never expires, Global
+// Administrator active and permanent, excluded from every Conditional
+// Access policy that would apply), read only: the ceremony's preflight
+// shows these checks to the officers before they start.
+func AuditPosture(ctx context.Context, g Graph, account string) []Check {
+	r := &run{g: g}
+	u, err := g.GetUser(ctx, account)
+	if err != nil {
+		r.graphErr("account", err)
+		return r.checks
+	}
+	r.cloudOnly(u)
+	r.enabled(u)
+	hasPassword := true
+	if ms, err := g.AuthenticationMethods(ctx, u.ID); err == nil {
+		hasPassword = slices.ContainsFunc(ms, func(m enroll.AuthMethod) bool { return m.Type == pwMethod })
+	}
+	r.passwordExpiry(u, hasPassword)
+	r.conditionalAccess(ctx, u, r.roles(ctx, u))
+	return r.checks
+}
+
+func (r *run) cloudOnly(u *enroll.User) {
+	switch {
+	case u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled:
+		r.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
+	case !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com"):
+		r.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
+	default:
+		r.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
+	}
+}
+
+func (r *run) enabled(u *enroll.User) {
 	if u.AccountEnabled != nil && !*u.AccountEnabled {
 		r.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
 	} else {
 		r.add("account enabled", Pass, "%s is enabled", u.UPN)
 	}
-	roles := r.roles(ctx, u)
-	r.conditionalAccess(ctx, u, roles)
-	r.fido2Policy(ctx, last)
-	return u
+}
+
+func (r *run) passwordExpiry(u *enroll.User, hasPassword bool) {
+	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
+		r.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
+	} else {
+		r.add("password expiry", Pass, "the password never expires (or there is none)")
+	}
 }
 
 // roles checks Global Administrator and returns the directory roles the

@@ -364,3 +364,25 @@ func TestOneEmergencyAccountIsSaid(t *testing.T) {
 		t.Fatalf("said without knowing: %s", st)
 	}
 }
+
+// The preflight's posture audit: a clean tenant gives no finding; a
+// Conditional Access policy on the Global Administrator role does, named.
+func TestAuditPosture(t *testing.T) {
+	w := afterCeremony(t)
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+		if c.Status != health.Pass {
+			t.Fatalf("clean tenant: %s %s %s", c.Name, c.Status, c.Detail)
+		}
+	}
+	w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+		st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-admins", DisplayName: "Admins: compliant device", State: "enabled",
+			IncludeRoles: []string{graphemu.RoleGlobalAdministrator}})
+	})
+	found := false
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+		found = found || (c.Name == "Conditional Access" && c.Status == health.Finding && strings.Contains(c.Detail, "Admins: compliant device"))
+	}
+	if !found {
+		t.Fatal("the CA policy on Global Administrator was not found")
+	}
+}

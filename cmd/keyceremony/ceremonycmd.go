@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/tailscale/hujson"
 	"io"
@@ -152,11 +153,17 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		keys = 2
 	}
 	host, _ := os.Hostname()
+	var posture []string
+	for _, ch := range health.AuditPosture(ctx, client, cfg.Account) {
+		if ch.Status != health.Pass {
+			posture = append(posture, fmt.Sprintf("%s (%s): %s", ch.Name, ch.Status, ch.Detail))
+		}
+	}
 	build := func(p officer.Prompter) (*ceremony.Engine, error) {
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
-			OutDir: cfg.OutDir, Previous: previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...)}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
+			OutDir: cfg.OutDir, Previous: previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...), PostureFindings: posture}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
 	resumeHint := fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)
 	res, err := runTUI(ctx, "keyceremony — "+cfg.Account, ceremony.Config{Keys: keys}.StepCount(), resumeHint, nil, build, func(r *ceremony.Result) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -639,4 +640,41 @@ func TestEntraPolicyPredictedBeforeTheFirstTouch(t *testing.T) {
 			t.Fatal("a key was asked for")
 		}
 	})
+}
+
+// Posture findings of the preflight audit are shown before the officers
+// confirm the start, and kept in the signed report.
+func TestPostureFindingsShownAndReported(t *testing.T) {
+	b := newBench(t)
+	finding := "Conditional Access (finding): the account is not excluded from: \"Admins\" (through role Global Administrator)"
+	rec := &recordingOfficers{Prompter: b.prompter}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.PostureFindings = []string{finding} }, rec).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := strings.Join(rec.seen, "\n")
+	if i, j := strings.Index(asked, "POSTURE FINDING: "+finding), strings.Index(asked, "start the ceremony"); i < 0 || j < i {
+		t.Fatalf("the finding was not shown before the start:\n%s", asked)
+	}
+	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	r, _ := report.Parse(body)
+	if r == nil || !slices.Contains(r.Findings, finding) {
+		t.Fatalf("report findings %v", r.Findings)
+	}
+}
+
+// recordingOfficers keep, in order, what they were shown and asked.
+type recordingOfficers struct {
+	*rehearsal.Prompter
+	seen []string
+}
+
+func (r *recordingOfficers) Progress(step, detail string) {
+	r.seen = append(r.seen, detail)
+	r.Prompter.Progress(step, detail)
+}
+
+func (r *recordingOfficers) Confirm(ctx context.Context, name, action string) error {
+	r.seen = append(r.seen, action)
+	return r.Prompter.Confirm(ctx, name, action)
 }
