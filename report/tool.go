@@ -10,10 +10,11 @@ import (
 )
 
 // ToolInfo describes the running keyceremony binary: version, SHA-256 of
-// the executable file, Go version, module and VCS revision from the build
-// information.
-func ToolInfo(version string) Tool {
-	t := Tool{Version: version, GoVersion: runtime.Version()}
+// the executable file, Go version, module and VCS revision. revision is the
+// one stamped at build time (-ldflags -X, see scripts/build.sh); when empty,
+// Go's own VCS stamp from the build information is used.
+func ToolInfo(version, revision string) Tool {
+	t := Tool{Version: version, GoVersion: runtime.Version(), VCSRevision: revision}
 	if exe, err := os.Executable(); err == nil {
 		if f, err := os.Open(exe); err == nil {
 			h := sha256.New()
@@ -26,7 +27,7 @@ func ToolInfo(version string) Tool {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		t.Module = bi.Main.Path + "@" + bi.Main.Version
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
+			if s.Key == "vcs.revision" && t.VCSRevision == "" {
 				t.VCSRevision = s.Value
 			}
 		}

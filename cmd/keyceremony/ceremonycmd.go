@@ -162,7 +162,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	build := func(p officer.Prompter) (*ceremony.Engine, error) {
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
-			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version), Hostname: host,
+			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host,
 			OutDir: cfg.OutDir, Previous: previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...), PostureFindings: posture}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
 	resumeHint := fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)

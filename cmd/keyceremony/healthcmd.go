@@ -94,7 +94,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	}
 	host, _ := os.Hostname()
 	hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Verifier: vf, Accounts: 1, OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
-		Signer: signer, Tool: report.ToolInfo(version), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
+		Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	var res *health.Result
 	if *yes || !isTerminal() {

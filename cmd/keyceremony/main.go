@@ -5,16 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/report"
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
 
@@ -46,7 +41,7 @@ Usage:
                                              the offline split (see keyceremony offline)
   keyceremony config init [--out FILE]       write a complete, commented example ceremony config
   keyceremony policy show | roots --out DIR  print the embedded policy / export its roots
-  keyceremony version
+  keyceremony version [--json]                print version, revision, Go, binary SHA-256 (and modules)
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
 `
@@ -111,7 +106,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "offline":
 		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":
-		printVersion(stdout)
+		err = cmdVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -129,19 +124,3 @@ type findingError struct{ msg string }
 
 func (e findingError) Error() string { return e.msg }
 func (e findingError) ExitCode() int { return 1 }
-
-// revision is the VCS revision, stamped at build time with
-// -ldflags "-X main.revision=…" where Go's own VCS stamping is off.
-var revision = ""
-
-// printVersion prints the version, the VCS revision and the Go version.
-func printVersion(w io.Writer) {
-	rev := revision
-	if rev == "" {
-		rev = report.ToolInfo(version).VCSRevision
-	}
-	if rev == "" {
-		rev = "unknown (built outside a checkout, or without -ldflags -X main.revision)"
-	}
-	fmt.Fprintf(w, "keyceremony %s\nrevision %s\n%s\n", version, rev, runtime.Version())
-}

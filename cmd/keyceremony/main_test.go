@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -261,7 +262,7 @@ func TestCLIConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
-		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"}, {"version"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)
@@ -281,6 +282,51 @@ func TestCLIConventions(t *testing.T) {
 	code, out, errOut := runCLI(t, "frobnicate")
 	if code != 2 || out != "" || !strings.Contains(errOut, "Usage:") || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q %q", code, out, errOut)
+	}
+}
+
+// version --json carries what the officers compare before a ceremony: the
+// SHA-256 of the very file running (checked here against the test binary's
+// own bytes), the Go version, and every compiled-in module with its go.sum
+// hash. Without a stamped revision it says "unknown", never a guess.
+func TestVersionJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, "version", "--json")
+	if code != 0 || errOut != "" {
+		t.Fatalf("version --json: exit %d, stderr %q", code, errOut)
+	}
+	var v versionInfo
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("version --json is not JSON: %v\n%s", err, out)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if v.BinarySHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("binary_sha256 %s, the running file hashes to %x", v.BinarySHA256, sum)
+	}
+	if v.GoVersion != runtime.Version() || v.Version != version {
+		t.Errorf("version %q go %q", v.Version, v.GoVersion)
+	}
+	if revision == "" && !strings.HasPrefix(v.Revision, "unknown") {
+		t.Errorf("unstamped build claims revision %q", v.Revision)
+	}
+	found := map[string]string{}
+	for _, m := range v.Modules {
+		found[m.Path] = m.Sum
+	}
+	for _, dep := range []string{"github.com/charmbracelet/bubbletea", "github.com/microsoftgraph/msgraph-sdk-go", "github.com/google/go-tpm"} {
+		if !strings.HasPrefix(found[dep], "h1:") {
+			t.Errorf("module %s: sum %q, want its go.sum h1: hash", dep, found[dep])
+		}
+	}
+	if code, _, errOut := runCLI(t, "version", "extra"); code != 2 || !strings.Contains(errOut, "usage: keyceremony version") {
+		t.Errorf("version extra: exit %d %q", code, errOut)
 	}
 }
 

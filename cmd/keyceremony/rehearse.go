@@ -54,7 +54,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer env.Close()
-	tool := report.ToolInfo(version)
+	tool := report.ToolInfo(version, revision)
 	useTUI := !*yes && isTerminal()
 	if !*yes && !useTUI {
 		headlessNote(out)
