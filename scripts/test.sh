@@ -7,7 +7,9 @@
 #    then skip with a loud reason, except under CI=true, where they fail.
 # 2. go vet, then every Go test with the race detector, fuzz seed corpora
 #    included; then the libfido2 backend's tests (-tags libfido2).
-# 3. With FUZZTIME=30s (say), also runs each fuzz target for that long.
+# 3. scripts/reproducible.sh: two builds of this commit (other path, fresh
+#    caches) must be byte-identical, and version --json must name them.
+# 4. With FUZZTIME=30s (say), also runs each fuzz target for that long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +58,8 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "WARNING: libfido2-dev or gcc missing: the libfido2 backend tests are SKIPPED. Run: sudo apt-get install libfido2-dev gcc" >&2
 fi
+
+scripts/reproducible.sh
 
 if [ -n "${FUZZTIME:-}" ]; then
   for pkg in $(go list ./...); do
