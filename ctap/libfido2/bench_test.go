@@ -108,6 +108,8 @@ func BenchmarkBackends(b *testing.B) {
 		},
 	}
 
+	// Interleaved: for each operation the three clients run back to back,
+	// so the ratios compare runs taken side by side, not minutes apart.
 	ops := []string{"getInfo", "pinToken", "makeCredential", "getAssertion"}
 	for _, op := range ops {
 		b.Run("native/"+op, func(b *testing.B) {
@@ -115,15 +117,11 @@ func BenchmarkBackends(b *testing.B) {
 				nativeOps[op](b)
 			}
 		})
-	}
-	for _, op := range ops {
 		b.Run("libfido2/"+op, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				libOps[op](b)
 			}
 		})
-	}
-	for _, op := range ops {
 		b.Run("python-fido2/"+op, func(b *testing.B) {
 			if err := exec.Command("/usr/bin/python3", "-c", "import fido2").Run(); err != nil {
 				testenv.Missing(b, "python3-fido2 is not installed: apt-get install python3-fido2 (the README test command does)")
