@@ -2,6 +2,7 @@ package simkey
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -240,16 +241,22 @@ func (c *hidConn) init(cid uint32, pkt []byte) {
 	c.send(cid, hid.CmdInit, resp)
 }
 
+// allocateCID hands out a fresh channel ID. Real keys do not count from 1
+// (a recorded YubiKey 5 answered 0x00220002), and a client must not assume
+// they do, so simkey draws them at random: never 0, never the broadcast
+// channel, never one already handed out.
 func (k *Key) allocateCID() uint32 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	cid := k.nextCID
-	k.nextCID++
-	if k.nextCID == hid.BroadcastCID {
-		k.nextCID = 1
+	var b [4]byte
+	for {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+		cid := binary.BigEndian.Uint32(b[:])
+		if cid != 0 && cid != hid.BroadcastCID && !k.cids[cid] {
+			k.cids[cid] = true
+			return cid
+		}
 	}
-	k.cids[cid] = true
-	return cid
 }
 
 func (k *Key) knownCID(cid uint32) bool {

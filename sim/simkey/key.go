@@ -90,7 +90,6 @@ type Key struct {
 	plugged  bool
 	conns    map[*hidConn]struct{}
 	cids     map[uint32]bool
-	nextCID  uint32
 	// yankIn counts down CTAP2 requests to a simulated yank (0: none).
 	yankIn    int
 	yankAfter bool
@@ -131,7 +130,7 @@ func New(cfg Config) (*Key, error) {
 			}
 		}
 	}
-	k := &Key{cfg: cfg, st: st, touch: make(chan struct{}, 1), conns: map[*hidConn]struct{}{}, cids: map[uint32]bool{}, nextCID: 1}
+	k := &Key{cfg: cfg, st: st, touch: make(chan struct{}, 1), conns: map[*hidConn]struct{}{}, cids: map[uint32]bool{}}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.powerOnLocked(); err != nil {
