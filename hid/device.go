@@ -142,10 +142,10 @@ func (d *Device) send(ctx context.Context, cid uint32, cmd Command, data []byte)
 // our own channel is an error. Each read waits at most IdleTimeout.
 func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, error) {
 	d.rasm.Reset()
+	read := d.readFunc(ctx)
+	defer read.done()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, d.opts.IdleTimeout)
-		n, err := d.t.ReadReport(rctx, d.rbuf[:])
-		cancel()
+		n, err := read.next(d.rbuf[:])
 		if err != nil {
 			if !expired(ctx) && errors.Is(err, context.DeadlineExceeded) {
 				return 0, nil, fmt.Errorf("%w: no answer for %v", ErrDeviceGone, d.opts.IdleTimeout)
@@ -169,6 +169,62 @@ func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, erro
 		if done {
 			return cmd, data, nil
 		}
+	}
+}
+
+// messageReader reads the reports of one message, each waiting at most
+// IdleTimeout and none past ctx.
+type messageReader struct {
+	next func(buf []byte) (int, error)
+	done func()
+}
+
+// readFunc returns the reader for one message. On the built-in transports it
+// registers one callback on ctx for the whole message and sets a plain
+// deadline per read; other Transports get a context per read.
+func (d *Device) readFunc(ctx context.Context) messageReader {
+	fr, ok := d.t.(fastReader)
+	if !ok {
+		return messageReader{
+			next: func(buf []byte) (int, error) {
+				rctx, cancel := context.WithTimeout(ctx, d.opts.IdleTimeout)
+				defer cancel()
+				return d.t.ReadReport(rctx, buf)
+			},
+			done: func() {},
+		}
+	}
+	r := fr.reader()
+	r.reset()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		r.interrupt()
+		close(fired)
+	})
+	ctxDeadline, hasDeadline := ctx.Deadline()
+	return messageReader{
+		next: func(buf []byte) (int, error) {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			dl := time.Now().Add(d.opts.IdleTimeout)
+			if hasDeadline && ctxDeadline.Before(dl) {
+				dl = ctxDeadline
+			}
+			n, err := r.readBy(dl, buf)
+			if errors.Is(err, errInterrupted) {
+				return 0, callerErr(ctx)
+			}
+			return n, err
+		},
+		done: func() {
+			if !stop() {
+				// The callback started: wait for it, so that it cannot push
+				// the deadline into the past during the next message.
+				<-fired
+			}
+			r.reset()
+		},
 	}
 }
 

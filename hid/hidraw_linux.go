@@ -123,6 +123,7 @@ type HidrawTransport struct {
 	f    *os.File
 	path string
 	wbuf [ReportSize + 1]byte
+	r    interruptibleReader
 }
 
 // OpenHidraw opens a hidraw node for CTAPHID.
@@ -131,7 +132,9 @@ func OpenHidraw(path string) (*HidrawTransport, error) {
 	if err != nil {
 		return nil, errors.New(openErrorText(path, err))
 	}
-	return &HidrawTransport{f: f, path: path}, nil
+	h := &HidrawTransport{f: f, path: path}
+	h.r.conn = f
+	return h, nil
 }
 
 // WriteReport writes report ID 0 followed by the 64-byte report.
@@ -154,6 +157,8 @@ func (h *HidrawTransport) WriteReport(ctx context.Context, report []byte) error 
 func (h *HidrawTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
 	return readWithContext(ctx, h.f, buf)
 }
+
+func (h *HidrawTransport) reader() *interruptibleReader { return &h.r }
 
 // Close implements Transport.
 func (h *HidrawTransport) Close() error { return h.f.Close() }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -77,11 +78,62 @@ func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, erro
 	return n, nil
 }
 
+// interruptibleReader is a deadline-read connection that another goroutine
+// can interrupt. Both built-in transports embed one, so that Device.receive
+// registers one cancel callback per message and sets one plain deadline per
+// 64-byte read, instead of a fresh context, timer, callback and channel per
+// read (readWithContext), which were most of a round trip's allocations.
+type interruptibleReader struct {
+	conn        deadlineConn
+	interrupted atomic.Bool
+}
+
+// errInterrupted: the read was stopped by interrupt (the caller's context
+// ended); receive reports the context's own error instead.
+var errInterrupted = errors.New("read interrupted")
+
+// readBy reads once, waiting until deadline at most.
+func (r *interruptibleReader) readBy(deadline time.Time, buf []byte) (int, error) {
+	if err := r.conn.SetReadDeadline(deadline); err != nil {
+		return 0, fmt.Errorf("set read deadline: %w", err)
+	}
+	// interrupt stores the flag before it moves the deadline into the past:
+	// either this load sees the flag, or that move comes after ours above.
+	if r.interrupted.Load() {
+		return 0, errInterrupted
+	}
+	n, err := r.conn.Read(buf)
+	switch {
+	case err != nil && r.interrupted.Load():
+		return 0, errInterrupted
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, context.DeadlineExceeded
+	case err != nil:
+		return 0, fmt.Errorf("%w: %v", ErrDeviceGone, err)
+	case n == 0:
+		return 0, fmt.Errorf("%w: end of stream", ErrDeviceGone)
+	}
+	return n, nil
+}
+
+// interrupt stops the read in progress and every later one until reset.
+func (r *interruptibleReader) interrupt() {
+	r.interrupted.Store(true)
+	_ = r.conn.SetReadDeadline(time.Unix(1, 0))
+}
+
+// reset readies the reader for the next message.
+func (r *interruptibleReader) reset() { r.interrupted.Store(false) }
+
+// fastReader is implemented by the built-in transports (see interruptibleReader).
+type fastReader interface{ reader() *interruptibleReader }
+
 // SocketTransport is a Transport over a UNIX SOCK_SEQPACKET socket carrying one
 // 64-byte report per message, as `keyceremony simkey serve` provides.
 type SocketTransport struct {
 	conn *net.UnixConn
 	name string
+	r    interruptibleReader
 }
 
 // DialSocket connects to a simkey socket.
@@ -91,12 +143,14 @@ func DialSocket(ctx context.Context, path string) (*SocketTransport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to simkey socket %s: %w", path, err)
 	}
-	return &SocketTransport{conn: c.(*net.UnixConn), name: "simkey:" + path}, nil
+	return NewSocketTransport(c.(*net.UnixConn), "simkey:"+path), nil
 }
 
 // NewSocketTransport wraps an already connected SOCK_SEQPACKET UNIX socket.
 func NewSocketTransport(c *net.UnixConn, name string) *SocketTransport {
-	return &SocketTransport{conn: c, name: name}
+	s := &SocketTransport{conn: c, name: name}
+	s.r.conn = c
+	return s
 }
 
 // SocketPair returns two connected SOCK_SEQPACKET sockets: an in-process wire
@@ -141,6 +195,8 @@ func (s *SocketTransport) WriteReport(ctx context.Context, report []byte) error 
 func (s *SocketTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
 	return readWithContext(ctx, s.conn, buf)
 }
+
+func (s *SocketTransport) reader() *interruptibleReader { return &s.r }
 
 // Close implements Transport.
 func (s *SocketTransport) Close() error { return s.conn.Close() }

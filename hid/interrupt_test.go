@@ -1,0 +1,89 @@
+package hid
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+)
+
+// silentPeer answers CTAPHID_INIT on the device side of a socket pair and
+// then answers a PING only when answer is true; other requests go unanswered.
+func silentPeer(t *testing.T) (*Device, chan<- bool) {
+	t.Helper()
+	host, dev, err := SocketPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close(); dev.Close() })
+	answer := make(chan bool, 8)
+	go func() {
+		buf := make([]byte, ReportSize)
+		for {
+			n, err := dev.Read(buf)
+			if err != nil || n != ReportSize {
+				return
+			}
+			p := Packet(buf)
+			switch {
+			case p.Command() == CmdInit:
+				resp := make([]byte, 17)
+				copy(resp, buf[7:15])
+				binary.BigEndian.PutUint32(resp[8:], 0x00220002) // as a recorded YubiKey
+				resp[12] = 2
+				pk, _ := Fragment(BroadcastCID, CmdInit, resp, MaxMessageSize)
+				dev.Write(pk[0])
+			case p.Command() == CmdPing && <-answer:
+				pk, _ := Fragment(p.CID(), CmdPing, buf[7:7+p.Length()], MaxMessageSize)
+				dev.Write(pk[0])
+			}
+		}
+	}()
+	d, err := Open(context.Background(), NewSocketTransport(host, "pair"), Options{IdleTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, answer
+}
+
+// A read that waits for a key that does not answer ends when the caller's
+// context does (cancel or deadline), with the context's own error, after at
+// most the one second transact gives the key to answer a cancelled request
+// (so the channel is clean) and before the 2 s IdleTimeout; the interruption does not leak into the next
+// request, which waits for and gets its answer.
+func TestReadInterruptedByContextThenNextRequestWorks(t *testing.T) {
+	d, answer := silentPeer(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	answer <- false
+	start := time.Now()
+	err := d.Ping(ctx, []byte("hi"))
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 1500*time.Millisecond {
+		t.Fatalf("cancelled ping: %v after %v, want context.Canceled after the 1 s drain, before the 2 s idle timeout", err, time.Since(start))
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 80*time.Millisecond)
+	defer cancel()
+	answer <- false
+	if err := d.Ping(ctx, []byte("hi")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ping past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+
+	answer <- true
+	if err := d.Ping(context.Background(), []byte("again")); err != nil {
+		t.Fatalf("ping after two interrupted ones: %v", err)
+	}
+}
+
+// With no caller deadline, a silent key is reported gone after IdleTimeout.
+func TestSilentKeyIsGoneAfterIdleTimeout(t *testing.T) {
+	d, answer := silentPeer(t)
+	d.opts.IdleTimeout = 100 * time.Millisecond
+	answer <- false
+	err := d.Ping(context.Background(), []byte("hi"))
+	if !errors.Is(err, ErrDeviceGone) {
+		t.Fatalf("silent key: %v, want ErrDeviceGone", err)
+	}
+}
