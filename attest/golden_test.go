@@ -2,13 +2,14 @@ package attest
 
 import (
 	"encoding/json"
-	"github.com/keyceremony/keyceremony/internal/testenv"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/testenv"
 )
 
 // goldenVector is a real registration captured by another WebAuthn

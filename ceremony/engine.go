@@ -7,11 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/keystep"
-	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"slices"
@@ -21,7 +16,12 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Graph is what the ceremony needs from Entra ID (*enroll.Client).

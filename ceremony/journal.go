@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/report"
 	"os"
 	"time"
+
+	"github.com/keyceremony/keyceremony/report"
 )
 
 // Entry is one journal line. Data never holds a secret.

@@ -5,20 +5,20 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/keystep"
-	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/workstation"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Check outcomes.

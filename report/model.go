@@ -7,10 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/workstation"
 	"time"
 
 	"github.com/gowebpki/jcs"
+
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Schema names the report format and its version.

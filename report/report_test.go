@@ -13,8 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/sim/testca"
-	"github.com/keyceremony/keyceremony/workstation"
 	"html"
 	"os"
 	"os/exec"
@@ -33,6 +31,8 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // tpmSigner opens the TPM (closed at the end of the test).

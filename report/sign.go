@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/sigfile"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Namespace is the SSHSIG namespace of keyceremony reports: a signature

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
 )
 
 // usageError is a command that could not run (bad flags, unreadable input): exit 2.

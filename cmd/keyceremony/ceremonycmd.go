@@ -6,17 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/health"
-	"github.com/keyceremony/keyceremony/officer"
-	"github.com/tailscale/hujson"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/tailscale/hujson"
+
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 )
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/keyceremony/keyceremony/officer"
 )
 
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts

@@ -3,14 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/sim/emulated"
 )
 

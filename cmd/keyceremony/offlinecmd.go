@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/workstation"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,8 +11,12 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/offline"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 const offlineUsage = `usage:

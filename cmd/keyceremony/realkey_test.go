@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/fidokey"
 )
 
 // TestRealKeyReadOnly talks to a real authenticator, read-only (INIT, PING,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/officer"
 	"io"
 	"os"
 
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/tui"
 )
 

@@ -4,7 +4,6 @@ package libfido2_test
 
 import (
 	"context"
-	"github.com/keyceremony/keyceremony/ctap/libfido2"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/ctap/libfido2"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"

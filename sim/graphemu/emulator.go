@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/sim/testca"
 	"math/big"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/sim/testca"
 )
 
 // Config configures an emulator. The zero value serves DefaultState.

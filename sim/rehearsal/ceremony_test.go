@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,11 +17,13 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/testenv"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/emulated"
 	"github.com/keyceremony/keyceremony/sim/graphemu"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 const (

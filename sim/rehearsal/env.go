@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/sim/testca"
-	"github.com/keyceremony/keyceremony/workstation"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,10 +11,13 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/emulated"
 	"github.com/keyceremony/keyceremony/sim/graphemu"
 	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Rehearsal officers: nothing here names a real person.
