@@ -115,6 +115,11 @@ func (e *Emulator) userLocked(key string) *User {
 	return nil
 }
 
+// userNotFound is Graph's 404 for a user path segment that names no user.
+func userNotFound(w http.ResponseWriter, key string) {
+	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
+}
+
 func (e *Emulator) getUser(w http.ResponseWriter, key string) {
 	e.mu.Lock()
 	u := e.userLocked(key)
@@ -158,7 +163,7 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	}
 	e.mu.Unlock()
 	if u == nil {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+userKey+"' does not exist.")
+		userNotFound(w, userKey)
 		return
 	}
 	// "Self-service operations aren't supported" (Graph reference,
@@ -528,7 +533,7 @@ func (e *Emulator) listAllMethods(w http.ResponseWriter, key string) {
 	defer e.mu.Unlock()
 	u := e.userLocked(key)
 	if u == nil {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
+		userNotFound(w, key)
 		return
 	}
 	list := []any{}
@@ -611,7 +616,7 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
 	defer e.mu.Unlock()
 	u := e.userLocked(key)
 	if u == nil {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
+		userNotFound(w, key)
 		return
 	}
 	in := e.memberOfLocked(u.ID)
