@@ -68,7 +68,9 @@ func (s *bench) replug() {
 	s.auth = s.b.Connect(s.t, s.key, s.floor)
 }
 
-func newBench(t *testing.T, b Backend, cfg simkey.Config, floor int) *bench {
+// NewKey makes the simkey of a test: cfg with, unless set, a settable clock
+// (returned; it starts at 2026-11-24 07:00 UTC) and a 1 ms touch.
+func NewKey(t testing.TB, cfg simkey.Config) (*simkey.Key, *Clock) {
 	t.Helper()
 	clock := &Clock{t: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)}
 	if cfg.Now == nil {
@@ -81,6 +83,12 @@ func newBench(t *testing.T, b Backend, cfg simkey.Config, floor int) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key, clock
+}
+
+func newBench(t *testing.T, b Backend, cfg simkey.Config, floor int) *bench {
+	t.Helper()
+	key, clock := NewKey(t, cfg)
 	s := &bench{t: t, b: b, key: key, clock: clock, floor: floor}
 	s.auth = b.Connect(t, key, floor)
 	return s

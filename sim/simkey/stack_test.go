@@ -15,23 +15,10 @@ import (
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
-// fakeClock is a settable clock for the reset window.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type bench struct {
 	t      testing.TB
 	key    *simkey.Key
-	clock  *fakeClock
+	clock  *conformance.Clock
 	client *ctap.Client
 	dev    *hid.Device
 	events []ctap.Keepalive
@@ -42,17 +29,7 @@ type bench struct {
 
 func newBench(t testing.TB, cfg simkey.Config, opts ctap.Options) *bench {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)}
-	if cfg.Now == nil {
-		cfg.Now = clock.Now
-	}
-	if cfg.TouchDelay == 0 {
-		cfg.TouchDelay = time.Millisecond
-	}
-	key, err := simkey.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, clock := conformance.NewKey(t, cfg)
 	b := &bench{t: t, key: key, clock: clock, opts: opts, idle: 2 * time.Second}
 	b.connect()
 	return b
