@@ -63,16 +63,22 @@ func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, erro
 		// into the past for the next read, which would then fail at once.
 		<-fired
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, context.DeadlineExceeded
-		}
-		return 0, fmt.Errorf("%w: %v", ErrDeviceGone, err)
+	if err != nil && ctx.Err() != nil {
+		return 0, ctx.Err()
 	}
-	if n == 0 {
+	return readResult(n, err)
+}
+
+// readResult names the outcome of one read: a passed deadline is
+// context.DeadlineExceeded, any other failure or an empty read means the key
+// is gone.
+func readResult(n int, err error) (int, error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, context.DeadlineExceeded
+	case err != nil:
+		return 0, fmt.Errorf("%w: %v", ErrDeviceGone, err)
+	case n == 0:
 		return 0, fmt.Errorf("%w: end of stream", ErrDeviceGone)
 	}
 	return n, nil
@@ -103,17 +109,10 @@ func (r *interruptibleReader) readBy(deadline time.Time, buf []byte) (int, error
 		return 0, errInterrupted
 	}
 	n, err := r.conn.Read(buf)
-	switch {
-	case err != nil && r.interrupted.Load():
+	if err != nil && r.interrupted.Load() {
 		return 0, errInterrupted
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, context.DeadlineExceeded
-	case err != nil:
-		return 0, fmt.Errorf("%w: %v", ErrDeviceGone, err)
-	case n == 0:
-		return 0, fmt.Errorf("%w: end of stream", ErrDeviceGone)
 	}
-	return n, nil
+	return readResult(n, err)
 }
 
 // interrupt stops the read in progress and every later one until reset.
