@@ -21,7 +21,7 @@ usage: public_registration_client.py GRAPH_URL CA_PEM TENANT CLIENT_ID SECRET_FI
 import base64
 import hashlib
 import json
-import socket
+import os
 import ssl
 import sys
 import urllib.error
@@ -31,25 +31,11 @@ import urllib.request
 from fido2.ctap2 import AttestationObject, Ctap2
 from fido2.ctap2.pin import ClientPin, PinProtocolV2
 from fido2.hid import CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor
+from fido2.hid.base import HidDescriptor
 
-
-class SeqpacketConnection(CtapHidConnection):
-    """One 64-byte HID report per SOCK_SEQPACKET message, no report ID."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(10)
-        self.sock.connect(path)
-
-    def read_packet(self):
-        return self.sock.recv(64)
-
-    def write_packet(self, data):
-        self.sock.send(data)
-
-    def close(self):
-        self.sock.close()
+# The socket connection is the interop test's: one definition of it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "cmd", "keyceremony", "testdata"))
+from python_fido2_interop import SeqpacketConnection  # noqa: E402
 
 
 def b64url(b):
