@@ -132,8 +132,12 @@ func tpmForgery(t *testing.T, ca testCA, change func(*x509.Certificate)) (Input,
 		{{Type: oidTPMManufacturer, Value: "id:4E544300"}}, {{Type: oidTPMModel, Value: "NPCT75x"}}, {{Type: oidTPMVersion, Value: "id:0007"}},
 	})
 	san, _ := asn1.Marshal([]asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: rdn}})
+	// go-webauthn checks a tpm AIK certificate's dates at the machine's
+	// clock, the verifier at its own (testNow): the forgery must be valid at
+	// both, or this test turns red the day after testNow (it did, on
+	// 2026-11-25, with "outside its validity period by this machine's clock").
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(24 * time.Hour),
+		SerialNumber: big.NewInt(7), NotBefore: testNow.Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0),
 		BasicConstraintsValid: true, UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidTCGKpAIKCertificte},
 		ExtraExtensions: []pkix.Extension{{Id: oidSubjectAltName, Critical: true, Value: san}},
 	}

@@ -65,7 +65,7 @@ func issueWith(t testing.TB, issuer testCA, aaguid *ctap.AAGUID, change func(*x5
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject: pkix.Name{Country: []string{"SE"}, Organization: []string{"Forged"}, OrganizationalUnit: []string{"Authenticator Attestation"},
 			CommonName: "Forged attestation"},
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(365 * 24 * time.Hour), BasicConstraintsValid: true,
+		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.AddDate(20, 0, 0), BasicConstraintsValid: true,
 	}
 	if aaguid != nil {
 		v, _ := asn1.Marshal(aaguid[:])

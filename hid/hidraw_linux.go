@@ -147,8 +147,8 @@ func (h *HidrawTransport) WriteReport(ctx context.Context, report []byte) error 
 	}
 	h.wbuf[0] = 0
 	copy(h.wbuf[1:], report)
-	if _, err := h.f.Write(h.wbuf[:]); err != nil {
-		return fmt.Errorf("%w: write %s: %v", ErrDeviceGone, h.path, err)
+	if err := writeWithContext(ctx, h.f, h.wbuf[:]); err != nil {
+		return fmt.Errorf("write %s: %w", h.path, err)
 	}
 	return nil
 }

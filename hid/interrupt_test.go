@@ -87,3 +87,48 @@ func TestSilentKeyIsGoneAfterIdleTimeout(t *testing.T) {
 		t.Fatalf("silent key: %v, want ErrDeviceGone", err)
 	}
 }
+
+// A key that stops taking reports (its queue full, its firmware stuck) must
+// not hang the host: a write ends with the caller's deadline or cancel, and
+// with the context's own error. Before, a SocketTransport write ignored ctx
+// and the FuzzHIDPackets flood seed hung until the test binary's timeout.
+func TestWriteEndsWithContextWhenKeyStopsReading(t *testing.T) {
+	host, dev, err := SocketPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	defer dev.Close() // never read: the socket buffer fills
+	tr := NewSocketTransport(host, "pair")
+	report := make([]byte, ReportSize)
+	for _, tc := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 100*time.Millisecond)
+		}, context.DeadlineExceeded},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			return ctx, cancel
+		}, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			start := time.Now()
+			var err error
+			for i := 0; i < 1_000_000 && err == nil; i++ {
+				err = tr.WriteReport(ctx, report)
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("write to a peer that never reads: %v, want %v", err, tc.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("write took %v to give up", d)
+			}
+		})
+	}
+}

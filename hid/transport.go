@@ -39,9 +39,33 @@ type deadlineConn interface {
 	SetWriteDeadline(time.Time) error
 }
 
-// readWithContext reads once from c, giving up when ctx is done. It uses the
-// runtime poller's deadlines, so it costs no goroutine per read.
+// readWithContext reads one report from c, returning when ctx is done.
 func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, error) {
+	n, err := ioWithContext(ctx, c.SetReadDeadline, func() (int, error) { return c.Read(buf) })
+	if err != nil && ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	return readResult(n, err)
+}
+
+// writeWithContext writes one report to c, returning when ctx is done: a
+// key (or simulator) that stops taking reports must not hang the ceremony.
+func writeWithContext(ctx context.Context, c deadlineConn, report []byte) error {
+	_, err := ioWithContext(ctx, c.SetWriteDeadline, func() (int, error) { return c.Write(report) })
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return context.DeadlineExceeded // the poller's timer beat ctx's
+	}
+	return fmt.Errorf("%w: write: %v", ErrDeviceGone, err)
+}
+
+// ioWithContext runs one read or write under ctx: ctx's deadline becomes
+// the descriptor's, and cancelling ctx pushes that deadline into the past.
+func ioWithContext(ctx context.Context, setDeadline func(time.Time) error, op func() (int, error)) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -49,24 +73,21 @@ func readWithContext(ctx context.Context, c deadlineConn, buf []byte) (int, erro
 	if !ok {
 		dl = time.Time{}
 	}
-	if err := c.SetReadDeadline(dl); err != nil {
-		return 0, fmt.Errorf("set read deadline: %w", err)
+	if err := setDeadline(dl); err != nil {
+		return 0, fmt.Errorf("set deadline: %w", err)
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		_ = c.SetReadDeadline(time.Unix(1, 0))
+		_ = setDeadline(time.Unix(1, 0))
 		close(fired)
 	})
-	n, err := c.Read(buf)
+	n, err := op()
 	if !stop() {
 		// The callback started: wait for it, or it could push the deadline
-		// into the past for the next read, which would then fail at once.
+		// into the past for the next call, which would then fail at once.
 		<-fired
 	}
-	if err != nil && ctx.Err() != nil {
-		return 0, ctx.Err()
-	}
-	return readResult(n, err)
+	return n, err
 }
 
 // readResult names the outcome of one read: a passed deadline is
@@ -184,10 +205,7 @@ func (s *SocketTransport) WriteReport(ctx context.Context, report []byte) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if _, err := s.conn.Write(report); err != nil {
-		return fmt.Errorf("%w: write: %v", ErrDeviceGone, err)
-	}
-	return nil
+	return writeWithContext(ctx, s.conn, report)
 }
 
 // ReadReport implements Transport.

@@ -65,7 +65,7 @@ if [ -n "${FUZZTIME:-}" ]; then
   for pkg in $(go list ./...); do
     for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
       echo "fuzz $pkg $target for $FUZZTIME"
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 1x "$pkg"
     done
   done
 fi

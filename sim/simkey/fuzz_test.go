@@ -37,31 +37,49 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
-// FuzzHIDPackets writes arbitrary reports to simkey's CTAPHID server: it
-// must keep serving a well-behaved client afterwards.
+// FuzzHIDPackets writes arbitrary reports to simkey's CTAPHID server from
+// one open of the device, then a well-behaved client opens it afresh (as a
+// second process opening /dev/hidraw would, with its own input queue) while
+// the garbage's open is still held: the key must serve it at once.
 func FuzzHIDPackets(f *testing.F) {
 	pk, _ := hid.Fragment(hid.BroadcastCID, hid.CmdInit, make([]byte, 8), hid.MaxMessageSize)
 	f.Add([]byte(pk[0]))
 	f.Add(make([]byte, 64))
+	// A flood the host never reads the answers to: 4,000 packets on a
+	// channel the key never handed out, each answered ERR_INVALID_CHANNEL.
+	// The answers overflow the host's queue; the key must drop them and keep
+	// reading (before it did, its blocked answers stopped it reading and the
+	// writer waited out its deadline).
+	flood := make([]byte, 0, 4000*hid.ReportSize)
+	for range 4000 {
+		pk, _ := hid.Fragment(0x01020304, hid.CmdPing, []byte{1}, hid.MaxMessageSize)
+		flood = append(flood, pk[0]...)
+	}
+	f.Add(flood)
 	key, err := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		garbage, err := key.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer garbage.Close()
+		for len(stream) > 0 {
+			r := make([]byte, hid.ReportSize)
+			stream = stream[copy(r, stream):]
+			if err := garbage.WriteReport(ctx, r); err != nil {
+				t.Fatalf("key stopped reading: %v", err)
+			}
+		}
 		tr, err := key.Connect()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tr.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for len(stream) > 0 {
-			r := make([]byte, hid.ReportSize)
-			stream = stream[copy(r, stream):]
-			if err := tr.WriteReport(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-		}
 		dev, err := hid.Open(ctx, tr, hid.Options{IdleTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatalf("INIT after garbage: %v", err)

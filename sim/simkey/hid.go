@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/keyceremony/keyceremony/hid"
@@ -343,10 +344,33 @@ func (c *hidConn) send(cid uint32, cmd hid.Command, data []byte) {
 				}
 			}
 		}
-		if _, err := c.conn.Write(p); err != nil {
-			return
+		if !c.deliver(p) {
+			return // the host's queue is full or gone: the rest is lost too
 		}
 	}
+}
+
+// deliver hands one input report to the host without ever waiting for it.
+// Linux queues a device's input reports per open of /dev/hidraw and drops a
+// new one when that queue is full (drivers/hid/hidraw.c,
+// hidraw_report_event: "if (new_head == list->tail) continue"); a key never
+// stalls because its host stopped reading. simkey does the same: one
+// non-blocking write, and a full socket buffer drops the report. Without it
+// a host that writes a flood of bad packets and reads nothing would block
+// the key's answers, the key would stop reading, and both would wait.
+func (c *hidConn) deliver(report []byte) bool {
+	raw, err := c.conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var werr error
+	if err := raw.Write(func(fd uintptr) bool {
+		_, werr = syscall.Write(int(fd), report)
+		return true // one attempt: EAGAIN means the queue is full
+	}); err != nil {
+		return false
+	}
+	return werr == nil
 }
 
 // Listen serves the key on a UNIX SOCK_SEQPACKET socket at path, one 64-byte
