@@ -9,6 +9,8 @@
 # the C toolchain out (the native backend is pure Go), -buildvcs=false plus
 # an explicit -X stamp gives the revision without Go's build-time VCS state,
 # and -buildid= removes the one per-build identifier. No timestamp is stamped.
+# -s -w leave out the symbol table and DWARF (Debian ships stripped binaries;
+# Go's own tables still name functions in a stack trace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-keyceremony}
@@ -18,5 +20,5 @@ if [ -n "$revision" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/
   revision="$revision-dirty"
 fi
 CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-  -ldflags "-buildid= -X main.version=$version -X main.revision=$revision" \
+  -ldflags "-s -w -buildid= -X main.version=$version -X main.revision=$revision" \
   -o "$out" ./cmd/keyceremony

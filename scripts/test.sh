@@ -2,13 +2,16 @@
 # keyceremony's whole test suite, the one command CI runs (.ci/run).
 #
 # 1. Installs the Debian packages the tests need (python3-fido2, swtpm,
-#    openssh-client, openssl, tmux, fido2-tools, libfido2-dev, gcc, poppler-utils) when they are missing and this user may install them
+#    openssh-client, openssl, tmux, fido2-tools, libfido2-dev, gcc, poppler-utils, lintian, man-db) when they are missing and this user may install them
 #    (root, or passwordless sudo). Otherwise it says so loudly; those tests
 #    then skip with a loud reason, except under CI=true, where they fail.
 # 2. go vet, then every Go test with the race detector, fuzz seed corpora
 #    included; then the libfido2 backend's tests (-tags libfido2).
 # 3. scripts/reproducible.sh: two builds of this commit (other path, fresh
 #    caches) must be byte-identical, and version --json must name them.
+#    scripts/deb-check.sh: the Debian package (nfpm), built twice, identical,
+#    unpacked and run, its man page, completion, SBOM and postinst checked,
+#    lintian-clean.
 # 4. With FUZZTIME=30s (say), also runs each fuzz target for that long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,8 @@ command -v fido2-token >/dev/null || packages+=(fido2-tools)
 [ -e /usr/include/fido.h ] || packages+=(libfido2-dev)
 command -v gcc >/dev/null || packages+=(gcc libc6-dev)
 command -v pdftotext >/dev/null || packages+=(poppler-utils)
+command -v lintian >/dev/null || packages+=(lintian)
+command -v man >/dev/null || packages+=(man-db)
 
 if ((${#packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
@@ -34,7 +39,7 @@ if ((${#packages[@]})); then
   fi
   if [ "${sudo[*]-}" = unavailable ]; then
     echo "WARNING: cannot install ${packages[*]} (not root, no passwordless sudo)." >&2
-    echo "WARNING: the tests that need them (python-fido2 interop, swtpm signing, ssh-keygen and openssl verification, the TUI under tmux, libfido2 and its tools against simkey, the printed PDF page) will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
+    echo "WARNING: the tests that need them (python-fido2 interop, swtpm signing, ssh-keygen and openssl verification, the TUI under tmux, libfido2 and its tools against simkey, the printed PDF page, the Debian package lint and man page) will be SKIPPED. Run: sudo apt-get install ${packages[*]}" >&2
   else
     echo "Installing test dependencies: ${packages[*]}"
     "${sudo[@]}" apt-get update -qq
@@ -60,6 +65,7 @@ else
 fi
 
 scripts/reproducible.sh
+scripts/deb-check.sh
 
 if [ -n "${FUZZTIME:-}" ]; then
   for pkg in $(go list ./...); do

@@ -42,7 +42,8 @@ Usage:
                                              the offline split (see keyceremony offline)
   keyceremony config init [--out FILE]       write a complete, commented example ceremony config
   keyceremony policy show | roots --out DIR  print the embedded policy / export its roots
-  keyceremony version [--json]                print version, revision, Go, binary SHA-256 (and modules)
+  keyceremony version [--json]               print version, revision, Go, binary SHA-256 (and modules)
+  keyceremony completion bash                print the bash completion script
 
 Device addresses: hidraw:/dev/hidrawN, or simkey:/path/to.sock.
 `
@@ -108,6 +109,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		err = cmdVersion(args[1:], stdout)
+	case "completion":
+		err = cmdCompletion(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
