@@ -16,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/keystep"
@@ -47,6 +48,11 @@ type Config struct {
 	// MinPINLength, when set, is applied with authenticatorConfig where the
 	// key supports it.
 	MinPINLength int
+	// GeneratedPIN: instead of each officer typing a half, the tool draws
+	// the PIN (envelope.Generate) and prints each half on its own page
+	// through PrintHalf, for each officer's sealed envelope.
+	GeneratedPIN bool
+	PrintHalf    func(ctx context.Context, h envelope.Half) error
 	Retire       bool // delete the account's other FIDO2 methods at the end
 	Verifier     *attest.Verifier
 	// DisplayName names key n in Entra; default "Break glass key n (model, date)".
@@ -106,6 +112,9 @@ func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter)
 	}
 	if cfg.OfficerA == "" || cfg.OfficerB == "" || cfg.OfficerA == cfg.OfficerB {
 		return nil, errors.New("a ceremony needs two different officers")
+	}
+	if cfg.GeneratedPIN && cfg.PrintHalf == nil {
+		return nil, errors.New("generated PIN halves need a printer for the envelopes")
 	}
 	if cfg.Verifier == nil || cfg.Account == "" || cfg.OutDir == "" {
 		return nil, errors.New("a ceremony needs an account, an attestation policy and an output directory")
@@ -231,6 +240,17 @@ func (e *Engine) preflight(ctx context.Context) error {
 func (e *Engine) openSlot(ctx context.Context, slot int, kind, text string) (ctap.Authenticator, io.Closer, error) {
 	return fidokey.OpenAlone(ctx, e.devices, e.prompt, officer.Instruction{Kind: kind, Slot: slot, Text: text})
 }
+
+// pinHalves says in the journal where the PIN's halves came from.
+func (e *Engine) pinHalves() string {
+	if e.cfg.GeneratedPIN {
+		return "generated"
+	}
+	return "typed"
+}
+
+// ceremonyID names this ceremony in the report and on the envelopes.
+func (e *Engine) ceremonyID() string { return "kc-" + e.started.Format("20060102-150405") }
 
 // pin asks both officers for their halves of key slot's PIN (zero it).
 func (e *Engine) pin(ctx context.Context, slot int, newPIN bool) ([]byte, error) {
@@ -477,10 +497,10 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	if err := r.auth.SetPIN(ctx, r.pin); err != nil {
 		return e.failed(step, err)
 	}
-	if err := e.journal.Append(step, "done", map[string]string{"split": "true"}); err != nil {
+	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
 	}
-	e.prompt.Progress(step, "PIN set from two halves")
+	e.prompt.Progress(step, map[bool]string{false: "PIN set from two halves", true: "PIN set from two generated halves"}[e.cfg.GeneratedPIN])
 	return nil
 }
 
@@ -507,10 +527,10 @@ func (r *slotRun) changePIN(ctx context.Context, step string) error {
 	if err := r.auth.ChangePIN(ctx, current, r.pin, 0); err != nil {
 		return e.failed(step, err)
 	}
-	if err := e.journal.Append(step, "done", map[string]string{"split": "true"}); err != nil {
+	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
 	}
-	e.prompt.Progress(step, "PIN changed from two new halves")
+	e.prompt.Progress(step, map[bool]string{false: "PIN changed from two new halves", true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN])
 	return nil
 }
 
@@ -526,6 +546,9 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 	e := r.e
 	keyMin := r.info.MinPINLength
 	minLen := max(e.cfg.MinPINLength, keyMin, 4)
+	if e.cfg.GeneratedPIN {
+		return r.generatedPIN(ctx, minLen)
+	}
 	e.prompt.Progress(r.step("pin"), fmt.Sprintf("the new PIN must have at least %d characters (policy %d, key %s): each officer types one half",
 		minLen, e.cfg.MinPINLength, r.info.MinPINLengthText()))
 	for range maxPINAttempts {
@@ -541,6 +564,46 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 		e.prompt.Progress(r.step("pin"), fmt.Sprintf("the joined PIN is not accepted (%v): both officers, type your halves again", verr))
 	}
 	return nil, fmt.Errorf("key %d: no acceptable PIN after %d attempts (at least %d characters)", r.slot, maxPINAttempts, minLen)
+}
+
+// generatedPINLength is the length of a generated PIN when the policy and
+// the key ask for less: eight digits, two halves of four.
+const generatedPINLength = 8
+
+// generatedPIN draws the new PIN and prints each half on its own page, one
+// after the other: officer A seals half A before half B is printed, so both
+// are never on the printer's tray, on a screen or in a file together. The
+// halves leave memory with the PIN, which the caller zeroes.
+func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) {
+	e := r.e
+	length := max(minLen, generatedPINLength)
+	length += length % 2
+	pin, err := envelope.Generate(nil, length)
+	if err != nil {
+		return nil, fmt.Errorf("key %d: %w", r.slot, err)
+	}
+	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))
+	half := length / 2
+	for _, part := range []struct {
+		name, officer string
+		digits        []byte
+	}{{"A", e.cfg.OfficerA, pin[:half]}, {"B", e.cfg.OfficerB, pin[half:]}} {
+		h := envelope.Half{Part: part.name, Officer: part.officer, Account: e.cfg.Account, CeremonyID: e.ceremonyID(),
+			Slot: r.slot, Digits: part.digits, Printed: e.cfg.Now(), Rehearsal: e.cfg.Rehearsal}
+		if err := e.cfg.PrintHalf(ctx, h); err != nil {
+			ctap.Zero(pin)
+			return nil, fmt.Errorf("key %d: print PIN half %s: %w", r.slot, part.name, err)
+		}
+		if err := e.prompt.Confirm(ctx, part.officer, fmt.Sprintf("take the page with PIN half %s of key %d from the printer, seal it in your envelope and sign across the flap", part.name, r.slot)); err != nil {
+			ctap.Zero(pin)
+			return nil, err
+		}
+	}
+	if err := ctap.ValidatePIN(pin, minLen); err != nil {
+		ctap.Zero(pin)
+		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
+	}
+	return pin, nil
 }
 
 // minPINLength applies the policy's minimum PIN length where the key can,
@@ -680,7 +743,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		CredentialID:  base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialID),
 		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialKey),
 		PublicKeyPEM:  c.PublicKeyPEM,
-		Attestation:   keystep.Record(v), PINSet: true, PINSplit: true, AttestationCert: certSum,
+		Attestation:   keystep.Record(v), PINSet: true, PINSplit: true, PINGenerated: e.cfg.GeneratedPIN, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
 	if err := e.journal.AppendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
@@ -813,7 +876,7 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 		return nil, err
 	}
 	r := &report.Report{
-		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: "kc-" + e.started.Format("20060102-150405"),
+		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: e.ceremonyID(),
 		Started: e.started, Ended: e.cfg.Now().UTC(),
 		Tenant:      report.Tenant{ID: e.cfg.TenantID, Domain: e.cfg.Domain},
 		Account:     report.Account{UPN: e.user.UPN, ObjectID: e.user.ID},

@@ -106,25 +106,28 @@ type MDSRef struct {
 
 // Key is one security key of the ceremony.
 type Key struct {
-	Slot            int          `json:"slot"`
-	AAGUID          string       `json:"aaguid"`
-	Model           string       `json:"model"`
-	Firmware        string       `json:"firmware,omitempty"`
-	FirmwareSource  string       `json:"firmware_source,omitempty"` // getInfo, or the CTAPHID_INIT device version
-	Serial          string       `json:"serial,omitempty"`
-	CredentialID    string       `json:"credential_id"`   // base64url
-	PublicKeyCOSE   string       `json:"public_key_cose"` // base64url
-	PublicKeyPEM    string       `json:"public_key_pem"`  // PKIX
-	Attestation     *Attestation `json:"attestation"`     // as attest decided it
-	GraphMethodID   string       `json:"graph_method_id,omitempty"`
-	DisplayName     string       `json:"display_name,omitempty"`
-	PINSet          bool         `json:"pin_set"`   // never the PIN
-	PINSplit        bool         `json:"pin_split"` // entered as two halves by two officers
-	PINRetries      int          `json:"pin_retries"`
-	MinPINLength    int          `json:"min_pin_length"`
-	ForcePINChange  bool         `json:"force_pin_change"`
-	AssertionCount  uint32       `json:"assertion_counter,omitempty"`
-	AttestationCert string       `json:"attestation_cert_sha256,omitempty"`
+	Slot           int          `json:"slot"`
+	AAGUID         string       `json:"aaguid"`
+	Model          string       `json:"model"`
+	Firmware       string       `json:"firmware,omitempty"`
+	FirmwareSource string       `json:"firmware_source,omitempty"` // getInfo, or the CTAPHID_INIT device version
+	Serial         string       `json:"serial,omitempty"`
+	CredentialID   string       `json:"credential_id"`   // base64url
+	PublicKeyCOSE  string       `json:"public_key_cose"` // base64url
+	PublicKeyPEM   string       `json:"public_key_pem"`  // PKIX
+	Attestation    *Attestation `json:"attestation"`     // as attest decided it
+	GraphMethodID  string       `json:"graph_method_id,omitempty"`
+	DisplayName    string       `json:"display_name,omitempty"`
+	PINSet         bool         `json:"pin_set"`   // never the PIN
+	PINSplit       bool         `json:"pin_split"` // entered as two halves by two officers
+	// PINGenerated: the tool drew the PIN and printed each half for its own
+	// sealed envelope (never the halves themselves).
+	PINGenerated    bool   `json:"pin_generated,omitempty"`
+	PINRetries      int    `json:"pin_retries"`
+	MinPINLength    int    `json:"min_pin_length"`
+	ForcePINChange  bool   `json:"force_pin_change"`
+	AssertionCount  uint32 `json:"assertion_counter,omitempty"`
+	AttestationCert string `json:"attestation_cert_sha256,omitempty"`
 }
 
 // Retired is a credential removed from the account.

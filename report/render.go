@@ -87,7 +87,10 @@ func Render(r *Report, reportJSON []byte) ([]byte, error) {
 		pin := "not set"
 		if k.PINSet {
 			pin = "set"
-			if k.PINSplit {
+			switch {
+			case k.PINSplit && k.PINGenerated:
+				pin = "set from two generated halves, each printed for its own sealed envelope"
+			case k.PINSplit:
 				pin = "set from two halves (split knowledge)"
 			}
 		}

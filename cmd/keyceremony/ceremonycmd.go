@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
@@ -42,6 +43,8 @@ type ceremonyConfig struct {
 	Reset          *bool    `json:"reset,omitempty"` // default true
 	Retire         bool     `json:"retire"`
 	MinPINLength   int      `json:"min_pin_length,omitempty"`
+	PINHalves      string   `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand   []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
 	OutDir         string   `json:"out_dir"`
 	TPM            string   `json:"tpm,omitempty"`
 	SoftwareKey    string   `json:"software_key,omitempty"`
@@ -73,6 +76,11 @@ func loadCeremonyConfig(path string) (*ceremonyConfig, error) {
 		return nil, fmt.Errorf("config %s: two different officers (officer_a, officer_b) are required", path)
 	case c.OutDir == "":
 		return nil, fmt.Errorf("config %s: out_dir is required", path)
+	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
+		return nil, fmt.Errorf("config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)", path, c.PINHalves)
+	}
+	if len(c.PrintCommand) == 0 {
+		c.PrintCommand = []string{"lp"}
 	}
 	return &c, nil
 }
@@ -163,7 +171,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	build := func(p officer.Prompter) (*ceremony.Engine, error) {
 		return ceremony.New(ceremony.Config{Account: cfg.Account, TenantID: cfg.TenantID, Domain: cfg.Domain,
 			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
-			MinPINLength: cfg.MinPINLength, Verifier: vf, Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host,
+			MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand), Verifier: vf, Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host,
 			OutDir: cfg.OutDir, Previous: previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...), PostureFindings: posture}, j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 	}
 	resumeHint := fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)

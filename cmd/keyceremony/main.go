@@ -15,7 +15,8 @@ import (
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
 
 Usage:
-  keyceremony rehearse [--yes] [--out DIR]   the whole ceremony on two virtual keys and an emulated
+  keyceremony rehearse [--yes] [--out DIR] [--generated-pin]
+                                             the whole ceremony on two virtual keys and an emulated
                                              tenant (TUI on a terminal, --yes headless)
   keyceremony ceremony --config FILE [--resume JOURNAL]
                                              the real ceremony: real keys, Entra ID, TPM-signed report

@@ -27,9 +27,10 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	if withHealth {
 		args = args[1:]
 	}
-	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR]")
+	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR] [--generated-pin]")
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
+	generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
 	if pos, err := fs.parse(args, out); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -54,6 +55,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer env.Close()
+	env.GeneratedPIN = *generated
 	tool := report.ToolInfo(version, revision)
 	useTUI := !*yes && isTerminal()
 	if !*yes && !useTUI {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
@@ -677,4 +679,109 @@ func (r *recordingOfficers) Progress(step, detail string) {
 func (r *recordingOfficers) Confirm(ctx context.Context, name, action string) error {
 	r.seen = append(r.seen, action)
 	return r.Prompter.Confirm(ctx, name, action)
+}
+
+// Generated PIN halves (the policy's choice): the tool draws each key's PIN
+// and prints half A, waits for officer A to seal it, then prints half B.
+// The joined PIN is the key's (a PIN token is granted with it); the report
+// says the halves were generated and never holds them; no file the
+// ceremony wrote and nothing the officers were shown holds either half.
+// The PINs are 16 digits (policy minimum 16) so that an 8-digit half
+// cannot turn up in a report's hex by chance.
+func TestGeneratedPINHalvesSealedApart(t *testing.T) {
+	b := newBench(t)
+	var printed []envelope.Half
+	var shown bytes.Buffer
+	p := rehearsal.NewPrompter(b.devices, &shown)
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) {
+		c.GeneratedPIN, c.MinPINLength = true, 16
+		c.PrintHalf = func(_ context.Context, h envelope.Half) error {
+			h.Digits = append([]byte(nil), h.Digits...) // the engine zeroes its copy
+			printed = append(printed, h)
+			p.Progress("printer", fmt.Sprintf("page for half %s of key %d", h.Part, h.Slot))
+			return nil
+		}
+	}, p).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(printed) != 4 {
+		t.Fatalf("%d pages printed, want 2 keys × 2 halves", len(printed))
+	}
+	// Half B of a key is printed only after officer A confirmed sealing A.
+	sealA := slices.IndexFunc(p.Asked, func(s string) bool {
+		return strings.HasPrefix(s, "confirm ("+officerA+"): take the page with PIN half A of key 1")
+	})
+	sealB := slices.IndexFunc(p.Asked, func(s string) bool {
+		return strings.HasPrefix(s, "confirm ("+officerB+"): take the page with PIN half B of key 1")
+	})
+	if sealA < 0 || sealB < sealA {
+		t.Fatalf("sealing confirmations out of order or missing: %q", p.Asked)
+	}
+	for i, h := range printed {
+		wantPart, wantOfficer := "A", officerA
+		if i%2 == 1 {
+			wantPart, wantOfficer = "B", officerB
+		}
+		if h.Part != wantPart || h.Officer != wantOfficer || h.Slot != i/2+1 || len(h.Digits) != 8 || !h.Rehearsal ||
+			h.Account != "breakglass1@contoso.onmicrosoft.com" || !strings.HasPrefix(h.CeremonyID, "kc-") {
+			t.Fatalf("page %d: %+v", i, h)
+		}
+	}
+	for slot := 1; slot <= 2; slot++ {
+		a, bHalf := printed[2*(slot-1)].Digits, printed[2*(slot-1)+1].Digits
+		pin := append(append([]byte(nil), a...), bHalf...)
+		b.devices.Plug(slot)
+		tok, err := ctap.NewClient(b.devices.Key(slot), ctap.Options{}).GetPINToken(context.Background(), pin,
+			ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"})
+		if err != nil {
+			t.Fatalf("key %d does not take the joined generated PIN: %v", slot, err)
+		}
+		tok.Zero()
+		for _, secret := range [][]byte{a, bHalf} {
+			if bytes.Contains(shown.Bytes(), secret) || slices.ContainsFunc(p.Asked, func(s string) bool { return strings.Contains(s, string(secret)) }) {
+				t.Errorf("a half of key %d was shown to the officers", slot)
+			}
+			filepath.Walk(b.dir, func(path string, fi os.FileInfo, err error) error {
+				if err == nil && !fi.IsDir() {
+					if data, _ := os.ReadFile(path); bytes.Contains(data, secret) {
+						t.Errorf("%s contains a PIN half of key %d", path, slot)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	sig, _ := os.ReadFile(filepath.Join(res.Dir, report.FileSignature))
+	pub, _ := b.signer.SSHPublicKey()
+	r, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range r.Keys {
+		if !k.PINSet || !k.PINSplit || !k.PINGenerated {
+			t.Errorf("report key %d: pin_set %v, pin_split %v, pin_generated %v", k.Slot, k.PINSet, k.PINSplit, k.PINGenerated)
+		}
+	}
+	text, _ := os.ReadFile(filepath.Join(res.Dir, "report.txt"))
+	if !bytes.Contains(text, []byte("set from two generated halves")) {
+		t.Errorf("the printable report does not say the halves were generated")
+	}
+}
+
+// Without a printer the engine refuses generated halves before any step.
+func TestGeneratedPINNeedsAPrinter(t *testing.T) {
+	b := newBench(t)
+	j, err := ceremony.CreateJournal(filepath.Join(b.dir, "j2.jsonl"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	pol, _ := attest.DefaultPolicy()
+	_, err = ceremony.New(ceremony.Config{Account: "a@b", OfficerA: officerA, OfficerB: officerB, Verifier: rehearsal.Verifier(pol),
+		OutDir: b.dir, GeneratedPIN: true}, j, b.devices, b.tenant.Client, b.prompter)
+	if err == nil || !strings.Contains(err.Error(), "printer") {
+		t.Fatalf("New without PrintHalf: %v", err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/emulated"
@@ -37,6 +38,9 @@ type Env struct {
 	Verifier *attest.Verifier
 	UserID   string
 	UPN      string
+	// GeneratedPIN: the rehearsal ceremony generates the PINs and "prints"
+	// each half to its own PDF under the report folder's envelopes/.
+	GeneratedPIN bool
 }
 
 // Setup builds the rehearsal world under dir.
@@ -109,8 +113,12 @@ func (e *Env) Close() error { return e.Tenant.Close() }
 func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 	host, _ := os.Hostname()
 	st := e.Tenant.Emu.Snapshot()
-	return ceremony.Config{Account: e.UPN, TenantID: st.TenantID, Domain: st.Domain, OfficerA: OfficerA, OfficerB: OfficerB,
+	cfg := ceremony.Config{Account: e.UPN, TenantID: st.TenantID, Domain: st.Domain, OfficerA: OfficerA, OfficerB: OfficerB,
 		Keys: 2, Reset: true, Retire: true, Verifier: e.Verifier, Rehearsal: true, Signer: e.Signer, Tool: tool, Hostname: host, OutDir: outDir}
+	if e.GeneratedPIN {
+		cfg.GeneratedPIN, cfg.PrintHalf = true, envelope.Folder(filepath.Join(outDir, "envelopes"))
+	}
+	return cfg
 }
 
 // RunCeremony runs the headless rehearsal ceremony with p (a Prompter of
