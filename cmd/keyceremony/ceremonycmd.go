@@ -24,33 +24,36 @@ import (
 
 // ceremonyConfig is the ceremony's config file (JSON; unknown keys are errors).
 type ceremonyConfig struct {
-	TenantID       string   `json:"tenant_id"`
-	Domain         string   `json:"domain,omitempty"`
-	Account        string   `json:"account"`
-	ClientID       string   `json:"client_id"`
-	Auth           string   `json:"auth,omitempty"`               // device-code (default), browser, certificate
-	Certificate    string   `json:"certificate,omitempty"`        // for auth certificate
-	ClientSecret   string   `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
-	Authority      string   `json:"authority,omitempty"`          // emulator only
-	Graph          string   `json:"graph,omitempty"`              // emulator only
-	CA             string   `json:"ca,omitempty"`                 // emulator only
-	Policy         string   `json:"policy,omitempty"`             // default: the embedded policy
-	MDS            string   `json:"mds,omitempty"`
-	OfficerA       string   `json:"officer_a"`
-	OfficerB       string   `json:"officer_b"`
-	Witness        string   `json:"witness,omitempty"`
-	Keys           int      `json:"keys,omitempty"`
-	Reset          *bool    `json:"reset,omitempty"` // default true
-	Retire         bool     `json:"retire"`
-	MinPINLength   int      `json:"min_pin_length,omitempty"`
-	PINHalves      string   `json:"pin_halves,omitempty"`    // typed (default) or generated
-	PrintCommand   []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
-	OutDir         string   `json:"out_dir"`
-	TPM            string   `json:"tpm,omitempty"`
-	SoftwareKey    string   `json:"software_key,omitempty"`
-	PreviousReport string   `json:"previous_report,omitempty"`
-	Devices        []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
-	Backend        string   `json:"backend,omitempty"` // native (default) or libfido2 (in a -tags libfido2 build)
+	TenantID     string   `json:"tenant_id"`
+	Domain       string   `json:"domain,omitempty"`
+	Account      string   `json:"account"`
+	ClientID     string   `json:"client_id"`
+	Auth         string   `json:"auth,omitempty"`               // device-code (default), browser, certificate
+	Certificate  string   `json:"certificate,omitempty"`        // for auth certificate
+	ClientSecret string   `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
+	Authority    string   `json:"authority,omitempty"`          // emulator only
+	Graph        string   `json:"graph,omitempty"`              // emulator only
+	CA           string   `json:"ca,omitempty"`                 // emulator only
+	Policy       string   `json:"policy,omitempty"`             // default: the embedded policy
+	MDS          string   `json:"mds,omitempty"`
+	OfficerA     string   `json:"officer_a"`
+	OfficerB     string   `json:"officer_b"`
+	Witness      string   `json:"witness,omitempty"`
+	Keys         int      `json:"keys,omitempty"`
+	Reset        *bool    `json:"reset,omitempty"` // default true
+	Retire       bool     `json:"retire"`
+	MinPINLength int      `json:"min_pin_length,omitempty"`
+	PINHalves    string   `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
+	// Read by `keyceremony history`: when the next rotation and health check are due.
+	RotationInterval string   `json:"rotation_interval,omitempty"`
+	HealthInterval   string   `json:"health_interval,omitempty"`
+	OutDir           string   `json:"out_dir"`
+	TPM              string   `json:"tpm,omitempty"`
+	SoftwareKey      string   `json:"software_key,omitempty"`
+	PreviousReport   string   `json:"previous_report,omitempty"`
+	Devices          []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
+	Backend          string   `json:"backend,omitempty"` // native (default) or libfido2 (in a -tags libfido2 build)
 }
 
 func loadCeremonyConfig(path string) (*ceremonyConfig, error) {

@@ -41,6 +41,9 @@ Usage:
                                              serve the local Graph emulator (TEST tenant)
   keyceremony offline export|create|register …
                                              the offline split (see keyceremony offline)
+  keyceremony history DIR --trust SHA256:… [--config FILE] [--json] [--pdf FILE] [--rehearsal]
+                                             verify a safe's reports and chains, per account timeline and
+                                             what is due: exit 0 all well, 1 overdue/finding, 2 broken
   keyceremony config init [--out FILE]       write a complete, commented example ceremony config
   keyceremony policy show | roots --out DIR  print the embedded policy / export its roots
   keyceremony version [--json]               print version, revision, Go, binary SHA-256 (and modules)
@@ -110,6 +113,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = cmdOffline(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		err = cmdVersion(args[1:], stdout)
+	case "history":
+		err = cmdHistory(args[1:], stdout)
 	case "completion":
 		err = cmdCompletion(ctx, args[1:], stdout)
 	case "help", "-h", "--help":

@@ -262,7 +262,7 @@ func TestCLIConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
-		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"}, {"version"}, {"completion"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)

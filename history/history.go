@@ -1,0 +1,296 @@
+package history
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/report"
+)
+
+// Policy says how often an account's keys are rotated and checked.
+type Policy struct {
+	RotationInterval time.Duration // default one year
+	HealthInterval   time.Duration // default 90 days
+}
+
+// Defaults: Microsoft's guidance is to rotate and check emergency access
+// regularly; one year and a quarter are the usual schedule.
+const (
+	DefaultRotationInterval = 365 * 24 * time.Hour
+	DefaultHealthInterval   = 90 * 24 * time.Hour
+)
+
+// Options say what to trust and when "now" is.
+type Options struct {
+	// Trusted are the SHA256 fingerprints of the workstation keys the
+	// auditor trusts (from the paper copies); a report signed by another key
+	// is a problem even when its signature verifies.
+	Trusted   []string
+	Rehearsal bool // accept rehearsal reports (a rehearsal safe)
+	Policy    Policy
+	Now       time.Time
+}
+
+// Problem kinds, each its own exit status class.
+const (
+	KindBroken  = "broken"  // a signature, a file or a chain link does not verify: exit 2
+	KindOverdue = "overdue" // a rotation or health check is late: exit 1
+	KindFinding = "finding" // the latest report of an account has open findings: exit 1
+)
+
+// Problem is one thing the auditor must look at.
+type Problem struct {
+	Kind    string `json:"kind"`
+	Account string `json:"account,omitempty"`
+	File    string `json:"file,omitempty"`
+	Message string `json:"message"`
+}
+
+// Entry is one verified report in an account's timeline.
+type Entry struct {
+	File       string          `json:"file"`
+	SHA256     string          `json:"sha256"`
+	Type       string          `json:"type"`
+	CeremonyID string          `json:"ceremony_id"`
+	Started    time.Time       `json:"started"`
+	Ended      time.Time       `json:"ended"`
+	Officers   []report.Person `json:"officers"`
+	Signer     string          `json:"signer_fingerprint"`
+	Enrolled   []string        `json:"enrolled,omitempty"`
+	Retired    []string        `json:"retired,omitempty"`
+	Findings   []string        `json:"findings,omitempty"`
+	Deviations []string        `json:"deviations,omitempty"`
+	Previous   string          `json:"previous_sha256,omitempty"`
+}
+
+// Account is one account's timeline, oldest first, and what is due.
+type Account struct {
+	UPN          string    `json:"upn"`
+	ObjectID     string    `json:"object_id"`
+	Entries      []Entry   `json:"entries"`
+	NextRotation time.Time `json:"next_rotation,omitzero"`
+	NextHealth   time.Time `json:"next_health_check,omitzero"`
+}
+
+// History is what a safe's folder says.
+type History struct {
+	Dir      string    `json:"dir"`
+	Checked  time.Time `json:"checked"`
+	Accounts []Account `json:"accounts"`
+	Problems []Problem `json:"problems"`
+}
+
+// ExitCode is 0 when every file verifies and nothing is overdue or open,
+// 1 when something is overdue or a finding is open, 2 when a signature, a
+// file or the chain is broken.
+func (h *History) ExitCode() int {
+	code := 0
+	for _, p := range h.Problems {
+		switch p.Kind {
+		case KindBroken:
+			return 2
+		default:
+			code = 1
+		}
+	}
+	return code
+}
+
+// Read walks dir for report.json files, verifies each with the signature
+// beside it and the key it names, checks that key is trusted, links the
+// reports of each account into its chain and finds what is missing,
+// forked or due.
+func Read(dir string, opts Options) (*History, error) {
+	if opts.Policy.RotationInterval == 0 {
+		opts.Policy.RotationInterval = DefaultRotationInterval
+	}
+	if opts.Policy.HealthInterval == 0 {
+		opts.Policy.HealthInterval = DefaultHealthInterval
+	}
+	if len(opts.Trusted) == 0 {
+		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
+	}
+	h := &History{Dir: dir, Checked: opts.Now.UTC()}
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == report.FileReport {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no %s under %s", report.FileReport, dir)
+	}
+	sort.Strings(files)
+	accounts := map[string]*Account{}
+	var order []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		e, acct, prob := verifyFile(f, rel, opts)
+		if prob != nil {
+			h.Problems = append(h.Problems, *prob)
+			continue
+		}
+		key := acct.ObjectID + "|" + acct.UPN
+		if accounts[key] == nil {
+			accounts[key] = &Account{UPN: acct.UPN, ObjectID: acct.ObjectID}
+			order = append(order, key)
+		}
+		accounts[key].Entries = append(accounts[key].Entries, *e)
+	}
+	for _, k := range order {
+		a := accounts[k]
+		sort.SliceStable(a.Entries, func(i, j int) bool { return a.Entries[i].Started.Before(a.Entries[j].Started) })
+		h.Problems = append(h.Problems, chainProblems(a)...)
+		h.Problems = append(h.Problems, due(a, opts)...)
+		h.Accounts = append(h.Accounts, *a)
+	}
+	sort.SliceStable(h.Accounts, func(i, j int) bool { return h.Accounts[i].UPN < h.Accounts[j].UPN })
+	return h, nil
+}
+
+// verifyFile verifies one report with the signature beside it.
+func verifyFile(path, rel string, opts Options) (*Entry, report.Account, *Problem) {
+	broken := func(format string, a ...any) (*Entry, report.Account, *Problem) {
+		return nil, report.Account{}, &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return broken("unreadable: %v", err)
+	}
+	sig, err := os.ReadFile(filepath.Join(filepath.Dir(path), report.FileSignature))
+	if err != nil {
+		return broken("no signature beside it (%s): %v", report.FileSignature, err)
+	}
+	r, err := report.Parse(body)
+	if err != nil {
+		return broken("not a report: %v", err)
+	}
+	pub, err := report.ParsePublicKey([]byte(r.Workstation.SignerPublicKey))
+	if err != nil {
+		return broken("the signing key it names is unreadable: %v", err)
+	}
+	fp := ssh.FingerprintSHA256(pub)
+	if !slices.Contains(opts.Trusted, fp) {
+		return broken("signed by an unknown workstation key %s (trusted: %s)", fp, strings.Join(opts.Trusted, ", "))
+	}
+	if _, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: opts.Rehearsal}); err != nil {
+		return broken("does not verify: %v", err)
+	}
+	sum := sha256.Sum256(body)
+	e := &Entry{File: rel, SHA256: hex.EncodeToString(sum[:]), Type: r.Type, CeremonyID: r.CeremonyID, Started: r.Started, Ended: r.Ended,
+		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations}
+	if r.Previous != nil {
+		e.Previous = r.Previous.SHA256
+	}
+	if r.Type == report.TypeCeremony {
+		for _, k := range r.Keys {
+			e.Enrolled = append(e.Enrolled, fmt.Sprintf("key %d: %s, %q (%s)", k.Slot, k.Model, k.DisplayName, k.GraphMethodID))
+		}
+		for _, k := range r.Retired {
+			e.Retired = append(e.Retired, retiredName(k))
+		}
+	}
+	return e, r.Account, nil
+}
+
+// chainProblems finds the reports missing from an account's chain, and
+// forks: two reports naming the same previous one, or two chains starting.
+func chainProblems(a *Account) []Problem {
+	var out []Problem
+	have := map[string]Entry{}
+	for _, e := range a.Entries {
+		have[e.SHA256] = e
+	}
+	next := map[string][]string{}
+	for _, e := range a.Entries {
+		next[e.Previous] = append(next[e.Previous], e.File)
+		if e.Previous != "" {
+			if _, ok := have[e.Previous]; !ok {
+				out = append(out, Problem{Kind: KindBroken, Account: a.UPN, File: e.File,
+					Message: fmt.Sprintf("a report is missing from the chain: %s names previous report %s, which is not in the folder", e.CeremonyID, short(e.Previous))})
+			}
+		}
+	}
+	for prev, files := range next {
+		if len(files) < 2 {
+			continue
+		}
+		what := "previous report " + short(prev)
+		if prev == "" {
+			what = "no previous report (two chains start)"
+		}
+		out = append(out, Problem{Kind: KindBroken, Account: a.UPN,
+			Message: fmt.Sprintf("the chain forks: %s all name %s", strings.Join(files, " and "), what)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
+	return out
+}
+
+// due sets the next rotation and health check and says what is late and
+// what is open.
+func due(a *Account, opts Options) []Problem {
+	var out []Problem
+	var lastCeremony, last *Entry
+	for i := range a.Entries {
+		e := &a.Entries[i]
+		if e.Type == report.TypeCeremony {
+			lastCeremony = e
+		}
+		last = e
+	}
+	if lastCeremony != nil {
+		a.NextRotation = lastCeremony.Ended.Add(opts.Policy.RotationInterval).UTC()
+		if opts.Now.After(a.NextRotation) {
+			out = append(out, Problem{Kind: KindOverdue, Account: a.UPN,
+				Message: fmt.Sprintf("key rotation overdue since %s (last ceremony %s on %s)", day(a.NextRotation), lastCeremony.CeremonyID, day(lastCeremony.Ended))})
+		}
+	} else {
+		out = append(out, Problem{Kind: KindOverdue, Account: a.UPN, Message: "no ceremony report in the folder: the keys' provenance is unknown"})
+	}
+	if last != nil {
+		a.NextHealth = last.Ended.Add(opts.Policy.HealthInterval).UTC()
+		if opts.Now.After(a.NextHealth) {
+			out = append(out, Problem{Kind: KindOverdue, Account: a.UPN,
+				Message: fmt.Sprintf("health check overdue since %s (last report %s on %s)", day(a.NextHealth), last.CeremonyID, day(last.Ended))})
+		}
+		if len(last.Findings) > 0 {
+			out = append(out, Problem{Kind: KindFinding, Account: a.UPN, File: last.File,
+				Message: fmt.Sprintf("%d finding(s) open in the latest report %s: %s", len(last.Findings), last.CeremonyID, strings.Join(last.Findings, "; "))})
+		}
+	}
+	return out
+}
+
+func retiredName(r report.Retired) string {
+	if r.DisplayName == "" {
+		return r.GraphMethodID
+	}
+	return fmt.Sprintf("%q (%s)", r.DisplayName, r.GraphMethodID)
+}
+
+func short(sum string) string {
+	if len(sum) > 16 {
+		return sum[:16] + "…"
+	}
+	return sum
+}
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

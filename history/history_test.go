@@ -1,0 +1,247 @@
+package history_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/history"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/workstation"
+)
+
+var (
+	fixtureOnce sync.Once
+	fixtureDir  string
+	fixtureKey  workstation.Signer
+	fixtureErr  error
+	fixtureEnd  = time.Now().UTC().Truncate(time.Second)
+)
+
+// safe is a fixture safe: two accounts over three years of rehearsal
+// ceremonies and health checks (made by sim/rehearsal.Safe on an injected
+// clock), copied afresh for each test so a test may tamper with its copy.
+func safe(t *testing.T) (dir, fp string) {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		fixtureDir, fixtureErr = os.MkdirTemp("", "keyceremony-history-")
+		if fixtureErr == nil {
+			fixtureKey, fixtureErr = rehearsal.Safe(context.Background(), fixtureDir, 2, 3, fixtureEnd)
+		}
+	})
+	if fixtureErr != nil {
+		t.Fatal(fixtureErr)
+	}
+	dir = filepath.Join(t.TempDir(), "safe")
+	if out, err := exec.Command("cp", "-a", fixtureDir, dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy the fixture: %v %s", err, out)
+	}
+	fp, err := fixtureKey.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, fp
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
+	os.Exit(code)
+}
+
+func read(t *testing.T, dir, fp string, now time.Time) *history.History {
+	t.Helper()
+	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Rehearsal: true, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// The whole safe verifies: two accounts, each with three ceremonies and
+// three health checks in one chain, next rotation and health check due
+// from the defaults (one year after the last ceremony, 90 days after the
+// last report), nothing overdue: exit 0.
+func TestSafeVerifies(t *testing.T) {
+	dir, fp := safe(t)
+	h := read(t, dir, fp, fixtureEnd)
+	if len(h.Problems) != 0 || h.ExitCode() != 0 {
+		t.Fatalf("problems in a clean safe: %+v", h.Problems)
+	}
+	if len(h.Accounts) != 2 {
+		t.Fatalf("%d accounts, want 2", len(h.Accounts))
+	}
+	for _, a := range h.Accounts {
+		if len(a.Entries) != 6 {
+			t.Fatalf("%s: %d reports, want 6", a.UPN, len(a.Entries))
+		}
+		for i, e := range a.Entries {
+			want := map[bool]string{true: report.TypeCeremony, false: report.TypeHealth}[i%2 == 0]
+			if e.Type != want || (i > 0 && e.Previous != a.Entries[i-1].SHA256) || (i == 0 && e.Previous != "") {
+				t.Fatalf("%s entry %d: %+v", a.UPN, i, e)
+			}
+			if e.Type == report.TypeCeremony && len(e.Enrolled) != 2 {
+				t.Fatalf("%s ceremony %s enrolled %v", a.UPN, e.CeremonyID, e.Enrolled)
+			}
+		}
+		lastCeremony, last := a.Entries[4], a.Entries[5]
+		if !a.NextRotation.Equal(lastCeremony.Ended.Add(history.DefaultRotationInterval)) || !a.NextHealth.Equal(last.Ended.Add(history.DefaultHealthInterval)) {
+			t.Fatalf("%s due: rotation %v, health %v", a.UPN, a.NextRotation, a.NextHealth)
+		}
+	}
+	text := h.Text()
+	for _, want := range []string{"breakglass1@contoso.onmicrosoft.com", "breakglass2@contoso.onmicrosoft.com", "enrolled key 1", "retired", "next rotation due", "next health check due", "Every report verifies"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the timeline lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// problem finds the one problem of kind whose message contains want.
+func problem(t *testing.T, h *history.History, kind, want string) {
+	t.Helper()
+	for _, p := range h.Problems {
+		if p.Kind == kind && strings.Contains(p.Message, want) {
+			return
+		}
+	}
+	t.Fatalf("no %s problem %q among %+v", kind, want, h.Problems)
+}
+
+func reportDirs(t *testing.T, dir, account string) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, account, "*"))
+	if len(m) != 6 {
+		t.Fatalf("%d report folders for %s", len(m), account)
+	}
+	return m // sorted by date: ceremony, health, ceremony, …
+}
+
+const bg1 = "breakglass1@contoso.onmicrosoft.com"
+
+func TestReportDeleted(t *testing.T) {
+	dir, fp := safe(t)
+	os.RemoveAll(reportDirs(t, dir, bg1)[3]) // year 2's health check
+	h := read(t, dir, fp, fixtureEnd)
+	problem(t, h, history.KindBroken, "a report is missing from the chain")
+	if h.ExitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.ExitCode())
+	}
+}
+
+func TestByteChanged(t *testing.T) {
+	dir, fp := safe(t)
+	f := filepath.Join(reportDirs(t, dir, bg1)[2], report.FileReport)
+	b, _ := os.ReadFile(f)
+	i := strings.Index(string(b), "ws-rehearsal")
+	b[i] = 'W' // still a report, still JSON: only the signature can tell
+	os.WriteFile(f, b, 0o644)
+	h := read(t, dir, fp, fixtureEnd)
+	problem(t, h, history.KindBroken, "does not verify")
+	if h.ExitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.ExitCode())
+	}
+}
+
+// resign writes a copy of the report in src, changed by change, signed by
+// signer, into the folder dst.
+func resign(t *testing.T, src, dst string, signer workstation.Signer, change func(*report.Report)) {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(src, report.FileReport))
+	r, err := report.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(r)
+	pub, _ := signer.SSHPublicKey()
+	r.Workstation.SignerPublicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	r.Workstation.SignerFingerprint, _ = signer.Fingerprint()
+	if _, err := report.Write(dst, r, signer); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A second, validly signed year-3 ceremony names the same previous report
+// as the real one: two futures for one past.
+func TestForkedChain(t *testing.T) {
+	dir, fp := safe(t)
+	dirs := reportDirs(t, dir, bg1)
+	resign(t, dirs[4], dirs[4]+"-second", fixtureKey, func(r *report.Report) {
+		r.CeremonyID += "-second"
+		r.Started, r.Ended = r.Started.Add(time.Minute), r.Ended.Add(time.Minute)
+	})
+	h := read(t, dir, fp, fixtureEnd)
+	problem(t, h, history.KindBroken, "the chain forks")
+	if h.ExitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.ExitCode())
+	}
+}
+
+// The last health check replaced by one signed with another workstation's
+// key: its signature verifies, but nobody trusts that key.
+func TestUnknownKey(t *testing.T) {
+	dir, fp := safe(t)
+	other, err := workstation.NewRehearsal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := reportDirs(t, dir, bg1)
+	forged := filepath.Join(t.TempDir(), "forged")
+	resign(t, dirs[5], forged, other, func(r *report.Report) { r.Findings = nil })
+	os.RemoveAll(dirs[5])
+	if out, err := exec.Command("cp", "-a", forged, dirs[5]).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	h := read(t, dir, fp, fixtureEnd)
+	problem(t, h, history.KindBroken, "signed by an unknown workstation key")
+	if h.ExitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.ExitCode())
+	}
+}
+
+// 100 days on, each account's last health check (5 days before the
+// fixture's end, 90-day interval) is overdue; the rotation is not; exit 1.
+func TestHealthCheckOverdue(t *testing.T) {
+	dir, fp := safe(t)
+	h := read(t, dir, fp, fixtureEnd.AddDate(0, 0, 100))
+	problem(t, h, history.KindOverdue, "health check overdue since")
+	for _, p := range h.Problems {
+		if p.Kind != history.KindOverdue || strings.Contains(p.Message, "rotation") {
+			t.Errorf("unexpected problem %+v", p)
+		}
+	}
+	if len(h.Problems) != 2 || h.ExitCode() != 1 {
+		t.Fatalf("exit %d, problems %+v; want one overdue health check per account, exit 1", h.ExitCode(), h.Problems)
+	}
+	// A shorter rotation interval from the config makes the rotation late too.
+	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Rehearsal: true, Now: fixtureEnd,
+		Policy: history.Policy{RotationInterval: 30 * 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem(t, h, history.KindOverdue, "key rotation overdue since")
+}
+
+// Without a trusted key there is nothing to judge against; rehearsal
+// reports are refused unless asked for.
+func TestNeedsTrustAndRefusesRehearsals(t *testing.T) {
+	dir, fp := safe(t)
+	if _, err := history.Read(dir, history.Options{Now: fixtureEnd}); err == nil {
+		t.Error("no trusted key, no error")
+	}
+	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Now: fixtureEnd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem(t, h, history.KindBroken, "REHEARSAL")
+}
