@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -53,8 +54,14 @@ type Config struct {
 	// through PrintHalf, for each officer's sealed envelope.
 	GeneratedPIN bool
 	PrintHalf    func(ctx context.Context, h envelope.Half) error
-	Retire       bool // delete the account's other FIDO2 methods at the end
-	Verifier     *attest.Verifier
+	// OtherKeys are the keys already provisioned for other accounts in this
+	// sitting. A key inserted here that holds one of their credentials (or
+	// the credential of another slot of this ceremony) is refused before
+	// anything is done to it: resetting it would silently break the
+	// other account's enrolled key.
+	OtherKeys []KnownKey
+	Retire    bool // delete the account's other FIDO2 methods at the end
+	Verifier  *attest.Verifier
 	// DisplayName names key n in Entra; default "Break glass key n (model, date)".
 	DisplayName func(slot int, model string, date time.Time) string
 	Rehearsal   bool
@@ -71,6 +78,12 @@ type Config struct {
 	// before they confirm the start, and kept in the report's findings.
 	PostureFindings []string
 	Now             func() time.Time
+}
+
+// KnownKey is a credential already on a key of this sitting.
+type KnownKey struct {
+	Label        string // what the officers are told, e.g. "key 1 of breakglass1@…"
+	CredentialID []byte
 }
 
 // Engine runs one ceremony.
@@ -233,6 +246,9 @@ func (e *Engine) preflight(ctx context.Context) error {
 		return err
 	}
 	e.prompt.Progress("preflight", fmt.Sprintf("account %s (%s), policy %q", u.UPN, u.ID, e.cfg.Verifier.Policy.Name))
+	if n := len(e.cfg.OtherKeys); n > 0 {
+		e.prompt.Progress("preflight", fmt.Sprintf("%d key(s) of other accounts were provisioned in this sitting: each key inserted is checked against them before anything is done to it", n))
+	}
 	return e.journal.Append("preflight", "done", map[string]string{"user_id": u.ID, "upn": u.UPN, "confirmed_by": strings.Join(by, ", ")})
 }
 
@@ -379,16 +395,36 @@ func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error)
 	}
 }
 
-// insert has the officers plug key slot in alone, and reads what it is.
+// insert has the officers plug key slot in alone, reads what it is, and
+// sends back a key that already holds a credential of this sitting.
 func (r *slotRun) insert(ctx context.Context) error {
 	e := r.e
 	var err error
-	r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, r.slot))
-	if err != nil {
-		return err
-	}
-	if r.info, err = r.auth.Info(ctx); err != nil {
-		return err
+	for n := 0; ; n++ {
+		r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, r.slot))
+		if err != nil {
+			return err
+		}
+		if r.info, err = r.auth.Info(ctx); err != nil {
+			return err
+		}
+		other, err := r.alreadyProvisioned(ctx)
+		if err != nil {
+			return err
+		}
+		if other == "" {
+			break
+		}
+		r.closer.Close()
+		r.closer = nil
+		if n == maxReplugs {
+			return fmt.Errorf("the key offered as key %d is %s, again: nothing was done to it; find key %d and resume", r.slot, other, r.slot)
+		}
+		e.prompt.Progress(r.step("insert"), fmt.Sprintf("this key is %s (it holds that key's credential): nothing was done to it. Take it out and insert key %d", other, r.slot))
+		if err := e.prompt.Instruct(ctx, officer.Instruction{Kind: officer.Remove, Slot: r.slot,
+			Text: fmt.Sprintf("This key is %s, not key %d: unplug it and put it aside", other, r.slot)}); err != nil {
+			return err
+		}
 	}
 	fw := ""
 	if r.info.FirmwareVersion != nil {
@@ -404,6 +440,60 @@ func (r *slotRun) insert(ctx context.Context) error {
 	}
 	e.prompt.Progress(r.step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource))
 	return e.journal.Append(r.step("insert"), "note", map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw})
+}
+
+// probeHash is the clientDataHash of the silent probe: no relying party
+// ever sees the probe's signature.
+var probeHash = sha256.Sum256([]byte("keyceremony: does this key already hold a credential of this sitting?"))
+
+// alreadyProvisioned names the key of this sitting whose credential the
+// inserted key holds ("" for none). It asks the key silently (getAssertion
+// with the known credential IDs as allowList, up=false, no PIN), as a
+// platform checks an excludeList: Entra's credentials are created with
+// credProtect userVerificationOptional, which a key reveals to an
+// allowList without user verification (CTAP 2.1, 12.1).
+func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
+	e := r.e
+	known := append([]KnownKey(nil), e.cfg.OtherKeys...)
+	for slot := 1; slot <= e.cfg.Keys; slot++ {
+		if slot == r.slot {
+			continue
+		}
+		if en, ok := e.journal.doneEntry(fmt.Sprintf("key%d/created", slot)); ok && en.Key != nil {
+			if id, err := base64.RawURLEncoding.DecodeString(en.Key.CredentialID); err == nil {
+				known = append(known, KnownKey{Label: fmt.Sprintf("key %d of this ceremony", slot), CredentialID: id})
+			}
+		}
+	}
+	if len(known) == 0 {
+		return "", nil
+	}
+	batch := r.info.MaxCredentialCountInList
+	if batch <= 0 {
+		batch = 1 // CTAP 2.1: absent, one credential per request
+	}
+	up := false
+	for start := 0; start < len(known); start += batch {
+		part := known[start:min(start+batch, len(known))]
+		allow := make([]ctap.CredentialDescriptor, len(part))
+		for i, k := range part {
+			allow[i] = ctap.CredentialDescriptor{Type: "public-key", ID: k.CredentialID}
+		}
+		as, err := r.auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: probeHash[:], AllowList: allow, UserPresence: &up})
+		switch {
+		case errors.Is(err, ctap.StatusNoCredentials):
+			continue
+		case err != nil:
+			return "", fmt.Errorf("key %d: checking whether it already holds a credential of this sitting: %w", r.slot, err)
+		}
+		for _, k := range part {
+			if len(as) > 0 && bytes.Equal(as[0].Credential.ID, k.CredentialID) {
+				return k.Label, nil
+			}
+		}
+		return part[0].Label, nil // one of this batch answered
+	}
+	return "", nil
 }
 
 // reset erases the key: destructive, only in the power-up window, and on

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,16 +55,17 @@ func (l linePrompter) Touch(slot int)               { fmt.Fprintf(l.out, "Touch 
 func (l linePrompter) Progress(step, detail string) { fmt.Fprintf(l.out, "  %-14s %s\n", step, detail) }
 
 func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
-	fs := newFlags("health", "health --config FILE --report LAST/report.json [--pub report.pub] [--yes] [--backend native|libfido2]")
+	fs := newFlags("health", "health --config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]")
 	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
-	last := fs.String("report", "", "the account's last report.json (ceremony or health)")
+	var lasts multiFlag
+	fs.Var(&lasts, "report", "an account's last report.json (ceremony or health); repeat it for each account of the config")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
 	backendName := backendFlag(fs.FlagSet)
 	if _, err := fs.parse(args, out); err != nil {
 		return err
 	}
-	if *cfgPath == "" || *last == "" {
+	if *cfgPath == "" || len(lasts) == 0 {
 		return fs.usageError("--config and --report are required")
 	}
 	cfg, err := loadCeremonyConfig(*cfgPath)
@@ -74,7 +76,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if err != nil {
 		return usageError{err}
 	}
-	body, sig, pub, err := readSignedReport(*last, *pubPath)
+	accounts, err := cfg.sitting()
 	if err != nil {
 		return usageError{err}
 	}
@@ -93,25 +95,49 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		return usageError{err}
 	}
 	host, _ := os.Hostname()
-	hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Verifier: vf, Accounts: 1, OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
-		Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host, OutDir: filepath.Join(cfg.OutDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
-	var res *health.Result
-	if *yes || !isTerminal() {
-		res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: newPINEntry(in, errOut), out: errOut, yes: true})
-	} else {
-		err = runUI(ctx, "keyceremony health check — "+cfg.Account, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
-			var rerr error
-			res, rerr = health.Run(ctx, hcfg, devices, client, p)
-			if rerr != nil {
-				return tui.DoneMsg{}, rerr
+	pins := newPINEntry(in, errOut)
+	var finding error
+	for _, last := range lasts {
+		body, sig, pub, err := readSignedReport(last, *pubPath)
+		if err != nil {
+			return usageError{err}
+		}
+		r, err := report.Parse(body)
+		if err != nil {
+			return usageError{fmt.Errorf("%s: %w", last, err)}
+		}
+		outDir := cfg.OutDir
+		if len(accounts) > 1 {
+			outDir = filepath.Join(outDir, r.Account.UPN)
+		}
+		hcfg := health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Verifier: vf, Accounts: len(accounts), OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
+			Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host, OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
+		var res *health.Result
+		if *yes || !isTerminal() {
+			fmt.Fprintf(errOut, "Health check of %s\n", r.Account.UPN)
+			res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: pins, out: errOut, yes: true})
+		} else {
+			err = runUI(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+				var rerr error
+				res, rerr = health.Run(ctx, hcfg, devices, client, p)
+				if rerr != nil {
+					return tui.DoneMsg{}, rerr
+				}
+				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
+			})
+		}
+		if err != nil {
+			return usageError{fmt.Errorf("%s: %w", r.Account.UPN, err)}
+		}
+		if err := printHealth(out, res); err != nil {
+			var f findingError
+			if !errors.As(err, &f) {
+				return err
 			}
-			return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
-				Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
-		})
+			finding = err
+		}
 	}
-	if err != nil {
-		return usageError{err}
-	}
-	return printHealth(out, res)
+	return finding
 }

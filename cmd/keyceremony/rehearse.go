@@ -14,6 +14,7 @@ import (
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // cmdRehearse runs the whole ceremony engine on two virtual keys (served
@@ -27,14 +28,18 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	if withHealth {
 		args = args[1:]
 	}
-	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR] [--generated-pin]")
+	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR] [--generated-pin] [--accounts N]")
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
+	nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
 	generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
 	if pos, err := fs.parse(args, out); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fs.usageError("unexpected argument %q", pos[0])
+	}
+	if *nAccounts < 1 || *nAccounts > 9 {
+		return fs.usageError("--accounts is 1 to 9, not %d", *nAccounts)
 	}
 	if withHealth && !*yes && isTerminal() {
 		// Refused before anything starts: the health check has no TUI of
@@ -62,36 +67,86 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		headlessNote(out)
 	}
 	scripted := rehearsal.NewPrompter(env.Devices, out)
-	journalPath := filepath.Join(dir, "journal.jsonl")
+	accounts := []sittingAccount{{UPN: env.UPN, OutDir: dir}}
+	for n := 2; n <= *nAccounts; n++ {
+		accounts = append(accounts, sittingAccount{UPN: env.AddAccount(n)})
+	}
+	if len(accounts) > 1 {
+		for i := range accounts {
+			accounts[i].OutDir = filepath.Join(dir, accounts[i].UPN)
+		}
+	}
 	var res *ceremony.Result
-	if useTUI {
-		j, jerr := ceremony.CreateJournal(journalPath, time.Now)
-		if jerr != nil {
-			return jerr
+	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
+	summary, err := runSitting(ctx, accounts, dir, env.Signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+		if len(others) > 0 { // the next account's own keys
+			if err := env.NextKeys(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
+			return nil, err
+		}
+		j, err := ceremony.CreateJournal(a.journal(), time.Now)
+		if err != nil {
+			return nil, err
 		}
 		defer j.Close()
-		// err is the function's: a stop or a refusal must reach the exit code.
-		res, err = runTUI(ctx, "keyceremony REHEARSAL — "+env.UPN+" (virtual keys, emulated Entra)", env.CeremonyConfig(dir, tool).StepCount(),
-			"The rehearsal journal is kept: "+journalPath, acting(env),
-			func(p officer.Prompter) (*ceremony.Engine, error) {
-				return ceremony.New(env.CeremonyConfig(dir, tool), j, env.Devices, env.Tenant.Client, p)
-			},
-			func(r *ceremony.Result) string {
-				return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
-			})
-	} else {
-		res, err = env.RunCeremony(ctx, scripted, dir, tool)
-	}
+		cfg := env.CeremonyConfig(a.OutDir, tool)
+		cfg.Account, cfg.OtherKeys = a.UPN, others
+		if useTUI {
+			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+" (virtual keys, emulated Entra)", cfg.StepCount(),
+				"The rehearsal journal is kept: "+a.journal(), acting(env),
+				func(p officer.Prompter) (*ceremony.Engine, error) { return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p) },
+				func(r *ceremony.Result) string {
+					return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
+				})
+		} else {
+			var eng *ceremony.Engine
+			if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
+				res, err = eng.Run(ctx)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w (journal: %s)", err, a.journal())
+		}
+		if len(accounts) > 1 {
+			fmt.Fprintf(out, "%s:\n", a.UPN)
+		}
+		fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
+		fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
+		fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
+		keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
+		return res, nil
+	})
 	if err != nil {
-		return fmt.Errorf("%w (journal: %s)", err, journalPath)
+		return err
 	}
-	fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
-	fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
-	fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
+	if summary != "" {
+		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
+	}
 	if !withHealth {
 		return nil
 	}
-	return rehearseHealth(ctx, env, scripted, res.Dir, tool, out)
+	// The health check of every account of the sitting, each with its own keys.
+	var failed error
+	for _, a := range accounts {
+		keys, ok := keysOf[a.UPN]
+		if !ok {
+			return fmt.Errorf("%s: its rehearsal ran before this one; rehearse health needs a new --out folder", a.UPN)
+		}
+		for slot, k := range keys {
+			env.Devices.Swap(slot+1, k)
+		}
+		if err := rehearseHealth(ctx, env, scripted, a.OutDir, tool, out); err != nil {
+			var finding findingError
+			if !errors.As(err, &finding) {
+				return err
+			}
+			failed = err
+		}
+	}
+	return failed
 }
 
 // rehearseHealth checks the keys and the emulated account against the
@@ -113,7 +168,7 @@ func rehearseHealth(ctx context.Context, env *rehearsal.Env, p officer.Prompter,
 	fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
 	res, err := health.Run(ctx, health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
 		OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: env.Signer, Tool: tool, Hostname: host,
-		OutDir: filepath.Join(env.Dir, "health")}, env.Devices, env.Tenant.Client, p)
+		OutDir: filepath.Join(ceremonyDir, "health")}, env.Devices, env.Tenant.Client, p)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package rehearsal_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -784,4 +785,113 @@ func TestGeneratedPINNeedsAPrinter(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "printer") {
 		t.Fatalf("New without PrintHalf: %v", err)
 	}
+}
+
+// Key 1, freshly enrolled, offered again as key 2: the tool finds its own
+// credential on it (a silent getAssertion, as a platform checks an
+// excludeList) and sends it back before the reset that would have broken
+// the enrolled key 1; key 2 proper is then provisioned, and key 1 still
+// signs with its credential at the end.
+func TestEnrolledKeyOfferedAgainIsRefusedBeforeReset(t *testing.T) {
+	b := newBench(t)
+	key1, key2 := b.devices.Key(1), b.devices.Key(2)
+	swapped := false
+	p := rehearsal.NewPrompter(b.devices, nil)
+	p.Decline = func(_, action string) bool {
+		// The moment key 1 is done, the officers pick it up again as key 2.
+		if strings.HasPrefix(action, "register key 1") && !swapped {
+			swapped = true
+			b.devices.Swap(2, key1)
+		}
+		return false
+	}
+	p.Removed = func(slot int) {
+		if slot == 2 {
+			b.devices.Swap(2, key2) // the officer finds the right key
+		}
+	}
+	res, err := b.engineWith(nil, false, nil, p).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := slices.ContainsFunc(p.Asked, func(s string) bool {
+		return strings.Contains(s, "This key is key 1 of this ceremony, not key 2")
+	})
+	if !swapped || !refused {
+		t.Fatalf("swapped %v, refused %v: %q", swapped, refused, p.Asked)
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	// Key 1 was never reset: its enrolled credential is still on it.
+	entries, _ := ceremony.ReadJournal(b.journal)
+	resets := 0
+	for _, e := range entries {
+		if e.Step == "key2/reset" && e.Phase == "begin" {
+			resets++
+		}
+	}
+	b.devices.Swap(1, key1)
+	b.devices.Plug(1)
+	c := ctap.NewClient(key1, ctap.Options{})
+	up := false
+	r, _ := report.Parse(mustRead(t, filepath.Join(res.Dir, report.FileReport)))
+	id, _ := base64.RawURLEncoding.DecodeString(r.Keys[0].CredentialID)
+	sum := make([]byte, 32)
+	if _, err := c.GetAssertion(context.Background(), ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: sum,
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: id}}, UserPresence: &up}); err != nil {
+		t.Fatalf("key 1 lost its enrolled credential: %v (key 2 resets begun: %d)", err, resets)
+	}
+}
+
+// Across accounts: a key of account 1 (OtherKeys) offered for account 2 is
+// named and refused, and nothing is done to it.
+func TestOtherAccountsKeyIsRefused(t *testing.T) {
+	b := newBench(t)
+	other := b.devices.Key(1)
+	c := ctap.NewClient(other, ctap.Options{})
+	// Give it a credential as a ceremony for another account would have.
+	tok, err := c.GetPINToken(context.Background(), []byte("00000000"), ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := c.MakeCredential(context.Background(), ctap.MakeCredentialOptions{ClientDataHash: make([]byte, 32),
+		RP: ctap.RelyingParty{ID: enroll.RPID}, User: ctap.User{ID: []byte("account-1"), Name: "breakglass1"}, ResidentKey: true,
+		CredProtect: ctap.CredProtectUVOptional, Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, _ := ctap.ParseAuthData(mc.AuthData)
+	label := "key 2 of breakglass1@contoso.onmicrosoft.com"
+	p := rehearsal.NewPrompter(b.devices, nil)
+	fresh, _ := simkey.New(simkey.Config{TouchDelay: time.Millisecond})
+	p.Removed = func(slot int) {
+		if slot == 1 {
+			b.devices.Swap(1, fresh)
+		}
+	}
+	_, err = b.engineWith(nil, false, func(c *ceremony.Config) {
+		c.OtherKeys = []ceremony.KnownKey{{Label: label, CredentialID: ad.CredentialID}}
+	}, p).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.Asked, func(s string) bool { return strings.Contains(s, "This key is "+label+", not key 1") }) {
+		t.Fatalf("account 1's key was not named: %q", p.Asked)
+	}
+	other.Plug()
+	up := false
+	if _, err := ctap.NewClient(other, ctap.Options{}).GetAssertion(context.Background(), ctap.GetAssertionOptions{RPID: enroll.RPID,
+		ClientDataHash: make([]byte, 32), AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}, UserPresence: &up}); err != nil {
+		t.Fatalf("account 1's key lost its credential: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

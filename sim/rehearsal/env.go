@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,6 +42,8 @@ type Env struct {
 	// GeneratedPIN: the rehearsal ceremony generates the PINs and "prints"
 	// each half to its own PDF under the report folder's envelopes/.
 	GeneratedPIN bool
+
+	keyCfg simkey.Config
 }
 
 // Setup builds the rehearsal world under dir.
@@ -62,23 +65,9 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 		ten.Close()
 		return nil, err
 	}
-	for slot := 1; slot <= 2; slot++ {
-		if err := devs.Plug(slot); err != nil {
-			ten.Close()
-			return nil, err
-		}
-		old := make([]byte, 8)
-		rand.Read(old)
-		for i := range old {
-			old[i] = '0' + old[i]%10
-		}
-		err := ctap.NewClient(devs.Key(slot), ctap.Options{}).SetPIN(ctx, old)
-		ctap.Zero(old)
-		if err != nil {
-			ten.Close()
-			return nil, err
-		}
-		devs.Key(slot).Unplug()
+	if err := outOfTheSafe(ctx, devs); err != nil {
+		ten.Close()
+		return nil, err
 	}
 	pol, err := attest.DefaultPolicy()
 	if err != nil {
@@ -91,7 +80,67 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 		return nil, err
 	}
 	return &Env{Dir: dir, Tenant: ten, Devices: devs, Signer: signer, Verifier: Verifier(pol),
-		UserID: user.ID, UPN: user.UserPrincipalName}, nil
+		UserID: user.ID, UPN: user.UserPrincipalName, keyCfg: keyCfg}, nil
+}
+
+// outOfTheSafe gives each key an old PIN nobody here knows, as last
+// year's keys come out of the safe, and leaves them unplugged.
+func outOfTheSafe(ctx context.Context, devs *Devices) error {
+	for slot := 1; slot <= len(devs.keys); slot++ {
+		if err := devs.Plug(slot); err != nil {
+			return err
+		}
+		old := make([]byte, 8)
+		rand.Read(old)
+		for i := range old {
+			old[i] = '0' + old[i]%10
+		}
+		err := ctap.NewClient(devs.Key(slot), ctap.Options{}).SetPIN(ctx, old)
+		ctap.Zero(old)
+		if err != nil {
+			return err
+		}
+		devs.Key(slot).Unplug()
+	}
+	return nil
+}
+
+// AddAccount adds the n-th break-glass account (n ≥ 2) to the emulated
+// tenant, set up as well as the first, and returns its UPN.
+func (e *Env) AddAccount(n int) string {
+	first := e.Tenant.Emu.Snapshot().Users[0]
+	u := *first
+	u.ID = fmt.Sprintf("4e0f5b56-1f7a-4d2c-9b7e-6b3c1a2d9e%02d", n)
+	u.UserPrincipalName = fmt.Sprintf("breakglass%d@contoso.onmicrosoft.com", n)
+	u.DisplayName = fmt.Sprintf("Break Glass %d", n)
+	e.Tenant.Emu.Update(func(s *graphemu.State) {
+		s.Users = append(s.Users, &u)
+		s.OtherMethods[u.ID] = s.OtherMethods[first.ID]
+		s.RoleAssignments = append(s.RoleAssignments, graphemu.RoleAssignment{ID: "ra-" + u.ID, PrincipalID: u.ID,
+			RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"})
+		s.AssignmentSched = append(s.AssignmentSched, graphemu.RoleSchedule{ID: "ras-" + u.ID, PrincipalID: u.ID,
+			RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"})
+		for i := range s.CAPolicies {
+			s.CAPolicies[i].ExcludeUsers = append(s.CAPolicies[i].ExcludeUsers, u.ID)
+		}
+	})
+	return u.UserPrincipalName
+}
+
+// NextKeys puts two other virtual keys in the slots, out of the safe with
+// an old PIN: the keys of the next account of a sitting.
+func (e *Env) NextKeys(ctx context.Context) error {
+	devs, err := NewDevices(len(e.Devices.keys), e.keyCfg)
+	if err != nil {
+		return err
+	}
+	if err := outOfTheSafe(ctx, devs); err != nil {
+		return err
+	}
+	for slot := 1; slot <= len(devs.keys); slot++ {
+		e.Devices.Swap(slot, devs.Key(slot))
+	}
+	return nil
 }
 
 // Verifier returns a rehearsal's attestation verifier under pol: it trusts

@@ -124,6 +124,9 @@ type Prompter struct {
 	Out     io.Writer
 	// Decline, when set, makes the named action be declined (tests).
 	Decline func(officer, action string) bool
+	// Removed, when set, is called once an instruction to remove key slot
+	// was carried out (tests: an officer putting the right key in place).
+	Removed func(slot int)
 
 	mu      sync.Mutex
 	halves  map[string][]byte
@@ -148,6 +151,9 @@ func (p *Prompter) Instruct(_ context.Context, in officer.Instruction) error {
 		return p.Devices.Plug(in.Slot) // plugs in.Slot only
 	case officer.Remove:
 		p.Devices.Key(in.Slot).Unplug()
+		if p.Removed != nil {
+			p.Removed(in.Slot)
+		}
 	}
 	return nil
 }

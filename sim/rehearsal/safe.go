@@ -10,7 +10,6 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/graphemu"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
@@ -34,24 +33,8 @@ func Safe(ctx context.Context, dir string, accounts, years int, end time.Time) (
 	}
 	defer env.Close()
 	upns := []string{env.UPN}
-	first := env.Tenant.Emu.Snapshot().Users[0]
 	for n := 2; n <= accounts; n++ {
-		u := *first
-		u.ID = fmt.Sprintf("4e0f5b56-1f7a-4d2c-9b7e-6b3c1a2d9e%02d", n)
-		u.UserPrincipalName = fmt.Sprintf("breakglass%d@contoso.onmicrosoft.com", n)
-		u.DisplayName = fmt.Sprintf("Break Glass %d", n)
-		env.Tenant.Emu.Update(func(s *graphemu.State) {
-			s.Users = append(s.Users, &u)
-			s.OtherMethods[u.ID] = s.OtherMethods[first.ID]
-			s.RoleAssignments = append(s.RoleAssignments, graphemu.RoleAssignment{ID: "ra-" + u.ID, PrincipalID: u.ID,
-				RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"})
-			s.AssignmentSched = append(s.AssignmentSched, graphemu.RoleSchedule{ID: "ras-" + u.ID, PrincipalID: u.ID,
-				RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"})
-			for i := range s.CAPolicies {
-				s.CAPolicies[i].ExcludeUsers = append(s.CAPolicies[i].ExcludeUsers, u.ID)
-			}
-		})
-		upns = append(upns, u.UserPrincipalName)
+		upns = append(upns, env.AddAccount(n))
 	}
 	pub, err := env.Signer.SSHPublicKey()
 	if err != nil {

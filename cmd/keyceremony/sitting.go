@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/workstation"
+)
+
+// sittingAccount is one break-glass account of a sitting.
+type sittingAccount struct {
+	UPN      string
+	Previous []byte // the account's previous report.json, for the chain
+	OutDir   string // its report and journal
+}
+
+// journal is where the account's ceremony is journaled.
+func (a sittingAccount) journal() string { return filepath.Join(a.OutDir, "journal.jsonl") }
+
+// openSittingJournal opens the account's journal to resume it when it
+// exists, or creates it.
+func openSittingJournal(path string, resume bool) (*ceremony.Journal, error) {
+	if _, err := os.Stat(path); resume || err == nil {
+		return ceremony.OpenJournal(path, time.Now)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return ceremony.CreateJournal(path, time.Now)
+}
+
+// runSitting provisions each account in turn with run. A key provisioned
+// for an earlier account is refused for a later one (run receives their
+// credentials as OtherKeys); an account whose signed report is already in
+// its folder (an earlier run of this sitting) is not provisioned again.
+// With several accounts, the signed summary page goes into dir.
+func runSitting(ctx context.Context, accounts []sittingAccount, dir string, signer workstation.Signer,
+	run func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error)) (summary string, err error) {
+	var others []ceremony.KnownKey
+	var dirs []string
+	for _, a := range accounts {
+		body, err := os.ReadFile(filepath.Join(a.OutDir, report.FileReport))
+		if errors.Is(err, fs.ErrNotExist) {
+			res, err := run(ctx, a, others)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", a.UPN, err)
+			}
+			if body, err = os.ReadFile(filepath.Join(res.Dir, report.FileReport)); err != nil {
+				return "", err
+			}
+		} else if err != nil {
+			return "", err
+		}
+		r, err := report.Parse(body)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", a.UPN, err)
+		}
+		for _, k := range r.Keys {
+			id, err := base64.RawURLEncoding.DecodeString(k.CredentialID)
+			if err != nil {
+				return "", fmt.Errorf("%s key %d: credential ID: %w", a.UPN, k.Slot, err)
+			}
+			others = append(others, ceremony.KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id})
+		}
+		dirs = append(dirs, a.OutDir)
+	}
+	if len(accounts) < 2 {
+		return "", nil
+	}
+	return report.WriteSummary(dir, dirs, signer)
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/testenv"
+	"github.com/keyceremony/keyceremony/report"
+)
+
+// `rehearse --accounts 2`: each account gets its own two keys and report,
+// both reports and the summary page verify with OpenSSH's ssh-keygen (an
+// outside verifier), the summary lists the four key fingerprints, the
+// second account is told the first account's keys are checked against,
+// and `history` over the folder finds two whole chains.
+func TestRehearseTwoAccounts(t *testing.T) {
+	sshKeygen := testenv.Tool(t, "ssh-keygen", "openssh-client")
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "rehearse", "--yes", "--accounts", "2", "--out", dir)
+	if code != 0 {
+		t.Fatalf("rehearse --accounts 2: %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "2 key(s) of other accounts were provisioned in this sitting") {
+		t.Errorf("the second account was not checked against the first's keys:\n%s", out)
+	}
+	verify := func(dir, file, sig string) {
+		t.Helper()
+		cmd := exec.Command(sshKeygen, "-Y", "verify", "-f", filepath.Join(dir, report.FileAllowedSigners), "-I", "workstation", "-n", report.Namespace, "-s", sig)
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen -Y verify %s: %v\n%s", file, err, b)
+		}
+	}
+	var fp string
+	for _, upn := range []string{"breakglass1@contoso.onmicrosoft.com", "breakglass2@contoso.onmicrosoft.com"} {
+		d := filepath.Join(dir, upn)
+		verify(d, filepath.Join(d, report.FileReport), filepath.Join(d, report.FileSignature))
+		b, _ := os.ReadFile(filepath.Join(d, report.FileReport))
+		r, err := report.Parse(b)
+		if err != nil || r.Account.UPN != upn || len(r.Keys) != 2 {
+			t.Fatalf("%s: %v %+v", upn, err, r)
+		}
+		fp = r.Workstation.SignerFingerprint
+		verify(d, filepath.Join(dir, report.FileSummary), filepath.Join(dir, report.FileSummarySignature))
+	}
+	summary, _ := os.ReadFile(filepath.Join(dir, report.FileSummary))
+	fps := regexp.MustCompile(`(?m)^  key [12]  (SHA256:[A-Za-z0-9+/]{43})`).FindAllStringSubmatch(string(summary), -1)
+	seen := map[string]bool{}
+	for _, m := range fps {
+		seen[m[1]] = true
+	}
+	if len(fps) != 4 || len(seen) != 4 {
+		t.Fatalf("the summary lists %d key fingerprints (%d distinct), want 4:\n%s", len(fps), len(seen), summary)
+	}
+	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 0 || strings.Count(hist, "ceremony  kc-") != 2 {
+		t.Fatalf("history of the sitting: %d\n%s", code, hist)
+	}
+}
+
+// A config names one account or several, never both, never one twice.
+func TestConfigAccounts(t *testing.T) {
+	base := `"tenant_id": "t", "client_id": "c", "officer_a": "A", "officer_b": "B", "out_dir": "/tmp/x"`
+	for _, tc := range []struct{ body, want string }{
+		{`{` + base + `, "account": "a@x", "accounts": [{"account": "b@x"}]}`, "not both"},
+		{`{` + base + `, "accounts": [{"account": "a@x"}, {"account": "A@x"}]}`, "twice"},
+		{`{` + base + `, "accounts": [{"account": ""}]}`, "twice, or empty"},
+		{`{` + base + `}`, "account (or accounts) are required"},
+		{`{` + base + `, "account": "a@x", "pin_halves": "dictated"}`, "pin_halves"},
+	} {
+		f := writeFile(t, tc.body)
+		if _, err := loadCeremonyConfig(f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	c, err := loadCeremonyConfig(writeFile(t, `{`+base+`, "accounts": [{"account": "a@x"}, {"account": "b@x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.sitting()
+	if err != nil || len(s) != 2 || s[1].OutDir != "/tmp/x/b@x" {
+		t.Fatalf("sitting %+v %v", s, err)
+	}
+}
