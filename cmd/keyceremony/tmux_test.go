@@ -17,6 +17,71 @@ import (
 // instructions, y for confirmations, a PIN half typed twice. The half never
 // appears on any captured screen.
 func TestTUIUnderTmux(t *testing.T) {
+	const half = "qzqzqzqz"
+	screens, final, outDir := driveRehearsalTUI(t, 80, 24, half)
+	for _, s := range screens {
+		if strings.Contains(s, half) {
+			t.Fatalf("a PIN half is on screen:\n%s", s)
+		}
+	}
+	if !strings.Contains(final, "SHA256:") || !strings.Contains(final, "Rehearsal complete: 2 keys registered, 1 retired") {
+		t.Fatalf("final screen:\n%s", final)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "report.json")); err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+}
+
+// Generated PIN halves and two accounts, as the officers meet them at
+// 100×30: the sealing confirmations come up one half at a time, and no
+// captured screen shows a half of any key (read back from its envelope
+// page) — let alone both.
+func TestTUIGeneratedPINTwoAccounts(t *testing.T) {
+	pdftotext := testenv.Tool(t, "pdftotext", "poppler-utils")
+	screens, final, outDir := driveRehearsalTUI(t, 100, 30, "", "--generated-pin", "--accounts", "2")
+	if !strings.Contains(final, "Rehearsal complete: 2 keys registered") {
+		t.Fatalf("final screen:\n%s", final)
+	}
+	sealing := 0
+	for _, s := range screens {
+		if strings.Contains(s, "seal it in your envelope") {
+			sealing++
+		}
+	}
+	if sealing == 0 {
+		t.Fatal("no screen asked an officer to seal a PIN half")
+	}
+	pages, _ := filepath.Glob(filepath.Join(outDir, "*", "envelopes", "pin-half-key*.pdf"))
+	if len(pages) != 8 {
+		t.Fatalf("%d envelope pages, want 2 accounts × 2 keys × 2 halves", len(pages))
+	}
+	for _, page := range pages {
+		text, err := exec.Command(pdftotext, "-layout", page, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var digits string
+		for _, l := range strings.Split(string(text), "\n") {
+			if f := strings.TrimSpace(l); len(f) == 5 && f[2] == ' ' && strings.Trim(f, "0123456789 ") == "" {
+				digits = f
+			}
+		}
+		if digits == "" {
+			t.Fatalf("%s: no half found:\n%s", page, text)
+		}
+		for _, s := range screens {
+			if strings.Contains(s, digits) || strings.Contains(s, strings.ReplaceAll(digits, " ", "")) && strings.Contains(s, "PIN") {
+				t.Fatalf("the half of %s is on screen:\n%s", filepath.Base(page), s)
+			}
+		}
+	}
+}
+
+// driveRehearsalTUI runs `keyceremony rehearse ARGS` in a width×height
+// tmux pane and answers as the officers would (half typed for a PIN half),
+// returning every distinct screen, the final one and the output folder.
+func driveRehearsalTUI(t *testing.T, width, height int, half string, args ...string) (screens []string, final, outDir string) {
+	t.Helper()
 	tmux := testenv.Tool(t, "tmux", "tmux")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "keyceremony")
@@ -24,36 +89,29 @@ func TestTUIUnderTmux(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	session := "kc" + strings.ReplaceAll(filepath.Base(dir), "-", "")
-	outDir := filepath.Join(dir, "out")
-	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-		bin+" rehearse --out "+outDir+"; sleep 60").CombinedOutput(); err != nil {
+	outDir = filepath.Join(dir, "out")
+	cmdline := bin + " rehearse --out " + outDir + " " + strings.Join(args, " ") + "; sleep 60"
+	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)
 	}
 	defer exec.Command(tmux, "kill-session", "-t", session).Run()
-	const half = "qzqzqzqz"
 	send := func(keys ...string) {
 		exec.Command(tmux, append([]string{"send-keys", "-t", session}, keys...)...).Run()
 	}
 	last, lastAction := "", time.Time{}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
 		screen, err := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := string(screen)
-		if strings.Contains(s, half) {
-			t.Fatalf("a PIN half is on screen:\n%s", s)
+		if s != last {
+			screens = append(screens, s)
 		}
-		if strings.Contains(s, "Copy onto the envelope") {
-			if !strings.Contains(s, "SHA256:") || !strings.Contains(s, "Rehearsal complete: 2 keys registered, 1 retired") {
-				t.Fatalf("final screen:\n%s", s)
-			}
+		if strings.Contains(s, "Copy onto the envelope") && (len(args) == 0 || strings.Contains(s, "summary") || !strings.Contains(strings.Join(args, " "), "--accounts")) {
 			send("Enter")
-			if _, err := os.Stat(filepath.Join(outDir, "report.json")); err != nil {
-				t.Fatalf("no report: %v", err)
-			}
-			return
+			return screens, s, outDir
 		}
 		if strings.Contains(s, "STOPPED") {
 			t.Fatalf("the ceremony stopped:\n%s", s)
@@ -65,7 +123,7 @@ func TestTUIUnderTmux(t *testing.T) {
 				send("Enter")
 			case strings.Contains(s, ": confirm —"):
 				send("y", "Enter")
-			case strings.Contains(s, "Press Enter when done"):
+			case strings.Contains(s, "Press Enter when done"), strings.Contains(s, "Copy onto the envelope"):
 				send("Enter")
 			}
 			last, lastAction = s, time.Now()
@@ -74,6 +132,7 @@ func TestTUIUnderTmux(t *testing.T) {
 	}
 	screen, _ := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
 	t.Fatalf("the rehearsal did not finish under tmux; last screen:\n%s", screen)
+	return nil, "", ""
 }
 
 // tmuxRun starts cmdline in a detached tmux pane of the given size and
