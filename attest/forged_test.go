@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // attObject is an attestationObject taken apart for rewriting.
 type attObject struct {
-	Fmt      string          `cbor:"fmt"`
-	AttStmt  ctap.RawMessage `cbor:"attStmt"`
-	AuthData []byte          `cbor:"authData"`
+	Fmt      string              `cbor:"fmt"`
+	AttStmt  ctapwire.RawMessage `cbor:"attStmt"`
+	AuthData []byte              `cbor:"authData"`
 }
 
 // realInput loads a golden vector's registration as attObject and clientDataJSON.
@@ -40,7 +41,7 @@ func realInput(t *testing.T, name string) (attObject, []byte, goldenVector) {
 	ao, _ := decodeB64URL(reg.Response.AttestationObject)
 	cd, _ := decodeB64URL(reg.Response.ClientDataJSON)
 	var o attObject
-	if err := ctap.Unmarshal(ao, &o); err != nil {
+	if err := ctapwire.Unmarshal(ao, &o); err != nil {
 		t.Fatal(err)
 	}
 	return o, cd, g
@@ -48,7 +49,7 @@ func realInput(t *testing.T, name string) (attObject, []byte, goldenVector) {
 
 func (o attObject) input(t *testing.T, clientData []byte) Input {
 	t.Helper()
-	b, err := ctap.Marshal(o)
+	b, err := ctapwire.Marshal(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func tpmForgery(t *testing.T, ca testCA, change func(*x509.Certificate)) (Input,
 	t.Helper()
 	o, cd, g := realInput(t, "py_webauthn-tpm-verify-tpm-with-ecc-public-area-type.json")
 	var stmt map[string]any
-	if err := ctap.Unmarshal(o.AttStmt, &stmt); err != nil {
+	if err := ctapwire.Unmarshal(o.AttStmt, &stmt); err != nil {
 		t.Fatal(err)
 	}
 	aik, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -152,7 +153,7 @@ func tpmForgery(t *testing.T, ca testCA, change func(*x509.Certificate)) (Input,
 	h := sha1.Sum(stmt["certInfo"].([]byte))
 	stmt["sig"], _ = rsa.SignPKCS1v15(rand.Reader, aik, crypto.SHA1, h[:])
 	stmt["x5c"] = []any{der}
-	if o.AttStmt, err = ctap.Marshal(stmt); err != nil {
+	if o.AttStmt, err = ctapwire.Marshal(stmt); err != nil {
 		t.Fatal(err)
 	}
 	return o.input(t, cd), g
@@ -281,13 +282,13 @@ func TestBERRootIsATrustAnchor(t *testing.T) {
 	// The same encoding in x5c (an intermediate) is malformed input.
 	stmt := registration{aaguid: yk, attCert: leaf, attKey: key}.build(t)
 	var o attObject
-	if err := ctap.Unmarshal(stmt.AttestationObject, &o); err != nil {
+	if err := ctapwire.Unmarshal(stmt.AttestationObject, &o); err != nil {
 		t.Fatal(err)
 	}
 	var st map[string]any
-	ctap.Unmarshal(o.AttStmt, &st)
+	ctapwire.Unmarshal(o.AttStmt, &st)
 	st["x5c"] = []any{leaf.Raw, ber}
-	o.AttStmt, _ = ctap.Marshal(st)
+	o.AttStmt, _ = ctapwire.Marshal(st)
 	v, err = (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(o.input(t, stmt.ClientDataJSON), Expect{RPID: EntraRPID})
 	if err != nil || v.Allowed || !v.HasReason(ReasonMalformed) {
 		t.Fatalf("BER certificate in x5c: %v %s", err, sortedCodes(v))

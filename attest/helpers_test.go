@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // testNow is the fixed verification time of the tests.
@@ -109,7 +110,7 @@ func (r registration) build(t testing.TB) Input {
 		r.clientData = []byte(`{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.microsoft.com"}`)
 	}
 	cred, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	cose, _ := ctap.Marshal(ctap.COSEKeyFromECDSA(&cred.PublicKey))
+	cose, _ := ctapwire.Marshal(ctapwire.COSEKeyFromECDSA(&cred.PublicKey))
 	credID := make([]byte, 32)
 	rand.Read(credID)
 	rpHash := sha256.Sum256([]byte(r.rpID))
@@ -130,7 +131,7 @@ func (r registration) build(t testing.TB) Input {
 	}
 	var stmt []byte
 	if format == "none" {
-		stmt, _ = ctap.Marshal(map[string]any{})
+		stmt, _ = ctapwire.Marshal(map[string]any{})
 	} else {
 		digest := sha256.Sum256(append(append([]byte{}, ad...), signed...))
 		if format == "fido-u2f" { // FIDO U2F raw message formats §4.3
@@ -148,12 +149,12 @@ func (r registration) build(t testing.TB) Input {
 		}
 		if r.self {
 			sig, _ = ecdsa.SignASN1(rand.Reader, cred, digest[:])
-			stmt, _ = ctap.Marshal(struct {
+			stmt, _ = ctapwire.Marshal(struct {
 				Alg int    `cbor:"alg"`
 				Sig []byte `cbor:"sig"`
 			}{-7, sig})
 		} else if format == "fido-u2f" {
-			stmt, _ = ctap.Marshal(struct {
+			stmt, _ = ctapwire.Marshal(struct {
 				Sig []byte   `cbor:"sig"`
 				X5C [][]byte `cbor:"x5c"`
 			}{sig, [][]byte{r.attCert.Raw}})
@@ -162,7 +163,7 @@ func (r registration) build(t testing.TB) Input {
 			for _, c := range r.chain {
 				x5c = append(x5c, c.Raw)
 			}
-			stmt, _ = ctap.Marshal(struct {
+			stmt, _ = ctapwire.Marshal(struct {
 				Alg int      `cbor:"alg"`
 				Sig []byte   `cbor:"sig"`
 				X5C [][]byte `cbor:"x5c"`

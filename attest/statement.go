@@ -14,6 +14,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // This file holds the few checks of an attestation statement that are made
@@ -213,7 +214,7 @@ func checkStatementSignature(format string, stmt map[string]any, authData, clien
 		if err != nil {
 			return err
 		}
-		pub, err := ctap.ParseCOSEKey(ad.CredentialKey)
+		pub, err := ctapwire.ParseCOSEKey(ad.CredentialKey)
 		if err != nil {
 			return err
 		}

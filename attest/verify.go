@@ -18,6 +18,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Reason codes of a refusal. Each Verdict reason carries one, so tests and
@@ -201,7 +202,7 @@ func parseAuthDataFromObject(obj []byte) (*ctap.AuthData, error) {
 	var o struct {
 		AuthData []byte `cbor:"authData"`
 	}
-	if err := ctap.Unmarshal(obj, &o); err != nil {
+	if err := ctapwire.Unmarshal(obj, &o); err != nil {
 		return nil, err
 	}
 	return ctap.ParseAuthData(o.AuthData)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/sim/simkey"
@@ -33,7 +34,7 @@ func (a *acts) observe(req, _ []byte) {
 		a.resets++
 	case ctap.CmdClientPIN:
 		var m map[int]any
-		if ctap.Unmarshal(req[1:], &m) == nil && m[2] == uint64(3) {
+		if ctapwire.Unmarshal(req[1:], &m) == nil && m[2] == uint64(3) {
 			a.setPIN++
 		}
 	}

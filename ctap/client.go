@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Channel carries one CTAP2 message (command byte followed by CBOR) to an
@@ -62,7 +64,7 @@ func NewClient(ch Channel, opts Options) *Client {
 func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
 	msg := []byte{byte(cmd)}
 	if params != nil {
-		b, err := Marshal(params)
+		b, err := ctapwire.Marshal(params)
 		if err != nil {
 			return fmt.Errorf("%s: encode request: %w", cmd, err)
 		}
@@ -88,7 +90,7 @@ func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
 	if len(reply) == 1 {
 		return fmt.Errorf("%s: %w: reply has no body", cmd, ErrMalformedReply)
 	}
-	if err := Unmarshal(reply[1:], out); err != nil {
+	if err := ctapwire.Unmarshal(reply[1:], out); err != nil {
 		return fmt.Errorf("%s: %w: %v", cmd, ErrMalformedReply, err)
 	}
 	return nil
@@ -124,7 +126,7 @@ func (c *Client) cachedInfo(ctx context.Context) (*Info, error) {
 
 // pinProtocol picks the PIN/UV auth protocol: the forced one, else 2 when
 // offered, else 1.
-func (c *Client) pinProtocol(ctx context.Context) (PINProtocol, error) {
+func (c *Client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return nil, err
@@ -133,11 +135,11 @@ func (c *Client) pinProtocol(ctx context.Context) (PINProtocol, error) {
 		if !info.SupportsPINProtocol(c.opts.PINProtocol) {
 			return nil, fmt.Errorf("key does not offer PIN/UV auth protocol %d (offers %v)", c.opts.PINProtocol, info.PinUvAuthProtocols)
 		}
-		return ProtocolByVersion(c.opts.PINProtocol)
+		return ctapwire.ProtocolByVersion(c.opts.PINProtocol)
 	}
 	for _, v := range []int{2, 1} {
 		if info.SupportsPINProtocol(v) {
-			return ProtocolByVersion(v)
+			return ctapwire.ProtocolByVersion(v)
 		}
 	}
 	return nil, errors.New("key offers no PIN/UV auth protocol this tool supports")
@@ -150,8 +152,8 @@ func (c *Client) PINRetries(ctx context.Context) (retries int, powerCycle bool, 
 	if err != nil {
 		return 0, false, err
 	}
-	var resp ClientPINResponse
-	if err := c.call(ctx, CmdClientPIN, ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetRetries}, &resp); err != nil {
+	var resp ctapwire.ClientPINResponse
+	if err := c.call(ctx, CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetRetries}, &resp); err != nil {
 		return 0, false, fmt.Errorf("get PIN retries: %w", err)
 	}
 	if resp.PINRetries == nil || *resp.PINRetries < 0 {
@@ -161,19 +163,19 @@ func (c *Client) PINRetries(ctx context.Context) (retries int, powerCycle bool, 
 }
 
 // sharedSecret runs getKeyAgreement and the platform half of ECDH.
-func (c *Client) sharedSecret(ctx context.Context, p PINProtocol) (COSEKey, []byte, error) {
-	var resp ClientPINResponse
-	if err := c.call(ctx, CmdClientPIN, ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetKeyAgreement}, &resp); err != nil {
-		return COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
+func (c *Client) sharedSecret(ctx context.Context, p ctapwire.PINProtocol) (ctapwire.COSEKey, []byte, error) {
+	var resp ctapwire.ClientPINResponse
+	if err := c.call(ctx, CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetKeyAgreement}, &resp); err != nil {
+		return ctapwire.COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
 	}
 	if resp.KeyAgreement == nil {
-		return COSEKey{}, nil, fmt.Errorf("key agreement: %w: no key", ErrMalformedReply)
+		return ctapwire.COSEKey{}, nil, fmt.Errorf("key agreement: %w: no key", ErrMalformedReply)
 	}
 	peer, err := resp.KeyAgreement.ECDH()
 	if err != nil {
-		return COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
+		return ctapwire.COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
 	}
-	return Encapsulate(p, peer)
+	return ctapwire.Encapsulate(p, peer)
 }
 
 // ValidatePIN checks a PIN against CTAP rules (4 or more Unicode code points,
@@ -243,8 +245,8 @@ func (c *Client) SetPIN(ctx context.Context, pin []byte) error {
 	if err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
-	req := ClientPINRequest{
-		Protocol: p.Version(), SubCommand: PINSetPIN, KeyAgreement: &platformKey,
+	req := ctapwire.ClientPINRequest{
+		Protocol: p.Version(), SubCommand: ctapwire.PINSetPIN, KeyAgreement: &platformKey,
 		NewPINEnc: newPINEnc, PinUvAuth: p.Authenticate(secret, newPINEnc),
 	}
 	if err := c.call(ctx, CmdClientPIN, req, nil); err != nil {
@@ -320,8 +322,8 @@ func (c *Client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmR
 	if err != nil {
 		return fmt.Errorf("change PIN: %w", err)
 	}
-	req := ClientPINRequest{
-		Protocol: p.Version(), SubCommand: PINChangePIN, KeyAgreement: &platformKey,
+	req := ctapwire.ClientPINRequest{
+		Protocol: p.Version(), SubCommand: ctapwire.PINChangePIN, KeyAgreement: &platformKey,
 		NewPINEnc: newPINEnc, PINHashEnc: pinHashEnc,
 		PinUvAuth: p.Authenticate(secret, append(append([]byte{}, newPINEnc...), pinHashEnc...)),
 	}
@@ -347,7 +349,7 @@ type TokenRequest struct {
 // PINToken is a pinUvAuthToken and the protocol it belongs to. Zero it
 // when done.
 type PINToken struct {
-	protocol PINProtocol
+	protocol ctapwire.PINProtocol
 	token    []byte
 	// pin is set instead of protocol and token in a deferred token: a
 	// backend whose library exchanges the PIN for a token on every call
@@ -426,17 +428,17 @@ func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
 	}
-	req := ClientPINRequest{Protocol: p.Version(), SubCommand: PINGetToken, KeyAgreement: &platformKey, PINHashEnc: pinHashEnc}
+	req := ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetToken, KeyAgreement: &platformKey, PINHashEnc: pinHashEnc}
 	granted := PermMakeCredential | PermGetAssertion
 	if tr.Permissions != 0 {
 		if ok, _ := info.Option("pinUvAuthToken"); !ok {
 			return nil, errors.New("PIN token: key does not support tokens with permissions (CTAP 2.1); this operation needs them")
 		}
 		perms := uint8(tr.Permissions)
-		req.SubCommand, req.Permissions, req.PermissionsRP = PINGetTokenWithPermissions, &perms, tr.RPID
+		req.SubCommand, req.Permissions, req.PermissionsRP = ctapwire.PINGetTokenWithPermissions, &perms, tr.RPID
 		granted = tr.Permissions
 	}
-	var resp ClientPINResponse
+	var resp ctapwire.ClientPINResponse
 	if err := c.call(ctx, CmdClientPIN, req, &resp); err != nil {
 		return nil, c.pinFailure(ctx, "PIN token", err)
 	}
@@ -463,4 +465,10 @@ func (c *Client) Selection(ctx context.Context) error {
 		return fmt.Errorf("selection: %w", err)
 	}
 	return nil
+}
+
+// Zero overwrites b with zeros. Use it on PINs, PIN hashes and tokens once
+// they are no longer needed.
+func Zero(b []byte) {
+	clear(b)
 }

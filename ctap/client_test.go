@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // replayChannel answers every request with the same bytes.
@@ -60,7 +62,7 @@ func TestValidatePIN(t *testing.T) {
 
 func TestPINProtocolRoundTrips(t *testing.T) {
 	for _, v := range []int{1, 2} {
-		p, _ := ProtocolByVersion(v)
+		p, _ := ctapwire.ProtocolByVersion(v)
 		secret, _ := p.KDF([]byte("0123456789abcdef0123456789abcdef"))
 		pt := []byte("0123456789abcdef0123456789abcdef")
 		ct, err := p.Encrypt(secret, pt)
@@ -72,14 +74,14 @@ func TestPINProtocolRoundTrips(t *testing.T) {
 			t.Fatalf("v%d: %q %v", v, back, err)
 		}
 		mac := p.Authenticate(secret, []byte("msg"))
-		if !VerifyAuth(p, secret, []byte("msg"), mac) || VerifyAuth(p, secret, []byte("msh"), mac) {
+		if !ctapwire.VerifyAuth(p, secret, []byte("msg"), mac) || ctapwire.VerifyAuth(p, secret, []byte("msh"), mac) {
 			t.Fatalf("v%d: authenticate/verify disagree", v)
 		}
 		if want := map[int]int{1: 16, 2: 32}[v]; len(mac) != want {
 			t.Fatalf("v%d: pinUvAuthParam of %d bytes", v, len(mac))
 		}
 	}
-	if _, err := ProtocolByVersion(3); err == nil {
+	if _, err := ctapwire.ProtocolByVersion(3); err == nil {
 		t.Fatal("protocol 3 accepted")
 	}
 }
@@ -131,7 +133,7 @@ func FuzzClientReplies(f *testing.F) {
 		c.info = &Info{Versions: []string{"FIDO_2_1"}, PinUvAuthProtocols: []int{2}, Options: map[string]bool{"clientPin": true, "credMgmt": true, "pinUvAuthToken": true, "authnrCfg": true}}
 		c.PINRetries(ctx)
 		c.GetPINToken(ctx, []byte("1234"), TokenRequest{ConfirmRetries: 1})
-		tok := &PINToken{protocol: PINProtocolTwo{}, token: make([]byte, 32), Permissions: 0xff}
+		tok := &PINToken{protocol: ctapwire.PINProtocolTwo{}, token: make([]byte, 32), Permissions: 0xff}
 		c.MakeCredential(ctx, MakeCredentialOptions{ClientDataHash: make([]byte, 32), Token: tok})
 		c.GetAssertion(ctx, GetAssertionOptions{ClientDataHash: make([]byte, 32), Token: tok})
 		c.CredentialsMetadata(ctx, tok)

@@ -1,20 +1,14 @@
 package ctap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// ConfigAuthMessage is what authenticatorConfig's pinUvAuthParam covers:
-// 32 bytes of 0xff, the command byte 0x0d, the subcommand and its parameters.
-func ConfigAuthMessage(sub int, params []byte) []byte {
-	msg := append(bytes.Repeat([]byte{0xff}, 32), byte(CmdConfig), byte(sub))
-	return append(msg, params...)
-}
-
-func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *ConfigParams) error {
+func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *ctapwire.ConfigParams) error {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return err
@@ -30,11 +24,11 @@ func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *Con
 	}
 	var raw []byte
 	if params != nil {
-		if raw, err = Marshal(params); err != nil {
+		if raw, err = ctapwire.Marshal(params); err != nil {
 			return err
 		}
 	}
-	req := ConfigRequest{SubCommand: sub, Params: params, PinUvAuthProtocol: tok.Protocol(), PinUvAuthParam: tok.Authenticate(ConfigAuthMessage(sub, raw))}
+	req := ctapwire.ConfigRequest{SubCommand: sub, Params: params, PinUvAuthProtocol: tok.Protocol(), PinUvAuthParam: tok.Authenticate(ctapwire.ConfigAuthMessage(sub, raw))}
 	if err := c.call(ctx, CmdConfig, req, nil); err != nil {
 		return err
 	}
@@ -45,7 +39,7 @@ func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *Con
 // SetMinPINLength raises the key's minimum PIN length (it can never be
 // lowered short of a reset) and optionally forces a PIN change.
 func (c *Client) SetMinPINLength(ctx context.Context, tok *PINToken, length int, forceChange bool) error {
-	if err := c.config(ctx, tok, ConfigSetMinPINLength, &ConfigParams{NewMinPINLength: length, ForceChangePIN: forceChange}); err != nil {
+	if err := c.config(ctx, tok, ctapwire.ConfigSetMinPINLength, &ctapwire.ConfigParams{NewMinPINLength: length, ForceChangePIN: forceChange}); err != nil {
 		return fmt.Errorf("set minimum PIN length: %w", err)
 	}
 	return nil
@@ -53,7 +47,7 @@ func (c *Client) SetMinPINLength(ctx context.Context, tok *PINToken, length int,
 
 // ToggleAlwaysUV switches the alwaysUv option.
 func (c *Client) ToggleAlwaysUV(ctx context.Context, tok *PINToken) error {
-	if err := c.config(ctx, tok, ConfigToggleAlwaysUV, nil); err != nil {
+	if err := c.config(ctx, tok, ctapwire.ConfigToggleAlwaysUV, nil); err != nil {
 		return fmt.Errorf("toggle alwaysUv: %w", err)
 	}
 	return nil

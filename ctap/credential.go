@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // CredProtect levels (CTAP 2.1, 12.1).
@@ -35,14 +37,14 @@ func (c *Client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 	}
 	algs := o.Algorithms
 	if len(algs) == 0 {
-		algs = []int{COSEAlgES256}
+		algs = []int{ctapwire.COSEAlgES256}
 	}
-	req := MakeCredentialRequest{
+	req := ctapwire.MakeCredentialRequest{
 		ClientDataHash: o.ClientDataHash, RP: o.RP, User: o.User,
 		ExcludeList: o.ExcludeList, EnterpriseAttestation: o.EnterpriseAttestation,
 	}
 	for _, a := range algs {
-		req.PubKeyCredParams = append(req.PubKeyCredParams, CredentialParam{Type: "public-key", Alg: a})
+		req.PubKeyCredParams = append(req.PubKeyCredParams, ctapwire.CredentialParam{Type: "public-key", Alg: a})
 	}
 	if o.ResidentKey {
 		req.Options = map[string]bool{"rk": true}
@@ -96,7 +98,7 @@ func (c *Client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*As
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("getAssertion: clientDataHash must be 32 bytes")
 	}
-	req := GetAssertionRequest{RPID: o.RPID, ClientDataHash: o.ClientDataHash, AllowList: o.AllowList}
+	req := ctapwire.GetAssertionRequest{RPID: o.RPID, ClientDataHash: o.ClientDataHash, AllowList: o.AllowList}
 	if o.UserPresence != nil {
 		req.Options = map[string]bool{"up": *o.UserPresence}
 	}

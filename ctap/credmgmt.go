@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // CredentialsMetadata is the count of discoverable credentials on a key.
@@ -22,7 +24,7 @@ type RPInfo struct {
 type CredentialInfo struct {
 	User         User                 `json:"user"`
 	CredentialID CredentialDescriptor `json:"credentialId"`
-	PublicKey    RawMessage           `json:"publicKey"`
+	PublicKey    ctapwire.RawMessage  `json:"publicKey"`
 	CredProtect  int                  `json:"credProtect,omitempty"`
 }
 
@@ -44,12 +46,12 @@ func (c *Client) credMgmtCommand(ctx context.Context) (Command, error) {
 
 // credMgmt sends one credentialManagement subcommand; tok authenticates the
 // subcommands that need it (nil for the "next" subcommands).
-func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *CredMgmtParams, out *CredMgmtResponse) error {
+func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *ctapwire.CredMgmtParams, out *ctapwire.CredMgmtResponse) error {
 	cmd, err := c.credMgmtCommand(ctx)
 	if err != nil {
 		return err
 	}
-	req := CredMgmtRequest{SubCommand: sub, Params: params}
+	req := ctapwire.CredMgmtRequest{SubCommand: sub, Params: params}
 	if tok != nil {
 		if tok.Permissions&PermCredentialManagement == 0 {
 			return errors.New("credential management needs a PIN token with the cm permission")
@@ -59,7 +61,7 @@ func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *C
 		}
 		msg := []byte{byte(sub)}
 		if params != nil {
-			b, err := Marshal(params)
+			b, err := ctapwire.Marshal(params)
 			if err != nil {
 				return err
 			}
@@ -75,8 +77,8 @@ func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *C
 
 // CredentialsMetadata counts the discoverable credentials on the key.
 func (c *Client) CredentialsMetadata(ctx context.Context, tok *PINToken) (CredentialsMetadata, error) {
-	var r CredMgmtResponse
-	if err := c.credMgmt(ctx, tok, CredMgmtGetMetadata, nil, &r); err != nil {
+	var r ctapwire.CredMgmtResponse
+	if err := c.credMgmt(ctx, tok, ctapwire.CredMgmtGetMetadata, nil, &r); err != nil {
 		return CredentialsMetadata{}, fmt.Errorf("credentials metadata: %w", err)
 	}
 	if r.ExistingResidentCredentialsCount == nil || r.MaxRemainingResidentCredentials == nil {
@@ -87,8 +89,8 @@ func (c *Client) CredentialsMetadata(ctx context.Context, tok *PINToken) (Creden
 
 // RelyingParties lists the relying parties with discoverable credentials.
 func (c *Client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, error) {
-	var r CredMgmtResponse
-	err := c.credMgmt(ctx, tok, CredMgmtEnumerateRPsBegin, nil, &r)
+	var r ctapwire.CredMgmtResponse
+	err := c.credMgmt(ctx, tok, ctapwire.CredMgmtEnumerateRPsBegin, nil, &r)
 	if errors.Is(err, StatusNoCredentials) {
 		return nil, nil
 	}
@@ -108,8 +110,8 @@ func (c *Client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, e
 		if i+1 == total {
 			return out, nil
 		}
-		r = CredMgmtResponse{}
-		if err := c.credMgmt(ctx, nil, CredMgmtEnumerateRPsNext, nil, &r); err != nil {
+		r = ctapwire.CredMgmtResponse{}
+		if err := c.credMgmt(ctx, nil, ctapwire.CredMgmtEnumerateRPsNext, nil, &r); err != nil {
 			return nil, fmt.Errorf("enumerate relying parties: %w", err)
 		}
 	}
@@ -117,8 +119,8 @@ func (c *Client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, e
 
 // Credentials lists the discoverable credentials of one relying party.
 func (c *Client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte) ([]CredentialInfo, error) {
-	var r CredMgmtResponse
-	err := c.credMgmt(ctx, tok, CredMgmtEnumerateCredsBegin, &CredMgmtParams{RPIDHash: rpIDHash}, &r)
+	var r ctapwire.CredMgmtResponse
+	err := c.credMgmt(ctx, tok, ctapwire.CredMgmtEnumerateCredsBegin, &ctapwire.CredMgmtParams{RPIDHash: rpIDHash}, &r)
 	if errors.Is(err, StatusNoCredentials) {
 		return nil, nil
 	}
@@ -138,8 +140,8 @@ func (c *Client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte
 		if i+1 == total {
 			return out, nil
 		}
-		r = CredMgmtResponse{}
-		if err := c.credMgmt(ctx, nil, CredMgmtEnumerateCredsNext, nil, &r); err != nil {
+		r = ctapwire.CredMgmtResponse{}
+		if err := c.credMgmt(ctx, nil, ctapwire.CredMgmtEnumerateCredsNext, nil, &r); err != nil {
 			return nil, fmt.Errorf("enumerate credentials: %w", err)
 		}
 	}
@@ -147,8 +149,8 @@ func (c *Client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte
 
 // DeleteCredential removes one discoverable credential.
 func (c *Client) DeleteCredential(ctx context.Context, tok *PINToken, credentialID []byte) error {
-	p := &CredMgmtParams{CredentialID: &CredentialDescriptor{Type: "public-key", ID: credentialID}}
-	if err := c.credMgmt(ctx, tok, CredMgmtDeleteCredential, p, nil); err != nil {
+	p := &ctapwire.CredMgmtParams{CredentialID: &CredentialDescriptor{Type: "public-key", ID: credentialID}}
+	if err := c.credMgmt(ctx, tok, ctapwire.CredMgmtDeleteCredential, p, nil); err != nil {
 		return fmt.Errorf("delete credential: %w", err)
 	}
 	return nil

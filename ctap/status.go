@@ -3,6 +3,8 @@ package ctap
 import (
 	"errors"
 	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Status is a CTAP2 status code (CTAP 2.1, 8.2). A non-zero Status is an
@@ -110,7 +112,7 @@ func (s Status) Error() string {
 
 // ErrMalformedReply is wrapped by every error caused by a reply that does not
 // follow CTAP2 (bad CBOR, missing fields, wrong types, bad lengths).
-var ErrMalformedReply = errors.New("malformed reply from the key")
+var ErrMalformedReply = ctapwire.ErrMalformedReply
 
 // LowRetriesError is returned, before any PIN is sent, when the key has no
 // more PIN retries left than the safety floor and the caller did not confirm

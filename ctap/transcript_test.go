@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // transcript is a recorded key's side of a CTAPHID conversation.
@@ -118,7 +119,7 @@ func TestRecordedYubiKeyGetInfo(t *testing.T) {
 			"makeCredUvNotRqd": true, "credentialMgmtPreview": true},
 		MaxMsgSize: 1536, PinUvAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 128,
 		Transports:                  []string{"nfc", "usb", "smart-card"},
-		Algorithms:                  []ctap.CredentialParam{{Type: "public-key", Alg: -7}, {Type: "public-key", Alg: -8}, {Type: "public-key", Alg: -35}},
+		Algorithms:                  []ctapwire.CredentialParam{{Type: "public-key", Alg: -7}, {Type: "public-key", Alg: -8}, {Type: "public-key", Alg: -35}},
 		MaxSerializedLargeBlobArray: 4096, ForcePINChange: false, MinPINLength: 4, FirmwareVersion: &fw, MaxCredBlobLength: 32,
 		MaxRPIDsForSetMinPINLength: 1, RemainingDiscoverableCredentials: &rdc, FirmwareSource: ctap.FirmwareFromGetInfo,
 	}

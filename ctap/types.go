@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Command is a CTAP2 authenticator command byte.
@@ -61,60 +63,29 @@ const (
 	PermAuthenticatorConfig  Permission = 0x20
 )
 
-// clientPIN subcommands (CTAP 2.1, 6.5.5).
-const (
-	PINGetRetries              = 0x01
-	PINGetKeyAgreement         = 0x02
-	PINSetPIN                  = 0x03
-	PINChangePIN               = 0x04
-	PINGetToken                = 0x05
-	PINGetTokenWithPermissions = 0x09
-)
-
-// ClientPINRequest is the clientPIN command's parameter map.
-type ClientPINRequest struct {
-	Protocol      int      `cbor:"1,keyasint,omitempty"`
-	SubCommand    int      `cbor:"2,keyasint"`
-	KeyAgreement  *COSEKey `cbor:"3,keyasint,omitempty"`
-	PinUvAuth     []byte   `cbor:"4,keyasint,omitempty"`
-	NewPINEnc     []byte   `cbor:"5,keyasint,omitempty"`
-	PINHashEnc    []byte   `cbor:"6,keyasint,omitempty"`
-	Permissions   *uint8   `cbor:"9,keyasint,omitempty"` // absent and zero differ
-	PermissionsRP string   `cbor:"10,keyasint,omitempty"`
-}
-
-// ClientPINResponse is the clientPIN command's reply map.
-type ClientPINResponse struct {
-	KeyAgreement    *COSEKey `cbor:"1,keyasint,omitempty"`
-	PinUvAuthToken  []byte   `cbor:"2,keyasint,omitempty"`
-	PINRetries      *int     `cbor:"3,keyasint,omitempty"`
-	PowerCycleState *bool    `cbor:"4,keyasint,omitempty"`
-	UVRetries       *int     `cbor:"5,keyasint,omitempty"`
-}
-
 // Info is the authenticatorGetInfo reply with every CTAP 2.1 field.
 type Info struct {
-	Versions                         []string          `cbor:"1,keyasint" json:"versions"`
-	Extensions                       []string          `cbor:"2,keyasint,omitempty" json:"extensions,omitempty"`
-	AAGUID                           AAGUID            `cbor:"3,keyasint" json:"aaguid"`
-	Options                          map[string]bool   `cbor:"4,keyasint,omitempty" json:"options,omitempty"`
-	MaxMsgSize                       int               `cbor:"5,keyasint,omitempty" json:"maxMsgSize,omitempty"`
-	PinUvAuthProtocols               []int             `cbor:"6,keyasint,omitempty" json:"pinUvAuthProtocols,omitempty"`
-	MaxCredentialCountInList         int               `cbor:"7,keyasint,omitempty" json:"maxCredentialCountInList,omitempty"`
-	MaxCredentialIDLength            int               `cbor:"8,keyasint,omitempty" json:"maxCredentialIdLength,omitempty"`
-	Transports                       []string          `cbor:"9,keyasint,omitempty" json:"transports,omitempty"`
-	Algorithms                       []CredentialParam `cbor:"10,keyasint,omitempty" json:"algorithms,omitempty"`
-	MaxSerializedLargeBlobArray      int               `cbor:"11,keyasint,omitempty" json:"maxSerializedLargeBlobArray,omitempty"`
-	ForcePINChange                   bool              `cbor:"12,keyasint,omitempty" json:"forcePINChange,omitempty"`
-	MinPINLength                     int               `cbor:"13,keyasint,omitempty" json:"minPINLength,omitempty"`
-	FirmwareVersion                  *uint64           `cbor:"14,keyasint,omitempty" json:"firmwareVersion,omitempty"`
-	MaxCredBlobLength                int               `cbor:"15,keyasint,omitempty" json:"maxCredBlobLength,omitempty"`
-	MaxRPIDsForSetMinPINLength       int               `cbor:"16,keyasint,omitempty" json:"maxRPIDsForSetMinPINLength,omitempty"`
-	PreferredPlatformUVAttempts      int               `cbor:"17,keyasint,omitempty" json:"preferredPlatformUvAttempts,omitempty"`
-	UVModality                       int               `cbor:"18,keyasint,omitempty" json:"uvModality,omitempty"`
-	Certifications                   map[string]int    `cbor:"19,keyasint,omitempty" json:"certifications,omitempty"`
-	RemainingDiscoverableCredentials *int              `cbor:"20,keyasint,omitempty" json:"remainingDiscoverableCredentials,omitempty"`
-	VendorPrototypeConfigCommands    []uint64          `cbor:"21,keyasint,omitempty" json:"vendorPrototypeConfigCommands,omitempty"`
+	Versions                         []string                   `cbor:"1,keyasint" json:"versions"`
+	Extensions                       []string                   `cbor:"2,keyasint,omitempty" json:"extensions,omitempty"`
+	AAGUID                           AAGUID                     `cbor:"3,keyasint" json:"aaguid"`
+	Options                          map[string]bool            `cbor:"4,keyasint,omitempty" json:"options,omitempty"`
+	MaxMsgSize                       int                        `cbor:"5,keyasint,omitempty" json:"maxMsgSize,omitempty"`
+	PinUvAuthProtocols               []int                      `cbor:"6,keyasint,omitempty" json:"pinUvAuthProtocols,omitempty"`
+	MaxCredentialCountInList         int                        `cbor:"7,keyasint,omitempty" json:"maxCredentialCountInList,omitempty"`
+	MaxCredentialIDLength            int                        `cbor:"8,keyasint,omitempty" json:"maxCredentialIdLength,omitempty"`
+	Transports                       []string                   `cbor:"9,keyasint,omitempty" json:"transports,omitempty"`
+	Algorithms                       []ctapwire.CredentialParam `cbor:"10,keyasint,omitempty" json:"algorithms,omitempty"`
+	MaxSerializedLargeBlobArray      int                        `cbor:"11,keyasint,omitempty" json:"maxSerializedLargeBlobArray,omitempty"`
+	ForcePINChange                   bool                       `cbor:"12,keyasint,omitempty" json:"forcePINChange,omitempty"`
+	MinPINLength                     int                        `cbor:"13,keyasint,omitempty" json:"minPINLength,omitempty"`
+	FirmwareVersion                  *uint64                    `cbor:"14,keyasint,omitempty" json:"firmwareVersion,omitempty"`
+	MaxCredBlobLength                int                        `cbor:"15,keyasint,omitempty" json:"maxCredBlobLength,omitempty"`
+	MaxRPIDsForSetMinPINLength       int                        `cbor:"16,keyasint,omitempty" json:"maxRPIDsForSetMinPINLength,omitempty"`
+	PreferredPlatformUVAttempts      int                        `cbor:"17,keyasint,omitempty" json:"preferredPlatformUvAttempts,omitempty"`
+	UVModality                       int                        `cbor:"18,keyasint,omitempty" json:"uvModality,omitempty"`
+	Certifications                   map[string]int             `cbor:"19,keyasint,omitempty" json:"certifications,omitempty"`
+	RemainingDiscoverableCredentials *int                       `cbor:"20,keyasint,omitempty" json:"remainingDiscoverableCredentials,omitempty"`
+	VendorPrototypeConfigCommands    []uint64                   `cbor:"21,keyasint,omitempty" json:"vendorPrototypeConfigCommands,omitempty"`
 
 	// Unavailable names the members above that the backend in use could
 	// not read (empty for the native backend, which reads them all): an
@@ -211,7 +182,7 @@ func (a AAGUID) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 // UnmarshalCBOR reads the 16-byte string, refusing any other length.
 func (a *AAGUID) UnmarshalCBOR(data []byte) error {
 	var b []byte
-	if err := Unmarshal(data, &b); err != nil {
+	if err := ctapwire.Unmarshal(data, &b); err != nil {
 		return err
 	}
 	if len(b) != 16 {
@@ -222,79 +193,27 @@ func (a *AAGUID) UnmarshalCBOR(data []byte) error {
 }
 
 // MarshalCBOR writes the 16-byte string.
-func (a AAGUID) MarshalCBOR() ([]byte, error) { return Marshal(a[:]) }
-
-// RelyingParty is a PublicKeyCredentialRpEntity.
-type RelyingParty struct {
-	ID   string `cbor:"id" json:"id"`
-	Name string `cbor:"name,omitempty" json:"name,omitempty"`
-}
-
-// User is a PublicKeyCredentialUserEntity.
-type User struct {
-	ID          []byte `cbor:"id" json:"id"`
-	Name        string `cbor:"name,omitempty" json:"name,omitempty"`
-	DisplayName string `cbor:"displayName,omitempty" json:"displayName,omitempty"`
-}
-
-// CredentialParam is a PublicKeyCredentialParameters entry.
-type CredentialParam struct {
-	Type string `cbor:"type" json:"type"`
-	Alg  int    `cbor:"alg" json:"alg"`
-}
-
-// CredentialDescriptor is a PublicKeyCredentialDescriptor.
-type CredentialDescriptor struct {
-	Type       string   `cbor:"type" json:"type"`
-	ID         []byte   `cbor:"id" json:"id"`
-	Transports []string `cbor:"transports,omitempty" json:"transports,omitempty"`
-}
-
-// MakeCredentialRequest is the makeCredential parameter map. Clients fill
-// it through Client.MakeCredential; simkey decodes it.
-type MakeCredentialRequest struct {
-	ClientDataHash        []byte                 `cbor:"1,keyasint"`
-	RP                    RelyingParty           `cbor:"2,keyasint"`
-	User                  User                   `cbor:"3,keyasint"`
-	PubKeyCredParams      []CredentialParam      `cbor:"4,keyasint"`
-	ExcludeList           []CredentialDescriptor `cbor:"5,keyasint,omitempty"`
-	Extensions            map[string]any         `cbor:"6,keyasint,omitempty"`
-	Options               map[string]bool        `cbor:"7,keyasint,omitempty"`
-	PinUvAuthParam        []byte                 `cbor:"8,keyasint,omitempty"`
-	PinUvAuthProtocol     int                    `cbor:"9,keyasint,omitempty"`
-	EnterpriseAttestation int                    `cbor:"10,keyasint,omitempty"`
-}
+func (a AAGUID) MarshalCBOR() ([]byte, error) { return ctapwire.Marshal(a[:]) }
 
 // MakeCredentialResult is the makeCredential reply: fmt, authData and attStmt
 // exactly as the key sent them.
 type MakeCredentialResult struct {
-	Format       string     `cbor:"1,keyasint"`
-	AuthData     []byte     `cbor:"2,keyasint"`
-	AttStmt      RawMessage `cbor:"3,keyasint"`
-	EpAtt        bool       `cbor:"4,keyasint,omitempty"`
-	LargeBlobKey []byte     `cbor:"5,keyasint,omitempty"`
+	Format       string              `cbor:"1,keyasint"`
+	AuthData     []byte              `cbor:"2,keyasint"`
+	AttStmt      ctapwire.RawMessage `cbor:"3,keyasint"`
+	EpAtt        bool                `cbor:"4,keyasint,omitempty"`
+	LargeBlobKey []byte              `cbor:"5,keyasint,omitempty"`
 }
 
 // AttestationObject returns the WebAuthn attestationObject
 // {"fmt", "attStmt", "authData"} in CTAP2 canonical order, attStmt byte-exact.
 func (r *MakeCredentialResult) AttestationObject() ([]byte, error) {
 	obj := struct {
-		Fmt      string     `cbor:"fmt"`
-		AttStmt  RawMessage `cbor:"attStmt"`
-		AuthData []byte     `cbor:"authData"`
+		Fmt      string              `cbor:"fmt"`
+		AttStmt  ctapwire.RawMessage `cbor:"attStmt"`
+		AuthData []byte              `cbor:"authData"`
 	}{r.Format, r.AttStmt, r.AuthData}
-	return Marshal(obj)
-}
-
-// GetAssertionRequest is the getAssertion parameter map.
-type GetAssertionRequest struct {
-	RPID              string                 `cbor:"1,keyasint"`
-	ClientDataHash    []byte                 `cbor:"2,keyasint"`
-	AllowList         []CredentialDescriptor `cbor:"3,keyasint,omitempty"`
-	Extensions        map[string]any         `cbor:"4,keyasint,omitempty"`
-	Options           map[string]bool        `cbor:"5,keyasint,omitempty"`
-	PinUvAuthParam    []byte                 `cbor:"6,keyasint,omitempty"`
-	PinUvAuthProtocol int                    `cbor:"7,keyasint,omitempty"`
+	return ctapwire.Marshal(obj)
 }
 
 // Assertion is one getAssertion (or getNextAssertion) reply.
@@ -326,9 +245,9 @@ type AuthData struct {
 	// Present when FlagAT is set.
 	AAGUID        AAGUID
 	CredentialID  []byte
-	CredentialKey RawMessage // COSE public key, byte-exact
+	CredentialKey ctapwire.RawMessage // COSE public key, byte-exact
 	// Present when FlagED is set.
-	Extensions RawMessage
+	Extensions ctapwire.RawMessage
 }
 
 // ParseAuthData parses authenticator data, refusing trailing or missing bytes.
@@ -351,8 +270,8 @@ func ParseAuthData(b []byte) (*AuthData, error) {
 		}
 		a.CredentialID = rest[:n:n]
 		rest = rest[n:]
-		var key RawMessage
-		r, err := UnmarshalFirst(rest, &key)
+		var key ctapwire.RawMessage
+		r, err := ctapwire.UnmarshalFirst(rest, &key)
 		if err != nil {
 			return nil, fmt.Errorf("%w: credential public key: %v", ErrMalformedReply, err)
 		}
@@ -360,8 +279,8 @@ func ParseAuthData(b []byte) (*AuthData, error) {
 		rest = r
 	}
 	if a.Flags&FlagED != 0 {
-		var ext RawMessage
-		r, err := UnmarshalFirst(rest, &ext)
+		var ext ctapwire.RawMessage
+		r, err := ctapwire.UnmarshalFirst(rest, &ext)
 		if err != nil {
 			return nil, fmt.Errorf("%w: extensions: %v", ErrMalformedReply, err)
 		}
@@ -372,66 +291,4 @@ func ParseAuthData(b []byte) (*AuthData, error) {
 		return nil, fmt.Errorf("%w: %d unexpected bytes after authenticator data", ErrMalformedReply, len(rest))
 	}
 	return a, nil
-}
-
-// credentialManagement subcommands (CTAP 2.1, 6.8).
-const (
-	CredMgmtGetMetadata         = 0x01
-	CredMgmtEnumerateRPsBegin   = 0x02
-	CredMgmtEnumerateRPsNext    = 0x03
-	CredMgmtEnumerateCredsBegin = 0x04
-	CredMgmtEnumerateCredsNext  = 0x05
-	CredMgmtDeleteCredential    = 0x06
-)
-
-// CredMgmtParams are credentialManagement subCommandParams.
-type CredMgmtParams struct {
-	RPIDHash     []byte                `cbor:"1,keyasint,omitempty"`
-	CredentialID *CredentialDescriptor `cbor:"2,keyasint,omitempty"`
-	User         *User                 `cbor:"3,keyasint,omitempty"`
-}
-
-// CredMgmtRequest is the credentialManagement parameter map.
-type CredMgmtRequest struct {
-	SubCommand        int             `cbor:"1,keyasint"`
-	Params            *CredMgmtParams `cbor:"2,keyasint,omitempty"`
-	PinUvAuthProtocol int             `cbor:"3,keyasint,omitempty"`
-	PinUvAuthParam    []byte          `cbor:"4,keyasint,omitempty"`
-}
-
-// CredMgmtResponse is the credentialManagement reply map.
-type CredMgmtResponse struct {
-	ExistingResidentCredentialsCount *int                  `cbor:"1,keyasint,omitempty"`
-	MaxRemainingResidentCredentials  *int                  `cbor:"2,keyasint,omitempty"`
-	RP                               *RelyingParty         `cbor:"3,keyasint,omitempty"`
-	RPIDHash                         []byte                `cbor:"4,keyasint,omitempty"`
-	TotalRPs                         int                   `cbor:"5,keyasint,omitempty"`
-	User                             *User                 `cbor:"6,keyasint,omitempty"`
-	CredentialID                     *CredentialDescriptor `cbor:"7,keyasint,omitempty"`
-	PublicKey                        RawMessage            `cbor:"8,keyasint,omitempty"`
-	TotalCredentials                 int                   `cbor:"9,keyasint,omitempty"`
-	CredProtect                      int                   `cbor:"10,keyasint,omitempty"`
-	LargeBlobKey                     []byte                `cbor:"11,keyasint,omitempty"`
-}
-
-// authenticatorConfig subcommands (CTAP 2.1, 6.11).
-const (
-	ConfigEnableEnterpriseAttestation = 0x01
-	ConfigToggleAlwaysUV              = 0x02
-	ConfigSetMinPINLength             = 0x03
-)
-
-// ConfigParams are setMinPINLength's subCommandParams.
-type ConfigParams struct {
-	NewMinPINLength   int      `cbor:"1,keyasint,omitempty"`
-	MinPINLengthRPIDs []string `cbor:"2,keyasint,omitempty"`
-	ForceChangePIN    bool     `cbor:"3,keyasint,omitempty"`
-}
-
-// ConfigRequest is the authenticatorConfig parameter map.
-type ConfigRequest struct {
-	SubCommand        int           `cbor:"1,keyasint"`
-	Params            *ConfigParams `cbor:"2,keyasint,omitempty"`
-	PinUvAuthProtocol int           `cbor:"3,keyasint,omitempty"`
-	PinUvAuthParam    []byte        `cbor:"4,keyasint,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 )
 
@@ -63,11 +64,11 @@ func TestRealDeviceVectorsParse(t *testing.T) {
 			}
 			attObj := b64(t, v.Registration.Response.AttestationObject)
 			var obj struct {
-				Fmt      string     `cbor:"fmt"`
-				AttStmt  RawMessage `cbor:"attStmt"`
-				AuthData []byte     `cbor:"authData"`
+				Fmt      string              `cbor:"fmt"`
+				AttStmt  ctapwire.RawMessage `cbor:"attStmt"`
+				AuthData []byte              `cbor:"authData"`
 			}
-			if err := Unmarshal(attObj, &obj); err != nil {
+			if err := ctapwire.Unmarshal(attObj, &obj); err != nil {
 				t.Fatalf("attestationObject: %v", err)
 			}
 			if obj.Fmt != v.About.Format {
@@ -89,7 +90,7 @@ func TestRealDeviceVectorsParse(t *testing.T) {
 			if !bytes.Equal(ad.CredentialID, b64(t, v.Registration.RawID)) {
 				t.Error("credential ID differs from rawId")
 			}
-			key, err := ParseCOSEKey(ad.CredentialKey)
+			key, err := ctapwire.ParseCOSEKey(ad.CredentialKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,13 +114,13 @@ func TestRealDeviceVectorsParse(t *testing.T) {
 			aad := b64(t, v.Assertion.Response.AuthenticatorData)
 			cdh := sha256.Sum256(b64(t, v.Assertion.Response.ClientDataJSON))
 			sig := b64(t, v.Assertion.Response.Signature)
-			if err := VerifySignature(ad.CredentialKey, aad, cdh[:], sig); err != nil {
+			if err := ctapwire.VerifySignature(ad.CredentialKey, aad, cdh[:], sig); err != nil {
 				t.Fatalf("real assertion: %v", err)
 			}
 			for i := range aad {
 				bad := append([]byte(nil), aad...)
 				bad[i] ^= 0x01
-				if VerifySignature(ad.CredentialKey, bad, cdh[:], sig) == nil {
+				if ctapwire.VerifySignature(ad.CredentialKey, bad, cdh[:], sig) == nil {
 					t.Fatalf("assertion verified with authenticator data byte %d changed", i)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/report"
 )
 
@@ -74,7 +75,7 @@ func Refusal(v *attest.Verdict) error {
 }
 
 func publicKeyPEM(cose []byte) (string, error) {
-	ck, err := ctap.ParseCOSEKey(cose)
+	ck, err := ctapwire.ParseCOSEKey(cose)
 	if err != nil {
 		return "", err
 	}
@@ -105,7 +106,7 @@ func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINTo
 	if err != nil {
 		return 0, err
 	}
-	if err := ctap.VerifySignature(cose, as[0].AuthData, sum[:], as[0].Signature); err != nil {
+	if err := ctapwire.VerifySignature(cose, as[0].AuthData, sum[:], as[0].Signature); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrAssertionMismatch, err)
 	}
 	ad, err := ctap.ParseAuthData(as[0].AuthData)

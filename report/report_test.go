@@ -29,6 +29,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 	"github.com/keyceremony/keyceremony/sim/testca"
@@ -84,7 +85,7 @@ func ceremonyReport(t *testing.T, rehearsal bool) *Report {
 		t.Fatal(err)
 	}
 	ad, _ := ctap.ParseAuthData(res.AuthData)
-	ck, _ := ctap.ParseCOSEKey(ad.CredentialKey)
+	ck, _ := ctapwire.ParseCOSEKey(ad.CredentialKey)
 	pub, _ := ck.PublicKey()
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	retries, _, _ := c.PINRetries(ctx)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
@@ -159,7 +160,7 @@ func TestPythonFido2AgreesWithSimkey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ctap.VerifySignature(creds[0].PublicKey, as[0].AuthData, cdh[:], as[0].Signature); err != nil {
+		if err := ctapwire.VerifySignature(creds[0].PublicKey, as[0].AuthData, cdh[:], as[0].Signature); err != nil {
 			t.Fatalf("protocol %d: %v", proto, err)
 		}
 		dev.Close()

@@ -97,7 +97,9 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		if useTUI {
 			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+" (virtual keys, emulated Entra)", cfg.StepCount(),
 				"The rehearsal journal is kept: "+a.journal(), acting(env),
-				func(p officer.Prompter) (*ceremony.Engine, error) { return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p) },
+				func(p officer.Prompter) (*ceremony.Engine, error) {
+					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
+				},
 				func(r *ceremony.Result) string {
 					return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 				})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Name is the backend's name in errors, the CLI and reports.
@@ -256,7 +257,7 @@ func (a *Authenticator) MakeCredential(ctx context.Context, o ctap.MakeCredentia
 	if o.EnterpriseAttestation != 0 {
 		return nil, &ctap.UnsupportedError{Backend: Name, Op: "enterprise attestation", Remedy: "use the native backend"}
 	}
-	alg := ctap.COSEAlgES256
+	alg := ctapwire.COSEAlgES256
 	if len(o.Algorithms) > 0 {
 		alg = o.Algorithms[0]
 	}
@@ -317,7 +318,7 @@ type u2fStmt struct {
 func rebuildAttestation(at *gofido2.Attestation) (*ctap.MakeCredentialResult, error) {
 	// fido_cred_authdata_ptr is the CBOR byte string the key sent; unwrap it.
 	var authData []byte
-	if err := ctap.Unmarshal(at.AuthData, &authData); err != nil {
+	if err := ctapwire.Unmarshal(at.AuthData, &authData); err != nil {
 		return nil, fmt.Errorf("makeCredential: %w: authData from libfido2: %v", ctap.ErrMalformedReply, err)
 	}
 	var stmt any
@@ -339,7 +340,7 @@ func rebuildAttestation(at *gofido2.Attestation) (*ctap.MakeCredentialResult, er
 	default:
 		return nil, &ctap.UnsupportedError{Backend: Name, Op: fmt.Sprintf("rebuilding %q attestation", at.Format), Remedy: "use the native backend"}
 	}
-	raw, err := ctap.Marshal(stmt)
+	raw, err := ctapwire.Marshal(stmt)
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
@@ -356,7 +357,7 @@ func certAlgorithm(der []byte) (int, error) {
 	case *ecdsa.PublicKey:
 		switch k.Curve.Params().BitSize {
 		case 256:
-			return ctap.COSEAlgES256, nil
+			return ctapwire.COSEAlgES256, nil
 		case 384:
 			return -35, nil
 		case 521:
@@ -423,7 +424,7 @@ func (a *Authenticator) GetAssertion(ctx context.Context, o ctap.GetAssertionOpt
 		return nil, err
 	}
 	var authData []byte
-	if err := ctap.Unmarshal(as.AuthDataCBOR, &authData); err != nil {
+	if err := ctapwire.Unmarshal(as.AuthDataCBOR, &authData); err != nil {
 		return nil, fmt.Errorf("getAssertion: %w: authData from libfido2: %v", ctap.ErrMalformedReply, err)
 	}
 	out := &ctap.Assertion{Credential: ctap.CredentialDescriptor{Type: "public-key", ID: as.CredentialID}, AuthData: authData, Signature: as.Sig}

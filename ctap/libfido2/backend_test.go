@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/sim/conformance"
@@ -159,7 +160,7 @@ func TestAttestationObjectIsByteExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	var native ctap.MakeCredentialResult
-	if err := ctap.Unmarshal(<-sentCh, &native); err != nil {
+	if err := ctapwire.Unmarshal(<-sentCh, &native); err != nil {
 		t.Fatalf("simkey's reply: %v", err)
 	}
 	want, err := native.AttestationObject()

@@ -8,7 +8,7 @@ import (
 
 	gofido2 "github.com/keys-pub/go-libfido2"
 
-	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
@@ -20,7 +20,7 @@ func FuzzRebuildAttestation(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	authData, _ := ctap.Marshal(bytes.Repeat([]byte{1}, 37))
+	authData, _ := ctapwire.Marshal(bytes.Repeat([]byte{1}, 37))
 	f.Add(authData, "packed", key.AttestationCertificate(), []byte{0x30, 0x02, 0x02, 0x00})
 	f.Add(authData, "packed", []byte{}, []byte{1})
 	f.Add(authData, "fido-u2f", key.AttestationCertificate(), []byte{1})
@@ -40,7 +40,7 @@ func FuzzRebuildAttestation(f *testing.F) {
 			AttStmt  map[string]any `cbor:"attStmt"`
 			AuthData []byte         `cbor:"authData"`
 		}
-		if err := ctap.Unmarshal(obj, &back); err != nil || back.Fmt != format || !bytes.Equal(back.AuthData, res.AuthData) {
+		if err := ctapwire.Unmarshal(obj, &back); err != nil || back.Fmt != format || !bytes.Equal(back.AuthData, res.AuthData) {
 			t.Fatalf("attestationObject does not parse back: %v", err)
 		}
 	})

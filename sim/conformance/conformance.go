@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
@@ -393,7 +394,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 		t.Fatalf("authData flags %02x AAGUID %v", ad.Flags, ad.AAGUID)
 	}
 	var ext map[string]any
-	if err := ctap.Unmarshal(ad.Extensions, &ext); err != nil || ext["credProtect"] != uint64(1) || ext["hmac-secret"] != true {
+	if err := ctapwire.Unmarshal(ad.Extensions, &ext); err != nil || ext["credProtect"] != uint64(1) || ext["hmac-secret"] != true {
 		t.Fatalf("extensions %v %v", ext, err)
 	}
 	var stmt struct {
@@ -401,7 +402,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 		Sig []byte   `cbor:"sig"`
 		X5C [][]byte `cbor:"x5c"`
 	}
-	if err := ctap.Unmarshal(res.AttStmt, &stmt); err != nil || stmt.Alg != -7 || len(stmt.X5C) != 1 {
+	if err := ctapwire.Unmarshal(res.AttStmt, &stmt); err != nil || stmt.Alg != -7 || len(stmt.X5C) != 1 {
 		t.Fatalf("attStmt %+v %v", stmt, err)
 	}
 	leaf, err := x509.ParseCertificate(stmt.X5C[0])
@@ -436,7 +437,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 	if !bytes.Equal(as[0].Credential.ID, ad.CredentialID) {
 		t.Fatal("assertion names another credential")
 	}
-	if err := ctap.VerifySignature(ad.CredentialKey, as[0].AuthData, hash("assert"), as[0].Signature); err != nil {
+	if err := ctapwire.VerifySignature(ad.CredentialKey, as[0].AuthData, hash("assert"), as[0].Signature); err != nil {
 		t.Fatal(err)
 	}
 	aad, _ := ctap.ParseAuthData(as[0].AuthData)
@@ -445,7 +446,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 	}
 	bad := append([]byte(nil), as[0].Signature...)
 	bad[len(bad)-1] ^= 1
-	if ctap.VerifySignature(ad.CredentialKey, as[0].AuthData, hash("assert"), bad) == nil {
+	if ctapwire.VerifySignature(ad.CredentialKey, as[0].AuthData, hash("assert"), bad) == nil {
 		t.Fatal("tampered signature verified")
 	}
 	// excludeList: the key refuses to register the same credential twice.

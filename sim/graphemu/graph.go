@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Permission sets, as Graph documents them for each call.
@@ -493,7 +494,7 @@ func attestationFormat(obj []byte) string {
 	var o struct {
 		Fmt string `cbor:"fmt"`
 	}
-	if ctap.Unmarshal(obj, &o) != nil {
+	if ctapwire.Unmarshal(obj, &o) != nil {
 		return ""
 	}
 	return o.Fmt
@@ -509,7 +510,7 @@ func parseAuthData(attestationObject []byte) (*ctap.AuthData, error) {
 	var o struct {
 		AuthData []byte `cbor:"authData"`
 	}
-	if err := ctap.Unmarshal(attestationObject, &o); err != nil {
+	if err := ctapwire.Unmarshal(attestationObject, &o); err != nil {
 		return nil, fmt.Errorf("attestationObject: %w", err)
 	}
 	return ctap.ParseAuthData(o.AuthData)
@@ -522,7 +523,7 @@ func attestationCertDER(attestationObject []byte) []byte {
 			X5C [][]byte `cbor:"x5c"`
 		} `cbor:"attStmt"`
 	}
-	if ctap.Unmarshal(attestationObject, &o) != nil || len(o.AttStmt.X5C) == 0 {
+	if ctapwire.Unmarshal(attestationObject, &o) != nil || len(o.AttStmt.X5C) == 0 {
 		return nil
 	}
 	return o.AttStmt.X5C[0]

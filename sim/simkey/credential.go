@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Credential IDs wrap the private key under the key's master key, so a
@@ -95,7 +96,7 @@ func (k *Key) probe(ctx context.Context, keepalive func(byte)) error {
 }
 
 func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(byte)) (any, error) {
-	var req ctap.MakeCredentialRequest
+	var req ctapwire.MakeCredentialRequest
 	if err := decode(params, &req); err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	}
 	es256 := false
 	for _, p := range req.PubKeyCredParams {
-		if p.Type == "public-key" && p.Alg == ctap.COSEAlgES256 {
+		if p.Type == "public-key" && p.Alg == ctapwire.COSEAlgES256 {
 			es256 = true
 		}
 	}
@@ -192,7 +193,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	cose, err := ctap.Marshal(ctap.COSEKeyFromECDSA(&priv.PublicKey))
+	cose, err := ctapwire.Marshal(ctapwire.COSEKeyFromECDSA(&priv.PublicKey))
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
@@ -234,7 +235,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		if hmacSecret {
 			outs["hmac-secret"] = true
 		}
-		if ext, err = ctap.Marshal(outs); err != nil {
+		if ext, err = ctapwire.Marshal(outs); err != nil {
 			return nil, ctap.StatusOther
 		}
 		flags |= ctap.FlagED
@@ -249,11 +250,11 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	stmt, err := ctap.Marshal(struct {
+	stmt, err := ctapwire.Marshal(struct {
 		Alg int      `cbor:"alg"`
 		Sig []byte   `cbor:"sig"`
 		X5C [][]byte `cbor:"x5c"`
-	}{ctap.COSEAlgES256, sig, [][]byte{k.st.AttCert}})
+	}{ctapwire.COSEAlgES256, sig, [][]byte{k.st.AttCert}})
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
@@ -281,7 +282,7 @@ type assertionItem struct {
 }
 
 func (k *Key) getAssertion(ctx context.Context, params []byte, keepalive func(byte)) (any, error) {
-	var req ctap.GetAssertionRequest
+	var req ctapwire.GetAssertionRequest
 	if err := decode(params, &req); err != nil {
 		return nil, err
 	}
@@ -419,10 +420,10 @@ type rpEntry struct {
 // credMgmtRequest keeps the raw subCommandParams: pinUvAuthParam covers
 // them byte for byte.
 type credMgmtRequest struct {
-	SubCommand        int             `cbor:"1,keyasint"`
-	Params            ctap.RawMessage `cbor:"2,keyasint,omitempty"`
-	PinUvAuthProtocol int             `cbor:"3,keyasint,omitempty"`
-	PinUvAuthParam    []byte          `cbor:"4,keyasint,omitempty"`
+	SubCommand        int                 `cbor:"1,keyasint"`
+	Params            ctapwire.RawMessage `cbor:"2,keyasint,omitempty"`
+	PinUvAuthProtocol int                 `cbor:"3,keyasint,omitempty"`
+	PinUvAuthParam    []byte              `cbor:"4,keyasint,omitempty"`
 }
 
 func (k *Key) credentialManagement(params []byte) (any, error) {
@@ -430,16 +431,16 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 	if err := decode(params, &req); err != nil {
 		return nil, err
 	}
-	var p ctap.CredMgmtParams
+	var p ctapwire.CredMgmtParams
 	if len(req.Params) > 0 {
-		if err := ctap.Unmarshal(req.Params, &p); err != nil {
+		if err := ctapwire.Unmarshal(req.Params, &p); err != nil {
 			return nil, ctap.StatusInvalidCBOR
 		}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch req.SubCommand {
-	case ctap.CredMgmtGetMetadata, ctap.CredMgmtEnumerateRPsBegin, ctap.CredMgmtEnumerateCredsBegin, ctap.CredMgmtDeleteCredential:
+	case ctapwire.CredMgmtGetMetadata, ctapwire.CredMgmtEnumerateRPsBegin, ctapwire.CredMgmtEnumerateCredsBegin, ctapwire.CredMgmtDeleteCredential:
 		if req.PinUvAuthParam == nil {
 			return nil, ctap.StatusPUATRequired
 		}
@@ -449,10 +450,10 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 		}
 	}
 	switch req.SubCommand {
-	case ctap.CredMgmtGetMetadata:
+	case ctapwire.CredMgmtGetMetadata:
 		n, rem := len(k.st.Credentials), k.cfg.MaxCredentials-len(k.st.Credentials)
-		return &ctap.CredMgmtResponse{ExistingResidentCredentialsCount: &n, MaxRemainingResidentCredentials: &rem}, nil
-	case ctap.CredMgmtEnumerateRPsBegin:
+		return &ctapwire.CredMgmtResponse{ExistingResidentCredentialsCount: &n, MaxRemainingResidentCredentials: &rem}, nil
+	case ctapwire.CredMgmtEnumerateRPsBegin:
 		k.vol.rpIter = nil
 		seen := map[string]bool{}
 		for _, c := range k.st.Credentials {
@@ -467,9 +468,9 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 		}
 		total := len(k.vol.rpIter)
 		return k.nextRPLocked(total)
-	case ctap.CredMgmtEnumerateRPsNext:
+	case ctapwire.CredMgmtEnumerateRPsNext:
 		return k.nextRPLocked(0)
-	case ctap.CredMgmtEnumerateCredsBegin:
+	case ctapwire.CredMgmtEnumerateCredsBegin:
 		if len(p.RPIDHash) != 32 {
 			return nil, ctap.StatusMissingParameter
 		}
@@ -484,9 +485,9 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 			return nil, ctap.StatusNoCredentials
 		}
 		return k.nextCredLocked(len(k.vol.credIter))
-	case ctap.CredMgmtEnumerateCredsNext:
+	case ctapwire.CredMgmtEnumerateCredsNext:
 		return k.nextCredLocked(0)
-	case ctap.CredMgmtDeleteCredential:
+	case ctapwire.CredMgmtDeleteCredential:
 		if p.CredentialID == nil {
 			return nil, ctap.StatusMissingParameter
 		}
@@ -510,7 +511,7 @@ func (k *Key) nextRPLocked(total int) (any, error) {
 	}
 	e := k.vol.rpIter[0]
 	k.vol.rpIter = k.vol.rpIter[1:]
-	return &ctap.CredMgmtResponse{RP: &e.rp, RPIDHash: e.hash, TotalRPs: total}, nil
+	return &ctapwire.CredMgmtResponse{RP: &e.rp, RPIDHash: e.hash, TotalRPs: total}, nil
 }
 
 func (k *Key) nextCredLocked(total int) (any, error) {
@@ -523,21 +524,21 @@ func (k *Key) nextCredLocked(total int) (any, error) {
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	cose, err := ctap.Marshal(ctap.COSEKeyFromECDSA(&priv.PublicKey))
+	cose, err := ctapwire.Marshal(ctapwire.COSEKeyFromECDSA(&priv.PublicKey))
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
 	user := c.User
-	return &ctap.CredMgmtResponse{User: &user, CredentialID: &ctap.CredentialDescriptor{Type: "public-key", ID: c.ID},
+	return &ctapwire.CredMgmtResponse{User: &user, CredentialID: &ctap.CredentialDescriptor{Type: "public-key", ID: c.ID},
 		PublicKey: cose, TotalCredentials: total, CredProtect: max(c.CredProtect, ctap.CredProtectUVOptional)}, nil
 }
 
 // configRequest keeps the raw subCommandParams for pinUvAuthParam.
 type configRequest struct {
-	SubCommand        int             `cbor:"1,keyasint"`
-	Params            ctap.RawMessage `cbor:"2,keyasint,omitempty"`
-	PinUvAuthProtocol int             `cbor:"3,keyasint,omitempty"`
-	PinUvAuthParam    []byte          `cbor:"4,keyasint,omitempty"`
+	SubCommand        int                 `cbor:"1,keyasint"`
+	Params            ctapwire.RawMessage `cbor:"2,keyasint,omitempty"`
+	PinUvAuthProtocol int                 `cbor:"3,keyasint,omitempty"`
+	PinUvAuthParam    []byte              `cbor:"4,keyasint,omitempty"`
 }
 
 func (k *Key) config(params []byte) error {
@@ -551,16 +552,16 @@ func (k *Key) config(params []byte) error {
 		if k.st.PINVerifier != nil || k.st.AlwaysUV {
 			return ctap.StatusPUATRequired
 		}
-	} else if err := k.checkTokenLocked(req.PinUvAuthProtocol, ctap.ConfigAuthMessage(req.SubCommand, req.Params), req.PinUvAuthParam, ctap.PermAuthenticatorConfig, ""); err != nil {
+	} else if err := k.checkTokenLocked(req.PinUvAuthProtocol, ctapwire.ConfigAuthMessage(req.SubCommand, req.Params), req.PinUvAuthParam, ctap.PermAuthenticatorConfig, ""); err != nil {
 		return err
 	}
 	switch req.SubCommand {
-	case ctap.ConfigToggleAlwaysUV:
+	case ctapwire.ConfigToggleAlwaysUV:
 		k.st.AlwaysUV = !k.st.AlwaysUV
-	case ctap.ConfigSetMinPINLength:
-		var p ctap.ConfigParams
+	case ctapwire.ConfigSetMinPINLength:
+		var p ctapwire.ConfigParams
 		if len(req.Params) > 0 {
-			if err := ctap.Unmarshal(req.Params, &p); err != nil {
+			if err := ctapwire.Unmarshal(req.Params, &p); err != nil {
 				return ctap.StatusInvalidCBOR
 			}
 		}

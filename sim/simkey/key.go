@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // Presence says how the simulated person at the key answers a touch request.
@@ -327,7 +328,7 @@ func (k *Key) execute(ctx context.Context, msg []byte, keepalive func(byte)) []b
 	if resp == nil {
 		return []byte{0}
 	}
-	b, err := ctap.Marshal(resp)
+	b, err := ctapwire.Marshal(resp)
 	if err != nil {
 		return []byte{byte(ctap.StatusOther)}
 	}
@@ -339,7 +340,7 @@ func decode(params []byte, v any) error {
 	if len(params) == 0 {
 		return ctap.StatusMissingParameter
 	}
-	if err := ctap.Unmarshal(params, v); err != nil {
+	if err := ctapwire.Unmarshal(params, v); err != nil {
 		return ctap.StatusInvalidCBOR
 	}
 	return nil
@@ -369,7 +370,7 @@ func (k *Key) getInfo() *ctap.Info {
 		MaxCredentialCountInList:         8,
 		MaxCredentialIDLength:            128,
 		Transports:                       []string{"usb"},
-		Algorithms:                       []ctap.CredentialParam{{Type: "public-key", Alg: ctap.COSEAlgES256}},
+		Algorithms:                       []ctapwire.CredentialParam{{Type: "public-key", Alg: ctapwire.COSEAlgES256}},
 		ForcePINChange:                   k.st.ForcePINChange,
 		MinPINLength:                     k.st.MinPINLength,
 		FirmwareVersion:                  &fw,

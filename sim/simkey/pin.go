@@ -9,18 +9,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
 // clientPIN implements authenticatorClientPIN (CTAP 2.1, 6.5).
 func (k *Key) clientPIN(params []byte) (any, error) {
-	var req ctap.ClientPINRequest
+	var req ctapwire.ClientPINRequest
 	if err := decode(params, &req); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var proto ctap.PINProtocol
-	if req.SubCommand != ctap.PINGetRetries || req.Protocol != 0 {
+	var proto ctapwire.PINProtocol
+	if req.SubCommand != ctapwire.PINGetRetries || req.Protocol != 0 {
 		p, err := k.protocolLocked(req.Protocol)
 		if err != nil {
 			return nil, err
@@ -28,37 +29,37 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 		proto = p
 	}
 	switch req.SubCommand {
-	case ctap.PINGetRetries:
+	case ctapwire.PINGetRetries:
 		n := k.st.PINRetries
 		pc := k.vol.pinFails >= 3
-		return &ctap.ClientPINResponse{PINRetries: &n, PowerCycleState: &pc}, nil
-	case ctap.PINGetKeyAgreement:
-		key := ctap.COSEKeyFromECDH(k.vol.keyAgreement.PublicKey())
-		return &ctap.ClientPINResponse{KeyAgreement: &key}, nil
-	case ctap.PINSetPIN:
+		return &ctapwire.ClientPINResponse{PINRetries: &n, PowerCycleState: &pc}, nil
+	case ctapwire.PINGetKeyAgreement:
+		key := ctapwire.COSEKeyFromECDH(k.vol.keyAgreement.PublicKey())
+		return &ctapwire.ClientPINResponse{KeyAgreement: &key}, nil
+	case ctapwire.PINSetPIN:
 		return nil, k.setPINLocked(proto, &req)
-	case ctap.PINChangePIN:
+	case ctapwire.PINChangePIN:
 		return nil, k.changePINLocked(proto, &req)
-	case ctap.PINGetToken, ctap.PINGetTokenWithPermissions:
+	case ctapwire.PINGetToken, ctapwire.PINGetTokenWithPermissions:
 		return k.getTokenLocked(proto, &req)
 	}
 	return nil, ctap.StatusInvalidSubcommand
 }
 
-func (k *Key) protocolLocked(v int) (ctap.PINProtocol, error) {
+func (k *Key) protocolLocked(v int) (ctapwire.PINProtocol, error) {
 	if v == 0 {
 		return nil, ctap.StatusMissingParameter
 	}
 	for _, have := range k.cfg.PINProtocols {
 		if have == v {
-			return ctap.ProtocolByVersion(v)
+			return ctapwire.ProtocolByVersion(v)
 		}
 	}
 	return nil, ctap.StatusInvalidParameter
 }
 
 // sharedSecretLocked completes ECDH with the platform key of the request.
-func (k *Key) sharedSecretLocked(p ctap.PINProtocol, platform *ctap.COSEKey) ([]byte, error) {
+func (k *Key) sharedSecretLocked(p ctapwire.PINProtocol, platform *ctapwire.COSEKey) ([]byte, error) {
 	if platform == nil {
 		return nil, ctap.StatusMissingParameter
 	}
@@ -79,7 +80,7 @@ func (k *Key) sharedSecretLocked(p ctap.PINProtocol, platform *ctap.COSEKey) ([]
 }
 
 // decryptNewPIN extracts and checks a new PIN (64 padded bytes).
-func (k *Key) decryptNewPINLocked(p ctap.PINProtocol, secret, newPINEnc []byte) ([]byte, error) {
+func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []byte) ([]byte, error) {
 	padded, err := p.Decrypt(secret, newPINEnc)
 	if err != nil || len(padded) != 64 {
 		return nil, ctap.StatusPINPolicyViolation
@@ -110,7 +111,7 @@ func (k *Key) storePINLocked(pin []byte) error {
 	return nil
 }
 
-func (k *Key) setPINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error {
+func (k *Key) setPINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) error {
 	if req.NewPINEnc == nil || req.PinUvAuth == nil {
 		return ctap.StatusMissingParameter
 	}
@@ -122,7 +123,7 @@ func (k *Key) setPINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error
 		return err
 	}
 	defer ctap.Zero(secret)
-	if !ctap.VerifyAuth(p, secret, req.NewPINEnc, req.PinUvAuth) {
+	if !ctapwire.VerifyAuth(p, secret, req.NewPINEnc, req.PinUvAuth) {
 		return ctap.StatusPINAuthInvalid
 	}
 	pin, err := k.decryptNewPINLocked(p, secret, req.NewPINEnc)
@@ -136,7 +137,7 @@ func (k *Key) setPINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error
 // counter drops before the comparison, three wrong PINs in a row since
 // power-up block further attempts until a power cycle, zero retries blocks
 // the PIN for good.
-func (k *Key) checkPINHashLocked(p ctap.PINProtocol, secret, pinHashEnc []byte) error {
+func (k *Key) checkPINHashLocked(p ctapwire.PINProtocol, secret, pinHashEnc []byte) error {
 	if k.st.PINRetries == 0 {
 		return ctap.StatusPINBlocked
 	}
@@ -174,7 +175,7 @@ func (k *Key) checkPINHashLocked(p ctap.PINProtocol, secret, pinHashEnc []byte) 
 	return nil
 }
 
-func (k *Key) changePINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) error {
+func (k *Key) changePINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) error {
 	if req.NewPINEnc == nil || req.PINHashEnc == nil || req.PinUvAuth == nil {
 		return ctap.StatusMissingParameter
 	}
@@ -193,7 +194,7 @@ func (k *Key) changePINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) er
 	}
 	defer ctap.Zero(secret)
 	msg := append(append([]byte(nil), req.NewPINEnc...), req.PINHashEnc...)
-	if !ctap.VerifyAuth(p, secret, msg, req.PinUvAuth) {
+	if !ctapwire.VerifyAuth(p, secret, msg, req.PinUvAuth) {
 		return ctap.StatusPINAuthInvalid
 	}
 	if err := k.checkPINHashLocked(p, secret, req.PINHashEnc); err != nil {
@@ -206,12 +207,12 @@ func (k *Key) changePINLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) er
 	return k.storePINLocked(pin)
 }
 
-func (k *Key) getTokenLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) (any, error) {
+func (k *Key) getTokenLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) (any, error) {
 	if req.PINHashEnc == nil {
 		return nil, ctap.StatusMissingParameter
 	}
 	var perms ctap.Permission
-	if req.SubCommand == ctap.PINGetToken {
+	if req.SubCommand == ctapwire.PINGetToken {
 		if req.Permissions != nil || req.PermissionsRP != "" {
 			return nil, ctap.StatusInvalidParameter
 		}
@@ -250,7 +251,7 @@ func (k *Key) getTokenLocked(p ctap.PINProtocol, req *ctap.ClientPINRequest) (an
 	if err != nil {
 		return nil, ctap.StatusOther
 	}
-	return &ctap.ClientPINResponse{PinUvAuthToken: enc}, nil
+	return &ctapwire.ClientPINResponse{PinUvAuthToken: enc}, nil
 }
 
 // checkTokenLocked verifies a pinUvAuthParam made with the current token and
@@ -261,7 +262,7 @@ func (k *Key) checkTokenLocked(protocol int, msg, param []byte, perm ctap.Permis
 	if err != nil {
 		return err
 	}
-	if !k.vol.tokenValid || !ctap.VerifyAuth(p, k.vol.token, msg, param) {
+	if !k.vol.tokenValid || !ctapwire.VerifyAuth(p, k.vol.token, msg, param) {
 		return ctap.StatusPINAuthInvalid
 	}
 	if k.vol.tokenPerms&perm == 0 {

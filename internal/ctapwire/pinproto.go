@@ -1,4 +1,4 @@
-package ctap
+package ctapwire
 
 import (
 	"crypto/aes"
@@ -59,18 +59,12 @@ func Encapsulate(p PINProtocol, peer *ecdh.PublicKey) (COSEKey, []byte, error) {
 	if err != nil {
 		return COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
 	}
-	defer Zero(z)
+	defer clear(z)
 	secret, err := p.KDF(z)
 	if err != nil {
 		return COSEKey{}, nil, err
 	}
 	return COSEKeyFromECDH(priv.PublicKey()), secret, nil
-}
-
-// Zero overwrites b with zeros. Use it on PINs, PIN hashes and tokens once
-// they are no longer needed.
-func Zero(b []byte) {
-	clear(b)
 }
 
 // PINProtocolOne is PIN/UV auth protocol 1: SHA-256(Z), AES-256-CBC with a

@@ -1,4 +1,4 @@
-package ctap
+package ctapwire
 
 import (
 	"github.com/fxamacker/cbor/v2"
@@ -23,14 +23,14 @@ var (
 
 func mustEnc(m cbor.EncMode, err error) cbor.EncMode {
 	if err != nil {
-		panic("ctap: static CBOR encoding options rejected: " + err.Error())
+		panic("ctapwire: static CBOR encoding options rejected: " + err.Error())
 	}
 	return m
 }
 
 func mustDec(m cbor.DecMode, err error) cbor.DecMode {
 	if err != nil {
-		panic("ctap: static CBOR decoding options rejected: " + err.Error())
+		panic("ctapwire: static CBOR decoding options rejected: " + err.Error())
 	}
 	return m
 }

@@ -1,4 +1,4 @@
-package ctap
+package ctapwire
 
 import (
 	"crypto/ecdh"
