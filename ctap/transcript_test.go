@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
@@ -70,8 +71,8 @@ func replay(t *testing.T, tr transcript) hid.Transport {
 			if err != nil || n != hid.ReportSize {
 				return
 			}
-			req := hid.Packet(buf[:hid.ReportSize])
-			want := map[string]hid.Command{"INIT": hid.CmdInit, "CBOR": hid.CmdCBOR}[blk.request]
+			req := ctaphid.Packet(buf[:hid.ReportSize])
+			want := map[string]ctaphid.Command{"INIT": ctaphid.CmdInit, "CBOR": ctaphid.CmdCBOR}[blk.request]
 			if !req.IsInit() || req.Command() != want {
 				t.Errorf("host sent %v, the recording answers %s", req.Command(), blk.request)
 				return

@@ -3,6 +3,8 @@ package hid
 import (
 	"errors"
 	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // ReportDescriptor is what keyceremony needs from a HID report descriptor:
@@ -84,7 +86,7 @@ func ParseReportDescriptor(d []byte) (ReportDescriptor, error) {
 		if prefix&0x0c == 0x00 { // a main item clears local items
 			usage = 0
 		}
-		if inBits > 8*MaxMessageSize || outBits > 8*MaxMessageSize {
+		if inBits > 8*ctaphid.MaxMessageSize || outBits > 8*ctaphid.MaxMessageSize {
 			return rd, errors.New("report descriptor: implausibly large reports")
 		}
 	}

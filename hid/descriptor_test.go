@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // keyboardDescriptor is a boot keyboard's report descriptor (HID 1.11, E.6).
@@ -51,7 +53,7 @@ func FuzzParseReportDescriptor(f *testing.F) {
 	f.Add(keyboardDescriptor)
 	f.Fuzz(func(t *testing.T, d []byte) {
 		rd, err := ParseReportDescriptor(d)
-		if err == nil && (rd.InputBytes < 0 || rd.InputBytes > MaxMessageSize) {
+		if err == nil && (rd.InputBytes < 0 || rd.InputBytes > ctaphid.MaxMessageSize) {
 			t.Fatalf("implausible size %d", rd.InputBytes)
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // InitInfo is what an authenticator says about itself in CTAPHID_INIT.
@@ -21,7 +23,7 @@ type InitInfo struct {
 }
 
 // HasCBOR reports whether the authenticator speaks CTAP2 over CTAPHID_CBOR.
-func (i InitInfo) HasCBOR() bool { return i.Capabilities&CapCBOR != 0 }
+func (i InitInfo) HasCBOR() bool { return i.Capabilities&ctaphid.CapCBOR != 0 }
 
 // Options tune a Device. The zero value gives the defaults.
 type Options struct {
@@ -58,12 +60,12 @@ type Device struct {
 	cid  uint32
 	info InitInfo
 	rbuf [ReportSize]byte
-	rasm *Reassembler
+	rasm *ctaphid.Reassembler
 }
 
 // Open allocates a CTAPHID channel on t. The Device owns t from then on.
 func Open(ctx context.Context, t Transport, opts Options) (*Device, error) {
-	d := &Device{t: t, opts: opts.withDefaults(), rasm: NewReassembler(MaxMessageSize)}
+	d := &Device{t: t, opts: opts.withDefaults(), rasm: ctaphid.NewReassembler(ctaphid.MaxMessageSize)}
 	if err := d.initChannel(ctx); err != nil {
 		return nil, fmt.Errorf("open %s: %w", t, err)
 	}
@@ -91,30 +93,30 @@ func (d *Device) initChannel(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opts.IdleTimeout)
 	defer cancel()
-	if err := d.send(ctx, BroadcastCID, CmdInit, nonce[:]); err != nil {
+	if err := d.send(ctx, ctaphid.BroadcastCID, ctaphid.CmdInit, nonce[:]); err != nil {
 		return fmt.Errorf("INIT: %w", err)
 	}
 	// An ERROR on the broadcast channel carries no nonce: it may answer
 	// another program's request. Remember it and keep waiting for our reply.
 	var lastErr error
 	for {
-		cmd, data, err := d.receive(ctx, BroadcastCID)
+		cmd, data, err := d.receive(ctx, ctaphid.BroadcastCID)
 		if err != nil {
 			if lastErr != nil {
 				return fmt.Errorf("INIT: %w", lastErr)
 			}
 			return fmt.Errorf("INIT: %w", err)
 		}
-		if cmd == CmdError && len(data) > 0 {
-			lastErr = ErrorCode(data[0])
+		if cmd == ctaphid.CmdError && len(data) > 0 {
+			lastErr = ctaphid.ErrorCode(data[0])
 			continue
 		}
 		// Replies to another program's INIT carry another nonce: skip them.
-		if cmd != CmdInit || len(data) < 17 || !bytes.Equal(data[:8], nonce[:]) {
+		if cmd != ctaphid.CmdInit || len(data) < 17 || !bytes.Equal(data[:8], nonce[:]) {
 			continue
 		}
 		cid := binary.BigEndian.Uint32(data[8:12])
-		if cid == 0 || cid == BroadcastCID {
+		if cid == 0 || cid == ctaphid.BroadcastCID {
 			return fmt.Errorf("INIT: key assigned the invalid channel %08x", cid)
 		}
 		d.cid = cid
@@ -124,8 +126,8 @@ func (d *Device) initChannel(ctx context.Context) error {
 }
 
 // send fragments and writes one message.
-func (d *Device) send(ctx context.Context, cid uint32, cmd Command, data []byte) error {
-	pkts, err := Fragment(cid, cmd, data, MaxMessageSize)
+func (d *Device) send(ctx context.Context, cid uint32, cmd ctaphid.Command, data []byte) error {
+	pkts, err := ctaphid.Fragment(cid, cmd, data, ctaphid.MaxMessageSize)
 	if err != nil {
 		return err
 	}
@@ -140,7 +142,7 @@ func (d *Device) send(ctx context.Context, cid uint32, cmd Command, data []byte)
 // receive reads packets until a whole message arrives on cid. Packets for
 // other channels and stray continuations are skipped; a broken sequence on
 // our own channel is an error. Each read waits at most IdleTimeout.
-func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, error) {
+func (d *Device) receive(ctx context.Context, cid uint32) (ctaphid.Command, []byte, error) {
 	d.rasm.Reset()
 	read := d.readFunc(ctx)
 	defer read.done()
@@ -155,7 +157,7 @@ func (d *Device) receive(ctx context.Context, cid uint32) (Command, []byte, erro
 		if n < ReportSize {
 			return 0, nil, fmt.Errorf("%w: short report of %d bytes", ErrMalformedPacket, n)
 		}
-		p := Packet(d.rbuf[:])
+		p := ctaphid.Packet(d.rbuf[:])
 		if p.CID() != cid {
 			continue
 		}
@@ -249,15 +251,15 @@ func callerErr(ctx context.Context) error {
 
 // transact sends one request and returns the reply, handling keepalives,
 // cancellation, busy retries and a forgotten channel.
-func (d *Device) transact(ctx context.Context, cmd Command, data []byte, keepalive func(status byte)) ([]byte, error) {
+func (d *Device) transact(ctx context.Context, cmd ctaphid.Command, data []byte, keepalive func(status byte)) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	reinit := false
 	for attempt := 0; ; attempt++ {
 		reply, err := d.transactOnce(ctx, cmd, data, keepalive)
-		var code ErrorCode
+		var code ctaphid.ErrorCode
 		switch {
-		case errors.As(err, &code) && code == ErrChannelBusy && attempt < d.opts.BusyRetries:
+		case errors.As(err, &code) && code == ctaphid.ErrChannelBusy && attempt < d.opts.BusyRetries:
 			t := time.NewTimer(d.opts.BusyBackoff)
 			select {
 			case <-ctx.Done():
@@ -266,7 +268,7 @@ func (d *Device) transact(ctx context.Context, cmd Command, data []byte, keepali
 			case <-t.C:
 			}
 			continue
-		case errors.As(err, &code) && code == ErrInvalidChannel && !reinit:
+		case errors.As(err, &code) && code == ctaphid.ErrInvalidChannel && !reinit:
 			reinit = true
 			if err := d.initChannel(ctx); err != nil {
 				return nil, err
@@ -277,7 +279,7 @@ func (d *Device) transact(ctx context.Context, cmd Command, data []byte, keepali
 	}
 }
 
-func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, keepalive func(byte)) ([]byte, error) {
+func (d *Device) transactOnce(ctx context.Context, cmd ctaphid.Command, data []byte, keepalive func(byte)) ([]byte, error) {
 	if err := d.send(ctx, d.cid, cmd, data); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -292,8 +294,8 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 			var stop context.CancelFunc
 			readCtx, stop = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			defer stop()
-			if cmd == CmdCBOR {
-				_ = d.send(readCtx, d.cid, CmdCancel, nil)
+			if cmd == ctaphid.CmdCBOR {
+				_ = d.send(readCtx, d.cid, ctaphid.CmdCancel, nil)
 			}
 			continue
 		}
@@ -304,16 +306,16 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 			return nil, fmt.Errorf("%s: %w", cmd, err)
 		}
 		switch rcmd {
-		case CmdKeepalive:
+		case ctaphid.CmdKeepalive:
 			if keepalive != nil && len(reply) > 0 && !cancelled {
 				keepalive(reply[0])
 			}
 			continue
-		case CmdError:
+		case ctaphid.CmdError:
 			if len(reply) == 0 {
 				return nil, fmt.Errorf("%s: %w: empty ERROR", cmd, ErrMalformedPacket)
 			}
-			return nil, fmt.Errorf("%s: %w", cmd, ErrorCode(reply[0]))
+			return nil, fmt.Errorf("%s: %w", cmd, ctaphid.ErrorCode(reply[0]))
 		case cmd:
 			if cancelled {
 				return nil, fmt.Errorf("%s cancelled: %w", cmd, callerErr(ctx))
@@ -326,18 +328,18 @@ func (d *Device) transactOnce(ctx context.Context, cmd Command, data []byte, kee
 
 // CBOR sends a CTAP2 message (command byte and CBOR parameters) and returns
 // the reply (status byte and CBOR). keepalive, when not nil, is called with
-// each KEEPALIVE status (KeepaliveProcessing, KeepaliveUPNeeded). When ctx is
+// each KEEPALIVE status (ctaphid.KeepaliveProcessing, ctaphid.KeepaliveUPNeeded). When ctx is
 // cancelled the request is cancelled on the key with CTAPHID_CANCEL.
 func (d *Device) CBOR(ctx context.Context, msg []byte, keepalive func(status byte)) ([]byte, error) {
 	if !d.info.HasCBOR() {
 		return nil, errors.New("key does not speak CTAP2 (no CBOR capability): a U2F-only key cannot be used")
 	}
-	return d.transact(ctx, CmdCBOR, msg, keepalive)
+	return d.transact(ctx, ctaphid.CmdCBOR, msg, keepalive)
 }
 
 // Ping echoes data through the key and checks the echo.
 func (d *Device) Ping(ctx context.Context, data []byte) error {
-	reply, err := d.transact(ctx, CmdPing, data, nil)
+	reply, err := d.transact(ctx, ctaphid.CmdPing, data, nil)
 	if err != nil {
 		return err
 	}
@@ -349,9 +351,9 @@ func (d *Device) Ping(ctx context.Context, data []byte) error {
 
 // Wink asks the key to blink so officers can tell which key is which.
 func (d *Device) Wink(ctx context.Context) error {
-	if d.info.Capabilities&CapWink == 0 {
+	if d.info.Capabilities&ctaphid.CapWink == 0 {
 		return errors.New("key cannot wink")
 	}
-	_, err := d.transact(ctx, CmdWink, nil, nil)
+	_, err := d.transact(ctx, ctaphid.CmdWink, nil, nil)
 	return err
 }

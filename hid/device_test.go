@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // scripted is a Transport whose device side is a function of what the host
@@ -16,18 +18,18 @@ type scripted struct {
 	cid     uint32
 	queue   [][]byte
 	written [][]byte
-	onWrite func(s *scripted, p Packet)
+	onWrite func(s *scripted, p ctaphid.Packet)
 }
 
 func (s *scripted) WriteReport(ctx context.Context, r []byte) error {
-	p := Packet(append([]byte(nil), r...))
+	p := ctaphid.Packet(append([]byte(nil), r...))
 	s.written = append(s.written, p)
-	if p.IsInit() && p.Command() == CmdInit {
+	if p.IsInit() && p.Command() == ctaphid.CmdInit {
 		resp := make([]byte, 17)
 		copy(resp, p[7:15])
 		binary.BigEndian.PutUint32(resp[8:], s.cid)
-		resp[12], resp[16] = 2, CapCBOR|CapWink|CapNMSG
-		pk, _ := Fragment(BroadcastCID, CmdInit, resp, MaxMessageSize)
+		resp[12], resp[16] = 2, ctaphid.CapCBOR|ctaphid.CapWink|ctaphid.CapNMSG
+		pk, _ := ctaphid.Fragment(ctaphid.BroadcastCID, ctaphid.CmdInit, resp, ctaphid.MaxMessageSize)
 		for _, x := range pk {
 			s.queue = append(s.queue, x)
 		}
@@ -50,8 +52,8 @@ func (s *scripted) ReadReport(ctx context.Context, buf []byte) (int, error) {
 func (s *scripted) Close() error   { return nil }
 func (s *scripted) String() string { return "scripted" }
 
-func (s *scripted) reply(cid uint32, cmd Command, data []byte) {
-	pk, _ := Fragment(cid, cmd, data, MaxMessageSize)
+func (s *scripted) reply(cid uint32, cmd ctaphid.Command, data []byte) {
+	pk, _ := ctaphid.Fragment(cid, cmd, data, ctaphid.MaxMessageSize)
 	for _, x := range pk {
 		s.queue = append(s.queue, x)
 	}
@@ -62,8 +64,8 @@ func TestInitSkipsOtherNoncesAndChannels(t *testing.T) {
 	// Another program's INIT reply and noise on another channel come first.
 	other := make([]byte, 17)
 	copy(other, "NOTOURS!")
-	s.reply(BroadcastCID, CmdInit, other)
-	s.reply(0x55555555, CmdCBOR, []byte{0})
+	s.reply(ctaphid.BroadcastCID, ctaphid.CmdInit, other)
+	s.reply(0x55555555, ctaphid.CmdCBOR, []byte{0})
 	d, err := Open(context.Background(), s, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -76,20 +78,20 @@ func TestInitSkipsOtherNoncesAndChannels(t *testing.T) {
 func TestKeepaliveErrorAndBusy(t *testing.T) {
 	calls := 0
 	s := &scripted{cid: 7}
-	s.onWrite = func(s *scripted, p Packet) {
+	s.onWrite = func(s *scripted, p ctaphid.Packet) {
 		if !p.IsInit() {
 			return
 		}
 		calls++
 		switch calls {
 		case 1:
-			s.reply(7, CmdError, []byte{byte(ErrChannelBusy)})
+			s.reply(7, ctaphid.CmdError, []byte{byte(ctaphid.ErrChannelBusy)})
 		case 2:
-			s.reply(7, CmdKeepalive, []byte{KeepaliveUPNeeded})
-			s.reply(7, CmdKeepalive, []byte{KeepaliveUPNeeded})
-			s.reply(7, CmdCBOR, []byte{0, 0xa0})
+			s.reply(7, ctaphid.CmdKeepalive, []byte{ctaphid.KeepaliveUPNeeded})
+			s.reply(7, ctaphid.CmdKeepalive, []byte{ctaphid.KeepaliveUPNeeded})
+			s.reply(7, ctaphid.CmdCBOR, []byte{0, 0xa0})
 		case 3:
-			s.reply(7, CmdError, []byte{byte(ErrInvalidCmd)})
+			s.reply(7, ctaphid.CmdError, []byte{byte(ctaphid.ErrInvalidCmd)})
 		}
 	}
 	d, err := Open(context.Background(), s, Options{BusyBackoff: time.Millisecond})
@@ -98,19 +100,19 @@ func TestKeepaliveErrorAndBusy(t *testing.T) {
 	}
 	var seen []byte
 	reply, err := d.CBOR(context.Background(), []byte{4}, func(st byte) { seen = append(seen, st) })
-	if err != nil || len(reply) != 2 || len(seen) != 2 || seen[0] != KeepaliveUPNeeded {
+	if err != nil || len(reply) != 2 || len(seen) != 2 || seen[0] != ctaphid.KeepaliveUPNeeded {
 		t.Fatalf("reply %x err %v keepalives %v", reply, err, seen)
 	}
 	_, err = d.CBOR(context.Background(), []byte{4}, nil)
-	var code ErrorCode
-	if !errors.As(err, &code) || code != ErrInvalidCmd {
+	var code ctaphid.ErrorCode
+	if !errors.As(err, &code) || code != ctaphid.ErrInvalidCmd {
 		t.Fatalf("ERROR reply: %v", err)
 	}
 }
 
 func TestUnexpectedReplyCommand(t *testing.T) {
 	s := &scripted{cid: 7}
-	s.onWrite = func(s *scripted, p Packet) { s.reply(7, CmdWink, nil) }
+	s.onWrite = func(s *scripted, p ctaphid.Packet) { s.reply(7, ctaphid.CmdWink, nil) }
 	d, _ := Open(context.Background(), s, Options{})
 	if _, err := d.CBOR(context.Background(), []byte{4}, nil); !errors.Is(err, ErrMalformedPacket) {
 		t.Fatalf("WINK in reply to CBOR: %v", err)
@@ -120,7 +122,7 @@ func TestUnexpectedReplyCommand(t *testing.T) {
 // FuzzDeviceReply plays arbitrary bytes back as the key's reply to a CBOR
 // request: the client returns (an error or a message), never panics or hangs.
 func FuzzDeviceReply(f *testing.F) {
-	pk, _ := Fragment(7, CmdCBOR, make([]byte, 100), MaxMessageSize)
+	pk, _ := ctaphid.Fragment(7, ctaphid.CmdCBOR, make([]byte, 100), ctaphid.MaxMessageSize)
 	var seed []byte
 	for _, p := range pk {
 		seed = append(seed, p...)
@@ -128,7 +130,7 @@ func FuzzDeviceReply(f *testing.F) {
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		s := &scripted{cid: 7}
-		s.onWrite = func(s *scripted, p Packet) {
+		s.onWrite = func(s *scripted, p ctaphid.Packet) {
 			if !p.IsInit() {
 				return
 			}
@@ -151,21 +153,21 @@ func FuzzDeviceReply(f *testing.F) {
 func TestForgottenChannelIsReinitialised(t *testing.T) {
 	s := &scripted{cid: 7}
 	requests := 0
-	s.onWrite = func(s *scripted, p Packet) {
+	s.onWrite = func(s *scripted, p ctaphid.Packet) {
 		if !p.IsInit() {
 			return
 		}
 		requests++
 		if requests == 1 {
 			s.cid = 9 // the key will hand out a new channel on re-INIT
-			s.reply(7, CmdError, []byte{byte(ErrInvalidChannel)})
+			s.reply(7, ctaphid.CmdError, []byte{byte(ctaphid.ErrInvalidChannel)})
 			return
 		}
 		if p.CID() != 9 {
-			s.reply(p.CID(), CmdError, []byte{byte(ErrInvalidChannel)})
+			s.reply(p.CID(), ctaphid.CmdError, []byte{byte(ctaphid.ErrInvalidChannel)})
 			return
 		}
-		s.reply(9, CmdCBOR, []byte{0})
+		s.reply(9, ctaphid.CmdCBOR, []byte{0})
 	}
 	d, err := Open(context.Background(), s, Options{})
 	if err != nil {

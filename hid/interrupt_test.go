@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // silentPeer answers CTAPHID_INIT on the device side of a socket pair and
@@ -25,17 +27,17 @@ func silentPeer(t *testing.T) (*Device, chan<- bool) {
 			if err != nil || n != ReportSize {
 				return
 			}
-			p := Packet(buf)
+			p := ctaphid.Packet(buf)
 			switch {
-			case p.Command() == CmdInit:
+			case p.Command() == ctaphid.CmdInit:
 				resp := make([]byte, 17)
 				copy(resp, buf[7:15])
 				binary.BigEndian.PutUint32(resp[8:], 0x00220002) // as a recorded YubiKey
 				resp[12] = 2
-				pk, _ := Fragment(BroadcastCID, CmdInit, resp, MaxMessageSize)
+				pk, _ := ctaphid.Fragment(ctaphid.BroadcastCID, ctaphid.CmdInit, resp, ctaphid.MaxMessageSize)
 				dev.Write(pk[0])
-			case p.Command() == CmdPing && <-answer:
-				pk, _ := Fragment(p.CID(), CmdPing, buf[7:7+p.Length()], MaxMessageSize)
+			case p.Command() == ctaphid.CmdPing && <-answer:
+				pk, _ := ctaphid.Fragment(p.CID(), ctaphid.CmdPing, buf[7:7+p.Length()], ctaphid.MaxMessageSize)
 				dev.Write(pk[0])
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // Transport carries 64-byte HID reports (without a report-ID byte) to and from
@@ -234,3 +236,10 @@ func OpenPath(ctx context.Context, addr string) (Transport, error) {
 	}
 	return nil, fmt.Errorf("device address %q: want hidraw:/dev/hidrawN or simkey:/path/to.sock", addr)
 }
+
+// ReportSize is the size of every CTAPHID report a Transport carries.
+const ReportSize = ctaphid.ReportSize
+
+// ErrMalformedPacket is wrapped by every error caused by a report that does
+// not follow CTAPHID.
+var ErrMalformedPacket = ctaphid.ErrMalformedPacket

@@ -3,7 +3,7 @@ package simkey
 import (
 	"testing"
 
-	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // Channel IDs are not a count from 1: a recorded YubiKey 5 answered its
@@ -19,7 +19,7 @@ func TestChannelIDsAreRandomAndDistinct(t *testing.T) {
 	var prev uint32
 	for i := 0; i < 200; i++ {
 		cid := k.allocateCID()
-		if cid == 0 || cid == hid.BroadcastCID || seen[cid] {
+		if cid == 0 || cid == ctaphid.BroadcastCID || seen[cid] {
 			t.Fatalf("allocation %d: channel %08x (zero, broadcast or reused)", i, cid)
 		}
 		if cid == prev+1 {

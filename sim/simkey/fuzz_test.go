@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
@@ -42,7 +43,7 @@ func FuzzRequest(f *testing.F) {
 // second process opening /dev/hidraw would, with its own input queue) while
 // the garbage's open is still held: the key must serve it at once.
 func FuzzHIDPackets(f *testing.F) {
-	pk, _ := hid.Fragment(hid.BroadcastCID, hid.CmdInit, make([]byte, 8), hid.MaxMessageSize)
+	pk, _ := ctaphid.Fragment(ctaphid.BroadcastCID, ctaphid.CmdInit, make([]byte, 8), ctaphid.MaxMessageSize)
 	f.Add([]byte(pk[0]))
 	f.Add(make([]byte, 64))
 	// A flood the host never reads the answers to: 4,000 packets on a
@@ -52,7 +53,7 @@ func FuzzHIDPackets(f *testing.F) {
 	// writer waited out its deadline).
 	flood := make([]byte, 0, 4000*hid.ReportSize)
 	for range 4000 {
-		pk, _ := hid.Fragment(0x01020304, hid.CmdPing, []byte{1}, hid.MaxMessageSize)
+		pk, _ := ctaphid.Fragment(0x01020304, ctaphid.CmdPing, []byte{1}, ctaphid.MaxMessageSize)
 		flood = append(flood, pk[0]...)
 	}
 	f.Add(flood)

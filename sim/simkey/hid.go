@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
 // Fault is a misbehaviour injected into the key's next answer, for tests.
@@ -138,7 +139,7 @@ func (c *hidConn) serve(ctx context.Context) {
 	stop := context.AfterFunc(ctx, c.close)
 	defer stop()
 
-	rasm := hid.NewReassembler(hid.MaxMessageSize)
+	rasm := ctaphid.NewReassembler(ctaphid.MaxMessageSize)
 	buf := make([]byte, hid.ReportSize+1)
 	// A fragmented message must be complete within msgTimeout of its first
 	// packet, however many other packets arrive meanwhile.
@@ -153,7 +154,7 @@ func (c *hidConn) serve(ctx context.Context) {
 		_ = conn.SetReadDeadline(msgDeadline)
 		n, err := conn.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			c.sendError(rasm.ActiveCID(), hid.ErrMsgTimeout)
+			c.sendError(rasm.ActiveCID(), ctaphid.ErrMsgTimeout)
 			rasm.Reset()
 			continue
 		}
@@ -168,12 +169,12 @@ func (c *hidConn) serve(ctx context.Context) {
 }
 
 // packet handles one incoming report.
-func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte) {
-	p := hid.Packet(pkt)
+func (c *hidConn) packet(ctx context.Context, rasm *ctaphid.Reassembler, pkt []byte) {
+	p := ctaphid.Packet(pkt)
 	cid := p.CID()
 	if p.IsInit() {
 		cmd := p.Command()
-		if cmd == hid.CmdInit {
+		if cmd == ctaphid.CmdInit {
 			if rasm.Active() && rasm.ActiveCID() == cid {
 				rasm.Reset() // INIT on the channel resynchronises it
 			}
@@ -185,7 +186,7 @@ func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte)
 		activeCID := c.activeCID
 		c.amu.Unlock()
 		if busy {
-			if cid == activeCID && cmd == hid.CmdCancel {
+			if cid == activeCID && cmd == ctaphid.CmdCancel {
 				c.amu.Lock()
 				if c.cancel != nil {
 					c.cancel()
@@ -193,15 +194,15 @@ func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte)
 				c.amu.Unlock()
 				return // CANCEL itself is never answered
 			}
-			c.sendError(cid, hid.ErrChannelBusy)
+			c.sendError(cid, ctaphid.ErrChannelBusy)
 			return
 		}
 		if !c.k.knownCID(cid) {
-			c.sendError(cid, hid.ErrInvalidChannel)
+			c.sendError(cid, ctaphid.ErrInvalidChannel)
 			return
 		}
 		if rasm.Active() && rasm.ActiveCID() != cid {
-			c.sendError(cid, hid.ErrChannelBusy)
+			c.sendError(cid, ctaphid.ErrChannelBusy)
 			return
 		}
 	} else if !rasm.Active() || rasm.ActiveCID() != cid {
@@ -209,7 +210,7 @@ func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte)
 	}
 	done, _, cmd, data, err := rasm.Add(pkt)
 	if err != nil {
-		c.sendError(cid, hid.ErrInvalidSeq)
+		c.sendError(cid, ctaphid.ErrInvalidSeq)
 		return
 	}
 	if done {
@@ -220,17 +221,17 @@ func (c *hidConn) packet(ctx context.Context, rasm *hid.Reassembler, pkt []byte)
 // init answers CTAPHID_INIT: a new channel on the broadcast channel, or a
 // resynchronisation of an existing one.
 func (c *hidConn) init(cid uint32, pkt []byte) {
-	p := hid.Packet(pkt)
+	p := ctaphid.Packet(pkt)
 	if p.Length() != 8 {
-		c.sendError(cid, hid.ErrInvalidLen)
+		c.sendError(cid, ctaphid.ErrInvalidLen)
 		return
 	}
 	nonce := pkt[7:15]
 	newCID := cid
-	if cid == hid.BroadcastCID {
+	if cid == ctaphid.BroadcastCID {
 		newCID = c.k.allocateCID()
 	} else if !c.k.knownCID(cid) {
-		c.sendError(cid, hid.ErrInvalidChannel)
+		c.sendError(cid, ctaphid.ErrInvalidChannel)
 		return
 	}
 	resp := make([]byte, 17)
@@ -238,8 +239,8 @@ func (c *hidConn) init(cid uint32, pkt []byte) {
 	binary.BigEndian.PutUint32(resp[8:12], newCID)
 	fw := c.k.cfg.FirmwareVersion
 	resp[12], resp[13], resp[14], resp[15] = 2, byte(fw>>16), byte(fw>>8), byte(fw)
-	resp[16] = hid.CapWink | hid.CapCBOR | hid.CapNMSG
-	c.send(cid, hid.CmdInit, resp)
+	resp[16] = ctaphid.CapWink | ctaphid.CapCBOR | ctaphid.CapNMSG
+	c.send(cid, ctaphid.CmdInit, resp)
 }
 
 // allocateCID hands out a fresh channel ID. Real keys do not count from 1
@@ -253,7 +254,7 @@ func (k *Key) allocateCID() uint32 {
 	for {
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 		cid := binary.BigEndian.Uint32(b[:])
-		if cid != 0 && cid != hid.BroadcastCID && !k.cids[cid] {
+		if cid != 0 && cid != ctaphid.BroadcastCID && !k.cids[cid] {
 			k.cids[cid] = true
 			return cid
 		}
@@ -267,18 +268,18 @@ func (k *Key) knownCID(cid uint32) bool {
 }
 
 // dispatch runs a complete message.
-func (c *hidConn) dispatch(ctx context.Context, cid uint32, cmd hid.Command, data []byte) {
+func (c *hidConn) dispatch(ctx context.Context, cid uint32, cmd ctaphid.Command, data []byte) {
 	switch cmd {
-	case hid.CmdPing:
-		c.send(cid, hid.CmdPing, data)
-	case hid.CmdWink, hid.CmdLock:
+	case ctaphid.CmdPing:
+		c.send(cid, ctaphid.CmdPing, data)
+	case ctaphid.CmdWink, ctaphid.CmdLock:
 		c.send(cid, cmd, nil)
-	case hid.CmdCancel:
+	case ctaphid.CmdCancel:
 		// nothing running on this connection: nothing to cancel
-	case hid.CmdCBOR:
+	case ctaphid.CmdCBOR:
 		c.startCBOR(ctx, cid, data)
 	default:
-		c.sendError(cid, hid.ErrInvalidCmd)
+		c.sendError(cid, ctaphid.ErrInvalidCmd)
 	}
 }
 
@@ -287,7 +288,7 @@ func (c *hidConn) dispatch(ctx context.Context, cid uint32, cmd hid.Command, dat
 func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 	k := c.k
 	if _, ok := k.takeFault(FaultBusy); ok {
-		c.sendError(cid, hid.ErrChannelBusy)
+		c.sendError(cid, ctaphid.ErrChannelBusy)
 		return
 	}
 	yankBefore, yankAfter := k.yankNow()
@@ -296,7 +297,7 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 		return
 	}
 	if !k.cmdMu.TryLock() { // another open of the device is using the key
-		c.sendError(cid, hid.ErrChannelBusy)
+		c.sendError(cid, ctaphid.ErrChannelBusy)
 		return
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -304,7 +305,7 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 	c.activeCID, c.cancel = cid, cancel
 	c.amu.Unlock()
 	go func() {
-		keepalive := func(status byte) { c.send(cid, hid.CmdKeepalive, []byte{status}) }
+		keepalive := func(status byte) { c.send(cid, ctaphid.CmdKeepalive, []byte{status}) }
 		resp := k.process(rctx, data, keepalive)
 		// The key is free again before the reply leaves: a host that sends
 		// its next request the moment it reads this one must not see BUSY.
@@ -317,24 +318,24 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 			k.Unplug()
 			return
 		}
-		c.send(cid, hid.CmdCBOR, resp)
+		c.send(cid, ctaphid.CmdCBOR, resp)
 	}()
 }
 
-func (c *hidConn) sendError(cid uint32, code hid.ErrorCode) {
-	c.send(cid, hid.CmdError, []byte{byte(code)})
+func (c *hidConn) sendError(cid uint32, code ctaphid.ErrorCode) {
+	c.send(cid, ctaphid.CmdError, []byte{byte(code)})
 }
 
 // send fragments and writes one message, applying frame faults to replies.
-func (c *hidConn) send(cid uint32, cmd hid.Command, data []byte) {
-	pkts, err := hid.Fragment(cid, cmd, data, hid.MaxMessageSize)
+func (c *hidConn) send(cid uint32, cmd ctaphid.Command, data []byte) {
+	pkts, err := ctaphid.Fragment(cid, cmd, data, ctaphid.MaxMessageSize)
 	if err != nil {
-		pkts, _ = hid.Fragment(cid, hid.CmdError, []byte{byte(hid.ErrOther)}, hid.MaxMessageSize)
+		pkts, _ = ctaphid.Fragment(cid, ctaphid.CmdError, []byte{byte(ctaphid.ErrOther)}, ctaphid.MaxMessageSize)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for _, p := range pkts {
-		if cmd != hid.CmdKeepalive {
+		if cmd != ctaphid.CmdKeepalive {
 			if f, ok := c.k.takeFault(FaultDropFrame, FaultCorruptFrame); ok {
 				if f == FaultDropFrame {
 					continue

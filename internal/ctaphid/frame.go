@@ -1,4 +1,4 @@
-package hid
+package ctaphid
 
 import (
 	"encoding/binary"
