@@ -145,13 +145,13 @@ func TestForgedCorpusIsRefused(t *testing.T) {
 
 	// The MDS cases use a policy with a blob.
 	mdsPol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "unused", MaxAgeDays: 45}, nil, allowed...)
-	revoked, err := ParseMDS(mdsBlob(t, mdsRoot, 7, testNow.AddDate(0, 1, 0), []mdsEntry{
+	revoked, err := parseMDS(mdsBlob(t, mdsRoot, 7, testNow.AddDate(0, 1, 0), []mdsEntry{
 		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1", "REVOKED"}, changed: testNow.AddDate(0, 0, -3)},
 	}), mdsRoot.cert, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := ParseMDS(mdsBlob(t, mdsRoot, 3, testNow.AddDate(0, -3, 0), []mdsEntry{
+	stale, err := parseMDS(mdsBlob(t, mdsRoot, 3, testNow.AddDate(0, -3, 0), []mdsEntry{
 		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow.AddDate(0, -4, 0)},
 	}), mdsRoot.cert, testNow)
 	if err != nil {
@@ -271,7 +271,7 @@ func TestFirmwareAndCertificationPolicy(t *testing.T) {
 	mdsRoot := newCA(t, "Test MDS Root")
 	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
 	cert, key := issue(t, trusted, &yk)
-	mds, err := ParseMDS(mdsBlob(t, mdsRoot, 9, testNow.AddDate(0, 1, 0), []mdsEntry{
+	mds, err := parseMDS(mdsBlob(t, mdsRoot, 9, testNow.AddDate(0, 1, 0), []mdsEntry{
 		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow.AddDate(0, 0, -1)},
 	}), mdsRoot.cert, testNow)
 	if err != nil {
@@ -306,27 +306,27 @@ func TestMDSBlobSignatureAndChain(t *testing.T) {
 	other := newCA(t, "Other Root")
 	trusted := newCA(t, "Trusted")
 	blob := mdsBlob(t, mdsRoot, 1, testNow, []mdsEntry{{aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a", root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow}})
-	m, err := ParseMDS(blob, mdsRoot.cert, testNow)
+	m, err := parseMDS(blob, mdsRoot.cert, testNow)
 	if err != nil || m.Len() != 1 || m.Serial != 1 {
 		t.Fatalf("%v %+v", err, m)
 	}
-	if _, err := ParseMDS(blob, other.cert, testNow); err == nil {
+	if _, err := parseMDS(blob, other.cert, testNow); err == nil {
 		t.Fatal("blob accepted under another root")
 	}
-	if _, err := ParseMDS(blob, nil, testNow); err == nil {
+	if _, err := parseMDS(blob, nil, testNow); err == nil {
 		t.Fatal("test blob accepted under the pinned FIDO root")
 	}
 	parts := strings.Split(string(blob), ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	forged := strings.Replace(string(payload), "FIDO_CERTIFIED_L1", "FIDO_CERTIFIED_L3", 1)
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
-	if _, err := ParseMDS([]byte(tampered), mdsRoot.cert, testNow); err == nil {
+	if _, err := parseMDS([]byte(tampered), mdsRoot.cert, testNow); err == nil {
 		t.Fatal("tampered blob payload accepted")
 	}
-	if _, err := ParseMDS([]byte("not a jwt"), mdsRoot.cert, testNow); err == nil {
+	if _, err := parseMDS([]byte("not a jwt"), mdsRoot.cert, testNow); err == nil {
 		t.Fatal("garbage accepted")
 	}
-	pinned, err := PinnedMDSRoot()
+	pinned, err := pinnedMDSRoot()
 	if err != nil || !pinned.IsCA {
 		t.Fatalf("pinned root: %v", err)
 	}
@@ -455,7 +455,7 @@ func BenchmarkParseMDS(b *testing.B) {
 	blob := mdsBlob(b, mdsRoot, 100, testNow.AddDate(0, 1, 0), entries)
 	b.SetBytes(int64(len(blob)))
 	for b.Loop() {
-		m, err := ParseMDS(blob, mdsRoot.cert, testNow)
+		m, err := parseMDS(blob, mdsRoot.cert, testNow)
 		if err != nil || m.Len() != 4000 {
 			b.Fatal(err)
 		}

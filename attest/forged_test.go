@@ -106,7 +106,7 @@ func TestForgedU2F(t *testing.T) {
 		{"AAGUID of an allowed model", yk, "aaguid-not-allowed,entra-format,u2f-aaguid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := vf.Verify(registration{format: "fido-u2f", aaguid: tc.aaguid, attCert: cert, attKey: key}.build(t), Expect{RPID: EntraRPID, Origin: "https://login.microsoft.com"})
+			v, err := vf.Verify(registration{format: "fido-u2f", aaguid: tc.aaguid, attCert: cert, attKey: key}.build(t), Expect{RPID: entraRPID, Origin: "https://login.microsoft.com"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +223,7 @@ func TestReasonsAreIndependent(t *testing.T) {
 		{"AAGUID mismatch alone", registration{aaguid: yk, attCert: mismatchCert, attKey: mismatchKey}, "aaguid-mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := vf.Verify(tc.reg.build(t), Expect{RPID: EntraRPID, Origin: "https://login.microsoft.com"})
+			v, err := vf.Verify(tc.reg.build(t), Expect{RPID: entraRPID, Origin: "https://login.microsoft.com"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +271,7 @@ func TestBERRootIsATrustAnchor(t *testing.T) {
 		t.Fatalf("BER root refused: %v", err)
 	}
 	leaf, key := issue(t, ca, &yk)
-	v, err := (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(registration{aaguid: yk, attCert: leaf, attKey: key}.build(t), Expect{RPID: EntraRPID})
+	v, err := (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(registration{aaguid: yk, attCert: leaf, attKey: key}.build(t), Expect{RPID: entraRPID})
 	if err != nil || !v.Allowed {
 		t.Fatalf("leaf under a BER root refused: %v %s", err, sortedCodes(v))
 	}
@@ -289,7 +289,7 @@ func TestBERRootIsATrustAnchor(t *testing.T) {
 	ctapwire.Unmarshal(o.AttStmt, &st)
 	st["x5c"] = []any{leaf.Raw, ber}
 	o.AttStmt, _ = ctapwire.Marshal(st)
-	v, err = (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(o.input(t, stmt.ClientDataJSON), Expect{RPID: EntraRPID})
+	v, err = (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(o.input(t, stmt.ClientDataJSON), Expect{RPID: entraRPID})
 	if err != nil || v.Allowed || !v.HasReason(ReasonMalformed) {
 		t.Fatalf("BER certificate in x5c: %v %s", err, sortedCodes(v))
 	}
@@ -334,20 +334,20 @@ func TestDefaultPolicyAccepts57ChainThroughIntermediate(t *testing.T) {
 	fw := uint64(0x050704)
 	in := registration{aaguid: aaguid, attCert: leaf, attKey: key, chain: []*x509.Certificate{interCert}}.build(t)
 	in.Firmware = &fw
-	v, err := vf.Verify(in, Expect{RPID: EntraRPID, Origin: "https://login.microsoft.com"})
+	v, err := vf.Verify(in, Expect{RPID: entraRPID, Origin: "https://login.microsoft.com"})
 	if err != nil || !v.Allowed || len(v.Chain) != 3 || !strings.Contains(v.Root.Subject, "stand-in") {
 		t.Fatalf("5.7 chain through its intermediate: %v %s", err, sortedCodes(v))
 	}
 	// Without the intermediate in x5c, nothing links the leaf to the root.
 	alone := registration{aaguid: aaguid, attCert: leaf, attKey: key}.build(t)
 	alone.Firmware = &fw
-	if v, _ := vf.Verify(alone, Expect{RPID: EntraRPID}); v.Allowed || !v.HasReason(ReasonChain) {
+	if v, _ := vf.Verify(alone, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(ReasonChain) {
 		t.Fatalf("leaf without intermediate: %s", sortedCodes(v))
 	}
 	// A 5.7 AAGUID claiming older firmware is refused by the model's minimum.
 	old := uint64(0x050404)
 	in.Firmware = &old
-	if v, _ := vf.Verify(in, Expect{RPID: EntraRPID}); v.Allowed || !v.HasReason(ReasonFirmware) {
+	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(ReasonFirmware) {
 		t.Fatalf("5.7 model on firmware 5.4.4: %s", sortedCodes(v))
 	}
 }

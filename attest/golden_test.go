@@ -189,13 +189,13 @@ func TestEntraRefusesFormatsItDoesNotAccept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := vf.Verify(in, Expect{RPID: EntraRPID})
+		v, err := vf.Verify(in, Expect{RPID: entraRPID})
 		if err != nil || v.Allowed || !v.HasReason(ReasonEntraFormat) || !strings.Contains(v.Reasons[len(v.Reasons)-1].Message+reasonMessages(v), "only packed and none") {
 			t.Fatalf("%s for Entra: %v %s", name, err, reasonCodes(v))
 		}
 	}
 	in, _ := InputFromRegistrationJSON(vectors["yubikey-5-packed.json"].Registration, nil)
-	if v, _ := vf.Verify(in, Expect{RPID: EntraRPID}); v.HasReason(ReasonEntraFormat) {
+	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.HasReason(ReasonEntraFormat) {
 		t.Fatal("packed refused as a format Entra does not accept")
 	}
 }

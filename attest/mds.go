@@ -38,9 +38,9 @@ type MDS struct {
 	unreadable map[string]string // AAGUID → why its entry could not be read
 }
 
-// PinnedMDSRoot returns the FIDO Alliance MDS signing root as pinned by
+// pinnedMDSRoot returns the FIDO Alliance MDS signing root as pinned by
 // github.com/go-webauthn/webauthn (metadata.ProductionMDSRoot).
-func PinnedMDSRoot() (*x509.Certificate, error) {
+func pinnedMDSRoot() (*x509.Certificate, error) {
 	der, err := base64.StdEncoding.DecodeString(metadata.ProductionMDSRoot)
 	if err != nil {
 		return nil, err
@@ -55,18 +55,18 @@ func LoadMDS(path string, root *x509.Certificate, now time.Time) (*MDS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read MDS blob: %w", err)
 	}
-	return ParseMDS(b, root, now)
+	return parseMDS(b, root, now)
 }
 
-// ParseMDS verifies the blob's JWT signature and x5c chain offline against
+// parseMDS verifies the blob's JWT signature and x5c chain offline against
 // root (nil: the pinned FIDO root) at time now, then indexes its entries.
 // Verification is done here, not by go-webauthn's decoder, because that
 // decoder checks certificate revocation over the network: a ceremony
 // workstation is offline, and the check must be too.
-func ParseMDS(blob []byte, root *x509.Certificate, now time.Time) (*MDS, error) {
+func parseMDS(blob []byte, root *x509.Certificate, now time.Time) (*MDS, error) {
 	if root == nil {
 		var err error
-		if root, err = PinnedMDSRoot(); err != nil {
+		if root, err = pinnedMDSRoot(); err != nil {
 			return nil, fmt.Errorf("MDS root: %w", err)
 		}
 	}

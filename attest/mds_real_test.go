@@ -40,7 +40,7 @@ func realMDS(t testing.TB) ([]byte, *x509.Certificate) {
 func TestRealMDSBlobParsesWhenCurrent(t *testing.T) {
 	blob, root := realMDS(t)
 	when := time.Date(2021, 11, 15, 12, 0, 0, 0, time.UTC)
-	m, err := ParseMDS(blob, root, when)
+	m, err := parseMDS(blob, root, when)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestRealMDSBlobParsesWhenCurrent(t *testing.T) {
 		t.Fatalf("YubiKey 5 NFC entry: %v %+v", ok, e)
 	}
 	// Another root (go-webauthn's pinned production root) does not verify it.
-	if _, err := ParseMDS(blob, nil, when); err == nil {
+	if _, err := parseMDS(blob, nil, when); err == nil {
 		t.Fatal("blob verified against a root that did not sign it")
 	}
 }
@@ -64,7 +64,7 @@ func TestRealMDSBlobParsesWhenCurrent(t *testing.T) {
 // Today the same blob is refused, and the reason says it is out of date.
 func TestRealMDSBlobRefusedWhenExpired(t *testing.T) {
 	blob, root := realMDS(t)
-	_, err := ParseMDS(blob, root, testNow)
+	_, err := parseMDS(blob, root, testNow)
 	if err == nil || !strings.Contains(err.Error(), "out of date") || !strings.Contains(err.Error(), "2022-05-14") {
 		t.Fatalf("expired real blob: %v", err)
 	}
@@ -77,7 +77,7 @@ func BenchmarkParseRealMDS(b *testing.B) {
 	b.SetBytes(int64(len(blob)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseMDS(blob, root, when); err != nil {
+		if _, err := parseMDS(blob, root, when); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -89,7 +89,7 @@ func BenchmarkParseRealMDS(b *testing.B) {
 func TestUnreadableMDSEntryRefusesItsKey(t *testing.T) {
 	blob, root := realMDS(t)
 	when := time.Date(2021, 11, 15, 12, 0, 0, 0, time.UTC)
-	m, err := ParseMDS(blob, root, when)
+	m, err := parseMDS(blob, root, when)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestUnreadableMDSEntryRefusesItsKey(t *testing.T) {
 		bad    bool
 	}{{hideez, true}, {yk, false}} {
 		cert, key := issueWith(t, trusted, &tc.aaguid, func(c *x509.Certificate) { c.NotBefore = when.Add(-time.Hour) })
-		v, err := vf.Verify(registration{aaguid: tc.aaguid, attCert: cert, attKey: key}.build(t), Expect{RPID: EntraRPID})
+		v, err := vf.Verify(registration{aaguid: tc.aaguid, attCert: cert, attKey: key}.build(t), Expect{RPID: entraRPID})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,8 +46,8 @@ const (
 	ReasonTPMCert          = "tpm-aik-cert"       // the tpm AIK certificate breaks WebAuthn §8.3.1
 )
 
-// EntraRPID is the relying party of Microsoft Entra ID passkeys (FIDO2).
-const EntraRPID = "login.microsoft.com"
+// entraRPID is the relying party of Microsoft Entra ID passkeys (FIDO2).
+const entraRPID = "login.microsoft.com"
 
 // Reason is one cause of refusal.
 type Reason struct {
@@ -253,7 +253,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	// ID ... supports packed and none attestation formats" (Microsoft Learn,
 	// "Passkey (FIDO2) authentication method", attestation enforcement;
 	// Graph beta fido2AuthenticationMethod: create, attestationObject).
-	if exp.RPID == EntraRPID && att.Format != "packed" && att.Format != "none" {
+	if exp.RPID == entraRPID && att.Format != "packed" && att.Format != "none" {
 		v.refuse(ReasonEntraFormat, "the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key", att.Format)
 	}
 

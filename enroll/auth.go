@@ -18,8 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// GraphScope is the scope every Graph token is requested for.
-const GraphScope = "https://graph.microsoft.com/.default"
+// graphScope is the scope every Graph token is requested for.
+const graphScope = "https://graph.microsoft.com/.default"
 
 // Sign-in modes.
 const (
@@ -137,7 +137,7 @@ var ErrInsufficientAccess = errors.New("the signed-in principal cannot manage th
 // UserAuthMethod-Passkey.ReadWrite.All, and in delegated use the Privileged
 // Authentication Administrator role. The error says exactly what is missing.
 func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, error) {
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{GraphScope}})
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
 	if err != nil {
 		return nil, signInError(err)
 	}

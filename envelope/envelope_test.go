@@ -16,7 +16,7 @@ import (
 )
 
 // Many draws from the OS CSPRNG: every PIN has the asked length, only
-// digits, nothing Trivial refuses (so no banned PIN within), and each digit
+// digits, nothing trivial refuses (so no banned PIN within), and each digit
 // turns up about equally often at every position (chi-square, 9 degrees of
 // freedom: 40 is exceeded by chance with p < 1e-5).
 func TestGenerateDistribution(t *testing.T) {
@@ -37,7 +37,7 @@ func TestGenerateDistribution(t *testing.T) {
 			}
 			counts[i][c-'0']++
 		}
-		if why := Trivial(pin); why != "" {
+		if why := trivial(pin); why != "" {
 			t.Fatalf("%s generated, though %s", pin, why)
 		}
 		for _, b := range banned {
@@ -74,8 +74,8 @@ func TestTrivial(t *testing.T) {
 		{"48159071", ""},
 		{"", "empty"},
 	} {
-		if got := Trivial([]byte(tc.pin)); !strings.HasPrefix(got, tc.want) || (tc.want == "" && got != "") {
-			t.Errorf("Trivial(%q) = %q, want %q", tc.pin, got, tc.want)
+		if got := trivial([]byte(tc.pin)); !strings.HasPrefix(got, tc.want) || (tc.want == "" && got != "") {
+			t.Errorf("trivial(%q) = %q, want %q", tc.pin, got, tc.want)
 		}
 	}
 }
@@ -122,7 +122,7 @@ func half(part string, rehearsal bool) Half {
 // the PDF): the half large, who and what it is for, the envelope fields.
 func TestPageReadsBack(t *testing.T) {
 	pdftotext := testenv.Tool(t, "pdftotext", "poppler-utils")
-	pdf, err := Page(half("B", true))
+	pdf, err := page(half("B", true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,10 @@ type Half struct {
 	Rehearsal  bool
 }
 
-// Page renders h as a one-page A4 PDF: what the half is for, the digits
+// page renders h as a one-page A4 PDF: what the half is for, the digits
 // large, fields for the envelope number and the seal's signatures. The page
 // carries one half only; the other officer's page is printed separately.
-func Page(h Half) ([]byte, error) {
+func page(h Half) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle(fmt.Sprintf("keyceremony PIN half %s, key %d", h.Part, h.Slot), true)
 	pdf.SetCreator("keyceremony", true)

@@ -16,8 +16,8 @@ import (
 // complexity on would refuse such a PIN with PIN_POLICY_VIOLATION.
 var banned = []string{"123456", "123123", "654321", "123321", "112233", "121212", "520520", "123654", "159753"}
 
-// MinLength is the shortest PIN Generate makes: two halves of 3 digits.
-const MinLength = 6
+// minLength is the shortest PIN Generate makes: two halves of 3 digits.
+const minLength = 6
 
 // maxDraws bounds the retries for a non-trivial PIN; with at least 6 digits
 // fewer than one draw in a hundred is refused, so reaching it means the
@@ -25,11 +25,11 @@ const MinLength = 6
 const maxDraws = 1000
 
 // Generate draws a PIN of length decimal digits (length even, at least
-// MinLength) from rnd (crypto/rand.Reader when nil), uniformly, redrawing
-// while Trivial refuses it. The caller zeroes it.
+// minLength) from rnd (crypto/rand.Reader when nil), uniformly, redrawing
+// while trivial refuses it. The caller zeroes it.
 func Generate(rnd io.Reader, length int) ([]byte, error) {
-	if length < MinLength || length%2 != 0 {
-		return nil, fmt.Errorf("a generated PIN is split into two equal halves of at least %d digits each: length %d will not do", MinLength/2, length)
+	if length < minLength || length%2 != 0 {
+		return nil, fmt.Errorf("a generated PIN is split into two equal halves of at least %d digits each: length %d will not do", minLength/2, length)
 	}
 	if rnd == nil {
 		rnd = rand.Reader
@@ -49,7 +49,7 @@ func Generate(rnd io.Reader, length int) ([]byte, error) {
 				}
 			}
 		}
-		if Trivial(pin) == "" {
+		if trivial(pin) == "" {
 			return pin, nil
 		}
 	}
@@ -57,10 +57,10 @@ func Generate(rnd io.Reader, length int) ([]byte, error) {
 	return nil, errors.New("the random source gave only trivial PINs: it is broken")
 }
 
-// Trivial says why pin is too easy to guess, or "" when it is not: one digit
+// trivial says why pin is too easy to guess, or "" when it is not: one digit
 // repeated, a run up or down (123456, 987654), the two halves alike or
 // either half trivial itself, or a banned PIN within it.
-func Trivial(pin []byte) string {
+func trivial(pin []byte) string {
 	if len(pin) == 0 {
 		return "empty"
 	}

@@ -22,7 +22,7 @@ func Command(argv []string) Printer {
 		if len(argv) == 0 {
 			return errors.New("no print command")
 		}
-		pdf, err := Page(h)
+		pdf, err := page(h)
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func Folder(dir string) Printer {
 		if !h.Rehearsal {
 			return errors.New("a real PIN half is printed, never written to a file: set print_command")
 		}
-		pdf, err := Page(h)
+		pdf, err := page(h)
 		if err != nil {
 			return err
 		}

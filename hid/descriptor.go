@@ -97,9 +97,9 @@ func ParseReportDescriptor(d []byte) (ReportDescriptor, error) {
 	return rd, nil
 }
 
-// FIDOReportDescriptor returns the descriptor of a FIDO authenticator with
+// fidoReportDescriptor returns the descriptor of a FIDO authenticator with
 // 64-byte input and output reports, as real keys and simkey present it.
-func FIDOReportDescriptor() []byte {
+func fidoReportDescriptor() []byte {
 	return []byte{
 		0x06, 0xd0, 0xf1, // Usage Page (FIDO Alliance)
 		0x09, 0x01, // Usage (CTAPHID)

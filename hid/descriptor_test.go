@@ -18,7 +18,7 @@ var keyboardDescriptor = []byte{
 }
 
 func TestParseFIDODescriptor(t *testing.T) {
-	rd, err := ParseReportDescriptor(FIDOReportDescriptor())
+	rd, err := ParseReportDescriptor(fidoReportDescriptor())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestParseDescriptorErrors(t *testing.T) {
 }
 
 func FuzzParseReportDescriptor(f *testing.F) {
-	f.Add(FIDOReportDescriptor())
+	f.Add(fidoReportDescriptor())
 	f.Add(keyboardDescriptor)
 	f.Fuzz(func(t *testing.T, d []byte) {
 		rd, err := ParseReportDescriptor(d)
@@ -69,7 +69,7 @@ func fakeSysfs(t *testing.T) (sys, dev string) {
 		uevent string
 	}{
 		"hidraw0": {keyboardDescriptor, "HID_ID=0003:0000046D:0000C31C\nHID_NAME=Logitech Keyboard\n"},
-		"hidraw3": {FIDOReportDescriptor(), "DRIVER=hid-generic\nHID_ID=0003:00001050:00000407\nHID_NAME=Yubico YubiKey OTP+FIDO+CCID\nHID_PHYS=usb-0000:00:14.0-1/input1\nHID_UNIQ=12345678\n"},
+		"hidraw3": {fidoReportDescriptor(), "DRIVER=hid-generic\nHID_ID=0003:00001050:00000407\nHID_NAME=Yubico YubiKey OTP+FIDO+CCID\nHID_PHYS=usb-0000:00:14.0-1/input1\nHID_UNIQ=12345678\n"},
 	} {
 		dir := filepath.Join(sys, name, "device")
 		os.MkdirAll(dir, 0o755)
@@ -135,7 +135,7 @@ func TestOpenPathAddresses(t *testing.T) {
 
 // An open error names the path once, and a missing node says what to do.
 func TestOpenErrorSaysThePathOnce(t *testing.T) {
-	_, err := OpenHidraw("/dev/hidraw-none-such")
+	_, err := openHidraw("/dev/hidraw-none-such")
 	if err == nil || strings.Count(err.Error(), "/dev/hidraw-none-such") != 1 || !strings.Contains(err.Error(), "keyceremony devices") {
 		t.Fatalf("%v", err)
 	}

@@ -126,8 +126,8 @@ type HidrawTransport struct {
 	r    interruptibleReader
 }
 
-// OpenHidraw opens a hidraw node for CTAPHID.
-func OpenHidraw(path string) (*HidrawTransport, error) {
+// openHidraw opens a hidraw node for CTAPHID.
+func openHidraw(path string) (*HidrawTransport, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, errors.New(openErrorText(path, err))

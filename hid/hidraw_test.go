@@ -17,7 +17,7 @@ func TestHidrawFraming(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Skipf("SKIPPED LOUDLY: cannot make a FIFO here: %v", err)
 	}
-	h, err := OpenHidraw(path)
+	h, err := openHidraw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

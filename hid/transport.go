@@ -158,8 +158,8 @@ type SocketTransport struct {
 	r    interruptibleReader
 }
 
-// DialSocket connects to a simkey socket.
-func DialSocket(ctx context.Context, path string) (*SocketTransport, error) {
+// dialSocket connects to a simkey socket.
+func dialSocket(ctx context.Context, path string) (*SocketTransport, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unixpacket", path)
 	if err != nil {
@@ -228,11 +228,11 @@ func (s *SocketTransport) String() string { return s.name }
 func OpenPath(ctx context.Context, addr string) (Transport, error) {
 	switch {
 	case strings.HasPrefix(addr, "simkey:"):
-		return DialSocket(ctx, strings.TrimPrefix(addr, "simkey:"))
+		return dialSocket(ctx, strings.TrimPrefix(addr, "simkey:"))
 	case strings.HasPrefix(addr, "hidraw:"):
-		return OpenHidraw(strings.TrimPrefix(addr, "hidraw:"))
+		return openHidraw(strings.TrimPrefix(addr, "hidraw:"))
 	case strings.HasPrefix(addr, "/dev/"):
-		return OpenHidraw(addr)
+		return openHidraw(addr)
 	}
 	return nil, fmt.Errorf("device address %q: want hidraw:/dev/hidrawN or simkey:/path/to.sock", addr)
 }

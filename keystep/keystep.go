@@ -116,19 +116,19 @@ func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINTo
 	return ad.SignCount, nil
 }
 
-// ReattestRPID names the throw-away credential of a re-attestation; it is
+// reattestRPID names the throw-away credential of a re-attestation; it is
 // not a real relying party, so nothing of login.microsoft.com is touched.
-const ReattestRPID = "health-check.keyceremony.invalid"
+const reattestRPID = "health-check.keyceremony.invalid"
 
 // Reattest has the key attest a fresh non-discoverable credential for
-// ReattestRPID (nothing is stored on the key; its signature counter moves
+// reattestRPID (nothing is stored on the key; its signature counter moves
 // by one, and it needs a touch) and judges that attestation with vf, the
 // same verifier as the ceremony's. The verdict's first chain entry is the
 // attestation certificate to compare with the one recorded.
 func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier, firmware *uint64, now time.Time) (*attest.Verdict, error) {
 	h := sha256.Sum256([]byte("keyceremony re-attestation " + now.UTC().Format(time.RFC3339Nano)))
 	res, err := auth.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:],
-		RP:   ctap.RelyingParty{ID: ReattestRPID, Name: "keyceremony health check"},
+		RP:   ctap.RelyingParty{ID: reattestRPID, Name: "keyceremony health check"},
 		User: ctap.User{ID: []byte("health-check"), Name: "health-check"}})
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier,
 	if err != nil {
 		return nil, err
 	}
-	return vf.Verify(attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware}, attest.Expect{RPID: ReattestRPID})
+	return vf.Verify(attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware}, attest.Expect{RPID: reattestRPID})
 }
 
 // Record is the verdict as the signed report records it.

@@ -130,9 +130,9 @@ func Render(r *Report, reportJSON []byte) ([]byte, error) {
 	field("report.json SHA-256", hex.EncodeToString(sum[:]))
 	rule("=")
 	line("COPY ONTO THE ENVELOPE — signing key fingerprint:")
-	line("  %s", GroupFingerprint(r.Workstation.SignerFingerprint))
-	line("Verify: %s, or", VerifyCommand(r))
-	line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s", Principal, Namespace)
+	line("  %s", groupFingerprint(r.Workstation.SignerFingerprint))
+	line("Verify: %s, or", verifyCommand(r))
+	line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s", principal, Namespace)
 	line("    -s report.json.sig < report.json")
 	rule("=")
 	for _, p := range r.Officers {
@@ -179,9 +179,9 @@ func wrapField(label, value string) []string {
 	return out
 }
 
-// GroupFingerprint writes an OpenSSH fingerprint in groups of four for
+// groupFingerprint writes an OpenSSH fingerprint in groups of four for
 // copying by hand: "SHA256:abcd efgh …".
-func GroupFingerprint(fp string) string {
+func groupFingerprint(fp string) string {
 	prefix, body, ok := strings.Cut(fp, ":")
 	if !ok {
 		return fp
@@ -193,8 +193,8 @@ func GroupFingerprint(fp string) string {
 	return prefix + ": " + strings.Join(append(groups, body), " ")
 }
 
-// VerifyCommand is the keyceremony command that verifies this report.
-func VerifyCommand(r *Report) string {
+// verifyCommand is the keyceremony command that verifies this report.
+func verifyCommand(r *Report) string {
 	if r.Rehearsal || r.Workstation.SignerKind == SignerRehearsal {
 		return "keyceremony report verify --rehearsal report.json"
 	}
@@ -239,7 +239,7 @@ func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-16)
 		pdf.SetFont("GoMono", "", 7)
-		pdf.CellFormat(0, 4, "Verify: "+VerifyCommand(r), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 4, "Verify: "+verifyCommand(r), "", 1, "L", false, 0, "")
 		pdf.CellFormat(0, 4, fmt.Sprintf("%s — page %d of {pages}", r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
@@ -255,7 +255,7 @@ func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	pdf.SetFont("GoMono", "B", 10)
 	pdf.CellFormat(0, 6, "COPY ONTO THE ENVELOPE — signing key fingerprint:", "", 1, "L", false, 0, "")
 	pdf.SetFont("GoMono", "B", 13) // 61 characters fit the 180 mm between the margins
-	pdf.CellFormat(0, 10, GroupFingerprint(r.Workstation.SignerFingerprint), "1", 1, "C", false, 0, "")
+	pdf.CellFormat(0, 10, groupFingerprint(r.Workstation.SignerFingerprint), "1", 1, "C", false, 0, "")
 	sum := sha256.Sum256(reportJSON)
 	pdf.SetFont("GoMono", "", 8)
 	pdf.CellFormat(0, 5, "report.json SHA-256 "+hex.EncodeToString(sum[:]), "", 1, "L", false, 0, "")

@@ -143,14 +143,14 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 	}
 
 	keygen := testenv.Tool(t, "ssh-keygen", "openssh-client")
-	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", Principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
 	cmd.Stdin = bytes.NewReader(read(FileReport))
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Good") {
 		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
 	}
 	tampered := append([]byte(nil), read(FileReport)...)
 	tampered[10] ^= 1
-	cmd = exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", Principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd = exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
 	cmd.Stdin = bytes.NewReader(tampered)
 	if err := cmd.Run(); err == nil {
 		t.Fatal("ssh-keygen accepted a tampered report")
@@ -335,7 +335,7 @@ func TestPrintablePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
-	for _, want := range []string{GroupFingerprint(w.Fingerprint), "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
+	for _, want := range []string{groupFingerprint(w.Fingerprint), "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -481,8 +481,8 @@ func TestPrintedPDFLayout(t *testing.T) {
 	for p := 1; p < pages; p++ {
 		all = text(p) + " " + all
 	}
-	if !strings.Contains(all, GroupFingerprint(w.Fingerprint)) {
-		t.Errorf("the grouped fingerprint %q is not on the page", GroupFingerprint(w.Fingerprint))
+	if !strings.Contains(all, groupFingerprint(w.Fingerprint)) {
+		t.Errorf("the grouped fingerprint %q is not on the page", groupFingerprint(w.Fingerprint))
 	}
 	// Large: the fingerprint's words stand taller than the body text.
 	var fpHeight, bodyHeight float64

@@ -22,8 +22,8 @@ import (
 // made for another purpose with the same key does not verify as a report.
 const Namespace = "keyceremony-report"
 
-// Principal is the name the allowed_signers file gives the workstation.
-const Principal = "workstation"
+// principal is the name the allowed_signers file gives the workstation.
+const principal = "workstation"
 
 // File names written beside each other for the safe.
 const (
@@ -51,7 +51,7 @@ func PublicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
 	return map[string][]byte{
 		FilePublicKey:      ssh.MarshalAuthorizedKey(pub),
 		FilePublicKeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
-		FileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", Principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
+		FileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
 	}, nil
 }
 

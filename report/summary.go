@@ -22,10 +22,10 @@ const (
 	FileSummarySignature = "summary.txt.sig" // SSHSIG, namespace Namespace, as the reports
 )
 
-// KeyFingerprint is the SHA256 fingerprint of an enrolled key's credential
+// keyFingerprint is the SHA256 fingerprint of an enrolled key's credential
 // public key (its SubjectPublicKeyInfo DER), written as OpenSSH writes
 // fingerprints: the one line the officers compare per key.
-func KeyFingerprint(k Key) (string, error) {
+func keyFingerprint(k Key) (string, error) {
 	block, _ := pem.Decode([]byte(k.PublicKeyPEM))
 	if block == nil {
 		return "", errors.New("the key record holds no PEM public key")
@@ -66,7 +66,7 @@ func WriteSummary(dir string, reportDirs []string, s workstation.Signer) (string
 		fmt.Fprintf(&b, "Account %s (%s), ceremony %s\n", r.Account.UPN, r.Account.ObjectID, r.CeremonyID)
 		fmt.Fprintf(&b, "  report %s  SHA-256 %s\n", rel, hex.EncodeToString(sum[:]))
 		for _, k := range r.Keys {
-			kfp, err := KeyFingerprint(k)
+			kfp, err := keyFingerprint(k)
 			if err != nil {
 				return "", err
 			}

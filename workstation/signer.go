@@ -40,9 +40,9 @@ func NewRehearsal() (Signer, error) {
 	return Signer{Key: k, Kind: KindRehearsal}, nil
 }
 
-// LoadOrCreateSoftware reads (or creates, mode 0600) a PKCS#8 PEM key
+// loadOrCreateSoftware reads (or creates, mode 0600) a PKCS#8 PEM key
 // file: the explicit choice for a workstation without a TPM.
-func LoadOrCreateSoftware(path string) (Signer, error) {
+func loadOrCreateSoftware(path string) (Signer, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -82,17 +82,17 @@ func LoadOrCreateSoftware(path string) (Signer, error) {
 // explicit choice it refuses. close releases the TPM.
 func Open(tpmPath, softwareKeyPath string) (s Signer, close func() error, err error) {
 	if softwareKeyPath != "" {
-		s, err := LoadOrCreateSoftware(softwareKeyPath)
+		s, err := loadOrCreateSoftware(softwareKeyPath)
 		return s, func() error { return nil }, err
 	}
 	if tpmPath == "" {
 		tpmPath = DefaultTPMPath
 	}
-	tpm, err := OpenTPM(tpmPath)
+	tpm, err := openTPM(tpmPath)
 	if err != nil {
 		return Signer{}, nil, fmt.Errorf("%w: %v; without a TPM, a software key must be chosen explicitly, and what it signs says it was a software key", ErrNoTPM, err)
 	}
-	key, _, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
+	key, _, err := loadOrCreateTPMKey(tpm, defaultKeyHandle)
 	if err != nil {
 		tpm.Close()
 		return Signer{}, nil, err

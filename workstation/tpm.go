@@ -19,16 +19,16 @@ import (
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
 )
 
-// DefaultKeyHandle is the persistent handle (owner range) of the
+// defaultKeyHandle is the persistent handle (owner range) of the
 // workstation's report signing key: 0x81004B43 ("KC").
-const DefaultKeyHandle uint32 = 0x81004B43
+const defaultKeyHandle uint32 = 0x81004B43
 
 // DefaultTPMPath is the Linux TPM resource manager.
 const DefaultTPMPath = "/dev/tpmrm0"
 
-// OpenTPM opens a TPM: a device path (/dev/tpmrm0), or "swtpm:/path/to/sock"
+// openTPM opens a TPM: a device path (/dev/tpmrm0), or "swtpm:/path/to/sock"
 // for a software TPM (swtpm socket --server type=unixio,path=…).
-func OpenTPM(addr string) (transport.TPMCloser, error) {
+func openTPM(addr string) (transport.TPMCloser, error) {
 	if path, ok := strings.CutPrefix(addr, "swtpm:"); ok {
 		c, err := net.DialTimeout("unix", path, 5*time.Second)
 		if err != nil {
@@ -125,9 +125,9 @@ type TPMKey struct {
 	pub    *ecdsa.PublicKey
 }
 
-// LoadOrCreateTPMKey finds the signing key at handle, or creates it under
+// loadOrCreateTPMKey finds the signing key at handle, or creates it under
 // the owner hierarchy and makes it persistent there. created says which.
-func LoadOrCreateTPMKey(t transport.TPM, handle uint32) (key *TPMKey, created bool, err error) {
+func loadOrCreateTPMKey(t transport.TPM, handle uint32) (key *TPMKey, created bool, err error) {
 	h := tpm2.TPMHandle(handle)
 	rp, err := tpm2.ReadPublic{ObjectHandle: h}.Execute(t)
 	if err == nil {

@@ -13,12 +13,12 @@ import (
 // tpmKey opens the TPM and its report key (closed at the end of the test, or by close).
 func tpmKey(t *testing.T, addr string) (s Signer, created bool, close func()) {
 	t.Helper()
-	tpm, err := OpenTPM(addr)
+	tpm, err := openTPM(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tpm.Close() })
-	key, created, err := LoadOrCreateTPMKey(tpm, DefaultKeyHandle)
+	key, created, err := loadOrCreateTPMKey(tpm, defaultKeyHandle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestTPMKeyIsCreatedOnceAndFoundAgain(t *testing.T) {
 }
 
 // TestRealTPM uses the workstation's TPM. Opt-in: KEYCEREMONY_REAL_TPM=/dev/tpmrm0.
-// It creates (once) the persistent report key at DefaultKeyHandle.
+// It creates (once) the persistent report key at defaultKeyHandle.
 func TestRealTPM(t *testing.T) {
 	addr := os.Getenv("KEYCEREMONY_REAL_TPM")
 	if addr == "" {
