@@ -483,8 +483,18 @@ func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 		switch {
 		case errors.Is(err, ctap.StatusNoCredentials):
 			continue
+		case errors.Is(err, hid.ErrDeviceGone) || ctx.Err() != nil:
+			return "", err
 		case err != nil:
-			return "", fmt.Errorf("key %d: checking whether it already holds a credential of this sitting: %w", r.slot, err)
+			// The key would not say (an alwaysUv key may refuse a silent
+			// request): the officers check by hand, and the report says so.
+			if derr := e.deviate(r.step("probe"), fmt.Sprintf("key %d would not say whether it already holds a credential of this sitting (%v): the officers checked it is none of the keys already done", r.slot, err)); derr != nil {
+				return "", derr
+			}
+			if _, cerr := e.confirmBoth(ctx, fmt.Sprintf("the key in the slot for key %d is none of the %d key(s) already provisioned in this sitting", r.slot, len(known))); cerr != nil {
+				return "", cerr
+			}
+			return "", nil
 		}
 		for _, k := range part {
 			if len(as) > 0 && bytes.Equal(as[0].Credential.ID, k.CredentialID) {

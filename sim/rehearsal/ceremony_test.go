@@ -895,3 +895,57 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A key that will not answer the silent probe (alwaysUv: PUAT_REQUIRED
+// without a PIN) is not reset on faith: both officers confirm it is none of
+// the keys already done, and the report records the deviation; an officer
+// who declines stops the ceremony before the reset.
+func TestUnprobeableKeyNeedsBothOfficers(t *testing.T) {
+	for _, decline := range []bool{false, true} {
+		b := newBench(t)
+		c := ctap.NewClient(b.devices.Key(1), ctap.Options{})
+		b.devices.Plug(1)
+		tok, err := c.GetPINToken(context.Background(), []byte("00000000"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ToggleAlwaysUV(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+		p := rehearsal.NewPrompter(b.devices, nil)
+		p.Decline = func(_, action string) bool { return decline && strings.Contains(action, "none of the 1 key(s) already provisioned") }
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) {
+			c.OtherKeys = []ceremony.KnownKey{{Label: "key 1 of breakglass2@contoso.onmicrosoft.com", CredentialID: []byte("not-on-this-key")}}
+		}, p).Run(context.Background())
+		if decline {
+			if !errors.Is(err, officer.ErrAbandoned) {
+				t.Fatalf("declined: %v", err)
+			}
+			if _, done := journalDone(t, b.journal, "key1/reset"); done {
+				t.Fatal("the key was reset although an officer declined")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := report.Parse(mustRead(t, filepath.Join(res.Dir, report.FileReport)))
+		if !slices.ContainsFunc(r.Deviations, func(d string) bool { return strings.Contains(d, "would not say whether it already holds") }) {
+			t.Fatalf("deviations %q", r.Deviations)
+		}
+	}
+}
+
+func journalDone(t *testing.T, path, step string) (ceremony.Entry, bool) {
+	t.Helper()
+	entries, err := ceremony.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Step == step && (e.Phase == "done" || e.Phase == "begin") {
+			return e, true
+		}
+	}
+	return ceremony.Entry{}, false
+}
