@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/sim/emulated"
 )
 
@@ -90,5 +92,64 @@ func TestOfflineSplitCommands(t *testing.T) {
 	userID := ten.Emu.Snapshot().Users[0].ID
 	if n := len(ten.Emu.Snapshot().Methods[userID]); n != 2 {
 		t.Fatalf("%d methods in Entra", n)
+	}
+}
+
+// offline create --generated-pin: the workstation draws each key's PIN and
+// prints each half to its own page (a rehearsal: pages in the results'
+// folder, envelopes/), nobody types a half, and no half reaches the
+// results file or the screen.
+func TestOfflineCreateGeneratedPIN(t *testing.T) {
+	pdftotext := testenv.Tool(t, "pdftotext", "poppler-utils")
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, ten.Emu.CAPEM(), 0o644)
+	graph := []string{"--tenant", ten.TenantID, "--client-id", emulated.AppID, "--auth", "certificate", "--cert", ten.CertPath,
+		"--authority", ten.Emu.URL() + "/", "--graph", ten.Emu.URL(), "--ca", ca}
+	options, results := filepath.Join(dir, "options.json"), filepath.Join(dir, "results.json")
+	code, out, errOut := runWithStdin(t, "", append([]string{"offline", "export", "--software-key", filepath.Join(dir, "c.key"),
+		"--user", "breakglass1@contoso.onmicrosoft.com", "--keys", "2", "--out", options}, graph...)...)
+	if code != 0 {
+		t.Fatalf("export: %d %s %s", code, out, errOut)
+	}
+	create := []string{"offline", "create", "--software-key", filepath.Join(dir, "w.key"), "--options", options,
+		"--trust", reFingerprint.FindString(out), "--out", results, "--rehearsal", "--yes", "--generated-pin"}
+	for i := 0; i < 2; i++ {
+		create = append(create, "--device", "simkey:"+serveSimkey(t))
+	}
+	code, out, errOut = runWithStdin(t, "", create...)
+	if code != 0 {
+		t.Fatalf("create --generated-pin: %d %s %s", code, out, errOut)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "envelopes", "pin-half-key*.pdf"))
+	if len(pages) != 4 {
+		t.Fatalf("%d pages, want 2 keys × 2 halves", len(pages))
+	}
+	b, _ := os.ReadFile(results)
+	halves := map[string]string{}
+	for _, page := range pages {
+		text, err := exec.Command(pdftotext, "-layout", page, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?m)^\s*(\d\d \d\d)\s*$`).FindSubmatch(text)
+		if m == nil {
+			t.Fatalf("%s holds no half:\n%s", page, text)
+		}
+		halves[strings.TrimSuffix(filepath.Base(page), ".pdf")] = string(m[1])
+		if strings.Contains(out+errOut, string(m[1])) {
+			t.Errorf("the half of %s was shown", filepath.Base(page))
+		}
+	}
+	for _, key := range []string{"key1", "key2"} {
+		pin := strings.ReplaceAll(halves["pin-half-"+key+"-A"]+halves["pin-half-"+key+"-B"], " ", "")
+		if len(pin) != 8 || bytes.Contains(b, []byte(pin)) || strings.Contains(out+errOut, pin) {
+			t.Errorf("%s's PIN %d digits long, or shown, or in results.json", key, len(pin))
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -14,6 +15,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/offline"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -24,6 +26,7 @@ const offlineUsage = `usage:
                              [--tpm PATH | --software-key FILE] [sign-in flags]     (connected machine)
   keyceremony offline create --options options.json --trust SHA256:… --out results.json
                              [--device D1 --device D2] [--reset=false] [--min-pin-length N] [--yes]
+                             [--generated-pin [--print-command "lp -d safe"]]
                              [--policy FILE] [--mds FILE] [--rehearsal]
                              [--tpm PATH | --software-key FILE]                     (workstation)
                              resets each key and sets its PIN from two halves, then creates;
@@ -59,6 +62,8 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	reset := fs.Bool("reset", true, "reset each key first (in its power-up window), then set its PIN from the officers' halves")
 	minPIN := fs.Int("min-pin-length", 0, "minimum PIN length to apply to each key (and to ask the officers for)")
 	yes := fs.Bool("yes", false, "take confirmations as given (headless); otherwise each officer types y")
+	generated := fs.Bool("generated-pin", false, "generate each PIN and print each half on its own page for its own envelope, instead of typed halves")
+	printCommand := fs.String("print-command", "lp", "the command that prints a generated half's page from its standard input (with --rehearsal: pages go to OUT's folder, envelopes/)")
 	if args[0] == "export" || args[0] == "register" {
 		g.register(fs.FlagSet)
 	}
@@ -110,7 +115,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 			return err
 		}
 		res, err := offlineCreate(ctx, &o, payload, vf, offlineKeys{devices: devices, reset: *reset, minPIN: *minPIN,
-			officerA: *officerA, officerB: *officerB, yes: *yes}, *outPath, in, errOut)
+			officerA: *officerA, officerB: *officerB, yes: *yes, generated: *generated, printCommand: strings.Fields(*printCommand), rehearsal: *isRehearsal}, *outPath, in, errOut)
 		if err != nil {
 			return err
 		}
@@ -176,6 +181,9 @@ type offlineKeys struct {
 	minPIN             int
 	officerA, officerB string
 	yes                bool
+	generated          bool     // generated PIN halves, printed
+	printCommand       []string // how a half's page is printed
+	rehearsal          bool     // a rehearsal: pages go to a folder
 }
 
 // offlineCreate makes the credentials with each key prepared as the
@@ -206,8 +214,13 @@ func offlineCreate(ctx context.Context, o *offline.Options, payload []byte, vf *
 			}
 			devs = fidokey.HID{Fixed: []string{k.devices[slot-1]}}
 		}
+		print := envelope.Command(k.printCommand)
+		if k.rehearsal {
+			print = envelope.Folder(filepath.Join(filepath.Dir(outPath), "envelopes"))
+		}
 		return ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: k.officerA, OfficerB: k.officerB, Keys: len(o.Keys),
-			Reset: k.reset, MinPINLength: k.minPIN, Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, p)
+			Reset: k.reset, MinPINLength: k.minPIN, GeneratedPIN: k.generated, PrintHalf: print, Rehearsal: k.rehearsal,
+			Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, p)
 	}
 	res, err := offline.Create(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
 		e, err := engineFor(slot)
