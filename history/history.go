@@ -72,6 +72,7 @@ type Entry struct {
 	Findings   []string        `json:"findings,omitempty"`
 	Deviations []string        `json:"deviations,omitempty"`
 	Previous   string          `json:"previous_sha256,omitempty"`
+	UPN        string          `json:"upn"` // the account's name in this report
 }
 
 // Account is one account's timeline, oldest first, and what is due.
@@ -148,7 +149,12 @@ func Read(dir string, opts Options) (*History, error) {
 			h.Problems = append(h.Problems, *prob)
 			continue
 		}
-		key := acct.ObjectID + "|" + acct.UPN
+		// An account is its object ID: a UPN may be renamed between
+		// ceremonies and the chain goes on.
+		key := acct.ObjectID
+		if key == "" {
+			key = "upn:" + acct.UPN
+		}
 		if accounts[key] == nil {
 			accounts[key] = &Account{UPN: acct.UPN, ObjectID: acct.ObjectID}
 			order = append(order, key)
@@ -158,6 +164,7 @@ func Read(dir string, opts Options) (*History, error) {
 	for _, k := range order {
 		a := accounts[k]
 		sort.SliceStable(a.Entries, func(i, j int) bool { return a.Entries[i].Started.Before(a.Entries[j].Started) })
+		a.UPN = a.Entries[len(a.Entries)-1].UPN // the latest name
 		h.Problems = append(h.Problems, chainProblems(a)...)
 		h.Problems = append(h.Problems, due(a, opts)...)
 		h.Accounts = append(h.Accounts, *a)
@@ -196,7 +203,7 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, *Proble
 	}
 	sum := sha256.Sum256(body)
 	e := &Entry{File: rel, SHA256: hex.EncodeToString(sum[:]), Type: r.Type, CeremonyID: r.CeremonyID, Started: r.Started, Ended: r.Ended,
-		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations}
+		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN}
 	if r.Previous != nil {
 		e.Previous = r.Previous.SHA256
 	}

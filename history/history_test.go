@@ -245,3 +245,27 @@ func TestNeedsTrustAndRefusesRehearsals(t *testing.T) {
 	}
 	problem(t, h, history.KindBroken, "REHEARSAL")
 }
+
+// An account renamed between reports is the same account (its object ID):
+// its chain goes on, shown under the latest name.
+func TestRenamedAccountKeepsItsChain(t *testing.T) {
+	dir, fp := safe(t)
+	dirs := reportDirs(t, dir, bg1)
+	renamed := filepath.Join(t.TempDir(), "renamed")
+	resign(t, dirs[5], renamed, fixtureKey, func(r *report.Report) { r.Account.UPN = "bg1-renamed@contoso.onmicrosoft.com" })
+	os.RemoveAll(dirs[5])
+	if out, err := exec.Command("cp", "-a", renamed, dirs[5]).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	h := read(t, dir, fp, fixtureEnd)
+	if len(h.Problems) != 0 || len(h.Accounts) != 2 {
+		t.Fatalf("problems %+v, %d accounts", h.Problems, len(h.Accounts))
+	}
+	found := false
+	for _, a := range h.Accounts {
+		found = found || (a.UPN == "bg1-renamed@contoso.onmicrosoft.com" && len(a.Entries) == 6)
+	}
+	if !found {
+		t.Fatalf("the renamed account's chain: %+v", h.Accounts)
+	}
+}
