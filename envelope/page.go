@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/gomonobold"
+	"github.com/keyceremony/keyceremony/internal/pdfdoc"
 )
 
 // Half is one officer's half of a generated PIN, as printed for one
@@ -27,24 +25,18 @@ type Half struct {
 // large, fields for the envelope number and the seal's signatures. The page
 // carries one half only; the other officer's page is printed separately.
 func page(h Half) ([]byte, error) {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle(fmt.Sprintf("keyceremony PIN half %s, key %d", h.Part, h.Slot), true)
-	pdf.SetCreator("keyceremony", true)
-	pdf.SetCreationDate(h.Printed.UTC())
-	pdf.SetModificationDate(h.Printed.UTC())
-	pdf.AddUTF8FontFromBytes("GoMono", "", gomono.TTF)
-	pdf.AddUTF8FontFromBytes("GoMono", "B", gomonobold.TTF)
+	pdf := pdfdoc.New(fmt.Sprintf("keyceremony PIN half %s, key %d", h.Part, h.Slot), h.Printed)
 	pdf.SetMargins(20, 20, 20)
 	pdf.AddPage()
 	if h.Rehearsal {
 		pdf.SetTextColor(200, 0, 0)
-		pdf.SetFont("GoMono", "B", 12)
+		pdf.SetFont(pdfdoc.Font, "B", 12)
 		pdf.CellFormat(0, 8, "REHEARSAL — a virtual key's PIN, not a ceremony secret", "", 1, "C", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 	}
-	pdf.SetFont("GoMono", "B", 16)
+	pdf.SetFont(pdfdoc.Font, "B", 16)
 	pdf.CellFormat(0, 10, fmt.Sprintf("PIN HALF %s — KEY %d", h.Part, h.Slot), "", 1, "C", false, 0, "")
-	pdf.SetFont("GoMono", "", 10)
+	pdf.SetFont(pdfdoc.Font, "", 10)
 	for _, l := range [][2]string{
 		{"Officer", h.Officer},
 		{"Account", h.Account},
@@ -55,10 +47,10 @@ func page(h Half) ([]byte, error) {
 		pdf.CellFormat(0, 6, fmt.Sprintf("%-10s %s", l[0], l[1]), "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(8)
-	pdf.SetFont("GoMono", "B", 40)
+	pdf.SetFont(pdfdoc.Font, "B", 40)
 	pdf.CellFormat(0, 24, spaced(h.Digits), "1", 1, "C", false, 0, "")
 	pdf.Ln(6)
-	pdf.SetFont("GoMono", "", 10)
+	pdf.SetFont(pdfdoc.Font, "", 10)
 	other := map[string]string{"A": "B", "B": "A"}[h.Part]
 	for _, l := range []string{
 		fmt.Sprintf("This is half %s of key %d's PIN. Half %s is in the other officer's", h.Part, h.Slot, other),

@@ -171,6 +171,18 @@ func resign(t *testing.T, src, dst string, signer workstation.Signer, change fun
 	}
 }
 
+// replaceReport replaces the report folder dir with a changed copy of its
+// report signed by signer.
+func replaceReport(t *testing.T, dir string, signer workstation.Signer, change func(*report.Report)) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), "replacement")
+	resign(t, dir, tmp, signer, change)
+	os.RemoveAll(dir)
+	if out, err := exec.Command("cp", "-a", tmp, dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+}
+
 // A second, validly signed year-3 ceremony names the same previous report
 // as the real one: two futures for one past.
 func TestForkedChain(t *testing.T) {
@@ -196,12 +208,7 @@ func TestUnknownKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirs := reportDirs(t, dir, bg1)
-	forged := filepath.Join(t.TempDir(), "forged")
-	resign(t, dirs[5], forged, other, func(r *report.Report) { r.Findings = nil })
-	os.RemoveAll(dirs[5])
-	if out, err := exec.Command("cp", "-a", forged, dirs[5]).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	replaceReport(t, dirs[5], other, func(r *report.Report) { r.Findings = nil })
 	h := read(t, dir, fp, fixtureEnd)
 	problem(t, h, history.KindBroken, "signed by an unknown workstation key")
 	if h.ExitCode() != 2 {
@@ -251,12 +258,7 @@ func TestNeedsTrustAndRefusesRehearsals(t *testing.T) {
 func TestRenamedAccountKeepsItsChain(t *testing.T) {
 	dir, fp := safe(t)
 	dirs := reportDirs(t, dir, bg1)
-	renamed := filepath.Join(t.TempDir(), "renamed")
-	resign(t, dirs[5], renamed, fixtureKey, func(r *report.Report) { r.Account.UPN = "bg1-renamed@contoso.onmicrosoft.com" })
-	os.RemoveAll(dirs[5])
-	if out, err := exec.Command("cp", "-a", renamed, dirs[5]).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	replaceReport(t, dirs[5], fixtureKey, func(r *report.Report) { r.Account.UPN = "bg1-renamed@contoso.onmicrosoft.com" })
 	h := read(t, dir, fp, fixtureEnd)
 	if len(h.Problems) != 0 || len(h.Accounts) != 2 {
 		t.Fatalf("problems %+v, %d accounts", h.Problems, len(h.Accounts))

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/gomonobold"
+	"github.com/keyceremony/keyceremony/internal/pdfdoc"
 )
 
 // Text renders the history for a terminal or a printer: problems first,
@@ -63,19 +61,13 @@ func (h *History) Text() string {
 
 // PDF renders Text as A4 pages for the binder, with the Go fonts embedded.
 func (h *History) PDF() ([]byte, error) {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("keyceremony safe history", true)
-	pdf.SetCreator("keyceremony", true)
-	pdf.SetCreationDate(h.Checked)
-	pdf.SetModificationDate(h.Checked)
-	pdf.AddUTF8FontFromBytes("GoMono", "", gomono.TTF)
-	pdf.AddUTF8FontFromBytes("GoMono", "B", gomonobold.TTF)
+	pdf := pdfdoc.New("keyceremony safe history", h.Checked)
 	pdf.SetMargins(12, 15, 12)
 	pdf.SetAutoPageBreak(true, 15)
 	pdf.AliasNbPages("{pages}")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
-		pdf.SetFont("GoMono", "", 7)
+		pdf.SetFont(pdfdoc.Font, "", 7)
 		pdf.CellFormat(0, 4, fmt.Sprintf("keyceremony history — checked %s — page %d of {pages}", day(h.Checked), pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
@@ -84,7 +76,7 @@ func (h *History) PDF() ([]byte, error) {
 		if i == 0 || (l != "" && !strings.HasPrefix(l, " ")) {
 			style = "B"
 		}
-		pdf.SetFont("GoMono", style, 7.5)
+		pdf.SetFont(pdfdoc.Font, style, 7.5)
 		pdf.MultiCell(0, 3.4, l, "", "L", false)
 	}
 	var out bytes.Buffer

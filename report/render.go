@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/gomonobold"
+	"github.com/keyceremony/keyceremony/internal/pdfdoc"
 )
 
 // pageWidth is the printable page's width in characters (fits A4 and Letter
@@ -215,19 +213,13 @@ func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	if i := strings.Index(body, "COPY ONTO THE ENVELOPE"); i > 0 { // laid out below, larger
 		body = body[:strings.LastIndex(body[:i], "\n")]
 	}
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("keyceremony report "+r.CeremonyID, true)
-	pdf.SetCreator("keyceremony", true)
-	pdf.SetCreationDate(r.Ended.UTC())
-	pdf.SetModificationDate(r.Ended.UTC())
-	pdf.AddUTF8FontFromBytes("GoMono", "", gomono.TTF)
-	pdf.AddUTF8FontFromBytes("GoMono", "B", gomonobold.TTF)
+	pdf := pdfdoc.New("keyceremony report "+r.CeremonyID, r.Ended)
 	pdf.SetMargins(15, 22, 15)
 	pdf.SetAutoPageBreak(true, 22)
 	pdf.AliasNbPages("{pages}")
 	pdf.SetHeaderFunc(func() {
 		pdf.SetY(8)
-		pdf.SetFont("GoMono", "B", 9)
+		pdf.SetFont(pdfdoc.Font, "B", 9)
 		pdf.CellFormat(0, 5, "keyceremony — "+r.CeremonyID, "", 0, "L", false, 0, "")
 		if r.Rehearsal {
 			pdf.SetTextColor(200, 0, 0)
@@ -238,12 +230,12 @@ func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	})
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-16)
-		pdf.SetFont("GoMono", "", 7)
+		pdf.SetFont(pdfdoc.Font, "", 7)
 		pdf.CellFormat(0, 4, "Verify: "+verifyCommand(r), "", 1, "L", false, 0, "")
 		pdf.CellFormat(0, 4, fmt.Sprintf("%s — page %d of {pages}", r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
-	pdf.SetFont("GoMono", "", 8)
+	pdf.SetFont(pdfdoc.Font, "", 8)
 	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
 		pdf.CellFormat(0, 3.6, l, "", 1, "L", false, 0, "")
 	}
@@ -252,15 +244,15 @@ func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 		pdf.AddPage()
 	}
 	pdf.Ln(4)
-	pdf.SetFont("GoMono", "B", 10)
+	pdf.SetFont(pdfdoc.Font, "B", 10)
 	pdf.CellFormat(0, 6, "COPY ONTO THE ENVELOPE — signing key fingerprint:", "", 1, "L", false, 0, "")
-	pdf.SetFont("GoMono", "B", 13) // 61 characters fit the 180 mm between the margins
+	pdf.SetFont(pdfdoc.Font, "B", 13) // 61 characters fit the 180 mm between the margins
 	pdf.CellFormat(0, 10, groupFingerprint(r.Workstation.SignerFingerprint), "1", 1, "C", false, 0, "")
 	sum := sha256.Sum256(reportJSON)
-	pdf.SetFont("GoMono", "", 8)
+	pdf.SetFont(pdfdoc.Font, "", 8)
 	pdf.CellFormat(0, 5, "report.json SHA-256 "+hex.EncodeToString(sum[:]), "", 1, "L", false, 0, "")
 	pdf.Ln(4)
-	pdf.SetFont("GoMono", "", 9)
+	pdf.SetFont(pdfdoc.Font, "", 9)
 	for _, p := range r.Officers {
 		pdf.CellFormat(0, 9, fmt.Sprintf("%-10s %-28s signature: ____________________", roleTitle(p.Role), p.Name), "", 1, "L", false, 0, "")
 	}

@@ -25,17 +25,24 @@ func runWithStdin(t *testing.T, stdin string, args ...string) (int, string, stri
 
 var reFingerprint = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+`)
 
-func TestOfflineSplitCommands(t *testing.T) {
+// offlineTenant starts an emulated tenant for the offline commands and
+// returns a folder, the tenant and the sign-in flags that reach it.
+func offlineTenant(t *testing.T) (string, *emulated.Tenant, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	ten, err := emulated.Start(emulated.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ten.Close()
+	t.Cleanup(func() { ten.Close() })
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, ten.Emu.CAPEM(), 0o644)
-	graph := []string{"--tenant", ten.TenantID, "--client-id", emulated.AppID, "--auth", "certificate", "--cert", ten.CertPath,
+	return dir, ten, []string{"--tenant", ten.TenantID, "--client-id", emulated.AppID, "--auth", "certificate", "--cert", ten.CertPath,
 		"--authority", ten.Emu.URL() + "/", "--graph", ten.Emu.URL(), "--ca", ca}
+}
+
+func TestOfflineSplitCommands(t *testing.T) {
+	dir, ten, graph := offlineTenant(t)
 	connKey, wsKey := filepath.Join(dir, "connected.key"), filepath.Join(dir, "workstation.key")
 	options, results := filepath.Join(dir, "options.json"), filepath.Join(dir, "results.json")
 
@@ -101,16 +108,7 @@ func TestOfflineSplitCommands(t *testing.T) {
 // results file or the screen.
 func TestOfflineCreateGeneratedPIN(t *testing.T) {
 	pdftotext := testenv.Tool(t, "pdftotext", "poppler-utils")
-	dir := t.TempDir()
-	ten, err := emulated.Start(emulated.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ten.Close()
-	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, ten.Emu.CAPEM(), 0o644)
-	graph := []string{"--tenant", ten.TenantID, "--client-id", emulated.AppID, "--auth", "certificate", "--cert", ten.CertPath,
-		"--authority", ten.Emu.URL() + "/", "--graph", ten.Emu.URL(), "--ca", ca}
+	dir, _, graph := offlineTenant(t)
 	options, results := filepath.Join(dir, "options.json"), filepath.Join(dir, "results.json")
 	code, out, errOut := runWithStdin(t, "", append([]string{"offline", "export", "--software-key", filepath.Join(dir, "c.key"),
 		"--user", "breakglass1@contoso.onmicrosoft.com", "--keys", "2", "--out", options}, graph...)...)
