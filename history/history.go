@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sigfile"
 )
 
 // Policy says how often an account's keys are rotated and checked.
@@ -89,7 +91,9 @@ type History struct {
 	Dir      string    `json:"dir"`
 	Checked  time.Time `json:"checked"`
 	Accounts []Account `json:"accounts"`
-	Problems []Problem `json:"problems"`
+	// Summaries are the sittings' summary pages that verify.
+	Summaries []string  `json:"summaries,omitempty"`
+	Problems  []Problem `json:"problems"`
 }
 
 // ExitCode is 0 when every file verifies and nothing is overdue or open,
@@ -123,13 +127,19 @@ func Read(dir string, opts Options) (*History, error) {
 		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
 	}
 	h := &History{Dir: dir, Checked: opts.Now.UTC()}
-	var files []string
+	var files, summaries []string
+	keys := map[string]ssh.PublicKey{} // trusted keys seen signing a report
+	reports := map[string]bool{}       // SHA-256 of every verified report
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && d.Name() == report.FileReport {
+		switch {
+		case d.IsDir():
+		case d.Name() == report.FileReport:
 			files = append(files, p)
+		case d.Name() == report.FileSummary:
+			summaries = append(summaries, p)
 		}
 		return nil
 	})
@@ -144,11 +154,12 @@ func Read(dir string, opts Options) (*History, error) {
 	var order []string
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
-		e, acct, prob := verifyFile(f, rel, opts)
+		e, acct, pub, prob := verifyFile(f, rel, opts)
 		if prob != nil {
 			h.Problems = append(h.Problems, *prob)
 			continue
 		}
+		keys[e.Signer], reports[e.SHA256] = pub, true
 		// An account is its object ID: a UPN may be renamed between
 		// ceremonies and the chain goes on.
 		key := acct.ObjectID
@@ -170,13 +181,57 @@ func Read(dir string, opts Options) (*History, error) {
 		h.Accounts = append(h.Accounts, *a)
 	}
 	sort.SliceStable(h.Accounts, func(i, j int) bool { return h.Accounts[i].UPN < h.Accounts[j].UPN })
+	sort.Strings(summaries)
+	for _, f := range summaries {
+		rel, _ := filepath.Rel(dir, f)
+		if prob := verifySummary(f, rel, keys, reports); prob != nil {
+			h.Problems = append(h.Problems, *prob)
+			continue
+		}
+		h.Summaries = append(h.Summaries, rel)
+	}
 	return h, nil
 }
 
+// summaryReport matches a report a sitting's summary names by its hash.
+var summaryReport = regexp.MustCompile(`SHA-256 ([0-9a-f]{64})`)
+
+// verifySummary checks a sitting's summary page: signed by a trusted
+// workstation key, and every report it names is in the safe and verifies.
+func verifySummary(path, rel string, keys map[string]ssh.PublicKey, reports map[string]bool) *Problem {
+	broken := func(format string, a ...any) *Problem {
+		return &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		return broken("unreadable: %v", err)
+	}
+	sig, err := os.ReadFile(filepath.Join(filepath.Dir(path), report.FileSummarySignature))
+	if err != nil {
+		return broken("the sitting's summary has no signature beside it (%s)", report.FileSummarySignature)
+	}
+	signed := false
+	for _, pub := range keys {
+		if sigfile.Verify(page, sig, pub, report.Namespace) == nil {
+			signed = true
+			break
+		}
+	}
+	if !signed {
+		return broken("the sitting's summary does not verify with any trusted workstation key")
+	}
+	for _, m := range summaryReport.FindAllStringSubmatch(string(page), -1) {
+		if !reports[m[1]] {
+			return broken("the sitting's summary names report %s, which is not in the safe or does not verify", short(m[1]))
+		}
+	}
+	return nil
+}
+
 // verifyFile verifies one report with the signature beside it.
-func verifyFile(path, rel string, opts Options) (*Entry, report.Account, *Problem) {
-	broken := func(format string, a ...any) (*Entry, report.Account, *Problem) {
-		return nil, report.Account{}, &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
+func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.PublicKey, *Problem) {
+	broken := func(format string, a ...any) (*Entry, report.Account, ssh.PublicKey, *Problem) {
+		return nil, report.Account{}, nil, &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
 	}
 	body, err := os.ReadFile(path)
 	if err != nil {
@@ -215,7 +270,7 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, *Proble
 			e.Retired = append(e.Retired, retiredName(k))
 		}
 	}
-	return e, r.Account, nil
+	return e, r.Account, pub, nil
 }
 
 // chainProblems finds the reports missing from an account's chain, and

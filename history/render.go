@@ -25,6 +25,9 @@ func (h *History) Text() string {
 			fmt.Fprintf(&b, "  %-8s %s: %s\n", strings.ToUpper(p.Kind), where, p.Message)
 		}
 	}
+	for _, f := range h.Summaries {
+		fmt.Fprintf(&b, "Sitting summary %s verifies, and every report it names is here.\n", f)
+	}
 	for _, a := range h.Accounts {
 		fmt.Fprintf(&b, "\n%s (%s)\n", a.UPN, a.ObjectID)
 		for _, e := range a.Entries {

@@ -61,8 +61,14 @@ func TestRehearseTwoAccounts(t *testing.T) {
 	if len(fps) != 4 || len(seen) != 4 {
 		t.Fatalf("the summary lists %d key fingerprints (%d distinct), want 4:\n%s", len(fps), len(seen), summary)
 	}
-	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 0 || strings.Count(hist, "ceremony  kc-") != 2 {
+	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 0 || strings.Count(hist, "ceremony  kc-") != 2 ||
+		!strings.Contains(hist, "Sitting summary summary.txt verifies") {
 		t.Fatalf("history of the sitting: %d\n%s", code, hist)
+	}
+	// A summary changed after signing is caught by history.
+	os.WriteFile(filepath.Join(dir, report.FileSummary), append(summary, "  key 3  SHA256:forged\n"...), 0o600)
+	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 2 || !strings.Contains(hist, "summary does not verify") {
+		t.Fatalf("history of a changed summary: %d\n%s", code, hist)
 	}
 }
 
