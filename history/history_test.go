@@ -271,3 +271,27 @@ func TestRenamedAccountKeepsItsChain(t *testing.T) {
 		t.Fatalf("the renamed account's chain: %+v", h.Accounts)
 	}
 }
+
+// FuzzRead: whatever bytes a report.json, its signature and a sitting's
+// summary hold, history never panics and never trusts them: each is a
+// problem of kind broken (exit 2), or the folder holds no report at all.
+func FuzzRead(f *testing.F) {
+	f.Add([]byte(`{"schema":"keyceremony-report/1","type":"health"}`), []byte("-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n"), []byte("SHA-256 00"))
+	f.Add([]byte(`{"workstation":{"signer_public_key":"ecdsa-sha2-nistp256 AAAA"}}`), []byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, body, sig, summary []byte) {
+		dir := t.TempDir()
+		sub := filepath.Join(dir, "acct", "2026")
+		os.MkdirAll(sub, 0o700)
+		os.WriteFile(filepath.Join(sub, report.FileReport), body, 0o600)
+		os.WriteFile(filepath.Join(sub, report.FileSignature), sig, 0o600)
+		os.WriteFile(filepath.Join(dir, report.FileSummary), summary, 0o600)
+		os.WriteFile(filepath.Join(dir, report.FileSummarySignature), sig, 0o600)
+		h, err := history.Read(dir, history.Options{Trusted: []string{"SHA256:0000000000000000000000000000000000000000000"}, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Accounts) != 0 || h.ExitCode() != 2 {
+			t.Fatalf("untrusted bytes accepted: %+v", h)
+		}
+	})
+}
