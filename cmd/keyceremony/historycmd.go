@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func parseInterval(s string) (time.Duration, error) {
 	day := 24 * time.Hour
 	for suffix, unit := range map[string]time.Duration{"d": day, "w": 7 * day, "y": 365 * day} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.Atoi(n); err == nil && v > 0 {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil && v > 0 && v <= int64(math.MaxInt64/unit) {
 				return time.Duration(v) * unit, nil
 			}
 		}
