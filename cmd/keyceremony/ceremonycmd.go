@@ -222,7 +222,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		}
 		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)
 	}
-	summary, err := runSitting(ctx, accounts, cfg.OutDir, signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	summary, err := runSitting(ctx, out, accounts, cfg.OutDir, signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 			return nil, err
 		}

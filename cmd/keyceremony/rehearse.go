@@ -78,7 +78,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var res *ceremony.Result
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
-	summary, err := runSitting(ctx, accounts, dir, env.Signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	summary, err := runSitting(ctx, out, accounts, dir, env.Signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if len(others) > 0 { // the next account's own keys
 			if err := env.NextKeys(ctx); err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ func openSittingJournal(path string, resume bool) (*ceremony.Journal, error) {
 // credentials as OtherKeys); an account whose signed report is already in
 // its folder (an earlier run of this sitting) is not provisioned again.
 // With several accounts, the signed summary page goes into dir.
-func runSitting(ctx context.Context, accounts []sittingAccount, dir string, signer workstation.Signer,
+func runSitting(ctx context.Context, out io.Writer, accounts []sittingAccount, dir string, signer workstation.Signer,
 	run func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error)) (summary string, err error) {
 	var others []ceremony.KnownKey
 	var dirs []string
@@ -57,6 +58,8 @@ func runSitting(ctx context.Context, accounts []sittingAccount, dir string, sign
 			}
 		} else if err != nil {
 			return "", err
+		} else {
+			fmt.Fprintf(out, "%s: its signed report is already in %s (provisioned earlier in this sitting): nothing is done again\n", a.UPN, a.OutDir)
 		}
 		r, err := report.Parse(body)
 		if err != nil {
@@ -74,5 +77,17 @@ func runSitting(ctx context.Context, accounts []sittingAccount, dir string, sign
 	if len(accounts) < 2 {
 		return "", nil
 	}
+	// Files for the safe are never overwritten: a summary already written
+	// by an earlier run of this sitting stays as it was signed.
+	if path := filepath.Join(dir, report.FileSummary); fileExists(path) {
+		fmt.Fprintf(out, "The sitting's summary is already in %s: it stays as it was signed\n", path)
+		return path, nil
+	}
 	return report.WriteSummary(dir, dirs, signer)
+}
+
+// fileExists says whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

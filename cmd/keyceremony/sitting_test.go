@@ -65,6 +65,11 @@ func TestRehearseTwoAccounts(t *testing.T) {
 		!strings.Contains(hist, "Sitting summary summary.txt verifies") {
 		t.Fatalf("history of the sitting: %d\n%s", code, hist)
 	}
+	// Run again (as after an interruption): finished accounts are said to
+	// be done and nothing is done to them again.
+	if code, again, _ := runCLI(t, "rehearse", "--yes", "--accounts", "2", "--out", dir); code != 0 || strings.Count(again, "nothing is done again") != 2 || strings.Contains(again, "Rehearsal complete") {
+		t.Fatalf("rerun of a finished sitting: %d\n%s", code, again)
+	}
 	// A summary changed after signing is caught by history.
 	os.WriteFile(filepath.Join(dir, report.FileSummary), append(summary, "  key 3  SHA256:forged\n"...), 0o600)
 	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 2 || !strings.Contains(hist, "summary does not verify") {
