@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	host, _ := os.Hostname()
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	pins := newPINEntry(in, errOut)
+	if err := coverAccounts(accounts, lasts); err != nil {
+		return usageError{err}
+	}
 	var finding error
 	for _, last := range lasts {
 		body, sig, pub, err := readSignedReport(last, *pubPath)
@@ -140,4 +144,40 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		}
 	}
 	return finding
+}
+
+// coverAccounts checks, before any key is touched, that the reports given
+// are one per account of the config: a health check covers them all.
+func coverAccounts(accounts []sittingAccount, reports []string) error {
+	covered := map[int]string{}
+	for _, path := range reports {
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		r, err := report.Parse(body)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		i := slices.IndexFunc(accounts, func(a sittingAccount) bool {
+			return strings.EqualFold(a.UPN, r.Account.UPN) || a.UPN == r.Account.ObjectID
+		})
+		switch {
+		case i < 0:
+			return fmt.Errorf("%s is a report of %s, which the config does not name", path, r.Account.UPN)
+		case covered[i] != "":
+			return fmt.Errorf("%s and %s are both reports of %s: give each account's last report once", covered[i], path, accounts[i].UPN)
+		}
+		covered[i] = path
+	}
+	var missing []string
+	for i, a := range accounts {
+		if covered[i] == "" {
+			missing = append(missing, a.UPN)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the config names %s too: give --report with each account's last report.json", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -211,14 +211,14 @@ func TestCeremonyConfigAndTerminal(t *testing.T) {
 		os.WriteFile(p, []byte(body), 0o600)
 		return p
 	}
-	good := `{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true}`
+	good := `{"tenant_id":"t","client_id":"c","account":"breakglass1@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true}`
 	if _, err := loadCeremonyConfig(write(good)); err != nil {
 		t.Fatal(err)
 	}
 	for name, body := range map[string]string{
 		"unknown key":  strings.Replace(good, `"retire":true`, `"retire":true,"pin":"1234"`, 1),
 		"same officer": strings.Replace(good, `"officer_b":"B"`, `"officer_b":"A"`, 1),
-		"no account":   strings.Replace(good, `"account":"bg@contoso.onmicrosoft.com",`, ``, 1),
+		"no account":   strings.Replace(good, `"account":"breakglass1@contoso.onmicrosoft.com",`, ``, 1),
 	} {
 		if _, err := loadCeremonyConfig(write(body)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -246,7 +246,7 @@ func TestHealthRefusesATamperedReport(t *testing.T) {
 	body[40] ^= 1
 	os.WriteFile(filepath.Join(dir, "report.json"), body, 0o644)
 	cfg := filepath.Join(t.TempDir(), "c.json")
-	os.WriteFile(cfg, []byte(`{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B",
+	os.WriteFile(cfg, []byte(`{"tenant_id":"t","client_id":"c","account":"breakglass1@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B",
 		"out_dir":"`+t.TempDir()+`","software_key":"`+filepath.Join(t.TempDir(), "ws.key")+`","auth":"device-code"}`), 0o600)
 	code, out, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "report.json"), "--yes")
 	if code != 2 || !strings.Contains(errOut, "last report does not verify") {
@@ -352,7 +352,7 @@ func TestNoTPMMessagesNameRealKeysAndFlags(t *testing.T) {
 		t.Fatalf("rehearse: %s %s", out, errOut)
 	}
 	cfg := filepath.Join(dir, "c.json")
-	body := `{"tenant_id":"t","client_id":"c","account":"bg@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true,"tpm":"` + filepath.Join(dir, "no-tpm") + `"}`
+	body := `{"tenant_id":"t","client_id":"c","account":"breakglass1@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true,"tpm":"` + filepath.Join(dir, "no-tpm") + `"}`
 	os.WriteFile(cfg, []byte(body), 0o600)
 	code, _, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "r", "report.json"), "--yes")
 	if code != 2 || !strings.Contains(errOut, `"software_key": "FILE"`) {

@@ -101,3 +101,31 @@ func TestConfigAccounts(t *testing.T) {
 		t.Fatalf("sitting %+v %v", s, err)
 	}
 }
+
+// health covers every account of the config: a report of an account the
+// config does not name, two reports of one account, or an account without
+// its report is a usage error before any key is touched.
+func TestHealthCoversEveryAccount(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := runCLI(t, "rehearse", "--yes", "--accounts", "2", "--out", dir); code != 0 {
+		t.Fatalf("%d %s %s", code, out, errOut)
+	}
+	r1 := filepath.Join(dir, "breakglass1@contoso.onmicrosoft.com", report.FileReport)
+	r2 := filepath.Join(dir, "breakglass2@contoso.onmicrosoft.com", report.FileReport)
+	both := []sittingAccount{{UPN: "breakglass1@contoso.onmicrosoft.com"}, {UPN: "BreakGlass2@contoso.onmicrosoft.com"}}
+	for _, tc := range []struct {
+		accounts []sittingAccount
+		reports  []string
+		want     string
+	}{
+		{both, []string{r1, r2}, ""},
+		{both, []string{r1}, "names BreakGlass2@contoso.onmicrosoft.com too"},
+		{both, []string{r1, r1}, "are both reports of"},
+		{both[:1], []string{r1, r2}, "which the config does not name"},
+	} {
+		err := coverAccounts(tc.accounts, tc.reports)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%d accounts, %d reports: %v, want %q", len(tc.accounts), len(tc.reports), err, tc.want)
+		}
+	}
+}
