@@ -70,14 +70,14 @@ type accountConfig struct {
 // sitting lists the accounts to provision, each with its previous report
 // read and its folder: out_dir itself for one account, out_dir/<account>
 // for several.
-func (c *ceremonyConfig) sitting() ([]sittingAccount, error) {
+func (c *ceremonyConfig) sitting() ([]ceremony.SittingAccount, error) {
 	list := c.Accounts
 	if len(list) == 0 {
 		list = []accountConfig{{Account: c.Account, PreviousReport: c.PreviousReport}}
 	}
-	var out []sittingAccount
+	var out []ceremony.SittingAccount
 	for _, a := range list {
-		s := sittingAccount{UPN: a.Account, OutDir: c.OutDir}
+		s := ceremony.SittingAccount{UPN: a.Account, OutDir: c.OutDir}
 		if len(list) > 1 {
 			s.OutDir = filepath.Join(c.OutDir, a.Account)
 		}
@@ -222,17 +222,17 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		}
 		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, *cfgPath, journalPath)
 	}
-	summary, err := runSitting(ctx, out, accounts, cfg.OutDir, signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 			return nil, err
 		}
-		journalPath := a.journal()
+		journalPath := a.JournalPath()
 		if *resume != "" {
 			journalPath = *resume
 		}
 		var j *ceremony.Journal
 		if len(accounts) > 1 || *resume != "" {
-			j, err = openSittingJournal(journalPath, *resume != "")
+			j, err = ceremony.OpenOrCreateJournal(journalPath, *resume != "")
 		} else {
 			j, err = ceremony.CreateJournal(journalPath, time.Now)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
@@ -148,7 +149,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 
 // coverAccounts checks, before any key is touched, that the reports given
 // are one per account of the config: a health check covers them all.
-func coverAccounts(accounts []sittingAccount, reports []string) error {
+func coverAccounts(accounts []ceremony.SittingAccount, reports []string) error {
 	covered := map[int]string{}
 	for _, path := range reports {
 		body, err := os.ReadFile(path)
@@ -159,7 +160,7 @@ func coverAccounts(accounts []sittingAccount, reports []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		i := slices.IndexFunc(accounts, func(a sittingAccount) bool {
+		i := slices.IndexFunc(accounts, func(a ceremony.SittingAccount) bool {
 			return strings.EqualFold(a.UPN, r.Account.UPN) || a.UPN == r.Account.ObjectID
 		})
 		switch {

@@ -67,9 +67,9 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		headlessNote(out)
 	}
 	scripted := rehearsal.NewPrompter(env.Devices, out)
-	accounts := []sittingAccount{{UPN: env.UPN, OutDir: dir}}
+	accounts := []ceremony.SittingAccount{{UPN: env.UPN, OutDir: dir}}
 	for n := 2; n <= *nAccounts; n++ {
-		accounts = append(accounts, sittingAccount{UPN: env.AddAccount(n)})
+		accounts = append(accounts, ceremony.SittingAccount{UPN: env.AddAccount(n)})
 	}
 	if len(accounts) > 1 {
 		for i := range accounts {
@@ -78,7 +78,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var res *ceremony.Result
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
-	summary, err := runSitting(ctx, out, accounts, dir, env.Signer, func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	summary, err := ceremony.RunSitting(ctx, out, accounts, dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if len(others) > 0 { // the next account's own keys
 			if err := env.NextKeys(ctx); err != nil {
 				return nil, err
@@ -87,7 +87,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 			return nil, err
 		}
-		j, err := ceremony.CreateJournal(a.journal(), time.Now)
+		j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		cfg.Account, cfg.OtherKeys = a.UPN, others
 		if useTUI {
 			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+" (virtual keys, emulated Entra)", cfg.StepCount(),
-				"The rehearsal journal is kept: "+a.journal(), acting(env),
+				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
 				func(p officer.Prompter) (*ceremony.Engine, error) {
 					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
 				},
@@ -110,7 +110,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w (journal: %s)", err, a.journal())
+			return nil, fmt.Errorf("%w (journal: %s)", err, a.JournalPath())
 		}
 		if len(accounts) > 1 {
 			fmt.Fprintf(out, "%s:\n", a.UPN)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
 )
@@ -112,9 +113,9 @@ func TestHealthCoversEveryAccount(t *testing.T) {
 	}
 	r1 := filepath.Join(dir, "breakglass1@contoso.onmicrosoft.com", report.FileReport)
 	r2 := filepath.Join(dir, "breakglass2@contoso.onmicrosoft.com", report.FileReport)
-	both := []sittingAccount{{UPN: "breakglass1@contoso.onmicrosoft.com"}, {UPN: "BreakGlass2@contoso.onmicrosoft.com"}}
+	both := []ceremony.SittingAccount{{UPN: "breakglass1@contoso.onmicrosoft.com"}, {UPN: "BreakGlass2@contoso.onmicrosoft.com"}}
 	for _, tc := range []struct {
-		accounts []sittingAccount
+		accounts []ceremony.SittingAccount
 		reports  []string
 		want     string
 	}{

@@ -1,4 +1,4 @@
-package main
+package ceremony
 
 import (
 	"context"
@@ -11,40 +11,41 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// sittingAccount is one break-glass account of a sitting.
-type sittingAccount struct {
+// SittingAccount is one break-glass account of a sitting: several
+// accounts provisioned one after the other, each with its own keys.
+type SittingAccount struct {
 	UPN      string
 	Previous []byte // the account's previous report.json, for the chain
 	OutDir   string // its report and journal
 }
 
-// journal is where the account's ceremony is journaled.
-func (a sittingAccount) journal() string { return filepath.Join(a.OutDir, "journal.jsonl") }
+// JournalPath is where the account's ceremony is journaled.
+func (a SittingAccount) JournalPath() string { return filepath.Join(a.OutDir, "journal.jsonl") }
 
-// openSittingJournal opens the account's journal to resume it when it
-// exists, or creates it.
-func openSittingJournal(path string, resume bool) (*ceremony.Journal, error) {
+// OpenOrCreateJournal opens the journal at path to resume it when it
+// exists (or resume is asked), or creates it.
+func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
 	if _, err := os.Stat(path); resume || err == nil {
-		return ceremony.OpenJournal(path, time.Now)
+		return OpenJournal(path, time.Now)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return ceremony.CreateJournal(path, time.Now)
+	return CreateJournal(path, time.Now)
 }
 
-// runSitting provisions each account in turn with run. A key provisioned
+// RunSitting provisions each account in turn with run, saying on out
+// what it skips. A key provisioned
 // for an earlier account is refused for a later one (run receives their
 // credentials as OtherKeys); an account whose signed report is already in
 // its folder (an earlier run of this sitting) is not provisioned again.
 // With several accounts, the signed summary page goes into dir.
-func runSitting(ctx context.Context, out io.Writer, accounts []sittingAccount, dir string, signer workstation.Signer,
-	run func(ctx context.Context, a sittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error)) (summary string, err error) {
-	var others []ceremony.KnownKey
+func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, dir string, signer workstation.Signer,
+	run func(ctx context.Context, a SittingAccount, others []KnownKey) (*Result, error)) (summary string, err error) {
+	var others []KnownKey
 	var dirs []string
 	for _, a := range accounts {
 		body, err := os.ReadFile(filepath.Join(a.OutDir, report.FileReport))
@@ -70,7 +71,7 @@ func runSitting(ctx context.Context, out io.Writer, accounts []sittingAccount, d
 			if err != nil {
 				return "", fmt.Errorf("%s key %d: credential ID: %w", a.UPN, k.Slot, err)
 			}
-			others = append(others, ceremony.KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id})
+			others = append(others, KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id})
 		}
 		dirs = append(dirs, a.OutDir)
 	}
