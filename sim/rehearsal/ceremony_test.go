@@ -913,7 +913,9 @@ func TestUnprobeableKeyNeedsBothOfficers(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := rehearsal.NewPrompter(b.devices, nil)
-		p.Decline = func(_, action string) bool { return decline && strings.Contains(action, "none of the 1 key(s) already provisioned") }
+		p.Decline = func(_, action string) bool {
+			return decline && strings.Contains(action, "none of the 1 key(s) already provisioned")
+		}
 		res, err := b.engineWith(nil, false, func(c *ceremony.Config) {
 			c.OtherKeys = []ceremony.KnownKey{{Label: "key 1 of breakglass2@contoso.onmicrosoft.com", CredentialID: []byte("not-on-this-key")}}
 		}, p).Run(context.Background())
