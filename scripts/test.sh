@@ -5,7 +5,7 @@
 #    openssh-client, openssl, tmux, fido2-tools, libfido2-dev, gcc, poppler-utils, lintian, man-db) when they are missing and this user may install them
 #    (root, or passwordless sudo). Otherwise it says so loudly; those tests
 #    then skip with a loud reason, except under CI=true, where they fail.
-# 2. go vet, then every Go test with the race detector, fuzz seed corpora
+# 2. gofmt, go vet, then every Go test with the race detector, fuzz seed corpora
 #    included; then the libfido2 backend's tests (-tags libfido2).
 # 3. scripts/reproducible.sh: two builds of this commit (other path, fresh
 #    caches) must be byte-identical, and version --json must name them.
@@ -47,6 +47,11 @@ if ((${#packages[@]})); then
   fi
 fi
 
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
+if [ -n "$unformatted" ]; then
+  echo "FAIL: not gofmt-formatted (run gofmt -w):" $unformatted >&2
+  exit 1
+fi
 go vet ./...
 go test -race -count=1 ./...
 
