@@ -15,15 +15,15 @@ import (
 const usage = `keyceremony — FIDO2 key ceremony for Entra ID break-glass accounts
 
 Usage:
-  keyceremony rehearse [--yes] [--out DIR] [--generated-pin]
+  keyceremony rehearse [--yes] [--out DIR] [--generated-pin] [--accounts N]
                                              the whole ceremony on two virtual keys and an emulated
                                              tenant (TUI on a terminal, --yes headless)
   keyceremony ceremony --config FILE [--resume JOURNAL]
                                              the real ceremony: real keys, Entra ID, TPM-signed report
-  keyceremony rehearse health --yes [--out DIR]
+  keyceremony rehearse health --yes [--out DIR] [--accounts N]
                                              a rehearsal ceremony, then its health check
-  keyceremony health --config FILE --report LAST/report.json [--pub report.pub] [--yes]
-                                             re-verify the keys and audit the account (read only):
+  keyceremony health --config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes]
+                                             re-verify the keys and audit the account(s) (read only):
                                              exit 0 all pass, 1 findings, 2 could not run
   keyceremony devices [--json] [--device D]  list FIDO authenticators
   keyceremony info --device D [--json]       show one authenticator's getInfo
