@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -248,7 +249,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(be.Deviations(), cfg.signInDeviations()...), PostureFindings: posture[a.UPN]},
 				j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 		}
-		res, err := runTUI(ctx, "keyceremony — "+a.UPN, ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
+		res, err := runTUI(ctx, "keyceremony — "+a.UPN+ofSitting(accounts, a), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
 			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 		})
 		if err != nil {
@@ -273,4 +274,14 @@ func (c *ceremonyConfig) signInDeviations() []string {
 		return []string{enroll.SecretDeviation}
 	}
 	return nil
+}
+
+// ofSitting says which account of a sitting of several a is, for the
+// officers' screen: " (account 2 of 2)"; nothing for a single account.
+func ofSitting(accounts []ceremony.SittingAccount, a ceremony.SittingAccount) string {
+	if len(accounts) < 2 {
+		return ""
+	}
+	i := slices.IndexFunc(accounts, func(b ceremony.SittingAccount) bool { return b.UPN == a.UPN })
+	return fmt.Sprintf(" (account %d of %d)", i+1, len(accounts))
 }

@@ -95,7 +95,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		cfg := env.CeremonyConfig(a.OutDir, tool)
 		cfg.Account, cfg.OtherKeys = a.UPN, others
 		if useTUI {
-			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+" (virtual keys, emulated Entra)", cfg.StepCount(),
+			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+ofSitting(accounts, a)+" (virtual keys, emulated Entra)", cfg.StepCount(),
 				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
 				func(p officer.Prompter) (*ceremony.Engine, error) {
 					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,11 @@ func TestTUIGeneratedPINTwoAccounts(t *testing.T) {
 	screens, final, outDir := driveRehearsalTUI(t, 100, 30, "", "--generated-pin", "--accounts", "2")
 	if !strings.Contains(final, "Rehearsal complete: 2 keys registered") {
 		t.Fatalf("final screen:\n%s", final)
+	}
+	for _, want := range []string{"(account 1 of 2)", "(account 2 of 2)"} {
+		if !slices.ContainsFunc(screens, func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("no screen says %q", want)
+		}
 	}
 	sealing := 0
 	for _, s := range screens {
