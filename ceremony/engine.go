@@ -307,10 +307,22 @@ const maxReplugs = 5
 // in and the steps go on from the journal, after checking it is the same
 // key (its model, and once created, its credential).
 func (e *Engine) provisionReplugging(ctx context.Context, slot int) (report.Key, error) {
+	var k report.Key
+	err := e.whileReplugged(ctx, slot, func() (err error) {
+		k, err = e.provision(ctx, slot)
+		return err
+	})
+	return k, err
+}
+
+// whileReplugged runs attempt again, up to maxReplugs times, while it fails
+// because key slot was pulled out or stopped answering, asking the officers
+// each time to plug the same key back in.
+func (e *Engine) whileReplugged(ctx context.Context, slot int, attempt func() error) error {
 	for n := 0; ; n++ {
-		k, err := e.provision(ctx, slot)
+		err := attempt()
 		if err == nil || !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
-			return k, err
+			return err
 		}
 		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))
 	}
@@ -378,21 +390,22 @@ func (p *PreparedKey) Close() {
 // out. The offline split uses it on the workstation; the engine's Graph is
 // not used.
 func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error) {
-	for n := 0; ; n++ {
-		r := &slotRun{e: e, slot: slot}
+	var r *slotRun
+	err := e.whileReplugged(ctx, slot, func() error {
+		r = &slotRun{e: e, slot: slot}
 		err := r.prepare(ctx)
-		if err == nil {
-			return &PreparedKey{Auth: r.auth, Info: r.info, PIN: r.pin, run: r}, nil
+		if err != nil {
+			ctap.Zero(r.pin)
+			if r.closer != nil {
+				r.closer.Close()
+			}
 		}
-		ctap.Zero(r.pin)
-		if r.closer != nil {
-			r.closer.Close()
-		}
-		if !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
-			return nil, fmt.Errorf("key %d: %w", slot, err)
-		}
-		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("key %d: %w", slot, err)
 	}
+	return &PreparedKey{Auth: r.auth, Info: r.info, PIN: r.pin, run: r}, nil
 }
 
 // insert has the officers plug key slot in alone, reads what it is, and
@@ -682,6 +695,11 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("key %d: %w", r.slot, err)
 	}
+	// Checked before a page is printed: a refused PIN would void its pages.
+	if err := ctap.ValidatePIN(pin, minLen); err != nil {
+		ctap.Zero(pin)
+		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
+	}
 	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))
 	half := length / 2
 	for _, part := range []struct {
@@ -698,10 +716,6 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 			ctap.Zero(pin)
 			return nil, err
 		}
-	}
-	if err := ctap.ValidatePIN(pin, minLen); err != nil {
-		ctap.Zero(pin)
-		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
 	}
 	return pin, nil
 }

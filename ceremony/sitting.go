@@ -37,12 +37,11 @@ func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
 	return CreateJournal(path, time.Now)
 }
 
-// RunSitting provisions each account in turn with run, saying on out
-// what it skips. A key provisioned
+// RunSitting provisions each account in turn with run. A key provisioned
 // for an earlier account is refused for a later one (run receives their
 // credentials as OtherKeys); an account whose signed report is already in
-// its folder (an earlier run of this sitting) is not provisioned again.
-// With several accounts, the signed summary page goes into dir.
+// its folder (an earlier run of this sitting) is not provisioned again, and
+// out says so. With several accounts, the signed summary page goes into dir.
 func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, dir string, signer workstation.Signer,
 	run func(ctx context.Context, a SittingAccount, others []KnownKey) (*Result, error)) (summary string, err error) {
 	var others []KnownKey
