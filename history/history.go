@@ -241,11 +241,11 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 	if err != nil {
 		return broken("no signature beside it (%s): %v", report.FileSignature, err)
 	}
-	r, err := report.Parse(body)
+	named, err := report.Parse(body) // only for the key it names: verified below
 	if err != nil {
 		return broken("not a report: %v", err)
 	}
-	pub, err := report.ParsePublicKey([]byte(r.Workstation.SignerPublicKey))
+	pub, err := report.ParsePublicKey([]byte(named.Workstation.SignerPublicKey))
 	if err != nil {
 		return broken("the signing key it names is unreadable: %v", err)
 	}
@@ -253,7 +253,8 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 	if !slices.Contains(opts.Trusted, fp) {
 		return broken("signed by an unknown workstation key %s (trusted: %s)", fp, strings.Join(opts.Trusted, ", "))
 	}
-	if _, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: opts.Rehearsal}); err != nil {
+	r, err := report.Verify(body, sig, pub, report.VerifyOptions{Rehearsal: opts.Rehearsal})
+	if err != nil {
 		return broken("does not verify: %v", err)
 	}
 	sum := sha256.Sum256(body)

@@ -124,7 +124,11 @@ func TestHealthCoversEveryAccount(t *testing.T) {
 		{both, []string{r1, r1}, "are both reports of"},
 		{both[:1], []string{r1, r2}, "which the config does not name"},
 	} {
-		err := coverAccounts(tc.accounts, tc.reports)
+		reports, err := readLastReports(tc.reports, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = coverAccounts(tc.accounts, reports)
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%d accounts, %d reports: %v, want %q", len(tc.accounts), len(tc.reports), err, tc.want)
 		}

@@ -87,6 +87,7 @@ const msgTimeout = 500 * time.Millisecond
 type hidConn struct {
 	k    *Key
 	conn *net.UnixConn
+	raw  syscall.RawConn // conn's descriptor, for deliver's non-blocking writes
 
 	wmu       sync.Mutex
 	closeOnce sync.Once
@@ -118,7 +119,12 @@ func (k *Key) attach(conn *net.UnixConn) (*hidConn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("%w: simkey is unplugged", hid.ErrDeviceGone)
 	}
-	c := &hidConn{k: k, conn: conn}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("simkey connection: %w", err)
+	}
+	c := &hidConn{k: k, conn: conn, raw: raw}
 	k.conns[c] = struct{}{}
 	return c, nil
 }
@@ -360,12 +366,8 @@ func (c *hidConn) send(cid uint32, cmd ctaphid.Command, data []byte) {
 // a host that writes a flood of bad packets and reads nothing would block
 // the key's answers, the key would stop reading, and both would wait.
 func (c *hidConn) deliver(report []byte) bool {
-	raw, err := c.conn.SyscallConn()
-	if err != nil {
-		return false
-	}
 	var werr error
-	if err := raw.Write(func(fd uintptr) bool {
+	if err := c.raw.Write(func(fd uintptr) bool {
 		_, werr = syscall.Write(int(fd), report)
 		return true // one attempt: EAGAIN means the queue is full
 	}); err != nil {
