@@ -76,7 +76,6 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 			accounts[i].OutDir = filepath.Join(dir, accounts[i].UPN)
 		}
 	}
-	var res *ceremony.Result
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
 	summary, err := ceremony.RunSitting(ctx, out, accounts, dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if len(others) > 0 { // the next account's own keys
@@ -94,6 +93,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		defer j.Close()
 		cfg := env.CeremonyConfig(a.OutDir, tool)
 		cfg.Account, cfg.OtherKeys = a.UPN, others
+		var res *ceremony.Result
 		if useTUI {
 			res, err = runTUI(ctx, "keyceremony REHEARSAL — "+a.UPN+ofSitting(accounts, a)+" (virtual keys, emulated Entra)", cfg.StepCount(),
 				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
