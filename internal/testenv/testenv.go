@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,8 +66,12 @@ func Swtpm(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Ready when it accepts a connection: the socket file appears at bind,
+	// before swtpm listens, and a dial in between is refused. swtpm serves
+	// one connection at a time and takes the next once this one closes.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			return "swtpm:" + sock
 		}
 		if time.Now().After(deadline) {
