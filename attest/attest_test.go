@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
-	"github.com/keyceremony/keyceremony/sim/testca"
 )
 
 const yubicoRootSHA256 = "0fa1386f80eb8713263ae5c1d84deb455bdf08aea50ab05503cefee82b092d42"

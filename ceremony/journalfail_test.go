@@ -11,9 +11,9 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // acts counts the destructive commands the simkeys receive: authenticator

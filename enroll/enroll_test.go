@@ -16,9 +16,9 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/sim/emulated"
-	"github.com/keyceremony/keyceremony/sim/graphemu"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 const (

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // slipOfficers plug a second key in by mistake before doing what they are

@@ -15,11 +15,11 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/emulated"
-	"github.com/keyceremony/keyceremony/sim/graphemu"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 type world struct {

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/history"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 

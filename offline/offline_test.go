@@ -19,11 +19,11 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 	"github.com/keyceremony/keyceremony/sigfile"
-	"github.com/keyceremony/keyceremony/sim/emulated"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
-	"github.com/keyceremony/keyceremony/sim/testca"
 )
 
 func trustOf(k *ecdsa.PrivateKey) Trust {

@@ -30,9 +30,9 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
-	"github.com/keyceremony/keyceremony/sim/testca"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 

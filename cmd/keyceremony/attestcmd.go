@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 )
 
 // usageError is a command that could not run (bad flags, unreadable input): exit 2.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
 )
 
 // `keyceremony history` on a fixture safe (two accounts, three years of

@@ -18,8 +18,8 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // requireInterop checks an independent client is installed. In CI (CI=true)

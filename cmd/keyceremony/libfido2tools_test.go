@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/internal/hidshim"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // fido2Tools runs Debian's fido2-tools (libfido2 1.12) against a simkey

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {

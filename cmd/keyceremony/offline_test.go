@@ -12,8 +12,8 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/emulated"
 )
 
 func runWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {

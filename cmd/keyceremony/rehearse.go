@@ -11,10 +11,10 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // cmdRehearse runs the whole ceremony engine on two virtual keys (served

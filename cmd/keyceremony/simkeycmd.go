@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {

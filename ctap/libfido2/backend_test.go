@@ -20,9 +20,9 @@ import (
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
+	"github.com/keyceremony/keyceremony/internal/sim/conformance"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/conformance"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // shimEnv marks the re-executed test binary that runs under the shim.

@@ -17,8 +17,8 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 const benchPIN = "4711"

@@ -16,9 +16,9 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/ctap/libfido2"
 	"github.com/keyceremony/keyceremony/internal/hidshim"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // TestCeremonyThroughLibfido2 runs the whole rehearsal ceremony (reset, PIN,

@@ -9,7 +9,7 @@ import (
 	gofido2 "github.com/keys-pub/go-libfido2"
 
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 // FuzzRebuildAttestation feeds the rebuild what libfido2 hands over from a

@@ -17,7 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 )
 
 // AppID is the client ID of the emulated app registration.

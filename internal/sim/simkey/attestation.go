@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 )
 
 // DefaultAAGUID returns simkey's AAGUID: the ASCII bytes "keyceremony-simk"

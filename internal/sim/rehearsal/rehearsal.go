@@ -12,8 +12,8 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/officer"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // Devices is a drawer of simkeys; a slot is "plugged in" or not.

@@ -34,7 +34,7 @@ from fido2.hid import CtapHidDevice
 from fido2.hid.base import HidDescriptor
 
 # The socket connection is the interop test's: one definition of it.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "cmd", "keyceremony", "testdata"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "cmd", "keyceremony", "testdata"))
 from python_fido2_interop import SeqpacketConnection  # noqa: E402
 
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/sim/conformance"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/conformance"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 type bench struct {

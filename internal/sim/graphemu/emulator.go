@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/sim/testca"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 )
 
 // Config configures an emulator. The zero value serves DefaultState.

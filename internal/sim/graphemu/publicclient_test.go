@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
-	"github.com/keyceremony/keyceremony/sim/emulated"
-	"github.com/keyceremony/keyceremony/sim/simkey"
 )
 
 // A client that is not ours — the request shapes of Yubico's public

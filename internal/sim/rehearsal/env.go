@@ -13,12 +13,12 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/envelope"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/sim/emulated"
-	"github.com/keyceremony/keyceremony/sim/graphemu"
-	"github.com/keyceremony/keyceremony/sim/simkey"
-	"github.com/keyceremony/keyceremony/sim/testca"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 // The Direct benchmarks call simkey without CTAPHID; the FullStack ones go

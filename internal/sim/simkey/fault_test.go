@@ -7,7 +7,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 func TestBusyIsRetried(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 // Feature is something a backend may lack.

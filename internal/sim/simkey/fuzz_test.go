@@ -8,7 +8,7 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/ctaphid"
-	"github.com/keyceremony/keyceremony/sim/simkey"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 // FuzzRequest sends arbitrary CTAP2 messages to simkey: it must answer each
