@@ -115,7 +115,7 @@ func (r registration) build(t testing.TB) Input {
 	rand.Read(credID)
 	rpHash := sha256.Sum256([]byte(r.rpID))
 	ad := append([]byte{}, rpHash[:]...)
-	ad = append(ad, ctap.FlagUP|ctap.FlagUV|ctap.FlagAT)
+	ad = append(ad, ctapwire.FlagUP|ctapwire.FlagUV|ctapwire.FlagAT)
 	ad = binary.BigEndian.AppendUint32(ad, 1)
 	ad = append(ad, r.aaguid[:]...)
 	ad = binary.BigEndian.AppendUint16(ad, uint16(len(credID)))

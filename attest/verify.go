@@ -238,7 +238,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ad.Flags&ctap.FlagAT == 0 {
+	if ad.Flags&ctapwire.FlagAT == 0 {
 		return nil, errors.New("authenticator data carries no attested credential")
 	}
 	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()

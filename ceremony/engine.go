@@ -494,7 +494,7 @@ func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 		}
 		as, err := r.auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: probeHash[:], AllowList: allow, UserPresence: &up})
 		switch {
-		case errors.Is(err, ctap.StatusNoCredentials):
+		case errors.Is(err, ctap.ErrNoCredentials):
 			continue
 		case errors.Is(err, hid.ErrDeviceGone) || ctx.Err() != nil:
 			return "", err
@@ -548,7 +548,7 @@ func (r *slotRun) reset(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, ctap.StatusNotAllowed) || late == maxReplugs {
+		if !errors.Is(err, ctap.ErrNotAllowed) || late == maxReplugs {
 			return e.failed(step, err)
 		}
 		// The key refuses a reset outside its power-up window: re-plug and
@@ -807,7 +807,7 @@ func (r *slotRun) sameKeyAsCreated(ctx context.Context) error {
 	}
 	defer tok.Zero()
 	_, err = keystep.TestAssertion(ctx, r.auth, tok, credID, cose, "keyceremony same-key check", r.e.cfg.Now())
-	if errors.Is(err, ctap.StatusNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
+	if errors.Is(err, ctap.ErrNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
 		return fmt.Errorf("this is not the key %d that created credential %s: plug in that key", r.slot, c.Key.CredentialID)
 	}
 	return err
@@ -908,7 +908,7 @@ func (r *slotRun) test(ctx context.Context, k *report.Key) error {
 	}
 	defer tok.Zero()
 	count, err := keystep.TestAssertion(ctx, r.auth, tok, credID, cose, fmt.Sprintf("keyceremony test assertion key %d", r.slot), r.e.cfg.Now())
-	if errors.Is(err, ctap.StatusNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
+	if errors.Is(err, ctap.ErrNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
 		return fmt.Errorf("this is not the key %d that created credential %s (test assertion: %v): plug in that key", r.slot, k.CredentialID, err)
 	}
 	if err != nil {

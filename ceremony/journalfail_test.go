@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
@@ -29,10 +28,10 @@ func (a *acts) observe(req, _ []byte) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch ctap.Command(req[0]) {
-	case ctap.CmdReset:
+	switch ctapwire.Command(req[0]) {
+	case ctapwire.CmdReset:
 		a.resets++
-	case ctap.CmdClientPIN:
+	case ctapwire.CmdClientPIN:
 		var m map[int]any
 		if ctapwire.Unmarshal(req[1:], &m) == nil && m[2] == uint64(3) {
 			a.setPIN++

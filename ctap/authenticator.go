@@ -22,4 +22,4 @@ type Authenticator interface {
 	Selection(ctx context.Context) error
 }
 
-var _ Authenticator = (*Client)(nil)
+var _ Authenticator = (*client)(nil)

@@ -45,23 +45,23 @@ type Options struct {
 	PINProtocol int
 }
 
-// Client is a CTAP 2.1 client for one authenticator.
-type Client struct {
+// client is a CTAP 2.1 client for one authenticator.
+type client struct {
 	ch   Channel
 	opts Options
 	info *Info // cached getInfo, refreshed by Info
 }
 
-// NewClient returns a Client over ch.
-func NewClient(ch Channel, opts Options) *Client {
+// NewClient returns the native CTAP 2.1 client over ch.
+func NewClient(ch Channel, opts Options) Authenticator {
 	if opts.RetryFloor <= 0 {
 		opts.RetryFloor = DefaultRetryFloor
 	}
-	return &Client{ch: ch, opts: opts}
+	return &client{ch: ch, opts: opts}
 }
 
 // call sends cmd with params and decodes the reply into out (when not nil).
-func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
+func (c *client) call(ctx context.Context, cmd ctapwire.Command, params, out any) error {
 	msg := []byte{byte(cmd)}
 	if params != nil {
 		b, err := ctapwire.Marshal(params)
@@ -81,8 +81,8 @@ func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
 	if len(reply) == 0 {
 		return fmt.Errorf("%s: %w: empty reply", cmd, ErrMalformedReply)
 	}
-	if reply[0] != byte(StatusOK) {
-		return fmt.Errorf("%s: %w", cmd, Status(reply[0]))
+	if reply[0] != byte(ctapwire.StatusOK) {
+		return fmt.Errorf("%s: %w", cmd, ctapwire.Status(reply[0]))
 	}
 	if out == nil {
 		return nil
@@ -97,9 +97,9 @@ func (c *Client) call(ctx context.Context, cmd Command, params, out any) error {
 }
 
 // Info runs authenticatorGetInfo and caches the answer for protocol choices.
-func (c *Client) Info(ctx context.Context) (*Info, error) {
+func (c *client) Info(ctx context.Context) (*Info, error) {
 	var info Info
-	if err := c.call(ctx, CmdGetInfo, nil, &info); err != nil {
+	if err := c.call(ctx, ctapwire.CmdGetInfo, nil, &info); err != nil {
 		return nil, err
 	}
 	if len(info.Versions) == 0 {
@@ -117,7 +117,7 @@ func (c *Client) Info(ctx context.Context) (*Info, error) {
 	return &info, nil
 }
 
-func (c *Client) cachedInfo(ctx context.Context) (*Info, error) {
+func (c *client) cachedInfo(ctx context.Context) (*Info, error) {
 	if c.info != nil {
 		return c.info, nil
 	}
@@ -126,7 +126,7 @@ func (c *Client) cachedInfo(ctx context.Context) (*Info, error) {
 
 // pinProtocol picks the PIN/UV auth protocol: the forced one, else 2 when
 // offered, else 1.
-func (c *Client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) {
+func (c *client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return nil, err
@@ -147,13 +147,13 @@ func (c *Client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) 
 
 // PINRetries returns the PIN retries left and whether the key needs a power
 // cycle before it accepts another PIN.
-func (c *Client) PINRetries(ctx context.Context) (retries int, powerCycle bool, err error) {
+func (c *client) PINRetries(ctx context.Context) (retries int, powerCycle bool, err error) {
 	p, err := c.pinProtocol(ctx)
 	if err != nil {
 		return 0, false, err
 	}
 	var resp ctapwire.ClientPINResponse
-	if err := c.call(ctx, CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetRetries}, &resp); err != nil {
+	if err := c.call(ctx, ctapwire.CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetRetries}, &resp); err != nil {
 		return 0, false, fmt.Errorf("get PIN retries: %w", err)
 	}
 	if resp.PINRetries == nil || *resp.PINRetries < 0 {
@@ -163,9 +163,9 @@ func (c *Client) PINRetries(ctx context.Context) (retries int, powerCycle bool, 
 }
 
 // sharedSecret runs getKeyAgreement and the platform half of ECDH.
-func (c *Client) sharedSecret(ctx context.Context, p ctapwire.PINProtocol) (ctapwire.COSEKey, []byte, error) {
+func (c *client) sharedSecret(ctx context.Context, p ctapwire.PINProtocol) (ctapwire.COSEKey, []byte, error) {
 	var resp ctapwire.ClientPINResponse
-	if err := c.call(ctx, CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetKeyAgreement}, &resp); err != nil {
+	if err := c.call(ctx, ctapwire.CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetKeyAgreement}, &resp); err != nil {
 		return ctapwire.COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
 	}
 	if resp.KeyAgreement == nil {
@@ -217,7 +217,7 @@ func pinHash(pin []byte) []byte {
 }
 
 // SetPIN sets the first PIN of a key that has none.
-func (c *Client) SetPIN(ctx context.Context, pin []byte) error {
+func (c *client) SetPIN(ctx context.Context, pin []byte) error {
 	info, err := c.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("set PIN: %w", err)
@@ -249,7 +249,7 @@ func (c *Client) SetPIN(ctx context.Context, pin []byte) error {
 		Protocol: p.Version(), SubCommand: ctapwire.PINSetPIN, KeyAgreement: &platformKey,
 		NewPINEnc: newPINEnc, PinUvAuth: p.Authenticate(secret, newPINEnc),
 	}
-	if err := c.call(ctx, CmdClientPIN, req, nil); err != nil {
+	if err := c.call(ctx, ctapwire.CmdClientPIN, req, nil); err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
 	return nil
@@ -257,13 +257,13 @@ func (c *Client) SetPIN(ctx context.Context, pin []byte) error {
 
 // guardRetries refuses to send a PIN when retries are at or below the floor,
 // unless confirmRetries equals the number left (a person saw it and agreed).
-func (c *Client) guardRetries(ctx context.Context, confirmRetries int) error {
+func (c *client) guardRetries(ctx context.Context, confirmRetries int) error {
 	left, _, err := c.PINRetries(ctx)
 	if err != nil {
 		return err
 	}
 	if left == 0 {
-		return &PINError{Status: StatusPINBlocked, RetriesLeft: 0}
+		return &PINError{Status: ctapwire.StatusPINBlocked, RetriesLeft: 0}
 	}
 	if left <= c.opts.RetryFloor && confirmRetries != left {
 		return &LowRetriesError{Left: left, Floor: c.opts.RetryFloor}
@@ -272,11 +272,11 @@ func (c *Client) guardRetries(ctx context.Context, confirmRetries int) error {
 }
 
 // pinFailure turns a wrong-PIN status into a PINError with the retries left.
-func (c *Client) pinFailure(ctx context.Context, what string, err error) error {
-	var st Status
-	if errors.As(err, &st) && (st == StatusPINInvalid || st == StatusPINAuthBlocked || st == StatusPINBlocked) {
+func (c *client) pinFailure(ctx context.Context, what string, err error) error {
+	var st ctapwire.Status
+	if errors.As(err, &st) && (st == ctapwire.StatusPINInvalid || st == ctapwire.StatusPINAuthBlocked || st == ctapwire.StatusPINBlocked) {
 		left := -1
-		if st == StatusPINBlocked {
+		if st == ctapwire.StatusPINBlocked {
 			left = 0
 		} else if n, _, rerr := c.PINRetries(ctx); rerr == nil {
 			left = n
@@ -287,7 +287,7 @@ func (c *Client) pinFailure(ctx context.Context, what string, err error) error {
 }
 
 // ChangePIN replaces the PIN. confirmRetries: see TokenRequest.ConfirmRetries.
-func (c *Client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
+func (c *client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
 	info, err := c.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("change PIN: %w", err)
@@ -327,7 +327,7 @@ func (c *Client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmR
 		NewPINEnc: newPINEnc, PINHashEnc: pinHashEnc,
 		PinUvAuth: p.Authenticate(secret, append(append([]byte{}, newPINEnc...), pinHashEnc...)),
 	}
-	if err := c.call(ctx, CmdClientPIN, req, nil); err != nil {
+	if err := c.call(ctx, ctapwire.CmdClientPIN, req, nil); err != nil {
 		return c.pinFailure(ctx, "change PIN", err)
 	}
 	return nil
@@ -371,18 +371,18 @@ func NewDeferredPINToken(pin []byte, tr TokenRequest) *PINToken {
 // pinUvAuthToken). The slice is the token's own: do not keep it.
 func (t *PINToken) DeferredPIN() []byte { return t.pin }
 
-// Protocol returns the PIN/UV auth protocol version of the token (0 for a
+// protocolNumber returns the PIN/UV auth protocol version of the token (0 for a
 // deferred token).
-func (t *PINToken) Protocol() int {
+func (t *PINToken) protocolNumber() int {
 	if t.protocol == nil {
 		return 0
 	}
 	return t.protocol.Version()
 }
 
-// Authenticate computes a pinUvAuthParam over msg with the token (nil for a
+// authenticate computes a pinUvAuthParam over msg with the token (nil for a
 // deferred token).
-func (t *PINToken) Authenticate(msg []byte) []byte {
+func (t *PINToken) authenticate(msg []byte) []byte {
 	if t.protocol == nil {
 		return nil
 	}
@@ -405,7 +405,7 @@ func (t *PINToken) Zero() {
 
 // GetPINToken exchanges the PIN for a pinUvAuthToken. It refuses to send the
 // PIN when the retries left are at or below the floor (see TokenRequest).
-func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (*PINToken, error) {
+func (c *client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (*PINToken, error) {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
@@ -439,7 +439,7 @@ func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 		granted = tr.Permissions
 	}
 	var resp ctapwire.ClientPINResponse
-	if err := c.call(ctx, CmdClientPIN, req, &resp); err != nil {
+	if err := c.call(ctx, ctapwire.CmdClientPIN, req, &resp); err != nil {
 		return nil, c.pinFailure(ctx, "PIN token", err)
 	}
 	token, err := p.Decrypt(secret, resp.PinUvAuthToken)
@@ -451,8 +451,8 @@ func (c *Client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 
 // Reset erases every credential and the PIN. Keys accept it only within
 // about 10 seconds of being plugged in, and only after a touch.
-func (c *Client) Reset(ctx context.Context) error {
-	if err := c.call(ctx, CmdReset, nil, nil); err != nil {
+func (c *client) Reset(ctx context.Context) error {
+	if err := c.call(ctx, ctapwire.CmdReset, nil, nil); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
 	c.info = nil
@@ -460,8 +460,8 @@ func (c *Client) Reset(ctx context.Context) error {
 }
 
 // Selection asks the key to wait for a touch (to pick one of several keys).
-func (c *Client) Selection(ctx context.Context) error {
-	if err := c.call(ctx, CmdSelection, nil, nil); err != nil {
+func (c *client) Selection(ctx context.Context) error {
+	if err := c.call(ctx, ctapwire.CmdSelection, nil, nil); err != nil {
 		return fmt.Errorf("selection: %w", err)
 	}
 	return nil

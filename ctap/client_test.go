@@ -17,25 +17,25 @@ func (r replayChannel) CBOR(ctx context.Context, msg []byte, ka func(byte)) ([]b
 }
 
 func TestStatusErrorsAreReadable(t *testing.T) {
-	for _, s := range []Status{StatusPINAuthBlocked, StatusPINBlocked, StatusNotAllowed, StatusPINInvalid, 0x66} {
+	for _, s := range []ctapwire.Status{ctapwire.StatusPINAuthBlocked, ctapwire.StatusPINBlocked, ctapwire.StatusNotAllowed, ctapwire.StatusPINInvalid, 0x66} {
 		msg := s.Error()
 		if msg == "" || !strings.Contains(msg, "0x") {
 			t.Errorf("status %x: %q", byte(s), msg)
 		}
 	}
-	if !strings.Contains(StatusPINAuthBlocked.Error(), "unplugged and plugged back in") {
+	if !strings.Contains(ctapwire.StatusPINAuthBlocked.Error(), "unplugged and plugged back in") {
 		t.Error("PIN_AUTH_BLOCKED does not tell the officer to re-plug")
 	}
-	err := &PINError{Status: StatusPINInvalid, RetriesLeft: 4}
-	if !errors.Is(err, StatusPINInvalid) || !strings.Contains(err.Error(), "4 retries left") {
+	err := &PINError{Status: ctapwire.StatusPINInvalid, RetriesLeft: 4}
+	if !errors.Is(err, ctapwire.StatusPINInvalid) || !strings.Contains(err.Error(), "4 retries left") {
 		t.Error(err)
 	}
 }
 
 func TestStatusReplyBecomesTypedError(t *testing.T) {
-	c := NewClient(replayChannel{[]byte{byte(StatusPINBlocked)}}, Options{})
+	c := NewClient(replayChannel{[]byte{byte(ctapwire.StatusPINBlocked)}}, Options{})
 	_, err := c.Info(context.Background())
-	if !errors.Is(err, StatusPINBlocked) {
+	if !errors.Is(err, ctapwire.StatusPINBlocked) {
 		t.Fatal(err)
 	}
 	for _, reply := range [][]byte{{}, {0}, {0, 0xff}, {0, 0xa1, 0x01, 0x80}} {
@@ -94,7 +94,7 @@ func TestParseAuthDataRejectsTrailingBytes(t *testing.T) {
 	if _, err := ParseAuthData(append(ad, 0)); !errors.Is(err, ErrMalformedReply) {
 		t.Fatal(err)
 	}
-	ad[32] = FlagAT
+	ad[32] = ctapwire.FlagAT
 	if _, err := ParseAuthData(ad); !errors.Is(err, ErrMalformedReply) {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func FuzzParseAuthData(f *testing.F) {
 	f.Add(make([]byte, 37))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ad, err := ParseAuthData(b)
-		if err == nil && ad.Flags&FlagAT != 0 && len(ad.CredentialID) == 0 {
+		if err == nil && ad.Flags&ctapwire.FlagAT != 0 && len(ad.CredentialID) == 0 {
 			t.Fatal("attested credential without an ID")
 		}
 	})
@@ -128,7 +128,7 @@ func FuzzClientReplies(f *testing.F) {
 	f.Add([]byte{0, 0xa3, 0x01, 0x66, 'p', 'a', 'c', 'k', 'e', 'd', 0x02, 0x40, 0x03, 0xa0})
 	f.Fuzz(func(t *testing.T, reply []byte) {
 		ctx := context.Background()
-		c := NewClient(replayChannel{reply}, Options{})
+		c := NewClient(replayChannel{reply}, Options{}).(*client)
 		c.Info(ctx)
 		c.info = &Info{Versions: []string{"FIDO_2_1"}, PinUvAuthProtocols: []int{2}, Options: map[string]bool{"clientPin": true, "credMgmt": true, "pinUvAuthToken": true, "authnrCfg": true}}
 		c.PINRetries(ctx)

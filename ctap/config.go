@@ -8,7 +8,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *ctapwire.ConfigParams) error {
+func (c *client) config(ctx context.Context, tok *PINToken, sub int, params *ctapwire.ConfigParams) error {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return err
@@ -28,8 +28,8 @@ func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *cta
 			return err
 		}
 	}
-	req := ctapwire.ConfigRequest{SubCommand: sub, Params: params, PinUvAuthProtocol: tok.Protocol(), PinUvAuthParam: tok.Authenticate(ctapwire.ConfigAuthMessage(sub, raw))}
-	if err := c.call(ctx, CmdConfig, req, nil); err != nil {
+	req := ctapwire.ConfigRequest{SubCommand: sub, Params: params, PinUvAuthProtocol: tok.protocolNumber(), PinUvAuthParam: tok.authenticate(ctapwire.ConfigAuthMessage(sub, raw))}
+	if err := c.call(ctx, ctapwire.CmdConfig, req, nil); err != nil {
 		return err
 	}
 	c.info = nil // options changed
@@ -38,7 +38,7 @@ func (c *Client) config(ctx context.Context, tok *PINToken, sub int, params *cta
 
 // SetMinPINLength raises the key's minimum PIN length (it can never be
 // lowered short of a reset) and optionally forces a PIN change.
-func (c *Client) SetMinPINLength(ctx context.Context, tok *PINToken, length int, forceChange bool) error {
+func (c *client) SetMinPINLength(ctx context.Context, tok *PINToken, length int, forceChange bool) error {
 	if err := c.config(ctx, tok, ctapwire.ConfigSetMinPINLength, &ctapwire.ConfigParams{NewMinPINLength: length, ForceChangePIN: forceChange}); err != nil {
 		return fmt.Errorf("set minimum PIN length: %w", err)
 	}
@@ -46,7 +46,7 @@ func (c *Client) SetMinPINLength(ctx context.Context, tok *PINToken, length int,
 }
 
 // ToggleAlwaysUV switches the alwaysUv option.
-func (c *Client) ToggleAlwaysUV(ctx context.Context, tok *PINToken) error {
+func (c *client) ToggleAlwaysUV(ctx context.Context, tok *PINToken) error {
 	if err := c.config(ctx, tok, ctapwire.ConfigToggleAlwaysUV, nil); err != nil {
 		return fmt.Errorf("toggle alwaysUv: %w", err)
 	}

@@ -31,7 +31,7 @@ type MakeCredentialOptions struct {
 }
 
 // MakeCredential creates a credential. The key waits for a touch.
-func (c *Client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*MakeCredentialResult, error) {
+func (c *client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*MakeCredentialResult, error) {
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("makeCredential: clientDataHash must be 32 bytes")
 	}
@@ -63,11 +63,11 @@ func (c *Client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 		if err := o.Token.usable(); err != nil {
 			return nil, err
 		}
-		req.PinUvAuthProtocol = o.Token.Protocol()
-		req.PinUvAuthParam = o.Token.Authenticate(o.ClientDataHash)
+		req.PinUvAuthProtocol = o.Token.protocolNumber()
+		req.PinUvAuthParam = o.Token.authenticate(o.ClientDataHash)
 	}
 	var res MakeCredentialResult
-	if err := c.call(ctx, CmdMakeCredential, req, &res); err != nil {
+	if err := c.call(ctx, ctapwire.CmdMakeCredential, req, &res); err != nil {
 		return nil, err
 	}
 	if res.Format == "" || len(res.AttStmt) == 0 {
@@ -77,7 +77,7 @@ func (c *Client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	if ad.Flags&FlagAT == 0 {
+	if ad.Flags&ctapwire.FlagAT == 0 {
 		return nil, fmt.Errorf("makeCredential: %w: authenticator data has no attested credential", ErrMalformedReply)
 	}
 	return &res, nil
@@ -94,7 +94,7 @@ type GetAssertionOptions struct {
 
 // GetAssertion signs clientDataHash with a credential of RPID. When the key
 // finds several discoverable credentials it returns all of them.
-func (c *Client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*Assertion, error) {
+func (c *client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*Assertion, error) {
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("getAssertion: clientDataHash must be 32 bytes")
 	}
@@ -106,11 +106,11 @@ func (c *Client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*As
 		if err := o.Token.usable(); err != nil {
 			return nil, err
 		}
-		req.PinUvAuthProtocol = o.Token.Protocol()
-		req.PinUvAuthParam = o.Token.Authenticate(o.ClientDataHash)
+		req.PinUvAuthProtocol = o.Token.protocolNumber()
+		req.PinUvAuthParam = o.Token.authenticate(o.ClientDataHash)
 	}
 	var first Assertion
-	if err := c.call(ctx, CmdGetAssertion, req, &first); err != nil {
+	if err := c.call(ctx, ctapwire.CmdGetAssertion, req, &first); err != nil {
 		return nil, err
 	}
 	out := []*Assertion{&first}
@@ -120,7 +120,7 @@ func (c *Client) GetAssertion(ctx context.Context, o GetAssertionOptions) ([]*As
 	}
 	for i := 1; i < n; i++ {
 		var next Assertion
-		if err := c.call(ctx, CmdGetNextAssertion, nil, &next); err != nil {
+		if err := c.call(ctx, ctapwire.CmdGetNextAssertion, nil, &next); err != nil {
 			return nil, err
 		}
 		out = append(out, &next)

@@ -30,13 +30,13 @@ type CredentialInfo struct {
 
 // credMgmtCommand picks credentialManagement, or the CTAP 2.1 preview command
 // 0x41 that YubiKey 5.2–5.4 firmware offers instead.
-func (c *Client) credMgmtCommand(ctx context.Context) (Command, error) {
+func (c *client) credMgmtCommand(ctx context.Context) (ctapwire.Command, error) {
 	info, err := c.cachedInfo(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if ok, _ := info.Option("credMgmt"); ok {
-		return CmdCredentialManagement, nil
+		return ctapwire.CmdCredentialManagement, nil
 	}
 	if ok, _ := info.Option("credentialMgmtPreview"); ok {
 		return 0x41, nil
@@ -46,7 +46,7 @@ func (c *Client) credMgmtCommand(ctx context.Context) (Command, error) {
 
 // credMgmt sends one credentialManagement subcommand; tok authenticates the
 // subcommands that need it (nil for the "next" subcommands).
-func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *ctapwire.CredMgmtParams, out *ctapwire.CredMgmtResponse) error {
+func (c *client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *ctapwire.CredMgmtParams, out *ctapwire.CredMgmtResponse) error {
 	cmd, err := c.credMgmtCommand(ctx)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *c
 			}
 			msg = append(msg, b...)
 		}
-		req.PinUvAuthProtocol, req.PinUvAuthParam = tok.Protocol(), tok.Authenticate(msg)
+		req.PinUvAuthProtocol, req.PinUvAuthParam = tok.protocolNumber(), tok.authenticate(msg)
 	}
 	if out == nil {
 		return c.call(ctx, cmd, req, nil)
@@ -76,7 +76,7 @@ func (c *Client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *c
 }
 
 // CredentialsMetadata counts the discoverable credentials on the key.
-func (c *Client) CredentialsMetadata(ctx context.Context, tok *PINToken) (CredentialsMetadata, error) {
+func (c *client) CredentialsMetadata(ctx context.Context, tok *PINToken) (CredentialsMetadata, error) {
 	var r ctapwire.CredMgmtResponse
 	if err := c.credMgmt(ctx, tok, ctapwire.CredMgmtGetMetadata, nil, &r); err != nil {
 		return CredentialsMetadata{}, fmt.Errorf("credentials metadata: %w", err)
@@ -88,10 +88,10 @@ func (c *Client) CredentialsMetadata(ctx context.Context, tok *PINToken) (Creden
 }
 
 // RelyingParties lists the relying parties with discoverable credentials.
-func (c *Client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, error) {
+func (c *client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, error) {
 	var r ctapwire.CredMgmtResponse
 	err := c.credMgmt(ctx, tok, ctapwire.CredMgmtEnumerateRPsBegin, nil, &r)
-	if errors.Is(err, StatusNoCredentials) {
+	if errors.Is(err, ctapwire.StatusNoCredentials) {
 		return nil, nil
 	}
 	if err != nil {
@@ -118,10 +118,10 @@ func (c *Client) RelyingParties(ctx context.Context, tok *PINToken) ([]RPInfo, e
 }
 
 // Credentials lists the discoverable credentials of one relying party.
-func (c *Client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte) ([]CredentialInfo, error) {
+func (c *client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte) ([]CredentialInfo, error) {
 	var r ctapwire.CredMgmtResponse
 	err := c.credMgmt(ctx, tok, ctapwire.CredMgmtEnumerateCredsBegin, &ctapwire.CredMgmtParams{RPIDHash: rpIDHash}, &r)
-	if errors.Is(err, StatusNoCredentials) {
+	if errors.Is(err, ctapwire.StatusNoCredentials) {
 		return nil, nil
 	}
 	if err != nil {
@@ -148,7 +148,7 @@ func (c *Client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte
 }
 
 // DeleteCredential removes one discoverable credential.
-func (c *Client) DeleteCredential(ctx context.Context, tok *PINToken, credentialID []byte) error {
+func (c *client) DeleteCredential(ctx context.Context, tok *PINToken, credentialID []byte) error {
 	p := &ctapwire.CredMgmtParams{CredentialID: &CredentialDescriptor{Type: "public-key", ID: credentialID}}
 	if err := c.credMgmt(ctx, tok, ctapwire.CredMgmtDeleteCredential, p, nil); err != nil {
 		return fmt.Errorf("delete credential: %w", err)

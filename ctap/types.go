@@ -10,46 +10,6 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// Command is a CTAP2 authenticator command byte.
-type Command byte
-
-// CTAP 2.1 commands.
-const (
-	CmdMakeCredential       Command = 0x01
-	CmdGetAssertion         Command = 0x02
-	CmdGetInfo              Command = 0x04
-	CmdClientPIN            Command = 0x06
-	CmdReset                Command = 0x07
-	CmdGetNextAssertion     Command = 0x08
-	CmdCredentialManagement Command = 0x0a
-	CmdSelection            Command = 0x0b
-	CmdConfig               Command = 0x0d
-)
-
-func (c Command) String() string {
-	switch c {
-	case CmdMakeCredential:
-		return "makeCredential"
-	case CmdGetAssertion:
-		return "getAssertion"
-	case CmdGetInfo:
-		return "getInfo"
-	case CmdClientPIN:
-		return "clientPIN"
-	case CmdReset:
-		return "reset"
-	case CmdGetNextAssertion:
-		return "getNextAssertion"
-	case CmdCredentialManagement:
-		return "credentialManagement"
-	case CmdSelection:
-		return "selection"
-	case CmdConfig:
-		return "authenticatorConfig"
-	}
-	return fmt.Sprintf("command 0x%02x", byte(c))
-}
-
 // Permission is a pinUvAuthToken permission bit (CTAP 2.1, 6.5.5.7).
 type Permission uint8
 
@@ -227,26 +187,16 @@ type Assertion struct {
 	LargeBlobKey        []byte               `cbor:"7,keyasint,omitempty"`
 }
 
-// Authenticator-data flags (WebAuthn, 6.1).
-const (
-	FlagUP = 0x01
-	FlagUV = 0x04
-	FlagBE = 0x08
-	FlagBS = 0x10
-	FlagAT = 0x40
-	FlagED = 0x80
-)
-
 // AuthData is a parsed authenticator data structure.
 type AuthData struct {
 	RPIDHash  [32]byte
 	Flags     byte
 	SignCount uint32
-	// Present when FlagAT is set.
+	// Present when ctapwire.FlagAT is set.
 	AAGUID        AAGUID
 	CredentialID  []byte
 	CredentialKey ctapwire.RawMessage // COSE public key, byte-exact
-	// Present when FlagED is set.
+	// Present when ctapwire.FlagED is set.
 	Extensions ctapwire.RawMessage
 }
 
@@ -258,7 +208,7 @@ func ParseAuthData(b []byte) (*AuthData, error) {
 	a := &AuthData{Flags: b[32], SignCount: binary.BigEndian.Uint32(b[33:37])}
 	copy(a.RPIDHash[:], b[:32])
 	rest := b[37:]
-	if a.Flags&FlagAT != 0 {
+	if a.Flags&ctapwire.FlagAT != 0 {
 		if len(rest) < 18 {
 			return nil, fmt.Errorf("%w: attested credential data truncated", ErrMalformedReply)
 		}
@@ -278,7 +228,7 @@ func ParseAuthData(b []byte) (*AuthData, error) {
 		a.CredentialKey = key
 		rest = r
 	}
-	if a.Flags&FlagED != 0 {
+	if a.Flags&ctapwire.FlagED != 0 {
 		var ext ctapwire.RawMessage
 		r, err := ctapwire.UnmarshalFirst(rest, &ext)
 		if err != nil {

@@ -81,7 +81,7 @@ func TestRealDeviceVectorsParse(t *testing.T) {
 			if want := sha256.Sum256([]byte(v.About.RPID)); ad.RPIDHash != want {
 				t.Error("rpIdHash is not SHA-256 of the RP ID")
 			}
-			if ad.Flags&FlagAT == 0 || ad.Flags&FlagUP == 0 {
+			if ad.Flags&ctapwire.FlagAT == 0 || ad.Flags&ctapwire.FlagUP == 0 {
 				t.Errorf("flags %02x", ad.Flags)
 			}
 			if ad.AAGUID.String() != v.About.AAGUID {

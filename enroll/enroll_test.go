@@ -67,7 +67,7 @@ func newEnv(t *testing.T, roles ...string) *env {
 }
 
 // newKey returns a simkey with testPIN set.
-func newKey(t *testing.T, cfg simkey.Config) (*simkey.Key, *ctap.Client) {
+func newKey(t *testing.T, cfg simkey.Config) (*simkey.Key, ctap.Authenticator) {
 	t.Helper()
 	cfg.TouchDelay = time.Nanosecond
 	k, err := simkey.New(cfg)
@@ -82,7 +82,7 @@ func newKey(t *testing.T, cfg simkey.Config) (*simkey.Key, *ctap.Client) {
 }
 
 // makeCredential runs the key side of a registration for the options.
-func makeCredential(t *testing.T, c *ctap.Client, opts *enroll.CreationOptions) enroll.Credential {
+func makeCredential(t *testing.T, c ctap.Authenticator, opts *enroll.CreationOptions) enroll.Credential {
 	t.Helper()
 	tok, err := c.GetPINToken(context.Background(), []byte(testPIN), ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
 	if err != nil {

@@ -81,7 +81,7 @@ func (b Backend) Deviations() []string {
 }
 
 // OpenNative opens a device address through CTAPHID with the native client.
-func OpenNative(ctx context.Context, addr string, opts ctap.Options) (*ctap.Client, *hid.Device, error) {
+func OpenNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authenticator, *hid.Device, error) {
 	t, err := hid.OpenPath(ctx, addr)
 	if err != nil {
 		return nil, nil, err

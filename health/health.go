@@ -222,7 +222,7 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	cose, _ := base64.RawURLEncoding.DecodeString(k.PublicKeyCOSE)
 	count, err := keystep.TestAssertion(ctx, auth, tok, credID, cose, "keyceremony health check", r.cfg.Now())
 	switch {
-	case errors.Is(err, ctap.StatusNoCredentials):
+	case errors.Is(err, ctap.ErrNoCredentials):
 		r.add(name+" credential", Finding, "the key no longer holds the credential recorded in the report (deleted, reset or another key)")
 	case errors.Is(err, keystep.ErrAssertionMismatch):
 		r.add(name+" credential", Finding, "%v", err)

@@ -97,7 +97,7 @@ var ErrAssertionMismatch = errors.New("the assertion does not verify with the re
 // TestAssertion has credential credID sign a fresh challenge (made from
 // label and now) for Entra's relying party with tok, and verifies the
 // signature with the recorded COSE public key. It returns the signature
-// counter; an error from the key (ctap.StatusNoCredentials: the credential
+// counter; an error from the key (ctap.ErrNoCredentials: the credential
 // is gone) is returned as it is.
 func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINToken, credID, cose []byte, label string, now time.Time) (uint32, error) {
 	sum := sha256.Sum256([]byte(label + " " + now.UTC().Format(time.RFC3339Nano)))

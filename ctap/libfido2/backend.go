@@ -151,7 +151,7 @@ func (a *Authenticator) guardRetries(ctx context.Context, confirm int) error {
 		return err
 	}
 	if left == 0 {
-		return &ctap.PINError{Status: ctap.StatusPINBlocked, RetriesLeft: 0}
+		return &ctap.PINError{Status: ctapwire.StatusPINBlocked, RetriesLeft: 0}
 	}
 	if left <= a.opts.RetryFloor && confirm != left {
 		return &ctap.LowRetriesError{Left: left, Floor: a.opts.RetryFloor}
@@ -161,12 +161,12 @@ func (a *Authenticator) guardRetries(ctx context.Context, confirm int) error {
 
 // pinFailure adds the retries left to a wrong-PIN error.
 func (a *Authenticator) pinFailure(ctx context.Context, err error) error {
-	var st ctap.Status
-	if !errors.As(err, &st) || (st != ctap.StatusPINInvalid && st != ctap.StatusPINAuthBlocked && st != ctap.StatusPINBlocked) {
+	var st ctapwire.Status
+	if !errors.As(err, &st) || (st != ctapwire.StatusPINInvalid && st != ctapwire.StatusPINAuthBlocked && st != ctapwire.StatusPINBlocked) {
 		return err
 	}
 	left := -1
-	if st == ctap.StatusPINBlocked {
+	if st == ctapwire.StatusPINBlocked {
 		left = 0
 	} else if n, _, rerr := a.PINRetries(ctx); rerr == nil {
 		left = n
@@ -203,7 +203,7 @@ func (a *Authenticator) GetPINToken(ctx context.Context, pin []byte, tr ctap.Tok
 		return nil, fmt.Errorf("PIN token: %w", err)
 	}
 	if set, _ := info.Option("clientPin"); !set {
-		return nil, fmt.Errorf("PIN token: %w", ctap.StatusPINNotSet)
+		return nil, fmt.Errorf("PIN token: %w", ctapwire.StatusPINNotSet)
 	}
 	cm, _ := info.Option("credMgmt")
 	cmPre, _ := info.Option("credentialMgmtPreview")
@@ -219,7 +219,7 @@ func (a *Authenticator) GetPINToken(ctx context.Context, pin []byte, tr ctap.Tok
 // unwrapOp drops the operation prefix do added, keeping the typed error.
 func unwrapOp(err error) error {
 	var pe *ctap.PINError
-	var st ctap.Status
+	var st ctapwire.Status
 	switch {
 	case errors.As(err, &pe):
 		return pe
@@ -386,8 +386,8 @@ func (a *Authenticator) probeExcluded(ctx context.Context, rpID string, list []c
 		})
 		switch {
 		case err == nil:
-			return ctap.StatusCredentialExcluded
-		case errors.Is(err, ctap.StatusNoCredentials):
+			return ctapwire.StatusCredentialExcluded
+		case errors.Is(err, ctapwire.StatusNoCredentials):
 		default:
 			return err
 		}
@@ -468,7 +468,7 @@ func (a *Authenticator) RelyingParties(ctx context.Context, tok *ctap.PINToken) 
 	}
 	var rps []*gofido2.RelyingParty
 	err = a.do(ctx, "enumerate RPs", func() (err error) { rps, err = a.dev.RelyingParties(pin); return })
-	if errors.Is(err, ctap.StatusNoCredentials) {
+	if errors.Is(err, ctapwire.StatusNoCredentials) {
 		return nil, nil
 	}
 	if err != nil {
@@ -508,7 +508,7 @@ func (a *Authenticator) Credentials(ctx context.Context, tok *ctap.PINToken, rpI
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("enumerate credentials: %w", ctap.StatusNoCredentials)
+	return nil, fmt.Errorf("enumerate credentials: %w", ctapwire.StatusNoCredentials)
 }
 
 // DeleteCredential implements ctap.Authenticator.
@@ -547,7 +547,7 @@ func mapError(err error) error {
 	var code gofido2.Error
 	if errors.As(err, &code) {
 		if code.Code > 0 && code.Code < 0x100 {
-			return ctap.Status(code.Code) // libfido2's FIDO_ERR_* values are the CTAP2 status bytes
+			return ctapwire.Status(code.Code) // libfido2's FIDO_ERR_* values are the CTAP2 status bytes
 		}
 		return fmt.Errorf("libfido2 error %d: %w", code.Code, err)
 	}
@@ -561,23 +561,23 @@ func mapError(err error) error {
 }
 
 // statusOf maps go-libfido2's sentinel errors for CTAP2 statuses.
-var statusOf = map[error]ctap.Status{
-	gofido2.ErrInvalidCommand:     ctap.StatusInvalidCommand,
-	gofido2.ErrInvalidLength:      ctap.StatusInvalidLength,
-	gofido2.ErrMissingParameter:   ctap.StatusMissingParameter,
-	gofido2.ErrNotAllowed:         ctap.StatusNotAllowed,
-	gofido2.ErrActionTimeout:      ctap.StatusActionTimeout,
-	gofido2.ErrPinNotSet:          ctap.StatusPINNotSet,
-	gofido2.ErrInvalidCredential:  ctap.StatusInvalidCredential,
-	gofido2.ErrUnsupportedOption:  ctap.StatusUnsupportedOption,
-	gofido2.ErrPinInvalid:         ctap.StatusPINInvalid,
-	gofido2.ErrPinPolicyViolation: ctap.StatusPINPolicyViolation,
-	gofido2.ErrNoCredentials:      ctap.StatusNoCredentials,
-	gofido2.ErrPinAuthBlocked:     ctap.StatusPINAuthBlocked,
-	gofido2.ErrPinRequired:        ctap.StatusPUATRequired,
-	gofido2.ErrUPRequired:         ctap.StatusUPRequired,
-	gofido2.ErrOperationDenied:    ctap.StatusOperationDenied,
-	gofido2.ErrKeepaliveCancel:    ctap.StatusKeepaliveCancel,
-	gofido2.ErrInvalidOption:      ctap.StatusInvalidOption,
-	gofido2.ErrOther:              ctap.StatusOther,
+var statusOf = map[error]ctapwire.Status{
+	gofido2.ErrInvalidCommand:     ctapwire.StatusInvalidCommand,
+	gofido2.ErrInvalidLength:      ctapwire.StatusInvalidLength,
+	gofido2.ErrMissingParameter:   ctapwire.StatusMissingParameter,
+	gofido2.ErrNotAllowed:         ctapwire.StatusNotAllowed,
+	gofido2.ErrActionTimeout:      ctapwire.StatusActionTimeout,
+	gofido2.ErrPinNotSet:          ctapwire.StatusPINNotSet,
+	gofido2.ErrInvalidCredential:  ctapwire.StatusInvalidCredential,
+	gofido2.ErrUnsupportedOption:  ctapwire.StatusUnsupportedOption,
+	gofido2.ErrPinInvalid:         ctapwire.StatusPINInvalid,
+	gofido2.ErrPinPolicyViolation: ctapwire.StatusPINPolicyViolation,
+	gofido2.ErrNoCredentials:      ctapwire.StatusNoCredentials,
+	gofido2.ErrPinAuthBlocked:     ctapwire.StatusPINAuthBlocked,
+	gofido2.ErrPinRequired:        ctapwire.StatusPUATRequired,
+	gofido2.ErrUPRequired:         ctapwire.StatusUPRequired,
+	gofido2.ErrOperationDenied:    ctapwire.StatusOperationDenied,
+	gofido2.ErrKeepaliveCancel:    ctapwire.StatusKeepaliveCancel,
+	gofido2.ErrInvalidOption:      ctapwire.StatusInvalidOption,
+	gofido2.ErrOther:              ctapwire.StatusOther,
 }

@@ -129,7 +129,7 @@ func TestLibfido2BackendConformance(t *testing.T) {
 func TestAttestationObjectIsByteExact(t *testing.T) {
 	sentCh := make(chan []byte, 1)
 	key, err := simkey.New(simkey.Config{TouchDelay: time.Millisecond, Observe: func(req, reply []byte) {
-		if len(req) > 0 && ctap.Command(req[0]) == ctap.CmdMakeCredential && len(reply) > 0 && reply[0] == 0 {
+		if len(req) > 0 && ctapwire.Command(req[0]) == ctapwire.CmdMakeCredential && len(reply) > 0 && reply[0] == 0 {
 			sentCh <- reply[1:]
 		}
 	}})
@@ -193,11 +193,11 @@ func TestErrorsMapToTypedErrors(t *testing.T) {
 		in   error
 		want error
 	}{
-		{fmt.Errorf("failed: %w", gofido2.ErrPinInvalid), ctap.StatusPINInvalid},
-		{gofido2.ErrNotAllowed, ctap.StatusNotAllowed},
-		{gofido2.ErrPinRequired, ctap.StatusPUATRequired},
-		{gofido2.Error{Code: 0x2f}, ctap.StatusUserActionTimeout},
-		{gofido2.Error{Code: 0x32}, ctap.StatusPINBlocked},
+		{fmt.Errorf("failed: %w", gofido2.ErrPinInvalid), ctapwire.StatusPINInvalid},
+		{gofido2.ErrNotAllowed, ctapwire.StatusNotAllowed},
+		{gofido2.ErrPinRequired, ctapwire.StatusPUATRequired},
+		{gofido2.Error{Code: 0x2f}, ctapwire.StatusUserActionTimeout},
+		{gofido2.Error{Code: 0x32}, ctapwire.StatusPINBlocked},
 		{gofido2.ErrRX, hid.ErrDeviceGone},
 		{gofido2.ErrRXNotCBOR, ctap.ErrMalformedReply},
 	} {

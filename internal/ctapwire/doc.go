@@ -1,6 +1,7 @@
 // Package ctapwire is CTAP 2.1's wire vocabulary, shared by the client
-// (ctap) and the simulated key (sim/simkey): CTAP2 canonical CBOR, COSE
-// keys, the PIN/UV auth protocols, and the request and reply maps.
+// (ctap) and the simulated key (internal/sim/simkey): CTAP2 canonical CBOR,
+// COSE keys, the PIN/UV auth protocols, the request and reply maps, status
+// codes, command bytes and authenticator-data flags.
 package ctapwire
 
 import "errors"

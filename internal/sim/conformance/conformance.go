@@ -192,7 +192,7 @@ func testPINLifecycle(t *testing.T, b Backend) {
 	if err := s.auth.ChangePIN(c, []byte("1234"), []byte("246810"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.auth.GetPINToken(c, []byte("1234"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); !errors.Is(err, ctap.StatusPINInvalid) {
+	if _, err := s.auth.GetPINToken(c, []byte("1234"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); !errors.Is(err, ctapwire.StatusPINInvalid) {
 		t.Fatalf("old PIN after change: %v", err)
 	}
 	if _, err := s.auth.GetPINToken(c, []byte("246810"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); err != nil {
@@ -214,15 +214,15 @@ func testWrongPINBlocks(t *testing.T, b Backend) {
 	for i, left := range []int{7, 6} {
 		_, err := s.auth.GetPINToken(c, wrong, tr)
 		var pe *ctap.PINError
-		if !errors.As(err, &pe) || pe.Status != ctap.StatusPINInvalid || pe.RetriesLeft != left {
+		if !errors.As(err, &pe) || pe.Status != ctapwire.StatusPINInvalid || pe.RetriesLeft != left {
 			t.Fatalf("wrong PIN %d: %v", i+1, err)
 		}
 	}
-	if _, err := s.auth.GetPINToken(c, wrong, tr); !errors.Is(err, ctap.StatusPINAuthBlocked) {
+	if _, err := s.auth.GetPINToken(c, wrong, tr); !errors.Is(err, ctapwire.StatusPINAuthBlocked) {
 		t.Fatalf("third wrong PIN: %v", err)
 	}
 	// Even the right PIN is refused until a power cycle, and costs nothing.
-	if _, err := s.auth.GetPINToken(c, []byte("correct-horse"), tr); !errors.Is(err, ctap.StatusPINAuthBlocked) {
+	if _, err := s.auth.GetPINToken(c, []byte("correct-horse"), tr); !errors.Is(err, ctapwire.StatusPINAuthBlocked) {
 		t.Fatalf("right PIN while blocked: %v", err)
 	}
 	n, pc, _ := s.auth.PINRetries(c)
@@ -241,12 +241,12 @@ func testWrongPINBlocks(t *testing.T, b Backend) {
 		tr.ConfirmRetries = 8 - i
 		_, last = s.auth.GetPINToken(c, wrong, tr)
 	}
-	if !errors.Is(last, ctap.StatusPINBlocked) {
+	if !errors.Is(last, ctapwire.StatusPINBlocked) {
 		t.Fatalf("after 8 wrong PINs: %v", last)
 	}
 	s.replug()
 	tr.ConfirmRetries = 0
-	if _, err := s.auth.GetPINToken(c, []byte("correct-horse"), tr); !errors.Is(err, ctap.StatusPINBlocked) {
+	if _, err := s.auth.GetPINToken(c, []byte("correct-horse"), tr); !errors.Is(err, ctapwire.StatusPINBlocked) {
 		t.Fatalf("right PIN on a blocked key: %v", err)
 	}
 }
@@ -259,7 +259,7 @@ func testRetryFloor(t *testing.T, b Backend) {
 	}
 	tr := ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}
 	for i := 0; i < 2; i++ {
-		if _, err := s.auth.GetPINToken(c, []byte("000000"), tr); !errors.Is(err, ctap.StatusPINInvalid) {
+		if _, err := s.auth.GetPINToken(c, []byte("000000"), tr); !errors.Is(err, ctapwire.StatusPINInvalid) {
 			t.Fatal(err)
 		}
 	}
@@ -287,12 +287,12 @@ func testResetWindow(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	s.clock.Add(11 * time.Second)
-	if err := s.auth.Reset(c); !errors.Is(err, ctap.StatusNotAllowed) {
+	if err := s.auth.Reset(c); !errors.Is(err, ctapwire.StatusNotAllowed) {
 		t.Fatalf("reset 11 s after power-up: %v", err)
 	}
 	s.replug()
 	s.key.SetPresence(simkey.PresenceDeny)
-	if err := s.auth.Reset(c); !errors.Is(err, ctap.StatusOperationDenied) {
+	if err := s.auth.Reset(c); !errors.Is(err, ctapwire.StatusOperationDenied) {
 		t.Fatalf("declined touch: %v", err)
 	}
 	s.key.SetPresence(simkey.PresenceAuto)
@@ -319,7 +319,7 @@ func testTouchTimeoutAndCancel(t *testing.T, b Backend) {
 		return err
 	}
 	s.key.SetPresence(simkey.PresenceIgnore)
-	if err := assert(c); !errors.Is(err, ctap.StatusUserActionTimeout) {
+	if err := assert(c); !errors.Is(err, ctapwire.StatusUserActionTimeout) {
 		t.Fatalf("untouched assertion: %v", err)
 	}
 	s.key.SetPresence(simkey.PresenceManual)
@@ -389,7 +389,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := byte(ctap.FlagUP | ctap.FlagUV | ctap.FlagAT | ctap.FlagED)
+	want := byte(ctapwire.FlagUP | ctapwire.FlagUV | ctapwire.FlagAT | ctapwire.FlagED)
 	if !bytes.Equal(ad.RPIDHash[:], hash("login.microsoft.com")) || ad.Flags&want != want || ad.AAGUID != simkey.DefaultAAGUID() {
 		t.Fatalf("authData flags %02x AAGUID %v", ad.Flags, ad.AAGUID)
 	}
@@ -441,7 +441,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	aad, _ := ctap.ParseAuthData(as[0].AuthData)
-	if aad.SignCount <= ad.SignCount || aad.Flags&ctap.FlagUV == 0 {
+	if aad.SignCount <= ad.SignCount || aad.Flags&ctapwire.FlagUV == 0 {
 		t.Fatalf("assertion counter %d after %d, flags %02x", aad.SignCount, ad.SignCount, aad.Flags)
 	}
 	bad := append([]byte(nil), as[0].Signature...)
@@ -458,7 +458,7 @@ func testMakeCredential(t *testing.T, b Backend) {
 		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("user-2"), Name: "u2"},
 		ExcludeList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}, Token: tok2,
 	})
-	if !errors.Is(err, ctap.StatusCredentialExcluded) {
+	if !errors.Is(err, ctapwire.StatusCredentialExcluded) {
 		t.Fatalf("excludeList: %v", err)
 	}
 	// A credential of another key in the excludeList does not stop it.
@@ -479,7 +479,7 @@ func testResidentKeyNeedsPIN(t *testing.T, b Backend) {
 	_, err := s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
 		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true,
 	})
-	if !errors.Is(err, ctap.StatusPUATRequired) {
+	if !errors.Is(err, ctapwire.StatusPUATRequired) {
 		t.Fatalf("rk without PIN token: %v", err)
 	}
 	if b.Lacks[RPBoundTokens] {
@@ -489,7 +489,7 @@ func testResidentKeyNeedsPIN(t *testing.T, b Backend) {
 	_, err = s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
 		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true, Token: tok,
 	})
-	if !errors.Is(err, ctap.StatusPINAuthInvalid) {
+	if !errors.Is(err, ctapwire.StatusPINAuthInvalid) {
 		t.Fatalf("token bound to another RP: %v", err)
 	}
 }
@@ -535,7 +535,7 @@ func testCredentialManagement(t *testing.T, b Backend) {
 	if err := s.auth.DeleteCredential(c, tok, ad.CredentialID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.auth.DeleteCredential(c, tok, ad.CredentialID); !errors.Is(err, ctap.StatusNoCredentials) {
+	if err := s.auth.DeleteCredential(c, tok, ad.CredentialID); !errors.Is(err, ctapwire.StatusNoCredentials) {
 		t.Fatalf("second delete: %v", err)
 	}
 	creds, _ = s.auth.Credentials(c, tok, hash("login.microsoft.com"))
@@ -544,7 +544,7 @@ func testCredentialManagement(t *testing.T, b Backend) {
 	}
 	gone, _ := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"})
 	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "login.microsoft.com", ClientDataHash: hash("g"), Token: gone,
-		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}}); !errors.Is(err, ctap.StatusNoCredentials) {
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}}); !errors.Is(err, ctapwire.StatusNoCredentials) {
 		t.Fatalf("assertion with a deleted credential: %v", err)
 	}
 	gaTok, _ := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "example.com"})
@@ -606,7 +606,7 @@ func testAuthenticatorConfig(t *testing.T, b Backend) {
 	if info.MinPINLength != 6 || !info.ForcePINChange {
 		t.Fatalf("min %d force %v: a 4-digit PIN under a 6 minimum must force a change", info.MinPINLength, info.ForcePINChange)
 	}
-	if _, err := s.auth.GetPINToken(c, pin, ctap.TokenRequest{}); !errors.Is(err, ctap.StatusPINPolicyViolation) {
+	if _, err := s.auth.GetPINToken(c, pin, ctap.TokenRequest{}); !errors.Is(err, ctapwire.StatusPINPolicyViolation) {
 		t.Fatalf("token while a change is forced: %v", err)
 	}
 	if err := s.auth.ChangePIN(c, pin, []byte("12345"), 0); err == nil {
@@ -619,7 +619,7 @@ func testAuthenticatorConfig(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.auth.SetMinPINLength(c, tok, 4, false); !errors.Is(err, ctap.StatusPINPolicyViolation) {
+	if err := s.auth.SetMinPINLength(c, tok, 4, false); !errors.Is(err, ctapwire.StatusPINPolicyViolation) {
 		t.Fatalf("lowering the minimum: %v", err)
 	}
 	if err := s.auth.ToggleAlwaysUV(c, tok); err != nil {
@@ -629,7 +629,7 @@ func testAuthenticatorConfig(t *testing.T, b Backend) {
 	if v, _ := info.Option("alwaysUv"); !v {
 		t.Fatal("alwaysUv not set")
 	}
-	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a")}); !errors.Is(err, ctap.StatusPUATRequired) {
+	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a")}); !errors.Is(err, ctapwire.StatusPUATRequired) {
 		t.Fatalf("assertion without PIN under alwaysUv: %v", err)
 	}
 }

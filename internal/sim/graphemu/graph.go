@@ -424,7 +424,7 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	case v.HasReason(attest.ReasonRPID):
 		graphError(w, http.StatusBadRequest, "invalidRequest", "The credential was not created for "+entraRPID+".")
 		return
-	case ad.Flags&ctap.FlagUV == 0 || ad.Flags&ctap.FlagUP == 0:
+	case ad.Flags&ctapwire.FlagUV == 0 || ad.Flags&ctapwire.FlagUP == 0:
 		graphError(w, http.StatusBadRequest, "invalidRequest", "User verification and presence are required.")
 		return
 	case strings.TrimRight(body.PublicKeyCredential.ID, "=") != credID:

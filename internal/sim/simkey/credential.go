@@ -90,9 +90,9 @@ func (k *Key) probe(ctx context.Context, keepalive func(byte)) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.st.PINVerifier == nil {
-		return ctap.StatusPINNotSet
+		return ctapwire.StatusPINNotSet
 	}
-	return ctap.StatusPINInvalid
+	return ctapwire.StatusPINInvalid
 }
 
 func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(byte)) (any, error) {
@@ -104,7 +104,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		return nil, k.probe(ctx, keepalive)
 	}
 	if len(req.ClientDataHash) != 32 || req.RP.ID == "" || len(req.User.ID) == 0 || len(req.User.ID) > 64 || len(req.PubKeyCredParams) == 0 {
-		return nil, ctap.StatusMissingParameter
+		return nil, ctapwire.StatusMissingParameter
 	}
 	es256 := false
 	for _, p := range req.PubKeyCredParams {
@@ -113,17 +113,17 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		}
 	}
 	if !es256 {
-		return nil, ctap.StatusUnsupportedAlgorithm
+		return nil, ctapwire.StatusUnsupportedAlgorithm
 	}
 	rk := req.Options["rk"]
 	if up, ok := req.Options["up"]; ok && !up {
-		return nil, ctap.StatusInvalidOption
+		return nil, ctapwire.StatusInvalidOption
 	}
 	if req.Options["uv"] {
-		return nil, ctap.StatusInvalidOption // no built-in user verification
+		return nil, ctapwire.StatusInvalidOption // no built-in user verification
 	}
 	if req.EnterpriseAttestation != 0 {
-		return nil, ctap.StatusInvalidParameter // enterprise attestation not enabled
+		return nil, ctapwire.StatusInvalidParameter // enterprise attestation not enabled
 	}
 	credProtect := 0
 	hmacSecret := false
@@ -132,13 +132,13 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		case "credProtect":
 			n, ok := v.(uint64)
 			if !ok || n < 1 || n > 3 {
-				return nil, ctap.StatusInvalidParameter
+				return nil, ctapwire.StatusInvalidParameter
 			}
 			credProtect = int(n)
 		case "hmac-secret":
 			b, ok := v.(bool)
 			if !ok {
-				return nil, ctap.StatusInvalidParameter
+				return nil, ctapwire.StatusInvalidParameter
 			}
 			hmacSecret = b
 		}
@@ -155,7 +155,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		uv = true
 	} else if k.st.PINVerifier != nil && (rk || k.st.AlwaysUV) {
 		k.mu.Unlock()
-		return nil, ctap.StatusPUATRequired
+		return nil, ctapwire.StatusPUATRequired
 	}
 	excluded := false
 	for _, d := range req.ExcludeList {
@@ -169,7 +169,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		if err := k.waitForTouch(ctx, keepalive); err != nil {
 			return nil, err
 		}
-		return nil, ctap.StatusCredentialExcluded
+		return nil, ctapwire.StatusCredentialExcluded
 	}
 	if err := k.waitForTouch(ctx, keepalive); err != nil {
 		return nil, err
@@ -178,30 +178,30 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if rk && len(k.st.Credentials) >= k.cfg.MaxCredentials && k.findResidentLocked(req.RP.ID, req.User.ID) < 0 {
-		return nil, ctap.StatusKeyStoreFull
+		return nil, ctapwire.StatusKeyStoreFull
 	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	scalar, err := priv.Bytes()
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	defer ctap.Zero(scalar)
 	id, err := k.wrapCredentialLocked(scalar, credProtect, rpIDHash[:], rk)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	cose, err := ctapwire.Marshal(ctapwire.COSEKeyFromECDSA(&priv.PublicKey))
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	var credRandom []byte
 	if hmacSecret {
 		credRandom = make([]byte, 32)
 		if _, err := rand.Read(credRandom); err != nil {
-			return nil, ctap.StatusOther
+			return nil, ctapwire.StatusOther
 		}
 	}
 	if rk {
@@ -215,16 +215,16 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	}
 	k.st.SignCount++
 	if err := k.persistLocked(); err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 
 	attested := make([]byte, 0, 18+len(id)+len(cose))
 	attested = append(attested, k.st.AAGUID[:]...)
 	attested = binary.BigEndian.AppendUint16(attested, uint16(len(id)))
 	attested = append(append(attested, id...), cose...)
-	flags := byte(ctap.FlagUP | ctap.FlagAT)
+	flags := byte(ctapwire.FlagUP | ctapwire.FlagAT)
 	if uv {
-		flags |= ctap.FlagUV
+		flags |= ctapwire.FlagUV
 	}
 	var ext []byte
 	if credProtect != 0 || hmacSecret {
@@ -236,19 +236,19 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 			outs["hmac-secret"] = true
 		}
 		if ext, err = ctapwire.Marshal(outs); err != nil {
-			return nil, ctap.StatusOther
+			return nil, ctapwire.StatusOther
 		}
-		flags |= ctap.FlagED
+		flags |= ctapwire.FlagED
 	}
 	ad := authData(rpIDHash[:], flags, k.st.SignCount, attested, ext)
 	attKey, err := k.st.attestationKey()
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	digest := sha256.Sum256(append(append([]byte(nil), ad...), req.ClientDataHash...))
 	sig, err := ecdsa.SignASN1(rand.Reader, attKey, digest[:])
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	stmt, err := ctapwire.Marshal(struct {
 		Alg int      `cbor:"alg"`
@@ -256,7 +256,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		X5C [][]byte `cbor:"x5c"`
 	}{ctapwire.COSEAlgES256, sig, [][]byte{k.st.AttCert}})
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	return &ctap.MakeCredentialResult{Format: "packed", AuthData: ad, AttStmt: stmt}, nil
 }
@@ -290,14 +290,14 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, keepalive func(by
 		return nil, k.probe(ctx, keepalive)
 	}
 	if req.RPID == "" || len(req.ClientDataHash) != 32 {
-		return nil, ctap.StatusMissingParameter
+		return nil, ctapwire.StatusMissingParameter
 	}
 	up := true
 	if v, ok := req.Options["up"]; ok {
 		up = v
 	}
 	if req.Options["uv"] || req.Options["rk"] {
-		return nil, ctap.StatusInvalidOption
+		return nil, ctapwire.StatusInvalidOption
 	}
 	rpIDHash := sha256.Sum256([]byte(req.RPID))
 
@@ -312,7 +312,7 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, keepalive func(by
 		uv = true
 	} else if k.st.AlwaysUV {
 		k.mu.Unlock()
-		return nil, ctap.StatusPUATRequired
+		return nil, ctapwire.StatusPUATRequired
 	}
 	var found []assertionItem
 	if len(req.AllowList) > 0 {
@@ -343,7 +343,7 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, keepalive func(by
 	}
 	k.mu.Unlock()
 	if len(found) == 0 {
-		return nil, ctap.StatusNoCredentials
+		return nil, ctapwire.StatusNoCredentials
 	}
 	if up {
 		if err := k.waitForTouch(ctx, keepalive); err != nil {
@@ -352,10 +352,10 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, keepalive func(by
 	}
 	flags := byte(0)
 	if up {
-		flags |= ctap.FlagUP
+		flags |= ctapwire.FlagUP
 	}
 	if uv {
-		flags |= ctap.FlagUV
+		flags |= ctapwire.FlagUV
 	}
 	for i := range found {
 		found[i].rpIDHash, found[i].clientHash, found[i].flags = rpIDHash[:], req.ClientDataHash, flags
@@ -377,7 +377,7 @@ func (k *Key) getNextAssertion() (any, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.vol.assertions) == 0 {
-		return nil, ctap.StatusNotAllowed
+		return nil, ctapwire.StatusNotAllowed
 	}
 	it := k.vol.assertions[0]
 	k.vol.assertions = k.vol.assertions[1:]
@@ -387,17 +387,17 @@ func (k *Key) getNextAssertion() (any, error) {
 func (k *Key) signAssertionLocked(it assertionItem) (*ctap.Assertion, error) {
 	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), it.priv)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	k.st.SignCount++
 	if err := k.persistLocked(); err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	ad := authData(it.rpIDHash, it.flags, k.st.SignCount, nil, nil)
 	digest := sha256.Sum256(append(append([]byte(nil), ad...), it.clientHash...))
 	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	return &ctap.Assertion{Credential: ctap.CredentialDescriptor{Type: "public-key", ID: it.id}, AuthData: ad, Signature: sig, User: it.user}, nil
 }
@@ -434,7 +434,7 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 	var p ctapwire.CredMgmtParams
 	if len(req.Params) > 0 {
 		if err := ctapwire.Unmarshal(req.Params, &p); err != nil {
-			return nil, ctap.StatusInvalidCBOR
+			return nil, ctapwire.StatusInvalidCBOR
 		}
 	}
 	k.mu.Lock()
@@ -442,7 +442,7 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 	switch req.SubCommand {
 	case ctapwire.CredMgmtGetMetadata, ctapwire.CredMgmtEnumerateRPsBegin, ctapwire.CredMgmtEnumerateCredsBegin, ctapwire.CredMgmtDeleteCredential:
 		if req.PinUvAuthParam == nil {
-			return nil, ctap.StatusPUATRequired
+			return nil, ctapwire.StatusPUATRequired
 		}
 		msg := append([]byte{byte(req.SubCommand)}, req.Params...)
 		if err := k.checkTokenLocked(req.PinUvAuthProtocol, msg, req.PinUvAuthParam, ctap.PermCredentialManagement, ""); err != nil {
@@ -464,7 +464,7 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 			}
 		}
 		if len(k.vol.rpIter) == 0 {
-			return nil, ctap.StatusNoCredentials
+			return nil, ctapwire.StatusNoCredentials
 		}
 		total := len(k.vol.rpIter)
 		return k.nextRPLocked(total)
@@ -472,7 +472,7 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 		return k.nextRPLocked(0)
 	case ctapwire.CredMgmtEnumerateCredsBegin:
 		if len(p.RPIDHash) != 32 {
-			return nil, ctap.StatusMissingParameter
+			return nil, ctapwire.StatusMissingParameter
 		}
 		k.vol.credIter = nil
 		for i := range k.st.Credentials {
@@ -482,32 +482,32 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 			}
 		}
 		if len(k.vol.credIter) == 0 {
-			return nil, ctap.StatusNoCredentials
+			return nil, ctapwire.StatusNoCredentials
 		}
 		return k.nextCredLocked(len(k.vol.credIter))
 	case ctapwire.CredMgmtEnumerateCredsNext:
 		return k.nextCredLocked(0)
 	case ctapwire.CredMgmtDeleteCredential:
 		if p.CredentialID == nil {
-			return nil, ctap.StatusMissingParameter
+			return nil, ctapwire.StatusMissingParameter
 		}
 		i := k.findByIDLocked(p.CredentialID.ID)
 		if i < 0 {
-			return nil, ctap.StatusNoCredentials
+			return nil, ctapwire.StatusNoCredentials
 		}
 		k.st.Credentials = append(k.st.Credentials[:i], k.st.Credentials[i+1:]...)
 		k.vol.credIter, k.vol.rpIter = nil, nil
 		if err := k.persistLocked(); err != nil {
-			return nil, ctap.StatusOther
+			return nil, ctapwire.StatusOther
 		}
 		return nil, nil
 	}
-	return nil, ctap.StatusInvalidSubcommand
+	return nil, ctapwire.StatusInvalidSubcommand
 }
 
 func (k *Key) nextRPLocked(total int) (any, error) {
 	if len(k.vol.rpIter) == 0 {
-		return nil, ctap.StatusNotAllowed
+		return nil, ctapwire.StatusNotAllowed
 	}
 	e := k.vol.rpIter[0]
 	k.vol.rpIter = k.vol.rpIter[1:]
@@ -516,17 +516,17 @@ func (k *Key) nextRPLocked(total int) (any, error) {
 
 func (k *Key) nextCredLocked(total int) (any, error) {
 	if len(k.vol.credIter) == 0 {
-		return nil, ctap.StatusNotAllowed
+		return nil, ctapwire.StatusNotAllowed
 	}
 	c := k.vol.credIter[0]
 	k.vol.credIter = k.vol.credIter[1:]
 	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), c.PrivateKey)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	cose, err := ctapwire.Marshal(ctapwire.COSEKeyFromECDSA(&priv.PublicKey))
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	user := c.User
 	return &ctapwire.CredMgmtResponse{User: &user, CredentialID: &ctap.CredentialDescriptor{Type: "public-key", ID: c.ID},
@@ -550,7 +550,7 @@ func (k *Key) config(params []byte) error {
 	defer k.mu.Unlock()
 	if req.PinUvAuthParam == nil {
 		if k.st.PINVerifier != nil || k.st.AlwaysUV {
-			return ctap.StatusPUATRequired
+			return ctapwire.StatusPUATRequired
 		}
 	} else if err := k.checkTokenLocked(req.PinUvAuthProtocol, ctapwire.ConfigAuthMessage(req.SubCommand, req.Params), req.PinUvAuthParam, ctap.PermAuthenticatorConfig, ""); err != nil {
 		return err
@@ -562,30 +562,30 @@ func (k *Key) config(params []byte) error {
 		var p ctapwire.ConfigParams
 		if len(req.Params) > 0 {
 			if err := ctapwire.Unmarshal(req.Params, &p); err != nil {
-				return ctap.StatusInvalidCBOR
+				return ctapwire.StatusInvalidCBOR
 			}
 		}
 		if p.NewMinPINLength != 0 {
 			if p.NewMinPINLength < k.st.MinPINLength || p.NewMinPINLength > 63 {
-				return ctap.StatusPINPolicyViolation
+				return ctapwire.StatusPINPolicyViolation
 			}
 			k.st.MinPINLength = p.NewMinPINLength
 		}
 		if len(p.MinPINLengthRPIDs) > 0 {
-			return ctap.StatusInvalidParameter // maxRPIDsForSetMinPINLength is 0
+			return ctapwire.StatusInvalidParameter // maxRPIDsForSetMinPINLength is 0
 		}
 		if p.ForceChangePIN && k.st.PINVerifier == nil {
-			return ctap.StatusPINNotSet
+			return ctapwire.StatusPINNotSet
 		}
 		if p.ForceChangePIN || (k.st.PINVerifier != nil && k.st.PINCodePoints < k.st.MinPINLength) {
 			k.st.ForcePINChange = true
 			k.vol.tokenValid = false
 		}
 	default:
-		return ctap.StatusInvalidSubcommand
+		return ctapwire.StatusInvalidSubcommand
 	}
 	if err := k.persistLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	return nil
 }

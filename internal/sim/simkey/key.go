@@ -70,7 +70,7 @@ func (c Config) withDefaults() Config {
 }
 
 // cmdCredentialManagementPreview is the CTAP 2.1 pre-release command 0x41.
-const cmdCredentialManagementPreview ctap.Command = 0x41
+const cmdCredentialManagementPreview ctapwire.Command = 0x41
 
 // maxMsgSize is the CTAP message size simkey announces (as YubiKey 5 does).
 const maxMsgSize = 1200
@@ -240,14 +240,14 @@ func (k *Key) waitForTouch(ctx context.Context, keepalive func(byte)) error {
 	case PresenceAuto:
 		decide = time.After(k.cfg.TouchDelay)
 	case PresenceDeny:
-		decide, outcome = time.After(k.cfg.TouchDelay), ctap.StatusOperationDenied
+		decide, outcome = time.After(k.cfg.TouchDelay), ctapwire.StatusOperationDenied
 	case PresenceIgnore, PresenceManual:
-		decide, outcome = time.After(k.cfg.TouchTimeout), ctap.StatusUserActionTimeout
+		decide, outcome = time.After(k.cfg.TouchTimeout), ctapwire.StatusUserActionTimeout
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			return ctap.StatusKeepaliveCancel
+			return ctapwire.StatusKeepaliveCancel
 		case <-decide:
 			return outcome
 		case <-k.touch:
@@ -284,53 +284,53 @@ func (k *Key) process(ctx context.Context, msg []byte, keepalive func(byte)) []b
 // execute runs one CTAP2 command.
 func (k *Key) execute(ctx context.Context, msg []byte, keepalive func(byte)) []byte {
 	if len(msg) == 0 {
-		return []byte{byte(ctap.StatusInvalidLength)}
+		return []byte{byte(ctapwire.StatusInvalidLength)}
 	}
 	if len(msg) > maxMsgSize {
-		return []byte{byte(ctap.StatusRequestTooLarge)}
+		return []byte{byte(ctapwire.StatusRequestTooLarge)}
 	}
-	cmd, params := ctap.Command(msg[0]), msg[1:]
+	cmd, params := ctapwire.Command(msg[0]), msg[1:]
 	var (
 		resp any
 		err  error
 	)
 	switch cmd {
-	case ctap.CmdGetInfo:
+	case ctapwire.CmdGetInfo:
 		resp = k.getInfo()
-	case ctap.CmdClientPIN:
+	case ctapwire.CmdClientPIN:
 		resp, err = k.clientPIN(params)
-	case ctap.CmdMakeCredential:
+	case ctapwire.CmdMakeCredential:
 		resp, err = k.makeCredential(ctx, params, keepalive)
-	case ctap.CmdGetAssertion:
+	case ctapwire.CmdGetAssertion:
 		resp, err = k.getAssertion(ctx, params, keepalive)
-	case ctap.CmdGetNextAssertion:
+	case ctapwire.CmdGetNextAssertion:
 		resp, err = k.getNextAssertion()
-	case ctap.CmdReset:
+	case ctapwire.CmdReset:
 		err = k.reset(ctx, keepalive)
-	case ctap.CmdCredentialManagement, cmdCredentialManagementPreview:
+	case ctapwire.CmdCredentialManagement, cmdCredentialManagementPreview:
 		// YubiKeys with CTAP 2.1 keep answering the preview command, and
 		// libfido2 1.12 (Debian 12) still sends it.
 		resp, err = k.credentialManagement(params)
-	case ctap.CmdConfig:
+	case ctapwire.CmdConfig:
 		err = k.config(params)
-	case ctap.CmdSelection:
+	case ctapwire.CmdSelection:
 		err = k.waitForTouch(ctx, keepalive)
 	default:
-		err = ctap.StatusInvalidCommand
+		err = ctapwire.StatusInvalidCommand
 	}
 	if err != nil {
-		var st ctap.Status
+		var st ctapwire.Status
 		if errors.As(err, &st) {
 			return []byte{byte(st)}
 		}
-		return []byte{byte(ctap.StatusOther)}
+		return []byte{byte(ctapwire.StatusOther)}
 	}
 	if resp == nil {
 		return []byte{0}
 	}
 	b, err := ctapwire.Marshal(resp)
 	if err != nil {
-		return []byte{byte(ctap.StatusOther)}
+		return []byte{byte(ctapwire.StatusOther)}
 	}
 	return append([]byte{0}, b...)
 }
@@ -338,10 +338,10 @@ func (k *Key) execute(ctx context.Context, msg []byte, keepalive func(byte)) []b
 // decode unmarshals CTAP2 parameters, mapping failures to CTAP statuses.
 func decode(params []byte, v any) error {
 	if len(params) == 0 {
-		return ctap.StatusMissingParameter
+		return ctapwire.StatusMissingParameter
 	}
 	if err := ctapwire.Unmarshal(params, v); err != nil {
-		return ctap.StatusInvalidCBOR
+		return ctapwire.StatusInvalidCBOR
 	}
 	return nil
 }
@@ -385,7 +385,7 @@ func (k *Key) reset(ctx context.Context, keepalive func(byte)) error {
 	late := k.cfg.Now().Sub(k.vol.powerUp) > k.cfg.ResetWindow
 	k.mu.Unlock()
 	if late {
-		return ctap.StatusNotAllowed
+		return ctapwire.StatusNotAllowed
 	}
 	if err := k.waitForTouch(ctx, keepalive); err != nil {
 		return err
@@ -393,10 +393,10 @@ func (k *Key) reset(ctx context.Context, keepalive func(byte)) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.st.wipe(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	if err := k.persistLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	return k.powerOnKeepPlugTime()
 }
@@ -406,7 +406,7 @@ func (k *Key) reset(ctx context.Context, keepalive func(byte)) error {
 func (k *Key) powerOnKeepPlugTime() error {
 	up := k.vol.powerUp
 	if err := k.powerOnLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	k.vol.powerUp = up
 	return nil

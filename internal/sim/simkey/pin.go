@@ -43,38 +43,38 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 	case ctapwire.PINGetToken, ctapwire.PINGetTokenWithPermissions:
 		return k.getTokenLocked(proto, &req)
 	}
-	return nil, ctap.StatusInvalidSubcommand
+	return nil, ctapwire.StatusInvalidSubcommand
 }
 
 func (k *Key) protocolLocked(v int) (ctapwire.PINProtocol, error) {
 	if v == 0 {
-		return nil, ctap.StatusMissingParameter
+		return nil, ctapwire.StatusMissingParameter
 	}
 	for _, have := range k.cfg.PINProtocols {
 		if have == v {
 			return ctapwire.ProtocolByVersion(v)
 		}
 	}
-	return nil, ctap.StatusInvalidParameter
+	return nil, ctapwire.StatusInvalidParameter
 }
 
 // sharedSecretLocked completes ECDH with the platform key of the request.
 func (k *Key) sharedSecretLocked(p ctapwire.PINProtocol, platform *ctapwire.COSEKey) ([]byte, error) {
 	if platform == nil {
-		return nil, ctap.StatusMissingParameter
+		return nil, ctapwire.StatusMissingParameter
 	}
 	pub, err := platform.ECDH()
 	if err != nil {
-		return nil, ctap.StatusInvalidParameter
+		return nil, ctapwire.StatusInvalidParameter
 	}
 	z, err := k.vol.keyAgreement.ECDH(pub)
 	if err != nil {
-		return nil, ctap.StatusInvalidParameter
+		return nil, ctapwire.StatusInvalidParameter
 	}
 	defer ctap.Zero(z)
 	s, err := p.KDF(z)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	return s, nil
 }
@@ -83,7 +83,7 @@ func (k *Key) sharedSecretLocked(p ctapwire.PINProtocol, platform *ctapwire.COSE
 func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []byte) ([]byte, error) {
 	padded, err := p.Decrypt(secret, newPINEnc)
 	if err != nil || len(padded) != 64 {
-		return nil, ctap.StatusPINPolicyViolation
+		return nil, ctapwire.StatusPINPolicyViolation
 	}
 	defer ctap.Zero(padded)
 	pin := padded
@@ -91,7 +91,7 @@ func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []by
 		pin = padded[:i]
 	}
 	if len(pin) > 63 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.st.MinPINLength {
-		return nil, ctap.StatusPINPolicyViolation
+		return nil, ctapwire.StatusPINPolicyViolation
 	}
 	return append([]byte(nil), pin...), nil
 }
@@ -106,17 +106,17 @@ func (k *Key) storePINLocked(pin []byte) error {
 	k.vol.tokenValid = false
 	ctap.Zero(pin)
 	if err := k.persistLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	return nil
 }
 
 func (k *Key) setPINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) error {
 	if req.NewPINEnc == nil || req.PinUvAuth == nil {
-		return ctap.StatusMissingParameter
+		return ctapwire.StatusMissingParameter
 	}
 	if k.st.PINVerifier != nil {
-		return ctap.StatusNotAllowed
+		return ctapwire.StatusNotAllowed
 	}
 	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
 	if err != nil {
@@ -124,7 +124,7 @@ func (k *Key) setPINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReques
 	}
 	defer ctap.Zero(secret)
 	if !ctapwire.VerifyAuth(p, secret, req.NewPINEnc, req.PinUvAuth) {
-		return ctap.StatusPINAuthInvalid
+		return ctapwire.StatusPINAuthInvalid
 	}
 	pin, err := k.decryptNewPINLocked(p, secret, req.NewPINEnc)
 	if err != nil {
@@ -139,19 +139,19 @@ func (k *Key) setPINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReques
 // the PIN for good.
 func (k *Key) checkPINHashLocked(p ctapwire.PINProtocol, secret, pinHashEnc []byte) error {
 	if k.st.PINRetries == 0 {
-		return ctap.StatusPINBlocked
+		return ctapwire.StatusPINBlocked
 	}
 	if k.vol.pinFails >= 3 {
-		return ctap.StatusPINAuthBlocked
+		return ctapwire.StatusPINAuthBlocked
 	}
 	hash, err := p.Decrypt(secret, pinHashEnc)
 	if err != nil || len(hash) != 16 {
-		return ctap.StatusPINAuthInvalid
+		return ctapwire.StatusPINAuthInvalid
 	}
 	defer ctap.Zero(hash)
 	k.st.PINRetries--
 	if err := k.persistLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	if subtle.ConstantTimeCompare(hash, k.st.PINVerifier) != 1 {
 		// A wrong PIN also renews the key agreement key.
@@ -161,32 +161,32 @@ func (k *Key) checkPINHashLocked(p ctapwire.PINProtocol, secret, pinHashEnc []by
 		k.vol.pinFails++
 		switch {
 		case k.st.PINRetries == 0:
-			return ctap.StatusPINBlocked
+			return ctapwire.StatusPINBlocked
 		case k.vol.pinFails >= 3:
-			return ctap.StatusPINAuthBlocked
+			return ctapwire.StatusPINAuthBlocked
 		}
-		return ctap.StatusPINInvalid
+		return ctapwire.StatusPINInvalid
 	}
 	k.st.PINRetries = maxPINRetries
 	k.vol.pinFails = 0
 	if err := k.persistLocked(); err != nil {
-		return ctap.StatusOther
+		return ctapwire.StatusOther
 	}
 	return nil
 }
 
 func (k *Key) changePINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) error {
 	if req.NewPINEnc == nil || req.PINHashEnc == nil || req.PinUvAuth == nil {
-		return ctap.StatusMissingParameter
+		return ctapwire.StatusMissingParameter
 	}
 	if k.st.PINVerifier == nil {
-		return ctap.StatusPINNotSet
+		return ctapwire.StatusPINNotSet
 	}
 	if k.st.PINRetries == 0 {
-		return ctap.StatusPINBlocked
+		return ctapwire.StatusPINBlocked
 	}
 	if k.vol.pinFails >= 3 {
-		return ctap.StatusPINAuthBlocked
+		return ctapwire.StatusPINAuthBlocked
 	}
 	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
 	if err != nil {
@@ -195,7 +195,7 @@ func (k *Key) changePINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReq
 	defer ctap.Zero(secret)
 	msg := append(append([]byte(nil), req.NewPINEnc...), req.PINHashEnc...)
 	if !ctapwire.VerifyAuth(p, secret, msg, req.PinUvAuth) {
-		return ctap.StatusPINAuthInvalid
+		return ctapwire.StatusPINAuthInvalid
 	}
 	if err := k.checkPINHashLocked(p, secret, req.PINHashEnc); err != nil {
 		return err
@@ -209,27 +209,27 @@ func (k *Key) changePINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReq
 
 func (k *Key) getTokenLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequest) (any, error) {
 	if req.PINHashEnc == nil {
-		return nil, ctap.StatusMissingParameter
+		return nil, ctapwire.StatusMissingParameter
 	}
 	var perms ctap.Permission
 	if req.SubCommand == ctapwire.PINGetToken {
 		if req.Permissions != nil || req.PermissionsRP != "" {
-			return nil, ctap.StatusInvalidParameter
+			return nil, ctapwire.StatusInvalidParameter
 		}
 		perms = ctap.PermMakeCredential | ctap.PermGetAssertion
 	} else {
 		if req.Permissions == nil {
-			return nil, ctap.StatusMissingParameter
+			return nil, ctapwire.StatusMissingParameter
 		}
 		if perms = ctap.Permission(*req.Permissions); perms == 0 {
-			return nil, ctap.StatusInvalidParameter
+			return nil, ctapwire.StatusInvalidParameter
 		}
 		if perms&^(ctap.PermMakeCredential|ctap.PermGetAssertion|ctap.PermCredentialManagement|ctap.PermAuthenticatorConfig) != 0 {
-			return nil, ctap.StatusUnauthorizedPermission // no bio enrollment, no large blobs
+			return nil, ctapwire.StatusUnauthorizedPermission // no bio enrollment, no large blobs
 		}
 	}
 	if k.st.PINVerifier == nil {
-		return nil, ctap.StatusPINNotSet
+		return nil, ctapwire.StatusPINNotSet
 	}
 	secret, err := k.sharedSecretLocked(p, req.KeyAgreement)
 	if err != nil {
@@ -240,16 +240,16 @@ func (k *Key) getTokenLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequ
 		return nil, err
 	}
 	if k.st.ForcePINChange {
-		return nil, ctap.StatusPINPolicyViolation
+		return nil, ctapwire.StatusPINPolicyViolation
 	}
 	// A new token on every grant: older tokens stop working.
 	if _, err := rand.Read(k.vol.token); err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	k.vol.tokenValid, k.vol.tokenPerms, k.vol.tokenRPID = true, perms, req.PermissionsRP
 	enc, err := p.Encrypt(secret, k.vol.token)
 	if err != nil {
-		return nil, ctap.StatusOther
+		return nil, ctapwire.StatusOther
 	}
 	return &ctapwire.ClientPINResponse{PinUvAuthToken: enc}, nil
 }
@@ -263,14 +263,14 @@ func (k *Key) checkTokenLocked(protocol int, msg, param []byte, perm ctap.Permis
 		return err
 	}
 	if !k.vol.tokenValid || !ctapwire.VerifyAuth(p, k.vol.token, msg, param) {
-		return ctap.StatusPINAuthInvalid
+		return ctapwire.StatusPINAuthInvalid
 	}
 	if k.vol.tokenPerms&perm == 0 {
-		return ctap.StatusPINAuthInvalid
+		return ctapwire.StatusPINAuthInvalid
 	}
 	if rpID != "" {
 		if k.vol.tokenRPID != "" && k.vol.tokenRPID != rpID {
-			return ctap.StatusPINAuthInvalid
+			return ctapwire.StatusPINAuthInvalid
 		}
 		k.vol.tokenRPID = rpID
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/sim/conformance"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
@@ -19,7 +20,7 @@ type bench struct {
 	t      testing.TB
 	key    *simkey.Key
 	clock  *conformance.Clock
-	client *ctap.Client
+	client ctap.Authenticator
 	dev    *hid.Device
 	events []ctap.Keepalive
 	evMu   sync.Mutex
@@ -104,7 +105,7 @@ func TestResetKeepalives(t *testing.T) {
 func TestTouchTimeoutAndCancel(t *testing.T) {
 	b := newBench(t, simkey.Config{TouchTimeout: 300 * time.Millisecond}, ctap.Options{})
 	b.key.SetPresence(simkey.PresenceIgnore)
-	if err := b.client.Selection(ctx(t)); !errors.Is(err, ctap.StatusUserActionTimeout) {
+	if err := b.client.Selection(ctx(t)); !errors.Is(err, ctapwire.StatusUserActionTimeout) {
 		t.Fatalf("untouched selection: %v", err)
 	}
 	b.key.SetPresence(simkey.PresenceManual)
