@@ -18,5 +18,5 @@ func openLibfido2(path string) (ctap.Authenticator, io.Closer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return a, a, nil
+	return a, io.NopCloser(nil), nil
 }

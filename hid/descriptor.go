@@ -7,27 +7,27 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
-// ReportDescriptor is what keyceremony needs from a HID report descriptor:
+// reportDescriptor is what keyceremony needs from a HID report descriptor:
 // the top-level application usage and the report sizes.
-type ReportDescriptor struct {
+type reportDescriptor struct {
 	UsagePage   uint16 // usage page of the first application collection
 	Usage       uint16 // usage of the first application collection
 	InputBytes  int    // size of the input report, in bytes
 	OutputBytes int    // size of the output report, in bytes
 }
 
-// IsFIDO reports whether the descriptor is a CTAPHID authenticator with
+// isFIDO reports whether the descriptor is a CTAPHID authenticator with
 // 64-byte reports.
-func (r ReportDescriptor) IsFIDO() bool {
-	return r.UsagePage == FIDOUsagePage && r.Usage == FIDOUsageCTAP
+func (r reportDescriptor) isFIDO() bool {
+	return r.UsagePage == fidoUsagePage && r.Usage == fidoUsageCTAP
 }
 
-// ParseReportDescriptor walks the short and long items of a HID report
+// parseReportDescriptor walks the short and long items of a HID report
 // descriptor (HID 1.11, 6.2.2). Hand-written: the Go HID libraries either need
 // cgo or do not expose descriptor parsing, and we need only these few items.
-func ParseReportDescriptor(d []byte) (ReportDescriptor, error) {
+func parseReportDescriptor(d []byte) (reportDescriptor, error) {
 	var (
-		rd                    ReportDescriptor
+		rd                    reportDescriptor
 		usagePage, usage      uint32
 		reportSize, reportCnt uint32
 		haveApp               bool

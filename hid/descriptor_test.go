@@ -18,18 +18,18 @@ var keyboardDescriptor = []byte{
 }
 
 func TestParseFIDODescriptor(t *testing.T) {
-	rd, err := ParseReportDescriptor(fidoReportDescriptor())
+	rd, err := parseReportDescriptor(fidoReportDescriptor())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rd.IsFIDO() || rd.InputBytes != 64 || rd.OutputBytes != 64 {
+	if !rd.isFIDO() || rd.InputBytes != 64 || rd.OutputBytes != 64 {
 		t.Fatalf("%+v", rd)
 	}
-	kb, err := ParseReportDescriptor(keyboardDescriptor)
+	kb, err := parseReportDescriptor(keyboardDescriptor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kb.IsFIDO() || kb.UsagePage != 0x01 || kb.Usage != 0x06 || kb.InputBytes != 8 || kb.OutputBytes != 1 {
+	if kb.isFIDO() || kb.UsagePage != 0x01 || kb.Usage != 0x06 || kb.InputBytes != 8 || kb.OutputBytes != 1 {
 		t.Fatalf("keyboard parsed as %+v", kb)
 	}
 }
@@ -42,7 +42,7 @@ func TestParseDescriptorErrors(t *testing.T) {
 		"truncated long item": {0xfe, 0x05},
 		"huge report":         {0x06, 0xd0, 0xf1, 0x09, 0x01, 0xa1, 0x01, 0x77, 0xff, 0xff, 0xff, 0x00, 0x97, 0xff, 0xff, 0x00, 0x00, 0x81, 0x02, 0xc0},
 	} {
-		if _, err := ParseReportDescriptor(d); err == nil {
+		if _, err := parseReportDescriptor(d); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -52,7 +52,7 @@ func FuzzParseReportDescriptor(f *testing.F) {
 	f.Add(fidoReportDescriptor())
 	f.Add(keyboardDescriptor)
 	f.Fuzz(func(t *testing.T, d []byte) {
-		rd, err := ParseReportDescriptor(d)
+		rd, err := parseReportDescriptor(d)
 		if err == nil && (rd.InputBytes < 0 || rd.InputBytes > ctaphid.MaxMessageSize) {
 			t.Fatalf("implausible size %d", rd.InputBytes)
 		}

@@ -14,8 +14,8 @@ import (
 
 // FIDO HID usage page and usage (FIDO CTAP 2.1, 11.2.8.1).
 const (
-	FIDOUsagePage = 0xF1D0
-	FIDOUsageCTAP = 0x01
+	fidoUsagePage = 0xF1D0
+	fidoUsageCTAP = 0x01
 )
 
 // DeviceInfo describes one hidraw node found in sysfs.
@@ -58,8 +58,8 @@ func discoverIn(sysRoot, devRoot string) ([]DeviceInfo, error) {
 		if err != nil {
 			continue // a node we cannot describe is not one we can use
 		}
-		rd, err := ParseReportDescriptor(desc)
-		if err != nil || !rd.IsFIDO() {
+		rd, err := parseReportDescriptor(desc)
+		if err != nil || !rd.isFIDO() {
 			continue
 		}
 		info := DeviceInfo{Path: filepath.Join(devRoot, name), InputSize: rd.InputBytes, OutputSize: rd.OutputBytes}
@@ -118,8 +118,8 @@ func openErrorText(path string, err error) string {
 	return fmt.Sprintf("open %s: %v", path, err)
 }
 
-// HidrawTransport is a Transport over a Linux /dev/hidrawN node.
-type HidrawTransport struct {
+// hidrawTransport is a Transport over a Linux /dev/hidrawN node.
+type hidrawTransport struct {
 	f    *os.File
 	path string
 	wbuf [ReportSize + 1]byte
@@ -127,18 +127,18 @@ type HidrawTransport struct {
 }
 
 // openHidraw opens a hidraw node for CTAPHID.
-func openHidraw(path string) (*HidrawTransport, error) {
+func openHidraw(path string) (Transport, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, errors.New(openErrorText(path, err))
 	}
-	h := &HidrawTransport{f: f, path: path}
+	h := &hidrawTransport{f: f, path: path}
 	h.r.conn = f
 	return h, nil
 }
 
 // WriteReport writes report ID 0 followed by the 64-byte report.
-func (h *HidrawTransport) WriteReport(ctx context.Context, report []byte) error {
+func (h *hidrawTransport) WriteReport(ctx context.Context, report []byte) error {
 	if len(report) != ReportSize {
 		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
 	}
@@ -154,14 +154,14 @@ func (h *HidrawTransport) WriteReport(ctx context.Context, report []byte) error 
 }
 
 // ReadReport reads one 64-byte input report (hidraw strips the report ID).
-func (h *HidrawTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
+func (h *hidrawTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
 	return readWithContext(ctx, h.f, buf)
 }
 
-func (h *HidrawTransport) reader() *interruptibleReader { return &h.r }
+func (h *hidrawTransport) reader() *interruptibleReader { return &h.r }
 
 // Close implements Transport.
-func (h *HidrawTransport) Close() error { return h.f.Close() }
+func (h *hidrawTransport) Close() error { return h.f.Close() }
 
 // String implements Transport.
-func (h *HidrawTransport) String() string { return "hidraw:" + h.path }
+func (h *hidrawTransport) String() string { return "hidraw:" + h.path }

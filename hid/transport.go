@@ -150,16 +150,16 @@ func (r *interruptibleReader) reset() { r.interrupted.Store(false) }
 // fastReader is implemented by the built-in transports (see interruptibleReader).
 type fastReader interface{ reader() *interruptibleReader }
 
-// SocketTransport is a Transport over a UNIX SOCK_SEQPACKET socket carrying one
+// socketTransport is a Transport over a UNIX SOCK_SEQPACKET socket carrying one
 // 64-byte report per message, as `keyceremony simkey serve` provides.
-type SocketTransport struct {
+type socketTransport struct {
 	conn *net.UnixConn
 	name string
 	r    interruptibleReader
 }
 
 // dialSocket connects to a simkey socket.
-func dialSocket(ctx context.Context, path string) (*SocketTransport, error) {
+func dialSocket(ctx context.Context, path string) (Transport, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unixpacket", path)
 	if err != nil {
@@ -169,8 +169,8 @@ func dialSocket(ctx context.Context, path string) (*SocketTransport, error) {
 }
 
 // NewSocketTransport wraps an already connected SOCK_SEQPACKET UNIX socket.
-func NewSocketTransport(c *net.UnixConn, name string) *SocketTransport {
-	s := &SocketTransport{conn: c, name: name}
+func NewSocketTransport(c *net.UnixConn, name string) Transport {
+	s := &socketTransport{conn: c, name: name}
 	s.r.conn = c
 	return s
 }
@@ -200,7 +200,7 @@ func SocketPair() (a, b *net.UnixConn, err error) {
 }
 
 // WriteReport implements Transport.
-func (s *SocketTransport) WriteReport(ctx context.Context, report []byte) error {
+func (s *socketTransport) WriteReport(ctx context.Context, report []byte) error {
 	if len(report) != ReportSize {
 		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
 	}
@@ -211,17 +211,17 @@ func (s *SocketTransport) WriteReport(ctx context.Context, report []byte) error 
 }
 
 // ReadReport implements Transport.
-func (s *SocketTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
+func (s *socketTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
 	return readWithContext(ctx, s.conn, buf)
 }
 
-func (s *SocketTransport) reader() *interruptibleReader { return &s.r }
+func (s *socketTransport) reader() *interruptibleReader { return &s.r }
 
 // Close implements Transport.
-func (s *SocketTransport) Close() error { return s.conn.Close() }
+func (s *socketTransport) Close() error { return s.conn.Close() }
 
 // String implements Transport.
-func (s *SocketTransport) String() string { return s.name }
+func (s *socketTransport) String() string { return s.name }
 
 // OpenPath opens a device address as the CLI accepts it:
 // "hidraw:/dev/hidraw3", "simkey:/path/to.sock", or a bare /dev/hidrawN path.

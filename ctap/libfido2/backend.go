@@ -31,20 +31,21 @@ type Options struct {
 	RetryFloor int
 }
 
-// Authenticator is one key driven through libfido2. Every call opens the
+// authenticator is one key driven through libfido2. Every call opens the
 // device, runs one libfido2 operation and closes it, as go-libfido2 does.
-type Authenticator struct {
+type authenticator struct {
 	dev  *gofido2.Device
 	path string
 	opts Options
 	idle chan struct{} // holds a token while no libfido2 call runs
 }
 
-var _ ctap.Authenticator = (*Authenticator)(nil)
+var _ ctap.Authenticator = (*authenticator)(nil)
 
 // Open returns the authenticator at a hidraw path (e.g. /dev/hidraw3). It
-// does not touch the device until the first call.
-func Open(path string, opts Options) (*Authenticator, error) {
+// does not touch the device until the first call, and holds it only during
+// a call, so there is nothing to close.
+func Open(path string, opts Options) (ctap.Authenticator, error) {
 	if opts.RetryFloor == 0 {
 		opts.RetryFloor = ctap.DefaultRetryFloor
 	}
@@ -52,16 +53,10 @@ func Open(path string, opts Options) (*Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libfido2 open %s: %w", path, err)
 	}
-	a := &Authenticator{dev: dev, path: path, opts: opts, idle: make(chan struct{}, 1)}
+	a := &authenticator{dev: dev, path: path, opts: opts, idle: make(chan struct{}, 1)}
 	a.idle <- struct{}{}
 	return a, nil
 }
-
-// Path returns the device path.
-func (a *Authenticator) Path() string { return a.path }
-
-// Close implements io.Closer; libfido2 holds the device only during a call.
-func (a *Authenticator) Close() error { return nil }
 
 // unavailableInfo lists the getInfo members go-libfido2 does not return.
 var unavailableInfo = []string{"firmwareVersion", "minPINLength", "forcePINChange", "maxMsgSize",
@@ -72,7 +67,7 @@ var unavailableInfo = []string{"firmwareVersion", "minPINLength", "forcePINChang
 // its own touch timeout passes, and the next call waits for it. (No
 // CTAPHID_CANCEL: go-libfido2's Device.Cancel reads the device handle that
 // its open writes without the lock, a data race.)
-func (a *Authenticator) do(ctx context.Context, op string, fn func() error) error {
+func (a *authenticator) do(ctx context.Context, op string, fn func() error) error {
 	select {
 	case <-a.idle:
 	case <-ctx.Done():
@@ -97,7 +92,7 @@ func (a *Authenticator) do(ctx context.Context, op string, fn func() error) erro
 
 // Info implements ctap.Authenticator with what go-libfido2 returns; the
 // members it cannot read are named in Info.Unavailable.
-func (a *Authenticator) Info(ctx context.Context) (*ctap.Info, error) {
+func (a *authenticator) Info(ctx context.Context) (*ctap.Info, error) {
 	var di *gofido2.DeviceInfo
 	if err := a.do(ctx, "getInfo", func() (err error) { di, err = a.dev.Info(); return }); err != nil {
 		return nil, err
@@ -119,7 +114,7 @@ func (a *Authenticator) Info(ctx context.Context) (*ctap.Info, error) {
 
 // PINRetries implements ctap.Authenticator. libfido2 does not return the
 // powerCycleState flag, so powerCycle is always false.
-func (a *Authenticator) PINRetries(ctx context.Context) (int, bool, error) {
+func (a *authenticator) PINRetries(ctx context.Context) (int, bool, error) {
 	var n int
 	err := a.do(ctx, "PIN retries", func() (err error) { n, err = a.dev.RetryCount(); return })
 	return n, false, err
@@ -136,7 +131,7 @@ func pinString(pin []byte) string {
 }
 
 // SetPIN implements ctap.Authenticator.
-func (a *Authenticator) SetPIN(ctx context.Context, pin []byte) error {
+func (a *authenticator) SetPIN(ctx context.Context, pin []byte) error {
 	if err := ctap.ValidatePIN(pin, 4); err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
@@ -145,7 +140,7 @@ func (a *Authenticator) SetPIN(ctx context.Context, pin []byte) error {
 
 // guardRetries refuses to send a PIN at or below the retry floor unless the
 // caller confirmed the exact number left, as the native client does.
-func (a *Authenticator) guardRetries(ctx context.Context, confirm int) error {
+func (a *authenticator) guardRetries(ctx context.Context, confirm int) error {
 	left, _, err := a.PINRetries(ctx)
 	if err != nil {
 		return err
@@ -160,7 +155,7 @@ func (a *Authenticator) guardRetries(ctx context.Context, confirm int) error {
 }
 
 // pinFailure adds the retries left to a wrong-PIN error.
-func (a *Authenticator) pinFailure(ctx context.Context, err error) error {
+func (a *authenticator) pinFailure(ctx context.Context, err error) error {
 	var st ctapwire.Status
 	if !errors.As(err, &st) || (st != ctapwire.StatusPINInvalid && st != ctapwire.StatusPINAuthBlocked && st != ctapwire.StatusPINBlocked) {
 		return err
@@ -175,7 +170,7 @@ func (a *Authenticator) pinFailure(ctx context.Context, err error) error {
 }
 
 // ChangePIN implements ctap.Authenticator.
-func (a *Authenticator) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
+func (a *authenticator) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
 	if err := ctap.ValidatePIN(newPIN, 4); err != nil {
 		return fmt.Errorf("change PIN: %w", err)
 	}
@@ -194,7 +189,7 @@ func (a *Authenticator) ChangePIN(ctx context.Context, current, newPIN []byte, c
 // one that carries the PIN. The PIN is checked now, as the native backend
 // does (a wrong one fails here, with the retries left), through the
 // credential-management metadata call on keys that have it.
-func (a *Authenticator) GetPINToken(ctx context.Context, pin []byte, tr ctap.TokenRequest) (*ctap.PINToken, error) {
+func (a *authenticator) GetPINToken(ctx context.Context, pin []byte, tr ctap.TokenRequest) (*ctap.PINToken, error) {
 	if err := a.guardRetries(ctx, tr.ConfirmRetries); err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
 	}
@@ -243,14 +238,14 @@ func tokenPIN(tok *ctap.PINToken) (string, error) {
 }
 
 // Reset implements ctap.Authenticator.
-func (a *Authenticator) Reset(ctx context.Context) error {
+func (a *authenticator) Reset(ctx context.Context) error {
 	return a.do(ctx, "reset", a.dev.Reset)
 }
 
 // MakeCredential implements ctap.Authenticator and rebuilds the attestation
 // statement from what libfido2 returns (fmt, authData, sig, x5c), byte for
 // byte as the key sent it in CTAP2 canonical CBOR.
-func (a *Authenticator) MakeCredential(ctx context.Context, o ctap.MakeCredentialOptions) (*ctap.MakeCredentialResult, error) {
+func (a *authenticator) MakeCredential(ctx context.Context, o ctap.MakeCredentialOptions) (*ctap.MakeCredentialResult, error) {
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("makeCredential: clientDataHash must be 32 bytes")
 	}
@@ -374,7 +369,7 @@ func certAlgorithm(der []byte) (int, error) {
 // probeExcluded emulates makeCredential's excludeList, which go-libfido2
 // cannot pass: a silent assertion (up=false) per listed credential, as
 // browsers do for long lists. Found means the key already holds it.
-func (a *Authenticator) probeExcluded(ctx context.Context, rpID string, list []ctap.CredentialDescriptor, pin string) error {
+func (a *authenticator) probeExcluded(ctx context.Context, rpID string, list []ctap.CredentialDescriptor, pin string) error {
 	for _, d := range list {
 		h := make([]byte, 32)
 		if _, err := rand.Read(h); err != nil {
@@ -397,7 +392,7 @@ func (a *Authenticator) probeExcluded(ctx context.Context, rpID string, list []c
 
 // GetAssertion implements ctap.Authenticator. go-libfido2 returns the first
 // assertion only; NumberOfCredentials is left 0 (unknown).
-func (a *Authenticator) GetAssertion(ctx context.Context, o ctap.GetAssertionOptions) ([]*ctap.Assertion, error) {
+func (a *authenticator) GetAssertion(ctx context.Context, o ctap.GetAssertionOptions) ([]*ctap.Assertion, error) {
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("getAssertion: clientDataHash must be 32 bytes")
 	}
@@ -435,7 +430,7 @@ func (a *Authenticator) GetAssertion(ctx context.Context, o ctap.GetAssertionOpt
 }
 
 // CredentialsMetadata implements ctap.Authenticator.
-func (a *Authenticator) CredentialsMetadata(ctx context.Context, tok *ctap.PINToken) (ctap.CredentialsMetadata, error) {
+func (a *authenticator) CredentialsMetadata(ctx context.Context, tok *ctap.PINToken) (ctap.CredentialsMetadata, error) {
 	pin, err := cmPIN(tok)
 	if err != nil {
 		return ctap.CredentialsMetadata{}, err
@@ -461,7 +456,7 @@ func cmPIN(tok *ctap.PINToken) (string, error) {
 
 // RelyingParties implements ctap.Authenticator; the RP ID hash is computed,
 // libfido2 does not return it.
-func (a *Authenticator) RelyingParties(ctx context.Context, tok *ctap.PINToken) ([]ctap.RPInfo, error) {
+func (a *authenticator) RelyingParties(ctx context.Context, tok *ctap.PINToken) ([]ctap.RPInfo, error) {
 	pin, err := cmPIN(tok)
 	if err != nil {
 		return nil, err
@@ -485,7 +480,7 @@ func (a *Authenticator) RelyingParties(ctx context.Context, tok *ctap.PINToken) 
 // Credentials implements ctap.Authenticator. libfido2 wants the RP ID, so the
 // hash is looked up among the key's RPs. PublicKey and CredProtect stay
 // empty: go-libfido2 does not return them.
-func (a *Authenticator) Credentials(ctx context.Context, tok *ctap.PINToken, rpIDHash []byte) ([]ctap.CredentialInfo, error) {
+func (a *authenticator) Credentials(ctx context.Context, tok *ctap.PINToken, rpIDHash []byte) ([]ctap.CredentialInfo, error) {
 	rps, err := a.RelyingParties(ctx, tok)
 	if err != nil {
 		return nil, err
@@ -512,7 +507,7 @@ func (a *Authenticator) Credentials(ctx context.Context, tok *ctap.PINToken, rpI
 }
 
 // DeleteCredential implements ctap.Authenticator.
-func (a *Authenticator) DeleteCredential(ctx context.Context, tok *ctap.PINToken, credentialID []byte) error {
+func (a *authenticator) DeleteCredential(ctx context.Context, tok *ctap.PINToken, credentialID []byte) error {
 	pin, err := cmPIN(tok)
 	if err != nil {
 		return err
@@ -522,18 +517,18 @@ func (a *Authenticator) DeleteCredential(ctx context.Context, tok *ctap.PINToken
 
 // SetMinPINLength implements ctap.Authenticator: go-libfido2 has no
 // authenticatorConfig, so it is refused.
-func (a *Authenticator) SetMinPINLength(ctx context.Context, tok *ctap.PINToken, length int, forceChange bool) error {
+func (a *authenticator) SetMinPINLength(ctx context.Context, tok *ctap.PINToken, length int, forceChange bool) error {
 	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorConfig setMinPINLength", Remedy: "use the native backend to apply a minimum PIN length"}
 }
 
 // ToggleAlwaysUV implements ctap.Authenticator: refused, as SetMinPINLength.
-func (a *Authenticator) ToggleAlwaysUV(ctx context.Context, tok *ctap.PINToken) error {
+func (a *authenticator) ToggleAlwaysUV(ctx context.Context, tok *ctap.PINToken) error {
 	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorConfig toggleAlwaysUv", Remedy: "use the native backend"}
 }
 
 // Selection implements ctap.Authenticator: go-libfido2 has no
 // authenticatorSelection, so it is refused.
-func (a *Authenticator) Selection(ctx context.Context) error {
+func (a *authenticator) Selection(ctx context.Context) error {
 	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorSelection", Remedy: "use the native backend"}
 }
 

@@ -48,7 +48,7 @@ func TestCeremonyThroughLibfido2(t *testing.T) {
 		}
 		opened++
 		a, err := libfido2.Open(hidshim.DevicePath, libfido2.Options{})
-		return a, a, err
+		return a, io.NopCloser(nil), err
 	}
 	cfg := env.CeremonyConfig(filepath.Join(dir, "report"), report.Tool{Version: "test"})
 	cfg.MinPINLength = 8
