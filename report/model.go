@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/gowebpki/jcs"
-
-	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Schema names the report format and its version.
@@ -21,13 +19,6 @@ const Schema = "keyceremony-report/1"
 const (
 	TypeCeremony = "ceremony"
 	TypeHealth   = "health"
-)
-
-// Signer kinds recorded in a report.
-const (
-	SignerTPM       = workstation.KindTPM
-	SignerSoftware  = workstation.KindSoftware  // a real ceremony without a TPM, by explicit choice
-	SignerRehearsal = workstation.KindRehearsal // an ephemeral software key: the report proves nothing
 )
 
 // Report is one ceremony or health check. Times are UTC. It never holds a
@@ -155,9 +146,9 @@ type PreviousRef struct {
 	Type       string `json:"type"`
 }
 
-// Canonical encodes the report as RFC 8785 canonical JSON: the same facts
+// canonical encodes the report as RFC 8785 canonical JSON: the same facts
 // always give the same bytes.
-func (r *Report) Canonical() ([]byte, error) {
+func (r *Report) canonical() ([]byte, error) {
 	if r.Schema == "" {
 		r.Schema = Schema
 	}

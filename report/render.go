@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/internal/pdfdoc"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // pageWidth is the printable page's width in characters (fits A4 and Letter
@@ -193,7 +194,7 @@ func groupFingerprint(fp string) string {
 
 // verifyCommand is the keyceremony command that verifies this report.
 func verifyCommand(r *Report) string {
-	if r.Rehearsal || r.Workstation.SignerKind == SignerRehearsal {
+	if r.Rehearsal || r.Workstation.SignerKind == workstation.KindRehearsal {
 		return "keyceremony report verify --rehearsal report.json"
 	}
 	return "keyceremony report verify report.json"

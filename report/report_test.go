@@ -138,7 +138,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Workstation.SignerKind != SignerTPM || r.Workstation.SignerFingerprint != w.Fingerprint {
+	if r.Workstation.SignerKind != workstation.KindTPM || r.Workstation.SignerFingerprint != w.Fingerprint {
 		t.Fatalf("%+v", r.Workstation)
 	}
 
@@ -170,7 +170,7 @@ func softwareSigner(t *testing.T, kind string) workstation.Signer {
 }
 
 func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
-	signer := softwareSigner(t, SignerSoftware)
+	signer := softwareSigner(t, workstation.KindSoftware)
 	dir := t.TempDir()
 	w, err := Write(dir, ceremonyReport(t, false), signer)
 	if err != nil {
@@ -185,7 +185,7 @@ func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
 	for i := range body {
 		bad := append([]byte(nil), body...)
 		bad[i] ^= 0x01
-		if _, err := Verify(bad, sig, pub, VerifyOptions{}); !errors.Is(err, ErrTampered) {
+		if _, err := Verify(bad, sig, pub, VerifyOptions{}); !errors.Is(err, errTampered) {
 			t.Fatalf("report byte %d changed: %v", i, err)
 		}
 	}
@@ -196,11 +196,11 @@ func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
 			t.Fatalf("signature byte %d changed and still verified", i)
 		}
 	}
-	other, _ := softwareSigner(t, SignerSoftware).SSHPublicKey()
-	if _, err := Verify(body, sig, other, VerifyOptions{}); !errors.Is(err, ErrWrongKey) {
+	other, _ := softwareSigner(t, workstation.KindSoftware).SSHPublicKey()
+	if _, err := Verify(body, sig, other, VerifyOptions{}); !errors.Is(err, errWrongKey) {
 		t.Fatalf("wrong public key: %v", err)
 	}
-	if _, err := Verify(body, []byte("not a signature"), pub, VerifyOptions{}); !errors.Is(err, ErrSignatureDamaged) {
+	if _, err := Verify(body, []byte("not a signature"), pub, VerifyOptions{}); !errors.Is(err, errSignatureDamaged) {
 		t.Fatalf("garbage signature: %v", err)
 	}
 	// A validly signed but re-encoded report is refused as not canonical.
@@ -208,12 +208,12 @@ func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
 	pretty.Write(bytes.Replace(body, []byte(`,"type"`), []byte(`, "type"`), 1))
 	sshSigner, _ := ssh.NewSignerFromSigner(signer.Key)
 	s2, _ := sshsig.Sign(bytes.NewReader(pretty.Bytes()), sshSigner, sshsig.HashSHA512, Namespace)
-	if _, err := Verify(pretty.Bytes(), sshsig.Armor(s2), pub, VerifyOptions{}); !errors.Is(err, ErrNotCanonical) {
+	if _, err := Verify(pretty.Bytes(), sshsig.Armor(s2), pub, VerifyOptions{}); !errors.Is(err, errNotCanonical) {
 		t.Fatalf("non-canonical report: %v", err)
 	}
 	// A signature for another namespace is not a report signature.
 	s3, _ := sshsig.Sign(bytes.NewReader(body), sshSigner, sshsig.HashSHA512, "file")
-	if _, err := Verify(body, sshsig.Armor(s3), pub, VerifyOptions{}); !errors.Is(err, ErrTampered) {
+	if _, err := Verify(body, sshsig.Armor(s3), pub, VerifyOptions{}); !errors.Is(err, errTampered) {
 		t.Fatalf("other namespace: %v", err)
 	}
 }
@@ -225,14 +225,14 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 	}
 	// A real key may sign a rehearsal (the workstation TPM at a dry run);
 	// the report still verifies only as a rehearsal.
-	real := softwareSigner(t, SignerSoftware)
+	real := softwareSigner(t, workstation.KindSoftware)
 	rw, err := Write(t.TempDir(), ceremonyReport(t, true), real)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rsig, _ := os.ReadFile(filepath.Join(rw.Dir, FileSignature))
 	rpub, _ := real.SSHPublicKey()
-	if _, err := Verify(rw.ReportJSON, rsig, rpub, VerifyOptions{}); !errors.Is(err, ErrRehearsal) {
+	if _, err := Verify(rw.ReportJSON, rsig, rpub, VerifyOptions{}); !errors.Is(err, errRehearsal) {
 		t.Fatalf("a TPM-signed rehearsal presented as real: %v", err)
 	}
 	w, err := Write(t.TempDir(), ceremonyReport(t, true), signer)
@@ -241,7 +241,7 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 	}
 	sig, _ := os.ReadFile(filepath.Join(w.Dir, FileSignature))
 	pub, _ := signer.SSHPublicKey()
-	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{}); !errors.Is(err, ErrRehearsal) {
+	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{}); !errors.Is(err, errRehearsal) {
 		t.Fatalf("rehearsal presented as real: %v", err)
 	}
 	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{Rehearsal: true}); err != nil {
@@ -254,7 +254,7 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 }
 
 func TestChainToPreviousReport(t *testing.T) {
-	signer := softwareSigner(t, SignerSoftware)
+	signer := softwareSigner(t, workstation.KindSoftware)
 	pub, _ := signer.SSHPublicKey()
 	first, err := Write(t.TempDir(), ceremonyReport(t, false), signer)
 	if err != nil {
@@ -274,25 +274,25 @@ func TestChainToPreviousReport(t *testing.T) {
 		t.Fatalf("intact chain: %v", err)
 	}
 	other, _ := Write(t.TempDir(), ceremonyReport(t, false), signer) // another first report
-	if _, err := Verify(second.ReportJSON, sig, pub, VerifyOptions{Previous: other.ReportJSON}); !errors.Is(err, ErrChain) {
+	if _, err := Verify(second.ReportJSON, sig, pub, VerifyOptions{Previous: other.ReportJSON}); !errors.Is(err, errChain) {
 		t.Fatalf("broken chain: %v", err)
 	}
 	firstSig, _ := os.ReadFile(filepath.Join(first.Dir, FileSignature))
-	if _, err := Verify(first.ReportJSON, firstSig, pub, VerifyOptions{Previous: second.ReportJSON}); !errors.Is(err, ErrChain) {
+	if _, err := Verify(first.ReportJSON, firstSig, pub, VerifyOptions{Previous: second.ReportJSON}); !errors.Is(err, errChain) {
 		t.Fatalf("a first report checked against a previous one: %v", err)
 	}
 }
 
 func TestCanonicalIsStable(t *testing.T) {
 	r := ceremonyReport(t, false)
-	r.Workstation.SignerKind = SignerSoftware
-	a, _ := r.Canonical()
-	b, _ := r.Canonical()
+	r.Workstation.SignerKind = workstation.KindSoftware
+	a, _ := r.canonical()
+	b, _ := r.canonical()
 	parsed, err := Parse(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := parsed.Canonical()
+	c, _ := parsed.canonical()
 	if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
 		t.Fatal("canonical encoding is not stable across a parse")
 	}
@@ -307,7 +307,7 @@ func TestCanonicalIsStable(t *testing.T) {
 // The PIN of the test ceremony appears in no file the package writes: not as
 // text, hex, base64, nor as the PIN hash CTAP uses.
 func TestPINNeverWritten(t *testing.T) {
-	w, err := Write(t.TempDir(), ceremonyReport(t, false), softwareSigner(t, SignerSoftware))
+	w, err := Write(t.TempDir(), ceremonyReport(t, false), softwareSigner(t, workstation.KindSoftware))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestPINNeverWritten(t *testing.T) {
 
 func TestPrintablePage(t *testing.T) {
 	r := ceremonyReport(t, false)
-	w, err := Write(t.TempDir(), r, softwareSigner(t, SignerSoftware))
+	w, err := Write(t.TempDir(), r, softwareSigner(t, workstation.KindSoftware))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestOldReportStillVerifies(t *testing.T) {
 			t.Fatalf("key %d attestation read as %+v", k.Slot, a)
 		}
 	}
-	again, err := r.Canonical()
+	again, err := r.canonical()
 	if err != nil || !bytes.Equal(again, body) {
 		t.Fatal("the old report does not re-encode to its own bytes")
 	}

@@ -67,7 +67,7 @@ type Written struct {
 // for the safe into dir (created 0700). A rehearsal key never signs a real
 // report; a real key may sign a rehearsal report, which still says so.
 func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
-	if s.Kind == SignerRehearsal && !r.Rehearsal {
+	if s.Kind == workstation.KindRehearsal && !r.Rehearsal {
 		return nil, errors.New("a rehearsal key signs rehearsal reports only")
 	}
 	pub, err := s.SSHPublicKey()
@@ -77,7 +77,7 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	r.Workstation.SignerKind = s.Kind
 	r.Workstation.SignerFingerprint = ssh.FingerprintSHA256(pub)
 	r.Workstation.SignerPublicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
-	body, err := r.Canonical()
+	body, err := r.canonical()
 	if err != nil {
 		return nil, err
 	}

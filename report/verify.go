@@ -9,18 +9,19 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/sigfile"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// Verification failures, each with its own message; match with errors.Is.
+// Verification failures, each with its own message (Verify wraps them).
 var (
-	ErrSignatureDamaged = errors.New("the signature file is damaged or is not an SSH signature")
-	ErrWrongKey         = errors.New("the report was signed by another key than the one given")
-	ErrTampered         = errors.New("the signature does not match the report: the report or its signature was changed")
-	ErrNotAReport       = errors.New("the file is not a keyceremony report")
-	ErrNotCanonical     = errors.New("the report is not in canonical form (it was re-encoded or edited)")
-	ErrSignerMismatch   = errors.New("the report names another signing key than the one that signed it")
-	ErrRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony (pass --rehearsal to check it as a rehearsal)")
-	ErrChain            = errors.New("the chain to the previous report is broken")
+	errSignatureDamaged = errors.New("the signature file is damaged or is not an SSH signature")
+	errWrongKey         = errors.New("the report was signed by another key than the one given")
+	errTampered         = errors.New("the signature does not match the report: the report or its signature was changed")
+	errNotAReport       = errors.New("the file is not a keyceremony report")
+	errNotCanonical     = errors.New("the report is not in canonical form (it was re-encoded or edited)")
+	errSignerMismatch   = errors.New("the report names another signing key than the one that signed it")
+	errRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony (pass --rehearsal to check it as a rehearsal)")
+	errChain            = errors.New("the chain to the previous report is broken")
 )
 
 // VerifyOptions say what to check beyond the signature.
@@ -39,41 +40,41 @@ func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions)
 	if err := sigfile.Verify(reportJSON, signature, pub, Namespace); err != nil {
 		switch {
 		case errors.Is(err, sigfile.ErrDamaged):
-			return nil, fmt.Errorf("%w: %v", ErrSignatureDamaged, err)
+			return nil, fmt.Errorf("%w: %v", errSignatureDamaged, err)
 		case errors.Is(err, sigfile.ErrWrongKey):
-			return nil, fmt.Errorf("%w: %v", ErrWrongKey, err)
+			return nil, fmt.Errorf("%w: %v", errWrongKey, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTampered, err)
+		return nil, fmt.Errorf("%w: %v", errTampered, err)
 	}
 	r, err := Parse(reportJSON)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotAReport, err)
+		return nil, fmt.Errorf("%w: %v", errNotAReport, err)
 	}
-	again, err := r.Canonical()
+	again, err := r.canonical()
 	if err != nil || !bytes.Equal(again, reportJSON) {
-		return nil, ErrNotCanonical
+		return nil, errNotCanonical
 	}
 	if r.Workstation.SignerPublicKey != strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) {
-		return nil, ErrSignerMismatch
+		return nil, errSignerMismatch
 	}
-	if (r.Rehearsal || r.Workstation.SignerKind == SignerRehearsal) && !opts.Rehearsal {
-		return nil, ErrRehearsal
+	if (r.Rehearsal || r.Workstation.SignerKind == workstation.KindRehearsal) && !opts.Rehearsal {
+		return nil, errRehearsal
 	}
 	if opts.Previous != nil {
 		prev, err := Parse(opts.Previous)
 		if err != nil {
-			return nil, fmt.Errorf("%w: the previous report: %v", ErrChain, err)
+			return nil, fmt.Errorf("%w: the previous report: %v", errChain, err)
 		}
 		want := Ref(opts.Previous, prev)
 		switch {
 		case r.Previous == nil:
-			return nil, fmt.Errorf("%w: the report names no previous report", ErrChain)
+			return nil, fmt.Errorf("%w: the report names no previous report", errChain)
 		case r.Previous.SHA256 != want.SHA256:
-			return nil, fmt.Errorf("%w: it names previous report %s, the given one hashes to %s", ErrChain, r.Previous.SHA256, want.SHA256)
+			return nil, fmt.Errorf("%w: it names previous report %s, the given one hashes to %s", errChain, r.Previous.SHA256, want.SHA256)
 		case prev.Account != r.Account:
-			return nil, fmt.Errorf("%w: the previous report is for account %s, this one for %s", ErrChain, prev.Account.UPN, r.Account.UPN)
+			return nil, fmt.Errorf("%w: the previous report is for account %s, this one for %s", errChain, prev.Account.UPN, r.Account.UPN)
 		case !prev.Started.Before(r.Started):
-			return nil, fmt.Errorf("%w: the previous report is not older", ErrChain)
+			return nil, fmt.Errorf("%w: the previous report is not older", errChain)
 		}
 	}
 	return r, nil

@@ -6,17 +6,28 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/keyceremony/keyceremony/udev"
 )
 
 //go:embed example-config.jsonc
 var exampleConfig []byte
 
 const configUsage = `usage:
-  keyceremony config init [--out ceremony.jsonc]   write a complete, commented example config`
+  keyceremony config init [--out ceremony.jsonc]   write a complete, commented example config
+  keyceremony config udev                          print the udev rule (install it as /etc/udev/rules.d/` + udev.FileName + `)`
 
 // cmdConfig writes the example config.
 func cmdConfig(args []string, out io.Writer) error {
 	if err := groupHelp(args, out, configUsage); err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] == "udev" {
+		fs := newFlags("config udev", "config udev > /etc/udev/rules.d/"+udev.FileName)
+		if pos, err := fs.parse(args[1:], out); err != nil || len(pos) > 0 {
+			return errors.Join(err, fs.usageError("config udev takes no arguments"))
+		}
+		_, err := out.Write(udev.Rules())
 		return err
 	}
 	if len(args) == 0 || args[0] != "init" {

@@ -262,7 +262,7 @@ func TestCLIConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
-		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"config", "udev"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)
@@ -394,6 +394,22 @@ func TestConfigInitIsAcceptedAsIs(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "config", "init", "--out", path); code != 2 {
 		t.Fatal("config init overwrote a file")
+	}
+}
+
+// config udev prints the very rule the Debian package installs
+// (packaging/nfpm.yaml takes udev/70-keyceremony.rules), for a workstation
+// that has the binary and no checkout; it takes no arguments.
+func TestConfigUdevPrintsTheShippedRule(t *testing.T) {
+	want, err := os.ReadFile("../../udev/70-keyceremony.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "config", "udev"); code != 0 || out != string(want) {
+		t.Fatalf("config udev: %d %q %s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "config", "udev", "extra"); code != 2 || !strings.Contains(errOut, "no arguments") {
+		t.Fatalf("config udev extra: %d %s", code, errOut)
 	}
 }
 
