@@ -307,7 +307,7 @@ func TestMDSBlobSignatureAndChain(t *testing.T) {
 	trusted := newCA(t, "Trusted")
 	blob := mdsBlob(t, mdsRoot, 1, testNow, []mdsEntry{{aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a", root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1"}, changed: testNow}})
 	m, err := parseMDS(blob, mdsRoot.cert, testNow)
-	if err != nil || m.Len() != 1 || m.Serial != 1 {
+	if err != nil || m.entryCount() != 1 || m.Serial != 1 {
 		t.Fatalf("%v %+v", err, m)
 	}
 	if _, err := parseMDS(blob, other.cert, testNow); err == nil {
@@ -456,7 +456,7 @@ func BenchmarkParseMDS(b *testing.B) {
 	b.SetBytes(int64(len(blob)))
 	for b.Loop() {
 		m, err := parseMDS(blob, mdsRoot.cert, testNow)
-		if err != nil || m.Len() != 4000 {
+		if err != nil || m.entryCount() != 4000 {
 			b.Fatal(err)
 		}
 	}

@@ -120,17 +120,17 @@ func parseMDS(blob []byte, root *x509.Certificate, now time.Time) (*MDS, error) 
 	return m, nil
 }
 
-// Len is the number of FIDO2 entries (with an AAGUID).
-func (m *MDS) Len() int { return len(m.entries) }
+// entryCount is the number of FIDO2 entries (with an AAGUID).
+func (m *MDS) entryCount() int { return len(m.entries) }
 
-// Entry returns the metadata of an AAGUID.
-func (m *MDS) Entry(aaguid string) (*metadata.Entry, bool) {
+// entry returns the metadata of an AAGUID.
+func (m *MDS) entry(aaguid string) (*metadata.Entry, bool) {
 	e, ok := m.entries[aaguid]
 	return e, ok
 }
 
-// Age is how old the blob is at least, at time now.
-func (m *MDS) Age(now time.Time) time.Duration { return now.Sub(m.Newest) }
+// age is how old the blob is at least, at time now.
+func (m *MDS) age(now time.Time) time.Duration { return now.Sub(m.Newest) }
 
 // refusedStatuses are MDS statuses that disqualify a key.
 var refusedStatuses = map[metadata.AuthenticatorStatus]string{

@@ -427,7 +427,7 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 		roots.AddCert(r)
 	}
 	if vf.MDS != nil {
-		if e, ok := vf.MDS.Entry(aaguid); ok {
+		if e, ok := vf.MDS.entry(aaguid); ok {
 			for _, r := range e.MetadataStatement.AttestationRootCertificates {
 				roots.AddCert(r)
 			}
@@ -560,10 +560,10 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 		return
 	}
 	v.MDS = &MDSInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
-	if p.MDS != nil && vf.MDS.Age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
+	if p.MDS != nil && vf.MDS.age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
 		v.refuse(ReasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
 	}
-	e, ok := vf.MDS.Entry(aaguid)
+	e, ok := vf.MDS.entry(aaguid)
 	if why, bad := vf.MDS.unreadable[aaguid]; !ok && bad {
 		v.refuse(ReasonMDSMissing, "the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked", aaguid, why)
 		return

@@ -350,7 +350,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 	if err := r.test(ctx, &k); err != nil {
 		return report.Key{}, err
 	}
-	if err := e.journal.AppendKey(r.step("tested"), "done", nil, &k); err != nil {
+	if err := e.journal.appendKey(r.step("tested"), "done", nil, &k); err != nil {
 		return report.Key{}, err
 	}
 	return k, nil
@@ -778,7 +778,7 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 	for _, m := range list {
 		if m.DisplayName == k.DisplayName {
 			k.GraphMethodID = m.ID
-			if err := e.journal.AppendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
+			if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
 				return nil, err
 			}
 			e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
@@ -860,7 +860,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		Attestation:   keystep.Record(v), PINSet: true, PINSplit: true, PINGenerated: e.cfg.GeneratedPIN, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
-	if err := e.journal.AppendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
+	if err := e.journal.appendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
 		return report.Key{}, err
 	}
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("register key %d as %q on %s", slot, k.DisplayName, e.user.UPN))
@@ -883,7 +883,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		return report.Key{}, fmt.Errorf("Entra records AAGUID %s for the new method, the key is %s", back.AAGUID, k.AAGUID)
 	}
 	k.GraphMethodID = m.ID
-	if err := e.journal.AppendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID}, &k); err != nil {
+	if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID}, &k); err != nil {
 		return report.Key{}, err
 	}
 	e.prompt.Progress(r.step("enroll"), fmt.Sprintf("registered as %q (method %s)", k.DisplayName, m.ID))
@@ -978,7 +978,7 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 			retired = append(retired, report.Retired{GraphMethodID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Created: m.Created.UTC().Format(time.RFC3339)})
 		}
 	}
-	return retired, e.journal.AppendRetired("retire", "done", retired)
+	return retired, e.journal.appendRetired("retire", "done", retired)
 }
 
 // report builds, signs and writes the report from the journal.

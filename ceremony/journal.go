@@ -44,8 +44,8 @@ type journalFile interface {
 	Close() error
 }
 
-// ErrJournalBroken is wrapped when a journal's chain does not hold.
-var ErrJournalBroken = errors.New("the ceremony journal is damaged or was edited")
+// errJournalBroken is wrapped when a journal's chain does not hold.
+var errJournalBroken = errors.New("the ceremony journal is damaged or was edited")
 
 // CreateJournal starts a new journal; the file must not exist.
 func CreateJournal(path string, now func() time.Time) (*Journal, error) {
@@ -104,13 +104,13 @@ func parseJournal(b []byte) ([]Entry, int, error) {
 			if !complete || len(rest) == 0 {
 				break // torn final write
 			}
-			return nil, 0, fmt.Errorf("%w: line %d: %v", ErrJournalBroken, i+1, err)
+			return nil, 0, fmt.Errorf("%w: line %d: %v", errJournalBroken, i+1, err)
 		}
 		if !complete {
 			break // a whole entry without its newline: never acknowledged
 		}
 		if e.Prev != prev || e.Seq != i+1 || e.Hash != entryHash(e) {
-			return nil, 0, fmt.Errorf("%w: line %d does not chain", ErrJournalBroken, i+1)
+			return nil, 0, fmt.Errorf("%w: line %d does not chain", errJournalBroken, i+1)
 		}
 		prev = e.Hash
 		out = append(out, e)
@@ -134,13 +134,13 @@ func (j *Journal) Append(step, phase string, data map[string]string) error {
 	return j.append(Entry{Step: step, Phase: phase, Data: data})
 }
 
-// AppendKey is Append with a key's record.
-func (j *Journal) AppendKey(step, phase string, data map[string]string, k *report.Key) error {
+// appendKey is Append with a key's record.
+func (j *Journal) appendKey(step, phase string, data map[string]string, k *report.Key) error {
 	return j.append(Entry{Step: step, Phase: phase, Data: data, Key: k})
 }
 
-// AppendRetired is Append with the methods a retirement deleted.
-func (j *Journal) AppendRetired(step, phase string, retired []report.Retired) error {
+// appendRetired is Append with the methods a retirement deleted.
+func (j *Journal) appendRetired(step, phase string, retired []report.Retired) error {
 	return j.append(Entry{Step: step, Phase: phase, Retired: retired})
 }
 

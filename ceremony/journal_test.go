@@ -52,12 +52,12 @@ func TestJournalEditIsDetected(t *testing.T) {
 	path := writeJournal(t)
 	b, _ := os.ReadFile(path)
 	os.WriteFile(path, []byte(strings.Replace(string(b), `"u1"`, `"u2"`, 1)), 0o600)
-	if _, err := ReadJournal(path); !errors.Is(err, ErrJournalBroken) {
+	if _, err := ReadJournal(path); !errors.Is(err, errJournalBroken) {
 		t.Fatalf("edited journal: %v", err)
 	}
 	lines := strings.SplitAfter(string(b), "\n")
 	os.WriteFile(path, []byte(lines[0]+lines[2]), 0o600) // a line removed
-	if _, err := ReadJournal(path); !errors.Is(err, ErrJournalBroken) {
+	if _, err := ReadJournal(path); !errors.Is(err, errJournalBroken) {
 		t.Fatalf("line removed: %v", err)
 	}
 }

@@ -85,8 +85,8 @@ type Trust struct {
 	Fingerprint string // e.g. SHA256:abc… as printed by the other machine
 }
 
-// ErrUntrusted is wrapped when a file is signed by a key that is not trusted.
-var ErrUntrusted = errors.New("the file is signed by a key this machine does not trust (swapped file?)")
+// errUntrusted is wrapped when a file is signed by a key that is not trusted.
+var errUntrusted = errors.New("the file is signed by a key this machine does not trust (swapped file?)")
 
 // Write signs v's JSON with key in namespace and writes the file (0600).
 func Write(path string, v any, namespace string, key crypto.Signer) error {
@@ -128,7 +128,7 @@ func Read(path, namespace string, trust Trust, v any) ([]byte, error) {
 	switch {
 	case trust.PublicKey != nil && ssh.FingerprintSHA256(trust.PublicKey) != ssh.FingerprintSHA256(signer),
 		trust.PublicKey == nil && (trust.Fingerprint == "" || trust.Fingerprint != ssh.FingerprintSHA256(signer)):
-		return nil, fmt.Errorf("%s: %w: signed by %s", path, ErrUntrusted, ssh.FingerprintSHA256(signer))
+		return nil, fmt.Errorf("%s: %w: signed by %s", path, errUntrusted, ssh.FingerprintSHA256(signer))
 	}
 	payload, err := base64.StdEncoding.DecodeString(f.Payload)
 	if err != nil {

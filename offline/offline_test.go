@@ -167,7 +167,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	impostor, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	swapped := filepath.Join(dir, "swapped.json")
 	Write(swapped, res, NamespaceResults, impostor)
-	if _, err := Read(swapped, NamespaceResults, trustOf(workstation), &r); !errors.Is(err, ErrUntrusted) {
+	if _, err := Read(swapped, NamespaceResults, trustOf(workstation), &r); !errors.Is(err, errUntrusted) {
 		t.Fatalf("swapped results: %v", err)
 	}
 	// The options file is not a results file (namespaces differ).
@@ -175,7 +175,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatalf("options read as results: %v", err)
 	}
 	// No trust given at all: refused.
-	if _, err := Read(resPath, NamespaceResults, Trust{}, &r); !errors.Is(err, ErrUntrusted) {
+	if _, err := Read(resPath, NamespaceResults, Trust{}, &r); !errors.Is(err, errUntrusted) {
 		t.Fatalf("no trust: %v", err)
 	}
 

@@ -56,8 +56,8 @@ var (
 	dimStyle    = lipgloss.NewStyle().Faint(true)
 )
 
-// Model is the bubbletea model of a ceremony screen.
-type Model struct {
+// model is the bubbletea model of a ceremony screen.
+type model struct {
 	title      string
 	totalSteps int
 	doneSteps  int
@@ -73,19 +73,20 @@ type Model struct {
 	width      int
 }
 
-// NewModel returns the model; totalSteps sizes the progress line.
-func NewModel(title string, totalSteps int) Model {
+// NewModel returns the ceremony screen's bubbletea model; totalSteps sizes
+// the progress line.
+func NewModel(title string, totalSteps int) tea.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.CharLimit = 63
-	return Model{title: title, totalSteps: totalSteps, input: in, width: 80}
+	return model{title: title, totalSteps: totalSteps, input: in, width: 80}
 }
 
 // Init implements tea.Model.
-func (m Model) Init() tea.Cmd { return nil }
+func (m model) Init() tea.Cmd { return nil }
 
 // Update implements tea.Model.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
@@ -113,7 +114,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // key handles the keyboard.
-func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.done != nil {
 		return m, tea.Quit
 	}
@@ -182,7 +183,7 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 }
 
 // answer replies to the pending request, once.
-func (m *Model) answer(a answer) {
+func (m *model) answer(a answer) {
 	if m.current == nil {
 		return
 	}
@@ -191,7 +192,7 @@ func (m *Model) answer(a answer) {
 }
 
 // View implements tea.Model.
-func (m Model) View() string {
+func (m model) View() string {
 	var b strings.Builder
 	w := min(m.width, 80)
 	b.WriteString(titleStyle.Render(m.title) + "\n")
@@ -267,14 +268,18 @@ func truncate(s string, w int) string {
 	return string(r[:w-1]) + "…"
 }
 
-// Prompter implements officer.Prompter by asking through a running program.
-type Prompter struct {
-	Program *tea.Program
+// NewPrompter returns the officer.Prompter that asks through a running
+// program whose model NewModel made.
+func NewPrompter(program *tea.Program) officer.Prompter { return prompter{program: program} }
+
+// prompter implements officer.Prompter by asking through a running program.
+type prompter struct {
+	program *tea.Program
 }
 
-func (p Prompter) ask(ctx context.Context, r *request) (answer, error) {
+func (p prompter) ask(ctx context.Context, r *request) (answer, error) {
 	r.reply = make(chan answer, 1)
-	p.Program.Send(r)
+	p.program.Send(r)
 	select {
 	case a := <-r.reply:
 		return a, nil
@@ -284,7 +289,7 @@ func (p Prompter) ask(ctx context.Context, r *request) (answer, error) {
 }
 
 // Instruct implements officer.Prompter.
-func (p Prompter) Instruct(ctx context.Context, in officer.Instruction) error {
+func (p prompter) Instruct(ctx context.Context, in officer.Instruction) error {
 	a, err := p.ask(ctx, &request{kind: reqInstruct, text: in.Text, slot: in.Slot})
 	if err != nil {
 		return err
@@ -296,7 +301,7 @@ func (p Prompter) Instruct(ctx context.Context, in officer.Instruction) error {
 }
 
 // Confirm implements officer.Prompter.
-func (p Prompter) Confirm(ctx context.Context, name, action string) error {
+func (p prompter) Confirm(ctx context.Context, name, action string) error {
 	a, err := p.ask(ctx, &request{kind: reqConfirm, officer: name, text: action})
 	if err != nil {
 		return err
@@ -308,7 +313,7 @@ func (p Prompter) Confirm(ctx context.Context, name, action string) error {
 }
 
 // PINHalf implements officer.Prompter.
-func (p Prompter) PINHalf(ctx context.Context, slot int, name string, newPIN bool) ([]byte, error) {
+func (p prompter) PINHalf(ctx context.Context, slot int, name string, newPIN bool) ([]byte, error) {
 	a, err := p.ask(ctx, &request{kind: reqPIN, officer: name, slot: slot, newPIN: newPIN})
 	if err != nil {
 		return nil, err
@@ -320,9 +325,9 @@ func (p Prompter) PINHalf(ctx context.Context, slot int, name string, newPIN boo
 }
 
 // Touch implements officer.Prompter.
-func (p Prompter) Touch(slot int) { p.Program.Send(touchMsg{slot: slot}) }
+func (p prompter) Touch(slot int) { p.program.Send(touchMsg{slot: slot}) }
 
 // Progress implements officer.Prompter.
-func (p Prompter) Progress(step, detail string) {
-	p.Program.Send(progressMsg{step: step, detail: detail})
+func (p prompter) Progress(step, detail string) {
+	p.program.Send(progressMsg{step: step, detail: detail})
 }

@@ -117,9 +117,9 @@ func signingTemplate() tpm2.TPMTPublic {
 	}
 }
 
-// TPMKey is the workstation's report signing key, held by the TPM. It
+// tpmSigningKey is the workstation's report signing key, held by the TPM. It
 // implements crypto.Signer (SHA-256 digests only).
-type TPMKey struct {
+type tpmSigningKey struct {
 	tpm    transport.TPM
 	handle tpm2.NamedHandle
 	pub    *ecdsa.PublicKey
@@ -127,7 +127,7 @@ type TPMKey struct {
 
 // loadOrCreateTPMKey finds the signing key at handle, or creates it under
 // the owner hierarchy and makes it persistent there. created says which.
-func loadOrCreateTPMKey(t transport.TPM, handle uint32) (key *TPMKey, created bool, err error) {
+func loadOrCreateTPMKey(t transport.TPM, handle uint32) (key *tpmSigningKey, created bool, err error) {
 	h := tpm2.TPMHandle(handle)
 	rp, err := tpm2.ReadPublic{ObjectHandle: h}.Execute(t)
 	if err == nil {
@@ -158,7 +158,7 @@ func loadOrCreateTPMKey(t transport.TPM, handle uint32) (key *TPMKey, created bo
 }
 
 // tpmKeyFromPublic checks that the persistent object is our kind of key.
-func tpmKeyFromPublic(t transport.TPM, h tpm2.TPMHandle, name tpm2.TPM2BName, out tpm2.TPM2BPublic) (*TPMKey, error) {
+func tpmKeyFromPublic(t transport.TPM, h tpm2.TPMHandle, name tpm2.TPM2BName, out tpm2.TPM2BPublic) (*tpmSigningKey, error) {
 	pub, err := out.Contents()
 	if err != nil {
 		return nil, fmt.Errorf("TPM key public area: %w", err)
@@ -182,15 +182,15 @@ func tpmKeyFromPublic(t transport.TPM, h tpm2.TPMHandle, name tpm2.TPM2BName, ou
 	if err != nil {
 		return nil, err
 	}
-	return &TPMKey{tpm: t, handle: tpm2.NamedHandle{Handle: h, Name: name}, pub: ec}, nil
+	return &tpmSigningKey{tpm: t, handle: tpm2.NamedHandle{Handle: h, Name: name}, pub: ec}, nil
 }
 
 // Public implements crypto.Signer.
-func (k *TPMKey) Public() crypto.PublicKey { return k.pub }
+func (k *tpmSigningKey) Public() crypto.PublicKey { return k.pub }
 
 // Sign implements crypto.Signer: TPM2_Sign with ECDSA over a SHA-256 digest,
 // returned ASN.1 DER encoded.
-func (k *TPMKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+func (k *tpmSigningKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if opts.HashFunc() != crypto.SHA256 || len(digest) != 32 {
 		return nil, errors.New("the TPM report key signs SHA-256 digests only")
 	}

@@ -46,7 +46,7 @@ func runUI(ctx context.Context, title string, steps int, wrap func(officer.Promp
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prog := tea.NewProgram(tui.NewModel(title, steps))
-	var p officer.Prompter = tui.Prompter{Program: prog}
+	p := tui.NewPrompter(prog)
 	if wrap != nil {
 		p = wrap(p)
 	}
