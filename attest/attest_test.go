@@ -350,7 +350,7 @@ func TestPolicyFiles(t *testing.T) {
 		"35f1a54b353bfb711e6d42adbeb76c0e9dead095018e6a94783ba2192fd6faad": "Yubico FIDO Root CA Serial 450203556",
 		"62760c6a6ef91679f454c8902b80fd009825b3f25da90f1fbace2ec6586cd5a8": "Yubico Attestation Root 1",
 	}
-	roots := p.RootInfo()
+	roots := p.rootInfo()
 	if len(roots) != len(want) {
 		t.Fatalf("%d embedded roots, want %d", len(roots), len(want))
 	}

@@ -48,9 +48,9 @@ func pinnedMDSRoot() (*x509.Certificate, error) {
 	return x509.ParseCertificate(der)
 }
 
-// LoadMDS reads and verifies an MDS3 blob file against root (nil: the pinned
+// loadMDS reads and verifies an MDS3 blob file against root (nil: the pinned
 // FIDO root).
-func LoadMDS(path string, root *x509.Certificate, now time.Time) (*MDS, error) {
+func loadMDS(path string, root *x509.Certificate, now time.Time) (*MDS, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read MDS blob: %w", err)

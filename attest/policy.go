@@ -218,23 +218,18 @@ func (p *Policy) anchorInfo(c *x509.Certificate) CertInfo {
 // JSON returns the policy file as it was read.
 func (p *Policy) JSON() []byte { return append([]byte(nil), p.raw...) }
 
-// RootPEM returns root i (in Roots' order) as PEM, in its published bytes.
-func (p *Policy) RootPEM(i int) []byte {
+// rootPEM returns root i (in Roots' order) as PEM, in its published bytes.
+func (p *Policy) rootPEM(i int) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.published[i]})
 }
 
-// RootInfo lists the policy's roots by name and published SHA-256.
-func (p *Policy) RootInfo() []CertInfo {
+// rootInfo lists the policy's roots by name and published SHA-256.
+func (p *Policy) rootInfo() []CertInfo {
 	var out []CertInfo
 	for _, r := range p.roots {
 		out = append(out, p.anchorInfo(r))
 	}
 	return out
-}
-
-// TrustedRoots returns the parsed policy roots.
-func (p *Policy) TrustedRoots() []*x509.Certificate {
-	return append([]*x509.Certificate(nil), p.roots...)
 }
 
 // model finds the allowlist entry of an AAGUID.

@@ -124,7 +124,9 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		}
 		for _, kr := range res.Credentials {
 			fmt.Fprintf(out, "Key %d:\n", kr.Slot)
-			printVerdict(out, kr.Attestation)
+			if err := kr.Attestation.WriteText(out); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
 		return nil
@@ -148,7 +150,9 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 				fmt.Fprintln(out, "no attestation verdict in the results")
 				continue
 			}
-			printVerdict(out, kr.Attestation)
+			if err := kr.Attestation.WriteText(out); err != nil {
+				return err
+			}
 		}
 		c, _, err := g.open(ctx, errOut)
 		if err != nil {
