@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -15,7 +16,7 @@ func backendFlag(fs *flag.FlagSet) *string {
 }
 
 // backend is the config's backend, or override when the flag names one.
-func (c *ceremonyConfig) backend(override string) (fidokey.Backend, error) {
+func configBackend(c *config.File, override string) (fidokey.Backend, error) {
 	if override != "" {
 		c.Backend = override
 	}

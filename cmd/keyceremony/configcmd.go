@@ -1,17 +1,14 @@
 package main
 
 import (
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/udev"
 )
-
-//go:embed example-config.jsonc
-var exampleConfig []byte
 
 const configUsage = `usage:
   keyceremony config init [--out ceremony.jsonc]   write a complete, commented example config
@@ -42,7 +39,7 @@ func cmdConfig(args []string, out io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("write the example config: %w", err)}
 	}
-	if _, err := f.Write(exampleConfig); err != nil {
+	if _, err := f.Write(config.Example()); err != nil {
 		f.Close()
 		return err
 	}

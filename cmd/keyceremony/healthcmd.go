@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
@@ -72,15 +73,15 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if *cfgPath == "" || len(lasts) == 0 {
 		return fs.usageError("--config and --report are required")
 	}
-	cfg, err := loadCeremonyConfig(*cfgPath)
+	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return usageError{err}
 	}
-	be, err := cfg.backend(*backendName)
+	be, err := configBackend(cfg, *backendName)
 	if err != nil {
 		return usageError{err}
 	}
-	accounts, err := cfg.sitting()
+	accounts, err := cfg.Sitting()
 	if err != nil {
 		return usageError{err}
 	}
@@ -89,7 +90,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		return usageError{err}
 	}
 	defer closeSigner()
-	g := cfg.graphFlags()
+	g := configGraphFlags(cfg)
 	client, _, err := g.openReadOnly(ctx, errOut)
 	if err != nil {
 		return usageError{err}

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/tailscale/hujson"
-
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/history"
 )
 
@@ -36,7 +31,7 @@ func cmdHistory(args []string, out io.Writer) error {
 	}
 	pol := history.Policy{}
 	if *cfgPath != "" {
-		if pol, err = loadIntervals(*cfgPath); err != nil {
+		if pol, err = config.LoadIntervals(*cfgPath); err != nil {
 			return usageError{err}
 		}
 	}
@@ -69,55 +64,4 @@ func cmdHistory(args []string, out io.Writer) error {
 		return findingError{fmt.Sprintf("%d problem(s): something is overdue or a finding is open (see above)", len(h.Problems))}
 	}
 	return nil
-}
-
-// loadIntervals reads rotation_interval and health_interval from a
-// ceremony config ("365d", "12w", "1y" or a Go duration such as "2160h").
-func loadIntervals(path string) (history.Policy, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return history.Policy{}, err
-	}
-	if b, err = hujson.Standardize(b); err != nil {
-		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	var c struct {
-		Rotation string `json:"rotation_interval"`
-		Health   string `json:"health_interval"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&c); err != nil {
-		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	var pol history.Policy
-	for _, f := range []struct {
-		name, v string
-		to      *time.Duration
-	}{{"rotation_interval", c.Rotation, &pol.RotationInterval}, {"health_interval", c.Health, &pol.HealthInterval}} {
-		if f.v == "" {
-			continue
-		}
-		d, err := parseInterval(f.v)
-		if err != nil {
-			return history.Policy{}, fmt.Errorf("config %s: %s: %w", path, f.name, err)
-		}
-		*f.to = d
-	}
-	return pol, nil
-}
-
-// parseInterval reads "90d", "12w", "1y" (365 days) or a Go duration.
-func parseInterval(s string) (time.Duration, error) {
-	day := 24 * time.Hour
-	for suffix, unit := range map[string]time.Duration{"d": day, "w": 7 * day, "y": 365 * day} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.ParseInt(n, 10, 64); err == nil && v > 0 && v <= int64(math.MaxInt64/unit) {
-				return time.Duration(v) * unit, nil
-			}
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not an interval (say 90d, 12w, 1y or 2160h)", s)
-	}
-	return d, nil
 }

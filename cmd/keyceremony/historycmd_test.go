@@ -76,17 +76,3 @@ func writeFile(t *testing.T, content string) string {
 	}
 	return f
 }
-
-// FuzzParseInterval: an interval from a config file is a positive duration
-// or an error, never a panic or a zero that would make everything overdue.
-func FuzzParseInterval(f *testing.F) {
-	for _, s := range []string{"90d", "12w", "1y", "2160h", "0d", "-1y", "", "99999999999999999999d", "1.5h"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseInterval(s)
-		if err == nil && d <= 0 {
-			t.Fatalf("parseInterval(%q) = %v without an error", s, d)
-		}
-	})
-}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 )
@@ -212,7 +213,7 @@ func TestCeremonyConfigAndTerminal(t *testing.T) {
 		return p
 	}
 	good := `{"tenant_id":"t","client_id":"c","account":"breakglass1@contoso.onmicrosoft.com","officer_a":"A","officer_b":"B","out_dir":"` + dir + `","retire":true}`
-	if _, err := loadCeremonyConfig(write(good)); err != nil {
+	if _, err := config.Load(write(good)); err != nil {
 		t.Fatal(err)
 	}
 	for name, body := range map[string]string{
@@ -220,7 +221,7 @@ func TestCeremonyConfigAndTerminal(t *testing.T) {
 		"same officer": strings.Replace(good, `"officer_b":"B"`, `"officer_b":"A"`, 1),
 		"no account":   strings.Replace(good, `"account":"breakglass1@contoso.onmicrosoft.com",`, ``, 1),
 	} {
-		if _, err := loadCeremonyConfig(write(body)); err == nil {
+		if _, err := config.Load(write(body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -361,7 +362,7 @@ func TestNoTPMMessagesNameRealKeysAndFlags(t *testing.T) {
 	// The key it names is one the config file accepts.
 	withKey := strings.Replace(body, `"retire":true`, `"retire":true,"software_key":"`+filepath.Join(dir, "ws.key")+`"`, 1)
 	os.WriteFile(cfg, []byte(withKey), 0o600)
-	if _, err := loadCeremonyConfig(cfg); err != nil {
+	if _, err := config.Load(cfg); err != nil {
 		t.Fatalf("the named config key is refused: %v", err)
 	}
 	code, _, errOut = runCLI(t, "report", "key", "--tpm", filepath.Join(dir, "no-tpm"))
@@ -385,7 +386,7 @@ func TestConfigInitIsAcceptedAsIs(t *testing.T) {
 	if !strings.Contains(string(b), "// ") {
 		t.Fatal("the example has no comments")
 	}
-	if _, err := loadCeremonyConfig(path); err != nil {
+	if _, err := config.Load(path); err != nil {
 		t.Fatalf("the example is refused: %v", err)
 	}
 	code, _, errOut := runCLI(t, "ceremony", "--config", path)
@@ -457,7 +458,7 @@ func TestDocumentedSignInSettingsExist(t *testing.T) {
 	}
 	cfg := filepath.Join(t.TempDir(), "c.json")
 	os.WriteFile(cfg, []byte(`{"tenant_id":"t","client_id":"c","account":"a","officer_a":"A","officer_b":"B","out_dir":"o","retire":true,"auth":"certificate","certificate":"app.pem"}`), 0o600)
-	if _, err := loadCeremonyConfig(cfg); err != nil {
+	if _, err := config.Load(cfg); err != nil {
 		t.Fatalf("config keys auth/certificate: %v", err)
 	}
 	for _, verb := range []string{"export", "register"} {
@@ -465,17 +466,5 @@ func TestDocumentedSignInSettingsExist(t *testing.T) {
 		if !strings.Contains(out, "-auth") || !strings.Contains(out, "-cert") {
 			t.Errorf("offline %s has no --auth/--cert:\n%s", verb, out)
 		}
-	}
-}
-
-// A ceremony signed in with a client secret says so in its report: a
-// certificate is the stronger choice.
-func TestSecretSignInIsADeviation(t *testing.T) {
-	c := ceremonyConfig{Auth: "secret"}
-	if d := c.signInDeviations(); len(d) != 1 || !strings.Contains(d[0], "certificate") {
-		t.Fatalf("deviations %q", d)
-	}
-	if d := (&ceremonyConfig{Auth: "certificate"}).signInDeviations(); d != nil {
-		t.Fatalf("certificate sign-in recorded %q", d)
 	}
 }

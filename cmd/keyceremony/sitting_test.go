@@ -78,31 +78,6 @@ func TestRehearseTwoAccounts(t *testing.T) {
 	}
 }
 
-// A config names one account or several, never both, never one twice.
-func TestConfigAccounts(t *testing.T) {
-	base := `"tenant_id": "t", "client_id": "c", "officer_a": "A", "officer_b": "B", "out_dir": "/tmp/x"`
-	for _, tc := range []struct{ body, want string }{
-		{`{` + base + `, "account": "a@x", "accounts": [{"account": "b@x"}]}`, "not both"},
-		{`{` + base + `, "accounts": [{"account": "a@x"}, {"account": "A@x"}]}`, "twice"},
-		{`{` + base + `, "accounts": [{"account": ""}]}`, "twice, or empty"},
-		{`{` + base + `}`, "account (or accounts) are required"},
-		{`{` + base + `, "account": "a@x", "pin_halves": "dictated"}`, "pin_halves"},
-	} {
-		f := writeFile(t, tc.body)
-		if _, err := loadCeremonyConfig(f); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", tc.body, err, tc.want)
-		}
-	}
-	c, err := loadCeremonyConfig(writeFile(t, `{`+base+`, "accounts": [{"account": "a@x"}, {"account": "b@x"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.sitting()
-	if err != nil || len(s) != 2 || s[1].OutDir != "/tmp/x/b@x" {
-		t.Fatalf("sitting %+v %v", s, err)
-	}
-}
-
 // health covers every account of the config: a report of an account the
 // config does not name, two reports of one account, or an account without
 // its report is a usage error before any key is touched.

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tailscale/hujson"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/history"
+)
+
+//go:embed example.jsonc
+var example []byte
+
+// Example returns a complete, commented config that Load accepts as it is
+// once its placeholders are filled in; `keyceremony config init` writes it.
+func Example() []byte { return bytes.Clone(example) }
+
+// File is the ceremony config file: JSON with comments and trailing
+// commas (JWCC); an unknown key is an error, never ignored.
+type File struct {
+	TenantID string `json:"tenant_id"`
+	Domain   string `json:"domain,omitempty"`
+	Account  string `json:"account,omitempty"`
+	// Accounts names several break-glass accounts provisioned in one
+	// sitting, each with its own keys, report and previous report; instead
+	// of account and previous_report.
+	Accounts     []Account `json:"accounts,omitempty"`
+	ClientID     string    `json:"client_id"`
+	Auth         string    `json:"auth,omitempty"`               // device-code (default), browser, certificate
+	Certificate  string    `json:"certificate,omitempty"`        // for auth certificate
+	ClientSecret string    `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
+	Authority    string    `json:"authority,omitempty"`          // emulator only
+	Graph        string    `json:"graph,omitempty"`              // emulator only
+	CA           string    `json:"ca,omitempty"`                 // emulator only
+	Policy       string    `json:"policy,omitempty"`             // default: the embedded policy
+	MDS          string    `json:"mds,omitempty"`
+	OfficerA     string    `json:"officer_a"`
+	OfficerB     string    `json:"officer_b"`
+	Witness      string    `json:"witness,omitempty"`
+	Keys         int       `json:"keys,omitempty"`
+	Reset        *bool     `json:"reset,omitempty"` // default true
+	Retire       bool      `json:"retire"`
+	MinPINLength int       `json:"min_pin_length,omitempty"`
+	PINHalves    string    `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand []string  `json:"print_command,omitempty"` // for generated halves; default ["lp"]
+	// Read by `keyceremony history`: when the next rotation and health check are due.
+	RotationInterval string   `json:"rotation_interval,omitempty"`
+	HealthInterval   string   `json:"health_interval,omitempty"`
+	OutDir           string   `json:"out_dir"`
+	TPM              string   `json:"tpm,omitempty"`
+	SoftwareKey      string   `json:"software_key,omitempty"`
+	PreviousReport   string   `json:"previous_report,omitempty"`
+	Devices          []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
+	Backend          string   `json:"backend,omitempty"` // native (default) or libfido2 (in a -tags libfido2 build)
+}
+
+// Account is one account of a sitting.
+type Account struct {
+	Account        string `json:"account"`
+	PreviousReport string `json:"previous_report,omitempty"`
+}
+
+// Sitting lists the accounts to provision, each with its previous report
+// read and its folder: out_dir itself for one account, out_dir/<account>
+// for several.
+func (c *File) Sitting() ([]ceremony.SittingAccount, error) {
+	list := c.Accounts
+	if len(list) == 0 {
+		list = []Account{{Account: c.Account, PreviousReport: c.PreviousReport}}
+	}
+	var out []ceremony.SittingAccount
+	for _, a := range list {
+		s := ceremony.SittingAccount{UPN: a.Account, OutDir: c.OutDir}
+		if len(list) > 1 {
+			s.OutDir = filepath.Join(c.OutDir, a.Account)
+		}
+		if a.PreviousReport != "" {
+			b, err := os.ReadFile(a.PreviousReport)
+			if err != nil {
+				return nil, fmt.Errorf("%s: previous report: %w", a.Account, err)
+			}
+			s.Previous = b
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Load reads and checks the config at path: what is missing, contradictory
+// or unknown is an error naming the key.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(b, path)
+}
+
+// parse checks a config file's bytes; path names it in errors.
+func parse(b []byte, path string) (*File, error) {
+	var err error
+	// JSON with comments and trailing commas (JWCC, github.com/tailscale/hujson),
+	// so that the example `config init` writes explains itself.
+	if b, err = hujson.Standardize(b); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c File
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	switch {
+	case c.TenantID == "" || c.ClientID == "" || (c.Account == "" && len(c.Accounts) == 0):
+		return nil, fmt.Errorf("config %s: tenant_id, client_id and account (or accounts) are required", path)
+	case c.Account != "" && len(c.Accounts) > 0, c.PreviousReport != "" && len(c.Accounts) > 0:
+		return nil, fmt.Errorf("config %s: give account and previous_report, or accounts (each with its previous_report), not both", path)
+	case duplicateAccount(c.Accounts) != "":
+		return nil, fmt.Errorf("config %s: accounts names %s twice, or empty: each account once", path, duplicateAccount(c.Accounts))
+	case c.OfficerA == "" || c.OfficerB == "" || c.OfficerA == c.OfficerB:
+		return nil, fmt.Errorf("config %s: two different officers (officer_a, officer_b) are required", path)
+	case c.OutDir == "":
+		return nil, fmt.Errorf("config %s: out_dir is required", path)
+	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
+		return nil, fmt.Errorf("config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)", path, c.PINHalves)
+	}
+	if len(c.PrintCommand) == 0 {
+		c.PrintCommand = []string{"lp"}
+	}
+	return &c, nil
+}
+
+// duplicateAccount is an account accounts names twice (or empty), or "".
+func duplicateAccount(accounts []Account) string {
+	seen := map[string]bool{}
+	for _, a := range accounts {
+		switch {
+		case a.Account == "":
+			return `""`
+		case seen[strings.ToLower(a.Account)]:
+			return a.Account
+		}
+		seen[strings.ToLower(a.Account)] = true
+	}
+	return ""
+}
+
+// SignInDeviations are what the report records about how the ceremony
+// signed in to Graph.
+func (c *File) SignInDeviations() []string {
+	if c.Auth == enroll.SignInSecret {
+		return []string{enroll.SecretDeviation}
+	}
+	return nil
+}
+
+// LoadIntervals reads only rotation_interval and health_interval from the
+// config at path ("365d", "12w", "1y" or a Go duration such as "2160h"),
+// as an auditor's history check needs them; an unset interval is zero.
+func LoadIntervals(path string) (history.Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return history.Policy{}, err
+	}
+	if b, err = hujson.Standardize(b); err != nil {
+		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	var c struct {
+		Rotation string `json:"rotation_interval"`
+		Health   string `json:"health_interval"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&c); err != nil {
+		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	var pol history.Policy
+	for _, f := range []struct {
+		name, v string
+		to      *time.Duration
+	}{{"rotation_interval", c.Rotation, &pol.RotationInterval}, {"health_interval", c.Health, &pol.HealthInterval}} {
+		if f.v == "" {
+			continue
+		}
+		d, err := parseInterval(f.v)
+		if err != nil {
+			return history.Policy{}, fmt.Errorf("config %s: %s: %w", path, f.name, err)
+		}
+		*f.to = d
+	}
+	return pol, nil
+}
+
+// parseInterval reads "90d", "12w", "1y" (365 days) or a Go duration.
+func parseInterval(s string) (time.Duration, error) {
+	day := 24 * time.Hour
+	for suffix, unit := range map[string]time.Duration{"d": day, "w": 7 * day, "y": 365 * day} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil && v > 0 && v <= int64(math.MaxInt64/unit) {
+				return time.Duration(v) * unit, nil
+			}
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not an interval (say 90d, 12w, 1y or 2160h)", s)
+	}
+	return d, nil
+}

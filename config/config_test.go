@@ -1,0 +1,89 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "config.jsonc")
+	if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A config names one account or several, never both, never one twice.
+func TestConfigAccounts(t *testing.T) {
+	base := `"tenant_id": "t", "client_id": "c", "officer_a": "A", "officer_b": "B", "out_dir": "/tmp/x"`
+	for _, tc := range []struct{ body, want string }{
+		{`{` + base + `, "account": "a@x", "accounts": [{"account": "b@x"}]}`, "not both"},
+		{`{` + base + `, "accounts": [{"account": "a@x"}, {"account": "A@x"}]}`, "twice"},
+		{`{` + base + `, "accounts": [{"account": ""}]}`, "twice, or empty"},
+		{`{` + base + `}`, "account (or accounts) are required"},
+		{`{` + base + `, "account": "a@x", "pin_halves": "dictated"}`, "pin_halves"},
+	} {
+		f := writeFile(t, tc.body)
+		if _, err := Load(f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	c, err := Load(writeFile(t, `{`+base+`, "accounts": [{"account": "a@x"}, {"account": "b@x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Sitting()
+	if err != nil || len(s) != 2 || s[1].OutDir != "/tmp/x/b@x" {
+		t.Fatalf("sitting %+v %v", s, err)
+	}
+}
+
+// A ceremony signed in with a client secret says so in its report: a
+// certificate is the stronger choice.
+func TestSecretSignInIsADeviation(t *testing.T) {
+	c := File{Auth: "secret"}
+	if d := c.SignInDeviations(); len(d) != 1 || !strings.Contains(d[0], "certificate") {
+		t.Fatalf("deviations %q", d)
+	}
+	if d := (&File{Auth: "certificate"}).SignInDeviations(); d != nil {
+		t.Fatalf("certificate sign-in recorded %q", d)
+	}
+}
+
+// FuzzParseInterval: an interval from a config file is a positive duration
+// or an error, never a panic or a zero that would make everything overdue.
+func FuzzParseInterval(f *testing.F) {
+	for _, s := range []string{"90d", "12w", "1y", "2160h", "0d", "-1y", "", "99999999999999999999d", "1.5h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseInterval(s)
+		if err == nil && d <= 0 {
+			t.Fatalf("parseInterval(%q) = %v without an error", s, d)
+		}
+	})
+}
+
+// FuzzParse: whatever bytes a config file holds, Load answers with a
+// config or an error, never a panic; an accepted config has what the
+// ceremony cannot do without.
+func FuzzParse(f *testing.F) {
+	f.Add(Example())
+	f.Add([]byte(`{"tenant_id": "t", "client_id": "c", "officer_a": "A", "officer_b": "B", "out_dir": "o", "accounts": [{"account": "a"}]}`))
+	f.Add([]byte(`{/* */ "tenant_id": "t",}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parse(b, "fuzz")
+		if err != nil {
+			return
+		}
+		if c.TenantID == "" || c.OfficerA == c.OfficerB || c.OutDir == "" || len(c.PrintCommand) == 0 {
+			t.Fatalf("accepted an incomplete config: %+v", c)
+		}
+		if _, err := c.Sitting(); err != nil && !strings.Contains(err.Error(), "previous report") {
+			t.Fatalf("accepted config has no sitting: %v", err)
+		}
+	})
+}
