@@ -91,7 +91,7 @@ func TestRealU2FRegistrationIsGenuineButNotAllowed(t *testing.T) {
 	if !verdict.Trusted || verdict.Root == nil || verdict.Root.SHA256 != yubicoRootSHA256 {
 		t.Fatalf("genuine NEO not trusted: %+v", verdict)
 	}
-	if verdict.Allowed || reasonCodes(verdict) != ReasonAAGUIDNotAllowed {
+	if verdict.Allowed || reasonCodes(verdict) != reasonAAGUIDNotAllowed {
 		t.Fatalf("a U2F key must not be allowed for a break-glass account: %s", reasonCodes(verdict))
 	}
 }
@@ -115,7 +115,7 @@ func TestRealRegistrationTamperedIsRefused(t *testing.T) {
 	}
 	badCD := []byte(strings.Replace(string(cd), "example.com", "examp1e.com", 1))
 	verdict, err := vf.Verify(Input{AttestationObject: ao, ClientDataJSON: badCD}, Expect{RPID: v.About.RPID, Origin: v.About.Origin})
-	if err != nil || verdict.Allowed || !verdict.HasReason(ReasonClientData) || !verdict.HasReason(ReasonSignature) {
+	if err != nil || verdict.Allowed || !verdict.HasReason(reasonClientData) || !verdict.HasReason(reasonSignature) {
 		t.Fatalf("altered clientDataJSON: %v %s", err, reasonCodes(verdict))
 	}
 }
@@ -166,45 +166,45 @@ func TestForgedCorpusIsRefused(t *testing.T) {
 	}{
 		{"self-signed leaf with a real AAGUID", vf, func() Input {
 			return registration{aaguid: yk, attCert: selfCert, attKey: selfKey}.build(t)
-		}, ReasonChain},
+		}, reasonChain},
 		{"chain to an untrusted root", vf, func() Input {
 			return registration{aaguid: yk, attCert: untrustedCert, attKey: untrustedKey}.build(t)
-		}, ReasonChain},
+		}, reasonChain},
 		{"AAGUID mismatch between authData and certificate", vf, func() Input {
 			return registration{aaguid: yk, attCert: mismatchCert, attKey: mismatchKey}.build(t)
-		}, ReasonAAGUIDMismatch},
+		}, reasonAAGUIDMismatch},
 		{"flipped signature byte", vf, func() Input {
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey, flipSig: true}.build(t)
-		}, ReasonSignature},
+		}, reasonSignature},
 		{"wrong clientDataHash", vf, func() Input {
 			h := sha256.Sum256([]byte("another client data"))
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey, signOver: h[:]}.build(t)
-		}, ReasonSignature},
+		}, reasonSignature},
 		{"revoked entry in a test MDS blob", &Verifier{Policy: mdsPol, MDS: revoked, Now: vf.Now}, func() Input {
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
-		}, ReasonMDSStatus},
+		}, reasonMDSStatus},
 		{"stale MDS blob", &Verifier{Policy: mdsPol, MDS: stale, Now: vf.Now}, func() Input {
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
-		}, ReasonMDSStale},
+		}, reasonMDSStale},
 		{"simkey root without --rehearsal", defaultVerifier(t), func() Input {
 			return simkeyRegistration(t, simKey)
-		}, ReasonSimkeyRoot},
+		}, reasonSimkeyRoot},
 		{"none attestation under the default policy", defaultVerifier(t), func() Input {
 			return registration{aaguid: yk, format: "none"}.build(t)
-		}, ReasonFormatNone},
+		}, reasonFormatNone},
 		{"packed self attestation", vf, func() Input {
 			return registration{aaguid: yk, self: true}.build(t)
-		}, ReasonSelfAttestation},
+		}, reasonSelfAttestation},
 		{"another relying party", vf, func() Input {
 			return registration{rpID: "evil.example", aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
-		}, ReasonRPID},
+		}, reasonRPID},
 		{"wrong origin", vf, func() Input {
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey,
 				clientData: []byte(`{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.micros0ft.com"}`)}.build(t)
-		}, ReasonClientData},
+		}, reasonClientData},
 		{"model not on the allowlist", &Verifier{Policy: testPolicy(t, []testCA{trusted}, nil, nil, AllowedModel{AAGUID: other.String(), Name: "other"}), Now: vf.Now}, func() Input {
 			return registration{aaguid: yk, attCert: goodCert, attKey: goodKey}.build(t)
-		}, ReasonAAGUIDNotAllowed},
+		}, reasonAAGUIDNotAllowed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestSimkeyAllowedOnlyInRehearsal(t *testing.T) {
 	// Adding the simkey root to a real policy does not make it trusted.
 	pol := testPolicy(t, []testCA{{cert: root}}, nil, nil, AllowedModel{AAGUID: simkey.DefaultAAGUID().String(), Name: "sim"})
 	v, _ = (&Verifier{Policy: pol, Now: vf.Now}).Verify(in, Expect{RPID: "login.microsoft.com"})
-	if v.Allowed || !v.HasReason(ReasonSimkeyRoot) {
+	if v.Allowed || !v.HasReason(reasonSimkeyRoot) {
 		t.Fatalf("simkey root smuggled in through a policy: %s", reasonCodes(v))
 	}
 }
@@ -284,12 +284,12 @@ func TestFirmwareAndCertificationPolicy(t *testing.T) {
 	old := uint64(0x050202)
 	in.Firmware = &old
 	v, _ := vf.Verify(in, Expect{RPID: "login.microsoft.com"})
-	if !v.HasReason(ReasonFirmware) || !v.HasReason(ReasonCertification) || v.MDS.Certification != "FIDO_CERTIFIED_L1" || v.Allowed {
+	if !v.HasReason(reasonFirmware) || !v.HasReason(reasonCertification) || v.MDS.Certification != "FIDO_CERTIFIED_L1" || v.Allowed {
 		t.Fatalf("%s %+v", reasonCodes(v), v.MDS)
 	}
 	in.Firmware = nil
 	v, _ = vf.Verify(in, Expect{RPID: "login.microsoft.com"})
-	if !v.HasReason(ReasonFirmwareUnknown) {
+	if !v.HasReason(reasonFirmwareUnknown) {
 		t.Fatalf("unknown firmware: %s", reasonCodes(v))
 	}
 	good := uint64(0x050403)
@@ -339,8 +339,8 @@ func TestPolicyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Allowed) < 10 || !p.RequiresAttestation() || len(p.SHA256()) != 64 {
-		t.Fatalf("default policy: %d models, attestation required %v", len(p.Allowed), p.RequiresAttestation())
+	if len(p.Allowed) < 10 || !p.requiresAttestation() || len(p.SHA256()) != 64 {
+		t.Fatalf("default policy: %d models, attestation required %v", len(p.Allowed), p.requiresAttestation())
 	}
 	// The embedded roots are exactly Yubico's three, by the fingerprints
 	// ../shared/vectors/README.md records (each checked there against two

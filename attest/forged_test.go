@@ -78,7 +78,7 @@ func TestU2FWithRewrittenAAGUIDIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Allowed || v.Model != "" || !v.HasReason(ReasonU2FAAGUID) || !v.HasReason(ReasonAAGUIDNotAllowed) {
+	if v.Allowed || v.Model != "" || !v.HasReason(reasonU2FAAGUID) || !v.HasReason(reasonAAGUIDNotAllowed) {
 		t.Fatalf("rewritten fido-u2f AAGUID: allowed=%v model=%q reasons=%s", v.Allowed, v.Model, sortedCodes(v))
 	}
 	if !v.Trusted {
@@ -231,7 +231,7 @@ func TestReasonsAreIndependent(t *testing.T) {
 				t.Fatalf("reasons %q, want %q: %+v", sortedCodes(v), tc.want, v.Reasons)
 			}
 			for _, r := range v.Reasons {
-				if r.Code == ReasonExpired && !strings.Contains(r.Message, testNow.AddDate(0, 0, -3).Format(time.DateOnly)) {
+				if r.Code == reasonExpired && !strings.Contains(r.Message, testNow.AddDate(0, 0, -3).Format(time.DateOnly)) {
 					t.Errorf("expired without the date it expired: %s", r.Message)
 				}
 			}
@@ -290,7 +290,7 @@ func TestBERRootIsATrustAnchor(t *testing.T) {
 	st["x5c"] = []any{leaf.Raw, ber}
 	o.AttStmt, _ = ctapwire.Marshal(st)
 	v, err = (&Verifier{Policy: pol, Now: func() time.Time { return testNow }}).Verify(o.input(t, stmt.ClientDataJSON), Expect{RPID: entraRPID})
-	if err != nil || v.Allowed || !v.HasReason(ReasonMalformed) {
+	if err != nil || v.Allowed || !v.HasReason(reasonMalformed) {
 		t.Fatalf("BER certificate in x5c: %v %s", err, sortedCodes(v))
 	}
 }
@@ -341,13 +341,13 @@ func TestDefaultPolicyAccepts57ChainThroughIntermediate(t *testing.T) {
 	// Without the intermediate in x5c, nothing links the leaf to the root.
 	alone := registration{aaguid: aaguid, attCert: leaf, attKey: key}.build(t)
 	alone.Firmware = &fw
-	if v, _ := vf.Verify(alone, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(ReasonChain) {
+	if v, _ := vf.Verify(alone, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(reasonChain) {
 		t.Fatalf("leaf without intermediate: %s", sortedCodes(v))
 	}
 	// A 5.7 AAGUID claiming older firmware is refused by the model's minimum.
 	old := uint64(0x050404)
 	in.Firmware = &old
-	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(ReasonFirmware) {
+	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.Allowed || !v.HasReason(reasonFirmware) {
 		t.Fatalf("5.7 model on firmware 5.4.4: %s", sortedCodes(v))
 	}
 }

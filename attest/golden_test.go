@@ -151,7 +151,7 @@ func TestGoldenRegistrations(t *testing.T) {
 			var codes []string
 			for _, r := range v.Reasons {
 				codes = append(codes, r.Code)
-				if r.Code == ReasonExpired && !strings.Contains(r.Message, "valid ") {
+				if r.Code == reasonExpired && !strings.Contains(r.Message, "valid ") {
 					t.Errorf("expired without its dates: %s", r.Message)
 				}
 			}
@@ -190,12 +190,12 @@ func TestEntraRefusesFormatsItDoesNotAccept(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, err := vf.Verify(in, Expect{RPID: entraRPID})
-		if err != nil || v.Allowed || !v.HasReason(ReasonEntraFormat) || !strings.Contains(v.Reasons[len(v.Reasons)-1].Message+reasonMessages(v), "only packed and none") {
+		if err != nil || v.Allowed || !v.HasReason(reasonEntraFormat) || !strings.Contains(v.Reasons[len(v.Reasons)-1].Message+reasonMessages(v), "only packed and none") {
 			t.Fatalf("%s for Entra: %v %s", name, err, reasonCodes(v))
 		}
 	}
 	in, _ := InputFromRegistrationJSON(vectors["yubikey-5-packed.json"].Registration, nil)
-	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.HasReason(ReasonEntraFormat) {
+	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.HasReason(reasonEntraFormat) {
 		t.Fatal("packed refused as a format Entra does not accept")
 	}
 }

@@ -111,7 +111,7 @@ func TestUnreadableMDSEntryRefusesItsKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := v.HasReason(ReasonMDSMissing) && strings.Contains(reasonMessages(v), "cannot be read"); got != tc.bad || v.Allowed == tc.bad {
+		if got := v.HasReason(reasonMDSMissing) && strings.Contains(reasonMessages(v), "cannot be read"); got != tc.bad || v.Allowed == tc.bad {
 			t.Fatalf("%s: reasons %s %+v", tc.aaguid, sortedCodes(v), v.Reasons)
 		}
 		if !tc.bad && (v.MDS == nil || v.MDS.Certification != "FIDO_CERTIFIED_L1") {

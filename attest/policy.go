@@ -191,8 +191,8 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 	return &p, nil
 }
 
-// RequiresAttestation reports whether "none" attestation is refused.
-func (p *Policy) RequiresAttestation() bool {
+// requiresAttestation reports whether "none" attestation is refused.
+func (p *Policy) requiresAttestation() bool {
 	return p.RequireAttestation == nil || *p.RequireAttestation
 }
 

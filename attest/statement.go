@@ -52,11 +52,11 @@ func checkValidity(v *Verdict, chain []*x509.Certificate, now time.Time) bool {
 		}
 		switch {
 		case now.After(c.NotAfter):
-			v.refuse(ReasonExpired, "%s %q expired on %s (valid %s to %s; checked at %s)", what, commonName(c),
+			v.refuse(reasonExpired, "%s %q expired on %s (valid %s to %s; checked at %s)", what, commonName(c),
 				c.NotAfter.UTC().Format(time.DateOnly), c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
 			out = true
 		case now.Before(c.NotBefore):
-			v.refuse(ReasonExpired, "%s %q is not valid before %s (valid %s to %s; checked at %s)", what, commonName(c),
+			v.refuse(reasonExpired, "%s %q is not valid before %s (valid %s to %s; checked at %s)", what, commonName(c),
 				c.NotBefore.UTC().Format(time.DateOnly), c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
 			out = true
 		}
@@ -80,7 +80,7 @@ func commonName(c *x509.Certificate) string {
 func checkAIKCert(v *Verdict, stmt map[string]any, aik *x509.Certificate) bool {
 	ok := true
 	bad := func(format string, args ...any) {
-		v.refuse(ReasonTPMCert, format, args...)
+		v.refuse(reasonTPMCert, format, args...)
 		ok = false
 	}
 	if ver, _ := stmt["ver"].(string); ver != "2.0" {

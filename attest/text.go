@@ -80,7 +80,7 @@ func (v *Verdict) WriteText(w io.Writer) error {
 // its allowlist.
 func (p *Policy) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Policy %q is valid (SHA-256 %s)\n", p.Name, p.SHA256())
-	fmt.Fprintf(w, "Attestation required: %v; self attestation allowed: %v\n", p.RequiresAttestation(), p.AllowSelfAttestation)
+	fmt.Fprintf(w, "Attestation required: %v; self attestation allowed: %v\n", p.requiresAttestation(), p.AllowSelfAttestation)
 	for _, r := range p.roots {
 		fmt.Fprintf(w, "Trusted root: %s (valid until %s)\n", r.Subject, r.NotAfter.Format(time.DateOnly))
 	}

@@ -21,29 +21,30 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// Reason codes of a refusal. Each Verdict reason carries one, so tests and
-// reports can tell refusals apart.
+// Reason codes of a refusal. Each Verdict reason carries one, so reports
+// and callers (Verdict.HasReason) tell refusals apart by these strings;
+// they are recorded in signed reports and so never change.
 const (
-	ReasonMalformed        = "malformed"          // the input cannot be parsed
-	ReasonClientData       = "client-data"        // clientDataJSON type, origin or challenge wrong
-	ReasonRPID             = "rp-id"              // authData is for another relying party
-	ReasonFormatNone       = "format-none"        // no attestation, and the policy requires one
-	ReasonSignature        = "signature"          // attestation statement does not verify
-	ReasonSelfAttestation  = "self-attestation"   // self attestation proves no make or model
-	ReasonChain            = "chain"              // certificate does not chain to a trusted root
-	ReasonSimkeyRoot       = "simkey-root"        // chains to the simkey TEST root outside a rehearsal
-	ReasonAAGUIDMismatch   = "aaguid-mismatch"    // certificate AAGUID differs from authData's
-	ReasonAAGUIDNotAllowed = "aaguid-not-allowed" // model not on the allowlist
-	ReasonMDSStatus        = "mds-status"         // MDS says revoked or compromised
-	ReasonMDSStale         = "mds-stale"          // the MDS blob is older than the policy allows
-	ReasonMDSMissing       = "mds-missing"        // no MDS entry, and the policy requires one
-	ReasonCertification    = "certification"      // below the policy's certification level
-	ReasonFirmware         = "firmware"           // firmware below the policy's minimum
-	ReasonFirmwareUnknown  = "firmware-unknown"   // the policy has a minimum but the firmware is unknown
-	ReasonExpired          = "expired"            // a certificate of the chain is outside its validity period
-	ReasonU2FAAGUID        = "u2f-aaguid"         // fido-u2f with a non-zero AAGUID its signature does not cover
-	ReasonEntraFormat      = "entra-format"       // Entra registers only packed and none attestation
-	ReasonTPMCert          = "tpm-aik-cert"       // the tpm AIK certificate breaks WebAuthn §8.3.1
+	reasonMalformed        = "malformed"          // the input cannot be parsed
+	reasonClientData       = "client-data"        // clientDataJSON type, origin or challenge wrong
+	reasonRPID             = "rp-id"              // authData is for another relying party
+	reasonFormatNone       = "format-none"        // no attestation, and the policy requires one
+	reasonSignature        = "signature"          // attestation statement does not verify
+	reasonSelfAttestation  = "self-attestation"   // self attestation proves no make or model
+	reasonChain            = "chain"              // certificate does not chain to a trusted root
+	reasonSimkeyRoot       = "simkey-root"        // chains to the simkey TEST root outside a rehearsal
+	reasonAAGUIDMismatch   = "aaguid-mismatch"    // certificate AAGUID differs from authData's
+	reasonAAGUIDNotAllowed = "aaguid-not-allowed" // model not on the allowlist
+	reasonMDSStatus        = "mds-status"         // MDS says revoked or compromised
+	reasonMDSStale         = "mds-stale"          // the MDS blob is older than the policy allows
+	reasonMDSMissing       = "mds-missing"        // no MDS entry, and the policy requires one
+	reasonCertification    = "certification"      // below the policy's certification level
+	reasonFirmware         = "firmware"           // firmware below the policy's minimum
+	reasonFirmwareUnknown  = "firmware-unknown"   // the policy has a minimum but the firmware is unknown
+	reasonExpired          = "expired"            // a certificate of the chain is outside its validity period
+	reasonU2FAAGUID        = "u2f-aaguid"         // fido-u2f with a non-zero AAGUID its signature does not cover
+	reasonEntraFormat      = "entra-format"       // Entra registers only packed and none attestation
+	reasonTPMCert          = "tpm-aik-cert"       // the tpm AIK certificate breaks WebAuthn §8.3.1
 )
 
 // entraRPID is the relying party of Microsoft Entra ID passkeys (FIDO2).
@@ -246,7 +247,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		v.Firmware = ctap.FormatFirmware(*in.Firmware)
 	}
 	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
-		v.refuse(ReasonRPID, "the credential was made for another relying party than %q", exp.RPID)
+		v.refuse(reasonRPID, "the credential was made for another relying party than %q", exp.RPID)
 	}
 
 	// Entra ID registers only packed and none attestation: "Microsoft Entra
@@ -254,19 +255,19 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	// "Passkey (FIDO2) authentication method", attestation enforcement;
 	// Graph beta fido2AuthenticationMethod: create, attestationObject).
 	if exp.RPID == entraRPID && att.Format != "packed" && att.Format != "none" {
-		v.refuse(ReasonEntraFormat, "the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key", att.Format)
+		v.refuse(reasonEntraFormat, "the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key", att.Format)
 	}
 
 	// Cryptographic verification of the statement: the library's, with the
 	// checks statement.go explains beside it.
 	if att.Format == "none" {
-		if vf.Policy.RequiresAttestation() {
-			v.refuse(ReasonFormatNone, "the key gave no attestation (format none), and the policy requires one: ask for direct attestation")
+		if vf.Policy.requiresAttestation() {
+			v.refuse(reasonFormatNone, "the key gave no attestation (format none), and the policy requires one: ask for direct attestation")
 		}
 	} else {
 		chain, certErr := x5cChain(att.AttStatement)
 		if certErr != nil {
-			v.refuse(ReasonMalformed, "attestation certificates: %v", certErr)
+			v.refuse(reasonMalformed, "attestation certificates: %v", certErr)
 		}
 		sigErr := att.VerifyAttestation(clientDataHash, nil, protocol.AttestationPolicy{}, protocol.SignaturePolicy{})
 		v.AttestationType = att.Type
@@ -283,7 +284,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		signatureOK := sigErr == nil
 		if sigErr != nil {
 			switch kind := classifyLibraryError(sigErr); {
-			case kind == failureAAGUID && v.HasReason(ReasonAAGUIDMismatch),
+			case kind == failureAAGUID && v.HasReason(reasonAAGUIDMismatch),
 				kind == failureAIKCert && !aikOK:
 				// The library checks these after the signature: the
 				// signature verified, and the cause has its own reason.
@@ -292,23 +293,23 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 				// The library stopped at the expired certificate, for
 				// packed and fido-u2f before the signature: check it here.
 				if err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0]); err != nil {
-					v.refuse(ReasonSignature, "the attestation signature does not verify with the attestation certificate's key: %v", err)
+					v.refuse(reasonSignature, "the attestation signature does not verify with the attestation certificate's key: %v", err)
 				} else {
 					signatureOK = true
 				}
 			case kind == failureValidity:
 				// Valid at the verifier's clock, not at this machine's,
 				// which the library uses: nothing was verified.
-				v.refuse(ReasonExpired, "a certificate is outside its validity period by this machine's clock (%s), which the verification library uses; the statement was not verified", time.Now().UTC().Format(time.DateOnly))
+				v.refuse(reasonExpired, "a certificate is outside its validity period by this machine's clock (%s), which the verification library uses; the statement was not verified", time.Now().UTC().Format(time.DateOnly))
 			default:
-				v.refuse(ReasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
+				v.refuse(reasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
 			}
 		}
 		switch {
 		case certErr != nil:
 		case len(chain) == 0:
 			if !vf.Policy.AllowSelfAttestation {
-				v.refuse(ReasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
+				v.refuse(reasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
 			}
 		case signatureOK && aikOK:
 			leaf := chain[0]
@@ -345,19 +346,19 @@ func checkClientData(v *Verdict, raw []byte, exp Expect) {
 		Origin    string `json:"origin"`
 	}
 	if err := json.Unmarshal(raw, &cd); err != nil {
-		v.refuse(ReasonClientData, "clientDataJSON is not JSON: %v", err)
+		v.refuse(reasonClientData, "clientDataJSON is not JSON: %v", err)
 		return
 	}
 	if cd.Type != "webauthn.create" {
-		v.refuse(ReasonClientData, "clientDataJSON type %q, want webauthn.create", cd.Type)
+		v.refuse(reasonClientData, "clientDataJSON type %q, want webauthn.create", cd.Type)
 	}
 	if exp.Origin != "" && cd.Origin != exp.Origin {
-		v.refuse(ReasonClientData, "clientDataJSON origin %q, want %q", cd.Origin, exp.Origin)
+		v.refuse(reasonClientData, "clientDataJSON origin %q, want %q", cd.Origin, exp.Origin)
 	}
 	if exp.Challenge != nil {
 		got, err := decodeB64URL(cd.Challenge)
 		if err != nil || !bytes.Equal(got, exp.Challenge) {
-			v.refuse(ReasonClientData, "clientDataJSON challenge is not the one issued")
+			v.refuse(reasonClientData, "clientDataJSON challenge is not the one issued")
 		}
 	}
 }
@@ -396,14 +397,14 @@ func checkCertAAGUID(v *Verdict, leaf *x509.Certificate, aaguid ctap.AAGUID) {
 		}
 		var inner []byte
 		if rest, err := asn1.Unmarshal(e.Value, &inner); err != nil || len(rest) != 0 || len(inner) != 16 {
-			v.refuse(ReasonAAGUIDMismatch, "the certificate's AAGUID extension is malformed")
+			v.refuse(reasonAAGUIDMismatch, "the certificate's AAGUID extension is malformed")
 			return
 		}
 		var certID ctap.AAGUID
 		copy(certID[:], inner)
 		v.CertAAGUID = certID.String()
 		if certID != aaguid {
-			v.refuse(ReasonAAGUIDMismatch, "authenticator data names AAGUID %s but the attestation certificate names %s", aaguid, certID)
+			v.refuse(reasonAAGUIDMismatch, "authenticator data names AAGUID %s but the attestation certificate names %s", aaguid, certID)
 		}
 	}
 }
@@ -470,16 +471,16 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 			}
 			opts.Roots = sim
 			if _, err2 := chain[0].Verify(opts); err2 == nil {
-				v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony")
+				v.refuse(reasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony")
 				return false
 			}
 		}
-		v.refuse(ReasonChain, "the attestation certificate %q does not chain to a trusted root: %v", commonName(chain[0]), err)
+		v.refuse(reasonChain, "the attestation certificate %q does not chain to a trusted root: %v", commonName(chain[0]), err)
 		return false
 	}
 	root := paths[0][len(paths[0])-1]
 	if !vf.Rehearsal && vf.isRehearsalRoot(root) {
-		v.refuse(ReasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal")
+		v.refuse(reasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal")
 		return false
 	}
 	ri := vf.Policy.anchorInfo(root)
@@ -521,9 +522,9 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		// fido-u2f credential is zero, and the attestation signature does
 		// not cover it. Whatever authData claims attests no model.
 		if !aaguid.IsZero() {
-			v.refuse(ReasonU2FAAGUID, "the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused", id)
+			v.refuse(reasonU2FAAGUID, "the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused", id)
 		}
-		v.refuse(ReasonAAGUIDNotAllowed, "a fido-u2f attestation names no model (WebAuthn §8.6): it cannot satisfy the allowlist")
+		v.refuse(reasonAAGUIDNotAllowed, "a fido-u2f attestation names no model (WebAuthn §8.6): it cannot satisfy the allowlist")
 		return
 	}
 	model, ok := vf.Policy.model(id)
@@ -534,18 +535,18 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 	case ok:
 		v.Model = model.Name
 	case aaguid.IsZero():
-		v.refuse(ReasonAAGUIDNotAllowed, "the key has no AAGUID (a U2F-only or anonymised key): it cannot be matched to an approved model")
+		v.refuse(reasonAAGUIDNotAllowed, "the key has no AAGUID (a U2F-only or anonymised key): it cannot be matched to an approved model")
 	default:
-		v.refuse(ReasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
+		v.refuse(reasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
 	}
 	if ok && model.MinFirmware != "" {
 		min, _ := ParseFirmware(model.MinFirmware)
 		v.MinFirmware = ctap.FormatFirmware(min)
 		switch {
 		case firmware == nil:
-			v.refuse(ReasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
+			v.refuse(reasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
 		case *firmware < min:
-			v.refuse(ReasonFirmware, "firmware %s is older than the policy's minimum %s for %s", ctap.FormatFirmware(*firmware), v.MinFirmware, model.Name)
+			v.refuse(reasonFirmware, "firmware %s is older than the policy's minimum %s for %s", ctap.FormatFirmware(*firmware), v.MinFirmware, model.Name)
 		}
 	}
 	vf.checkMDS(v, id, now)
@@ -555,22 +556,22 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 	p := vf.Policy
 	if vf.MDS == nil {
 		if p.MDS != nil {
-			v.refuse(ReasonMDSMissing, "the policy names an MDS blob but none was loaded")
+			v.refuse(reasonMDSMissing, "the policy names an MDS blob but none was loaded")
 		}
 		return
 	}
 	v.MDS = &MDSInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
 	if p.MDS != nil && vf.MDS.age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
-		v.refuse(ReasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
+		v.refuse(reasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
 	}
 	e, ok := vf.MDS.entry(aaguid)
 	if why, bad := vf.MDS.unreadable[aaguid]; !ok && bad {
-		v.refuse(ReasonMDSMissing, "the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked", aaguid, why)
+		v.refuse(reasonMDSMissing, "the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked", aaguid, why)
 		return
 	}
 	if !ok {
 		if (p.MDS != nil && p.MDS.Required) || p.MinCertification != "" {
-			v.refuse(ReasonMDSMissing, "the MDS blob has no entry for AAGUID %s", aaguid)
+			v.refuse(reasonMDSMissing, "the MDS blob has no entry for AAGUID %s", aaguid)
 		}
 		return
 	}
@@ -580,7 +581,7 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 		status := string(r.Status)
 		v.MDS.Statuses = append(v.MDS.Statuses, status)
 		if why, bad := refusedStatuses[r.Status]; bad {
-			v.refuse(ReasonMDSStatus, "MDS status %s: %s", status, why)
+			v.refuse(reasonMDSStatus, "MDS status %s: %s", status, why)
 		}
 		if rank, ok := certificationRank(status); ok && rank > best {
 			best = rank
@@ -596,7 +597,7 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 			if best >= 0 {
 				got = v.MDS.Certification
 			}
-			v.refuse(ReasonCertification, "certification %s is below the policy's %s", got, p.MinCertification)
+			v.refuse(reasonCertification, "certification %s is below the policy's %s", got, p.MinCertification)
 		}
 	}
 }

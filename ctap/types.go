@@ -13,13 +13,12 @@ import (
 // Permission is a pinUvAuthToken permission bit (CTAP 2.1, 6.5.5.7).
 type Permission uint8
 
-// pinUvAuthToken permissions.
+// The pinUvAuthToken permissions keyceremony asks for. (The others, bio
+// enrollment 0x08 and large blob write 0x10, it never needs.)
 const (
 	PermMakeCredential       Permission = 0x01
 	PermGetAssertion         Permission = 0x02
 	PermCredentialManagement Permission = 0x04
-	PermBioEnrollment        Permission = 0x08
-	PermLargeBlobWrite       Permission = 0x10
 	PermAuthenticatorConfig  Permission = 0x20
 )
 

@@ -303,8 +303,8 @@ type Credential struct {
 	ClientExtensionResults map[string]any
 }
 
-// RegistrationBody is the JSON body of POST fido2Methods.
-func RegistrationBody(displayName string, cred Credential) ([]byte, error) {
+// registrationBody is the JSON body of POST fido2Methods.
+func registrationBody(displayName string, cred Credential) ([]byte, error) {
 	ext := cred.ClientExtensionResults
 	if ext == nil {
 		ext = map[string]any{}
@@ -328,7 +328,7 @@ func RegistrationBody(displayName string, cred Credential) ([]byte, error) {
 // methods and adopts a new one with our display name and AAGUID before it
 // would retry. The display name must be unique to this key and ceremony.
 func (c *Client) Register(ctx context.Context, userID, displayName string, cred Credential) (*Method, error) {
-	body, err := RegistrationBody(displayName, cred)
+	body, err := registrationBody(displayName, cred)
 	if err != nil {
 		return nil, err
 	}

@@ -7,13 +7,13 @@ import (
 )
 
 func TestBackendChoice(t *testing.T) {
-	if b, err := ParseBackend(""); err != nil || b.Name() != Native || b.Deviations() != nil {
+	if b, err := ParseBackend(""); err != nil || b.Name() != nativeBackend || b.Deviations() != nil {
 		t.Fatalf("default backend %+v %v", b, err)
 	}
 	if _, err := ParseBackend("pcsc"); err == nil {
 		t.Fatal("an unknown backend was accepted")
 	}
-	b, err := ParseBackend(Libfido2)
+	b, err := ParseBackend(libfido2Backend)
 	if !libfido2Built {
 		if err == nil || !strings.Contains(err.Error(), "-tags libfido2") {
 			t.Fatalf("libfido2 in a build without it: %v", err)

@@ -22,8 +22,8 @@ type Devices interface {
 
 // Backend names.
 const (
-	Native   = "native"
-	Libfido2 = "libfido2"
+	nativeBackend   = "native"
+	libfido2Backend = "libfido2"
 )
 
 // libfido2Deviation is what a report records about keys driven through libfido2.
@@ -37,13 +37,13 @@ type Backend struct{ name string }
 // ParseBackend checks a backend name ("" is native) against this build.
 func ParseBackend(name string) (Backend, error) {
 	switch name {
-	case "", Native:
-		return Backend{name: Native}, nil
-	case Libfido2:
+	case "", nativeBackend:
+		return Backend{name: nativeBackend}, nil
+	case libfido2Backend:
 		if !libfido2Built {
 			return Backend{}, errors.New("this keyceremony was built without the libfido2 backend: build it with `go build -tags libfido2 ./cmd/keyceremony` (cgo and Debian's libfido2-dev)")
 		}
-		return Backend{name: Libfido2}, nil
+		return Backend{name: libfido2Backend}, nil
 	}
 	return Backend{}, fmt.Errorf("unknown backend %q: native or libfido2", name)
 }
@@ -51,14 +51,14 @@ func ParseBackend(name string) (Backend, error) {
 // Name is the backend's name.
 func (b Backend) Name() string {
 	if b.name == "" {
-		return Native
+		return nativeBackend
 	}
 	return b.name
 }
 
 // Open opens addr; onKeepalive hears the key's keepalives (native only).
 func (b Backend) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
-	if b.name == Libfido2 {
+	if b.name == libfido2Backend {
 		path, ok := strings.CutPrefix(addr, "hidraw:")
 		if !ok {
 			return nil, nil, fmt.Errorf("the libfido2 backend opens hidraw devices only, not %s", addr)
@@ -74,7 +74,7 @@ func (b Backend) Open(ctx context.Context, addr string, onKeepalive func(ctap.Ke
 
 // Deviations are what a report must record about the backend.
 func (b Backend) Deviations() []string {
-	if b.name == Libfido2 {
+	if b.name == libfido2Backend {
 		return []string{libfido2Deviation}
 	}
 	return nil
@@ -106,7 +106,7 @@ func (h HID) Present(ctx context.Context) ([]string, error) {
 	if len(h.Fixed) > 0 {
 		var out []string
 		for _, a := range h.Fixed {
-			if h.Backend.name == Libfido2 {
+			if h.Backend.name == libfido2Backend {
 				// libfido2 opens the node itself; a key that answers getInfo is present.
 				if auth, c, err := h.Backend.Open(ctx, a, nil); err == nil {
 					_, err = auth.Info(ctx)

@@ -27,8 +27,8 @@ import (
 const (
 	NamespaceOptions = "keyceremony-offline-options"
 	NamespaceResults = "keyceremony-offline-results"
-	KindOptions      = "keyceremony-offline-options/1"
-	KindResults      = "keyceremony-offline-results/1"
+	kindOptions      = "keyceremony-offline-options/1"
+	kindResults      = "keyceremony-offline-results/1"
 )
 
 // Options is what the connected machine sends to the workstation.
@@ -149,7 +149,7 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 	if err != nil {
 		return nil, err
 	}
-	o := &Options{Kind: KindOptions, TenantID: tenantID, UserID: u.ID, UPN: u.UPN, Created: now.UTC()}
+	o := &Options{Kind: kindOptions, TenantID: tenantID, UserID: u.ID, UPN: u.UPN, Created: now.UTC()}
 	for slot := 1; slot <= n; slot++ {
 		co, err := c.CreationOptions(ctx, u.ID, timeoutMinutes)
 		if err != nil {
@@ -169,11 +169,11 @@ type KeySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error
 // policy refuses stops it. Each credential made is recorded in j before
 // the next key, so an interrupted session resumes without making it again.
 func Create(ctx context.Context, o *Options, optionsPayload []byte, keys KeySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*Results, error) {
-	if o.Kind != KindOptions {
+	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
 	sum := sha256.Sum256(optionsPayload)
-	res := &Results{Kind: KindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
+	res := &Results{Kind: kindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
 	for _, ko := range o.Keys {
 		step := fmt.Sprintf("offline/key%d/created", ko.Slot)
 		if d, ok := j.Done(step); ok {
@@ -252,7 +252,7 @@ func recorded(ko KeyOptions, d map[string]string, vf *attest.Verifier) (*KeyResu
 // they answer these options (the hash of the options payload).
 func Register(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *Results) ([]enroll.Method, error) {
 	sum := sha256.Sum256(optionsPayload)
-	if res.Kind != KindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
+	if res.Kind != kindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
 		return nil, errors.New("the results do not answer these options (different options file): refusing")
 	}
 	var out []enroll.Method

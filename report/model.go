@@ -12,8 +12,8 @@ import (
 	"github.com/gowebpki/jcs"
 )
 
-// Schema names the report format and its version.
-const Schema = "keyceremony-report/1"
+// schema names the report format and its version.
+const schema = "keyceremony-report/1"
 
 // Report types.
 const (
@@ -150,7 +150,7 @@ type PreviousRef struct {
 // always give the same bytes.
 func (r *Report) canonical() ([]byte, error) {
 	if r.Schema == "" {
-		r.Schema = Schema
+		r.Schema = schema
 	}
 	raw, err := json.Marshal(r)
 	if err != nil {
@@ -175,8 +175,8 @@ func Parse(data []byte) (*Report, error) {
 	if dec.More() {
 		return nil, errors.New("report: trailing data")
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("report: schema %q, want %q", r.Schema, Schema)
+	if r.Schema != schema {
+		return nil, fmt.Errorf("report: schema %q, want %q", r.Schema, schema)
 	}
 	if r.Type != TypeCeremony && r.Type != TypeHealth {
 		return nil, fmt.Errorf("report: type %q", r.Type)

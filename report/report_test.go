@@ -296,7 +296,7 @@ func TestCanonicalIsStable(t *testing.T) {
 	if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
 		t.Fatal("canonical encoding is not stable across a parse")
 	}
-	if _, err := Parse(bytes.Replace(a, []byte(`"schema":"`+Schema+`"`), []byte(`"schema":"other/9"`), 1)); err == nil {
+	if _, err := Parse(bytes.Replace(a, []byte(`"schema":"`+schema+`"`), []byte(`"schema":"other/9"`), 1)); err == nil {
 		t.Fatal("foreign schema accepted")
 	}
 	if _, err := Parse(bytes.Replace(a, []byte(`{"account"`), []byte(`{"extra":1,"account"`), 1)); err == nil {
@@ -379,7 +379,7 @@ func TestOldReportStillVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the old report no longer verifies: %v", err)
 	}
-	if r.Schema != Schema || len(r.Keys) != 2 {
+	if r.Schema != schema || len(r.Keys) != 2 {
 		t.Fatalf("schema %q, %d keys", r.Schema, len(r.Keys))
 	}
 	for _, k := range r.Keys {

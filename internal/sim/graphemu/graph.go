@@ -420,8 +420,10 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		return
 	}
 	credID := base64.RawURLEncoding.EncodeToString(ad.CredentialID)
+	// The verdict's reason codes are attest's recorded vocabulary (README,
+	// "Attestation policy"): "rp-id", "signature", "aaguid-mismatch".
 	switch {
-	case v.HasReason(attest.ReasonRPID):
+	case v.HasReason("rp-id"):
 		graphError(w, http.StatusBadRequest, "invalidRequest", "The credential was not created for "+entraRPID+".")
 		return
 	case ad.Flags&ctapwire.FlagUV == 0 || ad.Flags&ctapwire.FlagUP == 0:
@@ -430,7 +432,7 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	case strings.TrimRight(body.PublicKeyCredential.ID, "=") != credID:
 		graphError(w, http.StatusBadRequest, "invalidRequest", "publicKeyCredential.id does not match the credential in the attestation.")
 		return
-	case len(pol.PasskeyProfiles) == 0 && pol.IsAttestationEnforced && (!v.Trusted || v.HasReason(attest.ReasonSignature) || v.HasReason(attest.ReasonAAGUIDMismatch)):
+	case len(pol.PasskeyProfiles) == 0 && pol.IsAttestationEnforced && (!v.Trusted || v.HasReason("signature") || v.HasReason("aaguid-mismatch")):
 		graphError(w, http.StatusBadRequest, "attestationValidationFailed", fmt.Sprintf("The security key's attestation could not be verified: %v", v.Reasons))
 		return
 	}
