@@ -28,7 +28,7 @@ type Keepalive byte
 
 // Keepalive states.
 const (
-	KeepaliveProcessing   Keepalive = 0x01 // the key is working
+	keepaliveProcessing   Keepalive = 0x01 // the key is working
 	KeepaliveUserPresence Keepalive = 0x02 // the key waits for a touch
 )
 

@@ -29,8 +29,8 @@ type Policy struct {
 // Defaults: Microsoft's guidance is to rotate and check emergency access
 // regularly; one year and a quarter are the usual schedule.
 const (
-	DefaultRotationInterval = 365 * 24 * time.Hour
-	DefaultHealthInterval   = 90 * 24 * time.Hour
+	defaultRotationInterval = 365 * 24 * time.Hour
+	defaultHealthInterval   = 90 * 24 * time.Hour
 )
 
 // Options say what to trust and when "now" is.
@@ -46,9 +46,9 @@ type Options struct {
 
 // Problem kinds, each its own exit status class.
 const (
-	KindBroken  = "broken"  // a signature, a file or a chain link does not verify: exit 2
-	KindOverdue = "overdue" // a rotation or health check is late: exit 1
-	KindFinding = "finding" // the latest report of an account has open findings: exit 1
+	kindBroken  = "broken"  // a signature, a file or a chain link does not verify: exit 2
+	kindOverdue = "overdue" // a rotation or health check is late: exit 1
+	kindFinding = "finding" // the latest report of an account has open findings: exit 1
 )
 
 // Problem is one thing the auditor must look at.
@@ -103,7 +103,7 @@ func (h *History) ExitCode() int {
 	code := 0
 	for _, p := range h.Problems {
 		switch p.Kind {
-		case KindBroken:
+		case kindBroken:
 			return 2
 		default:
 			code = 1
@@ -118,10 +118,10 @@ func (h *History) ExitCode() int {
 // forked or due.
 func Read(dir string, opts Options) (*History, error) {
 	if opts.Policy.RotationInterval == 0 {
-		opts.Policy.RotationInterval = DefaultRotationInterval
+		opts.Policy.RotationInterval = defaultRotationInterval
 	}
 	if opts.Policy.HealthInterval == 0 {
-		opts.Policy.HealthInterval = DefaultHealthInterval
+		opts.Policy.HealthInterval = defaultHealthInterval
 	}
 	if len(opts.Trusted) == 0 {
 		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
@@ -200,7 +200,7 @@ var summaryReport = regexp.MustCompile(`SHA-256 ([0-9a-f]{64})`)
 // workstation key, and every report it names is in the safe and verifies.
 func verifySummary(path, rel string, keys map[string]ssh.PublicKey, reports map[string]bool) *Problem {
 	broken := func(format string, a ...any) *Problem {
-		return &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
+		return &Problem{Kind: kindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
 	}
 	page, err := os.ReadFile(path)
 	if err != nil {
@@ -231,7 +231,7 @@ func verifySummary(path, rel string, keys map[string]ssh.PublicKey, reports map[
 // verifyFile verifies one report with the signature beside it.
 func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.PublicKey, *Problem) {
 	broken := func(format string, a ...any) (*Entry, report.Account, ssh.PublicKey, *Problem) {
-		return nil, report.Account{}, nil, &Problem{Kind: KindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
+		return nil, report.Account{}, nil, &Problem{Kind: kindBroken, File: rel, Message: fmt.Sprintf(format, a...)}
 	}
 	body, err := os.ReadFile(path)
 	if err != nil {
@@ -287,7 +287,7 @@ func chainProblems(a *Account) []Problem {
 		next[e.Previous] = append(next[e.Previous], e.File)
 		if e.Previous != "" {
 			if _, ok := have[e.Previous]; !ok {
-				out = append(out, Problem{Kind: KindBroken, Account: a.UPN, File: e.File,
+				out = append(out, Problem{Kind: kindBroken, Account: a.UPN, File: e.File,
 					Message: fmt.Sprintf("a report is missing from the chain: %s names previous report %s, which is not in the folder", e.CeremonyID, short(e.Previous))})
 			}
 		}
@@ -300,7 +300,7 @@ func chainProblems(a *Account) []Problem {
 		if prev == "" {
 			what = "no previous report (two chains start)"
 		}
-		out = append(out, Problem{Kind: KindBroken, Account: a.UPN,
+		out = append(out, Problem{Kind: kindBroken, Account: a.UPN,
 			Message: fmt.Sprintf("the chain forks: %s all name %s", strings.Join(files, " and "), what)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
@@ -322,20 +322,20 @@ func due(a *Account, opts Options) []Problem {
 	if lastCeremony != nil {
 		a.NextRotation = lastCeremony.Ended.Add(opts.Policy.RotationInterval).UTC()
 		if opts.Now.After(a.NextRotation) {
-			out = append(out, Problem{Kind: KindOverdue, Account: a.UPN,
+			out = append(out, Problem{Kind: kindOverdue, Account: a.UPN,
 				Message: fmt.Sprintf("key rotation overdue since %s (last ceremony %s on %s)", day(a.NextRotation), lastCeremony.CeremonyID, day(lastCeremony.Ended))})
 		}
 	} else {
-		out = append(out, Problem{Kind: KindOverdue, Account: a.UPN, Message: "no ceremony report in the folder: the keys' provenance is unknown"})
+		out = append(out, Problem{Kind: kindOverdue, Account: a.UPN, Message: "no ceremony report in the folder: the keys' provenance is unknown"})
 	}
 	if last != nil {
 		a.NextHealth = last.Ended.Add(opts.Policy.HealthInterval).UTC()
 		if opts.Now.After(a.NextHealth) {
-			out = append(out, Problem{Kind: KindOverdue, Account: a.UPN,
+			out = append(out, Problem{Kind: kindOverdue, Account: a.UPN,
 				Message: fmt.Sprintf("health check overdue since %s (last report %s on %s)", day(a.NextHealth), last.CeremonyID, day(last.Ended))})
 		}
 		if len(last.Findings) > 0 {
-			out = append(out, Problem{Kind: KindFinding, Account: a.UPN, File: last.File,
+			out = append(out, Problem{Kind: kindFinding, Account: a.UPN, File: last.File,
 				Message: fmt.Sprintf("%d finding(s) open in the latest report %s: %s", len(last.Findings), last.CeremonyID, strings.Join(last.Findings, "; "))})
 		}
 	}

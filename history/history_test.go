@@ -1,4 +1,4 @@
-package history_test
+package history
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/keyceremony/keyceremony/history"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -59,9 +58,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func read(t *testing.T, dir, fp string, now time.Time) *history.History {
+func read(t *testing.T, dir, fp string, now time.Time) *History {
 	t.Helper()
-	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Rehearsal: true, Now: now})
+	h, err := Read(dir, Options{Trusted: []string{fp}, Rehearsal: true, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func TestSafeVerifies(t *testing.T) {
 			}
 		}
 		lastCeremony, last := a.Entries[4], a.Entries[5]
-		if !a.NextRotation.Equal(lastCeremony.Ended.Add(history.DefaultRotationInterval)) || !a.NextHealth.Equal(last.Ended.Add(history.DefaultHealthInterval)) {
+		if !a.NextRotation.Equal(lastCeremony.Ended.Add(defaultRotationInterval)) || !a.NextHealth.Equal(last.Ended.Add(defaultHealthInterval)) {
 			t.Fatalf("%s due: rotation %v, health %v", a.UPN, a.NextRotation, a.NextHealth)
 		}
 	}
@@ -108,7 +107,7 @@ func TestSafeVerifies(t *testing.T) {
 }
 
 // problem finds the one problem of kind whose message contains want.
-func problem(t *testing.T, h *history.History, kind, want string) {
+func problem(t *testing.T, h *History, kind, want string) {
 	t.Helper()
 	for _, p := range h.Problems {
 		if p.Kind == kind && strings.Contains(p.Message, want) {
@@ -133,7 +132,7 @@ func TestReportDeleted(t *testing.T) {
 	dir, fp := safe(t)
 	os.RemoveAll(reportDirs(t, dir, bg1)[3]) // year 2's health check
 	h := read(t, dir, fp, fixtureEnd)
-	problem(t, h, history.KindBroken, "a report is missing from the chain")
+	problem(t, h, kindBroken, "a report is missing from the chain")
 	if h.ExitCode() != 2 {
 		t.Fatalf("exit %d, want 2", h.ExitCode())
 	}
@@ -147,7 +146,7 @@ func TestByteChanged(t *testing.T) {
 	b[i] = 'W' // still a report, still JSON: only the signature can tell
 	os.WriteFile(f, b, 0o644)
 	h := read(t, dir, fp, fixtureEnd)
-	problem(t, h, history.KindBroken, "does not verify")
+	problem(t, h, kindBroken, "does not verify")
 	if h.ExitCode() != 2 {
 		t.Fatalf("exit %d, want 2", h.ExitCode())
 	}
@@ -193,7 +192,7 @@ func TestForkedChain(t *testing.T) {
 		r.Started, r.Ended = r.Started.Add(time.Minute), r.Ended.Add(time.Minute)
 	})
 	h := read(t, dir, fp, fixtureEnd)
-	problem(t, h, history.KindBroken, "the chain forks")
+	problem(t, h, kindBroken, "the chain forks")
 	if h.ExitCode() != 2 {
 		t.Fatalf("exit %d, want 2", h.ExitCode())
 	}
@@ -210,7 +209,7 @@ func TestUnknownKey(t *testing.T) {
 	dirs := reportDirs(t, dir, bg1)
 	replaceReport(t, dirs[5], other, func(r *report.Report) { r.Findings = nil })
 	h := read(t, dir, fp, fixtureEnd)
-	problem(t, h, history.KindBroken, "signed by an unknown workstation key")
+	problem(t, h, kindBroken, "signed by an unknown workstation key")
 	if h.ExitCode() != 2 {
 		t.Fatalf("exit %d, want 2", h.ExitCode())
 	}
@@ -221,9 +220,9 @@ func TestUnknownKey(t *testing.T) {
 func TestHealthCheckOverdue(t *testing.T) {
 	dir, fp := safe(t)
 	h := read(t, dir, fp, fixtureEnd.AddDate(0, 0, 100))
-	problem(t, h, history.KindOverdue, "health check overdue since")
+	problem(t, h, kindOverdue, "health check overdue since")
 	for _, p := range h.Problems {
-		if p.Kind != history.KindOverdue || strings.Contains(p.Message, "rotation") {
+		if p.Kind != kindOverdue || strings.Contains(p.Message, "rotation") {
 			t.Errorf("unexpected problem %+v", p)
 		}
 	}
@@ -231,26 +230,26 @@ func TestHealthCheckOverdue(t *testing.T) {
 		t.Fatalf("exit %d, problems %+v; want one overdue health check per account, exit 1", h.ExitCode(), h.Problems)
 	}
 	// A shorter rotation interval from the config makes the rotation late too.
-	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Rehearsal: true, Now: fixtureEnd,
-		Policy: history.Policy{RotationInterval: 30 * 24 * time.Hour}})
+	h, err := Read(dir, Options{Trusted: []string{fp}, Rehearsal: true, Now: fixtureEnd,
+		Policy: Policy{RotationInterval: 30 * 24 * time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	problem(t, h, history.KindOverdue, "key rotation overdue since")
+	problem(t, h, kindOverdue, "key rotation overdue since")
 }
 
 // Without a trusted key there is nothing to judge against; rehearsal
 // reports are refused unless asked for.
 func TestNeedsTrustAndRefusesRehearsals(t *testing.T) {
 	dir, fp := safe(t)
-	if _, err := history.Read(dir, history.Options{Now: fixtureEnd}); err == nil {
+	if _, err := Read(dir, Options{Now: fixtureEnd}); err == nil {
 		t.Error("no trusted key, no error")
 	}
-	h, err := history.Read(dir, history.Options{Trusted: []string{fp}, Now: fixtureEnd})
+	h, err := Read(dir, Options{Trusted: []string{fp}, Now: fixtureEnd})
 	if err != nil {
 		t.Fatal(err)
 	}
-	problem(t, h, history.KindBroken, "REHEARSAL")
+	problem(t, h, kindBroken, "REHEARSAL")
 }
 
 // An account renamed between reports is the same account (its object ID):
@@ -286,7 +285,7 @@ func FuzzRead(f *testing.F) {
 		os.WriteFile(filepath.Join(sub, report.FileSignature), sig, 0o600)
 		os.WriteFile(filepath.Join(dir, report.FileSummary), summary, 0o600)
 		os.WriteFile(filepath.Join(dir, report.FileSummarySignature), sig, 0o600)
-		h, err := history.Read(dir, history.Options{Trusted: []string{"SHA256:0000000000000000000000000000000000000000000"}, Now: time.Now()})
+		h, err := Read(dir, Options{Trusted: []string{"SHA256:0000000000000000000000000000000000000000000"}, Now: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -158,7 +158,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 
 	openssl := testenv.Tool(t, "openssl", "openssl")
 	out, err := exec.Command(openssl, "dgst", "-sha256", "-verify", filepath.Join(dir, FilePublicKeyPEM),
-		"-signature", filepath.Join(dir, FileRawSignature), filepath.Join(dir, FileReport)).CombinedOutput()
+		"-signature", filepath.Join(dir, fileRawSignature), filepath.Join(dir, FileReport)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Verified OK") {
 		t.Fatalf("openssl dgst -verify: %v\n%s", err, out)
 	}
@@ -247,7 +247,7 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 	if _, err := Verify(w.ReportJSON, sig, pub, VerifyOptions{Rehearsal: true}); err != nil {
 		t.Fatalf("rehearsal checked as one: %v", err)
 	}
-	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
+	page, _ := os.ReadFile(filepath.Join(w.Dir, filePrintable))
 	if !strings.Contains(string(page), "REHEARSAL") {
 		t.Fatal("the printed page of a rehearsal does not say so")
 	}
@@ -334,7 +334,7 @@ func TestPrintablePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := os.ReadFile(filepath.Join(w.Dir, FilePrintable))
+	page, _ := os.ReadFile(filepath.Join(w.Dir, filePrintable))
 	for _, want := range []string{groupFingerprint(w.Fingerprint), "Alice Example", "Bob Example", "signature: ____", "Tamper-evident bag", "Break glass key 1", "ssh-keygen -Y verify"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q", want)

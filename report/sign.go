@@ -29,11 +29,11 @@ const principal = "workstation"
 const (
 	FileReport         = "report.json"
 	FileSignature      = "report.json.sig"       // SSHSIG, for ssh-keygen -Y verify
-	FileRawSignature   = "report.json.ecdsa.der" // ECDSA P-256 over SHA-256(report.json), for openssl
+	fileRawSignature   = "report.json.ecdsa.der" // ECDSA P-256 over SHA-256(report.json), for openssl
 	FilePublicKey      = "report.pub"            // OpenSSH public key
 	FilePublicKeyPEM   = "report.pem"            // PKIX public key, for openssl
 	FileAllowedSigners = "allowed_signers"       // for ssh-keygen -Y verify
-	FilePrintable      = "report.txt"            // the page to print for the safe
+	filePrintable      = "report.txt"            // the page to print for the safe
 )
 
 // PublicKeyFiles renders the signing key for verifiers: report.pub
@@ -99,14 +99,14 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	}
 	files[FileReport] = body
 	files[FileSignature] = sig
-	files[FileRawSignature] = raw
+	files[fileRawSignature] = raw
 	page, err := Render(r, body)
 	if err != nil {
 		return nil, err
 	}
-	files[FilePrintable] = page
+	files[filePrintable] = page
 	w := &Written{Dir: dir, ReportJSON: body, Fingerprint: r.Workstation.SignerFingerprint}
-	for _, name := range []string{FileReport, FileSignature, FileRawSignature, FilePublicKey, FilePublicKeyPEM, FileAllowedSigners, FilePrintable} {
+	for _, name := range []string{FileReport, FileSignature, fileRawSignature, FilePublicKey, FilePublicKeyPEM, FileAllowedSigners, filePrintable} {
 		if err := writeSynced(filepath.Join(dir, name), files[name]); err != nil {
 			return nil, err
 		}
