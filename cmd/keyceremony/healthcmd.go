@@ -22,43 +22,6 @@ import (
 	"github.com/keyceremony/keyceremony/tui"
 )
 
-// linePrompter answers the engine without a screen: instructions and
-// confirmations are taken as done (the --yes of the command line), PIN
-// halves come from standard input, one per line, each twice.
-type linePrompter struct {
-	pins *pinEntry
-	out  io.Writer
-	yes  bool // confirmations taken as given; otherwise the officer types y
-}
-
-func (l linePrompter) Instruct(_ context.Context, in officer.Instruction) error {
-	fmt.Fprintln(l.out, in.Text)
-	return nil
-}
-
-func (l linePrompter) Confirm(_ context.Context, name, action string) error {
-	if l.yes {
-		fmt.Fprintf(l.out, "%s confirms (--yes): %s\n", name, action)
-		return nil
-	}
-	fmt.Fprintf(l.out, "%s: confirm — %s [y/n]: ", name, action)
-	line, err := l.pins.buf.ReadString('\n')
-	if err != nil && line == "" {
-		return officer.ErrAbandoned
-	}
-	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-		return officer.ErrAbandoned
-	}
-	return nil
-}
-
-func (l linePrompter) PINHalf(_ context.Context, slot int, officer string, _ bool) ([]byte, error) {
-	return l.pins.half(slot, officer)
-}
-
-func (l linePrompter) Touch(slot int)               { fmt.Fprintf(l.out, "Touch key %d now.\n", slot) }
-func (l linePrompter) Progress(step, detail string) { fmt.Fprintf(l.out, "  %-14s %s\n", step, detail) }
-
 func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
 	fs := newFlags("health", "health --config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]")
 	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
@@ -101,7 +64,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	}
 	host, _ := os.Hostname()
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
-	pins := newPINEntry(in, errOut)
+	lines := officer.Lines(in, errOut, true)
 	reports, err := readLastReports(lasts, *pubPath)
 	if err != nil {
 		return usageError{err}
@@ -120,7 +83,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		var res *health.Result
 		if *yes || !isTerminal() {
 			fmt.Fprintf(errOut, "Health check of %s\n", r.Account.UPN)
-			res, err = health.Run(ctx, hcfg, devices, client, linePrompter{pins: pins, out: errOut, yes: true})
+			res, err = health.Run(ctx, hcfg, devices, client, lines)
 		} else {
 			err = runUI(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error

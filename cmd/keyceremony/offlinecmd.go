@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/offline"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -209,7 +210,7 @@ func offlineCreate(ctx context.Context, o *offline.Options, payload []byte, vf *
 		return nil, err
 	}
 	defer j.Close()
-	p := linePrompter{pins: newPINEntry(in, errOut), out: errOut, yes: k.yes}
+	p := officer.Lines(in, errOut, k.yes)
 	engineFor := func(slot int) (*ceremony.Engine, error) {
 		var devs fidokey.Devices = fidokey.HID{}
 		if len(k.devices) > 0 {

@@ -1,17 +1,61 @@
-package main
+package officer
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
-
-	"github.com/keyceremony/keyceremony/ctap"
 )
+
+// Lines returns the Prompter of a command line without a screen:
+// instructions are printed to out; confirmations are taken as given when
+// yes is set (the --yes of the command line), else the officer types y; PIN
+// halves are read from in without echo on a terminal, else one per line,
+// each twice.
+func Lines(in io.Reader, out io.Writer, yes bool) Prompter {
+	return linePrompter{pins: newPINEntry(in, out), out: out, yes: yes}
+}
+
+// linePrompter is the Prompter Lines returns.
+type linePrompter struct {
+	pins *pinEntry
+	out  io.Writer
+	yes  bool // confirmations taken as given; otherwise the officer types y
+}
+
+func (l linePrompter) Instruct(_ context.Context, in Instruction) error {
+	fmt.Fprintln(l.out, in.Text)
+	return nil
+}
+
+func (l linePrompter) Confirm(_ context.Context, name, action string) error {
+	if l.yes {
+		fmt.Fprintf(l.out, "%s confirms (--yes): %s\n", name, action)
+		return nil
+	}
+	fmt.Fprintf(l.out, "%s: confirm — %s [y/n]: ", name, action)
+	line, err := l.pins.buf.ReadString('\n')
+	if err != nil && line == "" {
+		return ErrAbandoned
+	}
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return ErrAbandoned
+	}
+	return nil
+}
+
+func (l linePrompter) PINHalf(_ context.Context, slot int, name string, _ bool) ([]byte, error) {
+	return l.pins.half(slot, name)
+}
+
+func (l linePrompter) Touch(slot int)               { fmt.Fprintf(l.out, "Touch key %d now.\n", slot) }
+func (l linePrompter) Progress(step, detail string) { fmt.Fprintf(l.out, "  %-14s %s\n", step, detail) }
 
 // pinEntry reads split-knowledge PINs: officer A types half A, officer B
 // half B, each twice, never echoed and never shown together. On a terminal
@@ -36,13 +80,13 @@ func (p *pinEntry) readSecret(prompt string) ([]byte, error) {
 	}
 	line, err := p.buf.ReadBytes('\n')
 	if err != nil && (err != io.EOF || len(line) == 0) {
-		ctap.Zero(line)
+		clear(line)
 		return nil, errors.New("no PIN half on standard input")
 	}
 	fmt.Fprintln(p.out)
 	out := bytes.TrimRight(line, "\r\n")
 	res := append([]byte(nil), out...)
-	ctap.Zero(line)
+	clear(line)
 	return res, nil
 }
 
@@ -56,15 +100,15 @@ func (p *pinEntry) half(slot int, officer string) ([]byte, error) {
 		}
 		b, err := p.readSecret(fmt.Sprintf("Key %d — %s, type it again: ", slot, officer))
 		if err != nil {
-			ctap.Zero(a)
+			clear(a)
 			return nil, err
 		}
 		same := bytes.Equal(a, b) && len(a) > 0
-		ctap.Zero(b)
+		clear(b)
 		if same {
 			return a, nil
 		}
-		ctap.Zero(a)
+		clear(a)
 		fmt.Fprintf(p.out, "Key %d — %s: the two entries differ or are empty; type your half again.\n", slot, officer)
 	}
 	return nil, fmt.Errorf("key %d: %s's entries did not agree three times", slot, officer)
