@@ -157,7 +157,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 	}
 
 	openssl := testenv.Tool(t, "openssl", "openssl")
-	out, err := exec.Command(openssl, "dgst", "-sha256", "-verify", filepath.Join(dir, FilePublicKeyPEM),
+	out, err := exec.Command(openssl, "dgst", "-sha256", "-verify", filepath.Join(dir, filePublicKeyPEM),
 		"-signature", filepath.Join(dir, fileRawSignature), filepath.Join(dir, FileReport)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Verified OK") {
 		t.Fatalf("openssl dgst -verify: %v\n%s", err, out)

@@ -31,15 +31,37 @@ const (
 	FileSignature      = "report.json.sig"       // SSHSIG, for ssh-keygen -Y verify
 	fileRawSignature   = "report.json.ecdsa.der" // ECDSA P-256 over SHA-256(report.json), for openssl
 	FilePublicKey      = "report.pub"            // OpenSSH public key
-	FilePublicKeyPEM   = "report.pem"            // PKIX public key, for openssl
+	filePublicKeyPEM   = "report.pem"            // PKIX public key, for openssl
 	FileAllowedSigners = "allowed_signers"       // for ssh-keygen -Y verify
 	filePrintable      = "report.txt"            // the page to print for the safe
 )
 
-// PublicKeyFiles renders the signing key for verifiers: report.pub
-// (OpenSSH), report.pem (PKIX, for openssl) and allowed_signers (for
-// ssh-keygen -Y verify, limited to the report namespace).
-func PublicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
+// WritePublicKeyFiles writes the signing key for verifiers into dir
+// (created): report.pub (OpenSSH), report.pem (PKIX, for openssl) and
+// allowed_signers (for ssh-keygen -Y verify, limited to the report
+// namespace). It returns the paths written.
+func WritePublicKeyFiles(dir string, key crypto.PublicKey) ([]string, error) {
+	files, err := publicKeyFiles(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, name := range []string{FilePublicKey, filePublicKeyPEM, FileAllowedSigners} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, files[name], 0o644); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// publicKeyFiles renders the signing key for verifiers: report.pub
+// (OpenSSH), report.pem (PKIX, for openssl) and allowed_signers.
+func publicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
 	pub, err := ssh.NewPublicKey(key)
 	if err != nil {
 		return nil, err
@@ -50,7 +72,7 @@ func PublicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
 	}
 	return map[string][]byte{
 		FilePublicKey:      ssh.MarshalAuthorizedKey(pub),
-		FilePublicKeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
+		filePublicKeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
 		FileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
 	}, nil
 }
@@ -90,7 +112,7 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign report (raw ECDSA): %w", err)
 	}
-	files, err := PublicKeyFiles(s.Key.Public())
+	files, err := publicKeyFiles(s.Key.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +128,7 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	}
 	files[filePrintable] = page
 	w := &Written{Dir: dir, ReportJSON: body, Fingerprint: r.Workstation.SignerFingerprint}
-	for _, name := range []string{FileReport, FileSignature, fileRawSignature, FilePublicKey, FilePublicKeyPEM, FileAllowedSigners, filePrintable} {
+	for _, name := range []string{FileReport, FileSignature, fileRawSignature, FilePublicKey, filePublicKeyPEM, FileAllowedSigners, filePrintable} {
 		if err := writeSynced(filepath.Join(dir, name), files[name]); err != nil {
 			return nil, err
 		}

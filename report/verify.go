@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -87,4 +89,25 @@ func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
 	return pub, nil
+}
+
+// ReadSigned reads what verifying the report at path needs: its bytes, its
+// signature (path + ".sig") and the public key the verifier trusts, from
+// pubPath or, when that is "", report.pub beside the report.
+func ReadSigned(path, pubPath string) (body, sig []byte, pub ssh.PublicKey, err error) {
+	if body, err = os.ReadFile(path); err != nil {
+		return nil, nil, nil, err
+	}
+	if sig, err = os.ReadFile(path + ".sig"); err != nil {
+		return nil, nil, nil, fmt.Errorf("signature: %w", err)
+	}
+	if pubPath == "" {
+		pubPath = filepath.Join(filepath.Dir(path), FilePublicKey)
+	}
+	pubData, err := os.ReadFile(pubPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pub, err = ParsePublicKey(pubData)
+	return body, sig, pub, err
 }

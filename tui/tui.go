@@ -73,9 +73,9 @@ type model struct {
 	width      int
 }
 
-// NewModel returns the ceremony screen's bubbletea model; totalSteps sizes
+// newModel returns the ceremony screen's bubbletea model; totalSteps sizes
 // the progress line.
-func NewModel(title string, totalSteps int) tea.Model {
+func newModel(title string, totalSteps int) tea.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.CharLimit = 63
@@ -268,9 +268,9 @@ func truncate(s string, w int) string {
 	return string(r[:w-1]) + "…"
 }
 
-// NewPrompter returns the officer.Prompter that asks through a running
+// newPrompter returns the officer.Prompter that asks through a running
 // program whose model NewModel made.
-func NewPrompter(program *tea.Program) officer.Prompter { return prompter{program: program} }
+func newPrompter(program *tea.Program) officer.Prompter { return prompter{program: program} }
 
 // prompter implements officer.Prompter by asking through a running program.
 type prompter struct {

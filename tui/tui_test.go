@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/keyceremony/keyceremony/officer"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens")
@@ -53,7 +56,7 @@ func golden(t *testing.T, name string, m tea.Model) string {
 }
 
 func base() tea.Model {
-	var m tea.Model = NewModel("keyceremony — breakglass1@contoso.onmicrosoft.com (REHEARSAL)", 20)
+	var m tea.Model = newModel("keyceremony — breakglass1@contoso.onmicrosoft.com (REHEARSAL)", 20)
 	m, _ = m.Update(progressMsg{"preflight", "account breakglass1@contoso.onmicrosoft.com"})
 	m, _ = m.Update(progressMsg{"key1/insert", "AAGUID 6b657963-6572-656d-6f6e-792d73696d6b, firmware 5.7.4"})
 	return m
@@ -163,5 +166,18 @@ func TestSecretInputWipes(t *testing.T) {
 	}
 	if len(s.buf) != maxSecret {
 		t.Fatalf("a half of %d bytes", len(s.buf))
+	}
+}
+
+// A panic in the work behind the screen becomes an error that says the
+// step stopped where it was: no stack trace reaches an officer.
+func TestGuardedTurnsAPanicIntoAnError(t *testing.T) {
+	_, err := guarded(context.Background(), nil, func(context.Context, officer.Prompter) (DoneMsg, error) {
+		var m map[string]int
+		m["boom"]++ // a nil map write: a runtime panic
+		return DoneMsg{}, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "internal error") || strings.Contains(err.Error(), "goroutine") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -85,7 +85,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 			fmt.Fprintf(errOut, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, devices, client, lines)
 		} else {
-			err = runUI(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error
 				res, rerr = health.Run(ctx, hcfg, devices, client, p)
 				if rerr != nil {
@@ -124,7 +124,7 @@ type lastReport struct {
 func readLastReports(paths []string, pubPath string) ([]lastReport, error) {
 	var out []lastReport
 	for _, path := range paths {
-		body, sig, pub, err := readSignedReport(path, pubPath)
+		body, sig, pub, err := report.ReadSigned(path, pubPath)
 		if err != nil {
 			return nil, err
 		}

@@ -54,7 +54,7 @@ func reportVerify(args []string, out io.Writer) error {
 		return fs.usageError("give exactly one report")
 	}
 	path := pos[0]
-	body, sig, pub, err := readSignedReport(path, *pubPath)
+	body, sig, pub, err := report.ReadSigned(path, *pubPath)
 	if err != nil {
 		return usageError{err}
 	}
@@ -78,43 +78,13 @@ func reportVerify(args []string, out io.Writer) error {
 		fmt.Fprintf(out, ", and the chain to %s holds", *prevPath)
 	}
 	fmt.Fprintln(out, ".")
-	printSummary(out, r)
+	if err := r.WriteBrief(out); err != nil {
+		return err
+	}
 	if r.Previous != nil && opts.Previous == nil {
 		fmt.Fprintf(out, "Note: chained to previous report %s (%s); pass --previous to check that link.\n", r.Previous.SHA256, r.Previous.CeremonyID)
 	}
 	return nil
-}
-
-// printSummary is the short readable form of a report.
-func printSummary(out io.Writer, r *report.Report) {
-	kind := r.Type
-	if r.Rehearsal {
-		kind += " (REHEARSAL)"
-	}
-	fmt.Fprintf(out, "%s %s for %s, %s to %s UTC\n", kind, r.CeremonyID, r.Account.UPN, r.Started.UTC().Format("2006-01-02 15:04"), r.Ended.UTC().Format("15:04"))
-	var names []string
-	for _, p := range r.Officers {
-		names = append(names, p.Role+" "+p.Name)
-	}
-	fmt.Fprintf(out, "Officers: %s\n", strings.Join(names, ", "))
-	fmt.Fprintf(out, "Signed by %s key %s on %s\n", r.Workstation.SignerKind, r.Workstation.SignerFingerprint, r.Workstation.Hostname)
-	for _, k := range r.Keys {
-		verdict := "no attestation verdict"
-		if k.Attestation != nil {
-			verdict = map[bool]string{true: "attestation allowed", false: "attestation REFUSED"}[k.Attestation.Allowed]
-		}
-		fmt.Fprintf(out, "Key %d: %s, AAGUID %s, credential %s…, %s, Entra method %s\n", k.Slot, k.Model, k.AAGUID, firstN(k.CredentialID, 16), verdict, k.GraphMethodID)
-	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(out, "Finding: %s\n", f)
-	}
-}
-
-func firstN(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 func readReport(path string) ([]byte, *report.Report, error) {
@@ -201,39 +171,11 @@ func reportKey(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", s.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
 	if *dir != "" {
-		files, err := report.PublicKeyFiles(s.Key.Public())
+		paths, err := report.WritePublicKeyFiles(*dir, s.Key.Public())
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(*dir, 0o700); err != nil {
-			return err
-		}
-		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(*dir, name), data, 0o644); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "Wrote %s, %s and %s into %s\n", report.FilePublicKey, report.FilePublicKeyPEM, report.FileAllowedSigners, *dir)
+		fmt.Fprintf(out, "Wrote %s\n", strings.Join(paths, ", "))
 	}
 	return nil
-}
-
-// readSignedReport reads REPORT.json, REPORT.json.sig and the trusted key
-// (pubPath, default report.pub beside the report).
-func readSignedReport(path, pubPath string) (body, sig []byte, pub ssh.PublicKey, err error) {
-	if body, err = os.ReadFile(path); err != nil {
-		return nil, nil, nil, err
-	}
-	if sig, err = os.ReadFile(path + ".sig"); err != nil {
-		return nil, nil, nil, fmt.Errorf("signature: %w", err)
-	}
-	if pubPath == "" {
-		pubPath = filepath.Join(filepath.Dir(path), report.FilePublicKey)
-	}
-	pubData, err := os.ReadFile(pubPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	pub, err = report.ParsePublicKey(pubData)
-	return body, sig, pub, err
 }

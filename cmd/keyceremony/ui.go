@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"golang.org/x/term"
 
 	"github.com/keyceremony/keyceremony/ceremony"
@@ -27,7 +25,7 @@ func isTerminal() bool {
 func runTUI(ctx context.Context, title string, steps int, stopHint string, wrap func(officer.Prompter) officer.Prompter,
 	build func(officer.Prompter) (*ceremony.Engine, error), doneTitle func(*ceremony.Result) string) (*ceremony.Result, error) {
 	var res *ceremony.Result
-	err := runUI(ctx, title, steps, wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+	err := tui.Run(ctx, title, steps, wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 		engine, err := build(p)
 		if err != nil {
 			return tui.DoneMsg{}, err
@@ -38,43 +36,6 @@ func runTUI(ctx context.Context, title string, steps int, stopHint string, wrap 
 		return tui.DoneMsg{Title: doneTitle(res), Fingerprint: res.Fingerprint, Detail: "Report and signature in " + res.Dir}, nil
 	})
 	return res, err
-}
-
-// runUI runs work behind the bubbletea UI and shows its outcome.
-func runUI(ctx context.Context, title string, steps int, wrap func(officer.Prompter) officer.Prompter,
-	work func(context.Context, officer.Prompter) (tui.DoneMsg, error)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	prog := tea.NewProgram(tui.NewModel(title, steps))
-	p := tui.NewPrompter(prog)
-	if wrap != nil {
-		p = wrap(p)
-	}
-	var runErr error
-	completed := false
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var msg tui.DoneMsg
-		msg, runErr = guard(func() (tui.DoneMsg, error) { return work(ctx, p) })
-		if runErr != nil {
-			msg.Err = runErr
-		} else {
-			completed = true
-		}
-		prog.Send(msg)
-	}()
-	if _, err := prog.Run(); err != nil {
-		cancel()
-		<-finished
-		return fmt.Errorf("terminal UI: %w", err)
-	}
-	cancel() // the officers left the screen: stop the work where it is
-	<-finished
-	if runErr == nil && !completed || errors.Is(runErr, context.Canceled) {
-		runErr = officer.ErrAbandoned
-	}
-	return runErr
 }
 
 // headlessNote explains why no TUI is shown.
