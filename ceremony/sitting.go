@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/keyceremony/keyceremony/report"
@@ -90,4 +91,14 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// Of says which account of a sitting of several a is, for the officers'
+// screen: " (account 2 of 2)"; nothing for a single account.
+func (a SittingAccount) Of(accounts []SittingAccount) string {
+	if len(accounts) < 2 {
+		return ""
+	}
+	i := slices.IndexFunc(accounts, func(b SittingAccount) bool { return b.UPN == a.UPN })
+	return fmt.Sprintf(" (account %d of %d)", i+1, len(accounts))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -77,6 +78,20 @@ type Result struct {
 	Checks      []Check
 	Dir         string
 	Fingerprint string
+}
+
+// WriteText lists the checks for the officers, then where the signed
+// health report is and, when every check passed, says so.
+func (r *Result) WriteText(w io.Writer) error {
+	for _, c := range r.Checks {
+		fmt.Fprintf(w, "  %-16s %-24s %s\n", c.Status, c.Name, c.Detail)
+	}
+	fmt.Fprintf(w, "Signed health report in %s (key %s)\n", r.Dir, r.Fingerprint)
+	if r.Count(Finding)+r.Count(CouldNot) > 0 {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, "All checks passed.")
+	return err
 }
 
 // Count returns how many checks ended with status.

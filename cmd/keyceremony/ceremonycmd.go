@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/tui"
 )
 
 // graphFlags turns the config's sign-in settings into graph flags.
@@ -123,7 +123,7 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(be.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN]},
 				j, fidokey.HID{Fixed: cfg.Devices, Backend: be}, client, p)
 		}
-		res, err := runTUI(ctx, "keyceremony — "+a.UPN+ofSitting(accounts, a), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
+		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
 			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 		})
 		if err != nil {
@@ -139,14 +139,4 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
 	}
 	return nil
-}
-
-// ofSitting says which account of a sitting of several a is, for the
-// officers' screen: " (account 2 of 2)"; nothing for a single account.
-func ofSitting(accounts []ceremony.SittingAccount, a ceremony.SittingAccount) string {
-	if len(accounts) < 2 {
-		return ""
-	}
-	i := slices.IndexFunc(accounts, func(b ceremony.SittingAccount) bool { return b.UPN == a.UPN })
-	return fmt.Sprintf(" (account %d of %d)", i+1, len(accounts))
 }

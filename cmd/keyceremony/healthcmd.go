@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -98,12 +97,11 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		if err != nil {
 			return usageError{fmt.Errorf("%s: %w", r.Account.UPN, err)}
 		}
-		if err := printHealth(out, res); err != nil {
-			var f findingError
-			if !errors.As(err, &f) {
-				return err
-			}
-			finding = err
+		if err := res.WriteText(out); err != nil {
+			return err
+		}
+		if res.Count(health.Finding)+res.Count(health.CouldNot) > 0 {
+			finding = findingError{fmt.Sprintf("%d findings, %d checks could not run", res.Count(health.Finding), res.Count(health.CouldNot))}
 		}
 	}
 	return finding

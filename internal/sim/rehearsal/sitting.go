@@ -1,0 +1,196 @@
+package rehearsal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/tui"
+)
+
+// ErrFindings is wrapped when a rehearsal's health check has findings (or
+// checks that could not run): the command's exit code 1.
+var ErrFindings = errors.New("the health check has findings")
+
+// SittingOptions says what RunSitting rehearses.
+type SittingOptions struct {
+	Dir          string // the reports, journals and envelopes go here
+	Accounts     int    // break-glass accounts in the sitting, each with two virtual keys
+	GeneratedPIN bool   // generated PIN halves, printed to Dir/envelopes/*.pdf
+	Health       bool   // then the health check of every account
+	UseTUI       bool   // the officers' screen (else scripted officers, headless)
+	// NotATerminal: headless because there is no terminal, not by choice;
+	// the rehearsal says so.
+	NotATerminal bool
+	Tool         report.Tool
+}
+
+// RunSitting runs the whole ceremony engine on virtual keys (served over
+// real CTAPHID), the local Graph emulator and a throw-away signing key,
+// all in-process: preflight, per key reset / split PIN / credential /
+// attestation / enrollment / test assertion, retirement of last year's
+// key, and a signed rehearsal report per account (with a signed summary
+// for several); with o.Health, the health check of each account follows.
+func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
+	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), local Graph emulator, test attestation root,")
+	fmt.Fprintln(out, "throw-away signing key; nothing here touches a real key or tenant.")
+	env, err := Setup(ctx, o.Dir, DefaultSimkeyConfig())
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	env.GeneratedPIN = o.GeneratedPIN
+	tool := o.Tool
+	useTUI := o.UseTUI
+	if o.NotATerminal {
+		fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
+	}
+	scripted := NewPrompter(env.Devices, out)
+	accounts := []ceremony.SittingAccount{{UPN: env.UPN, OutDir: o.Dir}}
+	for n := 2; n <= o.Accounts; n++ {
+		accounts = append(accounts, ceremony.SittingAccount{UPN: env.AddAccount(n)})
+	}
+	if len(accounts) > 1 {
+		for i := range accounts {
+			accounts[i].OutDir = filepath.Join(o.Dir, accounts[i].UPN)
+		}
+	}
+	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
+	summary, err := ceremony.RunSitting(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+		if len(others) > 0 { // the next account's own keys
+			if err := env.NextKeys(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
+			return nil, err
+		}
+		j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
+		if err != nil {
+			return nil, err
+		}
+		defer j.Close()
+		cfg := env.CeremonyConfig(a.OutDir, tool)
+		cfg.Account, cfg.OtherKeys = a.UPN, others
+		var res *ceremony.Result
+		if useTUI {
+			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
+				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
+				func(p officer.Prompter) (*ceremony.Engine, error) {
+					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
+				},
+				func(r *ceremony.Result) string {
+					return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
+				})
+		} else {
+			var eng *ceremony.Engine
+			if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
+				res, err = eng.Run(ctx)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w (journal: %s)", err, a.JournalPath())
+		}
+		if len(accounts) > 1 {
+			fmt.Fprintf(out, "%s:\n", a.UPN)
+		}
+		fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
+		fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
+		fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
+		keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
+		return res, nil
+	})
+	if err != nil {
+		return err
+	}
+	if summary != "" {
+		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
+	}
+	if !o.Health {
+		return nil
+	}
+	// The health check of every account of the sitting, each with its own keys.
+	var failed error
+	for _, a := range accounts {
+		keys, ok := keysOf[a.UPN]
+		if !ok {
+			return fmt.Errorf("%s: its rehearsal ran before this one; rehearse health needs a new --out folder", a.UPN)
+		}
+		for slot, k := range keys {
+			env.Devices.Swap(slot+1, k)
+		}
+		if err := rehearseHealth(ctx, env, scripted, a.OutDir, tool, out); err != nil {
+			if !errors.Is(err, ErrFindings) {
+				return err
+			}
+			failed = err
+		}
+	}
+	return failed
+}
+
+// rehearseHealth checks the keys and the emulated account against the
+// rehearsal ceremony's report.
+func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, ceremonyDir string, tool report.Tool, out io.Writer) error {
+	last, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileReport))
+	if err != nil {
+		return err
+	}
+	sig, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileSignature))
+	if err != nil {
+		return err
+	}
+	pub, err := env.Signer.SSHPublicKey()
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
+	res, err := health.Run(ctx, health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
+		OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: host,
+		OutDir: filepath.Join(ceremonyDir, "health")}, env.Devices, env.Tenant.Client, p)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteText(out); err != nil {
+		return err
+	}
+	if n := res.Count(health.Finding) + res.Count(health.CouldNot); n > 0 {
+		return fmt.Errorf("%w: %d findings, %d checks could not run", ErrFindings, res.Count(health.Finding), res.Count(health.CouldNot))
+	}
+	return nil
+}
+
+// acting performs, in a rehearsal, the physical steps the officers
+// acknowledged on screen (plugging and re-plugging the virtual keys).
+func acting(env *Env) func(officer.Prompter) officer.Prompter {
+	return func(p officer.Prompter) officer.Prompter { return actingOfficers{Prompter: p, devices: env.Devices} }
+}
+
+type actingOfficers struct {
+	officer.Prompter
+	devices *Devices
+}
+
+// Instruct implements officer.Prompter.
+func (a actingOfficers) Instruct(ctx context.Context, in officer.Instruction) error {
+	if err := a.Prompter.Instruct(ctx, in); err != nil {
+		return err
+	}
+	switch in.Kind {
+	case officer.Insert, officer.RemoveOthers:
+		return a.devices.Plug(in.Slot) // plugs in.Slot only
+	case officer.Replug:
+		return a.devices.Replug(in.Slot)
+	}
+	return nil
+}
