@@ -85,9 +85,7 @@ func cmdAttest(ctx context.Context, args []string, out io.Writer) error {
 		return usageError{err}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
+		if err := writeJSON(out, v); err != nil {
 			return err
 		}
 	} else if err := v.WriteText(out); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -40,9 +39,7 @@ func cmdHistory(args []string, out io.Writer) error {
 		return usageError{err}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(h); err != nil {
+		if err := writeJSON(out, h); err != nil {
 			return err
 		}
 	} else {

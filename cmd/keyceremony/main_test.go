@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/config"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 )
@@ -39,11 +40,11 @@ func TestDevicesAndInfoOnSimkeySocket(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var rows []deviceReport
+	var rows []fidokey.Probe
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	var sim *deviceReport
+	var sim *fidokey.Probe
 	for i := range rows {
 		if rows[i].Address == "simkey:"+sock {
 			sim = &rows[i]

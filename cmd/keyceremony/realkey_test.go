@@ -37,7 +37,11 @@ func TestRealKeyReadOnly(t *testing.T) {
 	if len(info.Versions) == 0 || info.AAGUID.IsZero() {
 		t.Fatalf("getInfo %+v", info)
 	}
-	t.Logf("real key %s: AAGUID %s firmware %s versions %v options %v", addr, info.AAGUID, firmwareString(info.FirmwareVersion), info.Versions, info.Options)
+	firmware := "not reported"
+	if info.FirmwareVersion != nil {
+		firmware = ctap.FormatFirmware(*info.FirmwareVersion) + " from " + info.FirmwareSource
+	}
+	t.Logf("real key %s: AAGUID %s firmware %s versions %v options %v", addr, info.AAGUID, firmware, info.Versions, info.Options)
 	if set, _ := info.Option("clientPin"); set {
 		n, pc, err := c.PINRetries(ctx)
 		if err != nil {

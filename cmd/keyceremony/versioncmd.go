@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -70,9 +69,7 @@ func cmdVersion(args []string, out io.Writer) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		return writeJSON(out, info)
 	}
 	fmt.Fprintf(out, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", info.Version, info.Revision, info.GoVersion, info.BinarySHA256)
 	return nil
