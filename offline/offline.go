@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,7 +21,10 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/envelope"
+	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/sigfile"
 )
 
@@ -160,15 +165,63 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 	return o, nil
 }
 
-// KeySource makes key slot ready for its credential (ceremony.Engine's
-// PrepareKey: inserted alone, reset, split PIN), journaled.
-type KeySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error)
+// Workstation is how CreateOnWorkstation reaches the keys and the officers.
+type Workstation struct {
+	Devices            []string // fixed addresses in slot order; none: hidraw, the officers plug in one key at a time
+	Reset              bool     // reset each key first, then set its PIN from the officers' halves
+	MinPINLength       int
+	OfficerA, OfficerB string
+	GeneratedPIN       bool             // generated PIN halves, each printed with PrintHalf
+	PrintHalf          envelope.Printer // how a half's page is printed
+	Rehearsal          bool
+	Officers           officer.Prompter
+}
 
-// Create makes one credential per key slot on the workstation and judges
+// CreateOnWorkstation makes the credentials of o on this workstation, each
+// key prepared as the ceremony prepares it (alone, reset, split PIN),
+// journaled in outPath.journal.jsonl so that an interrupted session is
+// resumed by running it again; notice hears that it resumes.
+func CreateOnWorkstation(ctx context.Context, o *Options, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*Results, error) {
+	journalPath := outPath + ".journal.jsonl"
+	if _, err := os.Stat(journalPath); err == nil {
+		fmt.Fprintf(notice, "Resuming the offline session recorded in %s\n", journalPath)
+	}
+	j, err := ceremony.OpenOrCreateJournal(journalPath, false)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	res, err := createCredentials(ctx, o, optionsPayload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		var devs fidokey.Devices = fidokey.HID{}
+		if len(w.Devices) > 0 {
+			if slot > len(w.Devices) {
+				return nil, fmt.Errorf("no --device for key %d", slot)
+			}
+			devs = fidokey.HID{Fixed: []string{w.Devices[slot-1]}}
+		}
+		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: w.OfficerA, OfficerB: w.OfficerB, Keys: len(o.Keys),
+			Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf, Rehearsal: w.Rehearsal,
+			Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, w.Officers)
+		if err != nil {
+			return nil, err
+		}
+		return e.PrepareKey(ctx, slot)
+	}, vf, j, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w (the journal is kept: run the same command again to resume from %s)", err, journalPath)
+	}
+	return res, nil
+}
+
+// keySource makes key slot ready for its credential (ceremony.Engine's
+// PrepareKey: inserted alone, reset, split PIN), journaled.
+type keySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error)
+
+// createCredentials makes one credential per key slot on the workstation and judges
 // each attestation with vf, as the connected ceremony does; a key the
 // policy refuses stops it. Each credential made is recorded in j before
 // the next key, so an interrupted session resumes without making it again.
-func Create(ctx context.Context, o *Options, optionsPayload []byte, keys KeySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*Results, error) {
+func createCredentials(ctx context.Context, o *Options, optionsPayload []byte, keys keySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*Results, error) {
 	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
@@ -200,7 +253,7 @@ func Create(ctx context.Context, o *Options, optionsPayload []byte, keys KeySour
 	return res, nil
 }
 
-func create(ctx context.Context, keys KeySource, ko KeyOptions, vf *attest.Verifier) (*KeyResult, error) {
+func create(ctx context.Context, keys keySource, ko KeyOptions, vf *attest.Verifier) (*KeyResult, error) {
 	k, err := keys(ctx, ko.Slot)
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	officers := rehearsal.NewPrompter(devs, nil)
-	keysWith := func(j *ceremony.Journal, vf *attest.Verifier, failSlot int) KeySource {
+	keysWith := func(j *ceremony.Journal, vf *attest.Verifier, failSlot int) keySource {
 		return func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
 			if slot == failSlot {
 				return nil, errors.New("the session was interrupted here")
@@ -88,7 +88,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// rehearsal, a simkey is refused before any result is written.
 	jA, _ := ceremony.CreateJournal(filepath.Join(dir, "a.journal"), time.Now)
 	defer jA.Close()
-	if _, err := Create(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now()); err == nil ||
+	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now()); err == nil ||
 		!strings.Contains(err.Error(), "TEST attestation root") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// credential is taken from the journal, not made again.
 	jPath := filepath.Join(dir, "create.journal")
 	j, _ := ceremony.CreateJournal(jPath, time.Now)
-	if _, err := Create(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now()); err == nil {
+	if _, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now()); err == nil {
 		t.Fatal("the interruption went unnoticed")
 	}
 	j.Close()
@@ -106,7 +106,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	res, err := Create(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now())
+	res, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

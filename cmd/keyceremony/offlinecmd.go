@@ -5,18 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
-	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/envelope"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/offline"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -115,8 +110,13 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		if err != nil {
 			return err
 		}
-		res, err := offlineCreate(ctx, &o, payload, vf, offlineKeys{devices: devices, reset: *reset, minPIN: *minPIN,
-			officerA: *officerA, officerB: *officerB, yes: *yes, generated: *generated, printCommand: strings.Fields(*printCommand), rehearsal: *isRehearsal}, *outPath, in, errOut)
+		print := envelope.Command(strings.Fields(*printCommand))
+		if *isRehearsal {
+			print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
+		}
+		res, err := offline.CreateOnWorkstation(ctx, &o, payload, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
+			Officers: officer.Lines(in, errOut, *yes)}, *outPath, errOut)
 		if err != nil {
 			return err
 		}
@@ -166,76 +166,4 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		return err
 	}
 	return usageError{errors.New(offlineUsage)}
-}
-
-// touchNotice tells the officer to touch the key while it waits.
-func touchNotice(w io.Writer) func(ctap.Keepalive) {
-	shown := false
-	return func(k ctap.Keepalive) {
-		if k == ctap.KeepaliveUserPresence && !shown {
-			fmt.Fprintln(w, "Touch the key now.")
-			shown = true
-		}
-	}
-}
-
-// offlineKeys is how offline create reaches the keys and the officers.
-type offlineKeys struct {
-	devices            []string // fixed addresses in slot order; none: hidraw, one key at a time
-	reset              bool
-	minPIN             int
-	officerA, officerB string
-	yes                bool
-	generated          bool     // generated PIN halves, printed
-	printCommand       []string // how a half's page is printed
-	rehearsal          bool     // a rehearsal: pages go to a folder
-}
-
-// offlineCreate makes the credentials with each key prepared as the
-// ceremony prepares it (alone, reset, split PIN), journaled beside the
-// results so an interrupted session resumes.
-func offlineCreate(ctx context.Context, o *offline.Options, payload []byte, vf *attest.Verifier, k offlineKeys, outPath string, in io.Reader, errOut io.Writer) (*offline.Results, error) {
-	journalPath := outPath + ".journal.jsonl"
-	var (
-		j   *ceremony.Journal
-		err error
-	)
-	if _, serr := os.Stat(journalPath); serr == nil {
-		fmt.Fprintf(errOut, "Resuming the offline session recorded in %s\n", journalPath)
-		j, err = ceremony.OpenJournal(journalPath, time.Now)
-	} else {
-		j, err = ceremony.CreateJournal(journalPath, time.Now)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer j.Close()
-	p := officer.Lines(in, errOut, k.yes)
-	engineFor := func(slot int) (*ceremony.Engine, error) {
-		var devs fidokey.Devices = fidokey.HID{}
-		if len(k.devices) > 0 {
-			if slot > len(k.devices) {
-				return nil, fmt.Errorf("no --device for key %d", slot)
-			}
-			devs = fidokey.HID{Fixed: []string{k.devices[slot-1]}}
-		}
-		print := envelope.Command(k.printCommand)
-		if k.rehearsal {
-			print = envelope.Folder(filepath.Join(filepath.Dir(outPath), "envelopes"))
-		}
-		return ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: k.officerA, OfficerB: k.officerB, Keys: len(o.Keys),
-			Reset: k.reset, MinPINLength: k.minPIN, GeneratedPIN: k.generated, PrintHalf: print, Rehearsal: k.rehearsal,
-			Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, p)
-	}
-	res, err := offline.Create(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
-		e, err := engineFor(slot)
-		if err != nil {
-			return nil, err
-		}
-		return e.PrepareKey(ctx, slot)
-	}, vf, j, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("%w (the journal is kept: run the same command again to resume from %s)", err, journalPath)
-	}
-	return res, nil
 }
