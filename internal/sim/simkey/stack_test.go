@@ -52,14 +52,6 @@ func (b *bench) connect() {
 	b.t.Cleanup(func() { dev.Close() })
 }
 
-func (b *bench) replug() {
-	b.t.Helper()
-	if err := b.key.Replug(); err != nil {
-		b.t.Fatal(err)
-	}
-	b.connect()
-}
-
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)

@@ -2,7 +2,6 @@ package testca
 
 import (
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
 	"encoding/pem"
@@ -53,12 +52,6 @@ func RootKey() (*ecdsa.PrivateKey, error) {
 		return nil, errors.New("testca: embedded root key is not ECDSA")
 	}
 	return ek, nil
-}
-
-// IsRoot reports whether cert is the simkey TEST root (by its DER bytes).
-func IsRoot(cert *x509.Certificate) bool {
-	root, err := Root()
-	return err == nil && sha256.Sum256(cert.Raw) == sha256.Sum256(root.Raw)
 }
 
 // ModelName is the model name a rehearsal gives simkey's AAGUID.
