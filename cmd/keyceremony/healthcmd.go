@@ -6,13 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
@@ -64,11 +59,12 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	host, _ := os.Hostname()
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	lines := officer.Lines(in, errOut, true)
-	reports, err := readLastReports(lasts, *pubPath)
-	if err != nil {
-		return usageError{err}
+	var upns []string
+	for _, a := range accounts {
+		upns = append(upns, a.UPN)
 	}
-	if err := coverAccounts(accounts, reports); err != nil {
+	reports, err := health.ReadLastReports(lasts, *pubPath, upns)
+	if err != nil {
 		return usageError{err}
 	}
 	var finding error
@@ -77,7 +73,7 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		if len(accounts) > 1 {
 			outDir = filepath.Join(outDir, r.Account.UPN)
 		}
-		hcfg := health.Config{LastReport: r.body, LastSignature: r.sig, PublicKey: r.pub, Verifier: vf, Accounts: len(accounts), OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
+		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: vf, Accounts: len(accounts), OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB,
 			Signer: signer, Tool: report.ToolInfo(version, revision), Hostname: host, OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
 		var res *health.Result
 		if *yes || !isTerminal() {
@@ -105,60 +101,4 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 		}
 	}
 	return finding
-}
-
-// lastReport is an account's last report as health was given it: its
-// bytes, signature and the key to check them with, and the account it
-// names (not trusted until health verifies the signature).
-type lastReport struct {
-	path string
-	body []byte
-	sig  []byte
-	pub  ssh.PublicKey
-	*report.Report
-}
-
-// readLastReports reads each report given with --report once.
-func readLastReports(paths []string, pubPath string) ([]lastReport, error) {
-	var out []lastReport
-	for _, path := range paths {
-		body, sig, pub, err := report.ReadSigned(path, pubPath)
-		if err != nil {
-			return nil, err
-		}
-		r, err := report.Parse(body)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, lastReport{path: path, body: body, sig: sig, pub: pub, Report: r})
-	}
-	return out, nil
-}
-
-// coverAccounts checks, before any key is touched, that the reports given
-// are one per account of the config: a health check covers them all.
-func coverAccounts(accounts []ceremony.SittingAccount, reports []lastReport) error {
-	covered := map[int]string{}
-	for _, r := range reports {
-		i := slices.IndexFunc(accounts, func(a ceremony.SittingAccount) bool {
-			return strings.EqualFold(a.UPN, r.Account.UPN) || a.UPN == r.Account.ObjectID
-		})
-		switch {
-		case i < 0:
-			return fmt.Errorf("%s is a report of %s, which the config does not name", r.path, r.Account.UPN)
-		case covered[i] != "":
-			return fmt.Errorf("%s and %s are both reports of %s: give each account's last report once", covered[i], r.path, accounts[i].UPN)
-		}
-		covered[i] = r.path
-	}
-	var missing []string
-	for i, a := range accounts {
-		if covered[i] == "" {
-			missing = append(missing, a.UPN)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the config names %s too: give --report with each account's last report.json", strings.Join(missing, ", "))
-	}
-	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
 )
@@ -88,9 +88,9 @@ func TestHealthCoversEveryAccount(t *testing.T) {
 	}
 	r1 := filepath.Join(dir, "breakglass1@contoso.onmicrosoft.com", report.FileReport)
 	r2 := filepath.Join(dir, "breakglass2@contoso.onmicrosoft.com", report.FileReport)
-	both := []ceremony.SittingAccount{{UPN: "breakglass1@contoso.onmicrosoft.com"}, {UPN: "BreakGlass2@contoso.onmicrosoft.com"}}
+	both := []string{"breakglass1@contoso.onmicrosoft.com", "BreakGlass2@contoso.onmicrosoft.com"}
 	for _, tc := range []struct {
-		accounts []ceremony.SittingAccount
+		accounts []string
 		reports  []string
 		want     string
 	}{
@@ -99,11 +99,7 @@ func TestHealthCoversEveryAccount(t *testing.T) {
 		{both, []string{r1, r1}, "are both reports of"},
 		{both[:1], []string{r1, r2}, "which the config does not name"},
 	} {
-		reports, err := readLastReports(tc.reports, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = coverAccounts(tc.accounts, reports)
+		_, err := health.ReadLastReports(tc.reports, "", tc.accounts)
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%d accounts, %d reports: %v, want %q", len(tc.accounts), len(tc.reports), err, tc.want)
 		}
