@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,38 +41,18 @@ func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if *cfgPath == "" {
 		return fs.usageError("--config is required (keyceremony config init writes an example)")
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return usageError{err}
-	}
-	be, err := configBackend(cfg, *backendName)
-	if err != nil {
-		return usageError{err}
-	}
-	if !isTerminal() {
-		return usageError{errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")}
-	}
-	vf, err := loadVerifier(cfg.Policy, cfg.MDS, false)
+	ses, err := openSession(*cfgPath, *backendName, true)
 	if err != nil {
 		return err
 	}
-	signer, closeSigner, err := openSigner(cfg.TPM, cfg.SoftwareKey, softwareKeyConfigHint)
-	if err != nil {
-		return err
-	}
-	defer closeSigner()
-	accounts, err := cfg.Sitting()
-	if err != nil {
-		return usageError{err}
-	}
-	if *resume != "" && len(accounts) > 1 {
+	defer ses.close()
+	if *resume != "" && len(ses.accounts) > 1 {
 		return fs.usageError("with several accounts, run the same command again: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped")
 	}
-	g := configGraphFlags(cfg)
-	client, _, err := g.open(ctx, errOut)
-	if err != nil {
+	if err := ses.signIn(ctx, true, errOut); err != nil {
 		return err
 	}
+	cfg, accounts, client, signer, vf, be := ses.cfg, ses.accounts, ses.graph, ses.signer, ses.verifier, ses.backend
 	reset := cfg.Reset == nil || *cfg.Reset
 	keys := cfg.Keys
 	if keys == 0 {

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
@@ -35,44 +33,34 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
 }
 
-// open signs in, checks write access and returns a Graph client.
-func (g *graphFlags) open(ctx context.Context, stderr io.Writer) (*enroll.Client, azcore.TokenCredential, error) {
-	return g.signIn(ctx, stderr, true)
-}
-
-// openReadOnly signs in for the read-only health check: no write access is
-// needed, and every read that is refused is reported as "could not check".
-func (g *graphFlags) openReadOnly(ctx context.Context, stderr io.Writer) (*enroll.Client, azcore.TokenCredential, error) {
-	return g.signIn(ctx, stderr, false)
-}
-
-func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, azcore.TokenCredential, error) {
+// signIn signs in and returns a Graph client; with write it first checks
+// the sign-in may write authentication methods and says who signed in.
+func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, error) {
 	var hc *http.Client
 	if g.caFile != "" {
 		pemData, err := os.ReadFile(g.caFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, nil, fmt.Errorf("%s holds no certificate", g.caFile)
+			return nil, fmt.Errorf("%s holds no certificate", g.caFile)
 		}
 		hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	}
 	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert, SecretFile: g.secretFile,
 		AuthorityHost: g.authority, HTTPClient: hc, DeviceCodePrompt: func(m string) { fmt.Fprintln(stderr, m) }})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if write {
 		access, err := enroll.CheckAccess(ctx, cred)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		fmt.Fprintf(stderr, "Signed in as %s (%s)\n", access.Principal, map[bool]string{true: "app-only", false: "delegated"}[access.AppOnly])
 	}
-	c, err := enroll.New(cred, enroll.Options{Root: g.root, HTTPClient: hc})
-	return c, cred, err
+	return enroll.New(cred, enroll.Options{Root: g.root, HTTPClient: hc})
 }
 
 // cmdGraphEmulator serves the local Graph emulator until interrupted.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
@@ -30,32 +29,16 @@ func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.
 	if *cfgPath == "" || len(lasts) == 0 {
 		return fs.usageError("--config and --report are required")
 	}
-	cfg, err := config.Load(*cfgPath)
+	ses, err := openSession(*cfgPath, *backendName, false)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	be, err := configBackend(cfg, *backendName)
-	if err != nil {
-		return usageError{err}
+	defer ses.close()
+	if err := ses.signIn(ctx, false, errOut); err != nil {
+		return err
 	}
-	accounts, err := cfg.Sitting()
-	if err != nil {
-		return usageError{err}
-	}
-	signer, closeSigner, err := openSigner(cfg.TPM, cfg.SoftwareKey, softwareKeyConfigHint)
-	if err != nil {
-		return usageError{err}
-	}
-	defer closeSigner()
-	g := configGraphFlags(cfg)
-	client, _, err := g.openReadOnly(ctx, errOut)
-	if err != nil {
-		return usageError{err}
-	}
-	vf, err := loadVerifier(cfg.Policy, cfg.MDS, false)
-	if err != nil {
-		return usageError{err}
-	}
+	cfg, accounts, client, signer, vf := ses.cfg, ses.accounts, ses.graph, ses.signer, ses.verifier
+	be := ses.backend
 	host, _ := os.Hostname()
 	devices := fidokey.HID{Fixed: cfg.Devices, Backend: be}
 	lines := officer.Lines(in, errOut, true)

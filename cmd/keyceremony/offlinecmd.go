@@ -80,7 +80,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 		if *upn == "" || *outPath == "" {
 			return usageError{errors.New(offlineUsage)}
 		}
-		c, _, err := g.open(ctx, errOut)
+		c, err := g.signIn(ctx, errOut, true)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 				return err
 			}
 		}
-		c, _, err := g.open(ctx, errOut)
+		c, err := g.signIn(ctx, errOut, true)
 		if err != nil {
 			return err
 		}
