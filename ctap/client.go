@@ -132,13 +132,13 @@ func (c *client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) 
 		return nil, err
 	}
 	if c.opts.PINProtocol != 0 {
-		if !info.SupportsPINProtocol(c.opts.PINProtocol) {
+		if !info.supportsPINProtocol(c.opts.PINProtocol) {
 			return nil, fmt.Errorf("key does not offer PIN/UV auth protocol %d (offers %v)", c.opts.PINProtocol, info.PinUvAuthProtocols)
 		}
 		return ctapwire.ProtocolByVersion(c.opts.PINProtocol)
 	}
 	for _, v := range []int{2, 1} {
-		if info.SupportsPINProtocol(v) {
+		if info.supportsPINProtocol(v) {
 			return ctapwire.ProtocolByVersion(v)
 		}
 	}

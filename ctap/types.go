@@ -92,20 +92,10 @@ func (i *Info) Option(name string) (value, present bool) {
 	return v, ok
 }
 
-// SupportsPINProtocol reports whether v is among the key's PIN/UV auth protocols.
-func (i *Info) SupportsPINProtocol(v int) bool {
+// supportsPINProtocol reports whether v is among the key's PIN/UV auth protocols.
+func (i *Info) supportsPINProtocol(v int) bool {
 	for _, p := range i.PinUvAuthProtocols {
 		if p == v {
-			return true
-		}
-	}
-	return false
-}
-
-// HasVersion reports whether the key lists version (e.g. "FIDO_2_1").
-func (i *Info) HasVersion(version string) bool {
-	for _, v := range i.Versions {
-		if v == version {
 			return true
 		}
 	}

@@ -155,7 +155,7 @@ func (d *Device) receive(ctx context.Context, cid uint32) (ctaphid.Command, []by
 			return 0, nil, err
 		}
 		if n < ReportSize {
-			return 0, nil, fmt.Errorf("%w: short report of %d bytes", ErrMalformedPacket, n)
+			return 0, nil, fmt.Errorf("%w: short report of %d bytes", ctaphid.ErrMalformedPacket, n)
 		}
 		p := ctaphid.Packet(d.rbuf[:])
 		if p.CID() != cid {
@@ -313,7 +313,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd ctaphid.Command, data []b
 			continue
 		case ctaphid.CmdError:
 			if len(reply) == 0 {
-				return nil, fmt.Errorf("%s: %w: empty ERROR", cmd, ErrMalformedPacket)
+				return nil, fmt.Errorf("%s: %w: empty ERROR", cmd, ctaphid.ErrMalformedPacket)
 			}
 			return nil, fmt.Errorf("%s: %w", cmd, ctaphid.ErrorCode(reply[0]))
 		case cmd:
@@ -322,7 +322,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd ctaphid.Command, data []b
 			}
 			return reply, nil
 		}
-		return nil, fmt.Errorf("%s: %w: reply is %s", cmd, ErrMalformedPacket, rcmd)
+		return nil, fmt.Errorf("%s: %w: reply is %s", cmd, ctaphid.ErrMalformedPacket, rcmd)
 	}
 }
 
@@ -344,7 +344,7 @@ func (d *Device) Ping(ctx context.Context, data []byte) error {
 		return err
 	}
 	if !bytes.Equal(reply, data) {
-		return fmt.Errorf("PING: %w: echo differs", ErrMalformedPacket)
+		return fmt.Errorf("PING: %w: echo differs", ctaphid.ErrMalformedPacket)
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func TestUnexpectedReplyCommand(t *testing.T) {
 	s := &scripted{cid: 7}
 	s.onWrite = func(s *scripted, p ctaphid.Packet) { s.reply(7, ctaphid.CmdWink, nil) }
 	d, _ := Open(context.Background(), s, Options{})
-	if _, err := d.CBOR(context.Background(), []byte{4}, nil); !errors.Is(err, ErrMalformedPacket) {
+	if _, err := d.CBOR(context.Background(), []byte{4}, nil); !errors.Is(err, ctaphid.ErrMalformedPacket) {
 		t.Fatalf("WINK in reply to CBOR: %v", err)
 	}
 }

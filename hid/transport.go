@@ -239,7 +239,3 @@ func OpenPath(ctx context.Context, addr string) (Transport, error) {
 
 // ReportSize is the size of every CTAPHID report a Transport carries.
 const ReportSize = ctaphid.ReportSize
-
-// ErrMalformedPacket is wrapped by every error caused by a report that does
-// not follow CTAPHID.
-var ErrMalformedPacket = ctaphid.ErrMalformedPacket

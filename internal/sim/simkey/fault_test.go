@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctaphid"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
@@ -55,7 +56,7 @@ func TestCorruptFrameIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("corrupted getInfo reply accepted")
 	}
-	if !errors.Is(err, ctap.ErrMalformedReply) && !errors.Is(err, hid.ErrMalformedPacket) && !errors.Is(err, hid.ErrDeviceGone) {
+	if !errors.Is(err, ctap.ErrMalformedReply) && !errors.Is(err, ctaphid.ErrMalformedPacket) && !errors.Is(err, hid.ErrDeviceGone) {
 		var st ctapwire.Status
 		if !errors.As(err, &st) {
 			t.Fatalf("corrupted reply gave an untyped error: %v", err)
