@@ -100,7 +100,7 @@ func TestRealU2FRegistrationIsGenuineButNotAllowed(t *testing.T) {
 // is refused or fails to parse, never accepted.
 func TestRealRegistrationTamperedIsRefused(t *testing.T) {
 	v := loadVector(t, "yubikey-5-packed.json")
-	var reg RegistrationJSON
+	var reg registrationJSON
 	json.Unmarshal(v.Registration, &reg)
 	ao, _ := decodeB64URL(reg.Response.AttestationObject)
 	cd, _ := decodeB64URL(reg.Response.ClientDataJSON)
@@ -422,7 +422,7 @@ func FuzzRegistrationJSON(f *testing.F) {
 func FuzzAttestationObject(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "vectors", "registrations", "yubikey-neo-fido-u2f.json")); err == nil {
 		var v vectorFile
-		var reg RegistrationJSON
+		var reg registrationJSON
 		if json.Unmarshal(b, &v) == nil && json.Unmarshal(v.Registration, &reg) == nil {
 			if ao, err := decodeB64URL(reg.Response.AttestationObject); err == nil {
 				f.Add(ao)

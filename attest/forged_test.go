@@ -34,7 +34,7 @@ func realInput(t *testing.T, name string) (attObject, []byte, goldenVector) {
 	if !ok {
 		t.Fatalf("no golden vector %s", name)
 	}
-	var reg RegistrationJSON
+	var reg registrationJSON
 	if err := json.Unmarshal(g.Registration, &reg); err != nil {
 		t.Fatal(err)
 	}

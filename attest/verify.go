@@ -153,9 +153,9 @@ func InputFromMakeCredential(res *ctap.MakeCredentialResult, clientDataJSON []by
 	return Input{AttestationObject: obj, ClientDataJSON: clientDataJSON, Firmware: firmware}, nil
 }
 
-// RegistrationJSON is a WebAuthn registration response in the browser's
+// registrationJSON is a WebAuthn registration response in the browser's
 // JSON shape (base64url fields).
-type RegistrationJSON struct {
+type registrationJSON struct {
 	ID       string `json:"id"`
 	RawID    string `json:"rawId"`
 	Type     string `json:"type"`
@@ -167,7 +167,7 @@ type RegistrationJSON struct {
 
 // InputFromRegistrationJSON parses a registration response.
 func InputFromRegistrationJSON(data []byte, firmware *uint64) (Input, error) {
-	var r RegistrationJSON
+	var r registrationJSON
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Input{}, fmt.Errorf("registration JSON: %w", err)
 	}
