@@ -54,7 +54,7 @@ func TestRealYubiKeyRegistrationsVerify(t *testing.T) {
 	for _, name := range []string{"yubikey-5-packed.json", "yubikey-5-nfc-packed.json"} {
 		t.Run(name, func(t *testing.T) {
 			v := loadVector(t, name)
-			in, err := InputFromRegistrationJSON(v.Registration, nil)
+			in, err := InputFromRegistrationJSON(v.Registration, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestRealYubiKeyRegistrationsVerify(t *testing.T) {
 
 func TestRealU2FRegistrationIsGenuineButNotAllowed(t *testing.T) {
 	v := loadVector(t, "yubikey-neo-fido-u2f.json")
-	in, err := InputFromRegistrationJSON(v.Registration, nil)
+	in, err := InputFromRegistrationJSON(v.Registration, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestPolicyFiles(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if v, err := ParseFirmware("5.7.4"); err != nil || v != 0x050704 || ctap.FormatFirmware(v) != "5.7.4" {
+	if v, err := parseFirmware("5.7.4"); err != nil || v != 0x050704 || ctap.FormatFirmware(v) != "5.7.4" {
 		t.Fatal(v, err)
 	}
 }
@@ -407,7 +407,7 @@ func FuzzRegistrationJSON(f *testing.F) {
 	}
 	vf := &Verifier{Policy: p, Now: func() time.Time { return testNow }}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in, err := InputFromRegistrationJSON(data, nil)
+		in, err := InputFromRegistrationJSON(data, "")
 		if err != nil {
 			return
 		}
@@ -469,5 +469,23 @@ func TestEmbeddedSimkeyRootIsTestcaRoot(t *testing.T) {
 	b, err := embedded.ReadFile("roots/simkey-test-root.pem")
 	if err != nil || string(b) != string(testca.RootPEM()) {
 		t.Fatalf("attest/roots/simkey-test-root.pem differs from simkey/testca/root.pem (%v)", err)
+	}
+}
+
+// A registration file may be the test-vector wrapper around the response,
+// and the firmware comes as the key's getInfo text: "5.4.3" is 0x050403,
+// anything else is an error before anything is judged.
+func TestInputFromRegistrationJSONWrapperAndFirmware(t *testing.T) {
+	v := loadVector(t, "yubikey-5-packed.json")
+	wrapped, err := json.Marshal(map[string]any{"about": "wrapper", "registration": v.Registration})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := InputFromRegistrationJSON(wrapped, "5.4.3")
+	if err != nil || in.Firmware == nil || *in.Firmware != 0x050403 {
+		t.Fatalf("wrapped registration: %+v %v", in.Firmware, err)
+	}
+	if _, err := InputFromRegistrationJSON(v.Registration, "five"); err == nil {
+		t.Fatal(`firmware "five" accepted`)
 	}
 }

@@ -139,7 +139,7 @@ func TestGoldenRegistrations(t *testing.T) {
 			if !ok {
 				t.Fatalf("vector %s missing", name)
 			}
-			in, err := InputFromRegistrationJSON(g.Registration, nil)
+			in, err := InputFromRegistrationJSON(g.Registration, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +185,7 @@ func TestEntraRefusesFormatsItDoesNotAccept(t *testing.T) {
 	vectors := loadGolden(t)
 	vf := &Verifier{Policy: vendorPolicy(t), Now: func() time.Time { return testNow }}
 	for _, name := range []string{"yubikey-neo-fido-u2f.json", "py_webauthn-tpm-verify-tpm-with-ecc-public-area-type.json"} {
-		in, err := InputFromRegistrationJSON(vectors[name].Registration, nil)
+		in, err := InputFromRegistrationJSON(vectors[name].Registration, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestEntraRefusesFormatsItDoesNotAccept(t *testing.T) {
 			t.Fatalf("%s for Entra: %v %s", name, err, reasonCodes(v))
 		}
 	}
-	in, _ := InputFromRegistrationJSON(vectors["yubikey-5-packed.json"].Registration, nil)
+	in, _ := InputFromRegistrationJSON(vectors["yubikey-5-packed.json"].Registration, "")
 	if v, _ := vf.Verify(in, Expect{RPID: entraRPID}); v.HasReason(reasonEntraFormat) {
 		t.Fatal("packed refused as a format Entra does not accept")
 	}

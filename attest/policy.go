@@ -140,7 +140,7 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 		seen[id.String()] = true
 		p.Allowed[i].AAGUID = id.String()
 		if a.MinFirmware != "" {
-			if _, err := ParseFirmware(a.MinFirmware); err != nil {
+			if _, err := parseFirmware(a.MinFirmware); err != nil {
 				return nil, fmt.Errorf("policy: allowed[%d]: %w", i, err)
 			}
 		}
@@ -242,9 +242,9 @@ func (p *Policy) model(aaguid string) (AllowedModel, bool) {
 	return AllowedModel{}, false
 }
 
-// ParseFirmware reads "5.4.3" (as 0x050403, the YubiKey encoding of getInfo
+// parseFirmware reads "5.4.3" (as 0x050403, the YubiKey encoding of getInfo
 // firmwareVersion) or a plain integer.
-func ParseFirmware(s string) (uint64, error) {
+func parseFirmware(s string) (uint64, error) {
 	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 		return n, nil
 	}

@@ -165,8 +165,25 @@ type registrationJSON struct {
 	} `json:"response"`
 }
 
-// InputFromRegistrationJSON parses a registration response.
-func InputFromRegistrationJSON(data []byte, firmware *uint64) (Input, error) {
+// InputFromRegistrationJSON parses a registration response (a WebAuthn
+// PublicKeyCredential as JSON, or the test-vector wrapper {"about": …,
+// "registration": …} around one); firmware is the key's getInfo
+// firmwareVersion as "5.4.3", or "" when unknown.
+func InputFromRegistrationJSON(data []byte, firmware string) (Input, error) {
+	var wrapper struct {
+		Registration json.RawMessage `json:"registration"`
+	}
+	if json.Unmarshal(data, &wrapper) == nil && len(wrapper.Registration) > 0 {
+		data = wrapper.Registration
+	}
+	var fw *uint64
+	if firmware != "" {
+		v, err := parseFirmware(firmware)
+		if err != nil {
+			return Input{}, err
+		}
+		fw = &v
+	}
 	var r registrationJSON
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Input{}, fmt.Errorf("registration JSON: %w", err)
@@ -186,7 +203,7 @@ func InputFromRegistrationJSON(data []byte, firmware *uint64) (Input, error) {
 	if err != nil {
 		return Input{}, fmt.Errorf("registration JSON: rawId: %w", err)
 	}
-	in := Input{AttestationObject: ao, ClientDataJSON: cd, Firmware: firmware}
+	in := Input{AttestationObject: ao, ClientDataJSON: cd, Firmware: fw}
 	ad, err := parseAuthDataFromObject(ao)
 	if err == nil && !bytes.Equal(ad.CredentialID, raw) {
 		return Input{}, errors.New("registration JSON: rawId differs from the credential ID in authenticator data")
@@ -540,7 +557,7 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		v.refuse(reasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
 	}
 	if ok && model.MinFirmware != "" {
-		min, _ := ParseFirmware(model.MinFirmware)
+		min, _ := parseFirmware(model.MinFirmware)
 		v.MinFirmware = ctap.FormatFirmware(min)
 		switch {
 		case firmware == nil:

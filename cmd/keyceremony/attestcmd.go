@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,26 +56,11 @@ func cmdAttest(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	// Accept the test-vector wrapper {"about":…, "registration":…} too.
-	var wrapper struct {
-		Registration json.RawMessage `json:"registration"`
-	}
-	if json.Unmarshal(data, &wrapper) == nil && len(wrapper.Registration) > 0 {
-		data = wrapper.Registration
-	}
-	var fw *uint64
-	if *firmware != "" {
-		v, err := attest.ParseFirmware(*firmware)
-		if err != nil {
-			return usageError{err}
-		}
-		fw = &v
-	}
 	vf, err := loadVerifier(*policyPath, *mdsPath, *rehearsal)
 	if err != nil {
 		return usageError{err}
 	}
-	in, err := attest.InputFromRegistrationJSON(data, fw)
+	in, err := attest.InputFromRegistrationJSON(data, *firmware)
 	if err != nil {
 		return usageError{err}
 	}
