@@ -41,6 +41,7 @@ const (
 	CmdError     Command = 0x3f
 )
 
+// String names the command as the CTAPHID specification does.
 func (c Command) String() string {
 	switch c {
 	case CmdPing:
