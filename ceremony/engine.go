@@ -335,7 +335,7 @@ func (e *Engine) provision(ctx context.Context, slot int) (report.Key, error) {
 		return *en.Key, nil
 	}
 	defer func() {
-		ctap.Zero(r.pin)
+		clear(r.pin)
 		if r.closer != nil {
 			r.closer.Close()
 		}
@@ -378,7 +378,7 @@ type PreparedKey struct {
 
 // Close zeroes the PIN and releases the key.
 func (p *PreparedKey) Close() {
-	ctap.Zero(p.PIN)
+	clear(p.PIN)
 	if p.run.closer != nil {
 		p.run.closer.Close()
 	}
@@ -395,7 +395,7 @@ func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error)
 		r = &slotRun{e: e, slot: slot}
 		err := r.prepare(ctx)
 		if err != nil {
-			ctap.Zero(r.pin)
+			clear(r.pin)
 			if r.closer != nil {
 				r.closer.Close()
 			}
@@ -630,7 +630,7 @@ func (r *slotRun) changePIN(ctx context.Context, step string) error {
 	if err != nil {
 		return err
 	}
-	defer ctap.Zero(current)
+	defer clear(current)
 	if r.pin, err = r.newPIN(ctx); err != nil {
 		return err
 	}
@@ -673,7 +673,7 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 		if verr == nil {
 			return pin, nil
 		}
-		ctap.Zero(pin)
+		clear(pin)
 		e.prompt.Progress(r.step("pin"), fmt.Sprintf("the joined PIN is not accepted (%v): both officers, type your halves again", verr))
 	}
 	return nil, fmt.Errorf("key %d: no acceptable PIN after %d attempts (at least %d characters)", r.slot, maxPINAttempts, minLen)
@@ -697,7 +697,7 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	}
 	// Checked before a page is printed: a refused PIN would void its pages.
 	if err := ctap.ValidatePIN(pin, minLen); err != nil {
-		ctap.Zero(pin)
+		clear(pin)
 		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
 	}
 	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))
@@ -709,11 +709,11 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 		h := envelope.Half{Part: part.name, Officer: part.officer, Account: e.cfg.Account, CeremonyID: e.ceremonyID(),
 			Slot: r.slot, Digits: part.digits, Printed: e.cfg.Now(), Rehearsal: e.cfg.Rehearsal}
 		if err := e.cfg.PrintHalf(ctx, h); err != nil {
-			ctap.Zero(pin)
+			clear(pin)
 			return nil, fmt.Errorf("key %d: print PIN half %s: %w", r.slot, part.name, err)
 		}
 		if err := e.prompt.Confirm(ctx, part.officer, fmt.Sprintf("take the page with PIN half %s of key %d from the printer, seal it in your envelope and sign across the flap", part.name, r.slot)); err != nil {
-			ctap.Zero(pin)
+			clear(pin)
 			return nil, err
 		}
 	}

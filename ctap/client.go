@@ -212,7 +212,7 @@ func pinHash(pin []byte) []byte {
 	h := sha256.Sum256(pin)
 	out := make([]byte, 16)
 	copy(out, h[:16])
-	Zero(h[:])
+	clear(h[:])
 	return out
 }
 
@@ -238,9 +238,9 @@ func (c *client) SetPIN(ctx context.Context, pin []byte) error {
 	if err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
-	defer Zero(secret)
+	defer clear(secret)
 	padded := padPIN(pin)
-	defer Zero(padded)
+	defer clear(padded)
 	newPINEnc, err := p.Encrypt(secret, padded)
 	if err != nil {
 		return fmt.Errorf("set PIN: %w", err)
@@ -309,11 +309,11 @@ func (c *client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmR
 	if err != nil {
 		return fmt.Errorf("change PIN: %w", err)
 	}
-	defer Zero(secret)
+	defer clear(secret)
 	hash := pinHash(current)
-	defer Zero(hash)
+	defer clear(hash)
 	padded := padPIN(newPIN)
-	defer Zero(padded)
+	defer clear(padded)
 	pinHashEnc, err := p.Encrypt(secret, hash)
 	if err != nil {
 		return fmt.Errorf("change PIN: %w", err)
@@ -399,8 +399,8 @@ func (t *PINToken) usable() error {
 
 // Zero wipes the token (and the PIN of a deferred token).
 func (t *PINToken) Zero() {
-	Zero(t.token)
-	Zero(t.pin)
+	clear(t.token)
+	clear(t.pin)
 }
 
 // GetPINToken exchanges the PIN for a pinUvAuthToken. It refuses to send the
@@ -421,9 +421,9 @@ func (c *client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
 	}
-	defer Zero(secret)
+	defer clear(secret)
 	hash := pinHash(pin)
-	defer Zero(hash)
+	defer clear(hash)
 	pinHashEnc, err := p.Encrypt(secret, hash)
 	if err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
@@ -465,10 +465,4 @@ func (c *client) Selection(ctx context.Context) error {
 		return fmt.Errorf("selection: %w", err)
 	}
 	return nil
-}
-
-// Zero overwrites b with zeros. Use it on PINs, PIN hashes and tokens once
-// they are no longer needed.
-func Zero(b []byte) {
-	clear(b)
 }

@@ -223,7 +223,7 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 		r.add(name+" credential", CouldNot, "needs the PIN")
 		return
 	}
-	defer ctap.Zero(pin)
+	defer clear(pin)
 	tok, err := auth.GetPINToken(ctx, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: enroll.RPID})
 	if err != nil {
 		r.add(name+" PIN", Finding, "the PIN was refused: %v", err)

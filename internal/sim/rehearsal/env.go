@@ -96,7 +96,7 @@ func outOfTheSafe(ctx context.Context, devs *Devices) error {
 			old[i] = '0' + old[i]%10
 		}
 		err := ctap.NewClient(devs.Key(slot), ctap.Options{}).SetPIN(ctx, old)
-		ctap.Zero(old)
+		clear(old)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte
 		return nil, err
 	}
 	pt := append(append([]byte(nil), priv...), byte(credProtect))
-	defer ctap.Zero(pt)
+	defer clear(pt)
 	version := byte(credIDVersion)
 	if resident {
 		version = credIDResident
@@ -188,7 +188,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	if err != nil {
 		return nil, ctapwire.StatusOther
 	}
-	defer ctap.Zero(scalar)
+	defer clear(scalar)
 	id, err := k.wrapCredentialLocked(scalar, credProtect, rpIDHash[:], rk)
 	if err != nil {
 		return nil, ctapwire.StatusOther

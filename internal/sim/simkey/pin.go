@@ -71,7 +71,7 @@ func (k *Key) sharedSecretLocked(p ctapwire.PINProtocol, platform *ctapwire.COSE
 	if err != nil {
 		return nil, ctapwire.StatusInvalidParameter
 	}
-	defer ctap.Zero(z)
+	defer clear(z)
 	s, err := p.KDF(z)
 	if err != nil {
 		return nil, ctapwire.StatusOther
@@ -85,7 +85,7 @@ func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []by
 	if err != nil || len(padded) != 64 {
 		return nil, ctapwire.StatusPINPolicyViolation
 	}
-	defer ctap.Zero(padded)
+	defer clear(padded)
 	pin := padded
 	if i := bytes.IndexByte(padded, 0); i >= 0 {
 		pin = padded[:i]
@@ -99,12 +99,12 @@ func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []by
 func (k *Key) storePINLocked(pin []byte) error {
 	h := sha256.Sum256(pin)
 	k.st.PINVerifier = append([]byte(nil), h[:16]...)
-	ctap.Zero(h[:])
+	clear(h[:])
 	k.st.PINCodePoints = utf8.RuneCount(pin)
 	k.st.PINRetries = maxPINRetries
 	k.st.ForcePINChange = false
 	k.vol.tokenValid = false
-	ctap.Zero(pin)
+	clear(pin)
 	if err := k.persistLocked(); err != nil {
 		return ctapwire.StatusOther
 	}
@@ -122,7 +122,7 @@ func (k *Key) setPINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReques
 	if err != nil {
 		return err
 	}
-	defer ctap.Zero(secret)
+	defer clear(secret)
 	if !ctapwire.VerifyAuth(p, secret, req.NewPINEnc, req.PinUvAuth) {
 		return ctapwire.StatusPINAuthInvalid
 	}
@@ -148,7 +148,7 @@ func (k *Key) checkPINHashLocked(p ctapwire.PINProtocol, secret, pinHashEnc []by
 	if err != nil || len(hash) != 16 {
 		return ctapwire.StatusPINAuthInvalid
 	}
-	defer ctap.Zero(hash)
+	defer clear(hash)
 	k.st.PINRetries--
 	if err := k.persistLocked(); err != nil {
 		return ctapwire.StatusOther
@@ -192,7 +192,7 @@ func (k *Key) changePINLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINReq
 	if err != nil {
 		return err
 	}
-	defer ctap.Zero(secret)
+	defer clear(secret)
 	msg := append(append([]byte(nil), req.NewPINEnc...), req.PINHashEnc...)
 	if !ctapwire.VerifyAuth(p, secret, msg, req.PinUvAuth) {
 		return ctapwire.StatusPINAuthInvalid
@@ -235,7 +235,7 @@ func (k *Key) getTokenLocked(p ctapwire.PINProtocol, req *ctapwire.ClientPINRequ
 	if err != nil {
 		return nil, err
 	}
-	defer ctap.Zero(secret)
+	defer clear(secret)
 	if err := k.checkPINHashLocked(p, secret, req.PINHashEnc); err != nil {
 		return nil, err
 	}
