@@ -7,7 +7,7 @@ import (
 )
 
 func TestBackendChoice(t *testing.T) {
-	if b, err := ParseBackend(""); err != nil || b.Name() != nativeBackend || b.Deviations() != nil {
+	if b, err := ParseBackend(""); err != nil || b.backendName() != nativeBackend || b.Deviations() != nil {
 		t.Fatalf("default backend %+v %v", b, err)
 	}
 	if _, err := ParseBackend("pcsc"); err == nil {
@@ -23,7 +23,7 @@ func TestBackendChoice(t *testing.T) {
 	if err != nil || len(b.Deviations()) != 1 {
 		t.Fatalf("libfido2 backend %+v %v", b, err)
 	}
-	if _, _, err := b.Open(context.Background(), "simkey:/tmp/x.sock", nil); err == nil || !strings.Contains(err.Error(), "hidraw devices only") {
+	if _, _, err := b.open(context.Background(), "simkey:/tmp/x.sock", nil); err == nil || !strings.Contains(err.Error(), "hidraw devices only") {
 		t.Fatalf("libfido2 on a simkey socket: %v", err)
 	}
 }

@@ -48,16 +48,16 @@ func ParseBackend(name string) (Backend, error) {
 	return Backend{}, fmt.Errorf("unknown backend %q: native or libfido2", name)
 }
 
-// Name is the backend's name.
-func (b Backend) Name() string {
+// backendName is the backend's name.
+func (b Backend) backendName() string {
 	if b.name == "" {
 		return nativeBackend
 	}
 	return b.name
 }
 
-// Open opens addr; onKeepalive hears the key's keepalives (native only).
-func (b Backend) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+// open opens addr; onKeepalive hears the key's keepalives (native only).
+func (b Backend) open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
 	if b.name == libfido2Backend {
 		path, ok := strings.CutPrefix(addr, "hidraw:")
 		if !ok {
@@ -108,7 +108,7 @@ func (h HID) Present(ctx context.Context) ([]string, error) {
 		for _, a := range h.Fixed {
 			if h.Backend.name == libfido2Backend {
 				// libfido2 opens the node itself; a key that answers getInfo is present.
-				if auth, c, err := h.Backend.Open(ctx, a, nil); err == nil {
+				if auth, c, err := h.Backend.open(ctx, a, nil); err == nil {
 					_, err = auth.Info(ctx)
 					c.Close()
 					if err == nil {
@@ -140,7 +140,7 @@ func (h HID) Present(ctx context.Context) ([]string, error) {
 
 // Open implements Devices.
 func (h HID) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
-	return h.Backend.Open(ctx, addr, onKeepalive)
+	return h.Backend.open(ctx, addr, onKeepalive)
 }
 
 // maxAsks bounds how often OpenAlone asks the officers to set the keys
