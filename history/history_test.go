@@ -26,7 +26,7 @@ var (
 )
 
 // safe is a fixture safe: two accounts over three years of rehearsal
-// ceremonies and health checks (made by sim/rehearsal.Safe on an injected
+// ceremonies and health checks (made by internal/sim/rehearsal.Safe on an injected
 // clock), copied afresh for each test so a test may tamper with its copy.
 func safe(t *testing.T) (dir, fp string) {
 	t.Helper()
