@@ -1,10 +1,12 @@
 package config
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -86,4 +88,50 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted config has no sitting: %v", err)
 		}
 	})
+}
+
+// config check names what would stop the ceremony, each with the config
+// key to change, and nothing when the config is ready: the example's
+// placeholders, a previous_report that is not a report, a print_command
+// that is not installed, a policy file that is not there, a missing TPM.
+func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
+	dir := t.TempDir()
+	junk := writeFile(t, `{"not": "a report"}`)
+	base := `"officer_a": "Alice", "officer_b": "Bob", "out_dir": "` + filepath.Join(dir, "out") + `"`
+	ready := `{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "account": "bg1@contoso.onmicrosoft.com", "software_key": "` + filepath.Join(dir, "sw.key") + `", ` + base + `}`
+	c, err := Load(writeFile(t, ready))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := c.Check(&out, time.Now()); err != nil {
+		t.Fatalf("a ready config: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", "software key", "typed, one half by each officer", "keyceremony default"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, tc := range []struct{ change, want string }{
+		{`"tenant_id": "00000000-0000-0000-0000-000000000000"`, "tenant_id is the example's placeholder"},
+		{`"previous_report": "` + junk + `"`, "previous_report is not a keyceremony report"},
+		{`"pin_halves": "generated", "print_command": ["keyceremony-no-such-printer"]`, `print_command "keyceremony-no-such-printer"`},
+		{`"policy": "` + filepath.Join(dir, "no-policy.json") + `"`, "attestation policy"},
+		{`"software_key": "", "tpm": "` + filepath.Join(dir, "no-tpm") + `"`, `set "software_key"`},
+	} {
+		body := strings.Replace(ready, `{`, `{`+tc.change+`, `, 1)
+		if strings.Contains(tc.change, "tenant_id") {
+			body = strings.Replace(ready, `"tenant_id": "11111111-2222-3333-4444-555555555555"`, tc.change, 1)
+		}
+		if strings.Contains(tc.change, "software_key") {
+			body = strings.Replace(ready, `"software_key": "`+filepath.Join(dir, "sw.key")+`"`, strings.TrimPrefix(tc.change, `"software_key": "", `), 1)
+		}
+		c, err := Load(writeFile(t, body))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.change, err)
+		}
+		if err := c.Check(io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.change, err, tc.want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/udev"
@@ -12,6 +13,7 @@ import (
 
 const configUsage = `usage:
   keyceremony config init [--out ceremony.jsonc]   write a complete, commented example config
+  keyceremony config check FILE                    check a config the day before: nothing is signed in, no key or TPM opened
   keyceremony config udev                          print the udev rule (install it as /etc/udev/rules.d/` + udev.FileName + `)`
 
 // cmdConfig writes the example config.
@@ -26,6 +28,26 @@ func cmdConfig(args []string, out io.Writer) error {
 		}
 		_, err := out.Write(udev.Rules())
 		return err
+	}
+	if len(args) > 0 && args[0] == "check" {
+		fs := newFlags("config check", "config check FILE")
+		pos, err := fs.parse(args[1:], out)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return fs.usageError("give the config file to check")
+		}
+		cfg, err := config.Load(pos[0])
+		if err != nil {
+			return usageError{err}
+		}
+		fmt.Fprintf(out, "Config %s: what the ceremony will do\n", pos[0])
+		if err := cfg.Check(out, time.Now()); err != nil {
+			return usageError{fmt.Errorf("the ceremony would stop: %w", err)}
+		}
+		fmt.Fprintln(out, "Ready. (Nothing was signed in; no key or TPM was opened.)")
+		return nil
 	}
 	if len(args) == 0 || args[0] != "init" {
 		return usageError{errors.New(configUsage)}

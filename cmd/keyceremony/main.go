@@ -45,6 +45,7 @@ Usage:
                                              verify a safe's reports and chains, per account timeline and
                                              what is due: exit 0 all well, 1 overdue/finding, 2 broken
   keyceremony config init [--out FILE]       write a complete, commented example ceremony config
+  keyceremony config check FILE              check a config the day before (no sign-in, no key, no TPM)
   keyceremony config udev                    print the udev rule that lets the officers open the keys
   keyceremony policy show | roots --out DIR  print the embedded policy / export its roots
   keyceremony version [--json]               print version, revision, Go, binary SHA-256 (and modules)

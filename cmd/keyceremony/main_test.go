@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
+	"github.com/keyceremony/keyceremony/report"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -264,7 +265,7 @@ func TestCLIConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
-		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"config", "udev"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
+		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"config", "udev"}, {"config", "check"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)
@@ -396,6 +397,31 @@ func TestConfigInitIsAcceptedAsIs(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "config", "init", "--out", path); code != 2 {
 		t.Fatal("config init overwrote a file")
+	}
+}
+
+// config check, the day before: a rehearsal's report is accepted as the
+// previous report of its own account and refused for another one; nothing
+// is signed in (the config names no reachable tenant) and exit 2 names the
+// config key to change.
+func TestConfigCheckPreviousReport(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, "rehearse", "--yes", "--out", dir); code != 0 {
+		t.Fatalf("rehearse: %s", errOut)
+	}
+	cfg := func(account string) string {
+		return writeFile(t, `{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000",
+			"account": "`+account+`", "previous_report": "`+filepath.Join(dir, report.FileReport)+`",
+			"officer_a": "Alice", "officer_b": "Bob", "out_dir": "`+filepath.Join(dir, "next")+`", "software_key": "`+filepath.Join(dir, "sw.key")+`"}`)
+	}
+	if code, out, errOut := runCLI(t, "config", "check", cfg("BreakGlass1@contoso.onmicrosoft.com")); code != 0 || !strings.Contains(out, "previous report kc-") || !strings.Contains(out, "Ready.") {
+		t.Fatalf("own account: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "config", "check", cfg("breakglass2@contoso.onmicrosoft.com")); code != 2 || !strings.Contains(errOut, "previous_report is a report of breakglass1@contoso.onmicrosoft.com") {
+		t.Fatalf("another account: %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sw.key")); err == nil {
+		t.Fatal("config check created the software key")
 	}
 }
 

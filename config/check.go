@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/workstation"
+)
+
+// Check finds, the day before, what would stop the ceremony this config
+// describes, without signing in, opening a key or touching the TPM: the
+// backend is in this build; each previous report is a report of its
+// account; the attestation policy and MDS blob load (checked at now); the
+// print command for generated PIN halves is installed; the TPM device (or
+// the software key's folder) and out_dir's parent are there. It writes
+// what the ceremony will do to w and returns every problem found, joined.
+func (c *File) Check(w io.Writer, now time.Time) error {
+	var problems []error
+	problem := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, a...)) }
+
+	row("tenant", "%s (domain %s)", c.TenantID, orNone(c.Domain))
+	for _, kv := range [][2]string{{"tenant_id", c.TenantID}, {"client_id", c.ClientID}} {
+		if strings.Trim(kv[1], "0-") == "" {
+			problem("%s is the example's placeholder %s: fill in your own", kv[0], kv[1])
+		}
+	}
+	accounts, err := c.Sitting()
+	if err != nil {
+		problem("%w", err)
+	}
+	for i, a := range accounts {
+		prev := "no previous report (a first ceremony: nothing to chain to)"
+		if a.Previous != nil {
+			r, err := report.Parse(a.Previous)
+			switch {
+			case err != nil:
+				problem("%s: previous_report is not a keyceremony report: %w", a.UPN, err)
+			case !strings.EqualFold(r.Account.UPN, a.UPN) && r.Account.ObjectID != a.UPN:
+				problem("%s: previous_report is a report of %s", a.UPN, r.Account.UPN)
+			default:
+				prev = fmt.Sprintf("previous report %s (%s, %s)", r.CeremonyID, r.Type, r.Ended.UTC().Format(time.DateOnly))
+			}
+		}
+		row(fmt.Sprintf("account %d", i+1), "%s, %s; reports in %s", a.UPN, prev, a.OutDir)
+	}
+	officers := c.OfficerA + " and " + c.OfficerB
+	if c.Witness != "" {
+		officers += ", witness " + c.Witness
+	}
+	row("officers", "%s", officers)
+	keys := c.Keys
+	if keys == 0 {
+		keys = 2
+	}
+	row("keys", "%d per account; reset first: %v; retire last year's: %v", keys, c.Reset == nil || *c.Reset, c.Retire)
+	if c.PINHalves == "generated" {
+		row("PIN halves", "generated, each printed with: %s", strings.Join(c.PrintCommand, " "))
+		if _, err := exec.LookPath(c.PrintCommand[0]); err != nil {
+			problem("print_command %q: %w", c.PrintCommand[0], err)
+		}
+	} else {
+		row("PIN halves", "typed, one half by each officer")
+	}
+	if vf, err := attest.Load(c.Policy, c.MDS, now); err != nil {
+		problem("attestation policy: %w", err)
+	} else {
+		row("policy", "%s (SHA-256 %s)", vf.Policy.Name, vf.Policy.SHA256())
+	}
+	if _, err := fidokey.ParseBackend(c.Backend); err != nil {
+		problem("%w", err)
+	}
+	found := "hidraw, the officers plug in one key at a time"
+	if len(c.Devices) > 0 {
+		found = strings.Join(c.Devices, ", ")
+	}
+	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))
+	switch tpm := orDefault(c.TPM, workstation.DefaultTPMPath); {
+	case c.SoftwareKey != "":
+		row("report signer", "software key %s (every report says so)", c.SoftwareKey)
+		if _, err := os.Stat(filepath.Dir(c.SoftwareKey)); err != nil {
+			problem("software_key: %w", err)
+		}
+	default:
+		row("report signer", "the TPM at %s", tpm)
+		if _, err := os.Stat(strings.TrimPrefix(tpm, "swtpm:")); err != nil {
+			problem("tpm: %w (without a TPM, set \"software_key\": \"FILE\")", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(filepath.Clean(c.OutDir))); err != nil {
+		problem("out_dir %s: %w", c.OutDir, err)
+	}
+	row("sign-in", "%s as app %s", orDefault(c.Auth, "device-code"), c.ClientID)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return errors.Join(problems...)
+}
+
+// orNone is s, or "none" when it is empty.
+func orNone(s string) string { return orDefault(s, "none") }
+
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
