@@ -425,6 +425,21 @@ func TestConfigCheckPreviousReport(t *testing.T) {
 	}
 }
 
+// The health check (and the ceremony, after its terminal check) refuses a
+// config that config check would refuse, before any sign-in, naming every
+// key to change at once.
+func TestSessionRefusesWhatConfigCheckNames(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, `{"tenant_id": "00000000-0000-0000-0000-000000000000", "client_id": "66666666-7777-8888-9999-000000000000",
+		"account": "bg1@contoso.onmicrosoft.com", "officer_a": "Alice", "officer_b": "Bob", "out_dir": "`+filepath.Join(dir, "out")+`",
+		"tpm": "`+filepath.Join(dir, "no-tpm")+`"}`)
+	code, _, errOut := runCLI(t, "health", "--config", cfg, "--report", filepath.Join(dir, "report.json"))
+	if code != 2 || !strings.Contains(errOut, "tenant_id is the example's placeholder") || !strings.Contains(errOut, `set "software_key"`) ||
+		!strings.Contains(errOut, "keyceremony config check "+cfg) || strings.Contains(errOut, "Signed in") {
+		t.Fatalf("health with an unready config: %d %s", code, errOut)
+	}
+}
+
 // config udev prints the very rule the Debian package installs
 // (packaging/nfpm.yaml takes udev/70-keyceremony.rules), for a workstation
 // that has the binary and no checkout; it takes no arguments.

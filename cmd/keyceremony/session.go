@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
@@ -23,7 +24,8 @@ func backendFlag(fs *flag.FlagSet) *string {
 // session is what the ceremony and the health check open from the config
 // file, in this order, each refused with its own message before the next:
 // the config, the keys' backend, the officers' terminal (the ceremony
-// only: nothing is opened without it), the accounts, the attestation
+// only: nothing is opened without it), every problem config check names,
+// the accounts, the attestation
 // verifier and the workstation key; then, by signIn, Graph.
 type session struct {
 	cfg      *config.File
@@ -51,6 +53,10 @@ func openSession(cfgPath, backendName string, needTerminal bool) (*session, erro
 	}
 	if needTerminal && !isTerminal() {
 		return nil, usageError{errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")}
+	}
+	// Everything config check would name, at once, before anything is opened.
+	if err := cfg.Check(io.Discard, time.Now()); err != nil {
+		return nil, usageError{fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, cfgPath)}
 	}
 	if s.accounts, err = cfg.Sitting(); err != nil {
 		return nil, usageError{err}
