@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -23,8 +24,10 @@ import (
 // account; the attestation policy and MDS blob load (checked at now); the
 // print command for generated PIN halves is installed; the TPM device (or
 // the software key's folder) and out_dir's parent are there. It writes
-// what the ceremony will do to w and returns every problem found, joined.
-func (c *File) Check(w io.Writer, now time.Time) error {
+// what the ceremony will do to w and returns every problem found, joined;
+// with no problem, it also returns the sitting's accounts and the
+// attestation verifier it loaded, so that a ceremony reads them once.
+func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *attest.Verifier, error) {
 	var problems []error
 	problem := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -73,7 +76,8 @@ func (c *File) Check(w io.Writer, now time.Time) error {
 	} else {
 		row("PIN halves", "typed, one half by each officer")
 	}
-	if vf, err := attest.Load(c.Policy, c.MDS, now); err != nil {
+	vf, err := attest.Load(c.Policy, c.MDS, now)
+	if err != nil {
 		problem("attestation policy: %w", err)
 	} else {
 		row("policy", "%s (SHA-256 %s)", vf.Policy.Name, vf.Policy.SHA256())
@@ -103,9 +107,12 @@ func (c *File) Check(w io.Writer, now time.Time) error {
 	}
 	row("sign-in", "%s as app %s", orDefault(c.Auth, "device-code"), c.ClientID)
 	if err := tw.Flush(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	return errors.Join(problems...)
+	if len(problems) > 0 {
+		return nil, nil, errors.Join(problems...)
+	}
+	return accounts, vf, nil
 }
 
 // orNone is s, or "none" when it is empty.

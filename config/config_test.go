@@ -104,8 +104,12 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := c.Check(&out, time.Now()); err != nil {
+	accounts, vf, err := c.Check(&out, time.Now())
+	if err != nil {
 		t.Fatalf("a ready config: %v\n%s", err, out.String())
+	}
+	if len(accounts) != 1 || accounts[0].UPN != "bg1@contoso.onmicrosoft.com" || vf == nil || vf.Policy == nil {
+		t.Fatalf("what Check loaded: %+v %+v", accounts, vf)
 	}
 	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", "software key", "typed, one half by each officer", "keyceremony default"} {
 		if !strings.Contains(out.String(), want) {
@@ -130,7 +134,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.change, err)
 		}
-		if err := c.Check(io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := c.Check(io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.change, err, tc.want)
 		}
 	}

@@ -43,7 +43,7 @@ func cmdConfig(args []string, out io.Writer) error {
 			return usageError{err}
 		}
 		fmt.Fprintf(out, "Config %s: what the ceremony will do\n", pos[0])
-		if err := cfg.Check(out, time.Now()); err != nil {
+		if _, _, err := cfg.Check(out, time.Now()); err != nil {
 			return usageError{fmt.Errorf("the ceremony would stop: %w", err)}
 		}
 		fmt.Fprintln(out, "Ready. (Nothing was signed in; no key or TPM was opened.)")

@@ -54,15 +54,10 @@ func openSession(cfgPath, backendName string, needTerminal bool) (*session, erro
 	if needTerminal && !isTerminal() {
 		return nil, usageError{errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")}
 	}
-	// Everything config check would name, at once, before anything is opened.
-	if err := cfg.Check(io.Discard, time.Now()); err != nil {
+	// Everything config check would name, at once, before anything is
+	// opened; the accounts and the verifier are what it loaded.
+	if s.accounts, s.verifier, err = cfg.Check(io.Discard, time.Now()); err != nil {
 		return nil, usageError{fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, cfgPath)}
-	}
-	if s.accounts, err = cfg.Sitting(); err != nil {
-		return nil, usageError{err}
-	}
-	if s.verifier, err = loadVerifier(cfg.Policy, cfg.MDS, false); err != nil {
-		return nil, usageError{err}
 	}
 	if s.signer, s.close, err = openSigner(cfg.TPM, cfg.SoftwareKey, softwareKeyConfigHint); err != nil {
 		return nil, usageError{err}
