@@ -107,13 +107,22 @@ func Load(path string) (*File, error) {
 	return parse(b, path)
 }
 
+// standardJSON turns a config file's JSON with comments and trailing
+// commas (JWCC, github.com/tailscale/hujson) into plain JSON, so that the
+// example `config init` writes explains itself; path names it in errors.
+func standardJSON(b []byte, path string) ([]byte, error) {
+	std, err := hujson.Standardize(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return std, nil
+}
+
 // parse checks a config file's bytes; path names it in errors.
 func parse(b []byte, path string) (*File, error) {
-	var err error
-	// JSON with comments and trailing commas (JWCC, github.com/tailscale/hujson),
-	// so that the example `config init` writes explains itself.
-	if b, err = hujson.Standardize(b); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	b, err := standardJSON(b, path)
+	if err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -173,8 +182,8 @@ func LoadIntervals(path string) (history.Policy, error) {
 	if err != nil {
 		return history.Policy{}, err
 	}
-	if b, err = hujson.Standardize(b); err != nil {
-		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
+	if b, err = standardJSON(b, path); err != nil {
+		return history.Policy{}, err
 	}
 	var c struct {
 		Rotation string `json:"rotation_interval"`
