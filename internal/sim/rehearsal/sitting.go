@@ -49,8 +49,6 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 	}
 	defer env.Close()
 	env.GeneratedPIN = o.GeneratedPIN
-	tool := o.Tool
-	useTUI := o.UseTUI
 	if o.NotATerminal {
 		fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
 	}
@@ -79,10 +77,10 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			return nil, err
 		}
 		defer j.Close()
-		cfg := env.CeremonyConfig(a.OutDir, tool)
+		cfg := env.CeremonyConfig(a.OutDir, o.Tool)
 		cfg.Account, cfg.OtherKeys = a.UPN, others
 		var res *ceremony.Result
-		if useTUI {
+		if o.UseTUI {
 			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
 				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
 				func(p officer.Prompter) (*ceremony.Engine, error) {
@@ -128,7 +126,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		for slot, k := range keys {
 			env.Devices.Swap(slot+1, k)
 		}
-		if err := rehearseHealth(ctx, env, scripted, a.OutDir, tool, out); err != nil {
+		if err := rehearseHealth(ctx, env, scripted, a.OutDir, o.Tool, out); err != nil {
 			if !errors.Is(err, ErrFindings) {
 				return err
 			}
