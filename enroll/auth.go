@@ -2,15 +2,19 @@ package enroll
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -233,4 +237,42 @@ func readSecret(path string) (string, error) {
 		return s, nil
 	}
 	return "", fmt.Errorf("auth secret needs the client secret in a file (client_secret_file in the config, --client-secret-file) or in %s; never on the command line", SecretEnv)
+}
+
+// Connect signs in as a says and returns the Graph client of root (default
+// DefaultRoot). With caFile, sign-in and Graph trust that CA alone (the
+// emulator's). With write, it first checks that the principal may write
+// authentication methods (CheckAccess) and tells notice who signed in;
+// notice also shows the device code when a has no prompt of its own.
+func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool, notice io.Writer) (*Client, error) {
+	if caFile != "" {
+		pemData, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return nil, fmt.Errorf("%s holds no certificate", caFile)
+		}
+		a.HTTPClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
+	if a.DeviceCodePrompt == nil {
+		a.DeviceCodePrompt = func(m string) { fmt.Fprintln(notice, m) }
+	}
+	cred, err := NewCredential(a)
+	if err != nil {
+		return nil, err
+	}
+	if write {
+		access, err := CheckAccess(ctx, cred)
+		if err != nil {
+			return nil, err
+		}
+		kind := "delegated"
+		if access.AppOnly {
+			kind = "app-only"
+		}
+		fmt.Fprintf(notice, "Signed in as %s (%s)\n", access.Principal, kind)
+	}
+	return New(cred, Options{Root: root, HTTPClient: a.HTTPClient})
 }

@@ -4,11 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/term"
 
 	"github.com/keyceremony/keyceremony/officer"
 )
+
+// IsTerminal reports whether the officers sit at a terminal: standard
+// input and output both are one.
+func IsTerminal() bool {
+	return term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
+}
 
 // Run runs work behind the ceremony screen, asking the officers through
 // it, and shows work's outcome until they leave the screen. wrap, when not

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
@@ -33,34 +29,12 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
 }
 
-// signIn signs in and returns a Graph client; with write it first checks
-// the sign-in may write authentication methods and says who signed in.
+// signIn signs in as the flags say and returns a Graph client; with write
+// it first checks the sign-in may write authentication methods and says
+// who signed in.
 func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, error) {
-	var hc *http.Client
-	if g.caFile != "" {
-		pemData, err := os.ReadFile(g.caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("%s holds no certificate", g.caFile)
-		}
-		hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	}
-	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert, SecretFile: g.secretFile,
-		AuthorityHost: g.authority, HTTPClient: hc, DeviceCodePrompt: func(m string) { fmt.Fprintln(stderr, m) }})
-	if err != nil {
-		return nil, err
-	}
-	if write {
-		access, err := enroll.CheckAccess(ctx, cred)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "Signed in as %s (%s)\n", access.Principal, map[bool]string{true: "app-only", false: "delegated"}[access.AppOnly])
-	}
-	return enroll.New(cred, enroll.Options{Root: g.root, HTTPClient: hc})
+	return enroll.Connect(ctx, enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
+		SecretFile: g.secretFile, AuthorityHost: g.authority}, g.root, g.caFile, write, stderr)
 }
 
 // cmdGraphEmulator serves the local Graph emulator until interrupted.

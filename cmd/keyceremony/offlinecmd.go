@@ -66,7 +66,7 @@ func cmdOffline(ctx context.Context, args []string, in io.Reader, out, errOut io
 	if _, err := fs.parse(args[1:], out); err != nil {
 		return err
 	}
-	signer, closeSigner, err := openSigner(*tpmPath, *softKey, softwareKeyFlagHint)
+	signer, closeSigner, err := openSigner(*tpmPath, *softKey)
 	if err != nil {
 		return err
 	}

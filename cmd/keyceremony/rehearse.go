@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/tui"
 )
 
 // cmdRehearse runs the whole ceremony engine on two virtual keys (served
@@ -34,7 +35,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 	if *nAccounts < 1 || *nAccounts > 9 {
 		return fs.usageError("--accounts is 1 to 9, not %d", *nAccounts)
 	}
-	if withHealth && !*yes && isTerminal() {
+	if withHealth && !*yes && tui.IsTerminal() {
 		// Refused before anything starts: the health check has no TUI of
 		// its own in a rehearsal yet.
 		return usageError{errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`")}
@@ -47,7 +48,7 @@ func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	err = rehearsal.RunSitting(ctx, out, rehearsal.SittingOptions{Dir: dir, Accounts: *nAccounts, GeneratedPIN: *generated,
-		Health: withHealth, UseTUI: !*yes && isTerminal(), NotATerminal: !*yes && !isTerminal(), Tool: report.ToolInfo(version, revision)})
+		Health: withHealth, UseTUI: !*yes && tui.IsTerminal(), NotATerminal: !*yes && !tui.IsTerminal(), Tool: report.ToolInfo(version, revision)})
 	if errors.Is(err, rehearsal.ErrFindings) {
 		return findingError{err.Error()}
 	}

@@ -160,7 +160,7 @@ func reportKey(args []string, out io.Writer) error {
 	if _, err := fs.parse(args, out); err != nil {
 		return err
 	}
-	s, closeFn, err := openSigner(*tpmPath, *softKey, softwareKeyFlagHint)
+	s, closeFn, err := openSigner(*tpmPath, *softKey)
 	if err != nil {
 		return err
 	}

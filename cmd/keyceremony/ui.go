@@ -1,16 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
 
-	"golang.org/x/term"
+	"github.com/keyceremony/keyceremony/workstation"
 )
-
-// isTerminal reports whether the officers sit at a terminal.
-func isTerminal() bool {
-	return term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
-}
 
 // guard runs f and turns a panic into an error that says what happened,
 // without a stack trace: no panic reaches an officer.
@@ -21,4 +16,13 @@ func guard[T any](f func() (T, error)) (v T, err error) {
 		}
 	}()
 	return f()
+}
+
+// openSigner opens the workstation key given by --tpm or --software-key.
+func openSigner(tpmPath, softwareKey string) (workstation.Signer, func() error, error) {
+	s, closeFn, err := workstation.Open(tpmPath, softwareKey)
+	if errors.Is(err, workstation.ErrNoTPM) {
+		return s, nil, fmt.Errorf("%w: give --software-key FILE", err)
+	}
+	return s, closeFn, err
 }

@@ -1,0 +1,101 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/envelope"
+	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/tui"
+)
+
+// Ceremony signs in with write access and runs the ceremony of each
+// account in turn at the officers' terminal, after one posture audit of
+// them all. resume, with a single account, is the journal of an
+// interrupted ceremony; with several accounts each one's journal is
+// resumed by running the same command again. out hears the progress,
+// notice the sign-in.
+func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Writer) error {
+	cfg, accounts := s.cfg, s.accounts
+	if resume != "" && len(accounts) > 1 {
+		return errors.New("with several accounts, run the same command again without --resume: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped")
+	}
+	if err := s.signIn(ctx, true, notice); err != nil {
+		return err
+	}
+	reset := cfg.Reset == nil || *cfg.Reset
+	keys := cfg.Keys
+	if keys == 0 {
+		keys = 2
+	}
+	// One posture audit for all accounts, before any key is touched: each
+	// account's findings go into its report.
+	posture := map[string][]string{}
+	for _, a := range accounts {
+		for _, ch := range health.AuditPosture(ctx, s.graph, a.UPN) {
+			if ch.Status != health.Pass {
+				posture[a.UPN] = append(posture[a.UPN], fmt.Sprintf("%s (%s): %s", ch.Name, ch.Status, ch.Detail))
+			}
+		}
+		fmt.Fprintf(out, "Preflight %s: %d posture finding(s)\n", a.UPN, len(posture[a.UPN]))
+	}
+	resumeHint := func(journalPath string) string {
+		if len(accounts) > 1 {
+			return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with the same command: keyceremony ceremony --config %s", journalPath, s.opts.ConfigPath)
+		}
+		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, s.opts.ConfigPath, journalPath)
+	}
+	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
+			return nil, err
+		}
+		journalPath := a.JournalPath()
+		if resume != "" {
+			journalPath = resume
+		}
+		// A single account's journal is never reopened unasked: a second
+		// run without --resume is refused rather than taken as a resume.
+		var j *ceremony.Journal
+		var err error
+		if len(accounts) > 1 || resume != "" {
+			j, err = ceremony.OpenOrCreateJournal(journalPath, resume != "")
+		} else {
+			j, err = ceremony.CreateJournal(journalPath, time.Now)
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer j.Close()
+		build := func(p officer.Prompter) (*ceremony.Engine, error) {
+			return ceremony.New(ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
+				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
+				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
+				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
+				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN]},
+				j, fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}, s.graph, p)
+		}
+		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
+			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath), "\n", "; "))
+		}
+		fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
+		return res, nil
+	})
+	if err != nil {
+		return err
+	}
+	if summary != "" {
+		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
+	}
+	return nil
+}

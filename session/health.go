@@ -1,0 +1,68 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/tui"
+)
+
+// Health signs in read-only and runs the health check of each account
+// whose last report is in lastReports (verified with the public key at
+// pubPath, default report.pub beside each report): at the terminal through
+// the TUI, or headless (PIN halves from in) when headless is set or there
+// is no terminal. out gets each result; the count is of findings and
+// checks that could not run, over all accounts.
+func (s *Session) Health(ctx context.Context, lastReports []string, pubPath string, headless bool, in io.Reader, out, notice io.Writer) (int, error) {
+	if err := s.signIn(ctx, false, notice); err != nil {
+		return 0, err
+	}
+	var upns []string
+	for _, a := range s.accounts {
+		upns = append(upns, a.UPN)
+	}
+	reports, err := health.ReadLastReports(lastReports, pubPath, upns)
+	if err != nil {
+		return 0, err
+	}
+	devices := fidokey.HID{Fixed: s.cfg.Devices, Backend: s.backend}
+	lines := officer.Lines(in, notice, true)
+	findings := 0
+	for _, r := range reports {
+		outDir := s.cfg.OutDir
+		if len(s.accounts) > 1 {
+			outDir = filepath.Join(outDir, r.Account.UPN)
+		}
+		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: s.verifier, Accounts: len(s.accounts),
+			OfficerA: s.cfg.OfficerA, OfficerB: s.cfg.OfficerB, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
+			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
+		var res *health.Result
+		if headless || !tui.IsTerminal() {
+			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
+			res, err = health.Run(ctx, hcfg, devices, s.graph, lines)
+		} else {
+			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+				var rerr error
+				if res, rerr = health.Run(ctx, hcfg, devices, s.graph, p); rerr != nil {
+					return tui.DoneMsg{}, rerr
+				}
+				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
+			})
+		}
+		if err != nil {
+			return findings, fmt.Errorf("%s: %w", r.Account.UPN, err)
+		}
+		if err := res.WriteText(out); err != nil {
+			return findings, err
+		}
+		findings += res.Count(health.Finding) + res.Count(health.CouldNot)
+	}
+	return findings, nil
+}
