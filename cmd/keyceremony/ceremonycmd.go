@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/session"
@@ -18,52 +17,50 @@ func backendFlag(fs *flag.FlagSet) *string {
 // openSession opens the session of a config; the ceremony needs the
 // officers' terminal.
 func openSession(cfgPath, backend string, terminal bool) (*session.Session, error) {
-	s, err := session.Open(session.Options{ConfigPath: cfgPath, Backend: backend, Terminal: terminal, Tool: report.ToolInfo(version, revision)})
+	ses, err := session.Open(session.Options{ConfigPath: cfgPath, Backend: backend, Terminal: terminal, Tool: report.ToolInfo(version, revision)})
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return s, nil
+	return ses, nil
 }
 
-func cmdCeremony(ctx context.Context, args []string, out, errOut io.Writer) error {
-	fs := newFlags("ceremony", "ceremony --config FILE [--resume JOURNAL] [--backend native|libfido2]")
+func cmdCeremony(ctx context.Context, fs *flags, args []string, s stdio) error {
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
 	backendName := backendFlag(fs.FlagSet)
-	if _, err := fs.parse(args, out); err != nil {
+	if _, err := fs.parse(args, s.out); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
 		return fs.usageError("--config is required (keyceremony config init writes an example)")
 	}
-	s, err := openSession(*cfgPath, *backendName, true)
+	ses, err := openSession(*cfgPath, *backendName, true)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	return s.Ceremony(ctx, *resume, out, errOut)
+	defer ses.Close()
+	return ses.Ceremony(ctx, *resume, s.out, s.err)
 }
 
-func cmdHealth(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
-	fs := newFlags("health", "health --config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]")
+func cmdHealth(ctx context.Context, fs *flags, args []string, s stdio) error {
 	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
 	var lasts multiFlag
 	fs.Var(&lasts, "report", "an account's last report.json (ceremony or health); repeat it for each account of the config")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
 	backendName := backendFlag(fs.FlagSet)
-	if _, err := fs.parse(args, out); err != nil {
+	if _, err := fs.parse(args, s.out); err != nil {
 		return err
 	}
 	if *cfgPath == "" || len(lasts) == 0 {
 		return fs.usageError("--config and --report are required")
 	}
-	s, err := openSession(*cfgPath, *backendName, false)
+	ses, err := openSession(*cfgPath, *backendName, false)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	findings, err := s.Health(ctx, lasts, *pubPath, *yes, in, out, errOut)
+	defer ses.Close()
+	findings, err := ses.Health(ctx, lasts, *pubPath, *yes, s.in, s.out, s.err)
 	if err != nil {
 		return usageError{err}
 	}

@@ -2,77 +2,53 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 )
 
-// cmdCompletion prints a bash completion script, generated from the CLI's
-// own help: a command or flag -h documents is one the completion offers, and
-// nothing else. (No completion library fits: they all want the
-// CLI built on their own command model, which this small CLI does not use.)
-func cmdCompletion(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlags("completion", "completion bash")
-	rest, err := fs.parse(args, stdout)
-	if err != nil {
+// cmdCompletion prints a bash completion script, made from the list of
+// commands and the flags each command defines: what -h documents is what
+// the completion offers, and nothing else. (No completion library fits:
+// they all want the CLI built on their own command model, which this
+// small CLI does not use.)
+func cmdCompletion(ctx context.Context, fs *flags, args []string, s stdio) error {
+	if err := fs.noArgs(args, s); err != nil {
 		return err
 	}
-	if len(rest) != 1 || rest[0] != "bash" {
-		return fs.usageError("say which shell: keyceremony completion bash (bash is the one supported)")
-	}
-	_, err = io.WriteString(stdout, bashCompletion(ctx))
+	_, err := io.WriteString(s.out, bashCompletion(ctx))
 	return err
 }
 
-// usageLine matches one command line of the usage text and its command.
-var usageLine = regexp.MustCompile(`(?m)^ {2,}keyceremony ([a-z-]+)`)
-
-// flagLine matches a flag in a command's -h output (Go's flag package).
-var flagLine = regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`)
-
-// completionWords asks the CLI itself: the commands the usage lists, the
-// subcommands each command's -h lists, and the flags each (sub)command's
-// -h prints. So the completion offers exactly what -h documents.
-func completionWords(ctx context.Context) (commands []string, subs, flags map[string][]string) {
+// completionWords lists the first words of the commands, the second words
+// of each, and the flags of each command (its words joined by a space);
+// a first word that is no command alone offers --help only.
+func completionWords(ctx context.Context) (firsts []string, subs, flags map[string][]string) {
 	subs, flags = map[string][]string{}, map[string][]string{}
-	help := func(words ...string) string {
-		var out strings.Builder
-		run(ctx, append(words, "-h"), strings.NewReader(""), &out, io.Discard)
-		return out.String()
-	}
-	flagsOf := func(text string) []string {
-		var fs []string
-		for _, m := range flagLine.FindAllStringSubmatch(text, -1) {
-			fs = append(fs, "--"+m[1])
+	for _, c := range commands() {
+		words := strings.Fields(c.name)
+		if !slices.Contains(firsts, words[0]) {
+			firsts = append(firsts, words[0])
+			flags[words[0]] = []string{"--help"}
 		}
-		sort.Strings(fs)
-		return append(slices.Compact(fs), "--help")
-	}
-	for _, m := range usageLine.FindAllStringSubmatch(usage, -1) {
-		if !slices.Contains(commands, m[1]) {
-			commands = append(commands, m[1])
+		if len(words) > 1 {
+			subs[words[0]] = append(subs[words[0]], words[1])
 		}
+		// The command's -h defines its flags on fs and stops there.
+		fs := newFlags(c.name, c.name)
+		_ = c.run(ctx, fs, []string{"-h"}, stdio{strings.NewReader(""), io.Discard, io.Discard})
+		names := []string{"--help"}
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+		sort.Strings(names)
+		flags[c.name] = names
 	}
-	for _, cmd := range commands {
-		text := help(cmd)
-		flags[cmd] = flagsOf(text)
-		sub := regexp.MustCompile(`(?m)^(?:usage:)? +keyceremony ` + cmd + ` \[?([a-z]+(?:\|[a-z]+)*)`)
-		for _, m := range sub.FindAllStringSubmatch(text, -1) {
-			for _, w := range strings.Split(m[1], "|") {
-				if !slices.Contains(subs[cmd], w) {
-					subs[cmd] = append(subs[cmd], w)
-				}
-			}
-		}
-		sort.Strings(subs[cmd])
-		for _, w := range subs[cmd] {
-			flags[cmd+" "+w] = flagsOf(help(cmd, w))
-		}
+	for _, w := range firsts {
+		sort.Strings(subs[w])
 	}
-	return commands, subs, flags
+	return firsts, subs, flags
 }
 
 // bashCompletion renders the completion script for bash.

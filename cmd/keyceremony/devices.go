@@ -16,8 +16,8 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func cmdDevices(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("devices", "devices [--json] [--device ADDRESS]...")
+func cmdDevices(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	asJSON := fs.Bool("json", false, "print JSON")
 	var extra multiFlag
 	fs.Var(&extra, "device", "also probe this device address (repeatable), e.g. simkey:/run/simkey.sock")
@@ -50,8 +50,8 @@ func cmdDevices(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func cmdInfo(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("info", "info --device ADDRESS [--json]")
+func cmdInfo(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	addr := fs.String("device", "", "device address: hidraw:/dev/hidrawN or simkey:/path.sock")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := fs.parse(args, out); err != nil {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // helpShown ends a command whose -h/--help printed its usage: exit 0.
@@ -55,7 +54,7 @@ func (f *flags) usageError(format string, a ...any) error {
 }
 
 func (f *flags) printUsage(out io.Writer) {
-	fmt.Fprintf(out, "usage: keyceremony %s\n", f.synopsis)
+	fmt.Fprintln(out, wrap("usage: keyceremony "+f.synopsis, 78, "", "      "))
 	has := false
 	f.VisitAll(func(*flag.Flag) { has = true })
 	if has {
@@ -66,12 +65,11 @@ func (f *flags) printUsage(out io.Writer) {
 	}
 }
 
-// groupHelp answers -h/--help/help for a command with verbs (report,
-// attest, policy, offline, simkey) with its usage: helpShown.
-func groupHelp(args []string, out io.Writer, usage string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprintln(out, strings.TrimRight(usage, "\n"))
-		return helpShown{}
+// noArgs parses args of a command that takes flags only.
+func (f *flags) noArgs(args []string, s stdio) error {
+	pos, err := f.parse(args, s.out)
+	if err == nil && len(pos) > 0 {
+		err = f.usageError("%s takes no arguments, got %q", f.Name(), pos[0])
 	}
-	return nil
+	return err
 }

@@ -38,12 +38,12 @@ func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (
 }
 
 // cmdGraphEmulator serves the local Graph emulator until interrupted.
-func cmdGraphEmulator(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("graph-emulator", "graph-emulator [--listen 127.0.0.1:8443] [--state FILE] [--dir DIR]")
+func cmdGraphEmulator(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
 	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
 	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
-	if _, err := fs.parse(args, out); err != nil {
+	if err := fs.noArgs(args, s); err != nil {
 		return err
 	}
 	if *dir == "" {

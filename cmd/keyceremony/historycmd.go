@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -10,8 +10,8 @@ import (
 	"github.com/keyceremony/keyceremony/history"
 )
 
-func cmdHistory(args []string, out io.Writer) error {
-	fs := newFlags("history", "history DIR --trust SHA256:… [--trust …] [--config FILE] [--json] [--pdf FILE] [--rehearsal]")
+func cmdHistory(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	var trust multiFlag
 	fs.Var(&trust, "trust", "SHA256 fingerprint of a trusted workstation key, as on the paper copies (repeat for each workstation)")
 	cfgPath := fs.String("config", "", "ceremony config with rotation_interval and health_interval (defaults 365d and 90d)")

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
@@ -285,6 +286,31 @@ func TestCLIConventions(t *testing.T) {
 	code, out, errOut := runCLI(t, "frobnicate")
 	if code != 2 || out != "" || !strings.Contains(errOut, "Usage:") || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q %q", code, out, errOut)
+	}
+}
+
+// The overview and every command's -h fit the 80 columns of the
+// workstation's console (the usage lines are wrapped, a flag kept with its
+// value), and the overview names every command the CLI takes.
+func TestUsageFitsEightyColumns(t *testing.T) {
+	_, overview, _ := runCLI(t, "help")
+	texts := []string{overview}
+	for _, c := range commands() {
+		if !strings.Contains(overview, "keyceremony "+c.name) {
+			t.Errorf("the overview does not name %q", c.name)
+		}
+		_, out, _ := runCLI(t, append(strings.Fields(c.name), "-h")...)
+		texts = append(texts, strings.SplitN(out, "\nflags:", 2)[0]) // Go's flag defaults are not ours to wrap
+	}
+	for _, text := range texts {
+		for _, line := range strings.Split(text, "\n") {
+			if n := utf8.RuneCountInString(line); n > 80 {
+				t.Errorf("%d columns: %q", n, line)
+			}
+		}
+	}
+	if got := wrap("keyceremony x --out results.json [--a B] [--c D]", 30, "  ", "      "); got != "  keyceremony x\n      --out results.json\n      [--a B] [--c D]" {
+		t.Errorf("wrap: %q", got)
 	}
 }
 

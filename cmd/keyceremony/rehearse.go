@@ -11,18 +11,19 @@ import (
 	"github.com/keyceremony/keyceremony/tui"
 )
 
-// cmdRehearse runs the whole ceremony engine on two virtual keys (served
+// rehearse runs the whole ceremony engine on two virtual keys (served
 // over real CTAPHID), the local Graph emulator and a throw-away signing key,
 // all in-process: preflight, per key reset / split PIN / credential /
 // attestation / enrollment / test assertion, retirement of last year's key,
 // and a signed rehearsal report. `rehearse health` then runs the health
 // check against that report.
-func cmdRehearse(ctx context.Context, args []string, out io.Writer) error {
-	withHealth := len(args) > 0 && args[0] == "health"
-	if withHealth {
-		args = args[1:]
+func rehearse(withHealth bool) func(context.Context, *flags, []string, stdio) error {
+	return func(ctx context.Context, fs *flags, args []string, s stdio) error {
+		return rehearseWith(ctx, fs, args, s.out, withHealth)
 	}
-	fs := newFlags("rehearse", "rehearse [health] [--yes] [--out DIR] [--generated-pin] [--accounts N]")
+}
+
+func rehearseWith(ctx context.Context, fs *flags, args []string, out io.Writer, withHealth bool) error {
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
 	nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")

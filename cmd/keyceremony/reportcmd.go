@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,37 +10,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/workstation"
 )
 
-const reportUsage = `usage:
-  keyceremony report verify [--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json
-  keyceremony report show REPORT.json
-  keyceremony report print REPORT.json --out report.pdf|report.txt
-  keyceremony report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]`
-
-func cmdReport(ctx context.Context, args []string, out io.Writer) error {
-	if err := groupHelp(args, out, reportUsage); err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return usageError{errors.New(reportUsage)}
-	}
-	switch args[0] {
-	case "verify":
-		return reportVerify(args[1:], out)
-	case "show":
-		return reportShow(args[1:], out)
-	case "print":
-		return reportPrint(args[1:], out)
-	case "key":
-		return reportKey(args[1:], out)
-	}
-	return usageError{errors.New(reportUsage)}
-}
-
-func reportVerify(args []string, out io.Writer) error {
-	fs := newFlags("report verify", "report verify [--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json")
+func cmdReportVerify(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	pubPath := fs.String("pub", "", "the workstation's public key (default: report.pub beside the report)")
 	prevPath := fs.String("previous", "", "the previous report of the account: check the chain to it")
 	rehearsal := fs.Bool("rehearsal", false, "accept a rehearsal report")
@@ -99,8 +70,8 @@ func readReport(path string) ([]byte, *report.Report, error) {
 	return body, r, nil
 }
 
-func reportShow(args []string, out io.Writer) error {
-	fs := newFlags("report show", "report show REPORT.json")
+func cmdReportShow(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	pos, err := fs.parse(args, out)
 	if err != nil {
 		return err
@@ -121,8 +92,8 @@ func reportShow(args []string, out io.Writer) error {
 	return err
 }
 
-func reportPrint(args []string, out io.Writer) error {
-	fs := newFlags("report print", "report print REPORT.json --out report.pdf|report.txt")
+func cmdReportPrint(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
 	dest := fs.String("out", "", "write the printable page here: .pdf or .txt")
 	pos, err := fs.parse(args, out)
 	if err != nil {
@@ -152,26 +123,25 @@ func reportPrint(args []string, out io.Writer) error {
 	return nil
 }
 
-func reportKey(args []string, out io.Writer) error {
-	fs := newFlags("report key", "report key [--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]")
-	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "TPM device, or swtpm:/path/to.sock")
-	softKey := fs.String("software-key", "", "use (or create) this software key instead of a TPM; reports will say so")
+func cmdReportKey(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out := s.out
+	openSigner := signerFlags(fs, "use (or create) this software key instead of a TPM; reports will say so")
 	dir := fs.String("out", "", "also write report.pub, report.pem and allowed_signers here")
-	if _, err := fs.parse(args, out); err != nil {
+	if err := fs.noArgs(args, s); err != nil {
 		return err
 	}
-	s, closeFn, err := openSigner(*tpmPath, *softKey)
+	signer, closeFn, err := openSigner()
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	pub, err := s.SSHPublicKey()
+	pub, err := signer.SSHPublicKey()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", s.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
+	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", signer.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
 	if *dir != "" {
-		paths, err := report.WritePublicKeyFiles(*dir, s.Key.Public())
+		paths, err := report.WritePublicKeyFiles(*dir, signer.Key.Public())
 		if err != nil {
 			return err
 		}

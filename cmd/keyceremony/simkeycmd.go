@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,21 +12,14 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
-func cmdSimkey(ctx context.Context, args []string, out, errOut io.Writer) error {
-	const synopsis = "simkey serve --socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]"
-	if err := groupHelp(args, out, "usage: keyceremony "+synopsis); err != nil {
-		return err
-	}
-	if len(args) == 0 || args[0] != "serve" {
-		return usageError{errors.New("usage: keyceremony " + synopsis)}
-	}
-	fs := newFlags("simkey serve", synopsis)
+func cmdSimkeyServe(ctx context.Context, fs *flags, args []string, s stdio) error {
+	out, errOut := s.out, s.err
 	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
 	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
 	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
 	resetWindow := fs.Duration("reset-window", 10*time.Second, "how long after power-up (start or SIGHUP) the key accepts a reset")
-	if _, err := fs.parse(args[1:], out); err != nil {
+	if err := fs.noArgs(args, s); err != nil {
 		return err
 	}
 	if *sock == "" {

@@ -18,11 +18,17 @@ func guard[T any](f func() (T, error)) (v T, err error) {
 	return f()
 }
 
-// openSigner opens the workstation key given by --tpm or --software-key.
-func openSigner(tpmPath, softwareKey string) (workstation.Signer, func() error, error) {
-	s, closeFn, err := workstation.Open(tpmPath, softwareKey)
-	if errors.Is(err, workstation.ErrNoTPM) {
-		return s, nil, fmt.Errorf("%w: give --software-key FILE", err)
+// signerFlags defines --tpm and --software-key (softwareUse says what
+// the software key is for); the function it returns opens the workstation
+// key they name.
+func signerFlags(fs *flags, softwareUse string) func() (workstation.Signer, func() error, error) {
+	tpmPath := fs.String("tpm", workstation.DefaultTPMPath, "this workstation's TPM device, or swtpm:/path/to.sock")
+	softwareKey := fs.String("software-key", "", softwareUse)
+	return func() (workstation.Signer, func() error, error) {
+		s, closeFn, err := workstation.Open(*tpmPath, *softwareKey)
+		if errors.Is(err, workstation.ErrNoTPM) {
+			return s, nil, fmt.Errorf("%w: give --software-key FILE", err)
+		}
+		return s, closeFn, err
 	}
-	return s, closeFn, err
 }

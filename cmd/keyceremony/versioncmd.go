@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"runtime/debug"
 
 	"github.com/keyceremony/keyceremony/report"
@@ -42,15 +42,10 @@ type moduleHash struct {
 	Replace string `json:"replaced_by,omitempty"`
 }
 
-func cmdVersion(args []string, out io.Writer) error {
-	fs := newFlags("version", "version [--json]")
+func cmdVersion(ctx context.Context, fs *flags, args []string, s stdio) error {
 	asJSON := fs.Bool("json", false, "print version, revision, Go version, binary SHA-256 and module hashes as JSON")
-	rest, err := fs.parse(args, out)
-	if err != nil {
+	if err := fs.noArgs(args, s); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fs.usageError("version takes no arguments, got %q", rest[0])
 	}
 	tool := report.ToolInfo(version, revision)
 	info := versionInfo{Version: tool.Version, Revision: tool.VCSRevision, GoVersion: tool.GoVersion,
@@ -69,8 +64,8 @@ func cmdVersion(args []string, out io.Writer) error {
 		}
 	}
 	if *asJSON {
-		return writeJSON(out, info)
+		return writeJSON(s.out, info)
 	}
-	fmt.Fprintf(out, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", info.Version, info.Revision, info.GoVersion, info.BinarySHA256)
+	fmt.Fprintf(s.out, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", info.Version, info.Revision, info.GoVersion, info.BinarySHA256)
 	return nil
 }
