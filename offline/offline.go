@@ -30,8 +30,8 @@ import (
 
 // Namespaces and kinds of the two files.
 const (
-	NamespaceOptions = "keyceremony-offline-options"
-	NamespaceResults = "keyceremony-offline-results"
+	namespaceOptions = "keyceremony-offline-options"
+	namespaceResults = "keyceremony-offline-results"
 	kindOptions      = "keyceremony-offline-options/1"
 	kindResults      = "keyceremony-offline-results/1"
 )
@@ -84,8 +84,8 @@ type file struct {
 	Signer    string `json:"signer"` // OpenSSH authorized_keys line
 }
 
-// Trust names the key a reader accepts: a public key or its SHA256 fingerprint.
-type Trust struct {
+// trustedKey names the key a reader accepts: a public key or its SHA256 fingerprint.
+type trustedKey struct {
 	PublicKey   ssh.PublicKey
 	Fingerprint string // e.g. SHA256:abc… as printed by the other machine
 }
@@ -93,8 +93,8 @@ type Trust struct {
 // errUntrusted is wrapped when a file is signed by a key that is not trusted.
 var errUntrusted = errors.New("the file is signed by a key this machine does not trust (swapped file?)")
 
-// Write signs v's JSON with key in namespace and writes the file (0600).
-func Write(path string, v any, namespace string, key crypto.Signer) error {
+// writeFile signs v's JSON with key in namespace and writes the file (0600).
+func writeFile(path string, v any, namespace string, key crypto.Signer) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -115,9 +115,9 @@ func Write(path string, v any, namespace string, key crypto.Signer) error {
 	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
-// Read verifies a file against trust and decodes its payload into v. It
+// readFile verifies a file against trust and decodes its payload into v. It
 // returns the payload bytes (whose hash the results file names).
-func Read(path, namespace string, trust Trust, v any) ([]byte, error) {
+func readFile(path, namespace string, trust trustedKey, v any) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -148,8 +148,8 @@ func Read(path, namespace string, trust Trust, v any) ([]byte, error) {
 	return payload, nil
 }
 
-// Export fetches creation options for n keys with the beta long challenge.
-func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*Options, error) {
+// fetchOptions fetches creation options for n keys with the beta long challenge.
+func fetchOptions(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*Options, error) {
 	u, err := c.GetUser(ctx, upn)
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 	return o, nil
 }
 
-// Workstation is how CreateOnWorkstation reaches the keys and the officers.
+// Workstation is how Create reaches the keys and the officers.
 type Workstation struct {
 	Devices            []string // fixed addresses in slot order; none: hidraw, the officers plug in one key at a time
 	Reset              bool     // reset each key first, then set its PIN from the officers' halves
@@ -177,11 +177,11 @@ type Workstation struct {
 	Officers           officer.Prompter
 }
 
-// CreateOnWorkstation makes the credentials of o on this workstation, each
+// createOnWorkstation makes the credentials of o on this workstation, each
 // key prepared as the ceremony prepares it (alone, reset, split PIN),
 // journaled in outPath.journal.jsonl so that an interrupted session is
 // resumed by running it again; notice hears that it resumes.
-func CreateOnWorkstation(ctx context.Context, o *Options, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*Results, error) {
+func createOnWorkstation(ctx context.Context, o *Options, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*Results, error) {
 	journalPath := outPath + ".journal.jsonl"
 	if _, err := os.Stat(journalPath); err == nil {
 		fmt.Fprintf(notice, "Resuming the offline session recorded in %s\n", journalPath)
@@ -301,9 +301,9 @@ func recorded(ko KeyOptions, d map[string]string, vf *attest.Verifier) (*KeyResu
 		Extensions: map[string]any{"hmacCreateSecret": d["hmac_secret"] == "true"}, Attestation: v}, nil
 }
 
-// Register registers the results on the connected machine, after checking
+// registerResults registers the results on the connected machine, after checking
 // they answer these options (the hash of the options payload).
-func Register(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *Results) ([]enroll.Method, error) {
+func registerResults(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *Results) ([]enroll.Method, error) {
 	sum := sha256.Sum256(optionsPayload)
 	if res.Kind != kindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
 		return nil, errors.New("the results do not answer these options (different options file): refusing")

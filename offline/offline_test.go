@@ -26,9 +26,9 @@ import (
 	"github.com/keyceremony/keyceremony/sigfile"
 )
 
-func trustOf(k *ecdsa.PrivateKey) Trust {
+func trustOf(k *ecdsa.PrivateKey) trustedKey {
 	pub, _ := ssh.NewPublicKey(&k.PublicKey)
-	return Trust{Fingerprint: ssh.FingerprintSHA256(pub)}
+	return trustedKey{Fingerprint: ssh.FingerprintSHA256(pub)}
 }
 
 // split runs the whole offline split and returns the paths and keys.
@@ -44,19 +44,19 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	workstation, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
 	// Connected machine: export, signed.
-	opts, err := Export(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
+	opts, err := fetchOptions(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
 		func(slot int) string { return fmt.Sprintf("Break glass key %d", slot) }, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	optsPath := filepath.Join(dir, "options.json")
-	if err := Write(optsPath, opts, NamespaceOptions, connected); err != nil {
+	if err := writeFile(optsPath, opts, namespaceOptions, connected); err != nil {
 		t.Fatal(err)
 	}
 
 	// Workstation: read (trusting the connected machine), create, sign results.
 	var got Options
-	payload, err := Read(optsPath, NamespaceOptions, trustOf(connected), &got)
+	payload, err := readFile(optsPath, namespaceOptions, trustOf(connected), &got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		}
 	}
 	resPath := filepath.Join(dir, "results.json")
-	if err := Write(resPath, res, NamespaceResults, workstation); err != nil {
+	if err := writeFile(resPath, res, namespaceResults, workstation); err != nil {
 		t.Fatal(err)
 	}
 	for slot := 1; slot <= 2; slot++ {
@@ -157,37 +157,37 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		f.Payload = base64.StdEncoding.EncodeToString(p)
 	}
 	var r Results
-	if _, err := Read(tamper(resPath, flip), NamespaceResults, trustOf(workstation), &r); !errors.Is(err, sigfile.ErrTampered) {
+	if _, err := readFile(tamper(resPath, flip), namespaceResults, trustOf(workstation), &r); !errors.Is(err, sigfile.ErrTampered) {
 		t.Fatalf("edited results: %v", err)
 	}
-	if _, err := Read(tamper(optsPath, flip), NamespaceOptions, trustOf(connected), &got); !errors.Is(err, sigfile.ErrTampered) {
+	if _, err := readFile(tamper(optsPath, flip), namespaceOptions, trustOf(connected), &got); !errors.Is(err, sigfile.ErrTampered) {
 		t.Fatalf("edited options: %v", err)
 	}
 	// Swapped: a results file re-signed by another machine.
 	impostor, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	swapped := filepath.Join(dir, "swapped.json")
-	Write(swapped, res, NamespaceResults, impostor)
-	if _, err := Read(swapped, NamespaceResults, trustOf(workstation), &r); !errors.Is(err, errUntrusted) {
+	writeFile(swapped, res, namespaceResults, impostor)
+	if _, err := readFile(swapped, namespaceResults, trustOf(workstation), &r); !errors.Is(err, errUntrusted) {
 		t.Fatalf("swapped results: %v", err)
 	}
 	// The options file is not a results file (namespaces differ).
-	if _, err := Read(optsPath, NamespaceResults, trustOf(connected), &r); !errors.Is(err, sigfile.ErrTampered) {
+	if _, err := readFile(optsPath, namespaceResults, trustOf(connected), &r); !errors.Is(err, sigfile.ErrTampered) {
 		t.Fatalf("options read as results: %v", err)
 	}
 	// No trust given at all: refused.
-	if _, err := Read(resPath, NamespaceResults, Trust{}, &r); !errors.Is(err, errUntrusted) {
+	if _, err := readFile(resPath, namespaceResults, trustedKey{}, &r); !errors.Is(err, errUntrusted) {
 		t.Fatalf("no trust: %v", err)
 	}
 
 	// Connected machine: read results, register, and only for these options.
 	var back Results
-	if _, err := Read(resPath, NamespaceResults, trustOf(workstation), &back); err != nil {
+	if _, err := readFile(resPath, namespaceResults, trustOf(workstation), &back); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Register(ctx, ten.Client, []byte(`{"other":"options"}`), &back); err == nil {
+	if _, err := registerResults(ctx, ten.Client, []byte(`{"other":"options"}`), &back); err == nil {
 		t.Fatal("results registered against other options")
 	}
-	methods, err := Register(ctx, ten.Client, payload, &back)
+	methods, err := registerResults(ctx, ten.Client, payload, &back)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/internal/sim/emulated"
-	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 )
 
 // graphFlags are the sign-in and endpoint flags of every Graph command.
@@ -35,38 +30,4 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, error) {
 	return enroll.Connect(ctx, enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
 		SecretFile: g.secretFile, AuthorityHost: g.authority}, g.root, g.caFile, write, stderr)
-}
-
-// cmdGraphEmulator serves the local Graph emulator until interrupted.
-func cmdGraphEmulator(ctx context.Context, fs *flags, args []string, s stdio) error {
-	out := s.out
-	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
-	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
-	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
-	if err := fs.noArgs(args, s); err != nil {
-		return err
-	}
-	if *dir == "" {
-		d, err := os.MkdirTemp("", "keyceremony-graph-emulator-")
-		if err != nil {
-			return err
-		}
-		*dir = d
-	}
-	ten, err := emulated.Start(emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen})
-	if err != nil {
-		return err
-	}
-	defer ten.Close()
-	caPath := filepath.Join(*dir, "emulator-ca.pem")
-	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "Graph emulator (TEST tenant) at %s\n", ten.Emu.URL())
-	fmt.Fprintf(out, "  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",
-		ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL(), ten.Emu.URL(), caPath)
-	fmt.Fprintf(out, "The emulated app's client secret (TEST tenant only), for clients that use one:\n  client_secret=%s\n", ten.Secret)
-	fmt.Fprintln(out, "Ctrl-C stops it.")
-	<-ctx.Done()
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/offline"
@@ -56,14 +57,8 @@ func cmdOfflineExport(ctx context.Context, fs *flags, args []string, s stdio) er
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	o, err := offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, func(slot int) string {
-		return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
-	}, now)
+	o, err := offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer.Key)
 	if err != nil {
-		return err
-	}
-	if err := offline.Write(*outPath, o, offline.NamespaceOptions, signer.Key); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
@@ -101,29 +96,15 @@ func cmdOfflineCreate(ctx context.Context, fs *flags, args []string, s stdio) er
 	if err != nil {
 		return usageError{err}
 	}
-	var o offline.Options
-	payload, err := offline.Read(*optsPath, offline.NamespaceOptions, offline.Trust{Fingerprint: *trust}, &o)
-	if err != nil {
-		return err
-	}
 	print := envelope.Command(strings.Fields(*printCommand))
 	if *isRehearsal {
 		print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
 	}
-	res, err := offline.CreateOnWorkstation(ctx, &o, payload, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+	res, err := offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 		OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
-		Officers: officer.Lines(s.in, s.err, *yes)}, *outPath, s.err)
+		Officers: officer.Lines(s.in, s.err, *yes)}, signer.Key, s.out, s.err)
 	if err != nil {
 		return err
-	}
-	if err := offline.Write(*outPath, res, offline.NamespaceResults, signer.Key); err != nil {
-		return err
-	}
-	for _, kr := range res.Credentials {
-		fmt.Fprintf(s.out, "Key %d:\n", kr.Slot)
-		if err := kr.Attestation.WriteText(s.out); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(s.out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
 	return nil
@@ -147,33 +128,8 @@ func cmdOfflineRegister(ctx context.Context, fs *flags, args []string, s stdio) 
 		return err
 	}
 	defer closeSigner()
-	var o offline.Options
-	payload, err := offline.Read(*optsPath, offline.NamespaceOptions, offline.Trust{PublicKey: self}, &o)
-	if err != nil {
-		return fmt.Errorf("the options file is not the one this machine wrote: %w", err)
-	}
-	var res offline.Results
-	if _, err := offline.Read(*resPath, offline.NamespaceResults, offline.Trust{Fingerprint: *trust}, &res); err != nil {
-		return err
-	}
-	// The workstation's verdicts, as signed in the results, before anything is registered.
-	for _, kr := range res.Credentials {
-		fmt.Fprintf(s.out, "Key %d (%s):\n", kr.Slot, kr.DisplayName)
-		if kr.Attestation == nil {
-			fmt.Fprintln(s.out, "no attestation verdict in the results")
-			continue
-		}
-		if err := kr.Attestation.WriteText(s.out); err != nil {
-			return err
-		}
-	}
-	c, err := g.signIn(ctx, s.err, true)
-	if err != nil {
-		return err
-	}
-	methods, err := offline.Register(ctx, c, payload, &res)
-	for _, m := range methods {
-		fmt.Fprintf(s.out, "Registered %q: method %s, AAGUID %s (%s)\n", m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel)
-	}
+	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, self, func(ctx context.Context) (*enroll.Client, error) {
+		return g.signIn(ctx, s.err, true)
+	}, s.out)
 	return err
 }

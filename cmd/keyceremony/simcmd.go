@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
 func cmdSimkeyServe(ctx context.Context, fs *flags, args []string, s stdio) error {
-	out, errOut := s.out, s.err
 	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
 	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
@@ -29,30 +26,20 @@ func cmdSimkeyServe(ctx context.Context, fs *flags, args []string, s stdio) erro
 	if *aaguid != "" {
 		a, err := ctap.ParseAAGUID(*aaguid)
 		if err != nil {
-			return err
+			return usageError{err}
 		}
 		cfg.AAGUID = a
 	}
-	key, err := simkey.New(cfg)
-	if err != nil {
+	return simkey.ServeSocket(ctx, cfg, *sock, s.out, s.err)
+}
+
+// cmdGraphEmulator serves the local Graph emulator until interrupted.
+func cmdGraphEmulator(ctx context.Context, fs *flags, args []string, s stdio) error {
+	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
+	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
+	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
+	if err := fs.noArgs(args, s); err != nil {
 		return err
 	}
-	// SIGHUP simulates unplugging and re-plugging the key: a new power-up.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			if err := key.Replug(); err != nil {
-				fmt.Fprintf(errOut, "simkey: replug: %v\n", err)
-			} else {
-				fmt.Fprintln(errOut, "simkey: re-plugged (new power-up)")
-			}
-		}
-	}()
-	os.Remove(*sock) // a stale socket from an earlier run
-	fmt.Fprintf(out, "simkey %s serving on %s (SIGHUP re-plugs; Ctrl-C stops)\n", key.AAGUID(), *sock)
-	err = key.Listen(ctx, *sock)
-	os.Remove(*sock)
-	return err
+	return emulated.Serve(ctx, emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen}, s.out)
 }

@@ -1,0 +1,92 @@
+package offline
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Export fetches the creation options of n keys for upn (the beta
+// long challenge, valid timeoutMinutes) and writes them to path, signed
+// with key: the connected machine's half of the split.
+func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, path string, key crypto.Signer) (*Options, error) {
+	now := time.Now()
+	o, err := fetchOptions(ctx, c, tenantID, upn, n, timeoutMinutes, func(slot int) string {
+		return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
+	}, now)
+	if err != nil {
+		return nil, err
+	}
+	return o, writeFile(path, o, namespaceOptions, key)
+}
+
+// Create reads the options at optionsPath, which must be signed by the
+// key whose SHA256 fingerprint is trusted, makes their credentials on this
+// workstation (judged by vf, as the connected ceremony judges them) and writes the results
+// to resultsPath, signed with key. out hears each key's verdict.
+func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *attest.Verifier, w Workstation, key crypto.Signer, out, notice io.Writer) (*Results, error) {
+	var o Options
+	payload, err := readFile(optionsPath, namespaceOptions, trustedKey{Fingerprint: trusted}, &o)
+	if err != nil {
+		return nil, err
+	}
+	res, err := createOnWorkstation(ctx, &o, payload, vf, w, resultsPath, notice)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(resultsPath, res, namespaceResults, key); err != nil {
+		return nil, err
+	}
+	return res, res.writeVerdicts(out)
+}
+
+// Register reads the options this machine wrote (signed by self) and
+// the results signed by the workstation whose SHA256 fingerprint is
+// trusted, shows out the workstation's verdicts, then signs in with
+// connect and registers the credentials, once it has checked that the results answer these options.
+func Register(ctx context.Context, optionsPath, resultsPath, trusted string, self ssh.PublicKey, connect func(context.Context) (*enroll.Client, error), out io.Writer) ([]enroll.Method, error) {
+	var o Options
+	payload, err := readFile(optionsPath, namespaceOptions, trustedKey{PublicKey: self}, &o)
+	if err != nil {
+		return nil, fmt.Errorf("the options file is not the one this machine wrote: %w", err)
+	}
+	var res Results
+	if _, err := readFile(resultsPath, namespaceResults, trustedKey{Fingerprint: trusted}, &res); err != nil {
+		return nil, err
+	}
+	// The workstation's verdicts, as signed in the results, before anything is registered.
+	if err := res.writeVerdicts(out); err != nil {
+		return nil, err
+	}
+	c, err := connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	methods, err := registerResults(ctx, c, payload, &res)
+	for _, m := range methods {
+		fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)\n", m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel)
+	}
+	return methods, err
+}
+
+// writeVerdicts writes each credential's attestation verdict.
+func (r *Results) writeVerdicts(out io.Writer) error {
+	for _, kr := range r.Credentials {
+		fmt.Fprintf(out, "Key %d (%s):\n", kr.Slot, kr.DisplayName)
+		if kr.Attestation == nil {
+			fmt.Fprintln(out, "no attestation verdict in the results")
+			continue
+		}
+		if err := kr.Attestation.WriteText(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
