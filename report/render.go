@@ -16,10 +16,10 @@ import (
 // in 8-point Courier, and an 80-column terminal).
 const pageWidth = 78
 
-// Render is the printable page for the safe: the facts, the report hash and
+// render is the printable page for the safe: the facts, the report hash and
 // the signing key fingerprint to copy onto the envelope, and lines for the
 // officers' signatures and the tamper-evident bag numbers.
-func Render(r *Report, reportJSON []byte) ([]byte, error) {
+func render(r *Report, reportJSON []byte) ([]byte, error) {
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	rule := func(c string) { line("%s", strings.Repeat(c, pageWidth)) }
@@ -200,13 +200,13 @@ func verifyCommand(r *Report) string {
 	return "keyceremony report verify report.json"
 }
 
-// RenderPDF lays the printable page out as an A4 PDF with its fonts (the Go
+// renderPDF lays the printable page out as an A4 PDF with its fonts (the Go
 // fonts, golang.org/x/image/font/gofont) embedded: on every page a header
 // with the ceremony ID (and REHEARSAL for a rehearsal) and a footer with the
 // page number and the command that verifies this report; the signing key
 // fingerprint large and grouped; lines for the officers and the witness.
-func RenderPDF(r *Report, reportJSON []byte) ([]byte, error) {
-	text, err := Render(r, reportJSON)
+func renderPDF(r *Report, reportJSON []byte) ([]byte, error) {
+	text, err := render(r, reportJSON)
 	if err != nil {
 		return nil, err
 	}

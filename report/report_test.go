@@ -322,7 +322,7 @@ func TestPINNeverWritten(t *testing.T) {
 			}
 		}
 	}
-	pdf, err := RenderPDF(ceremonyReport(t, false), w.ReportJSON)
+	pdf, err := renderPDF(ceremonyReport(t, false), w.ReportJSON)
 	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) || bytes.Contains(pdf, []byte(testPIN)) {
 		t.Fatalf("PDF: %v", err)
 	}
@@ -446,7 +446,7 @@ func TestPrintedPDFLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := os.ReadFile(filepath.Join(w.Dir, FileReport))
-	pdfBytes, err := RenderPDF(r, body)
+	pdfBytes, err := renderPDF(r, body)
 	if err != nil {
 		t.Fatal(err)
 	}

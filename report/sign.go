@@ -122,7 +122,7 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	files[FileReport] = body
 	files[FileSignature] = sig
 	files[fileRawSignature] = raw
-	page, err := Render(r, body)
+	page, err := render(r, body)
 	if err != nil {
 		return nil, err
 	}

@@ -39,14 +39,11 @@ func cmdAttestVerify(ctx context.Context, fs *flags, args []string, s stdio) err
 	rpID := fs.String("rp-id", "login.microsoft.com", "expected relying party ID")
 	origin := fs.String("origin", "https://login.microsoft.com", "expected origin in clientDataJSON")
 	firmware := fs.String("firmware", "", "the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)")
-	pos, err := fs.parse(args, s.out)
+	path, err := fs.one(args, s, "registration file")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fs.usageError("give exactly one registration file")
-	}
-	data, err := os.ReadFile(pos[0])
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return usageError{err}
 	}
@@ -104,16 +101,13 @@ func cmdPolicyRoots(ctx context.Context, fs *flags, args []string, s stdio) erro
 }
 
 func cmdPolicyCheck(ctx context.Context, fs *flags, args []string, s stdio) error {
-	pos, err := fs.parse(args, s.out)
+	path, err := fs.one(args, s, `policy file, or "default"`)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fs.usageError("give a policy file, or default")
-	}
 	p, err := attest.DefaultPolicy()
-	if pos[0] != "default" {
-		p, err = attest.LoadPolicy(pos[0])
+	if path != "default" {
+		p, err = attest.LoadPolicy(path)
 	}
 	if err != nil {
 		return usageError{err}

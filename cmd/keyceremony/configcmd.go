@@ -19,18 +19,15 @@ func cmdConfigUdev(ctx context.Context, fs *flags, args []string, s stdio) error
 }
 
 func cmdConfigCheck(ctx context.Context, fs *flags, args []string, s stdio) error {
-	pos, err := fs.parse(args, s.out)
+	path, err := fs.one(args, s, "config file to check")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fs.usageError("give the config file to check")
-	}
-	cfg, err := config.Load(pos[0])
+	cfg, err := config.Load(path)
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintf(s.out, "Config %s: what the ceremony will do\n", pos[0])
+	fmt.Fprintf(s.out, "Config %s: what the ceremony will do\n", path)
 	if _, _, err := cfg.Check(s.out, time.Now()); err != nil {
 		return usageError{fmt.Errorf("the ceremony would stop: %w", err)}
 	}

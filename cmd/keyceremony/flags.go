@@ -73,3 +73,16 @@ func (f *flags) noArgs(args []string, s stdio) error {
 	}
 	return err
 }
+
+// one parses args of a command that takes exactly one argument (what
+// names it in the error) and returns it.
+func (f *flags) one(args []string, s stdio, what string) (string, error) {
+	pos, err := f.parse(args, s.out)
+	if err == nil && len(pos) != 1 {
+		err = f.usageError("give exactly one %s", what)
+	}
+	if err != nil {
+		return "", err
+	}
+	return pos[0], nil
+}

@@ -18,12 +18,9 @@ func cmdHistory(ctx context.Context, fs *flags, args []string, s stdio) error {
 	asJSON := fs.Bool("json", false, "print the history as JSON")
 	pdfPath := fs.String("pdf", "", "also write the history as a PDF for the binder")
 	rehearsalOK := fs.Bool("rehearsal", false, "accept rehearsal reports (a rehearsal safe)")
-	pos, err := fs.parse(args, out)
+	dir, err := fs.one(args, s, "folder: the one that came out of the safe")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return fs.usageError("give the one folder that came out of the safe")
 	}
 	if len(trust) == 0 {
 		return fs.usageError("give --trust with each workstation key's fingerprint from the paper copies (SHA256:…)")
@@ -34,7 +31,7 @@ func cmdHistory(ctx context.Context, fs *flags, args []string, s stdio) error {
 			return usageError{err}
 		}
 	}
-	h, err := history.Read(pos[0], history.Options{Trusted: trust, Rehearsal: *rehearsalOK, Policy: pol, Now: time.Now()})
+	h, err := history.Read(dir, history.Options{Trusted: trust, Rehearsal: *rehearsalOK, Policy: pol, Now: time.Now()})
 	if err != nil {
 		return usageError{err}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -13,113 +12,54 @@ import (
 )
 
 func cmdReportVerify(ctx context.Context, fs *flags, args []string, s stdio) error {
-	out := s.out
 	pubPath := fs.String("pub", "", "the workstation's public key (default: report.pub beside the report)")
 	prevPath := fs.String("previous", "", "the previous report of the account: check the chain to it")
 	rehearsal := fs.Bool("rehearsal", false, "accept a rehearsal report")
-	pos, err := fs.parse(args, out)
+	path, err := fs.one(args, s, "report")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fs.usageError("give exactly one report")
-	}
-	path := pos[0]
-	body, sig, pub, err := report.ReadSigned(path, *pubPath)
-	if err != nil {
+	ok, err := report.VerifyFile(path, *pubPath, *prevPath, *rehearsal, s.out)
+	switch {
+	case err != nil:
 		return usageError{err}
-	}
-	if *pubPath == "" {
-		*pubPath = filepath.Join(filepath.Dir(path), report.FilePublicKey)
-	}
-	opts := report.VerifyOptions{Rehearsal: *rehearsal}
-	if *prevPath != "" {
-		if opts.Previous, err = os.ReadFile(*prevPath); err != nil {
-			return usageError{err}
-		}
-	}
-	fmt.Fprintf(out, "Public key %s: %s\n  compare it with the fingerprint written on the envelope.\n", *pubPath, ssh.FingerprintSHA256(pub))
-	r, err := report.Verify(body, sig, pub, opts)
-	if err != nil {
-		fmt.Fprintf(out, "FAILED: %v\n", err)
+	case !ok:
 		return findingError{"the report does not verify"}
-	}
-	fmt.Fprintf(out, "OK: signature, schema and canonical form hold")
-	if opts.Previous != nil {
-		fmt.Fprintf(out, ", and the chain to %s holds", *prevPath)
-	}
-	fmt.Fprintln(out, ".")
-	if err := r.WriteBrief(out); err != nil {
-		return err
-	}
-	if r.Previous != nil && opts.Previous == nil {
-		fmt.Fprintf(out, "Note: chained to previous report %s (%s); pass --previous to check that link.\n", r.Previous.SHA256, r.Previous.CeremonyID)
 	}
 	return nil
 }
 
-func readReport(path string) ([]byte, *report.Report, error) {
-	body, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := report.Parse(body)
-	if err != nil {
-		return nil, nil, err
-	}
-	return body, r, nil
-}
-
 func cmdReportShow(ctx context.Context, fs *flags, args []string, s stdio) error {
-	out := s.out
-	pos, err := fs.parse(args, out)
+	path, err := fs.one(args, s, "report")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fs.usageError("give exactly one report")
-	}
-	body, r, err := readReport(pos[0])
+	page, err := report.PageOf(path, false)
 	if err != nil {
 		return usageError{err}
 	}
-	page, err := report.Render(r, body)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "(not verified: use `keyceremony report verify` for that)")
-	_, err = out.Write(page)
+	fmt.Fprintln(s.out, "(not verified: use `keyceremony report verify` for that)")
+	_, err = s.out.Write(page)
 	return err
 }
 
 func cmdReportPrint(ctx context.Context, fs *flags, args []string, s stdio) error {
-	out := s.out
 	dest := fs.String("out", "", "write the printable page here: .pdf or .txt")
-	pos, err := fs.parse(args, out)
+	path, err := fs.one(args, s, "report")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *dest == "" {
-		return fs.usageError("give one report and --out")
+	if *dest == "" {
+		return fs.usageError("--out is required")
 	}
-	path := pos[0]
-	body, r, err := readReport(path)
+	page, err := report.PageOf(path, strings.HasSuffix(*dest, ".pdf"))
 	if err != nil {
 		return usageError{err}
-	}
-	var page []byte
-	if strings.HasSuffix(*dest, ".pdf") {
-		page, err = report.RenderPDF(r, body)
-	} else {
-		page, err = report.Render(r, body)
-	}
-	if err != nil {
-		return err
 	}
 	if err := os.WriteFile(*dest, page, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s\n", *dest)
+	fmt.Fprintf(s.out, "Wrote %s\n", *dest)
 	return nil
 }
 
