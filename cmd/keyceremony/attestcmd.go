@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 )
-
-// usageError is a command that could not run (bad flags, unreadable input): exit 2.
-type usageError struct{ error }
-
-func (usageError) ExitCode() int { return 2 }
 
 // verifierFlags defines --policy, --mds and --rehearsal; the function it
 // returns builds the Verifier they name (a rehearsal also trusts the
 // simkey TEST root), the bool is --rehearsal.
-func verifierFlags(fs *flags) (func() (*attest.Verifier, error), *bool) {
+func verifierFlags(fs *cli.Flags) (func() (*attest.Verifier, error), *bool) {
 	policyPath := fs.String("policy", "", "attestation policy file (default: the embedded policy)")
 	mdsPath := fs.String("mds", "", "FIDO MDS3 blob (default: the policy's, if any)")
 	isRehearsal := fs.Bool("rehearsal", false, "trust the simkey TEST root (rehearsal only)")
@@ -33,75 +28,75 @@ func verifierFlags(fs *flags) (func() (*attest.Verifier, error), *bool) {
 	}, isRehearsal
 }
 
-func cmdAttestVerify(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdAttestVerify(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	verifier, _ := verifierFlags(fs)
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
 	rpID := fs.String("rp-id", "login.microsoft.com", "expected relying party ID")
 	origin := fs.String("origin", "https://login.microsoft.com", "expected origin in clientDataJSON")
 	firmware := fs.String("firmware", "", "the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)")
-	path, err := fs.one(args, s, "registration file")
+	path, err := fs.One(args, s, "registration file")
 	if err != nil {
 		return err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	vf, err := verifier()
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	in, err := attest.InputFromRegistrationJSON(data, *firmware)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	v, err := vf.Verify(in, attest.Expect{RPID: *rpID, Origin: *origin})
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	if *asJSON {
-		err = writeJSON(s.out, v)
+		err = cli.WriteJSON(s.Out, v)
 	} else {
-		err = v.WriteText(s.out)
+		err = v.WriteText(s.Out)
 	}
 	if err != nil {
 		return err
 	}
 	if !v.Allowed {
-		return findingError{fmt.Sprintf("refused (%d reasons)", len(v.Reasons))}
+		return cli.Finding("refused (%d reasons)", len(v.Reasons))
 	}
 	return nil
 }
 
-func cmdPolicyShow(ctx context.Context, fs *flags, args []string, s stdio) error {
-	if err := fs.noArgs(args, s); err != nil {
+func cmdPolicyShow(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	p, err := attest.DefaultPolicy()
 	if err != nil {
 		return err
 	}
-	_, err = s.out.Write(p.JSON())
+	_, err = s.Out.Write(p.JSON())
 	return err
 }
 
-func cmdPolicyRoots(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdPolicyRoots(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	dir := fs.String("out", "", "directory to write the roots into (created)")
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return fs.usageError("--out is required")
+		return fs.UsageError("--out is required")
 	}
 	p, err := attest.DefaultPolicy()
 	if err != nil {
 		return err
 	}
-	return p.WriteRoots(*dir, s.out)
+	return p.WriteRoots(*dir, s.Out)
 }
 
-func cmdPolicyCheck(ctx context.Context, fs *flags, args []string, s stdio) error {
-	path, err := fs.one(args, s, `policy file, or "default"`)
+func cmdPolicyCheck(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+	path, err := fs.One(args, s, `policy file, or "default"`)
 	if err != nil {
 		return err
 	}
@@ -110,7 +105,7 @@ func cmdPolicyCheck(ctx context.Context, fs *flags, args []string, s stdio) erro
 		p, err = attest.LoadPolicy(path)
 	}
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
-	return p.WriteText(s.out)
+	return p.WriteText(s.Out)
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/session"
 )
@@ -19,53 +19,53 @@ func backendFlag(fs *flag.FlagSet) *string {
 func openSession(cfgPath, backend string, terminal bool) (*session.Session, error) {
 	ses, err := session.Open(session.Options{ConfigPath: cfgPath, Backend: backend, Terminal: terminal, Tool: report.ToolInfo(version, revision)})
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.UsageError(err)
 	}
 	return ses, nil
 }
 
-func cmdCeremony(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdCeremony(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	cfgPath := fs.String("config", "", "ceremony config file (JSON)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
 	backendName := backendFlag(fs.FlagSet)
-	if _, err := fs.parse(args, s.out); err != nil {
+	if _, err := fs.Parse(args, s.Out); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
-		return fs.usageError("--config is required (keyceremony config init writes an example)")
+		return fs.UsageError("--config is required (keyceremony config init writes an example)")
 	}
 	ses, err := openSession(*cfgPath, *backendName, true)
 	if err != nil {
 		return err
 	}
 	defer ses.Close()
-	return ses.Ceremony(ctx, *resume, s.out, s.err)
+	return ses.Ceremony(ctx, *resume, s.Out, s.Err)
 }
 
-func cmdHealth(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdHealth(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	cfgPath := fs.String("config", "", "the ceremony config file (tenant, account, officers, devices, signer, out_dir)")
-	var lasts multiFlag
+	var lasts cli.Strings
 	fs.Var(&lasts, "report", "an account's last report.json (ceremony or health); repeat it for each account of the config")
 	pubPath := fs.String("pub", "", "the workstation public key the officers trust (default: report.pub beside the report)")
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
 	backendName := backendFlag(fs.FlagSet)
-	if _, err := fs.parse(args, s.out); err != nil {
+	if _, err := fs.Parse(args, s.Out); err != nil {
 		return err
 	}
 	if *cfgPath == "" || len(lasts) == 0 {
-		return fs.usageError("--config and --report are required")
+		return fs.UsageError("--config and --report are required")
 	}
 	ses, err := openSession(*cfgPath, *backendName, false)
 	if err != nil {
 		return err
 	}
 	defer ses.Close()
-	findings, err := ses.Health(ctx, lasts, *pubPath, *yes, s.in, s.out, s.err)
+	findings, err := ses.Health(ctx, lasts, *pubPath, *yes, s.In, s.Out, s.Err)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	if findings > 0 {
-		return findingError{fmt.Sprintf("%d findings or checks that could not run", findings)}
+		return cli.Finding("%d findings or checks that could not run", findings)
 	}
 	return nil
 }

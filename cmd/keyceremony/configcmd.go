@@ -7,42 +7,43 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/config"
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/udev"
 )
 
-func cmdConfigUdev(ctx context.Context, fs *flags, args []string, s stdio) error {
-	if err := fs.noArgs(args, s); err != nil {
+func cmdConfigUdev(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
-	_, err := s.out.Write(udev.Rules()) // install it as /etc/udev/rules.d/ + udev.FileName
+	_, err := s.Out.Write(udev.Rules()) // install it as /etc/udev/rules.d/ + udev.FileName
 	return err
 }
 
-func cmdConfigCheck(ctx context.Context, fs *flags, args []string, s stdio) error {
-	path, err := fs.one(args, s, "config file to check")
+func cmdConfigCheck(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+	path, err := fs.One(args, s, "config file to check")
 	if err != nil {
 		return err
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
-	fmt.Fprintf(s.out, "Config %s: what the ceremony will do\n", path)
-	if _, _, err := cfg.Check(s.out, time.Now()); err != nil {
-		return usageError{fmt.Errorf("the ceremony would stop: %w", err)}
+	fmt.Fprintf(s.Out, "Config %s: what the ceremony will do\n", path)
+	if _, _, err := cfg.Check(s.Out, time.Now()); err != nil {
+		return cli.UsageError(fmt.Errorf("the ceremony would stop: %w", err))
 	}
-	fmt.Fprintln(s.out, "Ready. (Nothing was signed in; no key or TPM was opened.)")
+	fmt.Fprintln(s.Out, "Ready. (Nothing was signed in; no key or TPM was opened.)")
 	return nil
 }
 
-func cmdConfigInit(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdConfigInit(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	dest := fs.String("out", "ceremony.jsonc", "where to write the example (never overwritten)")
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(*dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return usageError{fmt.Errorf("write the example config: %w", err)}
+		return cli.UsageError(fmt.Errorf("write the example config: %w", err))
 	}
 	if _, err := f.Write(config.Example()); err != nil {
 		f.Close()
@@ -51,6 +52,6 @@ func cmdConfigInit(ctx context.Context, fs *flags, args []string, s stdio) error
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
+	fmt.Fprintf(s.Out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/offline"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -18,7 +19,7 @@ import (
 
 // offlineSigner defines the signer flags of the offline commands and
 // opens the key; it returns the key, its public half and its closer.
-func offlineSigner(fs *flags) func() (workstation.Signer, ssh.PublicKey, func() error, error) {
+func offlineSigner(fs *cli.Flags) func() (workstation.Signer, ssh.PublicKey, func() error, error) {
 	open := signerFlags(fs, "sign with this software key instead of a TPM")
 	return func() (workstation.Signer, ssh.PublicKey, func() error, error) {
 		signer, closeFn, err := open()
@@ -34,7 +35,7 @@ func offlineSigner(fs *flags) func() (workstation.Signer, ssh.PublicKey, func() 
 	}
 }
 
-func cmdOfflineExport(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	openSigner := offlineSigner(fs)
 	upn := fs.String("user", "", "the break-glass account (UPN or object ID)")
 	keys := fs.Int("keys", 2, "number of keys")
@@ -42,18 +43,18 @@ func cmdOfflineExport(ctx context.Context, fs *flags, args []string, s stdio) er
 	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
 	var g graphFlags
 	g.register(fs.FlagSet)
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	if *upn == "" || *outPath == "" {
-		return fs.usageError("--user and --out are required")
+		return fs.UsageError("--user and --out are required")
 	}
 	signer, self, closeSigner, err := openSigner()
 	if err != nil {
 		return err
 	}
 	defer closeSigner()
-	c, err := g.signIn(ctx, s.err, true)
+	c, err := g.signIn(ctx, s.Err, true)
 	if err != nil {
 		return err
 	}
@@ -61,12 +62,12 @@ func cmdOfflineExport(ctx context.Context, fs *flags, args []string, s stdio) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
+	fmt.Fprintf(s.Out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
 		*outPath, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), ssh.FingerprintSHA256(self))
 	return nil
 }
 
-func cmdOfflineCreate(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	openSigner := offlineSigner(fs)
 	optsPath := fs.String("options", "", "the options file the connected machine wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the connected machine's key (from its screen or paper)")
@@ -74,18 +75,18 @@ func cmdOfflineCreate(ctx context.Context, fs *flags, args []string, s stdio) er
 	verifier, isRehearsal := verifierFlags(fs)
 	officerA := fs.String("officer-a", "Officer A", "name of the officer holding PIN half A")
 	officerB := fs.String("officer-b", "Officer B", "name of the officer holding PIN half B")
-	var devices multiFlag
+	var devices cli.Strings
 	fs.Var(&devices, "device", "key address, once per key in slot order (default: the officers plug each key in alone, found through hidraw)")
 	reset := fs.Bool("reset", true, "reset each key first (in its power-up window), then set its PIN from the officers' halves")
 	minPIN := fs.Int("min-pin-length", 0, "minimum PIN length to apply to each key (and to ask the officers for)")
 	yes := fs.Bool("yes", false, "take confirmations as given (headless); otherwise each officer types y")
 	generated := fs.Bool("generated-pin", false, "generate each PIN and print each half on its own page for its own envelope, instead of typed halves")
 	printCommand := fs.String("print-command", "lp", "the command that prints a generated half's page from its standard input (with --rehearsal: pages go to OUT's folder, envelopes/)")
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	if *optsPath == "" || *outPath == "" || *trust == "" {
-		return fs.usageError("--options, --trust and --out are required")
+		return fs.UsageError("--options, --trust and --out are required")
 	}
 	signer, self, closeSigner, err := openSigner()
 	if err != nil {
@@ -94,7 +95,7 @@ func cmdOfflineCreate(ctx context.Context, fs *flags, args []string, s stdio) er
 	defer closeSigner()
 	vf, err := verifier()
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	print := envelope.Command(strings.Fields(*printCommand))
 	if *isRehearsal {
@@ -102,26 +103,26 @@ func cmdOfflineCreate(ctx context.Context, fs *flags, args []string, s stdio) er
 	}
 	res, err := offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 		OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
-		Officers: officer.Lines(s.in, s.err, *yes)}, signer.Key, s.out, s.err)
+		Officers: officer.Lines(s.In, s.Err, *yes)}, signer.Key, s.Out, s.Err)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
+	fmt.Fprintf(s.Out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
 	return nil
 }
 
-func cmdOfflineRegister(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdOfflineRegister(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	openSigner := offlineSigner(fs)
 	optsPath := fs.String("options", "", "the options file this machine wrote")
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
 	var g graphFlags
 	g.register(fs.FlagSet)
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	if *optsPath == "" || *resPath == "" || *trust == "" {
-		return fs.usageError("--options, --results and --trust are required")
+		return fs.UsageError("--options, --results and --trust are required")
 	}
 	_, self, closeSigner, err := openSigner()
 	if err != nil {
@@ -129,7 +130,7 @@ func cmdOfflineRegister(ctx context.Context, fs *flags, args []string, s stdio) 
 	}
 	defer closeSigner()
 	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, self, func(ctx context.Context) (*enroll.Client, error) {
-		return g.signIn(ctx, s.err, true)
-	}, s.out)
+		return g.signIn(ctx, s.Err, true)
+	}, s.Out)
 	return err
 }

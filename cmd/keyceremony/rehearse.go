@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/tui"
@@ -17,29 +18,29 @@ import (
 // attestation / enrollment / test assertion, retirement of last year's key,
 // and a signed rehearsal report. `rehearse health` then runs the health
 // check against that report.
-func rehearse(withHealth bool) func(context.Context, *flags, []string, stdio) error {
-	return func(ctx context.Context, fs *flags, args []string, s stdio) error {
-		return rehearseWith(ctx, fs, args, s.out, withHealth)
+func rehearse(withHealth bool) func(context.Context, *cli.Flags, []string, cli.IO) error {
+	return func(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+		return rehearseWith(ctx, fs, args, s.Out, withHealth)
 	}
 }
 
-func rehearseWith(ctx context.Context, fs *flags, args []string, out io.Writer, withHealth bool) error {
+func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, out io.Writer, withHealth bool) error {
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
 	nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
 	generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
-	if pos, err := fs.parse(args, out); err != nil {
+	if pos, err := fs.Parse(args, out); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		return fs.usageError("unexpected argument %q", pos[0])
+		return fs.UsageError("unexpected argument %q", pos[0])
 	}
 	if *nAccounts < 1 || *nAccounts > 9 {
-		return fs.usageError("--accounts is 1 to 9, not %d", *nAccounts)
+		return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
 	}
 	if withHealth && !*yes && tui.IsTerminal() {
 		// Refused before anything starts: the health check has no TUI of
 		// its own in a rehearsal yet.
-		return usageError{errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`")}
+		return cli.UsageError(errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`"))
 	}
 	dir := *outDir
 	var err error
@@ -51,7 +52,7 @@ func rehearseWith(ctx context.Context, fs *flags, args []string, out io.Writer, 
 	err = rehearsal.RunSitting(ctx, out, rehearsal.SittingOptions{Dir: dir, Accounts: *nAccounts, GeneratedPIN: *generated,
 		Health: withHealth, UseTUI: !*yes && tui.IsTerminal(), NotATerminal: !*yes && !tui.IsTerminal(), Tool: report.ToolInfo(version, revision)})
 	if errors.Is(err, rehearsal.ErrFindings) {
-		return findingError{err.Error()}
+		return cli.Finding("%s", err.Error())
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/report"
 )
 
@@ -42,9 +43,9 @@ type moduleHash struct {
 	Replace string `json:"replaced_by,omitempty"`
 }
 
-func cmdVersion(ctx context.Context, fs *flags, args []string, s stdio) error {
+func cmdVersion(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
 	asJSON := fs.Bool("json", false, "print version, revision, Go version, binary SHA-256 and module hashes as JSON")
-	if err := fs.noArgs(args, s); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
 	tool := report.ToolInfo(version, revision)
@@ -64,8 +65,8 @@ func cmdVersion(ctx context.Context, fs *flags, args []string, s stdio) error {
 		}
 	}
 	if *asJSON {
-		return writeJSON(s.out, info)
+		return cli.WriteJSON(s.Out, info)
 	}
-	fmt.Fprintf(s.out, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", info.Version, info.Revision, info.GoVersion, info.BinarySHA256)
+	fmt.Fprintf(s.Out, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", info.Version, info.Revision, info.GoVersion, info.BinarySHA256)
 	return nil
 }
