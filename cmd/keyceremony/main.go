@@ -36,7 +36,7 @@ func commands() []cli.Command {
 			"verify a safe's reports and chains, per account timeline and what is due: exit 0 all well, 1 overdue/finding, 2 broken", cmdHistory),
 		cmd("offline export", "--user UPN --keys 2 --out options.json [--timeout-minutes 1440] [--tpm PATH | --software-key FILE] [sign-in flags]",
 			"connected machine: fetch the creation options and sign them", cmdOfflineExport),
-		cmd("offline create", "--options options.json --trust SHA256:… --out results.json [--device D1 --device D2] [--reset=false] [--min-pin-length N] [--yes] " +
+		cmd("offline create", "--options options.json --trust SHA256:… --out results.json [--device D1 --device D2] [--reset=false] [--min-pin-length N] [--yes] "+
 			"[--generated-pin [--print-command \"lp -d safe\"]] [--policy FILE] [--mds FILE] [--rehearsal] [--tpm PATH | --software-key FILE]",
 			"workstation: reset each key, set its PIN from two halves, create and judge its credential; journaled beside results.json and resumed from it", cmdOfflineCreate),
 		cmd("offline register", "--options options.json --results results.json --trust SHA256:… [--tpm PATH | --software-key FILE] [sign-in flags]",
