@@ -22,9 +22,20 @@ import (
 //go:embed example.jsonc
 var example []byte
 
-// Example returns a complete, commented config that Load accepts as it is
-// once its placeholders are filled in; `keyceremony config init` writes it.
-func Example() []byte { return bytes.Clone(example) }
+// WriteExample writes a complete, commented config to path, which must not
+// exist yet (a config is never overwritten); Load accepts it as it is once
+// its placeholders are filled in.
+func WriteExample(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write the example config: %w", err)
+	}
+	if _, err := f.Write(example); err != nil {
+		f.Close()
+		return fmt.Errorf("write the example config: %w", err)
+	}
+	return f.Close()
+}
 
 // File is the ceremony config file: JSON with comments and trailing
 // commas (JWCC); an unknown key is an error, never ignored.

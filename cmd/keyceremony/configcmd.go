@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/keyceremony/keyceremony/config"
@@ -41,16 +40,8 @@ func cmdConfigInit(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) 
 	if err := fs.NoArgs(args, s); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return cli.UsageError(fmt.Errorf("write the example config: %w", err))
-	}
-	if _, err := f.Write(config.Example()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
+	if err := config.WriteExample(*dest); err != nil {
+		return cli.UsageError(err)
 	}
 	fmt.Fprintf(s.Out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
 	return nil

@@ -2,41 +2,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/offline"
-	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// offlineSigner defines the signer flags of the offline commands and
-// opens the key; it returns the key, its public half and its closer.
-func offlineSigner(fs *cli.Flags) func() (workstation.Signer, ssh.PublicKey, func() error, error) {
-	open := signerFlags(fs, "sign with this software key instead of a TPM")
-	return func() (workstation.Signer, ssh.PublicKey, func() error, error) {
-		signer, closeFn, err := open()
-		if err != nil {
-			return signer, nil, nil, err
-		}
-		self, err := signer.SSHPublicKey()
-		if err != nil {
-			closeFn()
-			return signer, nil, nil, err
-		}
-		return signer, self, closeFn, nil
-	}
-}
-
 func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	openSigner := offlineSigner(fs)
+	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	upn := fs.String("user", "", "the break-glass account (UPN or object ID)")
 	keys := fs.Int("keys", 2, "number of keys")
 	outPath := fs.String("out", "", "the options file to write")
@@ -49,7 +26,7 @@ func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	if *upn == "" || *outPath == "" {
 		return fs.UsageError("--user and --out are required")
 	}
-	signer, self, closeSigner, err := openSigner()
+	signer, closeSigner, err := openSigner()
 	if err != nil {
 		return err
 	}
@@ -58,17 +35,12 @@ func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	if err != nil {
 		return err
 	}
-	o, err := offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer.Key)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.Out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
-		*outPath, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), ssh.FingerprintSHA256(self))
-	return nil
+	_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer.Key, s.Out)
+	return err
 }
 
 func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	openSigner := offlineSigner(fs)
+	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	optsPath := fs.String("options", "", "the options file the connected machine wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the connected machine's key (from its screen or paper)")
 	outPath := fs.String("out", "", "the results file to write")
@@ -88,7 +60,7 @@ func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	if *optsPath == "" || *outPath == "" || *trust == "" {
 		return fs.UsageError("--options, --trust and --out are required")
 	}
-	signer, self, closeSigner, err := openSigner()
+	signer, closeSigner, err := openSigner()
 	if err != nil {
 		return err
 	}
@@ -101,18 +73,14 @@ func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	if *isRehearsal {
 		print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
 	}
-	res, err := offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+	_, err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 		OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
 		Officers: officer.Lines(s.In, s.Err, *yes)}, signer.Key, s.Out, s.Err)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.Out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", *outPath, len(res.Credentials), ssh.FingerprintSHA256(self))
-	return nil
+	return err
 }
 
 func cmdOfflineRegister(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	openSigner := offlineSigner(fs)
+	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	optsPath := fs.String("options", "", "the options file this machine wrote")
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
@@ -124,12 +92,12 @@ func cmdOfflineRegister(ctx context.Context, fs *cli.Flags, args []string, s cli
 	if *optsPath == "" || *resPath == "" || *trust == "" {
 		return fs.UsageError("--options, --results and --trust are required")
 	}
-	_, self, closeSigner, err := openSigner()
+	signer, closeSigner, err := openSigner()
 	if err != nil {
 		return err
 	}
 	defer closeSigner()
-	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, self, func(ctx context.Context) (*enroll.Client, error) {
+	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer.Key, func(ctx context.Context) (*enroll.Client, error) {
 		return g.signIn(ctx, s.Err, true)
 	}, s.Out)
 	return err
