@@ -2,10 +2,14 @@ package fidokey_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
@@ -94,4 +98,68 @@ func (s *stubbornOfficers) Instruct(context.Context, officer.Instruction) error 
 		return err
 	}
 	return s.devices.PlugAlso(2)
+}
+
+// instructed records the instructions and does nothing: keys at fixed
+// addresses are always "plugged in".
+type instructed struct {
+	officer.Prompter
+	asked []officer.Instruction
+}
+
+func (s *instructed) Instruct(_ context.Context, in officer.Instruction) error {
+	s.asked = append(s.asked, in)
+	return nil
+}
+func (s *instructed) Touch(int) {}
+
+// Keys at fixed addresses (a config's "devices", as offline's --device)
+// are in slot order: key N is the Nth address, opened at once, although
+// every address answers (an address cannot be unplugged). Before, two
+// fixed keys counted as "two plugged in" and the officers were asked, in
+// vain, to unplug one: the real ceremony could not open a key (found by
+// running `keyceremony ceremony --config` under tmux). A key with no
+// address of its own is a clear error.
+func TestOpenAloneFixedAddressesInSlotOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	var fixed []string
+	var aaguids []string
+	for i := range 2 {
+		aaguid := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i+1)
+		a, err := ctap.ParseAAGUID(aaguid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := simkey.New(simkey.Config{AAGUID: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(dir, fmt.Sprintf("k%d.sock", i+1))
+		go key.Listen(ctx, sock)
+		for j := 0; j < 100; j++ {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		fixed, aaguids = append(fixed, "simkey:"+sock), append(aaguids, aaguid)
+	}
+	devs := fidokey.HID{Fixed: fixed}
+	for slot := 1; slot <= 2; slot++ {
+		p := &instructed{}
+		auth, closer, err := fidokey.OpenAlone(ctx, devs, p, officer.Instruction{Kind: officer.Insert, Slot: slot, Text: "insert the key"})
+		if err != nil {
+			t.Fatalf("key %d: %v", slot, err)
+		}
+		info, err := auth.Info(ctx)
+		closer.Close()
+		if err != nil || info.AAGUID.String() != aaguids[slot-1] || len(p.asked) != 1 {
+			t.Fatalf("key %d: opened %v (%v) after %d instructions, want %s after 1", slot, info, err, len(p.asked), aaguids[slot-1])
+		}
+	}
+	if _, _, err := fidokey.OpenAlone(ctx, devs, &instructed{}, officer.Instruction{Kind: officer.Insert, Slot: 3}); err == nil || !strings.Contains(err.Error(), "none for key 3") {
+		t.Fatalf("key 3 of 2 addresses: %v", err)
+	}
 }

@@ -97,7 +97,11 @@ func OpenNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authe
 // HID finds real keys through hidraw (or at fixed addresses) and opens them
 // with a backend.
 type HID struct {
-	Fixed   []string // addresses to use instead of hidraw discovery
+	// Fixed are key addresses to use instead of hidraw discovery (simkey
+	// sockets, or hidraw nodes named in the config). With several, they
+	// are in slot order: OpenAlone takes key N at the Nth, the only one it
+	// looks at for that key, since an address cannot be unplugged.
+	Fixed   []string
 	Backend Backend
 }
 
@@ -157,7 +161,7 @@ func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.In
 		if err := p.Instruct(ctx, ask); err != nil {
 			return nil, nil, err
 		}
-		present, err := d.Present(ctx)
+		present, err := presentFor(ctx, d, in.Slot)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -179,5 +183,18 @@ func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.In
 			return nil, nil, err
 		}
 	}
-	return nil, nil, fmt.Errorf("key %d: exactly one security key must be plugged in, and after %d requests it was not", in.Slot, maxAsks)
+	return nil, nil, fmt.Errorf("exactly one security key must be plugged in, and after %d requests it was not", maxAsks)
+}
+
+// presentFor lists the keys d has plugged in for key slot: at fixed
+// addresses in slot order, the slot's own address alone.
+func presentFor(ctx context.Context, d Devices, slot int) ([]string, error) {
+	h, ok := d.(HID)
+	if !ok || len(h.Fixed) < 2 {
+		return d.Present(ctx)
+	}
+	if slot < 1 || slot > len(h.Fixed) {
+		return nil, fmt.Errorf("%d key addresses are fixed, one per key in slot order, and there is none for key %d", len(h.Fixed), slot)
+	}
+	return HID{Fixed: h.Fixed[slot-1 : slot], Backend: h.Backend}.Present(ctx)
 }

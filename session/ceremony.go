@@ -47,11 +47,15 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		}
 		fmt.Fprintf(out, "Preflight %s: %d posture finding(s)\n", a.UPN, len(posture[a.UPN]))
 	}
-	resumeHint := func(journalPath string) string {
-		if len(accounts) > 1 {
-			return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with the same command: keyceremony ceremony --config %s", journalPath, s.opts.ConfigPath)
+	// How to resume: on the screen a flag and its value a line (the
+	// screen's wrap breaks at hyphens, and "--\nresume" would be
+	// misread), on standard error in one line.
+	resumeHint := func(journalPath, sep string) string {
+		command := []string{"keyceremony ceremony", "--config " + s.opts.ConfigPath}
+		if len(accounts) == 1 {
+			command = append(command, "--resume "+journalPath)
 		}
-		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with: keyceremony ceremony --config %s --resume %s", journalPath, s.opts.ConfigPath, journalPath)
+		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with the same command:%s%s", journalPath, sep, strings.Join(command, sep))
 	}
 	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
@@ -82,11 +86,11 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN]},
 				j, fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}, s.graph, p)
 		}
-		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath), nil, build, func(r *ceremony.Result) string {
+		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, "\n  "), nil, build, func(r *ceremony.Result) string {
 			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath), "\n", "; "))
+			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
 		}
 		fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
 		return res, nil

@@ -106,7 +106,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case touchMsg:
 		m.touching = true
 	case DoneMsg:
-		m.done, m.current = &msg, nil
+		m.done, m.current, m.touching = &msg, nil, false // no stale "touch the key" on the last screen
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -215,7 +215,8 @@ func (m model) View() string {
 			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")
 			b.WriteString(m.done.Detail + "\n")
 		}
-		b.WriteString(dimStyle.Render("Press any key to leave.") + "\n")
+		b.WriteString(dimStyle.Render("Press any key to leave."))
+		return b.String() // any key leaves: no Ctrl-C line
 	case m.askQuit:
 		b.WriteString(warnStyle.Render("Abandon the ceremony? The journal stays and it can be resumed. [y/n]") + "\n")
 	case m.current != nil:

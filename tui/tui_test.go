@@ -140,6 +140,14 @@ func TestTouchAndQuitAndDoneScreens(t *testing.T) {
 	golden(t, "done", m)
 	m, _ = base().Update(DoneMsg{Err: errors.New("key 2: the key was removed or stopped answering")})
 	golden(t, "stopped", m)
+	// A step stopped while the key asked for a touch: the last screen no
+	// longer says to touch it (found under tmux, on a real ceremony refused
+	// at attestation), nor offers Ctrl-C where any key leaves.
+	m, _ = base().Update(touchMsg{slot: 1})
+	m, _ = m.Update(DoneMsg{Err: errors.New("key 1: attestation refused")})
+	if v := m.View(); strings.Contains(v, "Touch the key") || strings.Contains(v, "Ctrl-C") || !strings.Contains(v, "Press any key to leave.") {
+		t.Fatalf("stop screen after a touch request:\n%s", v)
+	}
 }
 
 // The masked input keeps a half in bytes it wipes: backspace removes (and

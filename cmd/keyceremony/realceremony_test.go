@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/internal/sim/emulated"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+)
+
+// `keyceremony ceremony --config`, the real ceremony's own path, as the
+// officers run it: the built binary at an 80×24 terminal under tmux, a
+// config file, certificate sign-in to the Graph emulator over TLS trusting
+// its CA, two keys at fixed addresses. It signs in, audits the posture,
+// prepares key 1 with the officers' PIN halves, and then refuses its
+// credential: a simkey's TEST attestation root is trusted in a rehearsal
+// only, never in a real ceremony. Nothing is registered in the tenant;
+// the screen says why and names the journal with the command that
+// resumes; no line is wider than the terminal, no PIN half is ever on
+// screen, and the process exits 2 (it could not run: the key is not one
+// the policy allows).
+func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	const upn = "breakglass1@contoso.onmicrosoft.com"
+	user, err := ten.Client.GetUser(ctx, upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := ten.Client.ListFIDO2(ctx, user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPath := filepath.Join(dir, "emulator-ca.pem")
+	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var devices []string
+	for i := 1; i <= 2; i++ {
+		key, err := simkey.New(simkey.Config{TouchDelay: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(dir, fmt.Sprintf("k%d.sock", i))
+		kctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel)
+		go key.Listen(kctx, sock)
+		devices = append(devices, `"simkey:`+sock+`"`)
+	}
+	outDir := filepath.Join(dir, "out")
+	cfgPath := filepath.Join(dir, "ceremony.jsonc")
+	cfg := fmt.Sprintf(`{
+	// the emulated tenant, reached as a real one is: certificate sign-in over TLS
+	"tenant_id": %q, "client_id": %q, "auth": "certificate", "certificate": %q,
+	"authority": %q, "graph": %q, "ca": %q,
+	"account": %q, "officer_a": "Alice Example", "officer_b": "Bob Example",
+	"reset": false, "retire": false, "out_dir": %q,
+	"software_key": %q, "devices": [%s]
+}`, ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL()+"/", ten.Emu.URL(), caPath, upn, outDir,
+		filepath.Join(dir, "workstation.key"), strings.Join(devices, ", "))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	const half = "qzqzqzqz"
+	send, screen := tmuxRun(t, buildBinary(t)+" ceremony --config "+cfgPath+"; echo EXIT=$?; sleep 60", 80, 24)
+	var seen []string
+	stopped := ""
+	last, lastAction := "", time.Time{}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
+		s := screen()
+		if s != last {
+			seen = append(seen, s)
+		}
+		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") || strings.Contains(s, half) {
+			t.Fatalf("a stack trace or a PIN half reached the screen:\n%s", s)
+		}
+		for i, l := range strings.Split(s, "\n") {
+			if len([]rune(strings.TrimRight(l, " "))) > 80 {
+				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
+			}
+		}
+		if strings.Contains(s, "EXIT=") {
+			if stopped == "" || !strings.Contains(s, "EXIT=2") {
+				t.Fatalf("exit without the refusal on screen:\n%s", strings.Join(seen, "\n----\n"))
+			}
+			break
+		}
+		if s == last && time.Since(lastAction) < 3*time.Second {
+			continue
+		}
+		switch {
+		case strings.Contains(s, "STOPPED"):
+			stopped = s
+			send("Enter")
+		case strings.Contains(s, "Copy onto the envelope"):
+			t.Fatalf("a simkey's credential was accepted in a real ceremony:\n%s", s)
+		case strings.Contains(s, "type your half"):
+			send("-l", half)
+			send("Enter")
+		case strings.Contains(s, ": confirm —"):
+			send("y", "Enter")
+		case strings.Contains(s, "Press Enter when done"):
+			send("Enter")
+		}
+		last, lastAction = s, time.Now()
+	}
+	if stopped == "" {
+		t.Fatalf("the ceremony did not stop; last screen:\n%s", screen())
+	}
+	t.Logf("the stop screen:\n%s", stopped)
+	flat := strings.Join(strings.Fields(stopped), " ")
+	joined := strings.Join(strings.Fields(stopped), "") // a long path may wrap anywhere
+	if !strings.Contains(flat, "simkey") || !strings.Contains(flat, "rehearsal") ||
+		!strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) || !strings.Contains(joined, "--resume") {
+		t.Fatalf("the stop screen does not say why, or where the journal is and how to resume:\n%s", stopped)
+	}
+	after, err := ten.Client.ListFIDO2(ctx, user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d FIDO2 methods before, %d after a refused ceremony", len(before), len(after))
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "journal.jsonl")); err != nil {
+		t.Fatalf("no journal kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "report.json")); err == nil {
+		t.Fatal("a refused ceremony wrote a report")
+	}
+}
