@@ -39,7 +39,7 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 			problem("%s is the example's placeholder %s: fill in your own", kv[0], kv[1])
 		}
 	}
-	accounts, err := c.Sitting()
+	accounts, err := c.sitting()
 	if err != nil {
 		problem("%w", err)
 	}

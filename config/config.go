@@ -82,10 +82,10 @@ type Account struct {
 	PreviousReport string `json:"previous_report,omitempty"`
 }
 
-// Sitting lists the accounts to provision, each with its previous report
+// sitting lists the accounts to provision, each with its previous report
 // read and its folder: out_dir itself for one account, out_dir/<account>
 // for several.
-func (c *File) Sitting() ([]ceremony.SittingAccount, error) {
+func (c *File) sitting() ([]ceremony.SittingAccount, error) {
 	list := c.Accounts
 	if len(list) == 0 {
 		list = []Account{{Account: c.Account, PreviousReport: c.PreviousReport}}

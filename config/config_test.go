@@ -38,7 +38,7 @@ func TestConfigAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Sitting()
+	s, err := c.sitting()
 	if err != nil || len(s) != 2 || s[1].OutDir != "/tmp/x/b@x" {
 		t.Fatalf("sitting %+v %v", s, err)
 	}
@@ -85,7 +85,7 @@ func FuzzParse(f *testing.F) {
 		if c.TenantID == "" || c.OfficerA == c.OfficerB || c.OutDir == "" || len(c.PrintCommand) == 0 {
 			t.Fatalf("accepted an incomplete config: %+v", c)
 		}
-		if _, err := c.Sitting(); err != nil && !strings.Contains(err.Error(), "previous report") {
+		if _, err := c.sitting(); err != nil && !strings.Contains(err.Error(), "previous report") {
 			t.Fatalf("accepted config has no sitting: %v", err)
 		}
 	})

@@ -22,8 +22,8 @@ type InitInfo struct {
 	Capabilities    byte `json:"capabilities"`
 }
 
-// HasCBOR reports whether the authenticator speaks CTAP2 over CTAPHID_CBOR.
-func (i InitInfo) HasCBOR() bool { return i.Capabilities&ctaphid.CapCBOR != 0 }
+// hasCBOR reports whether the authenticator speaks CTAP2 over CTAPHID_CBOR.
+func (i InitInfo) hasCBOR() bool { return i.Capabilities&ctaphid.CapCBOR != 0 }
 
 // Options tune a Device. The zero value gives the defaults.
 type Options struct {
@@ -331,7 +331,7 @@ func (d *Device) transactOnce(ctx context.Context, cmd ctaphid.Command, data []b
 // each KEEPALIVE status (ctaphid.KeepaliveProcessing, ctaphid.KeepaliveUPNeeded). When ctx is
 // cancelled the request is cancelled on the key with CTAPHID_CANCEL.
 func (d *Device) CBOR(ctx context.Context, msg []byte, keepalive func(status byte)) ([]byte, error) {
-	if !d.info.HasCBOR() {
+	if !d.info.hasCBOR() {
 		return nil, errors.New("key does not speak CTAP2 (no CBOR capability): a U2F-only key cannot be used")
 	}
 	return d.transact(ctx, ctaphid.CmdCBOR, msg, keepalive)

@@ -70,7 +70,7 @@ func TestInitSkipsOtherNoncesAndChannels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.cid != 0x11223344 || !d.Info().HasCBOR() {
+	if d.cid != 0x11223344 || !d.Info().hasCBOR() {
 		t.Fatalf("cid %08x info %+v", d.cid, d.Info())
 	}
 }

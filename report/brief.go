@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// WriteBrief writes the report's short readable form: what, for whom,
+// writeBrief writes the report's short readable form: what, for whom,
 // when, by whom, signed by which key, each key's verdict, the findings.
-func (r *Report) WriteBrief(w io.Writer) error {
+func (r *Report) writeBrief(w io.Writer) error {
 	kind := r.Type
 	if r.Rehearsal {
 		kind += " (REHEARSAL)"

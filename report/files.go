@@ -40,7 +40,7 @@ func VerifyFile(path, pubPath, previousPath string, rehearsal bool, out io.Write
 		fmt.Fprintf(out, ", and the chain to %s holds", previousPath)
 	}
 	fmt.Fprintln(out, ".")
-	if err := r.WriteBrief(out); err != nil {
+	if err := r.writeBrief(out); err != nil {
 		return true, err
 	}
 	if r.Previous != nil && opts.Previous == nil {
