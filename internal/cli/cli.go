@@ -100,6 +100,9 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 			_, err := io.WriteString(s.Out, "usage:\n"+group)
 			return err
 		}
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			return UsageError(fmt.Errorf("unknown command %q\nusage:\n%s", args[0]+" "+args[1], strings.TrimRight(group, "\n")))
+		}
 		return UsageError(errors.New("usage:\n" + strings.TrimRight(group, "\n")))
 	}
 	fmt.Fprint(s.Err, a.Overview())

@@ -53,6 +53,7 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"group", "refuse"}, 1, "the officers stopped"},
 		{[]string{"group", "usage"}, 2, "the officers stopped"},
 		{[]string{"group"}, 2, "prog group refuse"},
+		{[]string{"group", "bogus"}, 2, `unknown command "group bogus"`},
 		{[]string{"ok", "extra"}, 2, "ok takes no arguments"},
 		{[]string{"ok", "--nope"}, 2, "not defined"},
 		{[]string{"boom"}, 2, "internal error (nil map)"},
