@@ -51,11 +51,11 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 	// screen's wrap breaks at hyphens, and "--\nresume" would be
 	// misread), on standard error in one line.
 	resumeHint := func(journalPath, sep string) string {
-		command := []string{"keyceremony ceremony", "--config " + s.opts.ConfigPath}
+		with, command := "Resume with the same command:", []string{"keyceremony ceremony", "--config " + s.opts.ConfigPath}
 		if len(accounts) == 1 {
-			command = append(command, "--resume "+journalPath)
+			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
-		return fmt.Sprintf("Nothing is lost: the journal is %s.\nResume with the same command:%s%s", journalPath, sep, strings.Join(command, sep))
+		return fmt.Sprintf("Nothing is lost: the journal is %s.\n%s%s%s", journalPath, with, sep, strings.Join(command, sep))
 	}
 	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
