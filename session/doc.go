@@ -1,6 +1,5 @@
-// Package session runs a real sitting from a ceremony config file: the
-// ceremony, or the health check, of each account it names, at the
-// officers' terminal.
+// Package session runs a real sitting from a config file: the ceremony,
+// or the health check, of each account it names, at the officers' terminal.
 //
 // It opens, in this order and each refused with its own message before the
 // next: the config, the keys' backend, the officers' terminal, every
