@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 
 	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
@@ -20,19 +18,17 @@ import (
 // check against that report.
 func rehearse(withHealth bool) func(context.Context, *cli.Flags, []string, cli.IO) error {
 	return func(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-		return rehearseWith(ctx, fs, args, s.Out, withHealth)
+		return rehearseWith(ctx, fs, args, s, withHealth)
 	}
 }
 
-func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, out io.Writer, withHealth bool) error {
+func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, s cli.IO, withHealth bool) error {
 	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
 	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
 	nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
 	generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
-	if pos, err := fs.Parse(args, out); err != nil {
+	if err := fs.NoArgs(args, s); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fs.UsageError("unexpected argument %q", pos[0])
 	}
 	if *nAccounts < 1 || *nAccounts > 9 {
 		return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
@@ -42,14 +38,7 @@ func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, out io.Writ
 		// its own in a rehearsal yet.
 		return cli.UsageError(errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`"))
 	}
-	dir := *outDir
-	var err error
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "keyceremony-rehearsal-"); err != nil {
-			return err
-		}
-	}
-	err = rehearsal.RunSitting(ctx, out, rehearsal.SittingOptions{Dir: dir, Accounts: *nAccounts, GeneratedPIN: *generated,
+	err := rehearsal.RunSitting(ctx, s.Out, rehearsal.SittingOptions{Dir: *outDir, Accounts: *nAccounts, GeneratedPIN: *generated,
 		Health: withHealth, UseTUI: !*yes && tui.IsTerminal(), NotATerminal: !*yes && !tui.IsTerminal(), Tool: report.ToolInfo(version, revision)})
 	if errors.Is(err, rehearsal.ErrFindings) {
 		return cli.Finding("%s", err.Error())

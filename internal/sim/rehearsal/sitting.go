@@ -23,7 +23,7 @@ var ErrFindings = errors.New("the health check has findings")
 
 // SittingOptions says what RunSitting rehearses.
 type SittingOptions struct {
-	Dir          string // the reports, journals and envelopes go here
+	Dir          string // the reports, journals and envelopes go here (default: a new temporary directory)
 	Accounts     int    // break-glass accounts in the sitting, each with two virtual keys
 	GeneratedPIN bool   // generated PIN halves, printed to Dir/envelopes/*.pdf
 	Health       bool   // then the health check of every account
@@ -43,6 +43,13 @@ type SittingOptions struct {
 func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), local Graph emulator, test attestation root,")
 	fmt.Fprintln(out, "throw-away signing key; nothing here touches a real key or tenant.")
+	if o.Dir == "" {
+		d, err := os.MkdirTemp("", "keyceremony-rehearsal-")
+		if err != nil {
+			return err
+		}
+		o.Dir = d
+	}
 	env, err := Setup(ctx, o.Dir, DefaultSimkeyConfig())
 	if err != nil {
 		return err
