@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -70,5 +71,39 @@ func TestREADMEPackageTableRunsDown(t *testing.T) {
 				t.Errorf("%s imports %s, which the README's table lists above it", pkg, d)
 			}
 		}
+	}
+}
+
+// Every command line the README shows names a command this binary has, and
+// every --flag on it is one that command's -h documents: a reader who
+// copies a line never meets "flag provided but not defined".
+func TestREADMECommandLinesExist(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile("keyceremony ((?:[a-z][a-z-]* ?){1,2})([^`\\n]*)")
+	flagRe := regexp.MustCompile(`(?:^|[\s\[(|])--([a-z][a-z0-9-]*)`)
+	checked := 0
+	for _, m := range line.FindAllStringSubmatch(string(readme), -1) {
+		words := strings.Fields(m[1])
+		var help string
+		for n := len(words); n >= 1 && help == ""; n-- {
+			if _, out, _ := runCLI(t, append(append([]string(nil), words[:n]...), "-h")...); strings.HasPrefix(out, "usage: keyceremony "+strings.Join(words[:n], " ")) {
+				help = out
+			}
+		}
+		if help == "" {
+			continue // prose: "keyceremony is …", or a group named alone
+		}
+		for _, f := range flagRe.FindAllStringSubmatch(m[2], -1) {
+			if f[1] != "help" && !regexp.MustCompile(`(?m)^  -`+regexp.QuoteMeta(f[1])+`\b`).MatchString(help) {
+				t.Errorf("the README shows %q with --%s, which it does not take", "keyceremony "+m[1]+m[2], f[1])
+			}
+			checked++
+		}
+	}
+	if checked < 30 {
+		t.Fatalf("only %d flags found in the README's command lines: the pattern no longer reads it", checked)
 	}
 }
