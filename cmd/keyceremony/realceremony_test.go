@@ -72,10 +72,65 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bin := buildBinary(t)
+	stopped, _ := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
+	t.Logf("the stop screen:\n%s", stopped)
+	flat := strings.Join(strings.Fields(stopped), " ")
+	joined := strings.Join(strings.Fields(stopped), "") // a long path may wrap anywhere
+	if !strings.Contains(flat, "simkey") || !strings.Contains(flat, "rehearsal") ||
+		!strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) || !strings.Contains(joined, "--resume") {
+		t.Fatalf("the stop screen does not say why, or where the journal is and how to resume:\n%s", stopped)
+	}
+	after, err := ten.Client.ListFIDO2(ctx, user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d FIDO2 methods before, %d after a refused ceremony", len(before), len(after))
+	}
+	journal := filepath.Join(outDir, "journal.jsonl")
+	if _, err := os.Stat(journal); err != nil {
+		t.Fatalf("no journal kept: %v", err)
+	}
+	// Run again without --resume: refused before any sign-in, saying how
+	// to resume, the journal untouched. Then
+	// resume as the screen said: the journal is read, key 1's PIN is not
+	// set again (it is asked for as "the PIN set earlier"), and the same
+	// refusal stops it, still with nothing registered.
+	kept, _ := os.ReadFile(journal)
+	_, again := tmuxRun(t, bin+" ceremony --config "+cfgPath+"; echo EXIT=$?; sleep 60", 80, 24)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !strings.Contains(again(), "EXIT="); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := again(); !strings.Contains(s, "EXIT=2") || strings.Contains(s, "Signed in") ||
+		!strings.Contains(strings.Join(strings.Fields(s), ""), "--resume"+journal) {
+		t.Fatalf("a second run without --resume was not refused, before sign-in, with the way to resume:\n%s", s)
+	}
+	if now, _ := os.ReadFile(journal); string(now) != string(kept) {
+		t.Fatal("a refused second run changed the journal")
+	}
+	resumed, resumedSeen := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath+" --resume "+journal)
+	if !strings.Contains(strings.Join(strings.Fields(resumed), " "), "simkey") || !strings.Contains(strings.Join(resumedSeen, "\n"), "the PIN set earlier") ||
+		strings.Contains(strings.Join(resumedSeen, "\n"), "of the new PIN") {
+		t.Fatalf("the resumed ceremony did not pick up where it stopped:\n%s", strings.Join(resumedSeen, "\n----\n"))
+	}
+	if after, _ := ten.Client.ListFIDO2(ctx, user.ID); len(after) != len(before) {
+		t.Fatalf("%d FIDO2 methods before, %d after the resumed ceremony", len(before), len(after))
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "report.json")); err == nil {
+		t.Fatal("a refused ceremony wrote a report")
+	}
+}
+
+// driveRefusedCeremony runs cmdline under tmux at 80×24, answers as the
+// officers would, and returns the screen that says the ceremony STOPPED
+// (and every distinct screen), failing on a stack trace, a PIN half on
+// screen, a line wider than the terminal, a credential accepted, or an
+// exit other than 2.
+func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []string) {
+	t.Helper()
 	const half = "qzqzqzqz"
-	send, screen := tmuxRun(t, buildBinary(t)+" ceremony --config "+cfgPath+"; echo EXIT=$?; sleep 60", 80, 24)
-	var seen []string
-	stopped := ""
+	send, screen := tmuxRun(t, cmdline+"; echo EXIT=$?; sleep 60", 80, 24)
 	last, lastAction := "", time.Time{}
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
 		s := screen()
@@ -118,24 +173,5 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	if stopped == "" {
 		t.Fatalf("the ceremony did not stop; last screen:\n%s", screen())
 	}
-	t.Logf("the stop screen:\n%s", stopped)
-	flat := strings.Join(strings.Fields(stopped), " ")
-	joined := strings.Join(strings.Fields(stopped), "") // a long path may wrap anywhere
-	if !strings.Contains(flat, "simkey") || !strings.Contains(flat, "rehearsal") ||
-		!strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) || !strings.Contains(joined, "--resume") {
-		t.Fatalf("the stop screen does not say why, or where the journal is and how to resume:\n%s", stopped)
-	}
-	after, err := ten.Client.ListFIDO2(ctx, user.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(after) != len(before) {
-		t.Fatalf("%d FIDO2 methods before, %d after a refused ceremony", len(before), len(after))
-	}
-	if _, err := os.Stat(filepath.Join(outDir, "journal.jsonl")); err != nil {
-		t.Fatalf("no journal kept: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(outDir, "report.json")); err == nil {
-		t.Fatal("a refused ceremony wrote a report")
-	}
+	return stopped, seen
 }
