@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,6 +34,9 @@ func VerifyFile(path, pubPath, previousPath string, rehearsal bool, out io.Write
 	r, err := Verify(body, sig, pub, opts)
 	if err != nil {
 		fmt.Fprintf(out, "FAILED: %v\n", err)
+		if errors.Is(err, errRehearsal) {
+			fmt.Fprintln(out, "(pass --rehearsal to check it as a rehearsal)")
+		}
 		return false, nil
 	}
 	fmt.Fprintf(out, "OK: signature, schema and canonical form hold")

@@ -22,7 +22,7 @@ var (
 	errNotAReport       = errors.New("the file is not a keyceremony report")
 	errNotCanonical     = errors.New("the report is not in canonical form (it was re-encoded or edited)")
 	errSignerMismatch   = errors.New("the report names another signing key than the one that signed it")
-	errRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony (pass --rehearsal to check it as a rehearsal)")
+	errRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony")
 	errChain            = errors.New("the chain to the previous report is broken")
 )
 

@@ -205,11 +205,9 @@ func (m model) View() string {
 	case m.done != nil:
 		if m.done.Err != nil {
 			b.WriteString(warnStyle.Render(ansi.Wrap("STOPPED: "+m.done.Err.Error(), w, "")) + "\n")
-			hint := m.done.Hint
-			if hint == "" {
-				hint = "The journal is kept: resume with --resume JOURNAL."
+			if m.done.Hint != "" { // how to resume: a ceremony's, never a read-only check's
+				b.WriteString(ansi.Wrap(m.done.Hint, w, "") + "\n")
 			}
-			b.WriteString(ansi.Wrap(hint, w, "") + "\n")
 		} else {
 			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
 			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")

@@ -104,8 +104,8 @@ func TestRehearseWritesVerifiableRehearsalReport(t *testing.T) {
 		t.Fatalf("report verify --rehearsal: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "report", "verify", reportPath)
-	if code != 1 || !strings.Contains(out, "REHEARSAL report") {
-		t.Fatalf("a rehearsal verified as a real ceremony: exit %d\n%s", code, out)
+	if code != 1 || !strings.Contains(out, "REHEARSAL report") || !strings.Contains(out, "pass --rehearsal") {
+		t.Fatalf("a rehearsal verified as a real ceremony, or no hint at the flag: exit %d\n%s", code, out)
 	}
 	b, _ := os.ReadFile(reportPath)
 	var rec struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
@@ -26,52 +27,11 @@ import (
 // the policy allows).
 func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	ten, err := emulated.Start(emulated.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ten.Close()
-	const upn = "breakglass1@contoso.onmicrosoft.com"
-	user, err := ten.Client.GetUser(ctx, upn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ten, user, cfgPath, outDir := realSitting(t)
 	before, err := ten.Client.ListFIDO2(ctx, user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caPath := filepath.Join(dir, "emulator-ca.pem")
-	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var devices []string
-	for i := 1; i <= 2; i++ {
-		key, err := simkey.New(simkey.Config{TouchDelay: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sock := filepath.Join(dir, fmt.Sprintf("k%d.sock", i))
-		kctx, cancel := context.WithCancel(ctx)
-		t.Cleanup(cancel)
-		go key.Listen(kctx, sock)
-		devices = append(devices, `"simkey:`+sock+`"`)
-	}
-	outDir := filepath.Join(dir, "out")
-	cfgPath := filepath.Join(dir, "ceremony.jsonc")
-	cfg := fmt.Sprintf(`{
-	// the emulated tenant, reached as a real one is: certificate sign-in over TLS
-	"tenant_id": %q, "client_id": %q, "auth": "certificate", "certificate": %q,
-	"authority": %q, "graph": %q, "ca": %q,
-	"account": %q, "officer_a": "Alice Example", "officer_b": "Bob Example",
-	"reset": false, "retire": false, "out_dir": %q,
-	"software_key": %q, "devices": [%s]
-}`, ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL()+"/", ten.Emu.URL(), caPath, upn, outDir,
-		filepath.Join(dir, "workstation.key"), strings.Join(devices, ", "))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
 	bin := buildBinary(t)
 	stopped, _ := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
 	t.Logf("the stop screen:\n%s", stopped)
@@ -174,4 +134,108 @@ func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []
 		t.Fatalf("the ceremony did not stop; last screen:\n%s", screen())
 	}
 	return stopped, seen
+}
+
+// realSitting is what a real sitting needs, with stand-ins nobody can
+// tell from the real ones by their interfaces: the Graph emulator reached
+// by certificate sign-in over TLS (its CA trusted by the config), two
+// simkeys at fixed addresses, a software workstation key, and a config
+// file for breakglass1 that names them all.
+func realSitting(t *testing.T) (ten *emulated.Tenant, user *enroll.User, cfgPath, outDir string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ten.Close() })
+	const upn = "breakglass1@contoso.onmicrosoft.com"
+	user, err = ten.Client.GetUser(ctx, upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPath := filepath.Join(dir, "emulator-ca.pem")
+	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var devices []string
+	for i := 1; i <= 2; i++ {
+		key, err := simkey.New(simkey.Config{TouchDelay: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(dir, fmt.Sprintf("k%d.sock", i))
+		kctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel)
+		go key.Listen(kctx, sock)
+		devices = append(devices, `"simkey:`+sock+`"`)
+	}
+	outDir = filepath.Join(dir, "out")
+	cfgPath = filepath.Join(dir, "ceremony.jsonc")
+	cfg := fmt.Sprintf(`{
+	// the emulated tenant, reached as a real one is: certificate sign-in over TLS
+	"tenant_id": %q, "client_id": %q, "auth": "certificate", "certificate": %q,
+	"authority": %q, "graph": %q, "ca": %q,
+	"account": %q, "officer_a": "Alice Example", "officer_b": "Bob Example",
+	"reset": false, "retire": false, "out_dir": %q,
+	"software_key": %q, "devices": [%s]
+}`, ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL()+"/", ten.Emu.URL(), caPath, upn, outDir,
+		filepath.Join(dir, "workstation.key"), strings.Join(devices, ", "))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	return ten, user, cfgPath, outDir
+}
+
+// `keyceremony health --config` at a terminal, the health check's own
+// screen (a rehearsal refuses to show it): given a rehearsal's report, a
+// real health check signs in read-only, opens the TUI and stops there,
+// because a rehearsal report is not a real account's record. The stop
+// screen says so within 80 columns, no stack trace, and the exit is 2
+// (could not run); no health report is written; it names no flag or
+// journal the health check does not have.
+func TestRealHealthCheckScreenUnderTmux(t *testing.T) {
+	_, _, cfgPath, outDir := realSitting(t)
+	last := filepath.Join(t.TempDir(), "last")
+	if code, _, errOut := runCLI(t, "rehearse", "--yes", "--out", last); code != 0 {
+		t.Fatal(errOut)
+	}
+	send, screen := tmuxRun(t, buildBinary(t)+" health --config "+cfgPath+" --report "+filepath.Join(last, "report.json")+"; echo EXIT=$?; sleep 60", 80, 24)
+	stopped := ""
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
+		s := screen()
+		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
+			t.Fatalf("a stack trace reached the officers:\n%s", s)
+		}
+		for i, l := range strings.Split(s, "\n") {
+			if len([]rune(strings.TrimRight(l, " "))) > 80 {
+				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
+			}
+		}
+		switch {
+		case strings.Contains(s, "EXIT="):
+			if stopped == "" || !strings.Contains(s, "EXIT=2") {
+				t.Fatalf("exit without the stop screen, or not 2:\n%s", s)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(outDir, "health-*", "report.json")); len(matches) > 0 {
+				t.Fatalf("a stopped health check wrote %v", matches)
+			}
+			return
+		case strings.Contains(s, "STOPPED"):
+			if flat := strings.Join(strings.Fields(s), " "); !strings.Contains(flat, "keyceremony health check") || !strings.Contains(flat, "REHEARSAL report") {
+				t.Fatalf("the stop screen does not say why:\n%s", s)
+			}
+			// It names no flag or journal the health check does not have
+			// (it said "pass --rehearsal" and "resume with --resume
+			// JOURNAL", found by this test).
+			if strings.Contains(s, "--") || strings.Contains(s, "journal") {
+				t.Fatalf("the stop screen names a flag or a journal the health check lacks:\n%s", s)
+			}
+			stopped = s
+			send("Enter")
+		}
+	}
+	t.Fatalf("the health check did not stop; last screen:\n%s", screen())
 }
