@@ -97,13 +97,9 @@ func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []
 		if s != last {
 			seen = append(seen, s)
 		}
-		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") || strings.Contains(s, half) {
-			t.Fatalf("a stack trace or a PIN half reached the screen:\n%s", s)
-		}
-		for i, l := range strings.Split(s, "\n") {
-			if len([]rune(strings.TrimRight(l, " "))) > 80 {
-				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
-			}
+		checkScreen(t, s)
+		if strings.Contains(s, half) {
+			t.Fatalf("a PIN half reached the screen:\n%s", s)
 		}
 		if strings.Contains(s, "EXIT=") {
 			if stopped == "" || !strings.Contains(s, "EXIT=2") {
@@ -206,14 +202,7 @@ func TestRealHealthCheckScreenUnderTmux(t *testing.T) {
 	stopped := ""
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
 		s := screen()
-		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
-			t.Fatalf("a stack trace reached the officers:\n%s", s)
-		}
-		for i, l := range strings.Split(s, "\n") {
-			if len([]rune(strings.TrimRight(l, " "))) > 80 {
-				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
-			}
-		}
+		checkScreen(t, s)
 		switch {
 		case strings.Contains(s, "EXIT="):
 			if stopped == "" || !strings.Contains(s, "EXIT=2") {

@@ -185,14 +185,7 @@ func TestTUIDeclineStopsCleanlyUnderTmux(t *testing.T) {
 	declined := false
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
 		s := screen()
-		if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
-			t.Fatalf("a stack trace reached the officers:\n%s", s)
-		}
-		for i, l := range strings.Split(s, "\n") {
-			if len([]rune(strings.TrimRight(l, " "))) > 80 {
-				t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
-			}
-		}
+		checkScreen(t, s)
 		switch {
 		case strings.Contains(s, "EXIT="):
 			if !declined || !strings.Contains(s, "EXIT=1") {
@@ -235,4 +228,18 @@ func TestRehearseHealthAtTerminalRefusesFirst(t *testing.T) {
 		}
 	}
 	t.Fatalf("no exit; screen:\n%s", screen())
+}
+
+// checkScreen fails on what no officer may meet on an 80-column
+// terminal: a stack trace, or a line wider than the terminal.
+func checkScreen(t *testing.T, s string) {
+	t.Helper()
+	if strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
+		t.Fatalf("a stack trace reached the officers:\n%s", s)
+	}
+	for i, l := range strings.Split(s, "\n") {
+		if len([]rune(strings.TrimRight(l, " "))) > 80 {
+			t.Fatalf("line %d is wider than the 80-column terminal:\n%s", i+1, s)
+		}
+	}
 }
