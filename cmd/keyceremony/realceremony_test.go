@@ -32,6 +32,14 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The day before: the config checks out, and checking it signs in to
+	// nothing and creates no workstation key.
+	if code, out, errOut := runCLI(t, "config", "check", cfgPath); code != 0 || !strings.Contains(out, "Ready.") {
+		t.Fatalf("config check: %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfgPath), "workstation.key")); err == nil {
+		t.Fatal("config check created the workstation key")
+	}
 	bin := buildBinary(t)
 	stopped, _ := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
 	t.Logf("the stop screen:\n%s", stopped)
