@@ -90,36 +90,43 @@ func firmwareString(fw *uint64) string {
 	return fmt.Sprintf("%s (0x%06x)", ctap.FormatFirmware(*fw), *fw)
 }
 
-// WriteTable writes probes as the officers' table, one device a row.
-func WriteTable(w io.Writer, probes []Probe) error {
+// WriteList writes probes for the officers: each device in a few short
+// lines, address first.
+func WriteList(w io.Writer, probes []Probe) error {
 	if len(probes) == 0 {
-		_, err := fmt.Fprintln(w, "No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev rules (README, udev set-up).")
+		_, err := fmt.Fprintln(w, "No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\nrules (keyceremony config udev, and the README's udev set-up).")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tVENDOR:PRODUCT\tNAME\tSERIAL\tAAGUID\tFIRMWARE\tPIN\tRETRIES")
-	for _, p := range probes {
-		vp, name, serial := "-", "-", "-"
+	// Three short lines a key, not a wide table: the workstation's
+	// console has 80 columns, and a key's name alone can take 30.
+	for i, p := range probes {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, p.Address)
 		if p.HID != nil {
-			vp, name = fmt.Sprintf("%04x:%04x", p.HID.VendorID, p.HID.ProductID), p.HID.Name
+			line := fmt.Sprintf("  %04x:%04x %s", p.HID.VendorID, p.HID.ProductID, p.HID.Name)
 			if p.HID.Serial != "" {
-				serial = p.HID.Serial
+				line += ", serial " + p.HID.Serial
 			}
+			fmt.Fprintln(w, line)
 		}
 		if p.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tERROR: %s\n", p.Address, vp, name, serial, p.Error)
+			fmt.Fprintf(w, "  ERROR: %s\n", p.Error)
 			continue
 		}
-		pin, retries := "n/a", "-"
+		pin := "PIN n/a"
 		if p.PINSet != nil {
-			pin = map[bool]string{true: "set", false: "not set"}[*p.PINSet]
+			pin = map[bool]string{true: "PIN set", false: "PIN not set"}[*p.PINSet]
 		}
 		if p.PINRetries != nil {
-			retries = fmt.Sprint(*p.PINRetries)
+			pin += fmt.Sprintf(", %d retries", *p.PINRetries)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Address, vp, name, serial, p.AAGUID, p.Firmware, pin, retries)
+		if _, err := fmt.Fprintf(w, "  AAGUID %s\n  firmware %s, %s\n", p.AAGUID, p.Firmware, pin); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 // Description is one key's CTAPHID_INIT answer and getInfo.
@@ -150,11 +157,27 @@ func (d *Description) WriteText(w io.Writer) error {
 	hi, info := d.CTAPHID, d.Info
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	// rows lists parts under label k, as many a line as fit beside the
+	// longest label in the console's 80 columns.
+	rows := func(k string, parts []string, sep string) {
+		line := ""
+		for _, p := range parts {
+			if line != "" && len(line)+len(sep)+len(p) > 80-len("Free credential slots  ") {
+				row(k, line+strings.TrimRight(sep, " "))
+				k, line = "", ""
+			}
+			if line != "" {
+				line += sep
+			}
+			line += p
+		}
+		row(k, line)
+	}
 	row("Device", d.Address)
 	row("CTAPHID", fmt.Sprintf("protocol %d, device version %d.%d.%d, capabilities 0x%02x", hi.ProtocolVersion, hi.Major, hi.Minor, hi.Build, hi.Capabilities))
 	row("AAGUID", info.AAGUID)
 	row("Versions", strings.Join(info.Versions, ", "))
-	row("Extensions", strings.Join(info.Extensions, ", "))
+	rows("Extensions", info.Extensions, ", ")
 	if fw := firmwareString(info.FirmwareVersion); fw != "" {
 		row("Firmware", fw+" from "+info.FirmwareSource)
 	}
@@ -163,7 +186,7 @@ func (d *Description) WriteText(w io.Writer) error {
 		opts = append(opts, fmt.Sprintf("%s=%v", k, v))
 	}
 	sort.Strings(opts)
-	row("Options", strings.Join(opts, " "))
+	rows("Options", opts, " ")
 	row("PIN/UV protocols", fmt.Sprint(info.PinUvAuthProtocols))
 	row("Min PIN length", info.MinPINLengthText())
 	row("Force PIN change", info.ForcePINChange)
@@ -175,7 +198,7 @@ func (d *Description) WriteText(w io.Writer) error {
 	for _, a := range info.Algorithms {
 		algs = append(algs, fmt.Sprintf("%s/%d", a.Type, a.Alg))
 	}
-	row("Algorithms", strings.Join(algs, ", "))
+	rows("Algorithms", algs, ", ")
 	row("Transports", strings.Join(info.Transports, ", "))
 	if len(info.Certifications) > 0 {
 		var certs []string
@@ -183,7 +206,7 @@ func (d *Description) WriteText(w io.Writer) error {
 			certs = append(certs, fmt.Sprintf("%s level %d", k, v))
 		}
 		sort.Strings(certs)
-		row("Certifications", strings.Join(certs, ", "))
+		rows("Certifications", certs, ", ")
 	}
 	return tw.Flush()
 }

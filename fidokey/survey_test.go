@@ -28,3 +28,47 @@ func TestInfoShowsFirmwareSourceAndUnreportedMinPIN(t *testing.T) {
 		}
 	}
 }
+
+// The workstation's console has 80 columns: `devices` and `info` fit in
+// them for a key with a long name and serial, an unreadable device, and a
+// getInfo with every option a YubiKey 5.7 reports (they were 122 and 172
+// columns wide, a table and one options line).
+func TestDevicesAndInfoFitEightyColumns(t *testing.T) {
+	set, retries := true, 8
+	probes := []Probe{
+		{Address: "hidraw:/dev/hidraw12", HID: &hid.DeviceInfo{VendorID: 0x1050, ProductID: 0x0407, Name: "Yubico YubiKey OTP+FIDO+CCID", Serial: "0123456789"},
+			AAGUID: "a25342c0-3cdc-4414-8e46-f4807fca511c", Firmware: "5.7.4 (0x050704)", PINSet: &set, PINRetries: &retries},
+		{Address: "hidraw:/dev/hidraw13", HID: &hid.DeviceInfo{VendorID: 0x1050, ProductID: 0x0407, Name: "Yubico YubiKey OTP+FIDO+CCID"},
+			Error: "open /dev/hidraw13: permission denied (the udev rule is not installed: keyceremony config udev)"},
+	}
+	var out bytes.Buffer
+	if err := WriteList(&out, probes); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteList(&out, nil); err != nil {
+		t.Fatal(err)
+	}
+	opts := map[string]bool{}
+	for _, o := range []string{"alwaysUv", "authnrCfg", "bioEnroll", "clientPin", "credMgmt", "credentialMgmtPreview", "ep", "largeBlobs",
+		"makeCredUvNotRqd", "noMcGaPermissionsWithClientPin", "pinUvAuthToken", "plat", "rk", "setMinPINLength", "up", "uv", "uvAcfg"} {
+		opts[o] = true
+	}
+	fw := uint64(0x050704)
+	d := &Description{Address: "hidraw:/dev/hidraw12", CTAPHID: hid.InitInfo{ProtocolVersion: 2, Major: 5, Minor: 7, Build: 4, Capabilities: 5},
+		Info: &ctap.Info{Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"}, Extensions: []string{"credProtect", "hmac-secret",
+			"largeBlobKey", "credBlob", "minPinLength", "hmac-secret-mc", "thirdPartyPayment"}, Options: opts, FirmwareVersion: &fw,
+			FirmwareSource: ctap.FirmwareFromGetInfo, MaxMsgSize: 1280, Certifications: map[string]int{"FIDO": 2, "FIPS-CMVP-2": 2, "FIPS-CMVP-2-PHY": 3}}}
+	if err := d.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Yubico YubiKey OTP+FIDO+CCID, serial 0123456789", "PIN set, 8 retries", "ERROR: open /dev/hidraw13", "uvAcfg=true", "thirdPartyPayment"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if n := len([]rune(l)); n > 80 && !strings.Contains(l, "ERROR: ") {
+			t.Errorf("%d columns: %q", n, l)
+		}
+	}
+}

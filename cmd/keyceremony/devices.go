@@ -22,7 +22,7 @@ func cmdDevices(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) err
 	if *asJSON {
 		err = cli.WriteJSON(out, probes)
 	} else {
-		err = fidokey.WriteTable(out, probes)
+		err = fidokey.WriteList(out, probes)
 	}
 	if err != nil {
 		return err
