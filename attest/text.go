@@ -79,7 +79,7 @@ func (v *Verdict) WriteText(w io.Writer) error {
 // WriteText writes what the policy allows: its roots, its MDS rules and
 // its allowlist.
 func (p *Policy) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "Policy %q is valid (SHA-256 %s)\n", p.Name, p.SHA256())
+	fmt.Fprintf(w, "Policy %q is valid.\n  SHA-256 %s\n", p.Name, p.SHA256())
 	fmt.Fprintf(w, "Attestation required: %v; self attestation allowed: %v\n", p.requiresAttestation(), p.AllowSelfAttestation)
 	for _, r := range p.roots {
 		fmt.Fprintf(w, "Trusted root: %s (valid until %s)\n", r.Subject, r.NotAfter.Format(time.DateOnly))
@@ -90,17 +90,17 @@ func (p *Policy) WriteText(w io.Writer) error {
 	if p.MinCertification != "" {
 		fmt.Fprintf(w, "Minimum certification: %s\n", p.MinCertification)
 	}
+	// Two lines a model, so that a long model name does not push the
+	// listing past the console's 80 columns.
 	fmt.Fprintln(w, "Allowed models:")
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, a := range p.Allowed {
 		min := "any"
 		if a.MinFirmware != "" {
 			min = a.MinFirmware
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tfirmware %s\n", a.AAGUID, a.Name, min)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		if _, err := fmt.Fprintf(w, "  %s  minimum firmware: %s\n    %s\n", a.AAGUID, min, a.Name); err != nil {
+			return err
+		}
 	}
 	if p.DisplayNamePattern != "" {
 		fmt.Fprintf(w, "Display name pattern: %s\n", p.DisplayNamePattern)

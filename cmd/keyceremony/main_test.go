@@ -201,6 +201,13 @@ func TestPolicyCheck(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Yubico U2F Root CA Serial 457200631") || !strings.Contains(out, "2fc0579f-8113-47ea-b116-bb5a8db9202a") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	// The allowed models fit the console's 80 columns (a long model name
+	// pushed a table to 131); only the policy's own name may be longer.
+	for _, l := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 && !strings.HasPrefix(l, "Policy \"keyceremony default:") {
+			t.Errorf("%d columns: %q", n, l)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "p.json")
 	os.WriteFile(bad, []byte(`{"version":1,"surprise":true}`), 0o644)
 	if code, _, errOut := runCLI(t, "policy", "check", bad); code != 2 || !strings.Contains(errOut, "surprise") {
