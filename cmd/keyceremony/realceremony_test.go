@@ -27,7 +27,7 @@ import (
 // the policy allows).
 func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	ctx := context.Background()
-	ten, user, cfgPath, outDir := realSitting(t)
+	ten, user, cfgPath, outDir := realSitting(t, 1)
 	before, err := ten.Client.ListFIDO2(ctx, user.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,6 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	stopped, _ := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
-	t.Logf("the stop screen:\n%s", stopped)
 	flat := strings.Join(strings.Fields(stopped), " ")
 	joined := strings.Join(strings.Fields(stopped), "") // a long path may wrap anywhere
 	if !strings.Contains(flat, "simkey") || !strings.Contains(flat, "rehearsal") ||
@@ -144,8 +143,9 @@ func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []
 // tell from the real ones by their interfaces: the Graph emulator reached
 // by certificate sign-in over TLS (its CA trusted by the config), two
 // simkeys at fixed addresses, a software workstation key, and a config
-// file for breakglass1 that names them all.
-func realSitting(t *testing.T) (ten *emulated.Tenant, user *enroll.User, cfgPath, outDir string) {
+// file that names them all, for breakglass1 and, with accounts > 1, the
+// next ones of the sitting.
+func realSitting(t *testing.T, accounts int) (ten *emulated.Tenant, user *enroll.User, cfgPath, outDir string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -155,6 +155,14 @@ func realSitting(t *testing.T) (ten *emulated.Tenant, user *enroll.User, cfgPath
 	}
 	t.Cleanup(func() { ten.Close() })
 	const upn = "breakglass1@contoso.onmicrosoft.com"
+	who := fmt.Sprintf("%q: %q", "account", upn)
+	if accounts > 1 {
+		list := []string{fmt.Sprintf("{%q: %q}", "account", upn)}
+		for n := 2; n <= accounts; n++ {
+			list = append(list, fmt.Sprintf("{%q: %q}", "account", ten.AddAccount(n)))
+		}
+		who = `"accounts": [` + strings.Join(list, ", ") + `]`
+	}
 	user, err = ten.Client.GetUser(ctx, upn)
 	if err != nil {
 		t.Fatal(err)
@@ -181,10 +189,10 @@ func realSitting(t *testing.T) (ten *emulated.Tenant, user *enroll.User, cfgPath
 	// the emulated tenant, reached as a real one is: certificate sign-in over TLS
 	"tenant_id": %q, "client_id": %q, "auth": "certificate", "certificate": %q,
 	"authority": %q, "graph": %q, "ca": %q,
-	"account": %q, "officer_a": "Alice Example", "officer_b": "Bob Example",
+	%s, "officer_a": "Alice Example", "officer_b": "Bob Example",
 	"reset": false, "retire": false, "out_dir": %q,
 	"software_key": %q, "devices": [%s]
-}`, ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL()+"/", ten.Emu.URL(), caPath, upn, outDir,
+}`, ten.TenantID, emulated.AppID, ten.CertPath, ten.Emu.URL()+"/", ten.Emu.URL(), caPath, who, outDir,
 		filepath.Join(dir, "workstation.key"), strings.Join(devices, ", "))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -201,7 +209,7 @@ func realSitting(t *testing.T) (ten *emulated.Tenant, user *enroll.User, cfgPath
 // (could not run); no health report is written; it names no flag or
 // journal the health check does not have.
 func TestRealHealthCheckScreenUnderTmux(t *testing.T) {
-	_, _, cfgPath, outDir := realSitting(t)
+	_, _, cfgPath, outDir := realSitting(t, 1)
 	last := filepath.Join(t.TempDir(), "last")
 	if code, _, errOut := runCLI(t, "rehearse", "--yes", "--out", last); code != 0 {
 		t.Fatal(errOut)
@@ -235,4 +243,33 @@ func TestRealHealthCheckScreenUnderTmux(t *testing.T) {
 		}
 	}
 	t.Fatalf("the health check did not stop; last screen:\n%s", screen())
+}
+
+// A real sitting of two accounts, run as the officers run it: the
+// posture of both is audited first, the first account's ceremony is
+// refused at attestation (a simkey) and its journal is kept in its own
+// folder (out_dir/ACCOUNT), the screen says to run the same command again,
+// and running it again resumes that journal rather than refusing it.
+func TestRealSittingOfTwoAccountsUnderTmux(t *testing.T) {
+	_, _, cfgPath, outDir := realSitting(t, 2)
+	bin := buildBinary(t)
+	stopped, seen := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
+	journal := filepath.Join(outDir, "breakglass1@contoso.onmicrosoft.com", "journal.jsonl")
+	joined := strings.Join(strings.Fields(stopped), "")
+	if !strings.Contains(joined, journal) || !strings.Contains(stopped, "Resume with the same command:") || strings.Contains(stopped, "--resume") {
+		t.Fatalf("the stop screen does not name the account's journal and the same command:\n%s", stopped)
+	}
+	all := strings.Join(seen, "\n")
+	for _, want := range []string{"Preflight breakglass1@contoso.onmicrosoft.com: 0 posture", "Preflight breakglass2@contoso.onmicrosoft.com: 0 posture"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("no %q before the first key:\n%s", want, all)
+		}
+	}
+	if _, err := os.Stat(journal); err != nil {
+		t.Fatal(err)
+	}
+	_, again := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
+	if all := strings.Join(again, "\n"); !strings.Contains(all, "the PIN set earlier") {
+		t.Fatalf("the same command again did not resume the first account:\n%s", all)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,25 +106,7 @@ func outOfTheSafe(ctx context.Context, devs *Devices) error {
 
 // AddAccount adds the n-th break-glass account (n ≥ 2) to the emulated
 // tenant, set up as well as the first, and returns its UPN.
-func (e *Env) AddAccount(n int) string {
-	first := e.Tenant.Emu.Snapshot().Users[0]
-	u := *first
-	u.ID = fmt.Sprintf("4e0f5b56-1f7a-4d2c-9b7e-6b3c1a2d9e%02d", n)
-	u.UserPrincipalName = fmt.Sprintf("breakglass%d@contoso.onmicrosoft.com", n)
-	u.DisplayName = fmt.Sprintf("Break Glass %d", n)
-	e.Tenant.Emu.Update(func(s *graphemu.State) {
-		s.Users = append(s.Users, &u)
-		s.OtherMethods[u.ID] = s.OtherMethods[first.ID]
-		s.RoleAssignments = append(s.RoleAssignments, graphemu.RoleAssignment{ID: "ra-" + u.ID, PrincipalID: u.ID,
-			RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"})
-		s.AssignmentSched = append(s.AssignmentSched, graphemu.RoleSchedule{ID: "ras-" + u.ID, PrincipalID: u.ID,
-			RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"})
-		for i := range s.CAPolicies {
-			s.CAPolicies[i].ExcludeUsers = append(s.CAPolicies[i].ExcludeUsers, u.ID)
-		}
-	})
-	return u.UserPrincipalName
-}
+func (e *Env) AddAccount(n int) string { return e.Tenant.AddAccount(n) }
 
 // NextKeys puts two other virtual keys in the slots, out of the safe with
 // an old PIN: the keys of the next account of a sitting.
