@@ -87,7 +87,10 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 	}
 	found := "hidraw, the officers plug in one key at a time"
 	if len(c.Devices) > 0 {
-		found = strings.Join(c.Devices, ", ")
+		found = strings.Join(c.Devices, ", ") + " (one per key, in slot order)"
+		if len(c.Devices) > 1 && len(c.Devices) < keys {
+			problem("devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)", len(c.Devices), keys, len(c.Devices)+1)
+		}
 	}
 	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))
 	switch tpm := orDefault(c.TPM, workstation.DefaultTPMPath); {

@@ -123,6 +123,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		{`"pin_halves": "generated", "print_command": ["keyceremony-no-such-printer"]`, `print_command "keyceremony-no-such-printer"`},
 		{`"policy": "` + filepath.Join(dir, "no-policy.json") + `"`, "attestation policy"},
 		{`"software_key": "", "tpm": "` + filepath.Join(dir, "no-tpm") + `"`, `set "software_key"`},
+		{`"keys": 3, "devices": ["simkey:/run/k1.sock", "simkey:/run/k2.sock"]`, "devices names 2 addresses for 3 keys"},
 	} {
 		body := strings.Replace(ready, `{`, `{`+tc.change+`, `, 1)
 		if strings.Contains(tc.change, "tenant_id") {
