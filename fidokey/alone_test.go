@@ -68,7 +68,7 @@ func TestOpenAloneReasksOnSlips(t *testing.T) {
 			if len(p.asked) != 2 || p.asked[1].Kind != tc.want || p.asked[1].Slot != 1 || !strings.Contains(p.asked[1].Text, "key 1") {
 				t.Fatalf("instructions %+v, want a second one of kind %s for key 1", p.asked, tc.want)
 			}
-			if present, _ := devs.Present(ctx); len(present) != 1 {
+			if present, _ := devs.Present(ctx, 1); len(present) != 1 {
 				t.Fatalf("%d keys plugged in after the re-ask", len(present))
 			}
 		})

@@ -14,8 +14,9 @@ import (
 
 // Devices is how keys plugged in are found and opened.
 type Devices interface {
-	// Present lists the addresses of the FIDO keys plugged in now.
-	Present(ctx context.Context) ([]string, error)
+	// Present lists the addresses of the FIDO keys plugged in now that
+	// could be key slot (the officers are asked to plug in that one alone).
+	Present(ctx context.Context, slot int) ([]string, error)
 	// Open opens one key; onKeepalive hears "touch the key".
 	Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error)
 }
@@ -99,17 +100,24 @@ func OpenNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authe
 type HID struct {
 	// Fixed are key addresses to use instead of hidraw discovery (simkey
 	// sockets, or hidraw nodes named in the config). With several, they
-	// are in slot order: OpenAlone takes key N at the Nth, the only one it
-	// looks at for that key, since an address cannot be unplugged.
+	// are in slot order: key N is the Nth, the only one Present looks at
+	// for it, since an address cannot be unplugged.
 	Fixed   []string
 	Backend Backend
 }
 
 // Present implements Devices.
-func (h HID) Present(ctx context.Context) ([]string, error) {
+func (h HID) Present(ctx context.Context, slot int) ([]string, error) {
 	if len(h.Fixed) > 0 {
+		fixed := h.Fixed
+		if len(fixed) > 1 {
+			if slot < 1 || slot > len(fixed) {
+				return nil, fmt.Errorf("%d key addresses are fixed, one per key in slot order, and there is none for key %d", len(fixed), slot)
+			}
+			fixed = fixed[slot-1 : slot]
+		}
 		var out []string
-		for _, a := range h.Fixed {
+		for _, a := range fixed {
 			if h.Backend.name == libfido2Backend {
 				// libfido2 opens the node itself; a key that answers getInfo is present.
 				if auth, c, err := h.Backend.open(ctx, a, nil); err == nil {
@@ -161,7 +169,7 @@ func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.In
 		if err := p.Instruct(ctx, ask); err != nil {
 			return nil, nil, err
 		}
-		present, err := presentFor(ctx, d, in.Slot)
+		present, err := d.Present(ctx, in.Slot)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -184,17 +192,4 @@ func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.In
 		}
 	}
 	return nil, nil, fmt.Errorf("exactly one security key must be plugged in, and after %d requests it was not", maxAsks)
-}
-
-// presentFor lists the keys d has plugged in for key slot: at fixed
-// addresses in slot order, the slot's own address alone.
-func presentFor(ctx context.Context, d Devices, slot int) ([]string, error) {
-	h, ok := d.(HID)
-	if !ok || len(h.Fixed) < 2 {
-		return d.Present(ctx)
-	}
-	if slot < 1 || slot > len(h.Fixed) {
-		return nil, fmt.Errorf("%d key addresses are fixed, one per key in slot order, and there is none for key %d", len(h.Fixed), slot)
-	}
-	return HID{Fixed: h.Fixed[slot-1 : slot], Backend: h.Backend}.Present(ctx)
 }

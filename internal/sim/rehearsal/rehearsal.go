@@ -87,8 +87,9 @@ func (d *Devices) Replug(slot int) error {
 	return d.keys[slot-1].Replug()
 }
 
-// Present implements fidokey.Devices.
-func (d *Devices) Present(context.Context) ([]string, error) {
+// Present implements fidokey.Devices: every virtual key plugged in, for
+// any slot.
+func (d *Devices) Present(context.Context, int) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
