@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -21,9 +20,7 @@ func VerifyFile(path, pubPath, previousPath string, rehearsal bool, out io.Write
 	if err != nil {
 		return false, err
 	}
-	if pubPath == "" {
-		pubPath = filepath.Join(filepath.Dir(path), FilePublicKey)
-	}
+	pubPath = publicKeyPath(path, pubPath)
 	opts := VerifyOptions{Rehearsal: rehearsal}
 	if previousPath != "" {
 		if opts.Previous, err = os.ReadFile(previousPath); err != nil {

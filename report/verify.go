@@ -91,6 +91,15 @@ func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
 	return pub, nil
 }
 
+// publicKeyPath is pubPath, or when that is "" report.pub beside the
+// report at path.
+func publicKeyPath(path, pubPath string) string {
+	if pubPath == "" {
+		return filepath.Join(filepath.Dir(path), FilePublicKey)
+	}
+	return pubPath
+}
+
 // ReadSigned reads what verifying the report at path needs: its bytes, its
 // signature (path + ".sig") and the public key the verifier trusts, from
 // pubPath or, when that is "", report.pub beside the report.
@@ -101,10 +110,7 @@ func ReadSigned(path, pubPath string) (body, sig []byte, pub ssh.PublicKey, err 
 	if sig, err = os.ReadFile(path + ".sig"); err != nil {
 		return nil, nil, nil, fmt.Errorf("signature: %w", err)
 	}
-	if pubPath == "" {
-		pubPath = filepath.Join(filepath.Dir(path), FilePublicKey)
-	}
-	pubData, err := os.ReadFile(pubPath)
+	pubData, err := os.ReadFile(publicKeyPath(path, pubPath))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -28,9 +28,10 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 	if resume != "" && len(accounts) > 1 {
 		return errors.New("with several accounts, run the same command again without --resume: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped")
 	}
-	if journal := accounts[0].JournalPath(); resume == "" && len(accounts) == 1 {
+	if resume == "" && len(accounts) == 1 {
 		// Before any sign-in: a started ceremony is resumed, never begun
 		// again over its journal.
+		journal := accounts[0].JournalPath()
 		if _, err := os.Stat(journal); err == nil {
 			return fmt.Errorf("a ceremony of %s was started already: its journal is %s.\nResume it with: keyceremony ceremony --config %s --resume %s\n(or give the config a new out_dir to begin again)",
 				accounts[0].UPN, journal, s.opts.ConfigPath, journal)
