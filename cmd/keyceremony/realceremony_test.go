@@ -279,34 +279,8 @@ func TestRealSittingOfTwoAccountsUnderTmux(t *testing.T) {
 // the process exits 1 (refused, not broken), and nothing is registered.
 func TestRealCeremonyDeclinedUnderTmux(t *testing.T) {
 	ten, user, cfgPath, outDir := realSitting(t, 1)
-	send, screen := tmuxRun(t, buildBinary(t)+" ceremony --config "+cfgPath+"; echo EXIT=$?; sleep 60", 80, 24)
-	declined, stopped := false, false
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
-		s := screen()
-		checkScreen(t, s)
-		switch {
-		case strings.Contains(s, "EXIT="):
-			if !stopped || !strings.Contains(s, "EXIT=1") {
-				t.Fatalf("exit after declining:\n%s", s)
-			}
-			if methods, err := ten.Client.ListFIDO2(context.Background(), user.ID); err != nil || len(methods) != 0 {
-				t.Fatalf("methods after a declined ceremony: %v %v", methods, err)
-			}
-			return
-		case strings.Contains(s, "STOPPED"):
-			flat, joined := strings.Join(strings.Fields(s), " "), strings.Join(strings.Fields(s), "")
-			if !strings.Contains(flat, "stopped by an officer") || !strings.Contains(joined, "--resume"+filepath.Join(outDir, "journal.jsonl")) {
-				t.Fatalf("the stop screen does not say who stopped it or how to resume:\n%s", s)
-			}
-			stopped = true
-			send("Enter")
-		case !declined && strings.Contains(s, ": confirm —"):
-			send("n", "Enter")
-			declined = true
-		case strings.Contains(s, "Press Enter when done"):
-			send("Enter")
-			time.Sleep(300 * time.Millisecond)
-		}
+	declineUnderTmux(t, buildBinary(t)+" ceremony --config "+cfgPath, "--resume"+filepath.Join(outDir, "journal.jsonl"))
+	if methods, err := ten.Client.ListFIDO2(context.Background(), user.ID); err != nil || len(methods) != 0 {
+		t.Fatalf("methods after a declined ceremony: %v %v", methods, err)
 	}
-	t.Fatalf("no clean stop; last screen:\n%s", screen())
 }

@@ -179,25 +179,33 @@ func buildBinary(t *testing.T) string {
 // within 80 columns, and the process exits 1 (refused), with no panic or
 // stack trace anywhere on the screen.
 func TestTUIDeclineStopsCleanlyUnderTmux(t *testing.T) {
-	bin := buildBinary(t)
 	outDir := filepath.Join(t.TempDir(), "out")
-	send, screen := tmuxRun(t, bin+" rehearse --out "+outDir+"; echo EXIT=$?; sleep 60", 80, 24)
-	declined := false
+	declineUnderTmux(t, buildBinary(t)+" rehearse --out "+outDir, filepath.Join(outDir, "journal.jsonl"))
+}
+
+// declineUnderTmux runs cmdline at 80×24, goes through its instructions,
+// answers n to the first confirmation and fails unless the stop screen
+// says an officer stopped it and holds onStop (whitespace taken out: a
+// long path may wrap anywhere), and the process then exits 1.
+func declineUnderTmux(t *testing.T, cmdline, onStop string) {
+	t.Helper()
+	send, screen := tmuxRun(t, cmdline+"; echo EXIT=$?; sleep 60", 80, 24)
+	declined, stopped := false, false
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
 		s := screen()
 		checkScreen(t, s)
 		switch {
 		case strings.Contains(s, "EXIT="):
-			if !declined || !strings.Contains(s, "EXIT=1") {
+			if !declined || !stopped || !strings.Contains(s, "EXIT=1") {
 				t.Fatalf("exit after declining:\n%s", s)
 			}
 			return
 		case strings.Contains(s, "STOPPED"):
-			flat := strings.Join(strings.Fields(s), " ")
-			joined := strings.Join(strings.Fields(s), "") // a long path may wrap anywhere
-			if !strings.Contains(flat, "stopped by an officer") || !strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) {
-				t.Fatalf("the stop screen does not say why or where the journal is:\n%s", s)
+			flat, joined := strings.Join(strings.Fields(s), " "), strings.Join(strings.Fields(s), "")
+			if !strings.Contains(flat, "stopped by an officer") || !strings.Contains(joined, onStop) {
+				t.Fatalf("the stop screen does not say who stopped it, or lacks %q:\n%s", onStop, s)
 			}
+			stopped = true
 			send("Enter")
 		case !declined && strings.Contains(s, ": confirm —"):
 			send("n", "Enter")
