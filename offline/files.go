@@ -2,22 +2,21 @@ package offline
 
 import (
 	"context"
-	"crypto"
 	"fmt"
 	"io"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/workstation"
 )
 
 // Export fetches the creation options of n keys for upn (the beta
 // long challenge, valid timeoutMinutes) and writes them to path, signed
-// with key: the connected machine's half of the split. out hears what was
-// written and the fingerprint the workstation must trust.
-func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, path string, key crypto.Signer, out io.Writer) (*Options, error) {
+// with signer (this machine's key): the connected machine's half of the
+// split. out hears what was written and the fingerprint the workstation
+// must trust.
+func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, path string, signer workstation.Signer, out io.Writer) (*Options, error) {
 	now := time.Now()
 	o, err := fetchOptions(ctx, c, tenantID, upn, n, timeoutMinutes, func(slot int) string {
 		return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
@@ -25,29 +24,25 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(path, o, namespaceOptions, key); err != nil {
+	if err := writeFile(path, o, namespaceOptions, signer.Key); err != nil {
+		return nil, err
+	}
+	fp, err := signer.Fingerprint()
+	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
-		path, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), fingerprint(key))
+		path, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), fp)
 	return o, nil
-}
-
-// fingerprint is the SHA256 fingerprint the other machine trusts key by.
-func fingerprint(key crypto.Signer) string {
-	pub, err := ssh.NewPublicKey(key.Public())
-	if err != nil {
-		return fmt.Sprintf("(no fingerprint: %v)", err)
-	}
-	return ssh.FingerprintSHA256(pub)
 }
 
 // Create reads the options at optionsPath, which must be signed by the
 // key whose SHA256 fingerprint is trusted, makes their credentials on this
-// workstation (judged by vf, as the connected ceremony judges them) and writes the results
-// to resultsPath, signed with key. out hears each key's verdict, what was
-// written and the fingerprint the connected machine must trust.
-func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *attest.Verifier, w Workstation, key crypto.Signer, out, notice io.Writer) (*Results, error) {
+// workstation (judged by vf, as the connected ceremony judges them) and
+// writes the results to resultsPath, signed with signer. out hears each
+// key's verdict, what was written and the fingerprint the connected
+// machine must trust.
+func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *attest.Verifier, w Workstation, signer workstation.Signer, out, notice io.Writer) (*Results, error) {
 	var o Options
 	payload, err := readFile(optionsPath, namespaceOptions, trustedKey{Fingerprint: trusted}, &o)
 	if err != nil {
@@ -57,13 +52,17 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(resultsPath, res, namespaceResults, key); err != nil {
+	if err := writeFile(resultsPath, res, namespaceResults, signer.Key); err != nil {
 		return nil, err
 	}
 	if err := res.writeVerdicts(out); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", resultsPath, len(res.Credentials), fingerprint(key))
+	fp, err := signer.Fingerprint()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", resultsPath, len(res.Credentials), fp)
 	return res, nil
 }
 
@@ -71,8 +70,8 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 // the results signed by the workstation whose SHA256 fingerprint is
 // trusted, shows out the workstation's verdicts, then signs in with
 // connect and registers the credentials, once it has checked that the results answer these options.
-func Register(ctx context.Context, optionsPath, resultsPath, trusted string, key crypto.Signer, connect func(context.Context) (*enroll.Client, error), out io.Writer) ([]enroll.Method, error) {
-	self, err := ssh.NewPublicKey(key.Public())
+func Register(ctx context.Context, optionsPath, resultsPath, trusted string, signer workstation.Signer, connect func(context.Context) (*enroll.Client, error), out io.Writer) ([]enroll.Method, error) {
+	self, err := signer.SSHPublicKey()
 	if err != nil {
 		return nil, err
 	}

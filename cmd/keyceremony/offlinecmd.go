@@ -35,7 +35,7 @@ func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	if err != nil {
 		return err
 	}
-	_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer.Key, s.Out)
+	_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 	return err
 }
 
@@ -75,7 +75,7 @@ func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	}
 	_, err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 		OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
-		Officers: officer.Lines(s.In, s.Err, *yes)}, signer.Key, s.Out, s.Err)
+		Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
 	return err
 }
 
@@ -97,7 +97,7 @@ func cmdOfflineRegister(ctx context.Context, fs *cli.Flags, args []string, s cli
 		return err
 	}
 	defer closeSigner()
-	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer.Key, func(ctx context.Context) (*enroll.Client, error) {
+	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
 		return g.signIn(ctx, s.Err, true)
 	}, s.Out)
 	return err
