@@ -11,7 +11,6 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/envelope"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/tui"
@@ -93,7 +92,7 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
 				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
 				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN]},
-				j, fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}, s.graph, p)
+				j, s.devices, s.graph, p)
 		}
 		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, "\n  "), nil, build, func(r *ceremony.Result) string {
 			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/tui"
@@ -31,7 +30,6 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 	if err != nil {
 		return 0, err
 	}
-	devices := fidokey.HID{Fixed: s.cfg.Devices, Backend: s.backend}
 	lines := officer.Lines(in, notice, true)
 	findings := 0
 	for _, r := range reports {
@@ -45,11 +43,11 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 		var res *health.Result
 		if headless || !tui.IsTerminal() {
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
-			res, err = health.Run(ctx, hcfg, devices, s.graph, lines)
+			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
 			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error
-				if res, rerr = health.Run(ctx, hcfg, devices, s.graph, p); rerr != nil {
+				if res, rerr = health.Run(ctx, hcfg, s.devices, s.graph, p); rerr != nil {
 					return tui.DoneMsg{}, rerr
 				}
 				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),

@@ -36,6 +36,7 @@ type Session struct {
 	opts     Options
 	cfg      *config.File
 	backend  fidokey.Backend
+	devices  fidokey.HID // the keys, through backend
 	accounts []ceremony.SittingAccount
 	verifier *attest.Verifier
 	signer   workstation.Signer
@@ -56,6 +57,7 @@ func Open(o Options) (*Session, error) {
 	if s.backend, err = fidokey.ParseBackend(cfg.Backend); err != nil {
 		return nil, err
 	}
+	s.devices = fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}
 	if o.Terminal && !tui.IsTerminal() {
 		return nil, errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")
 	}

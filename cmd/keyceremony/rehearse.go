@@ -33,13 +33,14 @@ func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, s cli.IO, w
 	if *nAccounts < 1 || *nAccounts > 9 {
 		return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
 	}
-	if withHealth && !*yes && tui.IsTerminal() {
+	terminal := tui.IsTerminal()
+	if withHealth && !*yes && terminal {
 		// Refused before anything starts: the health check has no TUI of
 		// its own in a rehearsal yet.
 		return cli.UsageError(errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`"))
 	}
 	err := rehearsal.RunSitting(ctx, s.Out, rehearsal.SittingOptions{Dir: *outDir, Accounts: *nAccounts, GeneratedPIN: *generated,
-		Health: withHealth, UseTUI: !*yes && tui.IsTerminal(), NotATerminal: !*yes && !tui.IsTerminal(), Tool: report.ToolInfo(version, revision)})
+		Health: withHealth, UseTUI: !*yes && terminal, NotATerminal: !*yes && !terminal, Tool: report.ToolInfo(version, revision)})
 	if errors.Is(err, rehearsal.ErrFindings) {
 		return cli.Finding("%s", err.Error())
 	}
