@@ -33,12 +33,12 @@ type Probe struct {
 // (e.g. simkey sockets), in address order: each key's AAGUID, firmware,
 // CTAP versions and PIN state, read without a PIN and without a touch. A
 // device that cannot be read says why in its Error.
-func Survey(ctx context.Context, extra []string) ([]Probe, error) {
+func Survey(ctx context.Context, extra []string) (Probes, error) {
 	found, err := hid.Discover()
 	if err != nil {
 		return nil, err
 	}
-	probes := []Probe{}
+	probes := Probes{}
 	for i := range found {
 		probes = append(probes, probe(ctx, found[i].Address(), &found[i]))
 	}
@@ -90,9 +90,35 @@ func firmwareString(fw *uint64) string {
 	return fmt.Sprintf("%s (0x%06x)", ctap.FormatFirmware(*fw), *fw)
 }
 
-// WriteList writes probes for the officers: each device in a few short
-// lines, address first.
-func WriteList(w io.Writer, probes []Probe) error {
+// Probes is what a survey found, in address order.
+type Probes []Probe
+
+// Err is nil when every device could be read; otherwise it counts those
+// that could not (their Error says why), with ExitCode 1: a finding.
+func (probes Probes) Err() error {
+	unreadable := 0
+	for _, p := range probes {
+		if p.Error != "" {
+			unreadable++
+		}
+	}
+	if unreadable == 0 {
+		return nil
+	}
+	return unreadableDevices(fmt.Sprintf("%d of %d devices could not be read (see ERROR above)", unreadable, len(probes)))
+}
+
+// unreadableDevices is the finding Probes.Err returns.
+type unreadableDevices string
+
+func (u unreadableDevices) Error() string { return string(u) }
+
+// ExitCode is 1: the survey ran and found devices it could not read.
+func (unreadableDevices) ExitCode() int { return 1 }
+
+// WriteText writes the probes for the officers: each device in a few
+// short lines, address first.
+func (probes Probes) WriteText(w io.Writer) error {
 	if len(probes) == 0 {
 		_, err := fmt.Fprintln(w, "No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\nrules (keyceremony config udev, and the README's udev set-up).")
 		return err

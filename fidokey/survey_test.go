@@ -2,6 +2,7 @@ package fidokey
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -42,11 +43,19 @@ func TestDevicesAndInfoFitEightyColumns(t *testing.T) {
 			Error: "open /dev/hidraw13: permission denied (the udev rule is not installed: keyceremony config udev)"},
 	}
 	var out bytes.Buffer
-	if err := WriteList(&out, probes); err != nil {
+	if err := Probes(probes).WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteList(&out, nil); err != nil {
+	if err := Probes(nil).WriteText(&out); err != nil {
 		t.Fatal(err)
+	}
+	// A device that could not be read is a finding (exit 1), counted.
+	var code interface{ ExitCode() int }
+	if err := Probes(probes).Err(); !errors.As(err, &code) || code.ExitCode() != 1 || !strings.HasPrefix(err.Error(), "1 of 2 devices could not be read") {
+		t.Errorf("one unreadable device: %v", err)
+	}
+	if err := Probes(probes[:1]).Err(); err != nil {
+		t.Errorf("every device read: %v", err)
 	}
 	opts := map[string]bool{}
 	for _, o := range []string{"alwaysUv", "authnrCfg", "bioEnroll", "clientPin", "credMgmt", "credentialMgmtPreview", "ep", "largeBlobs",

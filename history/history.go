@@ -96,10 +96,10 @@ type History struct {
 	Problems  []Problem `json:"problems"`
 }
 
-// ExitCode is 0 when every file verifies and nothing is overdue or open,
+// exitCode is 0 when every file verifies and nothing is overdue or open,
 // 1 when something is overdue or a finding is open, 2 when a signature, a
 // file or the chain is broken.
-func (h *History) ExitCode() int {
+func (h *History) exitCode() int {
 	code := 0
 	for _, p := range h.Problems {
 		switch p.Kind {
@@ -111,6 +111,31 @@ func (h *History) ExitCode() int {
 	}
 	return code
 }
+
+// Err is nil when every file verifies and nothing is overdue or open;
+// otherwise it says so in brief (the problems are in the text above it),
+// and its ExitCode is 1 when something is overdue or a finding is open,
+// 2 when a signature, a file or the chain is broken.
+func (h *History) Err() error {
+	switch h.exitCode() {
+	case 2:
+		return problems{fmt.Sprintf("%d problem(s); a signature, a file or a chain link is broken (see above)", len(h.Problems)), 2}
+	case 1:
+		return problems{fmt.Sprintf("%d problem(s): something is overdue or a finding is open (see above)", len(h.Problems)), 1}
+	}
+	return nil
+}
+
+// problems is what Err returns: a message and the exit code it means.
+type problems struct {
+	msg  string
+	code int
+}
+
+func (p problems) Error() string { return p.msg }
+
+// ExitCode is the command's exit code: 1 overdue or open, 2 broken.
+func (p problems) ExitCode() int { return p.code }
 
 // Read walks dir for report.json files, verifies each with the signature
 // beside it and the key it names, checks that key is trusted, links the

@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +75,7 @@ func read(t *testing.T, dir, fp string, now time.Time) *History {
 func TestSafeVerifies(t *testing.T) {
 	dir, fp := safe(t)
 	h := read(t, dir, fp, fixtureEnd)
-	if len(h.Problems) != 0 || h.ExitCode() != 0 {
+	if len(h.Problems) != 0 || h.exitCode() != 0 {
 		t.Fatalf("problems in a clean safe: %+v", h.Problems)
 	}
 	if len(h.Accounts) != 2 {
@@ -98,7 +99,7 @@ func TestSafeVerifies(t *testing.T) {
 			t.Fatalf("%s due: rotation %v, health %v", a.UPN, a.NextRotation, a.NextHealth)
 		}
 	}
-	text := h.Text()
+	text := h.text()
 	for _, want := range []string{"breakglass1@contoso.onmicrosoft.com", "breakglass2@contoso.onmicrosoft.com", "enrolled key 1", "retired", "next rotation due", "next health check due", "Every report verifies"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, text)
@@ -133,8 +134,8 @@ func TestReportDeleted(t *testing.T) {
 	os.RemoveAll(reportDirs(t, dir, bg1)[3]) // year 2's health check
 	h := read(t, dir, fp, fixtureEnd)
 	problem(t, h, kindBroken, "a report is missing from the chain")
-	if h.ExitCode() != 2 {
-		t.Fatalf("exit %d, want 2", h.ExitCode())
+	if h.exitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.exitCode())
 	}
 }
 
@@ -147,8 +148,8 @@ func TestByteChanged(t *testing.T) {
 	os.WriteFile(f, b, 0o644)
 	h := read(t, dir, fp, fixtureEnd)
 	problem(t, h, kindBroken, "does not verify")
-	if h.ExitCode() != 2 {
-		t.Fatalf("exit %d, want 2", h.ExitCode())
+	if h.exitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.exitCode())
 	}
 }
 
@@ -193,8 +194,8 @@ func TestForkedChain(t *testing.T) {
 	})
 	h := read(t, dir, fp, fixtureEnd)
 	problem(t, h, kindBroken, "the chain forks")
-	if h.ExitCode() != 2 {
-		t.Fatalf("exit %d, want 2", h.ExitCode())
+	if h.exitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.exitCode())
 	}
 }
 
@@ -210,8 +211,8 @@ func TestUnknownKey(t *testing.T) {
 	replaceReport(t, dirs[5], other, func(r *report.Report) { r.Findings = nil })
 	h := read(t, dir, fp, fixtureEnd)
 	problem(t, h, kindBroken, "signed by an unknown workstation key")
-	if h.ExitCode() != 2 {
-		t.Fatalf("exit %d, want 2", h.ExitCode())
+	if h.exitCode() != 2 {
+		t.Fatalf("exit %d, want 2", h.exitCode())
 	}
 }
 
@@ -226,8 +227,8 @@ func TestHealthCheckOverdue(t *testing.T) {
 			t.Errorf("unexpected problem %+v", p)
 		}
 	}
-	if len(h.Problems) != 2 || h.ExitCode() != 1 {
-		t.Fatalf("exit %d, problems %+v; want one overdue health check per account, exit 1", h.ExitCode(), h.Problems)
+	if len(h.Problems) != 2 || h.exitCode() != 1 {
+		t.Fatalf("exit %d, problems %+v; want one overdue health check per account, exit 1", h.exitCode(), h.Problems)
 	}
 	// A shorter rotation interval from the config makes the rotation late too.
 	h, err := Read(dir, Options{Trusted: []string{fp}, Rehearsal: true, Now: fixtureEnd,
@@ -289,8 +290,35 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(h.Accounts) != 0 || h.ExitCode() != 2 {
+		if len(h.Accounts) != 0 || h.exitCode() != 2 {
 			t.Fatalf("untrusted bytes accepted: %+v", h)
 		}
 	})
+}
+
+// Err carries the command's exit code and says what kind of problem there
+// is: nothing (nil), overdue or open (1), broken (2), broken winning.
+func TestErrCarriesTheExitCode(t *testing.T) {
+	var h History
+	if err := h.Err(); err != nil {
+		t.Fatalf("no problems: %v", err)
+	}
+	for _, tc := range []struct {
+		kinds []string
+		code  int
+		say   string
+	}{
+		{[]string{kindOverdue}, 1, "1 problem(s): something is overdue"},
+		{[]string{kindOverdue, kindBroken}, 2, "2 problem(s); a signature, a file or a chain link is broken"},
+	} {
+		h.Problems = nil
+		for _, k := range tc.kinds {
+			h.Problems = append(h.Problems, Problem{Kind: k})
+		}
+		var code interface{ ExitCode() int }
+		err := h.Err()
+		if !errors.As(err, &code) || code.ExitCode() != tc.code || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%v: %v", tc.kinds, err)
+		}
+	}
 }

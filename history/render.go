@@ -3,14 +3,21 @@ package history
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/keyceremony/keyceremony/internal/pdfdoc"
 )
 
-// Text renders the history for a terminal or a printer: problems first,
-// then each account's timeline and what is due.
-func (h *History) Text() string {
+// WriteText writes the history for a terminal: problems first, then each
+// account's timeline and what is due.
+func (h *History) WriteText(w io.Writer) error {
+	_, err := io.WriteString(w, h.text())
+	return err
+}
+
+// text renders the history for a terminal or a printer.
+func (h *History) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Safe history of %s, checked %s\n", h.Dir, h.Checked.Format("2006-01-02 15:04 UTC"))
 	if len(h.Problems) == 0 {
@@ -74,7 +81,7 @@ func (h *History) PDF() ([]byte, error) {
 		pdf.CellFormat(0, 4, fmt.Sprintf("keyceremony history — checked %s — page %d of {pages}", day(h.Checked), pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
-	for i, l := range strings.Split(strings.TrimRight(h.Text(), "\n"), "\n") {
+	for i, l := range strings.Split(strings.TrimRight(h.text(), "\n"), "\n") {
 		style := ""
 		if i == 0 || (l != "" && !strings.HasPrefix(l, " ")) {
 			style = "B"

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,27 +37,37 @@ const (
 	filePrintable      = "report.txt"            // the page to print for the safe
 )
 
-// WritePublicKeyFiles writes the signing key for verifiers into dir
-// (created): report.pub (OpenSSH), report.pem (PKIX, for openssl) and
-// allowed_signers (for ssh-keygen -Y verify, limited to the report
-// namespace). It returns the paths written.
-func WritePublicKeyFiles(dir string, key crypto.PublicKey) ([]string, error) {
-	files, err := publicKeyFiles(key)
+// WriteKey says which key signs this workstation's reports (its kind,
+// its fingerprint, its OpenSSH public key) and, when dir is not empty,
+// writes it for verifiers into dir (created): report.pub (OpenSSH),
+// report.pem (PKIX, for openssl) and allowed_signers (for ssh-keygen -Y
+// verify, limited to the report namespace).
+func WriteKey(out io.Writer, signer workstation.Signer, dir string) error {
+	pub, err := signer.SSHPublicKey()
 	if err != nil {
-		return nil, err
+		return err
+	}
+	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", signer.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
+	if dir == "" {
+		return nil
+	}
+	files, err := publicKeyFiles(signer.Key.Public())
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	var paths []string
 	for _, name := range []string{FilePublicKey, filePublicKeyPEM, FileAllowedSigners} {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, files[name], 0o644); err != nil {
-			return nil, err
+			return err
 		}
 		paths = append(paths, path)
 	}
-	return paths, nil
+	_, err = fmt.Fprintf(out, "Wrote %s\n", strings.Join(paths, ", "))
+	return err
 }
 
 // publicKeyFiles renders the signing key for verifiers: report.pub

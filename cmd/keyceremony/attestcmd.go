@@ -28,84 +28,67 @@ func verifierFlags(fs *cli.Flags) (func() (*attest.Verifier, error), *bool) {
 	}, isRehearsal
 }
 
-func cmdAttestVerify(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdAttestVerify(fs *cli.Flags) cli.Run {
 	verifier, _ := verifierFlags(fs)
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
 	rpID := fs.String("rp-id", "login.microsoft.com", "expected relying party ID")
 	origin := fs.String("origin", "https://login.microsoft.com", "expected origin in clientDataJSON")
 	firmware := fs.String("firmware", "", "the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)")
-	path, err := fs.One(args, s, "registration file")
-	if err != nil {
+	return func(ctx context.Context, path string, s cli.IO) error {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		vf, err := verifier()
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		in, err := attest.InputFromRegistrationJSON(data, *firmware)
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		v, err := vf.Verify(in, attest.Expect{RPID: *rpID, Origin: *origin})
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		if err = cli.Show(s.Out, *asJSON, v); err == nil && !v.Allowed {
+			err = cli.Finding("refused (%d reasons)", len(v.Reasons))
+		}
 		return err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	vf, err := verifier()
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	in, err := attest.InputFromRegistrationJSON(data, *firmware)
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	v, err := vf.Verify(in, attest.Expect{RPID: *rpID, Origin: *origin})
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	if *asJSON {
-		err = cli.WriteJSON(s.Out, v)
-	} else {
-		err = v.WriteText(s.Out)
-	}
-	if err != nil {
-		return err
-	}
-	if !v.Allowed {
-		return cli.Finding("refused (%d reasons)", len(v.Reasons))
-	}
-	return nil
 }
 
-func cmdPolicyShow(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	if err := fs.NoArgs(args, s); err != nil {
+func cmdPolicyShow(fs *cli.Flags) cli.Run {
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		p, err := attest.DefaultPolicy()
+		if err == nil {
+			_, err = s.Out.Write(p.JSON())
+		}
 		return err
 	}
-	p, err := attest.DefaultPolicy()
-	if err != nil {
-		return err
-	}
-	_, err = s.Out.Write(p.JSON())
-	return err
 }
 
-func cmdPolicyRoots(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdPolicyRoots(fs *cli.Flags) cli.Run {
 	dir := fs.String("out", "", "directory to write the roots into (created)")
-	if err := fs.NoArgs(args, s); err != nil {
-		return err
+	fs.Need("out")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		p, err := attest.DefaultPolicy()
+		if err != nil {
+			return err
+		}
+		return p.WriteRoots(*dir, s.Out)
 	}
-	if *dir == "" {
-		return fs.UsageError("--out is required")
-	}
-	p, err := attest.DefaultPolicy()
-	if err != nil {
-		return err
-	}
-	return p.WriteRoots(*dir, s.Out)
 }
 
-func cmdPolicyCheck(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	path, err := fs.One(args, s, `policy file, or "default"`)
-	if err != nil {
-		return err
+func cmdPolicyCheck(fs *cli.Flags) cli.Run {
+	return func(ctx context.Context, path string, s cli.IO) error {
+		p, err := attest.DefaultPolicy()
+		if path != "default" {
+			p, err = attest.LoadPolicy(path)
+		}
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		return p.WriteText(s.Out)
 	}
-	p, err := attest.DefaultPolicy()
-	if path != "default" {
-		p, err = attest.LoadPolicy(path)
-	}
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	return p.WriteText(s.Out)
 }

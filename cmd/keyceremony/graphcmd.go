@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/internal/cli"
 )
 
-// graphFlags are the sign-in and endpoint flags of every Graph command.
-type graphFlags struct {
+// graphSignIn is the sign-in and endpoint flags of every Graph command.
+type graphSignIn struct {
 	tenant, clientID, mode, cert, secretFile, authority, root, caFile string
 }
 
-func (g *graphFlags) register(fs *flag.FlagSet) {
+// graphFlags defines the sign-in and endpoint flags on fs.
+func graphFlags(fs *cli.Flags) *graphSignIn {
+	var g graphSignIn
 	fs.StringVar(&g.tenant, "tenant", "", "Entra tenant ID")
 	fs.StringVar(&g.clientID, "client-id", "", "app registration (client) ID")
 	fs.StringVar(&g.mode, "auth", enroll.SignInDeviceCode, "sign-in: device-code, browser, certificate or secret")
@@ -22,12 +24,12 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.authority, "authority", "", "sign-in authority (default Entra's; the Graph emulator's URL for rehearsals)")
 	fs.StringVar(&g.root, "graph", enroll.DefaultRoot, "Graph endpoint (the emulator's URL for rehearsals)")
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
+	return &g
 }
 
-// signIn signs in as the flags say and returns a Graph client; with write
-// it first checks the sign-in may write authentication methods and says
-// who signed in.
-func (g *graphFlags) signIn(ctx context.Context, stderr io.Writer, write bool) (*enroll.Client, error) {
+// signIn signs in as the flags say, checks the sign-in may write
+// authentication methods, says who signed in, and returns a Graph client.
+func (g *graphSignIn) signIn(ctx context.Context, stderr io.Writer) (*enroll.Client, error) {
 	return enroll.Connect(ctx, enroll.AuthConfig{TenantID: g.tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
-		SecretFile: g.secretFile, AuthorityHost: g.authority}, g.root, g.caFile, write, stderr)
+		SecretFile: g.secretFile, AuthorityHost: g.authority}, g.root, g.caFile, true, stderr)
 }

@@ -23,16 +23,16 @@ func commands() []cli.Command {
 			"re-verify the keys and audit the account(s), read only: exit 0 all pass, 1 findings, 2 could not run", cmdHealth),
 		cmd("devices", "[--json] [--device ADDRESS]…", "list FIDO authenticators", cmdDevices),
 		cmd("info", "--device ADDRESS [--json]", "show one authenticator's getInfo", cmdInfo),
-		cmd("attest verify", "[--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json",
+		cmdArg("attest verify", "registration file", "[--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json",
 			"judge a registration: exit 0 allowed, 1 refused, 2 unreadable", cmdAttestVerify),
-		cmd("policy check", "FILE|default", `validate a policy and show what it allows ("default": the embedded one)`, cmdPolicyCheck),
+		cmdArg("policy check", `policy file, or "default"`, "FILE|default", `validate a policy and show what it allows ("default": the embedded one)`, cmdPolicyCheck),
 		cmd("policy show", "", "print the embedded policy as it is", cmdPolicyShow),
 		cmd("policy roots", "--out DIR", "write the embedded policy's roots as PEM files", cmdPolicyRoots),
-		cmd("report verify", "[--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json", "verify a signed report (and its chain)", cmdReportVerify),
-		cmd("report show", "REPORT.json", "show a report's page, unverified", cmdReportShow),
-		cmd("report print", "REPORT.json --out report.pdf|report.txt", "write a report's printable page", cmdReportPrint),
+		cmdArg("report verify", "report", "[--pub report.pub] [--previous OLD.json] [--rehearsal] REPORT.json", "verify a signed report (and its chain)", cmdReportVerify),
+		cmdArg("report show", "report", "REPORT.json", "show a report's page, unverified", cmdReportShow),
+		cmdArg("report print", "report", "REPORT.json --out report.pdf|report.txt", "write a report's printable page", cmdReportPrint),
 		cmd("report key", "[--tpm /dev/tpmrm0 | --software-key FILE] [--out DIR]", "show (and write) the workstation's report key", cmdReportKey),
-		cmd("history", "DIR --trust SHA256:… [--trust …] [--config FILE] [--json] [--pdf FILE] [--rehearsal]",
+		cmdArg("history", "folder: the one that came out of the safe", "DIR --trust SHA256:… [--trust …] [--config FILE] [--json] [--pdf FILE] [--rehearsal]",
 			"verify a safe's reports and chains, per account timeline and what is due: exit 0 all well, 1 overdue/finding, 2 broken", cmdHistory),
 		cmd("offline export", "--user UPN --keys 2 --out options.json [--timeout-minutes 1440] [--tpm PATH | --software-key FILE] [sign-in flags]",
 			"connected machine: fetch the creation options and sign them", cmdOfflineExport),
@@ -42,19 +42,23 @@ func commands() []cli.Command {
 		cmd("offline register", "--options options.json --results results.json --trust SHA256:… [--tpm PATH | --software-key FILE] [sign-in flags]",
 			"connected machine: register the workstation's credentials", cmdOfflineRegister),
 		cmd("config init", "[--out ceremony.jsonc]", "write a complete, commented example ceremony config", cmdConfigInit),
-		cmd("config check", "FILE", "check a config the day before: nothing is signed in, no key or TPM opened", cmdConfigCheck),
+		cmdArg("config check", "config file to check", "FILE", "check a config the day before: nothing is signed in, no key or TPM opened", cmdConfigCheck),
 		cmd("config udev", "", "print the udev rule that lets the officers open the keys", cmdConfigUdev),
 		cmd("simkey serve", "--socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]",
 			"serve a virtual key on a SOCK_SEQPACKET socket", cmdSimkeyServe),
 		cmd("graph-emulator", "[--listen 127.0.0.1:8443] [--state FILE] [--dir DIR]", "serve the local Graph emulator (TEST tenant)", cmdGraphEmulator),
 		cmd("version", "[--json]", "print version, revision, Go, binary SHA-256 (and modules)", cmdVersion),
-		cmd("completion bash", "", "print the bash completion script", cmdCompletion),
 	}
 }
 
-// cmd is one command of the list.
-func cmd(name, synopsis, summary string, run func(context.Context, *cli.Flags, []string, cli.IO) error) cli.Command {
-	return cli.Command{Name: name, Synopsis: synopsis, Summary: summary, Run: run}
+// cmd is one command of the list that takes flags only.
+func cmd(name, synopsis, summary string, flags func(*cli.Flags) cli.Run) cli.Command {
+	return cli.Command{Name: name, Synopsis: synopsis, Summary: summary, Flags: flags}
+}
+
+// cmdArg is one command of the list that takes one argument: arg says what.
+func cmdArg(name, arg, synopsis, summary string, flags func(*cli.Flags) cli.Run) cli.Command {
+	return cli.Command{Name: name, Arg: arg, Synopsis: synopsis, Summary: summary, Flags: flags}
 }
 
 // app is keyceremony's command line.
@@ -74,14 +78,4 @@ func main() {
 // 1 the command ran and found a problem, 2 it could not run.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return app().Run(ctx, args, cli.IO{In: stdin, Out: stdout, Err: stderr})
-}
-
-// cmdCompletion prints the bash completion script: what -h documents is
-// what it offers, and nothing else.
-func cmdCompletion(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-	if err := fs.NoArgs(args, s); err != nil {
-		return err
-	}
-	_, err := io.WriteString(s.Out, app().BashCompletion(ctx))
-	return err
 }

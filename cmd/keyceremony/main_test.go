@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/buildinfo"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 	"github.com/keyceremony/keyceremony/report"
@@ -327,7 +328,7 @@ func TestVersionJSON(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("version --json: exit %d, stderr %q", code, errOut)
 	}
-	var v versionInfo
+	var v buildinfo.Info
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("version --json is not JSON: %v\n%s", err, out)
 	}

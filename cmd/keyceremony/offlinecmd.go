@@ -12,34 +12,30 @@ import (
 	"github.com/keyceremony/keyceremony/offline"
 )
 
-func cmdOfflineExport(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdOfflineExport(fs *cli.Flags) cli.Run {
 	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	upn := fs.String("user", "", "the break-glass account (UPN or object ID)")
 	keys := fs.Int("keys", 2, "number of keys")
 	outPath := fs.String("out", "", "the options file to write")
 	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
-	var g graphFlags
-	g.register(fs.FlagSet)
-	if err := fs.NoArgs(args, s); err != nil {
+	g := graphFlags(fs)
+	fs.Need("user", "out")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		signer, closeSigner, err := openSigner()
+		if err != nil {
+			return err
+		}
+		defer closeSigner()
+		c, err := g.signIn(ctx, s.Err)
+		if err != nil {
+			return err
+		}
+		_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 		return err
 	}
-	if *upn == "" || *outPath == "" {
-		return fs.UsageError("--user and --out are required")
-	}
-	signer, closeSigner, err := openSigner()
-	if err != nil {
-		return err
-	}
-	defer closeSigner()
-	c, err := g.signIn(ctx, s.Err, true)
-	if err != nil {
-		return err
-	}
-	_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
-	return err
 }
 
-func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	optsPath := fs.String("options", "", "the options file the connected machine wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the connected machine's key (from its screen or paper)")
@@ -54,51 +50,44 @@ func cmdOfflineCreate(ctx context.Context, fs *cli.Flags, args []string, s cli.I
 	yes := fs.Bool("yes", false, "take confirmations as given (headless); otherwise each officer types y")
 	generated := fs.Bool("generated-pin", false, "generate each PIN and print each half on its own page for its own envelope, instead of typed halves")
 	printCommand := fs.String("print-command", "lp", "the command that prints a generated half's page from its standard input (with --rehearsal: pages go to OUT's folder, envelopes/)")
-	if err := fs.NoArgs(args, s); err != nil {
+	fs.Need("options", "trust", "out")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		signer, closeSigner, err := openSigner()
+		if err != nil {
+			return err
+		}
+		defer closeSigner()
+		vf, err := verifier()
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		print := envelope.Command(strings.Fields(*printCommand))
+		if *isRehearsal {
+			print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
+		}
+		_, err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
+			Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
 		return err
 	}
-	if *optsPath == "" || *outPath == "" || *trust == "" {
-		return fs.UsageError("--options, --trust and --out are required")
-	}
-	signer, closeSigner, err := openSigner()
-	if err != nil {
-		return err
-	}
-	defer closeSigner()
-	vf, err := verifier()
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	print := envelope.Command(strings.Fields(*printCommand))
-	if *isRehearsal {
-		print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
-	}
-	_, err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
-		OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
-		Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
-	return err
 }
 
-func cmdOfflineRegister(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 	openSigner := signerFlags(fs, "sign with this software key instead of a TPM")
 	optsPath := fs.String("options", "", "the options file this machine wrote")
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
-	var g graphFlags
-	g.register(fs.FlagSet)
-	if err := fs.NoArgs(args, s); err != nil {
+	g := graphFlags(fs)
+	fs.Need("options", "results", "trust")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		signer, closeSigner, err := openSigner()
+		if err != nil {
+			return err
+		}
+		defer closeSigner()
+		_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
+			return g.signIn(ctx, s.Err)
+		}, s.Out)
 		return err
 	}
-	if *optsPath == "" || *resPath == "" || *trust == "" {
-		return fs.UsageError("--options, --results and --trust are required")
-	}
-	signer, closeSigner, err := openSigner()
-	if err != nil {
-		return err
-	}
-	defer closeSigner()
-	_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
-		return g.signIn(ctx, s.Err, true)
-	}, s.Out)
-	return err
 }

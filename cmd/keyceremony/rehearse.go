@@ -6,8 +6,6 @@ import (
 
 	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
-	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/tui"
 )
 
 // rehearse runs the whole ceremony engine on two virtual keys (served
@@ -16,33 +14,22 @@ import (
 // attestation / enrollment / test assertion, retirement of last year's key,
 // and a signed rehearsal report. `rehearse health` then runs the health
 // check against that report.
-func rehearse(withHealth bool) func(context.Context, *cli.Flags, []string, cli.IO) error {
-	return func(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
-		return rehearseWith(ctx, fs, args, s, withHealth)
+func rehearse(withHealth bool) func(*cli.Flags) cli.Run {
+	return func(fs *cli.Flags) cli.Run {
+		outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
+		yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
+		nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
+		generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
+		return func(ctx context.Context, _ string, s cli.IO) error {
+			if *nAccounts < 1 || *nAccounts > 9 {
+				return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
+			}
+			err := rehearsal.RunSitting(ctx, s.Out, rehearsal.SittingOptions{Dir: *outDir, Accounts: *nAccounts, GeneratedPIN: *generated,
+				Health: withHealth, Headless: *yes, Tool: tool()})
+			if errors.Is(err, rehearsal.ErrFindings) {
+				return cli.Finding("%s", err.Error())
+			}
+			return err
+		}
 	}
-}
-
-func rehearseWith(ctx context.Context, fs *cli.Flags, args []string, s cli.IO, withHealth bool) error {
-	outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")
-	yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
-	nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
-	generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
-	if err := fs.NoArgs(args, s); err != nil {
-		return err
-	}
-	if *nAccounts < 1 || *nAccounts > 9 {
-		return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
-	}
-	terminal := tui.IsTerminal()
-	if withHealth && !*yes && terminal {
-		// Refused before anything starts: the health check has no TUI of
-		// its own in a rehearsal yet.
-		return cli.UsageError(errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`"))
-	}
-	err := rehearsal.RunSitting(ctx, s.Out, rehearsal.SittingOptions{Dir: *outDir, Accounts: *nAccounts, GeneratedPIN: *generated,
-		Health: withHealth, UseTUI: !*yes && terminal, NotATerminal: !*yes && !terminal, Tool: report.ToolInfo(version, revision)})
-	if errors.Is(err, rehearsal.ErrFindings) {
-		return cli.Finding("%s", err.Error())
-	}
-	return err
 }

@@ -11,36 +11,32 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 )
 
-func cmdSimkeyServe(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdSimkeyServe(fs *cli.Flags) cli.Run {
 	sock := fs.String("socket", "", "UNIX SOCK_SEQPACKET socket path to listen on")
 	statePath := fs.String("state", "", "keep the key's state (PIN, credentials, counter) in this file across restarts")
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
 	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
 	resetWindow := fs.Duration("reset-window", 10*time.Second, "how long after power-up (start or SIGHUP) the key accepts a reset")
-	if err := fs.NoArgs(args, s); err != nil {
-		return err
-	}
-	if *sock == "" {
-		return fs.UsageError("--socket is required")
-	}
-	cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow}
-	if *aaguid != "" {
-		a, err := ctap.ParseAAGUID(*aaguid)
-		if err != nil {
-			return cli.UsageError(err)
+	fs.Need("socket")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow}
+		if *aaguid != "" {
+			a, err := ctap.ParseAAGUID(*aaguid)
+			if err != nil {
+				return cli.UsageError(err)
+			}
+			cfg.AAGUID = a
 		}
-		cfg.AAGUID = a
+		return simkey.ServeSocket(ctx, cfg, *sock, s.Out, s.Err)
 	}
-	return simkey.ServeSocket(ctx, cfg, *sock, s.Out, s.Err)
 }
 
 // cmdGraphEmulator serves the local Graph emulator until interrupted.
-func cmdGraphEmulator(ctx context.Context, fs *cli.Flags, args []string, s cli.IO) error {
+func cmdGraphEmulator(fs *cli.Flags) cli.Run {
 	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
 	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
 	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
-	if err := fs.NoArgs(args, s); err != nil {
-		return err
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		return emulated.Serve(ctx, emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen}, s.Out)
 	}
-	return emulated.Serve(ctx, emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen}, s.Out)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,12 +17,20 @@ type IO struct {
 }
 
 // Command is one command line the CLI takes: its words ("report verify"),
-// the rest of its usage line, what it does, and how it runs. Run defines
-// its flags on fs, then parses args with it.
+// the rest of its usage line, what it does, the one positional argument
+// it takes (Arg names it, "report"; empty: none), and its flags. Flags
+// defines them on fs and returns what runs once the App has parsed the
+// command line, checked the argument and the flags fs.Need names, and
+// answered -h.
 type Command struct {
 	Name, Synopsis, Summary string
-	Run                     func(ctx context.Context, fs *Flags, args []string, s IO) error
+	Arg                     string
+	Flags                   func(fs *Flags) Run
 }
+
+// Run is a command with its flags parsed: arg is its positional argument
+// ("" for a command that takes none).
+type Run func(ctx context.Context, arg string, s IO) error
 
 // App is a command line program: its name, the line above and the line
 // below its overview, its commands in the order the overview shows them,
@@ -85,15 +94,21 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 		args = append([]string{"version"}, args[1:]...)
 	}
 	var best *Command
-	for i, c := range a.Commands {
+	commands := a.commands()
+	for i, c := range commands {
 		n := len(strings.Fields(c.Name))
 		if len(args) >= n && strings.Join(args[:n], " ") == c.Name && (best == nil || n > len(strings.Fields(best.Name))) {
-			best = &a.Commands[i]
+			best = &commands[i]
 		}
 	}
 	if best != nil {
 		fs := newFlags(a.Name, best.Name, best.Synopsis)
-		return best.Run(ctx, fs, args[len(strings.Fields(best.Name)):], s)
+		run := best.Flags(fs)
+		arg, err := fs.parseFor(*best, args[len(strings.Fields(best.Name)):], s.Out)
+		if err != nil {
+			return err
+		}
+		return run(ctx, arg, s)
 	}
 	if group := a.list(args[0] + " "); group != "" {
 		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
@@ -109,6 +124,18 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 	return UsageError(fmt.Errorf("unknown command %q (the commands are listed above)", args[0]))
 }
 
+// commands is the App's own commands, then the one every App has:
+// completion bash, which offers what -h documents and nothing else.
+func (a App) commands() []Command {
+	return append(slices.Clip(a.Commands), Command{Name: "completion bash", Summary: "print the bash completion script",
+		Flags: func(*Flags) Run {
+			return func(_ context.Context, _ string, s IO) error {
+				_, err := io.WriteString(s.Out, a.BashCompletion())
+				return err
+			}
+		}})
+}
+
 // Overview is the usage of the whole program.
 func (a App) Overview() string {
 	return a.Header + "\n\nUsage:\n" + a.list("") + "\n" + a.Footer + "\n"
@@ -118,7 +145,7 @@ func (a App) Overview() string {
 // prefix, each followed by what it does.
 func (a App) list(prefix string) string {
 	var b strings.Builder
-	for _, c := range a.Commands {
+	for _, c := range a.commands() {
 		if strings.HasPrefix(c.Name+" ", prefix) {
 			fmt.Fprintf(&b, "%s\n%s\n", wrap(a.Name+" "+c.Name+" "+c.Synopsis, 78, "  ", "      "), wrap(c.Summary, 78, "    ", "    "))
 		}

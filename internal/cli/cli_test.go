@@ -25,21 +25,26 @@ func TestWrap(t *testing.T) {
 // error or a panic, which is a message, never a stack trace.
 func TestRunExitCodes(t *testing.T) {
 	refused := errors.New("the officers stopped")
-	cmd := func(err error) func(context.Context, *Flags, []string, IO) error {
-		return func(_ context.Context, fs *Flags, args []string, s IO) error {
+	cmd := func(err error) func(*Flags) Run {
+		return func(fs *Flags) Run {
 			fs.Bool("flag", false, "a flag")
-			if err := fs.NoArgs(args, s); err != nil {
-				return err
-			}
-			return err
+			return func(context.Context, string, IO) error { return err }
 		}
 	}
+	var got string
 	app := App{Name: "prog", Header: "prog", Refused: []error{refused}, Commands: []Command{
-		{Name: "ok", Run: cmd(nil)},
-		{Name: "group find", Run: cmd(Finding("%d found", 3))},
-		{Name: "group refuse", Run: cmd(refused)},
-		{Name: "group usage", Run: cmd(UsageError(refused))},
-		{Name: "boom", Run: func(context.Context, *Flags, []string, IO) error { panic("nil map") }},
+		{Name: "ok", Flags: cmd(nil)},
+		{Name: "group find", Flags: cmd(Finding("%d found", 3))},
+		{Name: "group refuse", Flags: cmd(refused)},
+		{Name: "group usage", Flags: cmd(UsageError(refused))},
+		{Name: "boom", Flags: func(*Flags) Run { return func(context.Context, string, IO) error { panic("nil map") } }},
+		{Name: "need", Arg: "report", Flags: func(fs *Flags) Run {
+			out := fs.String("out", "", "where the page goes")
+			fs.String("pub", "", "the public key")
+			fs.Var(new(Strings), "trust", "a trusted key")
+			fs.Need("out", "trust")
+			return func(_ context.Context, arg string, _ IO) error { got = arg + " " + *out; return nil }
+		}},
 	}}
 	for _, tc := range []struct {
 		args []string
@@ -48,6 +53,8 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		{[]string{"ok"}, 0, ""},
 		{[]string{"ok", "-h"}, 0, ""},
+		{[]string{"completion", "bash"}, 0, ""}, // every App has it
+		{[]string{"completion", "bash", "extra"}, 2, "completion bash takes no arguments"},
 		{[]string{"group", "-h"}, 0, ""},
 		{[]string{"group", "find"}, 1, "3 found"},
 		{[]string{"group", "refuse"}, 1, "the officers stopped"},
@@ -58,6 +65,14 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"ok", "--nope"}, 2, "not defined"},
 		{[]string{"boom"}, 2, "internal error (nil map)"},
 		{[]string{"nope"}, 2, `unknown command "nope"`},
+		// A command's positional argument and the flags it needs are
+		// checked before it runs; each missing flag is named with what it is.
+		{[]string{"need", "r.json", "--out", "p.pdf", "--trust", "k"}, 0, ""},
+		{[]string{"need", "--trust", "k", "r.json"}, 2, "--out is required: where the page goes\nusage: prog need"},
+		{[]string{"need", "r.json"}, 2, "--out is required: where the page goes\n--trust is required: a trusted key\n"},
+		{[]string{"need", "--out", "", "--trust", "k", "r.json"}, 2, "--out is required"},
+		{[]string{"need", "--out", "p", "--trust", "k"}, 2, "give exactly one report"},
+		{[]string{"need", "--out", "p", "--trust", "k", "a", "b"}, 2, "give exactly one report"},
 		{nil, 2, "Usage:"},
 	} {
 		var out, errOut bytes.Buffer
@@ -65,5 +80,25 @@ func TestRunExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut.String(), tc.err) || strings.Contains(errOut.String(), "goroutine") {
 			t.Errorf("%q: exit %d (want %d), stderr %q (want %q)", tc.args, code, tc.code, errOut.String(), tc.err)
 		}
+	}
+	if got != "r.json p.pdf" {
+		t.Errorf("need ran with %q, want its argument and --out", got)
+	}
+}
+
+// -h marks the flags a command needs, and shows the rest as they are.
+func TestHelpMarksRequiredFlags(t *testing.T) {
+	app := App{Name: "prog", Commands: []Command{{Name: "x", Synopsis: "--out FILE [--pub FILE]", Flags: func(fs *Flags) Run {
+		fs.String("out", "", "where the page goes")
+		fs.String("pub", "", "the public key")
+		fs.Need("out")
+		return func(context.Context, string, IO) error { t.Fatal("-h ran the command"); return nil }
+	}}}}
+	var out bytes.Buffer
+	if code := app.Run(context.Background(), []string{"x", "-h"}, IO{In: strings.NewReader(""), Out: &out, Err: &out}); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	if h := out.String(); !strings.Contains(h, "where the page goes (required)") || strings.Contains(h, "the public key (required)") {
+		t.Errorf("-h:\n%s", h)
 	}
 }

@@ -37,10 +37,11 @@ func (finding) ExitCode() int   { return 1 }
 // what, in brief.
 func Finding(format string, a ...any) error { return finding{fmt.Sprintf(format, a...)} }
 
-// Flags is one command's flag set and its usage line.
+// Flags is one command's flag set, its usage line and the flags it needs.
 type Flags struct {
 	*flag.FlagSet
-	usage string // e.g. "keyceremony report verify [--pub FILE] REPORT.json"
+	usage    string // e.g. "keyceremony report verify [--pub FILE] REPORT.json"
+	required []string
 }
 
 // newFlags returns the flag set of a program's command with its synopsis.
@@ -51,11 +52,11 @@ func newFlags(program, name, synopsis string) *Flags {
 	return &Flags{FlagSet: fs, usage: strings.TrimSpace(program + " " + name + " " + synopsis)}
 }
 
-// Parse reads args with flags and positional arguments in any order
+// parse reads args with flags and positional arguments in any order
 // ("report verify report.json --rehearsal" works) and returns the
 // positional ones. -h or --help prints the usage of this command alone to
 // out and ends the command with exit 0.
-func (f *Flags) Parse(args []string, out io.Writer) ([]string, error) {
+func (f *Flags) parse(args []string, out io.Writer) ([]string, error) {
 	var positional []string
 	for {
 		if err := f.FlagSet.Parse(args); err != nil {
@@ -73,26 +74,49 @@ func (f *Flags) Parse(args []string, out io.Writer) ([]string, error) {
 	}
 }
 
-// NoArgs parses the args of a command that takes flags only.
-func (f *Flags) NoArgs(args []string, s IO) error {
-	pos, err := f.Parse(args, s.Out)
-	if err == nil && len(pos) > 0 {
-		err = f.UsageError("%s takes no arguments, got %q", f.Name(), pos[0])
-	}
-	return err
-}
-
-// One parses the args of a command that takes exactly one argument (what
-// names it in the error) and returns it.
-func (f *Flags) One(args []string, s IO, what string) (string, error) {
-	pos, err := f.Parse(args, s.Out)
-	if err == nil && len(pos) != 1 {
-		err = f.UsageError("give exactly one %s", what)
-	}
-	if err != nil {
+// parseFor parses the command line of c: its flags, then the one
+// positional argument c.Arg names (or none), then the flags Need named
+// must have a value. Every missing flag is named, with what it is for.
+func (f *Flags) parseFor(c Command, args []string, out io.Writer) (string, error) {
+	pos, err := f.parse(args, out)
+	switch {
+	case err != nil:
 		return "", err
+	case c.Arg == "" && len(pos) > 0:
+		return "", f.UsageError("%s takes no arguments, got %q", f.Name(), pos[0])
+	case c.Arg != "" && len(pos) != 1:
+		return "", f.UsageError("give exactly one %s", c.Arg)
+	}
+	var missing []string
+	for _, name := range f.required {
+		if fl := f.Lookup(name); fl.Value.String() == "" {
+			missing = append(missing, fmt.Sprintf("--%s is required: %s", name, strings.TrimSuffix(fl.Usage, requiredMark)))
+		}
+	}
+	if len(missing) > 0 {
+		return "", f.UsageError("%s", strings.Join(missing, "\n"))
+	}
+	if c.Arg == "" {
+		return "", nil
 	}
 	return pos[0], nil
+}
+
+// requiredMark ends the -h line of a flag Need names.
+const requiredMark = " (required)"
+
+// Need says the command cannot run without these flags (defined on f
+// already): the App refuses a command line that leaves one empty, naming
+// it, and -h marks them.
+func (f *Flags) Need(names ...string) {
+	for _, name := range names {
+		fl := f.Lookup(name)
+		if fl == nil {
+			panic("cli: Need of undefined flag --" + name) // a programming error, caught by every test of the command
+		}
+		fl.Usage += requiredMark
+		f.required = append(f.required, name)
+	}
 }
 
 // UsageError is a usage error (exit 2) that repeats the command's usage line.
@@ -120,6 +144,14 @@ func (m *Strings) String() string { return strings.Join(*m, ",") }
 
 // Set adds one value.
 func (m *Strings) Set(v string) error { *m = append(*m, v); return nil }
+
+// Show writes v as indented JSON (--json), or else as v's own text.
+func Show(out io.Writer, asJSON bool, v interface{ WriteText(io.Writer) error }) error {
+	if !asJSON {
+		return v.WriteText(out)
+	}
+	return WriteJSON(out, v)
+}
 
 // WriteJSON writes v as indented JSON.
 func WriteJSON(out io.Writer, v any) error {

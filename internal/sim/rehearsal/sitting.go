@@ -27,11 +27,11 @@ type SittingOptions struct {
 	Accounts     int    // break-glass accounts in the sitting, each with two virtual keys
 	GeneratedPIN bool   // generated PIN halves, printed to Dir/envelopes/*.pdf
 	Health       bool   // then the health check of every account
-	UseTUI       bool   // the officers' screen (else scripted officers, headless)
-	// NotATerminal: headless because there is no terminal, not by choice;
-	// the rehearsal says so.
-	NotATerminal bool
-	Tool         report.Tool
+	// Headless: scripted officers even at a terminal (--yes). Without it a
+	// terminal shows the officers' screen, and no terminal means scripted
+	// officers, which the rehearsal says.
+	Headless bool
+	Tool     report.Tool
 }
 
 // RunSitting runs the whole ceremony engine on virtual keys (served over
@@ -41,6 +41,13 @@ type SittingOptions struct {
 // key, and a signed rehearsal report per account (with a signed summary
 // for several); with o.Health, the health check of each account follows.
 func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
+	terminal := tui.IsTerminal()
+	if o.Health && !o.Headless && terminal {
+		// Refused before anything starts: the health check has no screen of
+		// its own in a rehearsal yet.
+		return errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`")
+	}
+	useTUI := !o.Headless && terminal
 	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), local Graph emulator, test attestation root,")
 	fmt.Fprintln(out, "throw-away signing key; nothing here touches a real key or tenant.")
 	if o.Dir == "" {
@@ -56,7 +63,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 	}
 	defer env.Close()
 	env.GeneratedPIN = o.GeneratedPIN
-	if o.NotATerminal {
+	if !o.Headless && !terminal {
 		fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
 	}
 	scripted := NewPrompter(env.Devices, out)
@@ -87,7 +94,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		cfg := env.CeremonyConfig(a.OutDir, o.Tool)
 		cfg.Account, cfg.OtherKeys = a.UPN, others
 		var res *ceremony.Result
-		if o.UseTUI {
+		if useTUI {
 			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
 				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
 				func(p officer.Prompter) (*ceremony.Engine, error) {
