@@ -106,11 +106,11 @@ func (c *client) Info(ctx context.Context) (*Info, error) {
 		return nil, fmt.Errorf("getInfo: %w: no versions", ErrMalformedReply)
 	}
 	if info.FirmwareVersion != nil {
-		info.FirmwareSource = FirmwareFromGetInfo
+		info.FirmwareSource = firmwareFromGetInfo
 	} else if dv, ok := c.ch.(deviceVersioner); ok {
 		if v := dv.DeviceVersion(); v != [3]byte{} {
 			fw := uint64(v[0])<<16 | uint64(v[1])<<8 | uint64(v[2])
-			info.FirmwareVersion, info.FirmwareSource = &fw, FirmwareFromCTAPHID
+			info.FirmwareVersion, info.FirmwareSource = &fw, firmwareFromCTAPHID
 		}
 	}
 	c.info = &info

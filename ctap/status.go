@@ -50,27 +50,7 @@ func (e *PINError) Error() string {
 // Unwrap lets errors.Is match the Status.
 func (e *PINError) Unwrap() error { return e.Status }
 
-// ErrUnsupported is wrapped by every UnsupportedError, so callers can tell
-// "this backend cannot do that" from a refusal by the key.
+// ErrUnsupported is wrapped by every backend's "cannot perform" error,
+// so callers can tell "this backend cannot do that" from a refusal by
+// the key.
 var ErrUnsupported = errors.New("operation not supported by this backend")
-
-// UnsupportedError says which backend cannot perform which operation, and
-// what to do instead. A backend returns it rather than skipping the
-// operation or approximating it silently.
-type UnsupportedError struct {
-	Backend string // e.g. "libfido2"
-	Op      string // e.g. "authenticatorConfig setMinPINLength"
-	Remedy  string // e.g. "use the native backend"
-}
-
-// Error implements error.
-func (e *UnsupportedError) Error() string {
-	s := fmt.Sprintf("the %s backend cannot perform %s", e.Backend, e.Op)
-	if e.Remedy != "" {
-		s += ": " + e.Remedy
-	}
-	return s
-}
-
-// Unwrap makes errors.Is(err, ErrUnsupported) hold.
-func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }

@@ -122,7 +122,7 @@ func TestRecordedYubiKeyGetInfo(t *testing.T) {
 		Transports:                  []string{"nfc", "usb", "smart-card"},
 		Algorithms:                  []ctapwire.CredentialParam{{Type: "public-key", Alg: -7}, {Type: "public-key", Alg: -8}, {Type: "public-key", Alg: -35}},
 		MaxSerializedLargeBlobArray: 4096, ForcePINChange: false, MinPINLength: 4, FirmwareVersion: &fw, MaxCredBlobLength: 32,
-		MaxRPIDsForSetMinPINLength: 1, RemainingDiscoverableCredentials: &rdc, FirmwareSource: ctap.FirmwareFromGetInfo,
+		MaxRPIDsForSetMinPINLength: 1, RemainingDiscoverableCredentials: &rdc, FirmwareSource: "getInfo firmwareVersion",
 	}
 	if !reflect.DeepEqual(*info, want) {
 		t.Fatalf("getInfo decoded as\n%+v\nwant\n%+v", *info, want)
@@ -144,7 +144,7 @@ func TestFirmwareFromCTAPHIDInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.FirmwareVersion == nil || *info.FirmwareVersion != 0x050201 || info.FirmwareSource != ctap.FirmwareFromCTAPHID {
+	if info.FirmwareVersion == nil || *info.FirmwareVersion != 0x050201 || info.FirmwareSource != "CTAPHID_INIT device version" {
 		t.Fatalf("firmware %v from %q, want 5.2.1 from the CTAPHID_INIT device version", info.FirmwareVersion, info.FirmwareSource)
 	}
 	if !bytes.Equal([]byte(strings.Join(info.Versions, ",")), []byte("U2F_V2,FIDO_2_0")) || info.MaxMsgSize != 1200 {

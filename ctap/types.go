@@ -73,8 +73,8 @@ func FormatFirmware(v uint64) string {
 
 // Sources of Info.FirmwareVersion.
 const (
-	FirmwareFromGetInfo = "getInfo firmwareVersion"
-	FirmwareFromCTAPHID = "CTAPHID_INIT device version"
+	firmwareFromGetInfo = "getInfo firmwareVersion"
+	firmwareFromCTAPHID = "CTAPHID_INIT device version"
 )
 
 // MinPINLengthText renders the minimum PIN length as the key reports it,

@@ -125,8 +125,8 @@ var (
 	privilegedAuthAdmin = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
 )
 
-// Access is what the signed-in principal may do, read from its token.
-type Access struct {
+// access is what the signed-in principal may do, read from its token.
+type access struct {
 	AppOnly     bool     `json:"app_only"`
 	Principal   string   `json:"principal"` // UPN, or app ID
 	Permissions []string `json:"permissions"`
@@ -136,11 +136,11 @@ type Access struct {
 // ErrInsufficientAccess is wrapped when the principal cannot do the job.
 var ErrInsufficientAccess = errors.New("the signed-in principal cannot manage the account's FIDO2 methods")
 
-// CheckAccess gets a Graph token and checks, before anything else, that it
+// checkAccess gets a Graph token and checks, before anything else, that it
 // carries UserAuthenticationMethod.ReadWrite.All or
 // UserAuthMethod-Passkey.ReadWrite.All, and in delegated use the Privileged
 // Authentication Administrator role. The error says exactly what is missing.
-func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, error) {
+func checkAccess(ctx context.Context, cred azcore.TokenCredential) (*access, error) {
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
 	if err != nil {
 		return nil, signInError(err)
@@ -149,7 +149,7 @@ func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, err
 	if err != nil {
 		return nil, err
 	}
-	a := &Access{AppOnly: claims.Scp == ""}
+	a := &access{AppOnly: claims.Scp == ""}
 	if a.AppOnly {
 		a.Principal, a.Permissions = claims.AppID, claims.Roles
 	} else {
@@ -173,7 +173,7 @@ func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*Access, err
 	return a, nil
 }
 
-// accessClaims are the access-token claims CheckAccess reads.
+// accessClaims are the access-token claims checkAccess reads.
 type accessClaims struct {
 	AppID string   `json:"appid"`
 	Roles []string `json:"roles"`
@@ -242,7 +242,7 @@ func readSecret(path string) (string, error) {
 // Connect signs in as a says and returns the Graph client of root (default
 // DefaultRoot). With caFile, sign-in and Graph trust that CA alone (the
 // emulator's). With write, it first checks that the principal may write
-// authentication methods (CheckAccess) and tells notice who signed in;
+// authentication methods (checkAccess) and tells notice who signed in;
 // notice also shows the device code when a has no prompt of its own.
 func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool, notice io.Writer) (*Client, error) {
 	if caFile != "" {
@@ -264,15 +264,15 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 		return nil, err
 	}
 	if write {
-		access, err := CheckAccess(ctx, cred)
+		acc, err := checkAccess(ctx, cred)
 		if err != nil {
 			return nil, err
 		}
 		kind := "delegated"
-		if access.AppOnly {
+		if acc.AppOnly {
 			kind = "app-only"
 		}
-		fmt.Fprintf(notice, "Signed in as %s (%s)\n", access.Principal, kind)
+		fmt.Fprintf(notice, "Signed in as %s (%s)\n", acc.Principal, kind)
 	}
 	return New(cred, Options{Root: root, HTTPClient: a.HTTPClient})
 }

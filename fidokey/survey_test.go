@@ -17,7 +17,7 @@ import (
 // labelled by its source and the minimum PIN length is not shown as 0.
 func TestInfoShowsFirmwareSourceAndUnreportedMinPIN(t *testing.T) {
 	fw := uint64(0x050201)
-	info := &ctap.Info{Versions: []string{"U2F_V2", "FIDO_2_0"}, FirmwareVersion: &fw, FirmwareSource: ctap.FirmwareFromCTAPHID, MaxMsgSize: 1200}
+	info := &ctap.Info{Versions: []string{"U2F_V2", "FIDO_2_0"}, FirmwareVersion: &fw, FirmwareSource: "CTAPHID_INIT device version", MaxMsgSize: 1200}
 	var out bytes.Buffer
 	d := &Description{Address: "hidraw:/dev/hidraw3", CTAPHID: hid.InitInfo{ProtocolVersion: 2, Major: 5, Minor: 2, Build: 1, Capabilities: 5}, Info: info}
 	if err := d.WriteText(&out); err != nil {
@@ -66,7 +66,7 @@ func TestDevicesAndInfoFitEightyColumns(t *testing.T) {
 	d := &Description{Address: "hidraw:/dev/hidraw12", CTAPHID: hid.InitInfo{ProtocolVersion: 2, Major: 5, Minor: 7, Build: 4, Capabilities: 5},
 		Info: &ctap.Info{Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"}, Extensions: []string{"credProtect", "hmac-secret",
 			"largeBlobKey", "credBlob", "minPinLength", "hmac-secret-mc", "thirdPartyPayment"}, Options: opts, FirmwareVersion: &fw,
-			FirmwareSource: ctap.FirmwareFromGetInfo, MaxMsgSize: 1280, Certifications: map[string]int{"FIDO": 2, "FIPS-CMVP-2": 2, "FIPS-CMVP-2-PHY": 3}}}
+			FirmwareSource: "getInfo firmwareVersion", MaxMsgSize: 1280, Certifications: map[string]int{"FIDO": 2, "FIPS-CMVP-2": 2, "FIPS-CMVP-2-PHY": 3}}}
 	if err := d.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}

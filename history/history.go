@@ -270,7 +270,7 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 	if err != nil {
 		return broken("not a report: %v", err)
 	}
-	pub, err := report.ParsePublicKey([]byte(named.Workstation.SignerPublicKey))
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(named.Workstation.SignerPublicKey))
 	if err != nil {
 		return broken("the signing key it names is unreadable: %v", err)
 	}

@@ -36,34 +36,34 @@ const (
 	kindResults      = "keyceremony-offline-results/1"
 )
 
-// Options is what the connected machine sends to the workstation.
-type Options struct {
+// optionsFile is what the connected machine sends to the workstation.
+type optionsFile struct {
 	Kind     string       `json:"kind"`
 	TenantID string       `json:"tenant_id"`
 	UserID   string       `json:"user_id"`
 	UPN      string       `json:"upn"`
 	Created  time.Time    `json:"created"`
-	Keys     []KeyOptions `json:"keys"`
+	Keys     []keyOptions `json:"keys"`
 }
 
-// KeyOptions are the creation options for one key slot.
-type KeyOptions struct {
+// keyOptions are the creation options for one key slot.
+type keyOptions struct {
 	Slot        int                    `json:"slot"`
 	DisplayName string                 `json:"display_name"`
 	Options     enroll.CreationOptions `json:"options"`
 }
 
-// Results is what the workstation sends back.
-type Results struct {
+// resultsFile is what the workstation sends back.
+type resultsFile struct {
 	Kind          string      `json:"kind"`
 	OptionsSHA256 string      `json:"options_sha256"` // the options file payload these answer
 	UserID        string      `json:"user_id"`
 	Created       time.Time   `json:"created"`
-	Credentials   []KeyResult `json:"credentials"`
+	Credentials   []keyResult `json:"credentials"`
 }
 
-// KeyResult is one created credential.
-type KeyResult struct {
+// keyResult is one created credential.
+type keyResult struct {
 	Slot              int            `json:"slot"`
 	DisplayName       string         `json:"display_name"`
 	AAGUID            string         `json:"aaguid"`
@@ -149,18 +149,18 @@ func readFile(path, namespace string, trust trustedKey, v any) ([]byte, error) {
 }
 
 // fetchOptions fetches creation options for n keys with the beta long challenge.
-func fetchOptions(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*Options, error) {
+func fetchOptions(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*optionsFile, error) {
 	u, err := c.GetUser(ctx, upn)
 	if err != nil {
 		return nil, err
 	}
-	o := &Options{Kind: kindOptions, TenantID: tenantID, UserID: u.ID, UPN: u.UPN, Created: now.UTC()}
+	o := &optionsFile{Kind: kindOptions, TenantID: tenantID, UserID: u.ID, UPN: u.UPN, Created: now.UTC()}
 	for slot := 1; slot <= n; slot++ {
 		co, err := c.CreationOptions(ctx, u.ID, timeoutMinutes)
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", slot, err)
 		}
-		o.Keys = append(o.Keys, KeyOptions{Slot: slot, DisplayName: displayName(slot), Options: *co})
+		o.Keys = append(o.Keys, keyOptions{Slot: slot, DisplayName: displayName(slot), Options: *co})
 	}
 	return o, nil
 }
@@ -181,7 +181,7 @@ type Workstation struct {
 // key prepared as the ceremony prepares it (alone, reset, split PIN),
 // journaled in outPath.journal.jsonl so that an interrupted session is
 // resumed by running it again; notice hears that it resumes.
-func createOnWorkstation(ctx context.Context, o *Options, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*Results, error) {
+func createOnWorkstation(ctx context.Context, o *optionsFile, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*resultsFile, error) {
 	journalPath := outPath + ".journal.jsonl"
 	if _, err := os.Stat(journalPath); err == nil {
 		fmt.Fprintf(notice, "Resuming the offline session recorded in %s\n", journalPath)
@@ -221,12 +221,12 @@ type keySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error
 // each attestation with vf, as the connected ceremony does; a key the
 // policy refuses stops it. Each credential made is recorded in j before
 // the next key, so an interrupted session resumes without making it again.
-func createCredentials(ctx context.Context, o *Options, optionsPayload []byte, keys keySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*Results, error) {
+func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byte, keys keySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*resultsFile, error) {
 	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
 	sum := sha256.Sum256(optionsPayload)
-	res := &Results{Kind: kindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
+	res := &resultsFile{Kind: kindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
 	for _, ko := range o.Keys {
 		step := fmt.Sprintf("offline/key%d/created", ko.Slot)
 		if d, ok := j.Done(step); ok {
@@ -253,7 +253,7 @@ func createCredentials(ctx context.Context, o *Options, optionsPayload []byte, k
 	return res, nil
 }
 
-func create(ctx context.Context, keys keySource, ko KeyOptions, vf *attest.Verifier) (*KeyResult, error) {
+func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verifier) (*keyResult, error) {
 	k, err := keys(ctx, ko.Slot)
 	if err != nil {
 		return nil, err
@@ -272,14 +272,14 @@ func create(ctx context.Context, keys keySource, ko KeyOptions, vf *attest.Verif
 		return nil, keystep.Refusal(c.Verdict)
 	}
 	enc := base64.RawURLEncoding.EncodeToString
-	return &KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
+	return &keyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
 		CredentialID: enc(c.AuthData.CredentialID), ClientDataJSON: enc(c.ClientDataJSON), AttestationObject: enc(c.AttestationObject),
 		Extensions: map[string]any{"hmacCreateSecret": c.HMACSecret}, Attestation: c.Verdict}, nil
 }
 
 // recorded rebuilds a credential the journal holds and judges its
 // attestation again (the verdict is not trusted from the journal).
-func recorded(ko KeyOptions, d map[string]string, vf *attest.Verifier) (*KeyResult, error) {
+func recorded(ko keyOptions, d map[string]string, vf *attest.Verifier) (*keyResult, error) {
 	cd, err1 := base64.RawURLEncoding.DecodeString(d["client_data_json"])
 	ao, err2 := base64.RawURLEncoding.DecodeString(d["attestation_object"])
 	if err := errors.Join(err1, err2); err != nil {
@@ -296,14 +296,14 @@ func recorded(ko KeyOptions, d map[string]string, vf *attest.Verifier) (*KeyResu
 	if !v.Allowed {
 		return nil, keystep.Refusal(v)
 	}
-	return &KeyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: d["aaguid"], CredentialID: d["credential_id"],
+	return &keyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: d["aaguid"], CredentialID: d["credential_id"],
 		ClientDataJSON: d["client_data_json"], AttestationObject: d["attestation_object"],
 		Extensions: map[string]any{"hmacCreateSecret": d["hmac_secret"] == "true"}, Attestation: v}, nil
 }
 
 // registerResults registers the results on the connected machine, after checking
 // they answer these options (the hash of the options payload).
-func registerResults(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *Results) ([]enroll.Method, error) {
+func registerResults(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *resultsFile) ([]enroll.Method, error) {
 	sum := sha256.Sum256(optionsPayload)
 	if res.Kind != kindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
 		return nil, errors.New("the results do not answer these options (different options file): refusing")

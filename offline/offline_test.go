@@ -55,7 +55,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	}
 
 	// Workstation: read (trusting the connected machine), create, sign results.
-	var got Options
+	var got optionsFile
 	payload, err := readFile(optsPath, namespaceOptions, trustOf(connected), &got)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		p = []byte(strings.Replace(string(p), "Break glass key 1", "Break glass key X", 1))
 		f.Payload = base64.StdEncoding.EncodeToString(p)
 	}
-	var r Results
+	var r resultsFile
 	if _, err := readFile(tamper(resPath, flip), namespaceResults, trustOf(workstation), &r); !errors.Is(err, sigfile.ErrTampered) {
 		t.Fatalf("edited results: %v", err)
 	}
@@ -180,7 +180,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	}
 
 	// Connected machine: read results, register, and only for these options.
-	var back Results
+	var back resultsFile
 	if _, err := readFile(resPath, namespaceResults, trustOf(workstation), &back); err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 		}
 		return b
 	}
-	pub, err := ParsePublicKey(read(FilePublicKey))
+	pub, err := parsePublicKey(read(filePublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,19 +138,19 @@ func TestSignWithTPMAndVerifyWithStandardTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Workstation.SignerKind != workstation.KindTPM || r.Workstation.SignerFingerprint != w.Fingerprint {
+	if r.Workstation.SignerKind != "tpm" || r.Workstation.SignerFingerprint != w.Fingerprint {
 		t.Fatalf("%+v", r.Workstation)
 	}
 
 	keygen := testenv.Tool(t, "ssh-keygen", "openssh-client")
-	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd := exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, fileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
 	cmd.Stdin = bytes.NewReader(read(FileReport))
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Good") {
 		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
 	}
 	tampered := append([]byte(nil), read(FileReport)...)
 	tampered[10] ^= 1
-	cmd = exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, FileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
+	cmd = exec.Command(keygen, "-Y", "verify", "-f", filepath.Join(dir, fileAllowedSigners), "-I", principal, "-n", Namespace, "-s", filepath.Join(dir, FileSignature))
 	cmd.Stdin = bytes.NewReader(tampered)
 	if err := cmd.Run(); err == nil {
 		t.Fatal("ssh-keygen accepted a tampered report")
@@ -170,7 +170,7 @@ func softwareSigner(t *testing.T, kind string) workstation.Signer {
 }
 
 func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
-	signer := softwareSigner(t, workstation.KindSoftware)
+	signer := softwareSigner(t, "software")
 	dir := t.TempDir()
 	w, err := Write(dir, ceremonyReport(t, false), signer)
 	if err != nil {
@@ -196,7 +196,7 @@ func TestTamperingIsDetectedEachWithItsMessage(t *testing.T) {
 			t.Fatalf("signature byte %d changed and still verified", i)
 		}
 	}
-	other, _ := softwareSigner(t, workstation.KindSoftware).SSHPublicKey()
+	other, _ := softwareSigner(t, "software").SSHPublicKey()
 	if _, err := Verify(body, sig, other, VerifyOptions{}); !errors.Is(err, errWrongKey) {
 		t.Fatalf("wrong public key: %v", err)
 	}
@@ -225,7 +225,7 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 	}
 	// A real key may sign a rehearsal (the workstation TPM at a dry run);
 	// the report still verifies only as a rehearsal.
-	real := softwareSigner(t, workstation.KindSoftware)
+	real := softwareSigner(t, "software")
 	rw, err := Write(t.TempDir(), ceremonyReport(t, true), real)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func TestRehearsalReportIsNotACeremonyRecord(t *testing.T) {
 }
 
 func TestChainToPreviousReport(t *testing.T) {
-	signer := softwareSigner(t, workstation.KindSoftware)
+	signer := softwareSigner(t, "software")
 	pub, _ := signer.SSHPublicKey()
 	first, err := Write(t.TempDir(), ceremonyReport(t, false), signer)
 	if err != nil {
@@ -285,7 +285,7 @@ func TestChainToPreviousReport(t *testing.T) {
 
 func TestCanonicalIsStable(t *testing.T) {
 	r := ceremonyReport(t, false)
-	r.Workstation.SignerKind = workstation.KindSoftware
+	r.Workstation.SignerKind = "software"
 	a, _ := r.canonical()
 	b, _ := r.canonical()
 	parsed, err := Parse(a)
@@ -307,7 +307,7 @@ func TestCanonicalIsStable(t *testing.T) {
 // The PIN of the test ceremony appears in no file the package writes: not as
 // text, hex, base64, nor as the PIN hash CTAP uses.
 func TestPINNeverWritten(t *testing.T) {
-	w, err := Write(t.TempDir(), ceremonyReport(t, false), softwareSigner(t, workstation.KindSoftware))
+	w, err := Write(t.TempDir(), ceremonyReport(t, false), softwareSigner(t, "software"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestPINNeverWritten(t *testing.T) {
 
 func TestPrintablePage(t *testing.T) {
 	r := ceremonyReport(t, false)
-	w, err := Write(t.TempDir(), r, softwareSigner(t, workstation.KindSoftware))
+	w, err := Write(t.TempDir(), r, softwareSigner(t, "software"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,9 +31,9 @@ const (
 	FileReport         = "report.json"
 	FileSignature      = "report.json.sig"       // SSHSIG, for ssh-keygen -Y verify
 	fileRawSignature   = "report.json.ecdsa.der" // ECDSA P-256 over SHA-256(report.json), for openssl
-	FilePublicKey      = "report.pub"            // OpenSSH public key
+	filePublicKey      = "report.pub"            // OpenSSH public key
 	filePublicKeyPEM   = "report.pem"            // PKIX public key, for openssl
-	FileAllowedSigners = "allowed_signers"       // for ssh-keygen -Y verify
+	fileAllowedSigners = "allowed_signers"       // for ssh-keygen -Y verify
 	filePrintable      = "report.txt"            // the page to print for the safe
 )
 
@@ -59,7 +59,7 @@ func WriteKey(out io.Writer, signer workstation.Signer, dir string) error {
 		return err
 	}
 	var paths []string
-	for _, name := range []string{FilePublicKey, filePublicKeyPEM, FileAllowedSigners} {
+	for _, name := range []string{filePublicKey, filePublicKeyPEM, fileAllowedSigners} {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, files[name], 0o644); err != nil {
 			return err
@@ -82,9 +82,9 @@ func publicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
 		return nil, err
 	}
 	return map[string][]byte{
-		FilePublicKey:      ssh.MarshalAuthorizedKey(pub),
+		filePublicKey:      ssh.MarshalAuthorizedKey(pub),
 		filePublicKeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
-		FileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
+		fileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
 	}, nil
 }
 
@@ -139,7 +139,7 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	}
 	files[filePrintable] = page
 	w := &Written{Dir: dir, ReportJSON: body, Fingerprint: r.Workstation.SignerFingerprint}
-	for _, name := range []string{FileReport, FileSignature, fileRawSignature, FilePublicKey, filePublicKeyPEM, FileAllowedSigners, filePrintable} {
+	for _, name := range []string{FileReport, FileSignature, fileRawSignature, filePublicKey, filePublicKeyPEM, fileAllowedSigners, filePrintable} {
 		if err := writeSynced(filepath.Join(dir, name), files[name]); err != nil {
 			return nil, err
 		}

@@ -82,8 +82,8 @@ func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions)
 	return r, nil
 }
 
-// ParsePublicKey reads an OpenSSH public key (report.pub).
-func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
+// parsePublicKey reads an OpenSSH public key (report.pub).
+func parsePublicKey(data []byte) (ssh.PublicKey, error) {
 	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
@@ -95,7 +95,7 @@ func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
 // report at path.
 func publicKeyPath(path, pubPath string) string {
 	if pubPath == "" {
-		return filepath.Join(filepath.Dir(path), FilePublicKey)
+		return filepath.Join(filepath.Dir(path), filePublicKey)
 	}
 	return pubPath
 }
@@ -114,6 +114,6 @@ func ReadSigned(path, pubPath string) (body, sig []byte, pub ssh.PublicKey, err 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pub, err = ParsePublicKey(pubData)
+	pub, err = parsePublicKey(pubData)
 	return body, sig, pub, err
 }

@@ -5,8 +5,6 @@ import _ "embed"
 //go:embed 70-keyceremony.rules
 var rules []byte
 
-// FileName is where the rules belong under /etc/udev/rules.d.
-const FileName = "70-keyceremony.rules"
-
-// Rules returns the rules file.
+// Rules returns the rules file, which belongs in
+// /etc/udev/rules.d/70-keyceremony.rules.
 func Rules() []byte { return append([]byte(nil), rules...) }

@@ -20,15 +20,15 @@ var ErrNoTPM = errors.New("no TPM")
 
 // Kinds of signing key, as reports record them.
 const (
-	KindTPM       = "tpm"
-	KindSoftware  = "software"  // a real ceremony without a TPM, by explicit choice
+	kindTPM       = "tpm"
+	kindSoftware  = "software"  // a real ceremony without a TPM, by explicit choice
 	KindRehearsal = "rehearsal" // an ephemeral software key: what it signs proves nothing
 )
 
 // Signer is the key that signs reports and what kind of key it is.
 type Signer struct {
 	Key  crypto.Signer // an ECDSA P-256 key
-	Kind string        // KindTPM, KindSoftware or KindRehearsal
+	Kind string        // "tpm", "software" or KindRehearsal, as reports record it
 }
 
 // NewRehearsal returns an ephemeral software key for rehearsals.
@@ -56,7 +56,7 @@ func loadOrCreateSoftware(path string) (Signer, error) {
 		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return Signer{}, fmt.Errorf("write software key: %w", err)
 		}
-		return Signer{Key: k, Kind: KindSoftware}, nil
+		return Signer{Key: k, Kind: kindSoftware}, nil
 	}
 	if err != nil {
 		return Signer{}, fmt.Errorf("read software key: %w", err)
@@ -73,7 +73,7 @@ func loadOrCreateSoftware(path string) (Signer, error) {
 	if !ok || ek.Curve != elliptic.P256() {
 		return Signer{}, fmt.Errorf("software key %s is not ECDSA P-256", path)
 	}
-	return Signer{Key: ek, Kind: KindSoftware}, nil
+	return Signer{Key: ek, Kind: kindSoftware}, nil
 }
 
 // Open returns the workstation's report signer: the TPM key
@@ -97,7 +97,7 @@ func Open(tpmPath, softwareKeyPath string) (s Signer, close func() error, err er
 		tpm.Close()
 		return Signer{}, nil, err
 	}
-	return Signer{Key: key, Kind: KindTPM}, tpm.Close, nil
+	return Signer{Key: key, Kind: kindTPM}, tpm.Close, nil
 }
 
 // SSHPublicKey returns the signer's public key in SSH form.

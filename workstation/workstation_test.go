@@ -22,7 +22,7 @@ func tpmKey(t *testing.T, addr string) (s Signer, created bool, close func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Signer{Key: key, Kind: KindTPM}, created, func() { tpm.Close() }
+	return Signer{Key: key, Kind: kindTPM}, created, func() { tpm.Close() }
 }
 
 func TestTPMKeyIsCreatedOnceAndFoundAgain(t *testing.T) {
@@ -63,7 +63,7 @@ func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "ws.key")
 	s, closeFn, err := Open("", path)
-	if err != nil || s.Kind != KindSoftware {
+	if err != nil || s.Kind != kindSoftware {
 		t.Fatalf("%v %+v", err, s)
 	}
 	closeFn()
@@ -79,7 +79,7 @@ func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
 	}
 	addr := testenv.Swtpm(t)
 	ts, closeTPM, err := Open(addr, "")
-	if err != nil || ts.Kind != KindTPM {
+	if err != nil || ts.Kind != kindTPM {
 		t.Fatalf("%v", err)
 	}
 	closeTPM()

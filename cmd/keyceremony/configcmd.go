@@ -12,7 +12,7 @@ import (
 
 func cmdConfigUdev(fs *cli.Flags) cli.Run {
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		_, err := s.Out.Write(udev.Rules()) // install it as /etc/udev/rules.d/ + udev.FileName
+		_, err := s.Out.Write(udev.Rules()) // installed as /etc/udev/rules.d/70-keyceremony.rules
 		return err
 	}
 }

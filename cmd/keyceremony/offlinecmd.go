@@ -30,7 +30,7 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 		if err != nil {
 			return err
 		}
-		_, err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
+		err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 		return err
 	}
 }
@@ -65,7 +65,7 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 		if *isRehearsal {
 			print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
 		}
-		_, err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+		err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
 			Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
 		return err
@@ -85,7 +85,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 			return err
 		}
 		defer closeSigner()
-		_, err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
+		err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
 			return g.signIn(ctx, s.Err)
 		}, s.Out)
 		return err

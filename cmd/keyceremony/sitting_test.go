@@ -30,7 +30,7 @@ func TestRehearseTwoAccounts(t *testing.T) {
 	}
 	verify := func(dir, file, sig string) {
 		t.Helper()
-		cmd := exec.Command(sshKeygen, "-Y", "verify", "-f", filepath.Join(dir, report.FileAllowedSigners), "-I", "workstation", "-n", report.Namespace, "-s", sig)
+		cmd := exec.Command(sshKeygen, "-Y", "verify", "-f", filepath.Join(dir, "allowed_signers"), "-I", "workstation", "-n", report.Namespace, "-s", sig)
 		f, err := os.Open(file)
 		if err != nil {
 			t.Fatal(err)

@@ -21,8 +21,19 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// Name is the backend's name in errors, the CLI and reports.
-const Name = "libfido2"
+// unsupported says which operation this backend cannot perform, and what
+// to do instead; it wraps ctap.ErrUnsupported.
+type unsupported struct {
+	op     string // e.g. "authenticatorConfig setMinPINLength"
+	remedy string // e.g. "use the native backend"
+}
+
+func (e *unsupported) Error() string {
+	return fmt.Sprintf("the libfido2 backend cannot perform %s: %s", e.op, e.remedy)
+}
+
+// Unwrap makes errors.Is(err, ctap.ErrUnsupported) hold.
+func (e *unsupported) Unwrap() error { return ctap.ErrUnsupported }
 
 // Options tunes the backend.
 type Options struct {
@@ -250,7 +261,7 @@ func (a *authenticator) MakeCredential(ctx context.Context, o ctap.MakeCredentia
 		return nil, errors.New("makeCredential: clientDataHash must be 32 bytes")
 	}
 	if o.EnterpriseAttestation != 0 {
-		return nil, &ctap.UnsupportedError{Backend: Name, Op: "enterprise attestation", Remedy: "use the native backend"}
+		return nil, &unsupported{op: "enterprise attestation", remedy: "use the native backend"}
 	}
 	alg := ctapwire.COSEAlgES256
 	if len(o.Algorithms) > 0 {
@@ -333,7 +344,7 @@ func rebuildAttestation(at *gofido2.Attestation) (*ctap.MakeCredentialResult, er
 	case "none":
 		stmt = map[string]any{}
 	default:
-		return nil, &ctap.UnsupportedError{Backend: Name, Op: fmt.Sprintf("rebuilding %q attestation", at.Format), Remedy: "use the native backend"}
+		return nil, &unsupported{op: fmt.Sprintf("rebuilding %q attestation", at.Format), remedy: "use the native backend"}
 	}
 	raw, err := ctapwire.Marshal(stmt)
 	if err != nil {
@@ -518,18 +529,18 @@ func (a *authenticator) DeleteCredential(ctx context.Context, tok *ctap.PINToken
 // SetMinPINLength implements ctap.Authenticator: go-libfido2 has no
 // authenticatorConfig, so it is refused.
 func (a *authenticator) SetMinPINLength(ctx context.Context, tok *ctap.PINToken, length int, forceChange bool) error {
-	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorConfig setMinPINLength", Remedy: "use the native backend to apply a minimum PIN length"}
+	return &unsupported{op: "authenticatorConfig setMinPINLength", remedy: "use the native backend to apply a minimum PIN length"}
 }
 
 // ToggleAlwaysUV implements ctap.Authenticator: refused, as SetMinPINLength.
 func (a *authenticator) ToggleAlwaysUV(ctx context.Context, tok *ctap.PINToken) error {
-	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorConfig toggleAlwaysUv", Remedy: "use the native backend"}
+	return &unsupported{op: "authenticatorConfig toggleAlwaysUv", remedy: "use the native backend"}
 }
 
 // Selection implements ctap.Authenticator: go-libfido2 has no
 // authenticatorSelection, so it is refused.
 func (a *authenticator) Selection(ctx context.Context) error {
-	return &ctap.UnsupportedError{Backend: Name, Op: "authenticatorSelection", Remedy: "use the native backend"}
+	return &unsupported{op: "authenticatorSelection", remedy: "use the native backend"}
 }
 
 // mapError turns go-libfido2's errors into the native backend's typed errors.

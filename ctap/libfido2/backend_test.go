@@ -98,7 +98,7 @@ func serve(t testing.TB, key *simkey.Key) {
 func backend() conformance.Backend {
 	served := map[*simkey.Key]bool{}
 	return conformance.Backend{
-		Name: Name,
+		Name: "libfido2",
 		Connect: func(t testing.TB, key *simkey.Key, floor int) ctap.Authenticator {
 			t.Helper()
 			if !served[key] {

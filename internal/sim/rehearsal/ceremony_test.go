@@ -443,7 +443,7 @@ func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
 	b.checkFinished(res)
 	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
 	r, _ := report.Parse(body)
-	if r.Workstation.SignerKind != workstation.KindTPM {
+	if r.Workstation.SignerKind != "tpm" {
 		t.Fatalf("signed by %s", r.Workstation.SignerKind)
 	}
 }
