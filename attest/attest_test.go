@@ -43,7 +43,7 @@ func loadVector(t *testing.T, name string) vectorFile {
 
 func defaultVerifier(t *testing.T) *Verifier {
 	t.Helper()
-	p, err := DefaultPolicy()
+	p, err := LoadPolicy("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestMDSBlobSignatureAndChain(t *testing.T) {
 }
 
 func TestPolicyFiles(t *testing.T) {
-	p, err := DefaultPolicy()
+	p, err := LoadPolicy("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +401,7 @@ func FuzzRegistrationJSON(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"type":"public-key","rawId":"AA","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
-	p, err := DefaultPolicy()
+	p, err := LoadPolicy("")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func FuzzAttestationObject(f *testing.F) {
 		}
 	}
 	f.Add([]byte{0xa0})
-	p, _ := DefaultPolicy()
+	p, _ := LoadPolicy("")
 	vf := &Verifier{Policy: p, Now: func() time.Time { return testNow }}
 	f.Fuzz(func(t *testing.T, ao []byte) {
 		_, _ = vf.Verify(Input{AttestationObject: ao, ClientDataHash: make([]byte, 32)}, Expect{RPID: "example.com"})

@@ -312,7 +312,7 @@ func TestDefaultPolicyAccepts57ChainThroughIntermediate(t *testing.T) {
 	aaguid, _ := ctap.ParseAAGUID("a25342c0-3cdc-4414-8e46-f4807fca511c")
 	leaf, key := issue(t, interKey, &aaguid)
 
-	def, err := DefaultPolicy()
+	def, err := LoadPolicy("")
 	if err != nil {
 		t.Fatal(err)
 	}

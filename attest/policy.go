@@ -81,18 +81,17 @@ type AllowedModel struct {
 //go:embed default-policy.json roots/*.pem
 var embedded embed.FS
 
-// DefaultPolicy returns the embedded policy for the common break-glass keys.
-func DefaultPolicy() (*Policy, error) {
-	b, err := embedded.ReadFile("default-policy.json")
-	if err != nil {
-		return nil, err
-	}
-	return parsePolicy(b, func(name string) ([]byte, error) { return embedded.ReadFile(filepath.ToSlash(name)) })
-}
-
 // LoadPolicy reads a policy file; root PEM files and the MDS blob path are
-// relative to it.
+// relative to it. With path "", it is the embedded policy for the common
+// break-glass keys.
 func LoadPolicy(path string) (*Policy, error) {
+	if path == "" {
+		b, err := embedded.ReadFile("default-policy.json")
+		if err != nil {
+			return nil, err
+		}
+		return parsePolicy(b, func(name string) ([]byte, error) { return embedded.ReadFile(filepath.ToSlash(name)) })
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)

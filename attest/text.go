@@ -14,15 +14,7 @@ import (
 // for the embedded one) and the MDS3 blob at mdsPath ("" for the
 // policy's own, if it names one), checked at now.
 func Load(policyPath, mdsPath string, now time.Time) (*Verifier, error) {
-	var (
-		pol *Policy
-		err error
-	)
-	if policyPath == "" {
-		pol, err = DefaultPolicy()
-	} else {
-		pol, err = LoadPolicy(policyPath)
-	}
+	pol, err := LoadPolicy(policyPath)
 	if err != nil {
 		return nil, err
 	}

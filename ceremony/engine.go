@@ -194,7 +194,7 @@ func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, erro
 // Run runs (or resumes) the ceremony to its signed report.
 func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	e.started = e.cfg.Now().UTC()
-	if first := e.journal.Entries(); len(first) > 0 {
+	if first := e.journal.recorded(); len(first) > 0 {
 		e.started = first[0].Time
 	}
 	if _, ok := e.journal.done("preflight"); !ok {
@@ -997,7 +997,7 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 		Officers:    []report.Person{{Role: "officer-a", Name: e.cfg.OfficerA}, {Role: "officer-b", Name: e.cfg.OfficerB}},
 		Workstation: report.Workstation{Hostname: e.cfg.Hostname}, Tool: e.cfg.Tool,
 		Policy: &report.PolicyRef{Name: e.cfg.Verifier.Policy.Name, SHA256: e.cfg.Verifier.Policy.SHA256()},
-		Keys:   keys, Retired: retired, Steps: stepsFromJournal(e.journal.Entries()),
+		Keys:   keys, Retired: retired, Steps: stepsFromJournal(e.journal.recorded()),
 	}
 	if e.cfg.Witness != "" {
 		r.Officers = append(r.Officers, report.Person{Role: "witness", Name: e.cfg.Witness})
@@ -1014,7 +1014,7 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	}
 	r.Deviations = append(r.Deviations, e.cfg.Deviations...)
 	r.Findings = append(r.Findings, e.cfg.PostureFindings...)
-	for _, en := range e.journal.Entries() {
+	for _, en := range e.journal.recorded() {
 		if d := en.Data["deviation"]; d != "" && !slices.Contains(r.Deviations, d) {
 			r.Deviations = append(r.Deviations, d)
 		}

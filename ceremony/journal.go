@@ -56,10 +56,10 @@ func CreateJournal(path string, now func() time.Time) (*Journal, error) {
 	return &Journal{f: f, now: now}, nil
 }
 
-// OpenJournal reads an existing journal, verifies its chain, cuts off a
+// openJournal reads an existing journal, verifies its chain, cuts off a
 // torn last line (a write that never completed), and opens it for
 // appending (resume).
-func OpenJournal(path string, now func() time.Time) (*Journal, error) {
+func openJournal(path string, now func() time.Time) (*Journal, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
@@ -169,8 +169,8 @@ func (j *Journal) append(e Entry) error {
 	return nil
 }
 
-// Entries returns the journal so far.
-func (j *Journal) Entries() []Entry { return append([]Entry(nil), j.entries...) }
+// recorded returns the journal so far.
+func (j *Journal) recorded() []Entry { return append([]Entry(nil), j.entries...) }
 
 // Close closes the file.
 func (j *Journal) Close() error { return j.f.Close() }

@@ -28,7 +28,7 @@ func TestJournalChainsAndResumes(t *testing.T) {
 	if _, err := CreateJournal(path, time.Now); err == nil {
 		t.Fatal("an existing journal was overwritten")
 	}
-	j, err := OpenJournal(path, time.Now)
+	j, err := openJournal(path, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func TestJournalWriteFailureStopsBeforeTheNextDestructiveStep(t *testing.T) {
 		a.mu.Unlock()
 
 		// Resume on a medium that works again.
-		j2, err := ceremony.OpenJournal(path, time.Now)
+		j2, err := ceremony.OpenOrCreateJournal(path, true)
 		if err != nil {
 			t.Fatalf("failure at append %d: resume: %v", n+1, err)
 		}

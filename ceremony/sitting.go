@@ -31,7 +31,7 @@ func (a SittingAccount) JournalPath() string { return filepath.Join(a.OutDir, "j
 // exists (or resume is asked), or creates it.
 func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
 	if _, err := os.Stat(path); resume || err == nil {
-		return OpenJournal(path, time.Now)
+		return openJournal(path, time.Now)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"net"
 	"os"
 	"reflect"
 	"strings"
@@ -44,7 +45,7 @@ func loadTranscript(t *testing.T, path string) transcript {
 			tr.blocks = append(tr.blocks, transcriptBlock{request: strings.TrimPrefix(line, "request ")})
 		default:
 			b, err := hex.DecodeString(line)
-			if err != nil || len(b) != hid.ReportSize || len(tr.blocks) == 0 {
+			if err != nil || len(b) != ctaphid.ReportSize || len(tr.blocks) == 0 {
 				t.Fatalf("%s: bad report line %q", path, line)
 			}
 			last := &tr.blocks[len(tr.blocks)-1]
@@ -57,9 +58,9 @@ func loadTranscript(t *testing.T, path string) transcript {
 // replay plays the recorded key on the far end of a socket pair: for each
 // request of the host, in order, it checks the command and answers with the
 // recorded reports; INIT's answer carries the host's own nonce back.
-func replay(t *testing.T, tr transcript) hid.Transport {
+func replay(t *testing.T, tr transcript) *net.UnixConn {
 	t.Helper()
-	host, key, err := hid.SocketPair()
+	host, key, err := ctaphid.SocketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +69,10 @@ func replay(t *testing.T, tr transcript) hid.Transport {
 		buf := make([]byte, 128)
 		for _, blk := range tr.blocks {
 			n, err := key.Read(buf)
-			if err != nil || n != hid.ReportSize {
+			if err != nil || n != ctaphid.ReportSize {
 				return
 			}
-			req := ctaphid.Packet(buf[:hid.ReportSize])
+			req := ctaphid.Packet(buf[:ctaphid.ReportSize])
 			want := map[string]ctaphid.Command{"INIT": ctaphid.CmdInit, "CBOR": ctaphid.CmdCBOR}[blk.request]
 			if !req.IsInit() || req.Command() != want {
 				t.Errorf("host sent %v, the recording answers %s", req.Command(), blk.request)
@@ -88,7 +89,7 @@ func replay(t *testing.T, tr transcript) hid.Transport {
 			}
 		}
 	}()
-	return hid.NewSocketTransport(host, "replay")
+	return host
 }
 
 // libfido2's own recorded wire data (fuzz/wiredata_fido2.h): INIT and a
@@ -98,7 +99,7 @@ func replay(t *testing.T, tr transcript) hid.Transport {
 func TestRecordedYubiKeyGetInfo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dev, err := hid.Open(ctx, replay(t, loadTranscript(t, "testdata/transcripts/libfido2-wiredata-yubikey.txt")), hid.Options{})
+	dev, err := hid.OpenConn(ctx, replay(t, loadTranscript(t, "testdata/transcripts/libfido2-wiredata-yubikey.txt")), "replay", hid.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestRecordedYubiKeyGetInfo(t *testing.T) {
 func TestFirmwareFromCTAPHIDInit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dev, err := hid.Open(ctx, replay(t, loadTranscript(t, "testdata/transcripts/python-fido2-security-key.txt")), hid.Options{})
+	dev, err := hid.OpenConn(ctx, replay(t, loadTranscript(t, "testdata/transcripts/python-fido2-security-key.txt")), "replay", hid.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

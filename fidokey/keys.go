@@ -66,7 +66,7 @@ func (b Backend) open(ctx context.Context, addr string, onKeepalive func(ctap.Ke
 		}
 		return openLibfido2(path)
 	}
-	c, dev, err := OpenNative(ctx, addr, ctap.Options{OnKeepalive: onKeepalive})
+	c, dev, err := openNative(ctx, addr, ctap.Options{OnKeepalive: onKeepalive})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,15 +81,10 @@ func (b Backend) Deviations() []string {
 	return nil
 }
 
-// OpenNative opens a device address through CTAPHID with the native client.
-func OpenNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authenticator, *hid.Device, error) {
-	t, err := hid.OpenPath(ctx, addr)
+// openNative opens a device address through CTAPHID with the native client.
+func openNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authenticator, *hid.Device, error) {
+	dev, err := hid.Open(ctx, addr, hid.Options{})
 	if err != nil {
-		return nil, nil, err
-	}
-	dev, err := hid.Open(ctx, t, hid.Options{})
-	if err != nil {
-		t.Close()
 		return nil, nil, err
 	}
 	return ctap.NewClient(dev, opts), dev, nil
@@ -129,8 +124,8 @@ func (h HID) Present(ctx context.Context, slot int) ([]string, error) {
 				}
 				continue
 			}
-			if t, err := hid.OpenPath(ctx, a); err == nil {
-				t.Close()
+			if dev, err := hid.Open(ctx, a, hid.Options{}); err == nil { // a key that answers CTAPHID_INIT is present
+				dev.Close()
 				out = append(out, a)
 			}
 		}

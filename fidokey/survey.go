@@ -58,7 +58,7 @@ func probe(ctx context.Context, addr string, info *hid.DeviceInfo) Probe {
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	c, dev, err := OpenNative(ctx, addr, ctap.Options{})
+	c, dev, err := openNative(ctx, addr, ctap.Options{})
 	if err != nil {
 		p.Error = err.Error()
 		return p
@@ -166,7 +166,7 @@ type Description struct {
 func Describe(ctx context.Context, addr string) (*Description, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	c, dev, err := OpenNative(ctx, addr, ctap.Options{})
+	c, dev, err := openNative(ctx, addr, ctap.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -311,7 +311,7 @@ func TestMissingPermissionIsCouldNotCheck(t *testing.T) {
 // names why.
 func TestReattestationIsJudgedByThePolicy(t *testing.T) {
 	w := afterCeremony(t)
-	pol, err := attest.DefaultPolicy()
+	pol, err := attest.LoadPolicy("")
 	if err != nil {
 		t.Fatal(err)
 	}

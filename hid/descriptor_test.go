@@ -121,14 +121,16 @@ func TestDiscoverUnreadableNodePointsAtUdev(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-func TestOpenPathAddresses(t *testing.T) {
-	if _, err := OpenPath(t.Context(), "usb:1"); err == nil {
-		t.Fatal("unknown scheme accepted")
+// Open takes the addresses the CLI documents and refuses the rest, saying
+// which it takes.
+func TestOpenAddresses(t *testing.T) {
+	if _, err := Open(t.Context(), "usb:1", Options{}); err == nil || !strings.Contains(err.Error(), "want hidraw:/dev/hidrawN or simkey:/path/to.sock") {
+		t.Fatalf("unknown scheme: %v", err)
 	}
-	if _, err := OpenPath(t.Context(), "simkey:"+filepath.Join(t.TempDir(), "none.sock")); err == nil {
+	if _, err := Open(t.Context(), "simkey:"+filepath.Join(t.TempDir(), "none.sock"), Options{}); err == nil {
 		t.Fatal("missing socket opened")
 	}
-	if _, err := OpenPath(t.Context(), "hidraw:/nonexistent/hidraw9"); err == nil {
+	if _, err := Open(t.Context(), "hidraw:/nonexistent/hidraw9", Options{}); err == nil {
 		t.Fatal("missing node opened")
 	}
 }

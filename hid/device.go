@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -53,18 +54,49 @@ func (o Options) withDefaults() Options {
 // Device is a CTAPHID channel to one authenticator. It is safe for use by
 // several goroutines; requests are serialised.
 type Device struct {
-	t    Transport
+	t    transport
 	opts Options
 
 	mu   sync.Mutex
 	cid  uint32
 	info InitInfo
-	rbuf [ReportSize]byte
+	rbuf [reportSize]byte
 	rasm *ctaphid.Reassembler
 }
 
-// Open allocates a CTAPHID channel on t. The Device owns t from then on.
-func Open(ctx context.Context, t Transport, opts Options) (*Device, error) {
+// Open opens the authenticator at a device address as the CLI accepts it
+// ("hidraw:/dev/hidraw3", "simkey:/path/to.sock", or a bare /dev/hidrawN
+// path) and allocates a CTAPHID channel on it.
+func Open(ctx context.Context, addr string, opts Options) (*Device, error) {
+	t, err := openPath(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	d, err := openOn(ctx, t, opts)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// OpenConn allocates a CTAPHID channel on an already connected
+// SOCK_SEQPACKET UNIX socket that carries one report a message, as a
+// simkey in the same process offers; name names it in messages. The
+// Device owns c from then on, and c is closed if the channel cannot be
+// had.
+func OpenConn(ctx context.Context, c *net.UnixConn, name string, opts Options) (*Device, error) {
+	t := newSocketTransport(c, name)
+	d, err := openOn(ctx, t, opts)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openOn allocates a CTAPHID channel on t. The Device owns t from then on.
+func openOn(ctx context.Context, t transport, opts Options) (*Device, error) {
 	d := &Device{t: t, opts: opts.withDefaults(), rasm: ctaphid.NewReassembler(ctaphid.MaxMessageSize)}
 	if err := d.initChannel(ctx); err != nil {
 		return nil, fmt.Errorf("open %s: %w", t, err)
@@ -154,7 +186,7 @@ func (d *Device) receive(ctx context.Context, cid uint32) (ctaphid.Command, []by
 			}
 			return 0, nil, err
 		}
-		if n < ReportSize {
+		if n < reportSize {
 			return 0, nil, fmt.Errorf("%w: short report of %d bytes", ctaphid.ErrMalformedPacket, n)
 		}
 		p := ctaphid.Packet(d.rbuf[:])

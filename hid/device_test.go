@@ -11,7 +11,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
-// scripted is a Transport whose device side is a function of what the host
+// scripted is a transport whose device side is a function of what the host
 // wrote: it answers INIT correctly (echoing the nonce) and then plays back
 // the queued reports.
 type scripted struct {
@@ -66,7 +66,7 @@ func TestInitSkipsOtherNoncesAndChannels(t *testing.T) {
 	copy(other, "NOTOURS!")
 	s.reply(ctaphid.BroadcastCID, ctaphid.CmdInit, other)
 	s.reply(0x55555555, ctaphid.CmdCBOR, []byte{0})
-	d, err := Open(context.Background(), s, Options{})
+	d, err := openOn(context.Background(), s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestKeepaliveErrorAndBusy(t *testing.T) {
 			s.reply(7, ctaphid.CmdError, []byte{byte(ctaphid.ErrInvalidCmd)})
 		}
 	}
-	d, err := Open(context.Background(), s, Options{BusyBackoff: time.Millisecond})
+	d, err := openOn(context.Background(), s, Options{BusyBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestKeepaliveErrorAndBusy(t *testing.T) {
 func TestUnexpectedReplyCommand(t *testing.T) {
 	s := &scripted{cid: 7}
 	s.onWrite = func(s *scripted, p ctaphid.Packet) { s.reply(7, ctaphid.CmdWink, nil) }
-	d, _ := Open(context.Background(), s, Options{})
+	d, _ := openOn(context.Background(), s, Options{})
 	if _, err := d.CBOR(context.Background(), []byte{4}, nil); !errors.Is(err, ctaphid.ErrMalformedPacket) {
 		t.Fatalf("WINK in reply to CBOR: %v", err)
 	}
@@ -135,14 +135,14 @@ func FuzzDeviceReply(f *testing.F) {
 				return
 			}
 			for len(stream) > 0 {
-				n := min(len(stream), ReportSize)
-				r := make([]byte, ReportSize)
+				n := min(len(stream), reportSize)
+				r := make([]byte, reportSize)
 				copy(r, stream[:n])
 				stream = stream[n:]
 				s.queue = append(s.queue, r)
 			}
 		}
-		d, err := Open(context.Background(), s, Options{BusyRetries: 2, BusyBackoff: time.Microsecond})
+		d, err := openOn(context.Background(), s, Options{BusyRetries: 2, BusyBackoff: time.Microsecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestForgottenChannelIsReinitialised(t *testing.T) {
 		}
 		s.reply(9, ctaphid.CmdCBOR, []byte{0})
 	}
-	d, err := Open(context.Background(), s, Options{})
+	d, err := openOn(context.Background(), s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,16 +118,16 @@ func openErrorText(path string, err error) string {
 	return fmt.Sprintf("open %s: %v", path, err)
 }
 
-// hidrawTransport is a Transport over a Linux /dev/hidrawN node.
+// hidrawTransport is a transport over a Linux /dev/hidrawN node.
 type hidrawTransport struct {
 	f    *os.File
 	path string
-	wbuf [ReportSize + 1]byte
+	wbuf [reportSize + 1]byte
 	r    interruptibleReader
 }
 
 // openHidraw opens a hidraw node for CTAPHID.
-func openHidraw(path string) (Transport, error) {
+func openHidraw(path string) (transport, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, errors.New(openErrorText(path, err))
@@ -139,8 +139,8 @@ func openHidraw(path string) (Transport, error) {
 
 // WriteReport writes report ID 0 followed by the 64-byte report.
 func (h *hidrawTransport) WriteReport(ctx context.Context, report []byte) error {
-	if len(report) != ReportSize {
-		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
+	if len(report) != reportSize {
+		return fmt.Errorf("write report: %d bytes, want %d", len(report), reportSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -160,8 +160,8 @@ func (h *hidrawTransport) ReadReport(ctx context.Context, buf []byte) (int, erro
 
 func (h *hidrawTransport) reader() *interruptibleReader { return &h.r }
 
-// Close implements Transport.
+// Close implements transport.
 func (h *hidrawTransport) Close() error { return h.f.Close() }
 
-// String implements Transport.
+// String implements transport.
 func (h *hidrawTransport) String() string { return "hidraw:" + h.path }

@@ -27,7 +27,7 @@ func TestHidrawFraming(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
-	report := make([]byte, ReportSize)
+	report := make([]byte, reportSize)
 	for i := range report {
 		report[i] = byte(i + 1)
 	}
@@ -36,7 +36,7 @@ func TestHidrawFraming(t *testing.T) {
 	}
 	got := make([]byte, 100)
 	n, err := peer.Read(got)
-	if err != nil || n != ReportSize+1 || got[0] != 0 || got[1] != 1 || got[ReportSize] != ReportSize {
+	if err != nil || n != reportSize+1 || got[0] != 0 || got[1] != 1 || got[reportSize] != reportSize {
 		t.Fatalf("wrote %d bytes %x, want report ID 0 then the 64-byte report (%v)", n, got[:n], err)
 	}
 	if err := h.WriteReport(context.Background(), report[:10]); err == nil {

@@ -14,17 +14,17 @@ import (
 // then answers a PING only when answer is true; other requests go unanswered.
 func silentPeer(t *testing.T) (*Device, chan<- bool) {
 	t.Helper()
-	host, dev, err := SocketPair()
+	host, dev, err := ctaphid.SocketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { host.Close(); dev.Close() })
 	answer := make(chan bool, 8)
 	go func() {
-		buf := make([]byte, ReportSize)
+		buf := make([]byte, reportSize)
 		for {
 			n, err := dev.Read(buf)
-			if err != nil || n != ReportSize {
+			if err != nil || n != reportSize {
 				return
 			}
 			p := ctaphid.Packet(buf)
@@ -42,7 +42,7 @@ func silentPeer(t *testing.T) (*Device, chan<- bool) {
 			}
 		}
 	}()
-	d, err := Open(context.Background(), NewSocketTransport(host, "pair"), Options{IdleTimeout: 2 * time.Second})
+	d, err := openOn(context.Background(), newSocketTransport(host, "pair"), Options{IdleTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +95,14 @@ func TestSilentKeyIsGoneAfterIdleTimeout(t *testing.T) {
 // with the context's own error. Before, a SocketTransport write ignored ctx
 // and the FuzzHIDPackets flood seed hung until the test binary's timeout.
 func TestWriteEndsWithContextWhenKeyStopsReading(t *testing.T) {
-	host, dev, err := SocketPair()
+	host, dev, err := ctaphid.SocketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer host.Close()
 	defer dev.Close() // never read: the socket buffer fills
-	tr := NewSocketTransport(host, "pair")
-	report := make([]byte, ReportSize)
+	tr := newSocketTransport(host, "pair")
+	report := make([]byte, reportSize)
 	for _, tc := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)

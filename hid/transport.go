@@ -8,18 +8,17 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/keyceremony/keyceremony/internal/ctaphid"
 )
 
-// Transport carries 64-byte HID reports (without a report-ID byte) to and from
+// transport carries 64-byte HID reports (without a report-ID byte) to and from
 // one authenticator. A hidraw node and a simkey socket both implement it.
-type Transport interface {
-	// WriteReport sends one report of exactly ReportSize bytes.
+type transport interface {
+	// WriteReport sends one report of exactly reportSize bytes.
 	WriteReport(ctx context.Context, report []byte) error
-	// ReadReport receives one report into buf (at least ReportSize bytes) and
+	// ReadReport receives one report into buf (at least reportSize bytes) and
 	// returns its length. It returns when ctx is done.
 	ReadReport(ctx context.Context, buf []byte) (int, error)
 	// Close releases the device.
@@ -150,7 +149,7 @@ func (r *interruptibleReader) reset() { r.interrupted.Store(false) }
 // fastReader is implemented by the built-in transports (see interruptibleReader).
 type fastReader interface{ reader() *interruptibleReader }
 
-// socketTransport is a Transport over a UNIX SOCK_SEQPACKET socket carrying one
+// socketTransport is a transport over a UNIX SOCK_SEQPACKET socket carrying one
 // 64-byte report per message, as `keyceremony simkey serve` provides.
 type socketTransport struct {
 	conn *net.UnixConn
@@ -159,50 +158,26 @@ type socketTransport struct {
 }
 
 // dialSocket connects to a simkey socket.
-func dialSocket(ctx context.Context, path string) (Transport, error) {
+func dialSocket(ctx context.Context, path string) (transport, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unixpacket", path)
 	if err != nil {
 		return nil, fmt.Errorf("connect to simkey socket %s: %w", path, err)
 	}
-	return NewSocketTransport(c.(*net.UnixConn), "simkey:"+path), nil
+	return newSocketTransport(c.(*net.UnixConn), "simkey:"+path), nil
 }
 
-// NewSocketTransport wraps an already connected SOCK_SEQPACKET UNIX socket.
-func NewSocketTransport(c *net.UnixConn, name string) Transport {
+// newSocketTransport wraps an already connected SOCK_SEQPACKET UNIX socket.
+func newSocketTransport(c *net.UnixConn, name string) transport {
 	s := &socketTransport{conn: c, name: name}
 	s.r.conn = c
 	return s
 }
 
-// SocketPair returns two connected SOCK_SEQPACKET sockets: an in-process wire
-// between a client and a simkey with the same kernel semantics as a served socket.
-func SocketPair() (a, b *net.UnixConn, err error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	conns := make([]*net.UnixConn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), fmt.Sprintf("simkey-pair-%d", i))
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			syscall.Close(fds[1])
-			return nil, nil, fmt.Errorf("socketpair: %w", err)
-		}
-		conns[i] = c.(*net.UnixConn)
-	}
-	return conns[0], conns[1], nil
-}
-
-// WriteReport implements Transport.
+// WriteReport implements transport.
 func (s *socketTransport) WriteReport(ctx context.Context, report []byte) error {
-	if len(report) != ReportSize {
-		return fmt.Errorf("write report: %d bytes, want %d", len(report), ReportSize)
+	if len(report) != reportSize {
+		return fmt.Errorf("write report: %d bytes, want %d", len(report), reportSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -210,22 +185,22 @@ func (s *socketTransport) WriteReport(ctx context.Context, report []byte) error 
 	return writeWithContext(ctx, s.conn, report)
 }
 
-// ReadReport implements Transport.
+// ReadReport implements transport.
 func (s *socketTransport) ReadReport(ctx context.Context, buf []byte) (int, error) {
 	return readWithContext(ctx, s.conn, buf)
 }
 
 func (s *socketTransport) reader() *interruptibleReader { return &s.r }
 
-// Close implements Transport.
+// Close implements transport.
 func (s *socketTransport) Close() error { return s.conn.Close() }
 
-// String implements Transport.
+// String implements transport.
 func (s *socketTransport) String() string { return s.name }
 
-// OpenPath opens a device address as the CLI accepts it:
+// openPath opens a device address as the CLI accepts it:
 // "hidraw:/dev/hidraw3", "simkey:/path/to.sock", or a bare /dev/hidrawN path.
-func OpenPath(ctx context.Context, addr string) (Transport, error) {
+func openPath(ctx context.Context, addr string) (transport, error) {
 	switch {
 	case strings.HasPrefix(addr, "simkey:"):
 		return dialSocket(ctx, strings.TrimPrefix(addr, "simkey:"))
@@ -237,5 +212,5 @@ func OpenPath(ctx context.Context, addr string) (Transport, error) {
 	return nil, fmt.Errorf("device address %q: want hidraw:/dev/hidrawN or simkey:/path/to.sock", addr)
 }
 
-// ReportSize is the size of every CTAPHID report a Transport carries.
-const ReportSize = ctaphid.ReportSize
+// reportSize is the size of every CTAPHID report a transport carries.
+const reportSize = ctaphid.ReportSize

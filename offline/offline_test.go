@@ -60,7 +60,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := attest.DefaultPolicy()
+	pol, err := attest.LoadPolicy("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	}
 	j.Close()
 	first, _ := ceremony.ReadJournal(jPath)
-	j, err = ceremony.OpenJournal(jPath, time.Now)
+	j, err = ceremony.OpenOrCreateJournal(jPath, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,11 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	made, resets := 0, 0
-	for _, e := range j.Entries() {
+	entries, err := ceremony.ReadJournal(jPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
 		if e.Phase == "done" && strings.HasSuffix(e.Step, "/created") {
 			made++
 		}

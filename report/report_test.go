@@ -75,7 +75,7 @@ func ceremonyReport(t *testing.T, rehearsal bool) *Report {
 		t.Fatal(err)
 	}
 	info, _ := c.Info(ctx)
-	pol, _ := attest.DefaultPolicy()
+	pol, _ := attest.LoadPolicy("")
 	in, _ := attest.InputFromMakeCredential(res, cd, info.FirmwareVersion)
 	root, _ := testca.Root()
 	vf := &attest.Verifier{Policy: pol, Rehearsal: true, RehearsalRoots: []*x509.Certificate{root},

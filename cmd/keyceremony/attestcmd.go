@@ -60,7 +60,7 @@ func cmdAttestVerify(fs *cli.Flags) cli.Run {
 
 func cmdPolicyShow(fs *cli.Flags) cli.Run {
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		p, err := attest.DefaultPolicy()
+		p, err := attest.LoadPolicy("")
 		if err == nil {
 			_, err = s.Out.Write(p.JSON())
 		}
@@ -72,7 +72,7 @@ func cmdPolicyRoots(fs *cli.Flags) cli.Run {
 	dir := fs.String("out", "", "directory to write the roots into (created)")
 	fs.Need("out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		p, err := attest.DefaultPolicy()
+		p, err := attest.LoadPolicy("")
 		if err != nil {
 			return err
 		}
@@ -82,10 +82,10 @@ func cmdPolicyRoots(fs *cli.Flags) cli.Run {
 
 func cmdPolicyCheck(fs *cli.Flags) cli.Run {
 	return func(ctx context.Context, path string, s cli.IO) error {
-		p, err := attest.DefaultPolicy()
-		if path != "default" {
-			p, err = attest.LoadPolicy(path)
+		if path == "default" {
+			path = ""
 		}
+		p, err := attest.LoadPolicy(path)
 		if err != nil {
 			return cli.UsageError(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
@@ -141,7 +140,7 @@ func TestPythonFido2AgreesWithSimkey(t *testing.T) {
 	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer ccancel()
 	for _, proto := range []int{1, 2} {
-		client, dev, err := fidokey.OpenNative(cctx, "simkey:"+sock, ctap.Options{PINProtocol: proto})
+		client, dev, err := openNative(cctx, "simkey:"+sock, ctap.Options{PINProtocol: proto})
 		if err != nil {
 			t.Fatal(err)
 		}

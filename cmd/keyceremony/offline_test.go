@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/testenv"
 )
@@ -59,7 +58,7 @@ func TestOfflineSplitCommands(t *testing.T) {
 	var devices []string
 	for i := 0; i < 2; i++ {
 		sock := serveSimkey(t)
-		c, dev, err := fidokey.OpenNative(context.Background(), "simkey:"+sock, ctap.Options{})
+		c, dev, err := openNative(context.Background(), "simkey:"+sock, ctap.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
-	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/hid"
 )
 
 // TestRealKeyReadOnly talks to a real authenticator, read-only (INIT, PING,
@@ -21,7 +21,7 @@ func TestRealKeyReadOnly(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, dev, err := fidokey.OpenNative(ctx, addr, ctap.Options{})
+	c, dev, err := openNative(ctx, addr, ctap.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,4 +49,14 @@ func TestRealKeyReadOnly(t *testing.T) {
 		}
 		t.Logf("PIN retries %d, power cycle needed %v", n, pc)
 	}
+}
+
+// openNative opens a key address through the native stack (CTAPHID, then
+// the CTAP client), as the tests that drive a key byte by byte need it.
+func openNative(ctx context.Context, addr string, opts ctap.Options) (ctap.Authenticator, *hid.Device, error) {
+	dev, err := hid.Open(ctx, addr, hid.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctap.NewClient(dev, opts), dev, nil
 }

@@ -46,11 +46,7 @@ func BenchmarkBackends(b *testing.B) {
 	user := ctap.User{ID: []byte("bench-user"), Name: "breakglass1@contoso.onmicrosoft.com"}
 
 	// Native: one open channel, as keyceremony holds it.
-	t, err := hid.OpenPath(ctx, "simkey:"+sock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dev, err := hid.Open(ctx, t, hid.Options{})
+	dev, err := hid.Open(ctx, "simkey:"+sock, hid.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

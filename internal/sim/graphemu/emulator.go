@@ -101,7 +101,7 @@ func New(cfg Config) (*Emulator, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Verifier == nil {
-		pol, err := attest.DefaultPolicy()
+		pol, err := attest.LoadPolicy("")
 		if err != nil {
 			return nil, err
 		}

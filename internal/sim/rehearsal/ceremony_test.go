@@ -89,7 +89,7 @@ func (b *bench) engineWith(g ceremony.Graph, resume bool, change func(*ceremony.
 	var j *ceremony.Journal
 	var err error
 	if resume {
-		j, err = ceremony.OpenJournal(b.journal, time.Now)
+		j, err = ceremony.OpenOrCreateJournal(b.journal, true)
 	} else {
 		j, err = ceremony.CreateJournal(b.journal, time.Now)
 	}
@@ -97,7 +97,7 @@ func (b *bench) engineWith(g ceremony.Graph, resume bool, change func(*ceremony.
 		b.t.Fatal(err)
 	}
 	b.t.Cleanup(func() { j.Close() })
-	pol, _ := attest.DefaultPolicy()
+	pol, _ := attest.LoadPolicy("")
 	if g == nil {
 		g = b.tenant.Client
 	}
@@ -372,7 +372,7 @@ func TestSecondKeyPluggedInIsRefused(t *testing.T) {
 	b := newBench(t)
 	j, _ := ceremony.CreateJournal(b.journal, time.Now)
 	defer j.Close()
-	pol, _ := attest.DefaultPolicy()
+	pol, _ := attest.LoadPolicy("")
 	e, _ := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
 		Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: b.signer, OutDir: filepath.Join(b.dir, "r")},
 		j, b.devices, b.tenant.Client, carelessPrompter{b.prompter})
@@ -397,7 +397,7 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 		devs, _ := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
 		signer, _ := workstation.NewRehearsal()
 		j, _ := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
-		pol, _ := attest.DefaultPolicy()
+		pol, _ := attest.LoadPolicy("")
 		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
 			Reset: true, Retire: true, Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: signer,
 			OutDir: filepath.Join(dir, "out")}, j, devs, ten.Client, rehearsal.NewPrompter(devs, nil))
@@ -570,7 +570,8 @@ func TestMissedResetWindowAsksToReplugAgain(t *testing.T) {
 	}
 	defer env.Close()
 	p := &slowOfficers{Prompter: rehearsal.NewPrompter(env.Devices, nil), slowFor: map[int]bool{}}
-	j, err := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
+	journal := filepath.Join(dir, "journal.jsonl")
+	j, err := ceremony.CreateJournal(journal, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +588,11 @@ func TestMissedResetWindowAsksToReplugAgain(t *testing.T) {
 		t.Fatalf("methods %v, re-plug instructions %q", res.Methods, p.replugs)
 	}
 	failed := 0
-	for _, en := range j.Entries() {
+	entries, err := ceremony.ReadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
 		if strings.HasSuffix(en.Step, "/reset") && en.Phase == "failed" {
 			failed++
 		}
@@ -629,7 +634,7 @@ func TestEntraPolicyPredictedBeforeTheFirstTouch(t *testing.T) {
 	})
 	t.Run("every allowed model", func(t *testing.T) {
 		b := newBench(t)
-		pol, _ := attest.DefaultPolicy()
+		pol, _ := attest.LoadPolicy("")
 		all := []string{sim}
 		for _, m := range pol.Allowed {
 			all = append(all, m.AAGUID)
@@ -779,7 +784,7 @@ func TestGeneratedPINNeedsAPrinter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	pol, _ := attest.DefaultPolicy()
+	pol, _ := attest.LoadPolicy("")
 	_, err = ceremony.New(ceremony.Config{Account: "a@b", OfficerA: officerA, OfficerB: officerB, Verifier: rehearsal.Verifier(pol),
 		OutDir: b.dir, GeneratedPIN: true}, j, b.devices, b.tenant.Client, b.prompter)
 	if err == nil || !strings.Contains(err.Error(), "printer") {

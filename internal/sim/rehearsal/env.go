@@ -68,7 +68,7 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 		ten.Close()
 		return nil, err
 	}
-	pol, err := attest.DefaultPolicy()
+	pol, err := attest.LoadPolicy("")
 	if err != nil {
 		ten.Close()
 		return nil, err

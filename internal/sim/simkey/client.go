@@ -11,13 +11,12 @@ import (
 // uses (ctap → CTAPHID → SOCK_SEQPACKET socket → simkey), as rehearsal and
 // tests do. Close the returned Device when done.
 func (k *Key) Open(ctx context.Context, hidOpts hid.Options, ctapOpts ctap.Options) (ctap.Authenticator, *hid.Device, error) {
-	t, err := k.Connect()
+	c, err := k.Connect()
 	if err != nil {
 		return nil, nil, err
 	}
-	dev, err := hid.Open(ctx, t, hidOpts)
+	dev, err := hid.OpenConn(ctx, c, "simkey:in-process", hidOpts)
 	if err != nil {
-		t.Close()
 		return nil, nil, err
 	}
 	return ctap.NewClient(dev, ctapOpts), dev, nil

@@ -51,7 +51,7 @@ func FuzzHIDPackets(f *testing.F) {
 	// The answers overflow the host's queue; the key must drop them and keep
 	// reading (before it did, its blocked answers stopped it reading and the
 	// writer waited out its deadline).
-	flood := make([]byte, 0, 4000*hid.ReportSize)
+	flood := make([]byte, 0, 4000*ctaphid.ReportSize)
 	for range 4000 {
 		pk, _ := ctaphid.Fragment(0x01020304, ctaphid.CmdPing, []byte{1}, ctaphid.MaxMessageSize)
 		flood = append(flood, pk[0]...)
@@ -69,22 +69,24 @@ func FuzzHIDPackets(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer garbage.Close()
+		deadline, _ := ctx.Deadline()
+		garbage.SetWriteDeadline(deadline)
 		for len(stream) > 0 {
-			r := make([]byte, hid.ReportSize)
+			r := make([]byte, ctaphid.ReportSize)
 			stream = stream[copy(r, stream):]
-			if err := garbage.WriteReport(ctx, r); err != nil {
+			if _, err := garbage.Write(r); err != nil {
 				t.Fatalf("key stopped reading: %v", err)
 			}
 		}
-		tr, err := key.Connect()
+		c, err := key.Connect()
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer tr.Close()
-		dev, err := hid.Open(ctx, tr, hid.Options{IdleTimeout: 2 * time.Second})
+		dev, err := hid.OpenConn(ctx, c, "simkey:in-process", hid.Options{IdleTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatalf("INIT after garbage: %v", err)
 		}
+		defer dev.Close()
 		if _, err := ctap.NewClient(dev, ctap.Options{}).Info(ctx); err != nil {
 			t.Fatalf("getInfo after garbage: %v", err)
 		}

@@ -146,7 +146,7 @@ func (c *hidConn) serve(ctx context.Context) {
 	defer stop()
 
 	rasm := ctaphid.NewReassembler(ctaphid.MaxMessageSize)
-	buf := make([]byte, hid.ReportSize+1)
+	buf := make([]byte, ctaphid.ReportSize+1)
 	// A fragmented message must be complete within msgTimeout of its first
 	// packet, however many other packets arrive meanwhile.
 	var msgDeadline time.Time
@@ -167,7 +167,7 @@ func (c *hidConn) serve(ctx context.Context) {
 		if err != nil || n == 0 {
 			return // closed: the host let go, or the key was pulled
 		}
-		if n != hid.ReportSize {
+		if n != ctaphid.ReportSize {
 			continue // not a report; a real HID stack would never deliver it
 		}
 		c.packet(ctx, rasm, buf[:n])
@@ -408,11 +408,12 @@ func (k *Key) Serve(ctx context.Context, ln *net.UnixListener) error {
 	}
 }
 
-// Connect returns a client-side transport wired to the key in-process over
-// a SOCK_SEQPACKET socket pair: the same bytes a served socket carries. The
-// connection lives until the transport is closed or the key is unplugged.
-func (k *Key) Connect() (hid.Transport, error) {
-	a, b, err := hid.SocketPair()
+// Connect returns the host side of a SOCK_SEQPACKET socket pair wired to
+// the key in-process: the same bytes a served socket carries (hid.OpenConn
+// opens it). The connection lives until it is closed or the key is
+// unplugged.
+func (k *Key) Connect() (*net.UnixConn, error) {
+	a, b, err := ctaphid.SocketPair()
 	if err != nil {
 		return nil, err
 	}
@@ -422,5 +423,5 @@ func (k *Key) Connect() (hid.Transport, error) {
 		return nil, err
 	}
 	go c.serve(context.Background())
-	return hid.NewSocketTransport(a, "simkey:in-process"), nil
+	return a, nil
 }
