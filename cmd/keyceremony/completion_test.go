@@ -64,3 +64,13 @@ func TestBashCompletion(t *testing.T) {
 		}
 	}
 }
+
+// Every usage line the overview and -h show agrees with the parser: each
+// --flag it names is defined, and each flag a command needs is shown
+// outside brackets. (The overview is what the officers read the day
+// before; the flag set is what runs.)
+func TestSynopsesAgreeWithTheFlags(t *testing.T) {
+	if err := app().CheckSynopses(); err != nil {
+		t.Fatal(err)
+	}
+}

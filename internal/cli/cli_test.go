@@ -102,3 +102,23 @@ func TestHelpMarksRequiredFlags(t *testing.T) {
 		t.Errorf("-h:\n%s", h)
 	}
 }
+
+// CheckSynopses finds a synopsis that names a flag the command does not
+// define, and a needed flag the synopsis shows as optional.
+func TestCheckSynopses(t *testing.T) {
+	define := func(fs *Flags) Run {
+		fs.String("out", "", "where")
+		fs.String("pub", "", "key")
+		fs.Need("out")
+		return nil
+	}
+	good := App{Name: "p", Commands: []Command{{Name: "x", Synopsis: "--out FILE [--pub KEY | --pub=K]", Flags: define}}}
+	if err := good.CheckSynopses(); err != nil {
+		t.Fatalf("a synopsis that agrees: %v", err)
+	}
+	bad := App{Name: "p", Commands: []Command{{Name: "x", Synopsis: "[--out FILE] [--nope N]", Flags: define}}}
+	err := bad.CheckSynopses()
+	if err == nil || !strings.Contains(err.Error(), "x: the synopsis names --nope") || !strings.Contains(err.Error(), "x: --out is required, but the synopsis shows it as optional") {
+		t.Fatalf("a synopsis that disagrees: %v", err)
+	}
+}

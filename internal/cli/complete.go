@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -68,4 +69,39 @@ func (a App) BashCompletion() string {
 	b.WriteString("\t\tesac\n\t\treturn\n\tfi\n\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n}\n")
 	fmt.Fprintf(&b, "complete -o filenames -F _%s %s\n", strings.ReplaceAll(a.Name, "-", "_"), a.Name)
 	return b.String()
+}
+
+// CheckSynopses says where the usage lines and the flags disagree: a
+// --flag a synopsis names that its command does not define, or a flag the
+// command needs (Flags.Need) that its synopsis shows as optional or not at
+// all. The overview is what an officer reads; the parser is what runs.
+func (a App) CheckSynopses() error {
+	var problems []string
+	for _, c := range a.commands() {
+		fs := newFlags(a.Name, c.Name, c.Synopsis)
+		c.Flags(fs)
+		outside, depth := map[string]bool{}, 0
+		for _, w := range strings.FieldsFunc(c.Synopsis, func(r rune) bool { return r == ' ' || r == '|' }) {
+			depth += strings.Count(w, "[")
+			name, _, _ := strings.Cut(strings.Trim(w, "[]"), "=")
+			if strings.HasPrefix(name, "--") {
+				if fs.Lookup(name[2:]) == nil {
+					problems = append(problems, fmt.Sprintf("%s: the synopsis names %s, which it does not define", c.Name, name))
+				}
+				if depth == 0 {
+					outside[name[2:]] = true
+				}
+			}
+			depth -= strings.Count(w, "]")
+		}
+		for _, name := range fs.required {
+			if !outside[name] {
+				problems = append(problems, fmt.Sprintf("%s: --%s is required, but the synopsis shows it as optional or not at all", c.Name, name))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
 }
