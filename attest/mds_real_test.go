@@ -119,3 +119,30 @@ func TestUnreadableMDSEntryRefusesItsKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMDSBlob: whatever bytes the MDS3 blob file holds (it comes from the
+// network, then a USB stick), parsing never panics, and nothing but the
+// genuine blob verifies: a blob that parses names the genuine serial and
+// the same number of entries, whatever its spacing.
+func FuzzMDSBlob(f *testing.F) {
+	blob, root := realMDS(f)
+	when := time.Date(2021, 11, 15, 12, 0, 0, 0, time.UTC)
+	genuine, err := parseMDS(blob, root, when)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(blob)
+	f.Add(blob[:len(blob)/2])
+	f.Add([]byte("eyJhbGciOiJub25lIn0.e30."))
+	parts := strings.SplitN(string(blob), ".", 3)
+	f.Add([]byte(parts[0] + "." + parts[1] + ".AAAA"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseMDS(b, root, when)
+		if err != nil {
+			return
+		}
+		if m.Serial != genuine.Serial || len(m.entries) != len(genuine.entries) || m.SHA256 == "" {
+			t.Fatalf("a blob that is not the genuine one verified: serial %d, %d entries", m.Serial, len(m.entries))
+		}
+	})
+}

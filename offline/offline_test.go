@@ -202,3 +202,37 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatalf("%d methods registered", n)
 	}
 }
+
+// FuzzReadFile: whatever bytes an options or results file holds when it
+// comes off the USB stick, reading it never panics, and nothing but what
+// the trusted key signed is taken: a file that reads gives exactly the
+// signed payload, whatever its spacing or field order.
+func FuzzReadFile(f *testing.F) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	genuine := filepath.Join(f.TempDir(), "options.json")
+	signed := resultsFile{Kind: kindResults, UserID: "user-1", Credentials: []keyResult{{Slot: 1, DisplayName: "Break glass key 1"}}}
+	if err := writeFile(genuine, signed, namespaceResults, key); err != nil {
+		f.Fatal(err)
+	}
+	want, _ := json.Marshal(signed)
+	b, _ := os.ReadFile(genuine)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Add([]byte(`{"payload":"e30=","signature":"-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n","signer":"ecdsa-sha2-nistp256 AAAA"}`))
+	f.Add([]byte(strings.Replace(string(b), "payload", "Payload", 1)))
+	trust := trustOf(key)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "in.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var got resultsFile
+		payload, err := readFile(path, namespaceResults, trust, &got)
+		if err == nil && string(payload) != string(want) {
+			t.Fatalf("took a payload the trusted key did not sign: %q", payload)
+		}
+	})
+}
