@@ -297,9 +297,11 @@ func TestCLIConventions(t *testing.T) {
 	}
 }
 
-// The overview and every command's -h fit the 80 columns of the
-// workstation's console (the usage lines are wrapped, a flag kept with its
-// value), and the overview names every command the CLI takes.
+// The overview, every command's -h and the usage errors of the slips an
+// officer makes at the command line (an unknown flag, a required flag left
+// out) fit the 80 columns of the workstation's console (the usage lines
+// are wrapped, a flag kept with its value), and the overview names every
+// command the CLI takes.
 func TestUsageFitsEightyColumns(t *testing.T) {
 	_, overview, _ := runCLI(t, "help")
 	texts := []string{overview}
@@ -309,6 +311,20 @@ func TestUsageFitsEightyColumns(t *testing.T) {
 		}
 		_, out, _ := runCLI(t, append(strings.Fields(c.Name), "-h")...)
 		texts = append(texts, strings.SplitN(out, "\nflags:", 2)[0]) // Go's flag defaults are not ours to wrap
+		// A slip on the command line: the error and the usage it repeats.
+		code, _, slip := runCLI(t, append(strings.Fields(c.Name), "--no-such-flag")...)
+		if code != 2 || !strings.Contains(slip, "keyceremony "+c.Name+": flag provided but not defined: -no-such-flag\nusage: keyceremony "+c.Name) {
+			t.Errorf("%s --no-such-flag: exit %d\n%s", c.Name, code, slip)
+		}
+		texts = append(texts, slip)
+	}
+	// The flags a command needs, missing: each named with what it is for.
+	for _, args := range [][]string{{"ceremony"}, {"health"}, {"offline", "create"}, {"offline", "register"}, {"offline", "export"}, {"history", "safe"}, {"report", "print", "r.json"}, {"info"}} {
+		code, _, slip := runCLI(t, args...)
+		if code != 2 || !strings.Contains(slip, "required\n  --") {
+			t.Errorf("%q: exit %d\n%s", args, code, slip)
+		}
+		texts = append(texts, slip)
 	}
 	for _, text := range texts {
 		for _, line := range strings.Split(text, "\n") {

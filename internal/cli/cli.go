@@ -52,9 +52,12 @@ func (a App) Run(ctx context.Context, args []string, s IO) int {
 	if err == nil {
 		return 0
 	}
-	if len(args) > 0 {
+	switch c := a.find(args); {
+	case c != nil:
+		fmt.Fprintf(s.Err, "%s %s: %v\n", a.Name, c.Name, err)
+	case len(args) > 0:
 		fmt.Fprintf(s.Err, "%s %s: %v\n", a.Name, args[0], err)
-	} else {
+	default:
 		fmt.Fprintln(s.Err, err)
 	}
 	var code interface{ ExitCode() int }
@@ -93,15 +96,7 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 	case "--version", "-version":
 		args = append([]string{"version"}, args[1:]...)
 	}
-	var best *Command
-	commands := a.commands()
-	for i, c := range commands {
-		n := len(strings.Fields(c.Name))
-		if len(args) >= n && strings.Join(args[:n], " ") == c.Name && (best == nil || n > len(strings.Fields(best.Name))) {
-			best = &commands[i]
-		}
-	}
-	if best != nil {
+	if best := a.find(args); best != nil {
 		fs := newFlags(a.Name, best.Name, best.Synopsis)
 		run := best.Flags(fs)
 		arg, err := fs.parseFor(*best, args[len(strings.Fields(best.Name)):], s.Out)
@@ -122,6 +117,19 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 	}
 	fmt.Fprint(s.Err, a.Overview())
 	return UsageError(fmt.Errorf("unknown command %q (the commands are listed above)", args[0]))
+}
+
+// find is the command whose words args begins with (the longest), or nil.
+func (a App) find(args []string) *Command {
+	var best *Command
+	commands := a.commands()
+	for i, c := range commands {
+		n := len(strings.Fields(c.Name))
+		if len(args) >= n && strings.Join(args[:n], " ") == c.Name && (best == nil || n > len(strings.Fields(best.Name))) {
+			best = &commands[i]
+		}
+	}
+	return best
 }
 
 // commands is the App's own commands, then the one every App has:

@@ -68,8 +68,8 @@ func TestRunExitCodes(t *testing.T) {
 		// A command's positional argument and the flags it needs are
 		// checked before it runs; each missing flag is named with what it is.
 		{[]string{"need", "r.json", "--out", "p.pdf", "--trust", "k"}, 0, ""},
-		{[]string{"need", "--trust", "k", "r.json"}, 2, "--out is required: where the page goes\nusage: prog need"},
-		{[]string{"need", "r.json"}, 2, "--out is required: where the page goes\n--trust is required: a trusted key\n"},
+		{[]string{"need", "--trust", "k", "r.json"}, 2, "prog need: --out is required\n  --out: where the page goes\nusage: prog need"},
+		{[]string{"need", "r.json"}, 2, "prog need: --out and --trust are required\n  --out: where the page goes\n  --trust: a trusted key\nusage:"},
 		{[]string{"need", "--out", "", "--trust", "k", "r.json"}, 2, "--out is required"},
 		{[]string{"need", "--out", "p", "--trust", "k"}, 2, "give exactly one report"},
 		{[]string{"need", "--out", "p", "--trust", "k", "a", "b"}, 2, "give exactly one report"},

@@ -87,14 +87,19 @@ func (f *Flags) parseFor(c Command, args []string, out io.Writer) (string, error
 	case c.Arg != "" && len(pos) != 1:
 		return "", f.UsageError("give exactly one %s", c.Arg)
 	}
-	var missing []string
+	var missing, what []string
 	for _, name := range f.required {
 		if fl := f.Lookup(name); fl.Value.String() == "" {
-			missing = append(missing, fmt.Sprintf("--%s is required: %s", name, strings.TrimSuffix(fl.Usage, requiredMark)))
+			missing = append(missing, "--"+name)
+			what = append(what, wrap("--"+name+": "+strings.TrimSuffix(fl.Usage, requiredMark), 78, "  ", "      "))
 		}
 	}
-	if len(missing) > 0 {
-		return "", f.UsageError("%s", strings.Join(missing, "\n"))
+	switch len(missing) {
+	case 0:
+	case 1:
+		return "", f.UsageError("%s is required\n%s", missing[0], what[0])
+	default:
+		return "", f.UsageError("%s and %s are required\n%s", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1], strings.Join(what, "\n"))
 	}
 	if c.Arg == "" {
 		return "", nil
@@ -121,7 +126,7 @@ func (f *Flags) Need(names ...string) {
 
 // UsageError is a usage error (exit 2) that repeats the command's usage line.
 func (f *Flags) UsageError(format string, a ...any) error {
-	return usageError{fmt.Errorf("%s\nusage: %s", fmt.Sprintf(format, a...), f.usage)}
+	return usageError{fmt.Errorf("%s\n%s", fmt.Sprintf(format, a...), wrap("usage: "+f.usage, 78, "", "      "))}
 }
 
 func (f *Flags) printUsage(out io.Writer) {
