@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -166,23 +165,26 @@ func (r *Report) canonical() ([]byte, error) {
 // Parse decodes a report strictly: unknown fields and a foreign schema are
 // errors.
 func Parse(data []byte) (*Report, error) {
+	notAReport := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errNotAReport}, a...)...)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var r Report
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, notAReport("%v", err)
 	}
 	if dec.More() {
-		return nil, errors.New("report: trailing data")
+		return nil, notAReport("trailing data after the report")
 	}
 	if r.Schema != schema {
-		return nil, fmt.Errorf("report: schema %q, want %q", r.Schema, schema)
+		return nil, notAReport("schema %q, want %q", r.Schema, schema)
 	}
 	if r.Type != TypeCeremony && r.Type != TypeHealth {
-		return nil, fmt.Errorf("report: type %q", r.Type)
+		return nil, notAReport("type %q", r.Type)
 	}
 	if r.CeremonyID == "" || r.Account.UPN == "" || r.Workstation.SignerKind == "" {
-		return nil, errors.New("report: ceremony id, account or signer missing")
+		return nil, notAReport("ceremony id, account or signer missing")
 	}
 	return &r, nil
 }

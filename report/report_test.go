@@ -541,3 +541,21 @@ func TestPrintedPDFLayout(t *testing.T) {
 		os.WriteFile(keep, pdfBytes, 0o644)
 	}
 }
+
+// Whatever is wrong with a file given as a report, the officer reads that
+// it is not a keyceremony report, then why.
+func TestParseSaysNotAReport(t *testing.T) {
+	for _, tc := range []struct{ data, why string }{
+		{"root:x:0:0:root:/root:/bin/bash\n", "invalid character"},
+		{`{"schema":"keyceremony-report/1","type":"ceremony"} {}`, "trailing data"},
+		{`{"schema":"other/1"}`, `schema "other/1"`},
+		{`{"schema":"keyceremony-report/1","type":"x"}`, `type "x"`},
+		{`{"schema":"keyceremony-report/1","type":"health"}`, "ceremony id, account or signer missing"},
+		{`{"schema":"keyceremony-report/1","surprise":1}`, "unknown field"},
+	} {
+		_, err := Parse([]byte(tc.data))
+		if !errors.Is(err, errNotAReport) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%q: %v", tc.data, err)
+		}
+	}
+}

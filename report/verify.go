@@ -50,7 +50,7 @@ func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions)
 	}
 	r, err := Parse(reportJSON)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNotAReport, err)
+		return nil, err // it says the file is not a report, and why
 	}
 	again, err := r.canonical()
 	if err != nil || !bytes.Equal(again, reportJSON) {
