@@ -98,6 +98,8 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		row("report signer", "software key %s (every report says so)", c.SoftwareKey)
 		if _, err := os.Stat(filepath.Dir(c.SoftwareKey)); err != nil {
 			problem("software_key: %w", err)
+		} else if _, err := os.Stat(c.SoftwareKey); errors.Is(err, os.ErrNotExist) {
+			row("", "not there yet: the ceremony will make a NEW key (if one exists, fix the path)")
 		}
 	default:
 		row("report signer", "the TPM at %s", tpm)

@@ -112,11 +112,19 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 	if len(accounts) != 1 || accounts[0].UPN != "bg1@contoso.onmicrosoft.com" || vf == nil || vf.Policy == nil {
 		t.Fatalf("what Check loaded: %+v %+v", accounts, vf)
 	}
-	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", "software key", "typed, one half by each officer", "keyceremony default"} {
+	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", "software key", "typed, one half by each officer", "keyceremony default",
+		"not there yet: the ceremony will make a NEW key"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Once the key is there, the day before says nothing of a new one.
+	os.WriteFile(filepath.Join(dir, "sw.key"), []byte("a key"), 0o600)
+	out.Reset()
+	if _, _, err := c.Check(&out, time.Now()); err != nil || strings.Contains(out.String(), "NEW key") {
+		t.Errorf("an existing software key: %v\n%s", err, out.String())
+	}
+	os.Remove(filepath.Join(dir, "sw.key"))
 	for _, tc := range []struct{ change, want string }{
 		{`"tenant_id": "00000000-0000-0000-0000-000000000000"`, "tenant_id is the example's placeholder"},
 		{`"previous_report": "` + junk + `"`, "previous_report is not a keyceremony report"},

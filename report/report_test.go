@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ import (
 // tpmSigner opens the TPM (closed at the end of the test).
 func tpmSigner(t *testing.T, addr string) workstation.Signer {
 	t.Helper()
-	s, closeTPM, err := workstation.Open(addr, "")
+	s, closeTPM, err := workstation.Open(addr, "", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	Terminal bool
 	// Tool is the build that signs the reports.
 	Tool report.Tool
+	// Notice hears what the officers must know before anything is done:
+	// a software key made new because none was at its path.
+	Notice io.Writer
 }
 
 // Session is an opened config: its accounts, the keys' backend, the
@@ -66,7 +69,7 @@ func Open(o Options) (*Session, error) {
 	if s.accounts, s.verifier, err = cfg.Check(io.Discard, time.Now()); err != nil {
 		return nil, fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, o.ConfigPath)
 	}
-	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey); errors.Is(err, workstation.ErrNoTPM) {
+	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey, o.Notice); errors.Is(err, workstation.ErrNoTPM) {
 		return nil, fmt.Errorf(`%w: set "software_key": "FILE" in the config file`, err)
 	} else if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"golang.org/x/crypto/ssh"
@@ -79,10 +80,16 @@ func loadOrCreateSoftware(path string) (Signer, error) {
 // Open returns the workstation's report signer: the TPM key
 // (created on first use), or, only when softwareKeyPath is given, a software
 // key that every report will name as such. Without a TPM and without that
-// explicit choice it refuses. close releases the TPM.
-func Open(tpmPath, softwareKeyPath string) (s Signer, close func() error, err error) {
+// explicit choice it refuses. close releases the TPM. A software key that
+// is not there yet (a first use, or a slip in the path) is made, and
+// notice hears so, with its fingerprint, so the officers can stop.
+func Open(tpmPath, softwareKeyPath string, notice io.Writer) (s Signer, close func() error, err error) {
 	if softwareKeyPath != "" {
+		_, statErr := os.Stat(softwareKeyPath)
 		s, err := loadOrCreateSoftware(softwareKeyPath)
+		if fp, _ := s.Fingerprint(); err == nil && errors.Is(statErr, os.ErrNotExist) {
+			fmt.Fprintf(notice, "There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n", softwareKeyPath, fp)
+		}
 		return s, func() error { return nil }, err
 	}
 	if tpmPath == "" {

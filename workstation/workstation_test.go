@@ -2,6 +2,7 @@ package workstation
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,28 +58,34 @@ func TestRealTPM(t *testing.T) {
 }
 
 func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
-	_, _, err := Open(filepath.Join(t.TempDir(), "no-tpm"), "")
+	_, _, err := Open(filepath.Join(t.TempDir(), "no-tpm"), "", io.Discard)
 	if !errors.Is(err, ErrNoTPM) || !strings.Contains(err.Error(), "software key must be chosen explicitly") {
 		t.Fatalf("no TPM: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "ws.key")
-	s, closeFn, err := Open("", path)
+	var notice strings.Builder
+	s, closeFn, err := Open("", path, &notice)
 	if err != nil || s.Kind != kindSoftware {
 		t.Fatalf("%v %+v", err, s)
+	}
+	// Made new: the officers hear it, with the fingerprint, and can stop.
+	f1, _ := s.Fingerprint()
+	if !strings.Contains(notice.String(), "There was no key at "+path+": created a NEW software key there, "+f1) {
+		t.Fatalf("notice of a new key: %q", notice.String())
 	}
 	closeFn()
 	fi, _ := os.Stat(path)
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("software key mode %v", fi.Mode())
 	}
-	again, _, _ := Open("", path)
-	f1, _ := s.Fingerprint()
+	notice.Reset()
+	again, _, _ := Open("", path, &notice)
 	f2, _ := again.Fingerprint()
-	if f1 != f2 {
-		t.Fatal("software key not found again")
+	if f1 != f2 || notice.Len() != 0 {
+		t.Fatalf("software key not found again, or said to be new: %q", notice.String())
 	}
 	addr := testenv.Swtpm(t)
-	ts, closeTPM, err := Open(addr, "")
+	ts, closeTPM, err := Open(addr, "", io.Discard)
 	if err != nil || ts.Kind != kindTPM {
 		t.Fatalf("%v", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/keyceremony/keyceremony/internal/cli"
 	"github.com/keyceremony/keyceremony/session"
@@ -10,12 +11,12 @@ import (
 // sessionFlags defines --config and --backend, which every command that
 // runs a config's sitting takes; the function it returns opens the
 // session (the ceremony needs the officers' terminal).
-func sessionFlags(fs *cli.Flags, configUse string) func(terminal bool) (*session.Session, error) {
+func sessionFlags(fs *cli.Flags, configUse string) func(terminal bool, notice io.Writer) (*session.Session, error) {
 	cfgPath := fs.String("config", "", configUse)
 	backend := fs.String("backend", "", "CTAP backend: native (default) or libfido2 (a -tags libfido2 build); overrides the config's backend")
 	fs.Need("config")
-	return func(terminal bool) (*session.Session, error) {
-		ses, err := session.Open(session.Options{ConfigPath: *cfgPath, Backend: *backend, Terminal: terminal, Tool: tool()})
+	return func(terminal bool, notice io.Writer) (*session.Session, error) {
+		ses, err := session.Open(session.Options{ConfigPath: *cfgPath, Backend: *backend, Terminal: terminal, Tool: tool(), Notice: notice})
 		if err != nil {
 			return nil, cli.UsageError(err)
 		}
@@ -27,7 +28,7 @@ func cmdCeremony(fs *cli.Flags) cli.Run {
 	open := sessionFlags(fs, "ceremony config file (JSON; keyceremony config init writes an example)")
 	resume := fs.String("resume", "", "resume the ceremony recorded in this journal (out_dir/journal.jsonl)")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		ses, err := open(true)
+		ses, err := open(true, s.Err)
 		if err != nil {
 			return err
 		}
@@ -44,7 +45,7 @@ func cmdHealth(fs *cli.Flags) cli.Run {
 	yes := fs.Bool("yes", false, "headless: take instructions as done, PIN halves from standard input")
 	fs.Need("report")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		ses, err := open(false)
+		ses, err := open(false, s.Err)
 		if err != nil {
 			return err
 		}

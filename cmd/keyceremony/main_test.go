@@ -421,6 +421,17 @@ func TestNoTPMMessagesNameRealKeysAndFlags(t *testing.T) {
 	if code, out, _ := runCLI(t, "report", "key", "-h"); code != 0 || !strings.Contains(out, "-software-key") {
 		t.Fatalf("report key has no --software-key flag: %s", out)
 	}
+	// A software key that is not there yet (a first use, or a slip in the
+	// path) is made, and the officers are told, with its fingerprint; the
+	// second use of the same path says nothing of the kind.
+	key := filepath.Join(dir, "workstation.pem")
+	code, out, errOut := runCLI(t, "report", "key", "--software-key", key)
+	if code != 0 || !strings.Contains(errOut, "There was no key at "+key+": created a NEW software key there, SHA256:") || !strings.Contains(out, "SHA256:") {
+		t.Fatalf("report key with a new software key: %d %s %s", code, out, errOut)
+	}
+	if code, again, errOut := runCLI(t, "report", "key", "--software-key", key); code != 0 || errOut != "" || again != out {
+		t.Fatalf("report key with the same key again: %d %q (was %q) %s", code, again, out, errOut)
+	}
 }
 
 // config init writes a complete, commented example that the ceremony

@@ -21,7 +21,7 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 	g := graphFlags(fs)
 	fs.Need("user", "out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		signer, closeSigner, err := openSigner()
+		signer, closeSigner, err := openSigner(s.Err)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 	printCommand := fs.String("print-command", "lp", "the command that prints a generated half's page from its standard input (with --rehearsal: pages go to OUT's folder, envelopes/)")
 	fs.Need("options", "trust", "out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		signer, closeSigner, err := openSigner()
+		signer, closeSigner, err := openSigner(s.Err)
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 	g := graphFlags(fs)
 	fs.Need("options", "results", "trust")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		signer, closeSigner, err := openSigner()
+		signer, closeSigner, err := openSigner(s.Err)
 		if err != nil {
 			return err
 		}

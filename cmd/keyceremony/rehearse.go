@@ -8,12 +8,9 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 )
 
-// rehearse runs the whole ceremony engine on two virtual keys (served
-// over real CTAPHID), the local Graph emulator and a throw-away signing key,
-// all in-process: preflight, per key reset / split PIN / credential /
-// attestation / enrollment / test assertion, retirement of last year's key,
-// and a signed rehearsal report. `rehearse health` then runs the health
-// check against that report.
+// rehearse runs the whole ceremony on virtual keys, the Graph emulator
+// and a throw-away signing key (rehearsal.RunSitting); then, withHealth,
+// the health check against its report.
 func rehearse(withHealth bool) func(*cli.Flags) cli.Run {
 	return func(fs *cli.Flags) cli.Run {
 		outDir := fs.String("out", "", "write the signed rehearsal report and journal here (default: a new temporary directory)")

@@ -58,7 +58,7 @@ func cmdReportKey(fs *cli.Flags) cli.Run {
 	openSigner := signerFlags(fs, "use (or create) this software key instead of a TPM; reports will say so")
 	dir := fs.String("out", "", "also write report.pub, report.pem and allowed_signers here")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		signer, closeFn, err := openSigner()
+		signer, closeFn, err := openSigner(s.Err)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -430,7 +431,7 @@ func TestHeadlessCeremonyWithSwtpm(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	signer, closeTPM, err := workstation.Open("swtpm:"+sock, "")
+	signer, closeTPM, err := workstation.Open("swtpm:"+sock, "", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
