@@ -29,7 +29,7 @@ type Options struct {
 	// Tool is the build that signs the reports.
 	Tool report.Tool
 	// Notice hears what the officers must know before anything is done:
-	// a software key made new because none was at its path.
+	// a software key made new because none was at its path. Required.
 	Notice io.Writer
 }
 
@@ -49,6 +49,9 @@ type Session struct {
 
 // Open opens the session o names. Close it when done.
 func Open(o Options) (*Session, error) {
+	if o.Notice == nil {
+		return nil, errors.New("session: Options.Notice is required (the officers must hear of a new workstation key)")
+	}
 	cfg, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return nil, err
