@@ -88,30 +88,13 @@ func TestTUIGeneratedPINTwoAccounts(t *testing.T) {
 // returning every distinct screen, the final one and the output folder.
 func driveRehearsalTUI(t *testing.T, width, height int, half string, args ...string) (screens []string, final, outDir string) {
 	t.Helper()
-	tmux := testenv.Tool(t, "tmux", "tmux")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "keyceremony")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	session := "kc" + strings.ReplaceAll(filepath.Base(dir), "-", "")
-	outDir = filepath.Join(dir, "out")
-	cmdline := bin + " rehearse --out " + outDir + " " + strings.Join(args, " ") + "; sleep 60"
-	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v\n%s", err, out)
-	}
-	defer exec.Command(tmux, "kill-session", "-t", session).Run()
-	send := func(keys ...string) {
-		exec.Command(tmux, append([]string{"send-keys", "-t", session}, keys...)...).Run()
-	}
+	bin := buildBinary(t)
+	outDir = filepath.Join(t.TempDir(), "out")
+	send, capture := tmuxRun(t, bin+" rehearse --out "+outDir+" "+strings.Join(args, " ")+"; sleep 60", width, height)
 	last, lastAction := "", time.Time{}
 	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
-		screen, err := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := string(screen)
+		s := capture()
 		if s != last {
 			screens = append(screens, s)
 		}
@@ -136,26 +119,29 @@ func driveRehearsalTUI(t *testing.T, width, height int, half string, args ...str
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
-	screen, _ := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
-	t.Fatalf("the rehearsal did not finish under tmux; last screen:\n%s", screen)
+	t.Fatalf("the rehearsal did not finish under tmux; last screen:\n%s", capture())
 	return nil, "", ""
 }
 
 // tmuxRun starts cmdline in a detached tmux pane of the given size and
-// returns functions to type keys and read the screen.
+// returns functions to type keys and read the screen. Each test has a tmux
+// server of its own (-L): a server shared with the test before, still
+// exiting after its last session was killed, refused new sessions now and
+// then ("tmux: exit status 1").
 func tmuxRun(t *testing.T, cmdline string, width, height int) (send func(...string), screen func() string) {
 	t.Helper()
 	tmux := testenv.Tool(t, "tmux", "tmux")
 	session := "kc" + strings.ReplaceAll(filepath.Base(t.TempDir()), "-", "")
-	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline).CombinedOutput(); err != nil {
+	run := func(args ...string) *exec.Cmd { return exec.Command(tmux, append([]string{"-L", session}, args...)...) }
+	if out, err := run("new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
+	t.Cleanup(func() { run("kill-server").Run() })
 	send = func(keys ...string) {
-		exec.Command(tmux, append([]string{"send-keys", "-t", session}, keys...)...).Run()
+		run(append([]string{"send-keys", "-t", session}, keys...)...).Run()
 	}
 	screen = func() string {
-		b, err := exec.Command(tmux, "capture-pane", "-p", "-t", session).Output()
+		b, err := run("capture-pane", "-p", "-t", session).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
