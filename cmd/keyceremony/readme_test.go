@@ -1,9 +1,15 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,10 +88,52 @@ func TestREADMECommandLinesExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile("keyceremony ((?:[a-z][a-z-]* ?){1,2})([^`\\n]*)")
+	checked := checkCommandLines(t, "the README", string(readme))
+	if checked < 30 {
+		t.Fatalf("only %d flags found in the README's command lines: the pattern no longer reads it", checked)
+	}
+}
+
+// The same for what the program itself tells the officers: every command
+// line a message, a hint or a usage text in the product's source shows
+// ("Resume it with: keyceremony ceremony --config … --resume …") takes
+// the flags it names.
+func TestCommandLinesInMessagesExist(t *testing.T) {
+	var literals strings.Builder
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					literals.WriteString(strings.ReplaceAll(s, "%s", "X") + "\n")
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked := checkCommandLines(t, "the source", literals.String()); checked < 5 {
+		t.Fatalf("only %d flags found in the source's command lines: the pattern no longer reads it", checked)
+	}
+}
+
+// checkCommandLines checks every "keyceremony COMMAND … --flag" in text
+// against that command's -h and returns how many flags it checked.
+func checkCommandLines(t *testing.T, where, text string) int {
+	t.Helper()
+	line := regexp.MustCompile("keyceremony ((?:[a-z][a-z-]* ?){1,2})([^`\n]*)")
 	flagRe := regexp.MustCompile(`(?:^|[\s\[(|])--([a-z][a-z0-9-]*)`)
 	checked := 0
-	for _, m := range line.FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range line.FindAllStringSubmatch(text, -1) {
 		words := strings.Fields(m[1])
 		var help string
 		for n := len(words); n >= 1 && help == ""; n-- {
@@ -98,12 +146,10 @@ func TestREADMECommandLinesExist(t *testing.T) {
 		}
 		for _, f := range flagRe.FindAllStringSubmatch(m[2], -1) {
 			if f[1] != "help" && !regexp.MustCompile(`(?m)^  -`+regexp.QuoteMeta(f[1])+`\b`).MatchString(help) {
-				t.Errorf("the README shows %q with --%s, which it does not take", "keyceremony "+m[1]+m[2], f[1])
+				t.Errorf("%s shows %q with --%s, which it does not take", where, "keyceremony "+m[1]+m[2], f[1])
 			}
 			checked++
 		}
 	}
-	if checked < 30 {
-		t.Fatalf("only %d flags found in the README's command lines: the pattern no longer reads it", checked)
-	}
+	return checked
 }
