@@ -24,7 +24,9 @@ func SocketPair() (a, b *net.UnixConn, err error) {
 			for _, c := range conns[:i] {
 				c.Close()
 			}
-			syscall.Close(fds[1])
+			for _, fd := range fds[i+1:] { // not yet wrapped: f.Close closed fds[i]
+				syscall.Close(fd)
+			}
 			return nil, nil, fmt.Errorf("socketpair: %w", err)
 		}
 		conns[i] = c.(*net.UnixConn)
