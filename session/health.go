@@ -45,7 +45,7 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
-			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 12, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error
 				if res, rerr = health.Run(ctx, hcfg, s.devices, s.graph, p); rerr != nil {
 					return tui.DoneMsg{}, rerr

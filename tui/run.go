@@ -19,7 +19,8 @@ func IsTerminal() bool {
 }
 
 // Run runs work behind the ceremony screen, asking the officers through
-// it, and shows work's outcome until they leave the screen. wrap, when not
+// it, and shows work's outcome until they leave the screen. steps sizes
+// the progress bar (work's Progress calls); 0 shows none. wrap, when not
 // nil, wraps the screen's Prompter (a rehearsal acts out the officers'
 // physical steps with it). Leaving the screen before work is done cancels
 // it and returns officer.ErrAbandoned; a panic in work is an error that

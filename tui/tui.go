@@ -107,6 +107,9 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.touching = true
 	case DoneMsg:
 		m.done, m.current, m.touching = &msg, nil, false // no stale "touch the key" on the last screen
+		if msg.Err == nil {
+			m.doneSteps = m.totalSteps // finished: the bar says so, however many steps were counted
+		}
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -196,7 +199,10 @@ func (m model) View() string {
 	var b strings.Builder
 	w := min(m.width, 80)
 	b.WriteString(titleStyle.Render(m.title) + "\n")
-	b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n\n")
+	if m.totalSteps > 0 { // a screen whose work counts no steps (the health check) has no bar
+		b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n")
+	}
+	b.WriteString("\n")
 	for _, l := range m.log {
 		b.WriteString(dimStyle.Render(truncate(l, w)) + "\n")
 	}

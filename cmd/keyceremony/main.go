@@ -16,7 +16,7 @@ func commands() []cli.Command {
 	return []cli.Command{
 		cmd("rehearse", "[--yes] [--out DIR] [--generated-pin] [--accounts N]",
 			"the whole ceremony on two virtual keys and an emulated tenant (TUI on a terminal, --yes headless)", rehearse(false)),
-		cmd("rehearse health", "--yes [--out DIR] [--generated-pin] [--accounts N]", "a rehearsal ceremony, then its health check", rehearse(true)),
+		cmd("rehearse health", "[--yes] [--out DIR] [--generated-pin] [--accounts N]", "a rehearsal ceremony, then its health check (its own screen on a terminal)", rehearse(true)),
 		cmd("ceremony", "--config FILE [--resume JOURNAL] [--backend native|libfido2]",
 			"the real ceremony: real keys, Entra ID, TPM-signed report", cmdCeremony),
 		cmd("health", "--config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]",

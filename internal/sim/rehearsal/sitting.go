@@ -42,11 +42,6 @@ type SittingOptions struct {
 // for several); with o.Health, the health check of each account follows.
 func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 	terminal := tui.IsTerminal()
-	if o.Health && !o.Headless && terminal {
-		// Refused before anything starts: the health check has no screen of
-		// its own in a rehearsal yet.
-		return errors.New("rehearse health runs headless: use `keyceremony rehearse health --yes`")
-	}
 	useTUI := !o.Headless && terminal
 	fmt.Fprintln(out, "REHEARSAL — virtual keys (simkey), local Graph emulator, test attestation root,")
 	fmt.Fprintln(out, "throw-away signing key; nothing here touches a real key or tenant.")
@@ -140,7 +135,11 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		for slot, k := range keys {
 			env.Devices.Swap(slot+1, k)
 		}
-		if err := rehearseHealth(ctx, env, scripted, a.OutDir, o.Tool, out); err != nil {
+		var screen string // the officers' screen, titled; "" for scripted officers
+		if useTUI {
+			screen = "keyceremony REHEARSAL health check — " + a.UPN + a.Of(accounts)
+		}
+		if err := rehearseHealth(ctx, env, scripted, screen, a.OutDir, o.Tool, out); err != nil {
 			if !errors.Is(err, ErrFindings) {
 				return err
 			}
@@ -151,8 +150,9 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 }
 
 // rehearseHealth checks the keys and the emulated account against the
-// rehearsal ceremony's report.
-func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, ceremonyDir string, tool report.Tool, out io.Writer) error {
+// rehearsal ceremony's report: behind the officers' screen titled screen,
+// or, when that is "", with the scripted officers p.
+func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, ceremonyDir string, tool report.Tool, out io.Writer) error {
 	last, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileReport))
 	if err != nil {
 		return err
@@ -166,10 +166,23 @@ func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, ceremonyD
 		return err
 	}
 	host, _ := os.Hostname()
-	fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
-	res, err := health.Run(ctx, health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
+	cfg := health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
 		OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: host,
-		OutDir: filepath.Join(ceremonyDir, "health")}, env.Devices, env.Tenant.Client, p)
+		OutDir: filepath.Join(ceremonyDir, "health")}
+	var res *health.Result
+	if screen == "" {
+		fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
+		res, err = health.Run(ctx, cfg, env.Devices, env.Tenant.Client, p)
+	} else {
+		err = tui.Run(ctx, screen, 0, acting(env), func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			var rerr error
+			if res, rerr = health.Run(ctx, cfg, env.Devices, env.Tenant.Client, p); rerr != nil {
+				return tui.DoneMsg{}, rerr
+			}
+			return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+				Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
+		})
+	}
 	if err != nil {
 		return err
 	}
