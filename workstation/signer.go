@@ -42,8 +42,9 @@ func NewRehearsal() (Signer, error) {
 }
 
 // loadOrCreateSoftware reads (or creates, mode 0600) a PKCS#8 PEM key
-// file: the explicit choice for a workstation without a TPM.
-func loadOrCreateSoftware(path string) (Signer, error) {
+// file: the explicit choice for a workstation without a TPM. A key it
+// creates, notice hears of, with its fingerprint.
+func loadOrCreateSoftware(path string, notice io.Writer) (Signer, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -57,7 +58,13 @@ func loadOrCreateSoftware(path string) (Signer, error) {
 		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return Signer{}, fmt.Errorf("write software key: %w", err)
 		}
-		return Signer{Key: k, Kind: kindSoftware}, nil
+		s := Signer{Key: k, Kind: kindSoftware}
+		fp, err := s.Fingerprint()
+		if err != nil {
+			return Signer{}, err
+		}
+		fmt.Fprintf(notice, "There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n", path, fp)
+		return s, nil
 	}
 	if err != nil {
 		return Signer{}, fmt.Errorf("read software key: %w", err)
@@ -85,11 +92,7 @@ func loadOrCreateSoftware(path string) (Signer, error) {
 // notice hears so, with its fingerprint, so the officers can stop.
 func Open(tpmPath, softwareKeyPath string, notice io.Writer) (s Signer, close func() error, err error) {
 	if softwareKeyPath != "" {
-		_, statErr := os.Stat(softwareKeyPath)
-		s, err := loadOrCreateSoftware(softwareKeyPath)
-		if fp, _ := s.Fingerprint(); err == nil && errors.Is(statErr, os.ErrNotExist) {
-			fmt.Fprintf(notice, "There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n", softwareKeyPath, fp)
-		}
+		s, err := loadOrCreateSoftware(softwareKeyPath, notice)
 		return s, func() error { return nil }, err
 	}
 	if tpmPath == "" {

@@ -91,3 +91,20 @@ func TestOpenRefusesWithoutTPMUnlessSoftwareKeyChosen(t *testing.T) {
 	}
 	closeTPM()
 }
+
+// A software key file that is not a key is refused with an error that
+// says so, and nothing is said of a new key (before, the notice check
+// asked a nil key for its fingerprint and panicked).
+func TestSoftwareKeyThatIsNotAKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.key")
+	os.WriteFile(path, []byte("not a key"), 0o600)
+	var notice strings.Builder
+	_, _, err := Open("", path, &notice)
+	if err == nil || !strings.Contains(err.Error(), "is not PEM") || notice.Len() != 0 {
+		t.Fatalf("a file that is not a key: %v, notice %q", err, notice.String())
+	}
+	b, _ := os.ReadFile(path)
+	if string(b) != "not a key" {
+		t.Fatal("the file was overwritten")
+	}
+}
