@@ -2,6 +2,7 @@ package history
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -137,6 +138,22 @@ func (p problems) Error() string { return p.msg }
 // ExitCode is the command's exit code: 1 overdue or open, 2 broken.
 func (p problems) ExitCode() int { return p.code }
 
+// fingerprints returns the trusted keys' fingerprints in ssh-keygen's form
+// ("SHA256:" and 43 characters of unpadded base64), accepting them also
+// without the prefix, as an auditor may copy them from a paper page.
+func fingerprints(given []string) ([]string, error) {
+	out := make([]string, 0, len(given))
+	for _, g := range given {
+		bare := strings.TrimPrefix(strings.TrimSpace(g), "SHA256:")
+		if b, err := base64.RawStdEncoding.DecodeString(bare); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("%q is not a workstation key's fingerprint: give it as the paper copy prints it, "+
+				"SHA256: followed by 43 characters (e.g. SHA256:%s)", g, strings.Repeat("A", 43))
+		}
+		out = append(out, "SHA256:"+bare)
+	}
+	return out, nil
+}
+
 // Read walks dir for report.json files, verifies each with the signature
 // beside it and the key it names, checks that key is trusted, links the
 // reports of each account into its chain and finds what is missing,
@@ -151,11 +168,16 @@ func Read(dir string, opts Options) (*History, error) {
 	if len(opts.Trusted) == 0 {
 		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
 	}
+	trusted, err := fingerprints(opts.Trusted)
+	if err != nil {
+		return nil, err
+	}
+	opts.Trusted = trusted
 	h := &History{Dir: dir, Checked: opts.Now.UTC()}
 	var files, summaries []string
 	keys := map[string]ssh.PublicKey{} // trusted keys seen signing a report
 	reports := map[string]bool{}       // SHA-256 of every verified report
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
