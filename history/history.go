@@ -76,6 +76,9 @@ type Entry struct {
 	Deviations []string        `json:"deviations,omitempty"`
 	Previous   string          `json:"previous_sha256,omitempty"`
 	UPN        string          `json:"upn"` // the account's name in this report
+	// Rehearsal marks a rehearsal's report: virtual keys, an emulated
+	// tenant, a throw-away signing key; it proves nothing about a real key.
+	Rehearsal bool `json:"rehearsal"`
 }
 
 // Account is one account's timeline, oldest first, and what is due.
@@ -95,6 +98,9 @@ type History struct {
 	// Summaries are the sittings' summary pages that verify.
 	Summaries []string  `json:"summaries,omitempty"`
 	Problems  []Problem `json:"problems"`
+	// Rehearsal is set when any report read is a rehearsal's (only
+	// possible when Options.Rehearsal accepted them).
+	Rehearsal bool `json:"rehearsal"`
 }
 
 // exitCode is 0 when every file verifies and nothing is overdue or open,
@@ -218,6 +224,7 @@ func Read(dir string, opts Options) (*History, error) {
 			order = append(order, key)
 		}
 		accounts[key].Entries = append(accounts[key].Entries, *e)
+		h.Rehearsal = h.Rehearsal || e.Rehearsal
 	}
 	for _, k := range order {
 		a := accounts[k]
@@ -306,7 +313,8 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 	}
 	sum := sha256.Sum256(body)
 	e := &Entry{File: rel, SHA256: hex.EncodeToString(sum[:]), Type: r.Type, CeremonyID: r.CeremonyID, Started: r.Started, Ended: r.Ended,
-		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN}
+		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN,
+		Rehearsal: r.Rehearsal}
 	if r.Previous != nil {
 		e.Previous = r.Previous.SHA256
 	}
