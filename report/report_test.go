@@ -560,3 +560,25 @@ func TestParseSaysNotAReport(t *testing.T) {
 		}
 	}
 }
+
+// A credential ID longer than the summary page is wide (keys that wrap
+// their key handle make IDs of 100+ characters) continues under itself.
+func TestSummaryWrapsLongValues(t *testing.T) {
+	var b strings.Builder
+	long := strings.Repeat("abcdefghij", 25)
+	writeWrapped(&b, "         credential  ", long)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), b.String())
+	}
+	var joined string
+	for _, l := range lines {
+		if len([]rune(l)) > summaryWidth || !strings.HasPrefix(l, "         ") {
+			t.Errorf("line %q: wider than %d or not indented", l, summaryWidth)
+		}
+		joined += strings.TrimLeft(strings.TrimPrefix(l, "         credential  "), " ")
+	}
+	if joined != long {
+		t.Errorf("the wrapped value reads back as %q", joined)
+	}
+}
