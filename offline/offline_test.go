@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +89,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// rehearsal, a simkey is refused before any result is written.
 	jA, _ := ceremony.CreateJournal(filepath.Join(dir, "a.journal"), time.Now)
 	defer jA.Close()
-	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now()); err == nil ||
+	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now(), io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "TEST attestation root") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
 	}
@@ -96,7 +97,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// credential is taken from the journal, not made again.
 	jPath := filepath.Join(dir, "create.journal")
 	j, _ := ceremony.CreateJournal(jPath, time.Now)
-	if _, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now()); err == nil {
+	if _, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now(), io.Discard); err == nil {
 		t.Fatal("the interruption went unnoticed")
 	}
 	j.Close()
@@ -106,7 +107,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	res, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now())
+	res, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,18 +189,24 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if _, err := readFile(resPath, namespaceResults, trustOf(workstation), &back); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := registerResults(ctx, ten.Client, []byte(`{"other":"options"}`), &back); err == nil {
-		t.Fatal("results registered against other options")
+	if err := answers([]byte(`{"other":"options"}`), &back); err == nil {
+		t.Fatal("results taken for other options")
 	}
-	methods, err := registerResults(ctx, ten.Client, payload, &back)
+	if err := answers(payload, &back); err != nil {
+		t.Fatal(err)
+	}
+	rj, err := ceremony.CreateJournal(filepath.Join(dir, "register.journal"), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" {
-		t.Fatalf("%+v", methods)
+	defer rj.Close()
+	var said strings.Builder
+	if err := registerResults(ctx, ten.Client, &back, rj, &said); err != nil {
+		t.Fatal(err)
 	}
-	if n := len(ten.Emu.Snapshot().Methods[opts.UserID]); n != 2 {
-		t.Fatalf("%d methods registered", n)
+	methods := ten.Emu.Snapshot().Methods[opts.UserID]
+	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" || strings.Count(said.String(), "Registered") != 2 {
+		t.Fatalf("%+v\n%s", methods, said.String())
 	}
 }
 
