@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
@@ -242,4 +244,171 @@ func FuzzReadFile(f *testing.F) {
 			t.Fatalf("took a payload the trusted key did not sign: %q", payload)
 		}
 	})
+}
+
+// madeResults exports options for two keys from an emulated tenant and
+// makes their credentials on two fresh virtual keys, as a rehearsal does.
+func madeResults(t *testing.T) (*emulated.Tenant, *optionsFile, *resultsFile) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ten.Close() })
+	o, err := fetchOptions(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
+		func(slot int) string { return fmt.Sprintf("Break glass key %d", slot) }, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(o)
+	pol, err := attest.LoadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officers := rehearsal.NewPrompter(devs, nil)
+	j, err := ceremony.CreateJournal(filepath.Join(dir, "create.journal"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	vf := rehearsal.Verifier(pol)
+	res, err := createCredentials(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Keys: 2,
+			Reset: true, Verifier: vf, OutDir: dir}, j, devs, nil, officers)
+		if err != nil {
+			return nil, err
+		}
+		return e.PrepareKey(ctx, slot)
+	}, vf, j, time.Now(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ten, o, res
+}
+
+// Killed after key 1's method appeared in Graph and before anything was
+// journaled (issue 24 §1): the rerun finds key 1's credential registered,
+// adopts its method without posting, and registers key 2.
+func TestRegisterAfterAKillBetweenThePOSTs(t *testing.T) {
+	ctx := context.Background()
+	ten, _, res := madeResults(t)
+	kr := res.Credentials[0]
+	dec := func(s string) []byte { b, _ := base64.RawURLEncoding.DecodeString(s); return b }
+	first, err := ten.Client.Register(ctx, res.UserID, kr.DisplayName, enroll.Credential{ID: dec(kr.CredentialID),
+		ClientDataJSON: dec(kr.ClientDataJSON), AttestationObject: dec(kr.AttestationObject), AAGUID: kr.AAGUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := ceremony.CreateJournal(filepath.Join(t.TempDir(), "register.journal"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var out strings.Builder
+	if err := registerResults(ctx, ten.Client, res, j, &out); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out.String())
+	}
+	methods := ten.Emu.Snapshot().Methods[res.UserID]
+	if len(methods) != 2 || methods[0].ID != first.ID || methods[1].DisplayName != "Break glass key 2" {
+		t.Fatalf("methods after the rerun: %+v", methods)
+	}
+	if strings.Count(out.String(), "adopted") != 1 || !strings.Contains(out.String(), first.ID) {
+		t.Fatalf("key 1 not said adopted:\n%s", out.String())
+	}
+	for slot := 1; slot <= 2; slot++ {
+		if d, ok := j.Done(fmt.Sprintf("register/key%d", slot)); !ok || d["method_id"] == "" {
+			t.Fatalf("key %d not journaled done: %v", slot, d)
+		}
+	}
+}
+
+// The connected machine judges every credential itself: outside a
+// rehearsal it refuses the simkeys the workstation allowed under
+// --rehearsal, and a workstation verdict that differs from its own
+// refuses; nothing is registered either way.
+func TestJudgeAllRefusesWhatItWouldNotAllow(t *testing.T) {
+	ten, o, res := madeResults(t)
+	pol, err := attest.LoadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := judgeAll(o, res, &attest.Verifier{Policy: pol}, &out); err == nil || !strings.Contains(err.Error(), "this machine refuses") ||
+		!strings.Contains(out.String(), "REFUSED") {
+		t.Fatalf("simkeys outside a rehearsal: %v\n%s", err, out.String())
+	}
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err != nil {
+		t.Fatalf("in a rehearsal: %v", err)
+	}
+	res.Credentials[1].Attestation.AAGUID = "00000000-0000-0000-0000-000000000000"
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil || !strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("a different workstation verdict: %v", err)
+	}
+	res.Credentials[1].DisplayName = "Someone else's key"
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil {
+		t.Fatal("a credential the options did not ask for was judged")
+	}
+	if n := len(ten.Emu.Snapshot().Methods[res.UserID]); n != 0 {
+		t.Fatalf("%d methods registered", n)
+	}
+}
+
+// failingFile fails as a full disk does after n bytes.
+type failingFile struct {
+	*os.File
+	n int
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if len(b) <= f.n {
+		f.n -= len(b)
+		return f.File.Write(b)
+	}
+	w, _ := f.File.Write(b[:f.n])
+	f.n = 0
+	return w, syscall.ENOSPC
+}
+
+// results.json on a full disk is never a 0-byte or cut file: at every
+// byte where the disk fills, the file is as it was (absent, or the last
+// whole version) and no temporary file is left.
+func TestWriteAtomicOnAFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "results.json")
+	body := []byte(`{"payload":"…"}` + "\n")
+	for _, before := range [][]byte{nil, []byte("the last whole version\n")} {
+		if before != nil {
+			if err := os.WriteFile(path, before, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for n := 0; n < len(body); n++ {
+			err := writeAtomic(path, body, func(dir, pattern string) (tempFile, error) {
+				f, err := os.CreateTemp(dir, pattern)
+				return &failingFile{File: f, n: n}, err
+			})
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("full after %d bytes: %v", n, err)
+			}
+			got, rerr := os.ReadFile(path)
+			if before == nil && !errors.Is(rerr, os.ErrNotExist) || before != nil && string(got) != string(before) {
+				t.Fatalf("full after %d bytes: the file is now %q (%v)", n, got, rerr)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != map[bool]int{true: 0, false: 1}[before == nil] {
+				t.Fatalf("full after %d bytes: %d files left", n, len(left))
+			}
+		}
+	}
+	if err := writeAtomic(path, body, func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(body) {
+		t.Fatalf("written: %q", got)
+	}
 }
