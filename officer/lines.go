@@ -37,8 +37,11 @@ func (l linePrompter) Instruct(_ context.Context, in Instruction) error {
 		return nil
 	}
 	fmt.Fprintf(l.out, "%s\nPress Enter when done: ", in.Text)
-	if line, err := l.pins.buf.ReadString('\n'); err != nil && line == "" {
-		fmt.Fprintln(l.out)
+	line, err := l.pins.buf.ReadString('\n')
+	if f, ok := l.pins.in.(*os.File); err != nil || !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(l.out) // a terminal echoed the Enter; nothing else did
+	}
+	if err != nil && line == "" {
 		return ErrAbandoned
 	}
 	return nil

@@ -245,3 +245,51 @@ func TestOfflineCreateGeneratedPIN(t *testing.T) {
 		}
 	}
 }
+
+// offline create --device without --yes waits for the officers (issue 30):
+// "insert key 1" and "unplug key 1, plug it back in" wait for Enter; a
+// key that refuses the reset (its power-up window passed) is tried once
+// per re-plug the officers confirm, not in a tight loop; the error names
+// the key once.
+func TestOfflineCreateWaitsForTheOfficers(t *testing.T) {
+	dir, _, graph := offlineTenant(t)
+	options, results := filepath.Join(dir, "options.json"), filepath.Join(dir, "results.json")
+	code, out, errOut := runWithStdin(t, "", append([]string{"offline", "export", "--software-key", filepath.Join(dir, "c.key"),
+		"--user", "breakglass1@contoso.onmicrosoft.com", "--keys", "2", "--out", options}, graph...)...)
+	if code != 0 {
+		t.Fatalf("export: %d %s %s", code, out, errOut)
+	}
+	key, fp := serveSimkey(t, "--reset-window", "1ns"), reFingerprint.FindString(out) // the window is always past: every reset is refused
+	// Enter at "insert key 1", y and y for the reset, Enter at the re-plug;
+	// then nothing: the officers stop at "too late".
+	code, out, errOut = runWithStdin(t, "\ny\ny\n\n", "offline", "create", "--software-key", filepath.Join(dir, "w.key"),
+		"--options", options, "--trust", fp, "--out", results, "--rehearsal", "--device", "simkey:"+key)
+	if code != 1 || strings.Count(errOut, "Press Enter when done") != 3 {
+		t.Fatalf("create: %d %s\n%s", code, out, errOut)
+	}
+	for _, doubled := range []string{"key 1: key 1", "reset: reset"} {
+		if strings.Contains(errOut, doubled) {
+			t.Fatalf("%q in the message:\n%s", doubled, errOut)
+		}
+	}
+	entries, err := ceremony.ReadJournal(results + ".journal.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]int{}
+	for _, e := range entries {
+		if e.Step == "key1/reset" {
+			phases[e.Phase]++
+		}
+	}
+	if phases["begin"] != 1 || phases["failed"] != 1 {
+		t.Fatalf("reset attempts in the journal: %v, want one begin and one failed", phases)
+	}
+	// Headless (--yes, a new session), the refused reset's message names
+	// the key and the step once each.
+	code, _, errOut = runWithStdin(t, "", "offline", "create", "--software-key", filepath.Join(dir, "w.key"), "--options", options,
+		"--trust", fp, "--out", filepath.Join(dir, "headless.json"), "--rehearsal", "--yes", "--device", "simkey:"+key)
+	if code == 0 || strings.Count(errOut, "key 1: reset: the key does not allow this now") != 1 || strings.Contains(errOut, "reset: reset") {
+		t.Fatalf("headless: %d\n%s", code, errOut)
+	}
+}
