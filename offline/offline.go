@@ -373,7 +373,7 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 	defer k.Close()
 	tok, err := k.Auth.GetPINToken(ctx, k.PIN, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
 	if err != nil {
-		return nil, fmt.Errorf("key %d: PIN token: %w", ko.Slot, err)
+		return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 	}
 	defer tok.Zero()
 	c, err := keystep.CreateForEntra(ctx, k.Auth, &ko.Options, tok, k.Info.FirmwareVersion, vf)

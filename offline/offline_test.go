@@ -412,3 +412,67 @@ func TestWriteAtomicOnAFullDisk(t *testing.T) {
 		t.Fatalf("written: %q", got)
 	}
 }
+
+// A key pulled out after its PIN was set (issue 24, "Also") makes the
+// session wait for it, as the ceremony does: plugged back in, the journal
+// skips its reset and PIN, and its credential is made; nothing is reset
+// twice.
+func TestCreateWaitsForAYankedKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	o, err := fetchOptions(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
+		func(slot int) string { return fmt.Sprintf("Break glass key %d", slot) }, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(o)
+	pol, _ := attest.LoadPolicy("")
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officers := rehearsal.NewPrompter(devs, nil)
+	jPath := filepath.Join(dir, "create.journal")
+	j, err := ceremony.CreateJournal(jPath, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	vf := rehearsal.Verifier(pol)
+	yanked := 0
+	var notice strings.Builder
+	res, err := createCredentials(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Keys: 2,
+			Reset: true, Verifier: vf, OutDir: dir}, j, devs, nil, officers)
+		if err != nil {
+			return nil, err
+		}
+		k, err := e.PrepareKey(ctx, slot)
+		if err == nil && slot == 1 && yanked == 0 {
+			yanked++
+			devs.Key(1).InjectFault(simkey.FaultUnplugBefore) // pulled out before the PIN token
+		}
+		return k, err
+	}, vf, j, time.Now(), &notice)
+	if err != nil {
+		t.Fatalf("a yanked key ended the session: %v", err)
+	}
+	if yanked != 1 || len(res.Credentials) != 2 || !strings.Contains(notice.String(), "Key 1 was pulled out") {
+		t.Fatalf("yanked %d, %d credentials, notice %q", yanked, len(res.Credentials), notice.String())
+	}
+	entries, _ := ceremony.ReadJournal(jPath)
+	resets := map[string]int{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Step, "/reset") && e.Phase == "begin" {
+			resets[e.Step]++
+		}
+	}
+	if resets["key1/reset"] != 1 || resets["key2/reset"] != 1 {
+		t.Fatalf("resets begun: %v, want one per key", resets)
+	}
+}
