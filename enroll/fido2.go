@@ -350,7 +350,8 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 	case m != nil:
 		return m, nil
 	case len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0:
-		return nil, fmt.Errorf("register %q: credential %s is not registered: %w", displayName, b64url(cred.ID), ErrNotFound)
+		return nil, fmt.Errorf("register %q: credential %s is not registered: %w",
+			displayName, b64url(cred.ID), ErrNotFound)
 	}
 	body, err := registrationBody(displayName, cred)
 	if err != nil {
@@ -458,7 +459,8 @@ func (c *Client) registeredCredentials(ctx context.Context, userID string) (map[
 // of our name while cred is not registered is a conflict (an error naming
 // it); cred registered under no method of ours is a conflict too. nil, nil:
 // not registered, no conflict.
-func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Credential, skip map[string]bool) (*Method, error) {
+func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Credential,
+	skip map[string]bool) (*Method, error) {
 	list, err := c.ListFIDO2(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -477,9 +479,10 @@ func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Cre
 		if len(named) > 0 {
 			m := named[0]
 			return nil, fmt.Errorf("a FIDO2 method named %q already exists (method %s, AAGUID %s, created %s) "+
-				"but Graph does not list this key's credential %s as registered: it is another key's. Nothing was registered; "+
-				"the officers must find out whose key that method is (Entra admin center, the user's authentication methods) "+
-				"before it is deleted or this key is registered under another name",
+				"but Graph does not list this key's credential %s as registered: it is another key's. "+
+				"Nothing was registered; the officers must find out whose key that method is (Entra admin "+
+				"center, the user's authentication methods) before it is deleted or this key is registered "+
+				"under another name",
 				displayName, m.ID, m.AAGUID, m.Created.Format(time.RFC3339), b64url(cred.ID))
 		}
 		return nil, nil
@@ -491,8 +494,9 @@ func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Cre
 		}
 	}
 	if len(ours) != 1 {
-		return nil, fmt.Errorf("this key's credential %s is already registered, but %d FIDO2 methods are named %q with AAGUID %s: "+
-			"the officers must check the user's methods in Entra; nothing was registered", b64url(cred.ID), len(ours), displayName, cred.AAGUID)
+		return nil, fmt.Errorf("this key's credential %s is already registered, but %d FIDO2 methods are named %q "+
+			"with AAGUID %s: the officers must check the user's methods in Entra; nothing was registered",
+			b64url(cred.ID), len(ours), displayName, cred.AAGUID)
 	}
 	ours[0].Adopted = true
 	return &ours[0], nil

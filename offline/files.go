@@ -17,7 +17,8 @@ import (
 // to path, signed with signer (this machine's key): the connected
 // machine's half of the split. out hears what was written and the
 // fingerprint the workstation must trust.
-func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, error), tenantID, upn string, n, timeoutMinutes int, path string, signer workstation.Signer, out io.Writer) error {
+func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, error), tenantID, upn string,
+	n, timeoutMinutes int, path string, signer workstation.Signer, out io.Writer) error {
 	c, err := connect(ctx)
 	if err != nil {
 		return err
@@ -59,8 +60,9 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 	}
 	res.Rehearsal = w.Rehearsal
 	if err := writeFile(resultsPath, res, namespaceResults, signer.Key); err != nil {
-		return fmt.Errorf("%w: nothing is lost, every credential is in the journal %s; free space (or choose another --out) "+
-			"and run the same command again: no key is touched again", err, resultsPath+".journal.jsonl")
+		return fmt.Errorf("%w: nothing is lost, every credential is in the journal %s; free space "+
+			"(or choose another --out) and run the same command again: no key is touched again",
+			err, resultsPath+".journal.jsonl")
 	}
 	if err := res.writeVerdicts(out); err != nil {
 		return err
@@ -87,8 +89,8 @@ func (refused) ExitCode() int { return 1 }
 // a credential of these results and registers the rest. Results made in a
 // rehearsal are refused unless rehearsal is set, and then out says
 // REHEARSAL.
-func Register(ctx context.Context, optionsPath, resultsPath, trusted string, vf *attest.Verifier, rehearsal bool, signer workstation.Signer,
-	connect func(context.Context) (*enroll.Client, error), out io.Writer) error {
+func Register(ctx context.Context, optionsPath, resultsPath, trusted string, vf *attest.Verifier, rehearsal bool,
+	signer workstation.Signer, connect func(context.Context) (*enroll.Client, error), out io.Writer) error {
 	self, err := signer.SSHPublicKey()
 	if err != nil {
 		return err
@@ -104,11 +106,12 @@ func Register(ctx context.Context, optionsPath, resultsPath, trusted string, vf 
 	}
 	switch {
 	case res.Rehearsal && !rehearsal:
-		return refused{fmt.Errorf("%s was made in a rehearsal (offline create --rehearsal: virtual keys, the simkey TEST root "+
-			"trusted): a rehearsal never registers a key in a real tenant; nothing was registered (only "+
-			"offline register --rehearsal, against the emulator, takes it)", resultsPath)}
+		return refused{fmt.Errorf("%s was made in a rehearsal (offline create --rehearsal: virtual keys, "+
+			"the simkey TEST root trusted): a rehearsal never registers a key in a real tenant; nothing was "+
+			"registered (only offline register --rehearsal, against the emulator, takes it)", resultsPath)}
 	case rehearsal:
-		fmt.Fprintln(out, "REHEARSAL: registering a rehearsal's results (simkey TEST root trusted); not for a real tenant.")
+		fmt.Fprintln(out, "REHEARSAL: registering a rehearsal's results (simkey TEST root trusted); "+
+			"not for a real tenant.")
 	}
 	if err := answers(payload, &res); err != nil {
 		return err

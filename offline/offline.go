@@ -117,7 +117,9 @@ func writeFile(path string, v any, namespace string, key crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'), func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) })
+	return writeAtomic(path, append(b, '\n'), func(dir, pattern string) (tempFile, error) {
+		return os.CreateTemp(dir, pattern)
+	})
 }
 
 // tempFile is the temporary file writeAtomic writes (an *os.File; in tests
@@ -239,7 +241,8 @@ func createOnWorkstation(ctx context.Context, o *optionsFile, optionsPayload []b
 	if len(o.Keys) > 0 && !o.Keys[0].Options.ChallengeTimeout.IsZero() {
 		expiry = o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339)
 	}
-	fmt.Fprintf(notice, "Options from the connected machine: account %s, %d keys, challenges valid until %s.\n", o.UPN, len(o.Keys), expiry)
+	fmt.Fprintf(notice, "Options from the connected machine: account %s, %d keys, challenges valid until %s.\n",
+		o.UPN, len(o.Keys), expiry)
 	j, err := ceremony.OpenOrCreateJournal(journalPath, false)
 	if err != nil {
 		return nil, err
@@ -280,7 +283,8 @@ func createdKeys(o *optionsFile, j *ceremony.Journal, slot int) []ceremony.Known
 			continue
 		}
 		if id, err := base64.RawURLEncoding.DecodeString(d["credential_id"]); err == nil && len(id) > 0 {
-			known = append(known, ceremony.KnownKey{Label: fmt.Sprintf("key %d of this offline session", ko.Slot), CredentialID: id})
+			label := fmt.Sprintf("key %d of this offline session", ko.Slot)
+			known = append(known, ceremony.KnownKey{Label: label, CredentialID: id})
 		}
 	}
 	return known
@@ -324,8 +328,8 @@ const maxYanks = 5
 // each attestation with vf, as the connected ceremony does; a key the
 // policy refuses stops it. Each credential made is recorded in j before
 // the next key, so an interrupted session resumes without making it again.
-func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byte, keys keySource, vf *attest.Verifier, j *ceremony.Journal,
-	now time.Time, notice io.Writer) (*resultsFile, error) {
+func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byte, keys keySource, vf *attest.Verifier,
+	j *ceremony.Journal, now time.Time, notice io.Writer) (*resultsFile, error) {
 	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
@@ -348,7 +352,8 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 		for n := 0; errors.Is(err, hid.ErrDeviceGone) && n < maxYanks && ctx.Err() == nil; n++ {
 			// Pulled out (or silent) after its PIN: wait for it as the
 			// ceremony does; the journal skips what is done.
-			fmt.Fprintf(notice, "Key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost.\n", ko.Slot, err)
+			fmt.Fprintf(notice, "Key %d was pulled out or stopped answering (%v): plug the same key back in; "+
+				"nothing recorded is lost.\n", ko.Slot, err)
 			kr, err = create(ctx, keys, ko, vf)
 		}
 		if err != nil {
@@ -416,7 +421,8 @@ func judge(ko keyOptions, clientDataJSON, attestationObject string, vf *attest.V
 	if err != nil {
 		return nil, fmt.Errorf("the options' challenge: %w", err)
 	}
-	return vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd}, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	return vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd},
+		attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
 }
 
 // answers checks the results answer these options (the hash of the
@@ -437,7 +443,8 @@ func judgeAll(o *optionsFile, res *resultsFile, vf *attest.Verifier, out io.Writ
 	for _, kr := range res.Credentials {
 		i := slices.IndexFunc(o.Keys, func(ko keyOptions) bool { return ko.Slot == kr.Slot })
 		if i < 0 || o.Keys[i].DisplayName != kr.DisplayName {
-			return refused{fmt.Errorf("key %d (%q): these options asked for no such key: refusing", kr.Slot, kr.DisplayName)}
+			return refused{fmt.Errorf("key %d (%q): these options asked for no such key: refusing",
+				kr.Slot, kr.DisplayName)}
 		}
 		fmt.Fprintf(out, "Key %d (%s), the workstation's verdict:\n", kr.Slot, kr.DisplayName)
 		if kr.Attestation == nil {
@@ -447,7 +454,8 @@ func judgeAll(o *optionsFile, res *resultsFile, vf *attest.Verifier, out io.Writ
 		}
 		own, err := judge(o.Keys[i], kr.ClientDataJSON, kr.AttestationObject, vf)
 		if err != nil {
-			return refused{fmt.Errorf("key %d: this machine cannot judge its attestation: %w; nothing was registered", kr.Slot, err)}
+			return refused{fmt.Errorf("key %d: this machine cannot judge its attestation: %w; nothing was registered",
+				kr.Slot, err)}
 		}
 		fmt.Fprintf(out, "Key %d (%s), this machine's verdict:\n", kr.Slot, kr.DisplayName)
 		if err := own.WriteText(out); err != nil {
@@ -456,9 +464,12 @@ func judgeAll(o *optionsFile, res *resultsFile, vf *attest.Verifier, out io.Writ
 		ws := kr.Attestation
 		switch {
 		case !own.Allowed:
-			return refused{fmt.Errorf("key %d: this machine refuses it (%w); nothing was registered", kr.Slot, keystep.Refusal(own))}
-		case ws == nil || ws.Allowed != own.Allowed || !strings.EqualFold(ws.AAGUID, own.AAGUID) || !strings.EqualFold(kr.AAGUID, own.AAGUID):
-			return refused{fmt.Errorf("key %d: the workstation's verdict and this machine's disagree: refusing; nothing was registered", kr.Slot)}
+			return refused{fmt.Errorf("key %d: this machine refuses it (%w); nothing was registered",
+				kr.Slot, keystep.Refusal(own))}
+		case ws == nil || ws.Allowed != own.Allowed || !strings.EqualFold(ws.AAGUID, own.AAGUID) ||
+			!strings.EqualFold(kr.AAGUID, own.AAGUID):
+			return refused{fmt.Errorf("key %d: the workstation's verdict and this machine's disagree: refusing; "+
+				"nothing was registered", kr.Slot)}
 		}
 	}
 	return nil
@@ -468,20 +479,23 @@ func judgeAll(o *optionsFile, res *resultsFile, vf *attest.Verifier, out io.Writ
 // each key journaled in j. A key whose credential Graph already lists
 // under its display name (a run killed between two registrations) is
 // adopted, not registered again.
-func registerResults(ctx context.Context, c *enroll.Client, res *resultsFile, j *ceremony.Journal, out io.Writer) error {
+func registerResults(ctx context.Context, c *enroll.Client, res *resultsFile, j *ceremony.Journal,
+	out io.Writer) error {
 	for _, kr := range res.Credentials {
 		var cred enroll.Credential
 		var errs [3]error
 		cred.ID, errs[0] = base64.RawURLEncoding.DecodeString(kr.CredentialID)
 		cred.ClientDataJSON, errs[1] = base64.RawURLEncoding.DecodeString(kr.ClientDataJSON)
 		cred.AttestationObject, errs[2] = base64.RawURLEncoding.DecodeString(kr.AttestationObject)
-		if err := errors.Join(errs[:]...); err != nil || len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
+		err := errors.Join(errs[:]...)
+		if err != nil || len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
 			return fmt.Errorf("key %d: incomplete result: %v", kr.Slot, err)
 		}
 		cred.AAGUID, cred.ClientExtensionResults = kr.AAGUID, kr.Extensions
 		step := fmt.Sprintf("register/key%d", kr.Slot)
 		if _, done := j.Done(step); !done {
-			if err := j.Append(step, "begin", map[string]string{"credential_id": kr.CredentialID, "display_name": kr.DisplayName}); err != nil {
+			begin := map[string]string{"credential_id": kr.CredentialID, "display_name": kr.DisplayName}
+			if err := j.Append(step, "begin", begin); err != nil {
 				return err
 			}
 		}
@@ -490,16 +504,19 @@ func registerResults(ctx context.Context, c *enroll.Client, res *resultsFile, j 
 			if jerr := j.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
 				err = fmt.Errorf("%w (and the journal could not record it: %v)", err, jerr)
 			}
-			return fmt.Errorf("key %d: %w (run the same command again: a key already registered is adopted, never registered twice)", kr.Slot, err)
+			return fmt.Errorf("key %d: %w (run the same command again: a key already registered is adopted, "+
+				"never registered twice)", kr.Slot, err)
 		}
-		if err := j.Append(step, "done", map[string]string{"method_id": m.ID, "adopted": fmt.Sprint(m.Adopted)}); err != nil {
+		done := map[string]string{"method_id": m.ID, "adopted": fmt.Sprint(m.Adopted)}
+		if err := j.Append(step, "done", done); err != nil {
 			return err
 		}
 		how := ""
 		if m.Adopted {
 			how = "; adopted: an earlier run had registered this credential"
 		}
-		fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)%s\n", m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel, how)
+		fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)%s\n",
+			m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel, how)
 	}
 	return nil
 }
