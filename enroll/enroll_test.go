@@ -555,7 +555,8 @@ func TestRegisterAdoptsByCredentialNotName(t *testing.T) {
 	if err != nil || !again.Adopted || again.ID != first.ID {
 		t.Fatalf("rerun: %+v %v", again, err)
 	}
-	asked, err := e.client.Register(c, e.userID, "Break glass key 1", enroll.Credential{ID: cred1.ID, AAGUID: cred1.AAGUID})
+	asked, err := e.client.Register(c, e.userID, "Break glass key 1",
+		enroll.Credential{ID: cred1.ID, AAGUID: cred1.AAGUID})
 	if err != nil || asked.ID != first.ID {
 		t.Fatalf("asking by credential: %+v %v", asked, err)
 	}
@@ -566,7 +567,8 @@ func TestRegisterAdoptsByCredentialNotName(t *testing.T) {
 		!strings.Contains(err.Error(), "another key's") || !strings.Contains(err.Error(), first.ID) {
 		t.Fatalf("another key under our name: %v", err)
 	}
-	if _, err := e.client.Register(c, e.userID, "Break glass key 2", enroll.Credential{ID: cred2.ID, AAGUID: cred2.AAGUID}); !errors.Is(err, enroll.ErrNotFound) {
+	query := enroll.Credential{ID: cred2.ID, AAGUID: cred2.AAGUID}
+	if _, err := e.client.Register(c, e.userID, "Break glass key 2", query); !errors.Is(err, enroll.ErrNotFound) {
 		t.Fatalf("asking for an unregistered credential: %v", err)
 	}
 	if n := len(e.emu.Snapshot().Methods[e.userID]); n != 1 {

@@ -71,7 +71,8 @@ func TestLinesInstructWaitsForEnter(t *testing.T) {
 		t.Fatalf("no Enter left: %v, want ErrAbandoned", err)
 	}
 	out.Reset()
-	if err := Lines(strings.NewReader(""), &out, true).Instruct(ctx, ins); err != nil || strings.Contains(out.String(), "Enter") {
+	err := Lines(strings.NewReader(""), &out, true).Instruct(ctx, ins)
+	if err != nil || strings.Contains(out.String(), "Enter") {
 		t.Fatalf("--yes: %v\n%s", err, out.String())
 	}
 }

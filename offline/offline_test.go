@@ -207,7 +207,8 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	methods := ten.Emu.Snapshot().Methods[opts.UserID]
-	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" || strings.Count(said.String(), "Registered") != 2 {
+	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" ||
+		strings.Count(said.String(), "Registered") != 2 {
 		t.Fatalf("%+v\n%s", methods, said.String())
 	}
 }
@@ -339,15 +340,16 @@ func TestJudgeAllRefusesWhatItWouldNotAllow(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := judgeAll(o, res, &attest.Verifier{Policy: pol}, &out); err == nil || !strings.Contains(err.Error(), "this machine refuses") ||
-		!strings.Contains(out.String(), "REFUSED") {
+	err = judgeAll(o, res, &attest.Verifier{Policy: pol}, &out)
+	if err == nil || !strings.Contains(err.Error(), "this machine refuses") || !strings.Contains(out.String(), "REFUSED") {
 		t.Fatalf("simkeys outside a rehearsal: %v\n%s", err, out.String())
 	}
 	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err != nil {
 		t.Fatalf("in a rehearsal: %v", err)
 	}
 	res.Credentials[1].Attestation.AAGUID = "00000000-0000-0000-0000-000000000000"
-	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil || !strings.Contains(err.Error(), "disagree") {
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "disagree") {
 		t.Fatalf("a different workstation verdict: %v", err)
 	}
 	res.Credentials[1].DisplayName = "Someone else's key"
@@ -405,7 +407,8 @@ func TestWriteAtomicOnAFullDisk(t *testing.T) {
 			}
 		}
 	}
-	if err := writeAtomic(path, body, func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }); err != nil {
+	plain := func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+	if err := writeAtomic(path, body, plain); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != string(body) {
