@@ -771,21 +771,24 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 		return nil, nil
 	}
 	k := *c.Key
-	list, err := e.graph.ListFIDO2(ctx, e.user.ID)
+	id, err := base64.RawURLEncoding.DecodeString(k.CredentialID)
 	if err != nil {
+		return nil, fmt.Errorf("the journal's record of key %d: %w", r.slot, err)
+	}
+	// Asked with the credential only, Register adopts by credential (ID and
+	// AAGUID), never by display name, and posts nothing.
+	m, err := e.graph.Register(ctx, e.user.ID, k.DisplayName, enroll.Credential{ID: id, AAGUID: k.AAGUID})
+	if errors.Is(err, enroll.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
-	for _, m := range list {
-		if m.DisplayName == k.DisplayName {
-			k.GraphMethodID = m.ID
-			if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
-				return nil, err
-			}
-			e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
-			return &k, nil
-		}
+	k.GraphMethodID = m.ID
+	if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
+		return nil, err
 	}
-	return nil, nil
+	e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
+	return &k, nil
 }
 
 // sameKeyAsCreated checks, when this key's credential was created before an
