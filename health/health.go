@@ -64,6 +64,11 @@ type Config struct {
 	Hostname string
 	OutDir   string
 	Now      func() time.Time
+	// Monitoring, when set, audits that a sign-in of the account raises an
+	// alert (internal/monitor: diagnostic setting, retention, alert rule,
+	// action group, an alert for every sign-in since the last report); its
+	// checks go into the signed report with the others.
+	Monitoring func(ctx context.Context, account report.Account, since time.Time) []Check
 }
 
 // Check is one verified fact.
@@ -146,6 +151,9 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		r.key(ctx, devices, p, k)
 	}
 	user := r.graph(ctx, last)
+	if cfg.Monitoring != nil {
+		r.checks = append(r.checks, cfg.Monitoring(ctx, last.Account, last.Ended)...)
+	}
 	if cfg.Accounts == 1 {
 		r.add("emergency access accounts", Finding, "the configuration names one break-glass account; Microsoft advises at least two emergency access accounts (Microsoft Learn, \"Manage emergency access accounts in Microsoft Entra ID\")")
 	} else if cfg.Accounts > 1 {

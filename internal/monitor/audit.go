@@ -14,13 +14,16 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/azquery"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
+
+	"github.com/keyceremony/keyceremony/health"
+	"github.com/keyceremony/keyceremony/report"
 )
 
-// Check outcomes, the same words the health check uses.
+// Check outcomes: the health check's.
 const (
-	Pass     = "pass"
-	Finding  = "finding"
-	CouldNot = "could-not-check"
+	Pass     = health.Pass
+	Finding  = health.Finding
+	CouldNot = health.CouldNot
 )
 
 // maxFrequency is the longest evaluation frequency the audit accepts:
@@ -52,12 +55,8 @@ type Config struct {
 	Now   func() time.Time
 }
 
-// Check is one audited fact.
-type Check struct {
-	Name   string
-	Status string
-	Detail string
-}
+// Check is one audited fact, as the health check's signed report holds it.
+type Check = health.Check
 
 type audit struct {
 	c      *Client
@@ -266,6 +265,7 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 		a.failed(name, "Log Analytics Reader", err)
 		return
 	}
+	a.workspaceSignIns(acct, signins)
 	var why []string
 	var good *rule
 	couldNot := ""
@@ -299,6 +299,35 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 		return
 	}
 	a.fired(ctx, *good, acct, signins)
+}
+
+// workspaceSignIns lists the account's sign-ins since the last report as
+// the workspace keeps them (Graph keeps 30 days; the workspace its
+// retention): each is a finding to explain, as in the health check.
+func (a *audit) workspaceSignIns(acct Account, signins []time.Time) {
+	name := "workspace sign-ins " + acct.UPN
+	var since []string
+	for _, s := range signins {
+		if s.After(a.cfg.Since) {
+			since = append(since, s.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(since) == 0 {
+		a.add(name, Pass, "no sign-in in the workspace since %s", a.cfg.Since.UTC().Format(time.RFC3339))
+		return
+	}
+	a.add(name, Finding, "%d sign-in(s) since the last report in the workspace's SigninLogs, at %s: explain each; "+
+		"a break-glass account is not used in normal times", len(since), strings.Join(since, ", "))
+}
+
+// ForHealth returns the health check's monitoring audit (health.Config's
+// Monitoring) of one account at a time, since its last report.
+func ForHealth(c *Client, cfg Config) func(context.Context, report.Account, time.Time) []Check {
+	return func(ctx context.Context, acct report.Account, since time.Time) []Check {
+		cfg.Accounts = []Account{{UPN: acct.UPN, ObjectID: acct.ObjectID}}
+		cfg.Since = since
+		return Audit(ctx, c, cfg)
+	}
 }
 
 // signIns returns the times of the account's sign-ins in the workspace

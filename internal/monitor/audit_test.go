@@ -157,8 +157,8 @@ func TestAuditAllGood(t *testing.T) {
 			t.Errorf("%s: %s (%s), want pass", c.Name, c.Status, c.Detail)
 		}
 	}
-	if len(checks) != 6 {
-		t.Errorf("%d checks, want 6 (diagnostic setting, retention, rule and fired per account)", len(checks))
+	if len(checks) != 8 {
+		t.Errorf("%d checks, want 8 (diagnostic setting, retention; workspace sign-ins, rule and fired per account)", len(checks))
 	}
 	want(t, checks, ruleA, Pass, `"breakglass-signin"`)
 }
@@ -261,6 +261,8 @@ func TestAuditSignInWithoutAlert(t *testing.T) {
 	s.emu.SignIn(armemu.SignIn{Time: at, UserID: idA}, false)
 	checks := s.audit(t)
 	want(t, checks, firedA, Finding, "the alert did not fire for the sign-in at "+at.Format(time.RFC3339))
+	want(t, checks, "workspace sign-ins breakglass1@contoso.onmicrosoft.com", Finding, "1 sign-in(s) since the last report", at.Format(time.RFC3339))
+	want(t, checks, "workspace sign-ins breakglass2@contoso.onmicrosoft.com", Pass)
 }
 
 func TestAuditSignInWithAlert(t *testing.T) {
