@@ -17,8 +17,8 @@ import (
 
 // Receiver is one person the action group notifies by e-mail.
 type Receiver struct {
-	Name  string
-	Email string
+	Name  string `json:"name"`
+	Email string `json:"email"`
 }
 
 // SetupConfig is what `monitor setup` creates, beside Config's workspace
