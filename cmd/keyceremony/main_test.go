@@ -247,6 +247,13 @@ func TestRehearseHealth(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "All checks passed") || strings.Count(out, "\n  pass ") < 15 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
+	// The monitoring checks, on the rehearsal's own emulated subscription
+	// (internal/sim/armemu), set up by `monitor setup`'s plan.
+	for _, check := range []string{"Entra diagnostic setting", "log retention", "workspace sign-ins", "alert rule", "alert fired"} {
+		if !strings.Contains(out, "\n  pass             "+check+" ") {
+			t.Errorf("rehearse health shows no passing %q check:\n%s", check, out)
+		}
+	}
 }
 
 func TestHealthRefusesATamperedReport(t *testing.T) {

@@ -68,6 +68,15 @@ func (a *audit) add(name, status, format string, args ...any) {
 	a.checks = append(a.checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)})
 }
 
+// name is a per-account check's name: the account is named when the audit
+// covers several (the health check audits one account per report).
+func (a *audit) name(check string, acct Account) string {
+	if len(a.cfg.Accounts) == 1 {
+		return check
+	}
+	return check + " " + acct.UPN
+}
+
 // failed records a read that failed: a 403 is "could not check" naming the
 // role that grants the read.
 func (a *audit) failed(name, role string, err error) {
@@ -255,7 +264,7 @@ func isoDuration(s string) (time.Duration, error) {
 // account finds a rule that alerts on the account and checks that it
 // fired for every sign-in since the last report.
 func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct Account) {
-	name := "alert rule " + acct.UPN
+	name := a.name("alert rule", acct)
 	if ws == nil {
 		a.add(name, CouldNot, "the workspace could not be read")
 		return
@@ -305,7 +314,7 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 // the workspace keeps them (Graph keeps 30 days; the workspace its
 // retention): each is a finding to explain, as in the health check.
 func (a *audit) workspaceSignIns(acct Account, signins []time.Time) {
-	name := "workspace sign-ins " + acct.UPN
+	name := a.name("workspace sign-ins", acct)
 	var since []string
 	for _, s := range signins {
 		if s.After(a.cfg.Since) {
@@ -482,7 +491,7 @@ func groupOf(id string) (string, string, bool) {
 // fired checks that for every sign-in since the last report an alert of
 // the rule fired within two evaluation periods after it.
 func (a *audit) fired(ctx context.Context, r rule, acct Account, signins []time.Time) {
-	name := "alert fired " + acct.UPN
+	name := a.name("alert fired", acct)
 	var since []time.Time
 	for _, s := range signins {
 		if s.After(a.cfg.Since) {
