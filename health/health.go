@@ -110,9 +110,9 @@ func (r *Result) Count(status string) int {
 	return n
 }
 
-// ErrLastReport is wrapped when the last report does not verify: nothing
+// errLastReport is wrapped when the last report does not verify: nothing
 // in it can be trusted, so nothing is checked against it.
-var ErrLastReport = errors.New("the last report does not verify")
+var errLastReport = errors.New("the last report does not verify")
 
 type run struct {
 	cfg    Config
@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 	started := cfg.Now().UTC()
 	last, err := report.Verify(cfg.LastReport, cfg.LastSignature, cfg.PublicKey, report.VerifyOptions{Rehearsal: cfg.Rehearsal})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLastReport, err)
+		return nil, fmt.Errorf("%w: %v", errLastReport, err)
 	}
 	r := &run{cfg: cfg, g: g}
 	r.add("last report", Pass, "%s %s signed by %s verifies", last.Type, last.CeremonyID, last.Workstation.SignerFingerprint)

@@ -33,8 +33,11 @@ func render(r *Report, reportJSON []byte) ([]byte, error) {
 		}
 	}
 	title := "KEY CEREMONY REPORT"
-	if r.Type == TypeHealth {
+	switch r.Type {
+	case TypeHealth:
 		title = "KEY HEALTH CHECK REPORT"
+	case typeMonitorSetup:
+		title = "MONITORING SET-UP REPORT"
 	}
 	rule("=")
 	line("%s — Entra ID break-glass account", title)

@@ -42,8 +42,8 @@ func (s *Settings) Validate() error {
 	return nil
 }
 
-// Setup is the set-up of these settings for the accounts.
-func (s *Settings) setup(accounts []Account) SetupConfig {
+// SetupConfig is the set-up of these settings for the accounts.
+func (s *Settings) SetupConfig(accounts []Account) SetupConfig {
 	return SetupConfig{Config: Config{ResourceGroup: s.ResourceGroup, Workspace: s.Workspace, Accounts: accounts},
 		Location: s.Location, Receivers: s.Receivers, ActionGroup: s.ActionGroup, Rule: s.Rule,
 		DiagnosticSetting: s.DiagnosticSetting}
