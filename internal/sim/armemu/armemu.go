@@ -10,6 +10,7 @@ package armemu
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -82,6 +83,11 @@ func New(retentionDays int, roles ...string) *Emulator {
 func (e *Emulator) Start() (string, *http.Client) {
 	e.srv = httptest.NewTLSServer(e)
 	return e.srv.URL, e.srv.Client()
+}
+
+// CAPEM is the server's certificate (PEM), for a client to trust.
+func (e *Emulator) CAPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.srv.Certificate().Raw})
 }
 
 // Close stops the server.
