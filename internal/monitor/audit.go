@@ -209,7 +209,9 @@ type rule struct {
 }
 
 func (a *audit) rules(ctx context.Context, wsID string) ([]rule, error) {
-	pager := a.c.rules.NewListByResourceGroupPager(a.cfg.ResourceGroup, nil)
+	// The whole subscription: a rule on the workspace may live in any
+	// resource group.
+	pager := a.c.rules.NewListBySubscriptionPager(nil)
 	var out []rule
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
@@ -382,15 +384,8 @@ func ptr[T any](v T) *T { return &v }
 // judge says why the rule does not alert on the account ("" when it does);
 // unknown is true when the reason is that it could not be proven.
 func (a *audit) judge(ctx context.Context, ws *workspace, r rule, acct Account, signins []time.Time) (string, bool) {
-	switch {
-	case !r.enabled:
-		return "disabled", false
-	case r.frequency == 0 || r.frequency > maxFrequency:
-		return fmt.Sprintf("evaluated every %s, more than %s", r.frequency, maxFrequency), false
-	case !r.anyRow:
-		return "does not fire on any row (alert logic must be: number of results greater than 0)", false
-	case len(r.groups) == 0:
-		return "notifies no action group", false
+	if reason, unknown := a.judgeStatic(r); reason != "" {
+		return reason, unknown
 	}
 	if reason, unknown := a.receivers(ctx, r); reason != "" {
 		return reason, unknown
@@ -405,6 +400,23 @@ func (a *audit) judge(ctx context.Context, ws *workspace, r rule, acct Account, 
 	}
 	if !selects(t, acct.ObjectID) {
 		return fmt.Sprintf("its query does not select the account's sign-in at %s", last.Format(time.RFC3339)), false
+	}
+	return "", false
+}
+
+// judgeStatic judges what the rule's own properties say.
+func (a *audit) judgeStatic(r rule) (string, bool) {
+	switch {
+	case !r.enabled:
+		return "disabled", false
+	case r.frequency <= 0:
+		return "its evaluation frequency could not be read", false
+	case r.frequency > maxFrequency:
+		return fmt.Sprintf("evaluated every %s, more than %s", r.frequency, maxFrequency), false
+	case !r.anyRow:
+		return "does not fire on any row (alert logic must be: number of results greater than 0)", false
+	case len(r.groups) == 0:
+		return "notifies no action group", false
 	}
 	return "", false
 }

@@ -239,6 +239,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"microsoft.aadiam/diagnosticSettings", RoleSecurityAdmin)
 	case p == rg+"/providers/microsoft.operationalinsights/workspaces/"+strings.ToLower(e.Workspace):
 		e.workspace(w, r)
+	case p == sub+"/providers/microsoft.insights/scheduledqueryrules": // listBySubscription
+		e.resource(w, r, "scheduledQueryRules", "", "Microsoft.Insights/scheduledQueryRules", RoleMonitoringContrib)
 	case strings.HasPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"):
 		e.resource(w, r, "scheduledQueryRules", strings.TrimPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"),
 			"Microsoft.Insights/scheduledQueryRules", RoleMonitoringContrib)
