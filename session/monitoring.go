@@ -67,6 +67,8 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 		return err
 	}
 	cfg := m.SetupConfig(accounts)
+	pol, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
+	cfg.HealthInterval = pol.HealthInterval
 	if dryRun {
 		reqs, err := monitor.Plan(ctx, c, cfg)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -132,6 +133,34 @@ func (c *Client) do(ctx context.Context, method, path, apiVersion string, query 
 		return nil
 	}
 	return runtime.UnmarshalAsJSON(resp, out)
+}
+
+// putLRO sends a PUT ARM runs as a long-running operation and polls it to
+// its end with azcore's own poller (Azure-AsyncOperation or Location).
+func (c *Client) putLRO(ctx context.Context, path, apiVersion string, body any) error {
+	req, err := runtime.NewRequest(ctx, http.MethodPut, runtime.JoinPaths(c.arm.Endpoint(), path))
+	if err != nil {
+		return err
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", apiVersion)
+	req.Raw().URL.RawQuery = q.Encode()
+	if err := runtime.MarshalAsJSON(req, body); err != nil {
+		return err
+	}
+	resp, err := c.arm.Pipeline().Do(req)
+	if err != nil {
+		return err
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted) {
+		return runtime.NewResponseError(resp)
+	}
+	poller, err := runtime.NewPoller[json.RawMessage](resp, c.arm.Pipeline(), nil)
+	if err != nil {
+		return err
+	}
+	_, err = poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: time.Second})
+	return err
 }
 
 // diagSetting is Entra's diagnostic setting (Azure/azure-rest-api-specs,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
@@ -86,6 +87,7 @@ type Request struct {
 	APIVersion string
 	What       string // a sentence for the officers
 	body       any
+	lro        bool // ARM answers 202 and an operation to poll
 }
 
 // Body is the request's JSON body.
@@ -125,6 +127,11 @@ func Plan(ctx context.Context, c *Client, cfg SetupConfig) ([]Request, error) {
 		return nil, err
 	}
 	reqs = append(reqs, diag...)
+	ret, err := c.planRetention(ctx, cfg, wsID)
+	if err != nil {
+		return nil, err
+	}
+	reqs = append(reqs, ret...)
 	agID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/microsoft.insights/actionGroups/%s",
 		c.subscription, cfg.ResourceGroup, cfg.ActionGroup)
 	ag, err := c.planActionGroup(ctx, cfg, agID)
@@ -183,6 +190,28 @@ func (c *Client) planDiagnostic(ctx context.Context, cfg SetupConfig, wsID strin
 		APIVersion: aadiamAPI, What: fmt.Sprintf("Entra diagnostic setting %q: send %s to workspace %s",
 			name, strings.Join(added, ", "), cfg.Workspace),
 		body: map[string]any{"properties": map[string]any{"workspaceId": wsID, "logs": logs}}}}, nil
+}
+
+// planRetention raises the workspace's retention to the health interval
+// when it is shorter (Workspaces_CreateOrUpdate: the workspace as read,
+// retentionInDays changed; a long-running operation).
+func (c *Client) planRetention(ctx context.Context, cfg SetupConfig, wsID string) ([]Request, error) {
+	need := int((cfg.HealthInterval + 24*time.Hour - 1) / (24 * time.Hour))
+	if need == 0 {
+		return nil, nil
+	}
+	var ws map[string]any
+	if err := c.do(ctx, http.MethodGet, wsID, workspaceAPI, nil, nil, &ws); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", cfg.Workspace, err)
+	}
+	props, _ := ws["properties"].(map[string]any)
+	days, _ := props["retentionInDays"].(float64)
+	if int(days) >= need {
+		return nil, nil
+	}
+	body := map[string]any{"location": ws["location"], "properties": map[string]any{"sku": props["sku"], "retentionInDays": need}}
+	return []Request{{Method: http.MethodPut, Path: wsID, APIVersion: workspaceAPI, lro: true, body: body,
+		What: fmt.Sprintf("workspace %q: keep logs %d days (the health interval), not %d", cfg.Workspace, need, int(days))}}, nil
 }
 
 // planActionGroup creates or completes the action group with an e-mail
@@ -298,6 +327,13 @@ func Apply(ctx context.Context, c *Client, reqs []Request) ([]string, error) {
 			}
 			ids = append(ids, str(resp.ID))
 		default:
+			if r.lro {
+				if err := c.putLRO(ctx, r.Path, r.APIVersion, b); err != nil {
+					return ids, fmt.Errorf("%s: %s", r.What, errText(err))
+				}
+				ids = append(ids, r.Path)
+				continue
+			}
 			var out struct {
 				ID string `json:"id"`
 			}

@@ -163,3 +163,33 @@ func TestSetupRefusesBadConfig(t *testing.T) {
 		t.Errorf("object ID that would change the query: %v", err)
 	}
 }
+
+// A workspace that keeps logs 30 days, shorter than the 90-day health
+// interval: the set-up raises its retention through Workspaces_CreateOrUpdate,
+// a long-running operation polled to its end, then the audit's retention
+// check passes; without Log Analytics Contributor it stops with the 403.
+func TestSetupRaisesRetentionThroughALongRunningOperation(t *testing.T) {
+	s := newSceneWithRetention(t, 30)
+	s.emu.SetRoles(armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib, armemu.RoleSecurityAdmin,
+		armemu.RoleLogAnalyticsWrite)
+	cfg := SetupConfig{Config: s.cfg, Location: "westeurope", Receivers: []Receiver{{"SOC", "soc@contoso.com"}}}
+	reqs, ids, err := Setup(context.Background(), s.client, cfg, &officers{}, "A", "B")
+	if err != nil || len(reqs) != 4 || len(ids) != 4 {
+		t.Fatalf("setup: %d requests, ids %v, %v", len(reqs), ids, err)
+	}
+	if !strings.Contains(reqs[1].What, "keep logs 90 days (the health interval), not 30") || !reqs[1].lro {
+		t.Errorf("retention request %+v", reqs[1])
+	}
+	want(t, Audit(context.Background(), s.client, s.cfg), retention, Pass, "keeps logs 90 days")
+	if again, err := Plan(context.Background(), s.client, cfg); err != nil || len(again) != 0 {
+		t.Errorf("second plan %v %v", again, err)
+	}
+
+	s = newSceneWithRetention(t, 30)
+	s.emu.SetRoles(armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib, armemu.RoleSecurityAdmin)
+	cfg.Config = s.cfg
+	_, ids, err = Setup(context.Background(), s.client, cfg, &officers{}, "A", "B")
+	if err == nil || !strings.Contains(err.Error(), "AuthorizationFailed") || len(ids) != 1 {
+		t.Errorf("without Log Analytics Contributor: ids %v, %v", ids, err)
+	}
+}

@@ -32,6 +32,7 @@ const (
 	RoleLogAnalyticsRead  = "Log Analytics Reader"
 	RoleMonitoringContrib = "Monitoring Contributor"
 	RoleSecurityAdmin     = "Security Administrator"
+	RoleLogAnalyticsWrite = "Log Analytics Contributor"
 )
 
 // Emulator is one emulated subscription with its workspace. Its fields are
@@ -53,7 +54,8 @@ type Emulator struct {
 	groups    map[string]json.RawMessage // actionGroups by lower-case name
 	alerts    []alert
 	signins   []SignIn
-	writes    []string // "PUT path" of every write that changed something
+	writes    []string       // "PUT path" of every write that changed something
+	ops       map[string]int // long-running operations: polls left before Succeeded
 	srv       *httptest.Server
 }
 
@@ -237,8 +239,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/providers/microsoft.aadiam/diagnosticsettings"):
 		e.resource(w, r, "diagnosticSettings", strings.TrimPrefix(p, "/providers/microsoft.aadiam/diagnosticsettings"),
 			"microsoft.aadiam/diagnosticSettings", RoleSecurityAdmin)
+	case p == rg+"/providers/microsoft.operationalinsights/workspaces/"+strings.ToLower(e.Workspace) && r.Method == http.MethodPut:
+		e.putWorkspace(w, r)
 	case p == rg+"/providers/microsoft.operationalinsights/workspaces/"+strings.ToLower(e.Workspace):
 		e.workspace(w, r)
+	case strings.HasPrefix(p, sub+"/providers/microsoft.operationalinsights/locations/westeurope/operationstatuses/"):
+		e.operation(w, r, p[strings.LastIndex(p, "/")+1:])
 	case p == sub+"/providers/microsoft.insights/scheduledqueryrules": // listBySubscription
 		e.resource(w, r, "scheduledQueryRules", "", "Microsoft.Insights/scheduledQueryRules", RoleMonitoringContrib)
 	case strings.HasPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"):
@@ -271,6 +277,57 @@ func (e *Emulator) workspace(w http.ResponseWriter, r *http.Request) {
 		"properties": map[string]any{"customerId": e.CustomerID, "provisioningState": "Succeeded",
 			"sku": map[string]string{"name": "PerGB2018"}, "retentionInDays": e.retention},
 	})
+}
+
+// putWorkspace answers Workspaces_CreateOrUpdate, a long-running operation
+// (Azure/azure-rest-api-specs, specification/operationalinsights/
+// resource-manager/Microsoft.OperationalInsights/stable/2022-10-01/
+// Workspaces.json: x-ms-long-running-operation, 200/201/202): 202 Accepted
+// with an Azure-AsyncOperation URL the client polls until "Succeeded", as
+// ARM's asynchronous operations do (Azure/azure-resource-manager-rpc,
+// v1.0/async-api-reference.proposed.md). Only retentionInDays is taken.
+func (e *Emulator) putWorkspace(w http.ResponseWriter, r *http.Request) {
+	if !e.allowed(w, "Microsoft.OperationalInsights/workspaces/write", e.WorkspaceID(), RoleLogAnalyticsWrite) {
+		return
+	}
+	var in struct {
+		Properties struct {
+			RetentionInDays int `json:"retentionInDays"`
+		} `json:"properties"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil ||
+		in.Properties.RetentionInDays < 30 || in.Properties.RetentionInDays > 730 {
+		armError(w, http.StatusBadRequest, "InvalidParameter", "retentionInDays must be 30 to 730 (pay-as-you-go): %v", err)
+		return
+	}
+	if in.Properties.RetentionInDays != e.retention {
+		e.writes = append(e.writes, "PUT "+r.URL.Path)
+	}
+	e.retention = in.Properties.RetentionInDays
+	if e.ops == nil {
+		e.ops = map[string]int{}
+	}
+	id := fmt.Sprintf("op-%d", len(e.ops)+1)
+	e.ops[id] = 1 // one poll answers InProgress
+	w.Header().Set("Azure-AsyncOperation", fmt.Sprintf("https://%s/subscriptions/%s/providers/Microsoft.OperationalInsights/"+
+		"locations/westeurope/operationStatuses/%s?api-version=2022-10-01", r.Host, e.Subscription, id))
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// operation answers a poll of a long-running operation's status.
+func (e *Emulator) operation(w http.ResponseWriter, r *http.Request, id string) {
+	left, ok := e.ops[id]
+	if !ok {
+		armError(w, http.StatusNotFound, "OperationNotFound", "operation %s was not found", id)
+		return
+	}
+	status := "Succeeded"
+	if left > 0 {
+		status = "InProgress"
+		e.ops[id] = left - 1
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": r.URL.Path, "name": id, "status": status})
 }
 
 // resource answers list, GET and PUT of one resource type. List pages
