@@ -249,7 +249,8 @@ func TestRehearseHealth(t *testing.T) {
 	}
 	// The monitoring checks, on the rehearsal's own emulated subscription
 	// (internal/sim/armemu), set up by `monitor setup`'s plan.
-	for _, check := range []string{"Entra diagnostic setting", "log retention", "workspace sign-ins", "alert rule", "alert fired"} {
+	for _, check := range []string{"Entra diagnostic setting", "log retention", "workspace sign-ins", "workspace audit log", "alert rule",
+		"alert fired"} {
 		if !strings.Contains(out, "\n  pass             "+check+" ") {
 			t.Errorf("rehearse health shows no passing %q check:\n%s", check, out)
 		}

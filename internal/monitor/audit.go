@@ -277,6 +277,7 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 		return
 	}
 	a.workspaceSignIns(acct, signins)
+	a.workspaceAudit(ctx, ws, acct)
 	var why []string
 	var good *rule
 	couldNot := ""
@@ -329,6 +330,31 @@ func (a *audit) workspaceSignIns(acct Account, signins []time.Time) {
 	}
 	a.add(name, Finding, "%d sign-in(s) since the last report in the workspace's SigninLogs, at %s: explain each; "+
 		"a break-glass account is not used in normal times", len(since), strings.Join(since, ", "))
+}
+
+// workspaceAudit lists the directory audit events on the account since the
+// last report as the workspace's AuditLogs keep them (past Graph's 30
+// days): each is a finding to explain, as in the health check.
+func (a *audit) workspaceAudit(ctx context.Context, ws *workspace, acct Account) {
+	name := a.name("workspace audit log", acct)
+	q := fmt.Sprintf("AuditLogs | where TargetResources has %q | project TimeGenerated, OperationName, Result", acct.ObjectID)
+	t, err := a.query(ctx, ws, q, a.cfg.Since, a.cfg.Now())
+	if err != nil {
+		a.failed(name, "Log Analytics Reader", err)
+		return
+	}
+	var events []string
+	for _, row := range t.Rows {
+		if len(row) == 3 {
+			events = append(events, fmt.Sprintf("%v %q (%v)", row[0], row[1], row[2]))
+		}
+	}
+	if len(events) == 0 {
+		a.add(name, Pass, "no directory change to the account in the workspace since %s", a.cfg.Since.UTC().Format(time.RFC3339))
+		return
+	}
+	a.add(name, Finding, "%d directory change(s) to the account since the last report in the workspace's AuditLogs: %s — explain each",
+		len(events), strings.Join(events, "; "))
 }
 
 // ForHealth returns the health check's monitoring audit (health.Config's

@@ -157,8 +157,8 @@ func TestAuditAllGood(t *testing.T) {
 			t.Errorf("%s: %s (%s), want pass", c.Name, c.Status, c.Detail)
 		}
 	}
-	if len(checks) != 8 {
-		t.Errorf("%d checks, want 8 (diagnostic setting, retention; workspace sign-ins, rule and fired per account)", len(checks))
+	if len(checks) != 10 {
+		t.Errorf("%d checks, want 10 (diagnostic setting, retention; workspace sign-ins and audit log, rule and fired per account)", len(checks))
 	}
 	want(t, checks, ruleA, Pass, `"breakglass-signin"`)
 }
@@ -298,4 +298,22 @@ func TestAuditWithoutRoles(t *testing.T) {
 	want(t, checks, diagCheck, CouldNot, "AuthorizationFailed", "Reader")
 	want(t, checks, retention, CouldNot, "needs the Reader role")
 	want(t, checks, "alert rule", CouldNot, "Reader")
+}
+
+// A directory change to the account after the last report, kept in the
+// workspace's AuditLogs (its shape: Azure Monitor Logs reference,
+// "AuditLogs"), is a finding; one before it, or to another account, is not.
+func TestAuditWorkspaceAuditLog(t *testing.T) {
+	s := newScene(t)
+	s.build()
+	at := now.Add(-45 * 24 * time.Hour) // past Graph's 30 days, after the last report
+	s.cfg.Since = now.Add(-60 * 24 * time.Hour)
+	s.emu.Audit(armemu.AuditEvent{Time: at, OperationName: "Reset user password", Category: "UserManagement", Result: "success",
+		TargetResources: `[{"id": "` + idA + `", "type": "User"}]`})
+	s.emu.Audit(armemu.AuditEvent{Time: now.Add(-90 * 24 * time.Hour), OperationName: "Update user", Result: "success",
+		TargetResources: `[{"id": "` + idA + `"}]`})
+	checks := s.audit(t)
+	want(t, checks, "workspace audit log breakglass1@contoso.onmicrosoft.com", Finding, "1 directory change(s)", `"Reset user password"`,
+		at.Format(time.RFC3339))
+	want(t, checks, "workspace audit log breakglass2@contoso.onmicrosoft.com", Pass)
 }

@@ -75,8 +75,8 @@ func TestSetupOnEmptySubscriptionThenAuditPasses(t *testing.T) {
 			t.Errorf("after setup: %s %s: %s", c.Name, c.Status, c.Detail)
 		}
 	}
-	if len(checks) != 8 {
-		t.Errorf("%d checks, want 8", len(checks))
+	if len(checks) != 10 {
+		t.Errorf("%d checks, want 10", len(checks))
 	}
 	// Twice: idempotent, nothing planned, nothing written, nobody asked.
 	o2 := &officers{}

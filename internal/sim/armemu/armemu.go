@@ -54,6 +54,7 @@ type Emulator struct {
 	groups    map[string]json.RawMessage // actionGroups by lower-case name
 	alerts    []alert
 	signins   []SignIn
+	audit     []AuditEvent
 	writes    []string       // "PUT path" of every write that changed something
 	ops       map[string]int // long-running operations: polls left before Succeeded
 	srv       *httptest.Server
@@ -166,6 +167,13 @@ func (e *Emulator) SignIn(s SignIn, fire bool) {
 			}
 		}
 	}
+}
+
+// Audit adds a directory audit event to the workspace's AuditLogs.
+func (e *Emulator) Audit(ev AuditEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.audit = append(e.audit, ev)
 }
 
 // hits is how many rows a rule's query returned, as "Number of results"
@@ -501,7 +509,7 @@ func (e *Emulator) query(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusBadRequest, "BadArgumentError", "%v", err)
 		return
 	}
-	t, err := runKQL(body.Query, e.signins, from, to)
+	t, err := runOn(body.Query, tables{signins: e.signins, audit: e.audit}, from, to)
 	if err != nil {
 		armError(w, http.StatusBadRequest, "BadArgumentError", "The request had some invalid properties: %v", err)
 		return

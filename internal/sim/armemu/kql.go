@@ -21,6 +21,33 @@ type SignIn struct {
 	IP         string
 }
 
+// AuditEvent is one row of the workspace's AuditLogs table (Azure Monitor
+// Logs reference, "AuditLogs": TimeGenerated, OperationName, Category,
+// Result, InitiatedBy and TargetResources, here as their JSON text).
+type AuditEvent struct {
+	Time            time.Time
+	OperationName   string
+	Category        string
+	Result          string
+	InitiatedBy     string
+	TargetResources string
+}
+
+var auditColumns = []column{
+	{"TimeGenerated", "datetime"}, {"OperationName", "string"}, {"Category", "string"},
+	{"Result", "string"}, {"InitiatedBy", "dynamic"}, {"TargetResources", "dynamic"},
+}
+
+func (a AuditEvent) row() []any {
+	return []any{a.Time.UTC().Format(time.RFC3339Nano), a.OperationName, a.Category, a.Result, a.InitiatedBy, a.TargetResources}
+}
+
+// tables is what the emulated workspace holds.
+type tables struct {
+	signins []SignIn
+	audit   []AuditEvent
+}
+
 // table is a query's result as Log Analytics returns it: columns and rows.
 type table struct {
 	cols  []column
@@ -54,15 +81,31 @@ var errUnsupported = errors.New("the emulator cannot run this query")
 // TimeGenerated > datetime(…)` and `summarize count()`, over the rows whose
 // TimeGenerated lies in [from, to). Anything else is errUnsupported.
 func runKQL(query string, rows []SignIn, from, to time.Time) (*table, error) {
+	return runOn(query, tables{signins: rows}, from, to)
+}
+
+// runOn runs a query on the workspace's tables (SigninLogs, AuditLogs).
+func runOn(query string, tabs tables, from, to time.Time) (*table, error) {
 	stages := splitPipes(query)
-	if len(stages) == 0 || strings.TrimSpace(stages[0]) != "SigninLogs" {
-		return nil, fmt.Errorf("%w: only the SigninLogs table is emulated (query %q)", errUnsupported, query)
-	}
-	t := &table{cols: slices.Clone(signinColumns)}
-	for _, s := range rows {
-		if !s.Time.Before(from) && s.Time.Before(to) {
-			t.rows = append(t.rows, s.row())
+	var t *table
+	in := func(at time.Time) bool { return !at.Before(from) && at.Before(to) }
+	switch strings.TrimSpace(stages[0]) {
+	case "SigninLogs":
+		t = &table{cols: slices.Clone(signinColumns)}
+		for _, s := range tabs.signins {
+			if in(s.Time) {
+				t.rows = append(t.rows, s.row())
+			}
 		}
+	case "AuditLogs":
+		t = &table{cols: slices.Clone(auditColumns)}
+		for _, a := range tabs.audit {
+			if in(a.Time) {
+				t.rows = append(t.rows, a.row())
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: only the SigninLogs and AuditLogs tables are emulated (query %q)", errUnsupported, query)
 	}
 	for _, stage := range stages[1:] {
 		stage = strings.TrimSpace(stage)
@@ -128,6 +171,7 @@ func (t *table) where(expr string) error {
 		col    int
 		values []string
 		after  *time.Time
+		has    string
 	}
 	var terms []term
 	for _, part := range splitOr(expr) {
@@ -135,6 +179,13 @@ func (t *table) where(expr string) error {
 		var col, rhs string
 		var tm term
 		switch {
+		case strings.Contains(part, " has "):
+			col, rhs, _ = strings.Cut(part, " has ")
+			v, err := unquote(strings.TrimSpace(rhs))
+			if err != nil {
+				return err
+			}
+			tm.has = v
 		case strings.Contains(part, "=="):
 			col, rhs, _ = strings.Cut(part, "==")
 			v, err := unquote(strings.TrimSpace(rhs))
@@ -178,6 +229,9 @@ func (t *table) where(expr string) error {
 	for _, row := range t.rows {
 		if slices.ContainsFunc(terms, func(tm term) bool {
 			v, _ := row[tm.col].(string)
+			if tm.has != "" {
+				return strings.Contains(strings.ToLower(v), strings.ToLower(tm.has))
+			}
 			if tm.after != nil {
 				at, err := time.Parse(time.RFC3339Nano, v)
 				return err == nil && at.After(*tm.after)

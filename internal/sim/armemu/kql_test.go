@@ -40,8 +40,15 @@ func TestRunKQL(t *testing.T) {
 			t.Errorf("%q: %d hits, %d columns; want %d, %d", tc.query, tab.hits(), len(tab.cols), tc.hits, tc.cols)
 		}
 	}
+	audit := []AuditEvent{{Time: t0, OperationName: "Reset user password", TargetResources: `[{"id": "00AA00AA-bb11-cc22-dd33-44ee44ee44ee"}]`},
+		{Time: t0, OperationName: "Update user", TargetResources: `[{"id": "11bb11bb-cc22-dd33-ee44-55ff55ff55ff"}]`}}
+	tab, err := runOn(`AuditLogs | where TargetResources has "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" | project TimeGenerated, OperationName`,
+		tables{audit: audit}, t0, t0.Add(time.Hour))
+	if err != nil || tab.hits() != 1 || tab.rows[0][1] != "Reset user password" {
+		t.Errorf("AuditLogs has: %v %v", tab, err)
+	}
 	// The time range holds only the first sign-in.
-	tab, err := runKQL("SigninLogs", rows, t0, t0.Add(time.Second))
+	tab, err = runKQL("SigninLogs", rows, t0, t0.Add(time.Second))
 	if err != nil || tab.hits() != 1 {
 		t.Errorf("time range: %v, %v", tab, err)
 	}
