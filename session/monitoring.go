@@ -44,8 +44,8 @@ func (s *Session) monitoring() (func(context.Context, report.Account, time.Time)
 func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, out, notice io.Writer) error {
 	m := s.cfg.Monitoring
 	if m == nil {
-		return errors.New(`the config has no "monitoring" block (subscription, resource_group, workspace, location, receivers; ` +
-			"keyceremony config init writes an example)")
+		return errors.New(`the config has no "monitoring" block (subscription, resource_group, workspace, ` +
+			"location, receivers; keyceremony config init writes an example)")
 	}
 	if err := s.signIn(ctx, false, notice); err != nil {
 		return err
@@ -92,7 +92,8 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 
 // setupReports signs one monitoring set-up report per account, chained to
 // its previous report, listing each resource written.
-func (s *Session) setupReports(accounts []monitor.Account, reqs []monitor.Request, ids []string, started time.Time, out io.Writer) error {
+func (s *Session) setupReports(accounts []monitor.Account, reqs []monitor.Request, ids []string,
+	started time.Time, out io.Writer) error {
 	for i, a := range s.accounts {
 		r := &report.Report{Type: "monitor-setup", CeremonyID: "monitor-setup-" + started.Format("20060102-150405"),
 			Started: started, Ended: time.Now().UTC(), Tenant: report.Tenant{ID: s.cfg.TenantID, Domain: s.cfg.Domain},

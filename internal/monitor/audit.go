@@ -337,7 +337,8 @@ func (a *audit) workspaceSignIns(acct Account, signins []time.Time) {
 // days): each is a finding to explain, as in the health check.
 func (a *audit) workspaceAudit(ctx context.Context, ws *workspace, acct Account) {
 	name := a.name("workspace audit log", acct)
-	q := fmt.Sprintf("AuditLogs | where TargetResources has %q | project TimeGenerated, OperationName, Result", acct.ObjectID)
+	q := fmt.Sprintf("AuditLogs | where TargetResources has %q | project TimeGenerated, OperationName, Result",
+		acct.ObjectID)
 	t, err := a.query(ctx, ws, q, a.cfg.Since, a.cfg.Now())
 	if err != nil {
 		a.failed(name, "Log Analytics Reader", err)
@@ -350,11 +351,12 @@ func (a *audit) workspaceAudit(ctx context.Context, ws *workspace, acct Account)
 		}
 	}
 	if len(events) == 0 {
-		a.add(name, Pass, "no directory change to the account in the workspace since %s", a.cfg.Since.UTC().Format(time.RFC3339))
+		a.add(name, Pass, "no directory change to the account in the workspace since %s",
+			a.cfg.Since.UTC().Format(time.RFC3339))
 		return
 	}
-	a.add(name, Finding, "%d directory change(s) to the account since the last report in the workspace's AuditLogs: %s — explain each",
-		len(events), strings.Join(events, "; "))
+	a.add(name, Finding, "%d directory change(s) to the account since the last report in the workspace's "+
+		"AuditLogs: %s — explain each", len(events), strings.Join(events, "; "))
 }
 
 // ForHealth returns the health check's monitoring audit (health.Config's
@@ -488,7 +490,8 @@ func (a *audit) receivers(ctx context.Context, r rule) (string, bool) {
 				continue
 			}
 			if errors.As(err, &re) && re.StatusCode == http.StatusForbidden {
-				return fmt.Sprintf("action group %s: not permitted (%s): the signed-in account needs the Reader role", name, re.ErrorCode), true
+				return fmt.Sprintf("action group %s: not permitted (%s): the signed-in account needs the Reader role",
+					name, re.ErrorCode), true
 			}
 			return fmt.Sprintf("action group %s: %s", name, errText(err)), true
 		}
@@ -554,13 +557,15 @@ func (a *audit) fired(ctx context.Context, r rule, acct Account, signins []time.
 	}
 	missed := 0
 	for _, s := range since {
-		if !slices.ContainsFunc(starts, func(at time.Time) bool { return !at.Before(s) && at.Sub(s) <= 2*r.frequency+5*time.Minute }) {
+		late := 2*r.frequency + 5*time.Minute
+		if !slices.ContainsFunc(starts, func(at time.Time) bool { return !at.Before(s) && at.Sub(s) <= late }) {
 			a.add(name, Finding, "the alert did not fire for the sign-in at %s (rule %q)", s.Format(time.RFC3339), r.name)
 			missed++
 		}
 	}
 	if missed == 0 {
-		a.add(name, Pass, "rule %q fired for each of the %d sign-ins since %s", r.name, len(since), a.cfg.Since.Format(time.RFC3339))
+		a.add(name, Pass, "rule %q fired for each of the %d sign-ins since %s", r.name, len(since),
+			a.cfg.Since.Format(time.RFC3339))
 	}
 }
 

@@ -182,7 +182,8 @@ func (c *Client) diagnosticSettings(ctx context.Context) ([]diagSetting, error) 
 	var page struct {
 		Value []diagSetting `json:"value"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/providers/microsoft.aadiam/diagnosticSettings", aadiamAPI, nil, nil, &page); err != nil {
+	err := c.do(ctx, http.MethodGet, "/providers/microsoft.aadiam/diagnosticSettings", aadiamAPI, nil, nil, &page)
+	if err != nil {
 		return nil, fmt.Errorf("Entra diagnostic settings: %w", err)
 	}
 	return page.Value, nil

@@ -209,9 +209,11 @@ func (c *Client) planRetention(ctx context.Context, cfg SetupConfig, wsID string
 	if int(days) >= need {
 		return nil, nil
 	}
-	body := map[string]any{"location": ws["location"], "properties": map[string]any{"sku": props["sku"], "retentionInDays": need}}
+	body := map[string]any{"location": ws["location"],
+		"properties": map[string]any{"sku": props["sku"], "retentionInDays": need}}
 	return []Request{{Method: http.MethodPut, Path: wsID, APIVersion: workspaceAPI, lro: true, body: body,
-		What: fmt.Sprintf("workspace %q: keep logs %d days (the health interval), not %d", cfg.Workspace, need, int(days))}}, nil
+		What: fmt.Sprintf("workspace %q: keep logs %d days (the health interval), not %d",
+			cfg.Workspace, need, int(days))}}, nil
 }
 
 // planActionGroup creates or completes the action group with an e-mail
@@ -244,9 +246,10 @@ func (c *Client) planActionGroup(ctx context.Context, cfg SetupConfig, agID stri
 		}
 		// Keep the receivers someone else added; add ours.
 		for _, e := range got.Properties.EmailReceivers {
-			if e != nil && !slices.ContainsFunc(cfg.Receivers, func(r Receiver) bool { return strings.EqualFold(r.Email, str(e.EmailAddress)) }) {
-				want.Properties.EmailReceivers = append(want.Properties.EmailReceivers,
-					&armmonitor.EmailReceiver{Name: e.Name, EmailAddress: e.EmailAddress, UseCommonAlertSchema: e.UseCommonAlertSchema})
+			ours := func(r Receiver) bool { return e != nil && strings.EqualFold(r.Email, str(e.EmailAddress)) }
+			if e != nil && !slices.ContainsFunc(cfg.Receivers, ours) {
+				want.Properties.EmailReceivers = append(want.Properties.EmailReceivers, &armmonitor.EmailReceiver{
+					Name: e.Name, EmailAddress: e.EmailAddress, UseCommonAlertSchema: e.UseCommonAlertSchema})
 			}
 		}
 	}
@@ -294,14 +297,16 @@ func (c *Client) planRule(ctx context.Context, cfg SetupConfig, wsID, agID strin
 }
 
 func sameRule(got, want *armmonitor.ScheduledQueryRuleProperties) bool {
-	if got == nil || got.Criteria == nil || len(got.Criteria.AllOf) != 1 || got.Criteria.AllOf[0] == nil || got.Actions == nil {
+	if got == nil || got.Criteria == nil || len(got.Criteria.AllOf) != 1 || got.Criteria.AllOf[0] == nil ||
+		got.Actions == nil {
 		return false
 	}
 	g, w := got.Criteria.AllOf[0], want.Criteria.AllOf[0]
 	return got.Enabled != nil && *got.Enabled && str(got.EvaluationFrequency) == str(want.EvaluationFrequency) &&
 		str(got.WindowSize) == str(want.WindowSize) && slices.EqualFunc(got.Scopes, want.Scopes, eqFold) &&
 		str(g.Query) == str(w.Query) && g.Operator != nil && *g.Operator == *w.Operator &&
-		g.Threshold != nil && *g.Threshold == *w.Threshold && slices.EqualFunc(got.Actions.ActionGroups, want.Actions.ActionGroups, eqFold)
+		g.Threshold != nil && *g.Threshold == *w.Threshold &&
+		slices.EqualFunc(got.Actions.ActionGroups, want.Actions.ActionGroups, eqFold)
 }
 
 func eqFold(a, b *string) bool { return strings.EqualFold(str(a), str(b)) }
@@ -349,7 +354,8 @@ func Apply(ctx context.Context, c *Client, reqs []Request) ([]string, error) {
 // Setup plans the writes, shows each to the officers, and applies them
 // only once both confirmed: a refusal writes nothing. It returns the plan
 // and the resource IDs written (none when everything was already there).
-func Setup(ctx context.Context, c *Client, cfg SetupConfig, p officer.Prompter, officerA, officerB string) ([]Request, []string, error) {
+func Setup(ctx context.Context, c *Client, cfg SetupConfig, p officer.Prompter,
+	officerA, officerB string) ([]Request, []string, error) {
 	reqs, err := Plan(ctx, c, cfg)
 	if err != nil {
 		return nil, nil, err

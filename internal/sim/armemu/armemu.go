@@ -208,7 +208,8 @@ func armError(w http.ResponseWriter, status int, code, format string, a ...any) 
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("x-ms-error-code", code)
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": fmt.Sprintf(format, a...)}})
+	body := map[string]string{"code": code, "message": fmt.Sprintf(format, a...)}
+	json.NewEncoder(w).Encode(map[string]any{"error": body})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -233,7 +234,8 @@ func (e *Emulator) allowed(w http.ResponseWriter, action, scope string, roles ..
 // ServeHTTP routes ARM and Log Analytics requests.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		armError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		armError(w, http.StatusUnauthorized, "AuthenticationFailed",
+			"Authentication failed. The 'Authorization' header is missing.")
 		return
 	}
 	e.mu.Lock()
@@ -241,15 +243,16 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.ToLower(r.URL.Path)
 	sub := strings.ToLower("/subscriptions/" + e.Subscription)
 	rg := sub + "/resourcegroups/" + strings.ToLower(e.ResourceGroup)
+	ws := rg + "/providers/microsoft.operationalinsights/workspaces/" + strings.ToLower(e.Workspace)
 	switch {
 	case strings.HasPrefix(p, "/v1/workspaces/"):
 		e.query(w, r)
 	case strings.HasPrefix(p, "/providers/microsoft.aadiam/diagnosticsettings"):
 		e.resource(w, r, "diagnosticSettings", strings.TrimPrefix(p, "/providers/microsoft.aadiam/diagnosticsettings"),
 			"microsoft.aadiam/diagnosticSettings", RoleSecurityAdmin)
-	case p == rg+"/providers/microsoft.operationalinsights/workspaces/"+strings.ToLower(e.Workspace) && r.Method == http.MethodPut:
+	case p == ws && r.Method == http.MethodPut:
 		e.putWorkspace(w, r)
-	case p == rg+"/providers/microsoft.operationalinsights/workspaces/"+strings.ToLower(e.Workspace):
+	case p == ws:
 		e.workspace(w, r)
 	case strings.HasPrefix(p, sub+"/providers/microsoft.operationalinsights/locations/westeurope/operationstatuses/"):
 		e.operation(w, r, p[strings.LastIndex(p, "/")+1:])
@@ -281,7 +284,8 @@ func (e *Emulator) workspace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": e.WorkspaceID(), "name": e.Workspace, "type": "Microsoft.OperationalInsights/workspaces", "location": "westeurope",
+		"id": e.WorkspaceID(), "name": e.Workspace, "type": "Microsoft.OperationalInsights/workspaces",
+		"location": "westeurope",
 		"properties": map[string]any{"customerId": e.CustomerID, "provisioningState": "Succeeded",
 			"sku": map[string]string{"name": "PerGB2018"}, "retentionInDays": e.retention},
 	})
@@ -317,8 +321,9 @@ func (e *Emulator) putWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	id := fmt.Sprintf("op-%d", len(e.ops)+1)
 	e.ops[id] = 1 // one poll answers InProgress
-	w.Header().Set("Azure-AsyncOperation", fmt.Sprintf("https://%s/subscriptions/%s/providers/Microsoft.OperationalInsights/"+
-		"locations/westeurope/operationStatuses/%s?api-version=2022-10-01", r.Host, e.Subscription, id))
+	w.Header().Set("Azure-AsyncOperation", fmt.Sprintf("https://%s/subscriptions/%s/providers/"+
+		"Microsoft.OperationalInsights/locations/westeurope/operationStatuses/%s?api-version=2022-10-01",
+		r.Host, e.Subscription, id))
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -446,7 +451,8 @@ func (e *Emulator) page(w http.ResponseWriter, r *http.Request, items []json.Raw
 // startDateTime, monitorCondition, alertRule; nextLink paging), filtered by
 // the alertRule and customTimeRange ("start/end") parameters.
 func (e *Emulator) listAlerts(w http.ResponseWriter, r *http.Request) {
-	if !e.allowed(w, "Microsoft.AlertsManagement/alerts/read", "/subscriptions/"+e.Subscription, RoleReader, RoleLogAnalyticsRead) {
+	scope := "/subscriptions/" + e.Subscription
+	if !e.allowed(w, "Microsoft.AlertsManagement/alerts/read", scope, RoleReader, RoleLogAnalyticsRead) {
 		return
 	}
 	q := r.URL.Query()
@@ -518,7 +524,8 @@ func (e *Emulator) query(w http.ResponseWriter, r *http.Request) {
 	if rows == nil {
 		rows = [][]any{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": t.cols, "rows": rows}}})
+	result := map[string]any{"name": "PrimaryResult", "columns": t.cols, "rows": rows}
+	writeJSON(w, http.StatusOK, map[string]any{"tables": []any{result}})
 }
 
 // parseTimespan reads an ISO 8601 interval "start/end" (the form azquery's

@@ -39,7 +39,8 @@ var auditColumns = []column{
 }
 
 func (a AuditEvent) row() []any {
-	return []any{a.Time.UTC().Format(time.RFC3339Nano), a.OperationName, a.Category, a.Result, a.InitiatedBy, a.TargetResources}
+	return []any{a.Time.UTC().Format(time.RFC3339Nano), a.OperationName, a.Category, a.Result,
+		a.InitiatedBy, a.TargetResources}
 }
 
 // tables is what the emulated workspace holds.

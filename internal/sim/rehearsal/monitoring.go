@@ -27,10 +27,13 @@ func (rehearsalToken) GetToken(context.Context, policy.TokenRequestOptions) (azc
 // the rehearsal also rehearses it), with one sign-in of the account before
 // the ceremony that raised its alert, and returns the health check's
 // monitoring audit over it and the emulator's stop.
-func monitoring(ctx context.Context, acct report.Account) (func(context.Context, report.Account, time.Time) []health.Check, func(), error) {
-	emu := armemu.New(90, armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib, armemu.RoleSecurityAdmin)
+func monitoring(ctx context.Context, acct report.Account) (
+	func(context.Context, report.Account, time.Time) []health.Check, func(), error) {
+	emu := armemu.New(90, armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib,
+		armemu.RoleSecurityAdmin)
 	base, hc := emu.Start()
-	c, err := monitor.NewClient(rehearsalToken{}, emu.Subscription, monitor.Endpoints{ARM: base, Logs: base + "/v1", HTTPClient: hc})
+	ep := monitor.Endpoints{ARM: base, Logs: base + "/v1", HTTPClient: hc}
+	c, err := monitor.NewClient(rehearsalToken{}, emu.Subscription, ep)
 	if err != nil {
 		emu.Close()
 		return nil, nil, err
