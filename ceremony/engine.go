@@ -528,9 +528,10 @@ func (r *slotRun) reset(ctx context.Context) error {
 	}
 	if e.journal.begun(step) {
 		if set, _ := r.info.Option("clientPin"); !set {
-			return e.journal.Append(step, "done", map[string]string{"reconciled": "key has no PIN: the reset had happened"})
+			return e.journal.Append(step, "done", r.interruptedReset())
 		}
 	}
+	pinBefore, _ := r.info.Option("clientPin")
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("reset key %d (erases everything on it)", r.slot))
 	if err != nil {
 		return err
@@ -541,7 +542,8 @@ func (r *slotRun) reset(ctx context.Context) error {
 		return err
 	}
 	for late := 0; ; late++ {
-		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		begin := map[string]string{"confirmed_by": strings.Join(by, ", "), "pin_before": fmt.Sprint(pinBefore)}
+		if err := e.journal.Append(step, "begin", begin); err != nil {
 			return err
 		}
 		err := r.auth.Reset(ctx)
@@ -567,6 +569,24 @@ func (r *slotRun) reset(ctx context.Context) error {
 	}
 	e.prompt.Progress(step, "erased")
 	return nil
+}
+
+// interruptedReset is what the journal records of a reset that began and
+// was never recorded done, on a key that has no PIN now: only what can be
+// known, for the report is a legal record. A key that had a PIN when the
+// reset began and has none now was reset (only a reset removes a PIN); a
+// key that had none (a fresh key) may or may not have been: its reset
+// state is unknown, and the report's step says so.
+func (r *slotRun) interruptedReset() map[string]string {
+	for _, en := range slices.Backward(r.e.journal.recorded()) {
+		if en.Step == r.step("reset") && en.Phase == "begin" {
+			if en.Data["pin_before"] == "true" {
+				return map[string]string{"reconciled": "the key had a PIN when the reset began and has none now: the reset happened"}
+			}
+			break
+		}
+	}
+	return map[string]string{"reconciled": "reset state unknown; the key has no PIN", "outcome": "unknown"}
 }
 
 // setOrAskPIN sets the PIN from the officers' halves on a key without one,
@@ -1075,6 +1095,9 @@ func stepsFromJournal(entries []Entry) []report.Step {
 			i = len(out) - 1
 		}
 		out[i].Ended, out[i].Outcome = en.Time, en.Phase
+		if o := en.Data["outcome"]; o != "" {
+			out[i].Outcome = o // what is known of a step resumed after an interruption
+		}
 		if by := en.Data["confirmed_by"]; by != "" {
 			out[i].ConfirmedBy = strings.Split(by, ", ")
 		}
