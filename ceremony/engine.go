@@ -181,6 +181,15 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 	return fmt.Errorf("preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched", e.user.UPN, first)
 }
 
+// showRepairs tells the officers what opening the journal cut off (a torn
+// last line): a resume never repairs silently. The journal recorded it,
+// and the report lists it as a deviation.
+func (e *Engine) showRepairs() {
+	for _, text := range e.journal.takeRepairs() {
+		e.prompt.Progress("journal", "REPAIRED: "+text+" (recorded as a deviation)")
+	}
+}
+
 // confirmBoth asks both officers, in turn, to confirm a state change.
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
@@ -197,6 +206,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	if first := e.journal.recorded(); len(first) > 0 {
 		e.started = first[0].Time
 	}
+	e.showRepairs()
 	if _, ok := e.journal.done("preflight"); !ok {
 		if err := e.preflight(ctx); err != nil {
 			return nil, err
@@ -390,6 +400,7 @@ func (p *PreparedKey) Close() {
 // out. The offline split uses it on the workstation; the engine's Graph is
 // not used.
 func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error) {
+	e.showRepairs()
 	var r *slotRun
 	err := e.whileReplugged(ctx, slot, func() error {
 		r = &slotRun{e: e, slot: slot}
