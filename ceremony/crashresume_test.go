@@ -1,11 +1,14 @@
 package ceremony_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,27 +24,34 @@ import (
 type crashWorld struct {
 	env  *rehearsal.Env
 	devs *rehearsal.Devices
+	p    *rehearsal.Prompter // the same officers (and PIN halves) across a resume
+	out  bytes.Buffer        // what the officers' screen showed
 	cfg  ceremony.Config
 	path string // the journal
 }
 
-// newCrashWorld sets up a rehearsal; with fresh, the keys are factory
-// fresh (no PIN) instead of last year's keys out of the safe.
-func newCrashWorld(t *testing.T, fresh bool) *crashWorld {
+// newCrashWorld sets up a rehearsal whose journal and report go into out
+// (default a new directory); with fresh, the keys are factory fresh (no
+// PIN) instead of last year's keys out of the safe.
+func newCrashWorld(t *testing.T, fresh bool, out string) *crashWorld {
 	t.Helper()
 	dir := t.TempDir()
+	if out == "" {
+		out = filepath.Join(dir, "out")
+	}
 	kc := simkey.Config{TouchDelay: time.Millisecond}
 	env, err := rehearsal.Setup(context.Background(), dir, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { env.Close() })
-	w := &crashWorld{env: env, devs: env.Devices, path: filepath.Join(dir, "out", "journal.jsonl")}
+	w := &crashWorld{env: env, devs: env.Devices, path: filepath.Join(out, "journal.jsonl")}
 	if fresh {
 		if w.devs, err = rehearsal.NewDevices(2, kc); err != nil {
 			t.Fatal(err)
 		}
 	}
+	w.p = rehearsal.NewPrompter(w.devs, &w.out)
 	if err := os.MkdirAll(filepath.Dir(w.path), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +71,7 @@ func (w *crashWorld) run(t *testing.T, failAfter int) (*ceremony.Result, error) 
 	if failAfter >= 0 {
 		ceremony.FailWritesAfter(j, failAfter)
 	}
-	e, err := ceremony.New(w.cfg, j, w.devs, w.env.Tenant.Client, rehearsal.NewPrompter(w.devs, nil))
+	e, err := ceremony.New(w.cfg, j, w.devs, w.env.Tenant.Client, w.p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +134,7 @@ func stepOf(r *report.Report, name string) report.Step {
 // journal, in the report's step and as a deviation; never that the reset
 // happened (issue 24 §5: the report is a legal record).
 func TestResumeAfterResetBeginOnAFreshKeySaysTheResetStateIsUnknown(t *testing.T) {
-	w := newCrashWorld(t, true)
+	w := newCrashWorld(t, true, "")
 	w.stopAfter(t, func(e ceremony.Entry) bool { return e.Step == "key1/reset" && e.Phase == "begin" })
 	res, err := w.run(t, -1)
 	if err != nil {
@@ -154,7 +164,7 @@ func TestResumeAfterResetBeginOnAFreshKeySaysTheResetStateIsUnknown(t *testing.T
 // now, and only a reset removes a PIN, so the reset happened and the
 // record says why that is known.
 func TestResumeAfterResetBeginOnAKeyThatHadAPINSaysTheResetHappened(t *testing.T) {
-	w := newCrashWorld(t, false)
+	w := newCrashWorld(t, false, "")
 	w.stopAfter(t, func(e ceremony.Entry) bool { return e.Step == "key1/reset" && e.Phase == "begin" })
 	res, err := w.run(t, -1)
 	if err != nil {
@@ -163,5 +173,111 @@ func TestResumeAfterResetBeginOnAKeyThatHadAPINSaysTheResetHappened(t *testing.T
 	s := stepOf(readReport(t, res), "key1/reset")
 	if s.Outcome != "done" || !strings.Contains(s.Detail, "had a PIN when the reset began and has none now") {
 		t.Fatalf("the report's key1/reset step: outcome %q, detail %q", s.Outcome, s.Detail)
+	}
+}
+
+// methods counts the account's FIDO2 methods in the emulated tenant.
+func (w *crashWorld) methods() int { return len(w.env.Tenant.Emu.Snapshot().Methods[w.env.UserID]) }
+
+// A journal left ending in a torn line (as an older build left it on a
+// full disk: an entry cut mid-JSON) is not repaired silently on resume:
+// the officers' screen names what was cut and after which step, the
+// journal records the repair, and the signed report lists it as a
+// deviation; the ceremony then goes on to its end (issue 23 §4).
+func TestResumeShowsAndRecordsATornJournalLine(t *testing.T) {
+	w := newCrashWorld(t, false, "")
+	w.stopAfter(t, func(e ceremony.Entry) bool { return e.Step == "key1/created" && e.Phase == "done" })
+	entries, _ := ceremony.ReadJournal(w.path)
+	last := entries[len(entries)-1]
+	torn := fmt.Sprintf(`{"seq":%d,"time":"2026-12-04T10:00:00Z","step":"key1/enroll","phase":"begin","data":{"confirmed_by":"Rehe`, last.Seq+1)
+	f, err := os.OpenFile(w.path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(torn)
+	f.Close()
+	w.out.Reset()
+	res, err := w.run(t, -1)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	screen := w.out.String()
+	want := fmt.Sprintf("after entry %d (key1/created done): %d bytes of an entry for step key1/enroll, phase begin", last.Seq, len(torn))
+	if !strings.Contains(screen, "REPAIRED") || !strings.Contains(screen, want) {
+		t.Fatalf("the officers were not shown the cut (%q):\n%s", want, screen)
+	}
+	if !slices.ContainsFunc(readReport(t, res).Deviations, func(d string) bool { return strings.Contains(d, want) }) {
+		t.Fatal("the report does not list the journal's repair as a deviation")
+	}
+	after, _ := ceremony.ReadJournal(w.path)
+	if i := slices.IndexFunc(after, func(e ceremony.Entry) bool { return e.Step == "journal" && e.Phase == "repair" }); i != last.Seq {
+		t.Fatalf("the repair entry is entry %d, want %d (right after the last whole line)", i+1, last.Seq+1)
+	}
+	if n := w.methods(); n != 2 {
+		t.Fatalf("%d methods after the resumed ceremony, want 2", n)
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a new directory for the test,
+// or skips the test where mounting is not permitted (not root).
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
+		t.Skipf("mount -t tmpfs is not permitted here (%v): the full-disk rehearsal runs where it is (root, as scripts/test.sh runs in CI); "+
+			"TestJournalAppendFailingAtEveryByteLeavesOnlyWholeLines covers the same append without a mount", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
+}
+
+// A real small filesystem fills up during a rehearsal, with a little more
+// room left each time: the ceremony stops with the full disk named; the
+// journal on it is exactly its whole lines (never a line cut at a page
+// boundary, as it was); and once room is made the resume finishes with no
+// repair needed and both keys registered (issue 23 §4).
+func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
+	const page, pages = 4096, 64
+	for _, free := range []int{1, 2, 3, 5, 8, 13} {
+		mnt := mountTmpfs(t, pages*page)
+		filler := filepath.Join(mnt, "filler")
+		if err := os.WriteFile(filler, make([]byte, (pages-free)*page), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w := newCrashWorld(t, false, filepath.Join(mnt, "out"))
+		_, err := w.run(t, -1)
+		if err == nil {
+			if free < 13 {
+				t.Fatalf("%d free pages: the ceremony finished (make the filesystem smaller)", free)
+			}
+			continue
+		}
+		t.Logf("%d free pages: stopped: %v", free, err)
+		if !strings.Contains(err.Error(), "no space left on device") {
+			t.Fatalf("%d free pages: the stop does not name the full disk: %v", free, err)
+		}
+		b, rerr := os.ReadFile(w.path)
+		if rerr != nil {
+			t.Fatalf("%d free pages: %v (%v)", free, rerr, err)
+		}
+		entries, rerr := ceremony.ReadJournal(w.path)
+		if rerr != nil || len(b) == 0 || b[len(b)-1] != '\n' || bytes.Count(b, []byte("\n")) != len(entries) {
+			t.Fatalf("%d free pages: the journal (%d bytes) is not whole lines: %d entries, %v; ends %q", free, len(b), len(entries), rerr, b[max(0, len(b)-40):])
+		}
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		w.out.Reset()
+		res, err := w.run(t, -1)
+		if err != nil {
+			t.Fatalf("%d free pages, then room made: resume: %v", free, err)
+		}
+		if strings.Contains(w.out.String(), "REPAIRED") {
+			t.Fatalf("%d free pages: the resume had to repair the journal:\n%s", free, w.out.String())
+		}
+		if n := w.methods(); n != 2 {
+			t.Fatalf("%d free pages: %d methods after the resume, want 2", free, n)
+		}
+		readReport(t, res)
 	}
 }
