@@ -252,7 +252,6 @@ func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
 			}
 			continue
 		}
-		t.Logf("%d free pages: stopped: %v", free, err)
 		if !strings.Contains(err.Error(), "no space left on device") {
 			t.Fatalf("%d free pages: the stop does not name the full disk: %v", free, err)
 		}
@@ -278,6 +277,98 @@ func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
 		if n := w.methods(); n != 2 {
 			t.Fatalf("%d free pages: %d methods after the resume, want 2", free, n)
 		}
-		readReport(t, res)
+		if res.Dir != filepath.Dir(w.path) {
+			t.Fatalf("%d free pages: the report is in %s, not beside its journal", free, res.Dir)
+		}
+		if ok, err := report.VerifyFile(filepath.Join(res.Dir, report.FileReport), "", "", true, &bytes.Buffer{}); !ok || err != nil {
+			t.Fatalf("%d free pages: the report does not verify: %v", free, err)
+		}
+	}
+}
+
+// reportFiles are the files report.Write puts beside the journal, in the
+// order it writes them: report.json last.
+var reportFiles = []string{"report.json.sig", "report.json.ecdsa.der", "report.pub", "report.pem", "allowed_signers", "report.txt", report.FileReport}
+
+// A kill while the report is written, at every point between its files,
+// and then kills at each journal line of the resume: the journal never
+// moves (the resume command stays valid), the resume finishes the report
+// (report.json kept as signed when it was written, built again when it
+// was not), and the report verifies (issue 24 §3).
+func TestReportInterruptedAtEveryFileIsFinishedAndTheJournalNeverMoves(t *testing.T) {
+	w := newCrashWorld(t, false, "")
+	if _, err := w.run(t, -1); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Dir(w.path)
+	saved := map[string][]byte{}
+	for _, name := range reportFiles {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[name] = b
+	}
+	journal, _ := os.ReadFile(w.path)
+	lines := strings.SplitAfter(strings.TrimSuffix(string(journal), "\n"), "\n")
+	if !strings.Contains(lines[len(lines)-1], `"step":"report","phase":"done"`) {
+		t.Fatalf("the journal does not end with the report done: %s", lines[len(lines)-1])
+	}
+	beforeDone := strings.Join(lines[:len(lines)-1], "")
+	type state struct {
+		name    string
+		present []string
+	}
+	var states []state
+	for k := 0; k <= len(reportFiles); k++ {
+		states = append(states, state{fmt.Sprintf("the first %d files written", k), reportFiles[:k]})
+	}
+	// An older build wrote report.json first: a report without its signature.
+	states = append(states, state{"report.json without its signatures (older build)", []string{report.FileReport, "report.pub"}})
+	for _, st := range states {
+		for kills := 0; kills <= 3; kills++ {
+			entries, _ := os.ReadDir(out)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(out, e.Name()))
+			}
+			os.WriteFile(w.path, []byte(beforeDone), 0o600)
+			for _, name := range st.present {
+				os.WriteFile(filepath.Join(out, name), saved[name], 0o644)
+			}
+			// The resume is killed at its 1st, 2nd… journal line, then resumed again.
+			for n := 0; n < kills; n++ {
+				w.run(t, n)
+				if _, err := os.Stat(w.path); err != nil {
+					t.Fatalf("%s, resume killed at line %d: the printed resume command names a journal that is gone: %v", st.name, n+1, err)
+				}
+			}
+			res, err := w.run(t, -1)
+			if err != nil {
+				t.Fatalf("%s, %d kills during the resume: %v", st.name, kills, err)
+			}
+			if res.Dir != out {
+				t.Fatalf("%s: the report went to %s, not beside the journal in %s", st.name, res.Dir, out)
+			}
+			matches, _ := filepath.Glob(out + ".*")
+			if len(matches) > 0 {
+				t.Fatalf("%s: files were moved aside: %v", st.name, matches)
+			}
+			if ok, err := report.VerifyFile(filepath.Join(out, report.FileReport), "", "", true, &bytes.Buffer{}); !ok || err != nil {
+				t.Fatalf("%s, %d kills during the resume: the report does not verify: %v", st.name, kills, err)
+			}
+			body, _ := os.ReadFile(filepath.Join(out, report.FileReport))
+			if slices.Contains(st.present, report.FileReport) != bytes.Equal(body, saved[report.FileReport]) {
+				t.Fatalf("%s: report.json kept %v; it must be kept exactly when it was written before the kill", st.name, bytes.Equal(body, saved[report.FileReport]))
+			}
+			if !slices.Contains(st.present, report.FileReport) && !slices.ContainsFunc(readReport(t, res).Deviations, func(d string) bool {
+				return strings.Contains(d, "writing the report was interrupted")
+			}) {
+				t.Fatalf("%s: the report written again does not say the first writing was interrupted", st.name)
+			}
+			recorded, err := ceremony.ReadJournal(w.path)
+			if err != nil || recorded[len(recorded)-1].Step != "report" || recorded[len(recorded)-1].Phase != "done" {
+				t.Fatalf("%s: the journal does not end with the report done: %v", st.name, err)
+			}
+		}
 	}
 }

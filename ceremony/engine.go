@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -1020,6 +1022,11 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	if _, err := e.confirmBoth(ctx, "sign the ceremony report with the workstation key"); err != nil {
 		return nil, err
 	}
+	if e.journal.begun("report") {
+		if res, err := e.finishInterruptedReport(keys, retired); res != nil || err != nil {
+			return res, err
+		}
+	}
 	r := &report.Report{
 		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: e.ceremonyID(),
 		Started: e.started, Ended: e.cfg.Now().UTC(),
@@ -1053,9 +1060,6 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 			r.Deviations = append(r.Deviations, fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]))
 		}
 	}
-	if err := e.setAsideInterruptedReport(); err != nil {
-		return nil, err
-	}
 	if err := e.journal.Append("report", "begin", nil); err != nil {
 		return nil, err
 	}
@@ -1063,8 +1067,17 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	if err != nil {
 		return nil, e.failed("report", err)
 	}
+	return e.reportDone(w, keys, retired, nil)
+}
+
+// reportDone records the written report in the journal.
+func (e *Engine) reportDone(w *report.Written, keys []report.Key, retired []report.Retired, data map[string]string) (*Result, error) {
 	sum := sha256.Sum256(w.ReportJSON)
-	if err := e.journal.Append("report", "done", map[string]string{"dir": w.Dir, "fingerprint": w.Fingerprint, "report_sha256": hex.EncodeToString(sum[:])}); err != nil {
+	if data == nil {
+		data = map[string]string{}
+	}
+	data["dir"], data["fingerprint"], data["report_sha256"] = w.Dir, w.Fingerprint, hex.EncodeToString(sum[:])
+	if err := e.journal.Append("report", "done", data); err != nil {
 		return nil, err
 	}
 	res := &Result{Dir: w.Dir, Fingerprint: w.Fingerprint}
@@ -1077,21 +1090,32 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	return res, nil
 }
 
-// setAsideInterruptedReport moves the files of a report whose writing was
-// interrupted (begun, never recorded done) out of the way, so the report is
-// written whole again; nothing is deleted, and the report says so.
-func (e *Engine) setAsideInterruptedReport() error {
-	if !e.journal.begun("report") {
-		return nil
+// finishInterruptedReport finishes, on resume, a report whose writing was
+// interrupted (begun, never recorded done). The journal never moves: the
+// report's files are written beside it, each whole, report.json last (see
+// report.Write). A report.json already there is this ceremony's report,
+// signed before the interruption: its missing files are written and it is
+// recorded done, unchanged. No report.json: nil, after the deviation is
+// recorded, and the report is built and written again.
+func (e *Engine) finishInterruptedReport(keys []report.Key, retired []report.Retired) (*Result, error) {
+	path := filepath.Join(e.cfg.OutDir, report.FileReport)
+	body, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, e.deviate("report", "writing the report was interrupted before report.json was written: it was built and signed again on resume")
+	} else if err != nil {
+		return nil, fmt.Errorf("the interrupted report: %w", err)
 	}
-	if _, err := os.Stat(e.cfg.OutDir); errors.Is(err, os.ErrNotExist) {
-		return nil
+	r, err := report.Parse(body)
+	if err != nil || r.CeremonyID != e.ceremonyID() || r.Account.ObjectID != e.user.ID {
+		return nil, fmt.Errorf("%s is not the report of this ceremony (%s of %s): it is never replaced; "+
+			"move it out of %s, then resume with the same command", path, e.ceremonyID(), e.user.UPN, e.cfg.OutDir)
 	}
-	aside := e.cfg.OutDir + ".interrupted-" + e.cfg.Now().UTC().Format("20060102-150405")
-	if err := os.Rename(e.cfg.OutDir, aside); err != nil {
-		return fmt.Errorf("set aside the interrupted report's files: %w", err)
+	w, err := report.Write(e.cfg.OutDir, r, e.cfg.Signer)
+	if err != nil {
+		return nil, e.failed("report", fmt.Errorf("finish the interrupted report: %w", err))
 	}
-	return e.deviate("report", fmt.Sprintf("writing the report was interrupted; the files written then were moved to %s, unverified", aside))
+	e.prompt.Progress("report", "the report was signed before the interruption: its missing files were written, report.json unchanged")
+	return e.reportDone(w, keys, retired, map[string]string{"reconciled": "report.json was signed and written before the interruption; the files missing beside it were written on resume"})
 }
 
 // stepsFromJournal pairs each step's first entry with its final one.
