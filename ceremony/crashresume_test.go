@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/report"
@@ -370,5 +372,82 @@ func TestReportInterruptedAtEveryFileIsFinishedAndTheJournalNeverMoves(t *testin
 				t.Fatalf("%s: the journal does not end with the report done: %v", st.name, err)
 			}
 		}
+	}
+}
+
+// enrollBegun stops a ceremony right after key 1's registration began and
+// its POST went through (the journal could not record it done).
+func enrollBegun(e ceremony.Entry) bool { return e.Step == "key1/enroll" && e.Phase == "begin" }
+
+// Killed after key 1's registration reached Entra but before the journal
+// recorded it: the resume adopts the method only after checking that the
+// key holds the credential the journal recorded (Graph lists no credential
+// ID), records that check, and registers nothing twice (issue 24 §4).
+func TestResumeAdoptsARegistrationOnlyWhenTheKeyHoldsItsCredential(t *testing.T) {
+	w := newCrashWorld(t, false, "")
+	w.stopAfter(t, enrollBegun)
+	if n := w.methods(); n != 2 { // last year's key and key 1's new one
+		t.Fatalf("%d methods after the kill, want 2", n)
+	}
+	res, err := w.run(t, -1)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	entries, _ := ceremony.ReadJournal(w.path)
+	i := slices.IndexFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/enroll" && e.Phase == "done" })
+	if i < 0 || entries[i].Data["credential_id"] == "" || !strings.Contains(entries[i].Data["reconciled"], "the key holds credential "+entries[i].Data["credential_id"]) {
+		t.Fatalf("the adoption does not record the credential check: %+v", entries[max(i, 0)])
+	}
+	if n := w.methods(); n != 2 || len(res.Methods) != 2 {
+		t.Fatalf("%d methods at the end (want 2: both new keys, last year's retired)", n)
+	}
+}
+
+// The same kill, then another key of the same model (with the same PIN) is
+// plugged in as key 1: the method Entra holds is not adopted for it.
+func TestResumeDoesNotAdoptARegistrationForAnotherKey(t *testing.T) {
+	w := newCrashWorld(t, false, "")
+	w.stopAfter(t, enrollBegun)
+	other, err := simkey.New(simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.devs.Swap(1, other)
+	w.devs.Plug(1)
+	pin := w.p.PIN(1, rehearsal.OfficerA, rehearsal.OfficerB)
+	if err := ctap.NewClient(other, ctap.Options{}).SetPIN(context.Background(), pin); err != nil {
+		t.Fatal(err)
+	}
+	other.Unplug()
+	_, err = w.run(t, -1)
+	if err == nil || !strings.Contains(err.Error(), "before adopting method") || !strings.Contains(err.Error(), "this is not the key 1") {
+		t.Fatalf("another key plugged in as key 1: %v", err)
+	}
+	entries, _ := ceremony.ReadJournal(w.path)
+	if slices.ContainsFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/enroll" && e.Phase == "done" }) {
+		t.Fatal("the registration was recorded done for another key")
+	}
+}
+
+// A method with key 1's display name that is not its registration (another
+// model's AAGUID) is a conflict named to the officers: not adopted, nothing
+// registered over it, the tenant unchanged.
+func TestResumeNamesAConflictingMethodOfTheSameName(t *testing.T) {
+	w := newCrashWorld(t, false, "")
+	w.stopAfter(t, enrollBegun)
+	w.env.Tenant.Emu.Update(func(s *graphemu.State) {
+		for _, m := range s.Methods[w.env.UserID] {
+			if m.ID != "previous-key-1" {
+				m.AAGUID = "ee882879-721c-4913-9775-3dfcce97072a" // another model's
+			}
+		}
+	})
+	before := w.env.Tenant.Emu.Snapshot().Methods[w.env.UserID]
+	_, err := w.run(t, -1)
+	if err == nil || !strings.Contains(err.Error(), "already holds a method named") || !strings.Contains(err.Error(), "ee882879-721c-4913-9775-3dfcce97072a") {
+		t.Fatalf("a method of the same name and another model: %v", err)
+	}
+	if after := w.env.Tenant.Emu.Snapshot().Methods[w.env.UserID]; len(after) != len(before) {
+		t.Fatalf("the tenant changed: %d methods, %d before", len(after), len(before))
 	}
 }

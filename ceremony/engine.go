@@ -796,7 +796,13 @@ func (e *Engine) deviate(step, text string) error {
 }
 
 // adoptEarlierRegistration looks, after an interrupted POST, whether the
-// registration went through; if so it is recorded and returned.
+// registration went through; if so it is recorded and returned. Graph
+// lists a method without its credential ID, so a method is adopted only
+// when everything that can be checked holds: its display name, this key's
+// AAGUID, created no earlier than the interrupted registration began, and
+// the key plugged in holds the credential the journal recorded (a silent
+// test assertion). A method with this name that fails a check is a
+// conflict named to the officers; nothing is registered over it.
 func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, error) {
 	e := r.e
 	c, ok := e.journal.doneEntry(r.step("created"))
@@ -804,22 +810,45 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 		return nil, nil
 	}
 	k := *c.Key
+	var began time.Time
+	for _, en := range e.journal.recorded() {
+		if en.Step == r.step("enroll") && en.Phase == "begin" && en.Seq > c.Seq {
+			began = en.Time
+			break
+		}
+	}
 	list, err := e.graph.ListFIDO2(ctx, e.user.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range list {
-		if m.DisplayName == k.DisplayName {
-			k.GraphMethodID = m.ID
-			if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
-				return nil, err
-			}
-			e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
-			return &k, nil
+		if m.DisplayName != k.DisplayName {
+			continue
 		}
+		if !strings.EqualFold(m.AAGUID, k.AAGUID) || m.Created.Before(began.Add(-registrationClockSkew)) {
+			return nil, fmt.Errorf("Entra already holds a method named %q (method %s, AAGUID %s, created %s) that is not the registration of key %d "+
+				"(AAGUID %s, begun %s): nothing was registered over it; check it in Entra (delete it if it is no key of this account), then resume",
+				m.DisplayName, m.ID, m.AAGUID, m.Created.UTC().Format(time.RFC3339), r.slot, k.AAGUID, began.UTC().Format(time.RFC3339))
+		}
+		if err := r.sameKeyAsCreated(ctx); err != nil {
+			return nil, fmt.Errorf("before adopting method %s as key %d's registration: %w", m.ID, r.slot, err)
+		}
+		k.GraphMethodID = m.ID
+		data := map[string]string{"method_id": m.ID, "credential_id": k.CredentialID,
+			"reconciled": fmt.Sprintf("found in Graph (method %s, AAGUID %s, created %s); the key holds credential %s",
+				m.ID, m.AAGUID, m.Created.UTC().Format(time.RFC3339), k.CredentialID)}
+		if err := e.journal.appendKey(r.step("enroll"), "done", data, &k); err != nil {
+			return nil, err
+		}
+		e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated (the key holds its credential)")
+		return &k, nil
 	}
 	return nil, nil
 }
+
+// registrationClockSkew is how far Entra's clock (a method's
+// createdDateTime) may run behind the workstation's (the journal's time).
+const registrationClockSkew = 10 * time.Minute
 
 // sameKeyAsCreated checks, when this key's credential was created before an
 // interruption, that the key plugged in now still holds it: otherwise it
