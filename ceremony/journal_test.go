@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,4 +228,37 @@ func TestJournalTornTailIsRecordedAsARepair(t *testing.T) {
 	if r := j2.takeRepairs(); len(r) != 0 || len(j2.recorded()) != 4 {
 		t.Fatalf("a clean journal was repaired: %q", r)
 	}
+}
+
+// FuzzOpenJournalTornTail: whatever bytes follow a journal's whole lines,
+// opening it for a resume either refuses it (a damaged chain) or leaves
+// the file as its whole lines, recording a cut tail as one repair entry
+// that chains; it never keeps a torn line and never loses a whole one.
+func FuzzOpenJournalTornTail(f *testing.F) {
+	f.Add([]byte(`{"seq":4,"step":"key1/re`))
+	f.Add([]byte(`{"seq":4,"time":"2026-12-04T10:00:00Z","step":"key1/reset","phase":"done"}`))
+	f.Add([]byte("\n"))
+	f.Add([]byte(`"step":"`))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		path := writeJournal(t)
+		whole, _ := os.ReadFile(path)
+		os.WriteFile(path, append(append([]byte(nil), whole...), tail...), 0o600)
+		j, err := openJournal(path, time.Now)
+		if err != nil {
+			return // a damaged chain is refused, and the file is left as it was
+		}
+		repairs := j.takeRepairs()
+		j.Close()
+		b, _ := os.ReadFile(path)
+		entries, good, err := parseJournal(b)
+		if err != nil || good != len(b) || !bytes.HasPrefix(b, whole) {
+			t.Fatalf("after opening: %d of %d bytes whole, %v", good, len(b), err)
+		}
+		if want := 3 + len(repairs); len(entries) < 3 || (len(repairs) > 0 && len(entries) != want) {
+			t.Fatalf("%d entries, %d repairs", len(entries), len(repairs))
+		}
+		if len(repairs) > 0 && entries[len(entries)-1].Phase != "repair" {
+			t.Fatal("the cut is not recorded")
+		}
+	})
 }
