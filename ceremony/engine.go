@@ -594,7 +594,8 @@ func (r *slotRun) interruptedReset() map[string]string {
 	for _, en := range slices.Backward(r.e.journal.recorded()) {
 		if en.Step == r.step("reset") && en.Phase == "begin" {
 			if en.Data["pin_before"] == "true" {
-				return map[string]string{"reconciled": "the key had a PIN when the reset began and has none now: the reset happened"}
+				return map[string]string{"reconciled": "the key had a PIN when the reset began and has none now: " +
+					"the reset happened"}
 			}
 			break
 		}
@@ -826,9 +827,11 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 			continue
 		}
 		if !strings.EqualFold(m.AAGUID, k.AAGUID) || m.Created.Before(began.Add(-registrationClockSkew)) {
-			return nil, fmt.Errorf("Entra already holds a method named %q (method %s, AAGUID %s, created %s) that is not the registration of key %d "+
-				"(AAGUID %s, begun %s): nothing was registered over it; check it in Entra (delete it if it is no key of this account), then resume",
-				m.DisplayName, m.ID, m.AAGUID, m.Created.UTC().Format(time.RFC3339), r.slot, k.AAGUID, began.UTC().Format(time.RFC3339))
+			return nil, fmt.Errorf("Entra already holds a method named %q (method %s, AAGUID %s, created %s) "+
+				"that is not the registration of key %d (AAGUID %s, begun %s): nothing was registered over it; "+
+				"check it in Entra (delete it if it is no key of this account), then resume",
+				m.DisplayName, m.ID, m.AAGUID, m.Created.UTC().Format(time.RFC3339),
+				r.slot, k.AAGUID, began.UTC().Format(time.RFC3339))
 		}
 		if err := r.sameKeyAsCreated(ctx); err != nil {
 			return nil, fmt.Errorf("before adopting method %s as key %d's registration: %w", m.ID, r.slot, err)
@@ -840,7 +843,8 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 		if err := e.journal.appendKey(r.step("enroll"), "done", data, &k); err != nil {
 			return nil, err
 		}
-		e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated (the key holds its credential)")
+		e.prompt.Progress(r.step("enroll"),
+			"the earlier registration had gone through: adopted, not repeated (the key holds its credential)")
 		return &k, nil
 	}
 	return nil, nil
@@ -1100,7 +1104,8 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 }
 
 // reportDone records the written report in the journal.
-func (e *Engine) reportDone(w *report.Written, keys []report.Key, retired []report.Retired, data map[string]string) (*Result, error) {
+func (e *Engine) reportDone(w *report.Written, keys []report.Key, retired []report.Retired,
+	data map[string]string) (*Result, error) {
 	sum := sha256.Sum256(w.ReportJSON)
 	if data == nil {
 		data = map[string]string{}
@@ -1130,7 +1135,9 @@ func (e *Engine) finishInterruptedReport(keys []report.Key, retired []report.Ret
 	path := filepath.Join(e.cfg.OutDir, report.FileReport)
 	body, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, e.deviate("report", "writing the report was interrupted before report.json was written: it was built and signed again on resume")
+		return nil, e.deviate("report",
+			"writing the report was interrupted before report.json was written: "+
+				"it was built and signed again on resume")
 	} else if err != nil {
 		return nil, fmt.Errorf("the interrupted report: %w", err)
 	}
@@ -1143,8 +1150,10 @@ func (e *Engine) finishInterruptedReport(keys []report.Key, retired []report.Ret
 	if err != nil {
 		return nil, e.failed("report", fmt.Errorf("finish the interrupted report: %w", err))
 	}
-	e.prompt.Progress("report", "the report was signed before the interruption: its missing files were written, report.json unchanged")
-	return e.reportDone(w, keys, retired, map[string]string{"reconciled": "report.json was signed and written before the interruption; the files missing beside it were written on resume"})
+	e.prompt.Progress("report",
+		"the report was signed before the interruption: its missing files were written, report.json unchanged")
+	return e.reportDone(w, keys, retired, map[string]string{"reconciled": "report.json was signed and written " +
+		"before the interruption; the files missing beside it were written on resume"})
 }
 
 // stepsFromJournal pairs each step's first entry with its final one.

@@ -113,8 +113,10 @@ func (j *Journal) cutTornTail(torn []byte) error {
 		after = fmt.Sprintf("after entry %d (%s %s)", last.Seq, last.Step, last.Phase)
 	}
 	what := describeTorn(torn)
-	text := fmt.Sprintf("the journal ended in a torn line, %s: %s; it was never acknowledged and was cut off on resume", after, what)
-	if err := j.append(Entry{Step: "journal", Phase: "repair", Data: map[string]string{"cut": what, "deviation": text}}); err != nil {
+	text := fmt.Sprintf("the journal ended in a torn line, %s: %s; it was never acknowledged and was cut off on resume",
+		after, what)
+	repair := Entry{Step: "journal", Phase: "repair", Data: map[string]string{"cut": what, "deviation": text}}
+	if err := j.append(repair); err != nil {
 		return fmt.Errorf("record the repair of the journal's torn last line: %w", err)
 	}
 	j.repairs = append(j.repairs, text)
@@ -136,7 +138,8 @@ func describeTorn(torn []byte) string {
 	if len(head) > 80 {
 		head = head[:80]
 	}
-	return fmt.Sprintf("%d bytes of an entry for step %s, phase %s (%q…)", len(torn), field("step"), field("phase"), head)
+	return fmt.Sprintf("%d bytes of an entry for step %s, phase %s (%q…)",
+		len(torn), field("step"), field("phase"), head)
 }
 
 // takeRepairs returns the repairs opening the journal made that the
@@ -247,10 +250,12 @@ func (j *Journal) append(e Entry) error {
 func (j *Journal) undo(e Entry, cause error) error {
 	err := fmt.Errorf("the journal could not record %s %s (%w)", e.Step, e.Phase, cause)
 	if terr := j.f.Truncate(j.size); terr != nil {
-		return fmt.Errorf("%w; cutting the partial line back off failed too (%v): a resume shows and cuts it", err, terr)
+		return fmt.Errorf("%w; cutting the partial line back off failed too (%v): a resume shows and cuts it",
+			err, terr)
 	}
 	if serr := j.f.Sync(); serr != nil {
-		return fmt.Errorf("%w; syncing the journal cut back to its last whole line failed too (%v): a resume shows and cuts any torn line", err, serr)
+		return fmt.Errorf("%w; syncing the journal cut back to its last whole line failed too (%v): "+
+			"a resume shows and cuts any torn line", err, serr)
 	}
 	return fmt.Errorf("%w; the journal ends in its last whole line, entry %d", err, len(j.entries))
 }

@@ -60,19 +60,24 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 		}
 		switch {
 		case r != nil:
-			fmt.Fprintf(out, "%s: its signed report in %s verifies (provisioned earlier in this sitting): nothing is done again\n", a.UPN, a.OutDir)
+			fmt.Fprintf(out, "%s: its signed report in %s verifies (provisioned earlier in this sitting): "+
+				"nothing is done again\n", a.UPN, a.OutDir)
 		case why != nil && !fileExists(a.JournalPath()):
-			return "", fmt.Errorf("%s: %s does not verify (%v) and there is no journal %s to finish it: nothing was done; "+
-				"check the folder with keyceremony report verify", a.UPN, filepath.Join(a.OutDir, report.FileReport), why, a.JournalPath())
+			return "", fmt.Errorf("%s: %s does not verify (%v) and there is no journal %s to finish it: "+
+				"nothing was done; check the folder with keyceremony report verify",
+				a.UPN, filepath.Join(a.OutDir, report.FileReport), why, a.JournalPath())
 		default:
 			if why != nil {
-				fmt.Fprintf(out, "%s: its report does not verify yet (%v): its ceremony is finished from its journal %s\n", a.UPN, why, a.JournalPath())
+				fmt.Fprintf(out, "%s: its report does not verify yet (%v): "+
+					"its ceremony is finished from its journal %s\n",
+					a.UPN, why, a.JournalPath())
 			}
 			if _, err := run(ctx, a, others); err != nil {
 				return "", fmt.Errorf("%s: %w", a.UPN, err)
 			}
 			if r, why, err = verifiedReport(a, signer); err != nil || why != nil {
-				return "", fmt.Errorf("%s: the report written in %s does not verify: %w", a.UPN, a.OutDir, errors.Join(err, why))
+				return "", fmt.Errorf("%s: the report written in %s does not verify: %w",
+					a.UPN, a.OutDir, errors.Join(err, why))
 			}
 		}
 		for _, k := range r.Keys {
@@ -119,7 +124,8 @@ func verifiedReport(a SittingAccount, signer workstation.Signer) (*report.Report
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := report.Verify(body, sig, pub, report.VerifyOptions{Previous: a.Previous, Rehearsal: signer.Kind == workstation.KindRehearsal})
+	opts := report.VerifyOptions{Previous: a.Previous, Rehearsal: signer.Kind == workstation.KindRehearsal}
+	r, err := report.Verify(body, sig, pub, opts)
 	if err != nil {
 		return nil, err, nil
 	}

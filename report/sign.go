@@ -145,7 +145,8 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	existing, err := os.ReadFile(reportPath)
 	switch {
 	case err == nil && !bytes.Equal(existing, body):
-		return nil, fmt.Errorf("%s holds another report already: it is never replaced (write the report into another folder)", reportPath)
+		return nil, fmt.Errorf("%s holds another report already: it is never replaced "+
+			"(write the report into another folder)", reportPath)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("read %s: %w", reportPath, err)
 	}
@@ -158,7 +159,10 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	}
 	files[filePrintable] = page
 	w := &Written{Dir: dir, ReportJSON: body, Fingerprint: r.Workstation.SignerFingerprint}
-	for _, name := range []string{FileSignature, fileRawSignature, filePublicKey, filePublicKeyPEM, fileAllowedSigners, filePrintable, FileReport} {
+	// report.json last: the report exists only with its signatures.
+	order := []string{FileSignature, fileRawSignature, filePublicKey, filePublicKeyPEM, fileAllowedSigners,
+		filePrintable, FileReport}
+	for _, name := range order {
 		if name == FileReport && existing != nil {
 			w.Files = append(w.Files, reportPath)
 			continue // the very bytes, there already
