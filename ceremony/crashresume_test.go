@@ -145,9 +145,11 @@ func TestResumeAfterResetBeginOnAFreshKeySaysTheResetStateIsUnknown(t *testing.T
 	r := readReport(t, res)
 	s := stepOf(r, "key1/reset")
 	if s.Outcome != "unknown" || s.Detail != "reset state unknown; the key has no PIN" {
-		t.Fatalf("the report's key1/reset step: outcome %q, detail %q; want unknown and the reset state unknown", s.Outcome, s.Detail)
+		t.Fatalf("the report's key1/reset step: outcome %q, detail %q; want unknown and the reset state unknown",
+			s.Outcome, s.Detail)
 	}
-	if !slices.ContainsFunc(r.Deviations, func(d string) bool { return strings.Contains(d, "reset state unknown; the key has no PIN") }) {
+	unknown := func(d string) bool { return strings.Contains(d, "reset state unknown; the key has no PIN") }
+	if !slices.ContainsFunc(r.Deviations, unknown) {
 		t.Fatalf("no deviation says the reset state is unknown: %q", r.Deviations)
 	}
 	body, _ := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
@@ -191,7 +193,8 @@ func TestResumeShowsAndRecordsATornJournalLine(t *testing.T) {
 	w.stopAfter(t, func(e ceremony.Entry) bool { return e.Step == "key1/created" && e.Phase == "done" })
 	entries, _ := ceremony.ReadJournal(w.path)
 	last := entries[len(entries)-1]
-	torn := fmt.Sprintf(`{"seq":%d,"time":"2026-12-04T10:00:00Z","step":"key1/enroll","phase":"begin","data":{"confirmed_by":"Rehe`, last.Seq+1)
+	torn := fmt.Sprintf(`{"seq":%d,"time":"2026-12-04T10:00:00Z","step":"key1/enroll","phase":"begin",`+
+		`"data":{"confirmed_by":"Rehe`, last.Seq+1)
 	f, err := os.OpenFile(w.path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +207,8 @@ func TestResumeShowsAndRecordsATornJournalLine(t *testing.T) {
 		t.Fatalf("resume: %v", err)
 	}
 	screen := w.out.String()
-	want := fmt.Sprintf("after entry %d (key1/created done): %d bytes of an entry for step key1/enroll, phase begin", last.Seq, len(torn))
+	want := fmt.Sprintf("after entry %d (key1/created done): %d bytes of an entry for step key1/enroll, phase begin",
+		last.Seq, len(torn))
 	if !strings.Contains(screen, "REPAIRED") || !strings.Contains(screen, want) {
 		t.Fatalf("the officers were not shown the cut (%q):\n%s", want, screen)
 	}
@@ -212,7 +216,8 @@ func TestResumeShowsAndRecordsATornJournalLine(t *testing.T) {
 		t.Fatal("the report does not list the journal's repair as a deviation")
 	}
 	after, _ := ceremony.ReadJournal(w.path)
-	if i := slices.IndexFunc(after, func(e ceremony.Entry) bool { return e.Step == "journal" && e.Phase == "repair" }); i != last.Seq {
+	repair := func(e ceremony.Entry) bool { return e.Step == "journal" && e.Phase == "repair" }
+	if i := slices.IndexFunc(after, repair); i != last.Seq {
 		t.Fatalf("the repair entry is entry %d, want %d (right after the last whole line)", i+1, last.Seq+1)
 	}
 	if n := w.methods(); n != 2 {
@@ -226,7 +231,8 @@ func mountTmpfs(t *testing.T, size int) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Skipf("mount -t tmpfs is not permitted here (%v): the full-disk rehearsal runs where it is (root, as scripts/test.sh runs in CI); "+
+		t.Skipf("mount -t tmpfs is not permitted here (%v): the full-disk rehearsal runs where it is "+
+			"(root, as scripts/test.sh runs in CI); "+
 			"TestJournalAppendFailingAtEveryByteLeavesOnlyWholeLines covers the same append without a mount", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
@@ -263,7 +269,8 @@ func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
 		}
 		entries, rerr := ceremony.ReadJournal(w.path)
 		if rerr != nil || len(b) == 0 || b[len(b)-1] != '\n' || bytes.Count(b, []byte("\n")) != len(entries) {
-			t.Fatalf("%d free pages: the journal (%d bytes) is not whole lines: %d entries, %v; ends %q", free, len(b), len(entries), rerr, b[max(0, len(b)-40):])
+			t.Fatalf("%d free pages: the journal (%d bytes) is not whole lines: %d entries, %v; ends %q", free,
+				len(b), len(entries), rerr, b[max(0, len(b)-40):])
 		}
 		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
@@ -282,7 +289,8 @@ func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
 		if res.Dir != filepath.Dir(w.path) {
 			t.Fatalf("%d free pages: the report is in %s, not beside its journal", free, res.Dir)
 		}
-		if ok, err := report.VerifyFile(filepath.Join(res.Dir, report.FileReport), "", "", true, &bytes.Buffer{}); !ok || err != nil {
+		if ok, err := report.VerifyFile(filepath.Join(res.Dir, report.FileReport), "", "", true,
+			&bytes.Buffer{}); !ok || err != nil {
 			t.Fatalf("%d free pages: the report does not verify: %v", free, err)
 		}
 	}
@@ -290,7 +298,8 @@ func TestJournalOnAFullTmpfsDuringARehearsal(t *testing.T) {
 
 // reportFiles are the files report.Write puts beside the journal, in the
 // order it writes them: report.json last.
-var reportFiles = []string{"report.json.sig", "report.json.ecdsa.der", "report.pub", "report.pem", "allowed_signers", "report.txt", report.FileReport}
+var reportFiles = []string{"report.json.sig", "report.json.ecdsa.der", "report.pub", "report.pem", "allowed_signers",
+	"report.txt", report.FileReport}
 
 // A kill while the report is written, at every point between its files,
 // and then kills at each journal line of the resume: the journal never
@@ -326,7 +335,8 @@ func TestReportInterruptedAtEveryFileIsFinishedAndTheJournalNeverMoves(t *testin
 		states = append(states, state{fmt.Sprintf("the first %d files written", k), reportFiles[:k]})
 	}
 	// An older build wrote report.json first: a report without its signature.
-	states = append(states, state{"report.json without its signatures (older build)", []string{report.FileReport, "report.pub"}})
+	states = append(states, state{"report.json without its signatures (older build)", []string{report.FileReport,
+		"report.pub"}})
 	for _, st := range states {
 		for kills := 0; kills <= 3; kills++ {
 			entries, _ := os.ReadDir(out)
@@ -341,7 +351,8 @@ func TestReportInterruptedAtEveryFileIsFinishedAndTheJournalNeverMoves(t *testin
 			for n := 0; n < kills; n++ {
 				w.run(t, n)
 				if _, err := os.Stat(w.path); err != nil {
-					t.Fatalf("%s, resume killed at line %d: the printed resume command names a journal that is gone: %v", st.name, n+1, err)
+					t.Fatalf("%s, resume killed at line %d: the resume command names a journal that is gone: %v",
+						st.name, n+1, err)
 				}
 			}
 			res, err := w.run(t, -1)
@@ -355,16 +366,19 @@ func TestReportInterruptedAtEveryFileIsFinishedAndTheJournalNeverMoves(t *testin
 			if len(matches) > 0 {
 				t.Fatalf("%s: files were moved aside: %v", st.name, matches)
 			}
-			if ok, err := report.VerifyFile(filepath.Join(out, report.FileReport), "", "", true, &bytes.Buffer{}); !ok || err != nil {
+			if ok, err := report.VerifyFile(filepath.Join(out, report.FileReport), "", "", true,
+				&bytes.Buffer{}); !ok || err != nil {
 				t.Fatalf("%s, %d kills during the resume: the report does not verify: %v", st.name, kills, err)
 			}
 			body, _ := os.ReadFile(filepath.Join(out, report.FileReport))
 			if slices.Contains(st.present, report.FileReport) != bytes.Equal(body, saved[report.FileReport]) {
-				t.Fatalf("%s: report.json kept %v; it must be kept exactly when it was written before the kill", st.name, bytes.Equal(body, saved[report.FileReport]))
+				t.Fatalf("%s: report.json kept %v; it must be kept exactly when it was written before the kill",
+					st.name, bytes.Equal(body, saved[report.FileReport]))
 			}
-			if !slices.Contains(st.present, report.FileReport) && !slices.ContainsFunc(readReport(t, res).Deviations, func(d string) bool {
-				return strings.Contains(d, "writing the report was interrupted")
-			}) {
+			if !slices.Contains(st.present, report.FileReport) && !slices.ContainsFunc(readReport(t, res).Deviations,
+				func(d string) bool {
+					return strings.Contains(d, "writing the report was interrupted")
+				}) {
 				t.Fatalf("%s: the report written again does not say the first writing was interrupted", st.name)
 			}
 			recorded, err := ceremony.ReadJournal(w.path)
@@ -395,7 +409,8 @@ func TestResumeAdoptsARegistrationOnlyWhenTheKeyHoldsItsCredential(t *testing.T)
 	}
 	entries, _ := ceremony.ReadJournal(w.path)
 	i := slices.IndexFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/enroll" && e.Phase == "done" })
-	if i < 0 || entries[i].Data["credential_id"] == "" || !strings.Contains(entries[i].Data["reconciled"], "the key holds credential "+entries[i].Data["credential_id"]) {
+	if i < 0 || entries[i].Data["credential_id"] == "" || !strings.Contains(entries[i].Data["reconciled"],
+		"the key holds credential "+entries[i].Data["credential_id"]) {
 		t.Fatalf("the adoption does not record the credential check: %+v", entries[max(i, 0)])
 	}
 	if n := w.methods(); n != 2 || len(res.Methods) != 2 {
@@ -420,11 +435,15 @@ func TestResumeDoesNotAdoptARegistrationForAnotherKey(t *testing.T) {
 	}
 	other.Unplug()
 	_, err = w.run(t, -1)
-	if err == nil || !strings.Contains(err.Error(), "before adopting method") || !strings.Contains(err.Error(), "this is not the key 1") {
+	if err == nil || !strings.Contains(err.Error(), "before adopting method") || !strings.Contains(err.Error(),
+		"this is not the key 1") {
 		t.Fatalf("another key plugged in as key 1: %v", err)
 	}
 	entries, _ := ceremony.ReadJournal(w.path)
-	if slices.ContainsFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/enroll" && e.Phase == "done" }) {
+	if slices.ContainsFunc(entries, func(e ceremony.Entry) bool {
+		return e.Step == "key1/enroll" &&
+			e.Phase == "done"
+	}) {
 		t.Fatal("the registration was recorded done for another key")
 	}
 }
@@ -444,7 +463,8 @@ func TestResumeNamesAConflictingMethodOfTheSameName(t *testing.T) {
 	})
 	before := w.env.Tenant.Emu.Snapshot().Methods[w.env.UserID]
 	_, err := w.run(t, -1)
-	if err == nil || !strings.Contains(err.Error(), "already holds a method named") || !strings.Contains(err.Error(), "ee882879-721c-4913-9775-3dfcce97072a") {
+	if err == nil || !strings.Contains(err.Error(), "already holds a method named") || !strings.Contains(err.Error(),
+		"ee882879-721c-4913-9775-3dfcce97072a") {
 		t.Fatalf("a method of the same name and another model: %v", err)
 	}
 	if after := w.env.Tenant.Emu.Snapshot().Methods[w.env.UserID]; len(after) != len(before) {

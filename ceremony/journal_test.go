@@ -134,7 +134,8 @@ func (f *tornFile) Sync() error {
 // nothing more is appended after it (issue 23 §4).
 func TestJournalAppendFailingAtEveryByteLeavesOnlyWholeLines(t *testing.T) {
 	data := map[string]string{"display_name": "Break glass key 1 (simkey, 2026-12-04)", "confirmed_by": "A, B"}
-	probe, err := json.Marshal(Entry{Seq: 4, Step: "key1/enroll", Phase: "begin", Data: data, Prev: strings.Repeat("0", 64), Hash: strings.Repeat("0", 64)})
+	probe, err := json.Marshal(Entry{Seq: 4, Step: "key1/enroll", Phase: "begin", Data: data,
+		Prev: strings.Repeat("0", 64), Hash: strings.Repeat("0", 64)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +165,13 @@ func TestJournalAppendFailingAtEveryByteLeavesOnlyWholeLines(t *testing.T) {
 		}
 		after, _ := os.ReadFile(path)
 		if string(after) != string(before) {
-			t.Fatalf("cut at %d (sync failure %v): the file is not its whole lines any more:\n%q\nwant\n%q", c.cut, syncFailure, after, before)
+			t.Fatalf("cut at %d (sync failure %v): the file is not its whole lines any more:\n%q\nwant\n%q", c.cut,
+				syncFailure, after, before)
 		}
-		if !strings.Contains(err.Error(), "could not record key1/enroll begin") || !strings.Contains(err.Error(), "ends in its last whole line") {
-			t.Fatalf("cut at %d: the error does not say what was not recorded and where the journal ends: %v", c.cut, err)
+		if !strings.Contains(err.Error(), "could not record key1/enroll begin") || !strings.Contains(err.Error(),
+			"ends in its last whole line") {
+			t.Fatalf("cut at %d: the error does not say what was not recorded and where the journal ends: %v", c.cut,
+				err)
 		}
 		c.armed = false // the medium works again: still nothing more is appended
 		if err := j.Append("key1/enroll", "done", nil); err == nil {
@@ -212,11 +216,13 @@ func TestJournalTornTailIsRecordedAsARepair(t *testing.T) {
 		t.Fatalf("%d entries, %v", len(entries), err)
 	}
 	rep := entries[3]
-	if rep.Step != "journal" || rep.Phase != "repair" || rep.Data["deviation"] != shown[0] || !strings.Contains(rep.Data["cut"], "key1/reset") {
+	if rep.Step != "journal" || rep.Phase != "repair" || rep.Data["deviation"] != shown[0] ||
+		!strings.Contains(rep.Data["cut"], "key1/reset") {
 		t.Fatalf("the repair entry: %+v", rep)
 	}
 	b, _ := os.ReadFile(path)
-	if !strings.HasPrefix(string(b), string(whole)) || strings.Contains(string(b), `{"seq":4,"time":"2026-12-04T10:00:00Z"`) {
+	if !strings.HasPrefix(string(b), string(whole)) || strings.Contains(string(b),
+		`{"seq":4,"time":"2026-12-04T10:00:00Z"`) {
 		t.Fatal("the torn line is still in the file, or the whole lines changed")
 	}
 	// Opened again: nothing more to repair, nothing more recorded.

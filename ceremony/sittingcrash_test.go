@@ -30,7 +30,8 @@ type sittingWorld struct {
 func newSittingWorld(t *testing.T) *sittingWorld {
 	t.Helper()
 	w := &sittingWorld{dir: t.TempDir(), runs: map[string]int{}}
-	env, err := rehearsal.Setup(context.Background(), filepath.Join(w.dir, "world"), simkey.Config{TouchDelay: time.Millisecond, Observe: w.a.observe})
+	env, err := rehearsal.Setup(context.Background(), filepath.Join(w.dir, "world"),
+		simkey.Config{TouchDelay: time.Millisecond, Observe: w.a.observe})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,8 @@ func TestSittingAccountIsDoneOnlyWhenItsReportVerifies(t *testing.T) {
 		t.Fatalf("the first account has %d methods after the rerun (%d before), want 2", n, methodsBefore)
 	}
 	for _, a := range w.accounts {
-		if ok, err := report.VerifyFile(filepath.Join(a.OutDir, report.FileReport), "", "", true, &bytes.Buffer{}); !ok || err != nil {
+		if ok, err := report.VerifyFile(filepath.Join(a.OutDir, report.FileReport), "", "", true,
+			&bytes.Buffer{}); !ok || err != nil {
 			t.Fatalf("%s: the report does not verify: %v", a.UPN, err)
 		}
 	}
@@ -149,7 +151,8 @@ func TestSittingRefusesAnUnverifiableReportWithoutAJournal(t *testing.T) {
 	os.WriteFile(filepath.Join(first.OutDir, report.FileReport), []byte(`{"type":"ceremony"}`), 0o644)
 	var out bytes.Buffer
 	err := w.sit(t, &out, nil)
-	if err == nil || !strings.Contains(err.Error(), "does not verify") || !strings.Contains(err.Error(), "nothing was done") {
+	if err == nil || !strings.Contains(err.Error(), "does not verify") || !strings.Contains(err.Error(),
+		"nothing was done") {
 		t.Fatalf("an unverifiable report without a journal: %v", err)
 	}
 	w.a.mu.Lock()

@@ -43,7 +43,8 @@ func TestWriteFinishesTheSameReportAndNeverReplacesAnother(t *testing.T) {
 	sig, _ := os.ReadFile(filepath.Join(dir, FileSignature))
 	other := ceremonyReport(t, false)
 	other.CeremonyID = "kc-another"
-	if _, err := Write(dir, other, signer); err == nil || !strings.Contains(err.Error(), "holds another report already") {
+	if _, err := Write(dir, other, signer); err == nil || !strings.Contains(err.Error(),
+		"holds another report already") {
 		t.Fatalf("another report in the same folder: %v", err)
 	}
 	if now, _ := os.ReadFile(filepath.Join(dir, FileReport)); !bytes.Equal(now, body) {
