@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -42,8 +44,9 @@ func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
 // RunSitting provisions each account in turn with run. A key provisioned
 // for an earlier account is refused for a later one (run receives their
 // credentials as OtherKeys). An account is done only when the signed report
-// in its folder verifies (signature by signer's key, its account, its chain
-// to Previous): it is not provisioned again, and out says so. Any other
+// in its folder verifies (signature by the key it names, its account, its
+// chain to Previous): it is not provisioned again, and out says so (and
+// when another key than signer's signed it). Any other
 // account is run, which resumes its journal when there is one (a report
 // whose writing was interrupted is finished from it); a report.json that
 // does not verify, without a journal to finish it, is refused before
@@ -62,6 +65,10 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 		case r != nil:
 			fmt.Fprintf(out, "%s: its signed report in %s verifies (provisioned earlier in this sitting): "+
 				"nothing is done again\n", a.UPN, a.OutDir)
+			if mine, err := signer.Fingerprint(); err == nil && mine != r.Workstation.SignerFingerprint {
+				fmt.Fprintf(out, "%s: note: that report was signed by the workstation key %s, not by this one (%s)\n",
+					a.UPN, r.Workstation.SignerFingerprint, mine)
+			}
 		case why != nil && !fileExists(a.JournalPath()):
 			return "", fmt.Errorf("%s: %s does not verify (%v) and there is no journal %s to finish it: "+
 				"nothing was done; check the folder with keyceremony report verify",
@@ -102,7 +109,7 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 }
 
 // verifiedReport reads account a's signed report from its folder and
-// verifies it with signer's public key: its signature, its account and its
+// verifies it: its signature by the key it names, its account and its
 // chain to the account's previous report. It returns the report; or why it
 // does not verify (no report.json, no signature, another account's…); or
 // an error when the folder cannot be read.
@@ -120,9 +127,17 @@ func verifiedReport(a SittingAccount, signer workstation.Signer) (*report.Report
 	} else if err != nil {
 		return nil, nil, err
 	}
-	pub, err := signer.SSHPublicKey()
+	// Verified with the key the report names (Verify checks it signed it):
+	// whether the report is whole and intact does not depend on this run's
+	// key, which a rehearsal draws anew and a workstation may have changed;
+	// a report signed by another key is still done, never provisioned over.
+	named, err := report.Parse(body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err, nil
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(named.Workstation.SignerPublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("the signing key it names: %w", err), nil
 	}
 	opts := report.VerifyOptions{Previous: a.Previous, Rehearsal: signer.Kind == workstation.KindRehearsal}
 	r, err := report.Verify(body, sig, pub, opts)
