@@ -134,7 +134,7 @@ type Step struct {
 	Started     time.Time `json:"started"`
 	Ended       time.Time `json:"ended"`
 	ConfirmedBy []string  `json:"confirmed_by,omitempty"`
-	Outcome     string    `json:"outcome"` // done, skipped, failed, finding
+	Outcome     string    `json:"outcome"` // done, skipped, failed, finding, unknown
 	Detail      string    `json:"detail,omitempty"`
 }
 

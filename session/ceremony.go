@@ -74,7 +74,10 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		if len(accounts) == 1 {
 			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
-		return fmt.Sprintf("Nothing is lost: the journal is %s.\n%s%s%s", journalPath, with, sep, strings.Join(command, sep))
+		// Only what is true after any stop: a journal that could not record
+		// a step says so in the error above this line.
+		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
+			journalPath, with, sep, strings.Join(command, sep))
 	}
 	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
