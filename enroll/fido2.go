@@ -494,9 +494,14 @@ func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Cre
 		}
 	}
 	if len(ours) != 1 {
+		held := ""
+		for _, m := range named {
+			held += fmt.Sprintf("; Entra already holds a method named so: method %s, AAGUID %s, created %s",
+				m.ID, m.AAGUID, m.Created.UTC().Format(time.RFC3339))
+		}
 		return nil, fmt.Errorf("this key's credential %s is already registered, but %d FIDO2 methods are named %q "+
-			"with AAGUID %s: the officers must check the user's methods in Entra; nothing was registered",
-			b64url(cred.ID), len(ours), displayName, cred.AAGUID)
+			"with AAGUID %s%s. The officers must check the user's methods in Entra; nothing was registered",
+			b64url(cred.ID), len(ours), displayName, cred.AAGUID, held)
 	}
 	ours[0].Adopted = true
 	return &ours[0], nil
