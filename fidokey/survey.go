@@ -191,6 +191,9 @@ func (d *Description) WriteText(w io.Writer) error {
 	// rows lists parts under label k, as many a line as fit beside the
 	// longest label in the console's 80 columns.
 	rows := func(k string, parts []string, sep string) {
+		if len(parts) == 0 {
+			return // no empty rows (a key without extensions, algorithms, options)
+		}
 		line := ""
 		for _, p := range parts {
 			if line != "" && len(line)+len(sep)+len(p) > 80-len("Free credential slots  ") {
@@ -227,9 +230,7 @@ func (d *Description) WriteText(w io.Writer) error {
 	for _, a := range info.Algorithms {
 		algs = append(algs, fmt.Sprintf("%s/%d", a.Type, a.Alg))
 	}
-	if len(algs) > 0 {
-		rows("Algorithms", algs, ", ")
-	}
+	rows("Algorithms", algs, ", ")
 	if len(info.Transports) > 0 {
 		row("Transports", strings.Join(info.Transports, ", "))
 	}

@@ -28,6 +28,13 @@ func TestInfoShowsFirmwareSourceAndUnreportedMinPIN(t *testing.T) {
 			t.Errorf("info output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// No empty rows: this key reports no extensions, options, algorithms
+	// or transports.
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) == 1 {
+			t.Errorf("empty row %q:\n%s", l, out.String())
+		}
+	}
 }
 
 // The workstation's console has 80 columns: `devices` and `info` fit in
