@@ -22,6 +22,10 @@ func resetInstruction(info *ctap.Info, slot int, late bool) string {
 	if late {
 		text = fmt.Sprintf("Too late: the key accepts a reset only within 10 seconds of being plugged in. Unplug key %d, plug it back in, then press Enter within 10 s", slot)
 	}
+	if info != nil && len(info.TransportsForReset) > 0 {
+		text += fmt.Sprintf(" (this key resets only over %s: keep it on USB, not on an NFC reader)",
+			strings.Join(info.TransportsForReset, ", "))
+	}
 	if info != nil && info.LongTouchForReset {
 		text += ". Then touch the key and HOLD your finger on it (this key asks for a long touch to reset: " +
 			"keep holding until it stops blinking; the 10 seconds end at your confirmation, not with the touch)"

@@ -37,6 +37,11 @@ func TestResetTransportRefusesAKeyThatCannotResetOverUSB(t *testing.T) {
 			t.Errorf("%v: %v", ts, err)
 		}
 	}
+	// A key that resets over USB among others is told so in the instruction.
+	if text := resetInstruction(&ctap.Info{TransportsForReset: []string{"usb", "smart-card"}}, 1, false); !strings.Contains(text,
+		"this key resets only over usb, smart-card") {
+		t.Errorf("%q", text)
+	}
 }
 
 // maxPINLength (0x1D) bounds the generated PIN and the minimum: within it

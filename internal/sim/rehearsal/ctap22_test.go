@@ -84,7 +84,8 @@ func TestCeremonyUnderCTAP22Profile(t *testing.T) {
 	}
 	longTouch := 0
 	for _, a := range b.prompter.Asked {
-		if strings.HasPrefix(a, "instruct: Unplug key") && strings.Contains(a, "HOLD your finger on it") {
+		if strings.HasPrefix(a, "instruct: Unplug key") && strings.Contains(a, "HOLD your finger on it") &&
+			strings.Contains(a, "this key resets only over usb") {
 			longTouch++
 		}
 	}
