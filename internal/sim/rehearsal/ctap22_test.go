@@ -54,7 +54,9 @@ func (s *sentToKeys) observe(request, _ []byte) {
 func TestCeremonyUnderCTAP22Profile(t *testing.T) {
 	sent := &sentToKeys{}
 	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 12, Observe: sent.observe}, "20251231")
+	sent.mu.Lock()
 	sent.setPIN = 0 // last year's PIN, set by the bench
+	sent.mu.Unlock()
 	h := &halvesOfficers{Prompter: b.prompter, fresh: []string{
 		"1357913579", "2468024680", // 20 characters: beyond maxPINLength 12
 		"1111", "1111", // one character repeated: the complexity policy
@@ -92,6 +94,8 @@ func TestCeremonyUnderCTAP22Profile(t *testing.T) {
 	if longTouch != 2 {
 		t.Errorf("%d reset instructions asked for a long touch, want 2: %q", longTouch, b.prompter.Asked)
 	}
+	sent.mu.Lock()
+	defer sent.mu.Unlock()
 	if sent.setPIN != 2 {
 		t.Errorf("%d setPIN commands reached the keys, want 2 (the refused PINs must not be sent)", sent.setPIN)
 	}
