@@ -668,7 +668,8 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 	if err := pinLengthFits(r.info, r.slot, minLen); err != nil {
 		return nil, err
 	}
-	e.prompt.Progress(r.step("pin"), fmt.Sprintf("the new PIN must have at least %d characters (policy %d, key %s)%s: each officer types one half",
+	e.prompt.Progress(r.step("pin"), fmt.Sprintf(
+		"the new PIN must have at least %d characters (policy %d, key %s)%s: each officer types one half",
 		minLen, e.cfg.MinPINLength, r.info.MinPINLengthText(), pinRulesText(r.info)))
 	for range maxPINAttempts {
 		pin, err := e.pin(ctx, r.slot, true)

@@ -18,9 +18,11 @@ import (
 // bounds the confirmation, which sends the reset; a long touch the key asks
 // for afterwards runs outside it.
 func resetInstruction(info *ctap.Info, slot int, late bool) string {
-	text := fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", slot)
+	text := fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: "+
+		"the key accepts a reset only within 10 seconds", slot)
 	if late {
-		text = fmt.Sprintf("Too late: the key accepts a reset only within 10 seconds of being plugged in. Unplug key %d, plug it back in, then press Enter within 10 s", slot)
+		text = fmt.Sprintf("Too late: the key accepts a reset only within 10 seconds of being plugged in. "+
+			"Unplug key %d, plug it back in, then press Enter within 10 s", slot)
 	}
 	if info != nil && len(info.TransportsForReset) > 0 {
 		text += fmt.Sprintf(" (this key resets only over %s: keep it on USB, not on an NFC reader)",
@@ -40,7 +42,8 @@ func resetTransport(info *ctap.Info, slot int) error {
 	if info == nil || len(info.TransportsForReset) == 0 || slices.Contains(info.TransportsForReset, "usb") {
 		return nil
 	}
-	return fmt.Errorf("key %d resets only over %s (getInfo transportsForReset), and this workstation reaches it over USB: "+
+	return fmt.Errorf("key %d resets only over %s (getInfo transportsForReset), "+
+		"and this workstation reaches it over USB: "+
 		"reset it with its vendor's tool over %s, then run the ceremony again; nothing was done to the key",
 		slot, strings.Join(info.TransportsForReset, ", "), info.TransportsForReset[0])
 }

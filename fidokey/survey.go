@@ -77,7 +77,8 @@ func probe(ctx context.Context, addr string, info *hid.DeviceInfo) probeResult {
 		p.Error = err.Error()
 		return p
 	}
-	p.AAGUID, p.Firmware, p.FirmwareSource, p.Versions = gi.AAGUID.String(), gi.FirmwareText(), gi.FirmwareSource, gi.Versions
+	p.AAGUID, p.Firmware, p.FirmwareSource = gi.AAGUID.String(), gi.FirmwareText(), gi.FirmwareSource
+	p.Versions = gi.Versions
 	p.MinPINLength, p.MaxPINLength, p.PINComplexityPolicy = gi.MinPINLength, gi.MaxPINLength, gi.PINComplexityPolicy
 	p.LongTouchForReset, p.TransportsForReset = gi.LongTouchForReset, gi.TransportsForReset
 	if set, ok := gi.Option("clientPin"); ok {
@@ -298,7 +299,8 @@ func writeCTAP22(info *ctap.Info, row func(string, any), rows func(string, []str
 	}
 	if len(info.PINComplexityPolicyURL) > 0 {
 		// A long URL goes on as many lines as it takes, unbroken otherwise.
-		url, width := []rune(strings.ToValidUTF8(string(info.PINComplexityPolicyURL), "?")), 80-len("Free credential slots  ")
+		url := []rune(strings.ToValidUTF8(string(info.PINComplexityPolicyURL), "?"))
+		width := 80 - len("Free credential slots  ")
 		var parts []string
 		for len(url) > width {
 			parts, url = append(parts, string(url[:width])), url[width:]
