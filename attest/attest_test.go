@@ -398,7 +398,8 @@ func TestPolicyFiles(t *testing.T) {
 		t.Fatal(text, known)
 	}
 	// The same policy without the minimum is accepted for that model.
-	noMin := strings.Replace(strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a", "ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1),
+	noMin := strings.Replace(strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+		"ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1),
 		`,"min_firmware":"5.4.3"`, "", 1)
 	if _, err := LoadPolicy(write("nomin.json", noMin)); err != nil {
 		t.Fatal(err)

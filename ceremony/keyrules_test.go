@@ -15,11 +15,13 @@ func TestResetInstructionAsksForALongTouch(t *testing.T) {
 	long := &ctap.Info{LongTouchForReset: true}
 	for _, late := range []bool{false, true} {
 		text := resetInstruction(long, 2, late)
-		if !strings.Contains(text, "HOLD your finger on it") || !strings.Contains(text, "the 10 seconds end at your confirmation") ||
+		if !strings.Contains(text, "HOLD your finger on it") || !strings.Contains(text,
+			"the 10 seconds end at your confirmation") ||
 			!strings.Contains(text, "key 2") {
 			t.Errorf("late %v: %q", late, text)
 		}
-		if plain := resetInstruction(&ctap.Info{}, 2, late); strings.Contains(plain, "HOLD") || !strings.Contains(plain, "10 s") {
+		if plain := resetInstruction(&ctap.Info{}, 2, late); strings.Contains(plain, "HOLD") ||
+			!strings.Contains(plain, "10 s") {
 			t.Errorf("late %v, no long touch: %q", late, plain)
 		}
 	}
@@ -29,7 +31,8 @@ func TestResetInstructionAsksForALongTouch(t *testing.T) {
 // anything, naming the transports; one that lists USB, or lists none, is not.
 func TestResetTransportRefusesAKeyThatCannotResetOverUSB(t *testing.T) {
 	err := resetTransport(&ctap.Info{TransportsForReset: []string{"nfc", "smart-card"}}, 1)
-	if err == nil || !strings.Contains(err.Error(), "resets only over nfc, smart-card") || !strings.Contains(err.Error(), "nothing was done") {
+	if err == nil || !strings.Contains(err.Error(), "resets only over nfc, smart-card") ||
+		!strings.Contains(err.Error(), "nothing was done") {
 		t.Fatalf("%v", err)
 	}
 	for _, ts := range [][]string{nil, {"usb"}, {"smart-card", "usb"}} {
@@ -38,8 +41,8 @@ func TestResetTransportRefusesAKeyThatCannotResetOverUSB(t *testing.T) {
 		}
 	}
 	// A key that resets over USB among others is told so in the instruction.
-	if text := resetInstruction(&ctap.Info{TransportsForReset: []string{"usb", "smart-card"}}, 1, false); !strings.Contains(text,
-		"this key resets only over usb, smart-card") {
+	text := resetInstruction(&ctap.Info{TransportsForReset: []string{"usb", "smart-card"}}, 1, false)
+	if !strings.Contains(text, "this key resets only over usb, smart-card") {
 		t.Errorf("%q", text)
 	}
 }
@@ -71,7 +74,8 @@ func TestGeneratedPINWithinMaxPINLength(t *testing.T) {
 		}
 		clear(pin)
 	}
-	if err := pinLengthFits(&ctap.Info{MaxPINLength: 6}, 2, 8); err == nil || !strings.Contains(err.Error(), "at most 6") {
+	if err := pinLengthFits(&ctap.Info{MaxPINLength: 6}, 2, 8); err == nil || !strings.Contains(err.Error(),
+		"at most 6") {
 		t.Errorf("a policy minimum above the key's maximum: %v", err)
 	}
 }
@@ -80,7 +84,8 @@ func TestGeneratedPINWithinMaxPINLength(t *testing.T) {
 // complexity policy with its URL; nothing when the key says neither.
 func TestPINRulesSaidBeforeTyping(t *testing.T) {
 	on := true
-	got := pinRulesText(&ctap.Info{MaxPINLength: 12, PINComplexityPolicy: &on, PINComplexityPolicyURL: []byte("https://example.com")})
+	got := pinRulesText(&ctap.Info{MaxPINLength: 12, PINComplexityPolicy: &on,
+		PINComplexityPolicyURL: []byte("https://example.com")})
 	for _, want := range []string{"at most 12", "PIN complexity policy (https://example.com)", "no run such as 123456"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)

@@ -65,14 +65,21 @@ func TestFirmwareInTheVendorsForm(t *testing.T) {
 		info Info
 		want string
 	}{
-		{Info{AAGUID: yk, FirmwareVersion: fw(0x050704), FirmwareSource: firmwareFromGetInfo}, "5.7.4 (getInfo, Yubico 0xMMmmpp)"},
-		{Info{AAGUID: simkeyAAGUID, FirmwareVersion: fw(0x050704), FirmwareSource: firmwareFromGetInfo}, "5.7.4 (getInfo, simkey 0xMMmmpp)"},
-		{Info{AAGUID: other, FirmwareVersion: fw(0x0800), FirmwareSource: firmwareFromGetInfo}, "2048 (getInfo, vendor-defined integer)"},
-		{Info{AAGUID: other, FirmwareVersion: fw(256), FirmwareSource: firmwareFromGetInfo}, "256 (getInfo, vendor-defined integer)"},
-		{Info{FirmwareVersion: fw(3000039), FirmwareSource: firmwareFromGetInfo}, "3000039 (getInfo, vendor-defined integer)"},
+		{Info{AAGUID: yk, FirmwareVersion: fw(0x050704), FirmwareSource: firmwareFromGetInfo},
+			"5.7.4 (getInfo, Yubico 0xMMmmpp)"},
+		{Info{AAGUID: simkeyAAGUID, FirmwareVersion: fw(0x050704), FirmwareSource: firmwareFromGetInfo},
+			"5.7.4 (getInfo, simkey 0xMMmmpp)"},
+		{Info{AAGUID: other, FirmwareVersion: fw(0x0800), FirmwareSource: firmwareFromGetInfo},
+			"2048 (getInfo, vendor-defined integer)"},
+		{Info{AAGUID: other, FirmwareVersion: fw(256), FirmwareSource: firmwareFromGetInfo},
+			"256 (getInfo, vendor-defined integer)"},
+		{Info{FirmwareVersion: fw(3000039), FirmwareSource: firmwareFromGetInfo},
+			"3000039 (getInfo, vendor-defined integer)"},
 		{Info{FirmwareVersion: fw(19042), FirmwareSource: firmwareFromGetInfo}, "19042 (getInfo, vendor-defined integer)"},
-		{Info{AAGUID: yk, FirmwareVersion: fw(0x1000000), FirmwareSource: firmwareFromGetInfo}, "16777216 (getInfo, vendor-defined integer)"},
-		{Info{AAGUID: other, FirmwareVersion: fw(0x080000), FirmwareSource: firmwareFromCTAPHID}, "8.0.0 (CTAPHID_INIT device version)"},
+		{Info{AAGUID: yk, FirmwareVersion: fw(0x1000000), FirmwareSource: firmwareFromGetInfo},
+			"16777216 (getInfo, vendor-defined integer)"},
+		{Info{AAGUID: other, FirmwareVersion: fw(0x080000), FirmwareSource: firmwareFromCTAPHID},
+			"8.0.0 (CTAPHID_INIT device version)"},
 		{Info{AAGUID: other}, "not reported"},
 		{Info{AAGUID: yk, Unavailable: []string{"firmwareVersion"}}, "unknown (this backend cannot read it)"},
 	} {

@@ -80,15 +80,17 @@ func TestGoldenGetInfoOfFourVendors(t *testing.T) {
 	}{
 		{"yubico-yubikey5-nfc.hex", ctap.Info{
 			Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE"}, Extensions: []string{"credProtect", "hmac-secret"},
-			AAGUID:     aaguid(t, "2fc0579f-8113-47ea-b116-bb5a8db9202a"),
-			Options:    map[string]bool{"rk": true, "up": true, "plat": false, "clientPin": true, "credentialMgmtPreview": true},
+			AAGUID: aaguid(t, "2fc0579f-8113-47ea-b116-bb5a8db9202a"),
+			Options: map[string]bool{"rk": true, "up": true, "plat": false, "clientPin": true,
+				"credentialMgmtPreview": true},
 			MaxMsgSize: 1200, PinUvAuthProtocols: []int{1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 128,
 			Transports: []string{"nfc", "usb"}, Algorithms: pk(-7, -8),
 		}, "not reported"},
 		{"yubico-security-key-nfc.hex", ctap.Info{
 			Versions: []string{"FIDO_2_0", "FIDO_2_1_PRE"}, Extensions: []string{"credProtect", "hmac-secret"},
-			AAGUID:     aaguid(t, "149a2021-8ef6-4133-96b8-81f8d5b7f1f5"),
-			Options:    map[string]bool{"rk": true, "up": true, "plat": false, "clientPin": true, "credentialMgmtPreview": true},
+			AAGUID: aaguid(t, "149a2021-8ef6-4133-96b8-81f8d5b7f1f5"),
+			Options: map[string]bool{"rk": true, "up": true, "plat": false, "clientPin": true,
+				"credentialMgmtPreview": true},
 			MaxMsgSize: 1200, PinUvAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 128,
 			Transports: []string{"nfc", "usb"}, Algorithms: pk(-7, -8), MinPINLength: 4, FirmwareVersion: u64(0x050403),
 			FirmwareSource: "getInfo firmwareVersion",
@@ -121,7 +123,8 @@ func TestGoldenGetInfoOfFourVendors(t *testing.T) {
 			FirmwareSource: "getInfo firmwareVersion",
 		}, "256 (getInfo, vendor-defined integer)"},
 		{"nitrokey-3-xn.hex", ctap.Info{
-			Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1"}, Extensions: []string{"credProtect", "hmac-secret", "thirdPartyPayment"},
+			Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1"}, Extensions: []string{"credProtect", "hmac-secret",
+				"thirdPartyPayment"},
 			AAGUID: aaguid(t, "ec99db19-cd1f-4c06-a2a9-940f17a6a30b"),
 			Options: map[string]bool{"rk": true, "up": true, "plat": false, "credMgmt": true, "clientPin": true,
 				"largeBlobs": false, "pinUvAuthToken": true, "makeCredUvNotRqd": true},
@@ -165,7 +168,10 @@ func TestCTAP22MembersEachDecoded(t *testing.T) {
 	check("1682667061636b6564646e6f6e65", func(i *ctap.Info) bool {
 		return reflect.DeepEqual(i.AttestationFormats, []string{"packed", "none"})
 	})
-	check("17182a", func(i *ctap.Info) bool { return i.UVCountSinceLastPINEntry != nil && *i.UVCountSinceLastPINEntry == 42 })
+	check("17182a", func(i *ctap.Info) bool {
+		return i.UVCountSinceLastPINEntry != nil &&
+			*i.UVCountSinceLastPINEntry == 42
+	})
 	check("1818f5", func(i *ctap.Info) bool { return i.LongTouchForReset })
 	check("18194401020304", func(i *ctap.Info) bool { return len(i.EncIdentifier) == 4 })
 	check("181a8163757362", func(i *ctap.Info) bool { return reflect.DeepEqual(i.TransportsForReset, []string{"usb"}) })
@@ -174,7 +180,10 @@ func TestCTAP22MembersEachDecoded(t *testing.T) {
 	check("181c6668747470733a", func(i *ctap.Info) bool { return string(i.PINComplexityPolicyURL) == "https:" })
 	check("181d1820", func(i *ctap.Info) bool { return i.MaxPINLength == 32 })
 	check("181e420102", func(i *ctap.Info) bool { return len(i.EncCredStoreState) == 2 })
-	check("181f83010203", func(i *ctap.Info) bool { return reflect.DeepEqual(i.AuthenticatorConfigCommands, []uint64{1, 2, 3}) })
+	check("181f83010203", func(i *ctap.Info) bool {
+		return reflect.DeepEqual(i.AuthenticatorConfigCommands,
+			[]uint64{1, 2, 3})
+	})
 	for _, bad := range []string{"1818a0", "181b01", "17f5", "181f6161"} {
 		reply := unhex(t, "a2"+versions+bad)
 		if _, err := ctap.NewClient(getInfoChannel(reply), ctap.Options{}).Info(context.Background()); err == nil {

@@ -16,11 +16,13 @@ func TestDevicesAndInfoOfACTAP22Simkey(t *testing.T) {
 	sock := serveSimkey(t, "--ctap22")
 	code, out, errOut := runCLI(t, "devices", "--device", "simkey:"+sock)
 	if code != 0 || !strings.Contains(out, "firmware 5.7.4 (getInfo, simkey 0xMMmmpp)") ||
-		!strings.Contains(out, "PIN not set, PIN 4-32, complexity policy") || !strings.Contains(out, "reset: long touch (touch and hold), only over usb") {
+		!strings.Contains(out, "PIN not set, PIN 4-32, complexity policy") || !strings.Contains(out,
+		"reset: long touch (touch and hold), only over usb") {
 		t.Fatalf("devices: exit %d\n%s%s", code, out, errOut)
 	}
 	code, info, _ := runCLI(t, "info", "--device", "simkey:"+sock)
-	for _, want := range []string{"FIDO_2_2", "Attestation formats", "packed, none", "UV since PIN entry", "Reset needs", "a long touch",
+	for _, want := range []string{"FIDO_2_2", "Attestation formats", "packed, none", "UV since PIN entry",
+		"Reset needs", "a long touch",
 		"PIN complexity", "enforced", "PIN policy URL", "Max PIN length", "32", "Encrypted identifier", "present (32 bytes",
 		"Cred store state", "Config commands", "[1 2 3]"} {
 		if code != 0 || !strings.Contains(info, want) {

@@ -53,7 +53,8 @@ func (s *sentToKeys) observe(request, _ []byte) {
 // one); makeCredential asks for packed; both keys are registered.
 func TestCeremonyUnderCTAP22Profile(t *testing.T) {
 	sent := &sentToKeys{}
-	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 12, Observe: sent.observe}, "20251231")
+	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 12,
+		Observe: sent.observe}, "20251231")
 	sent.mu.Lock()
 	sent.setPIN = 0 // last year's PIN, set by the bench
 	sent.mu.Unlock()

@@ -53,7 +53,8 @@ func TestCTAP22ProfileGetInfo(t *testing.T) {
 		t.Error("encIdentifier did not change between getInfo calls")
 	}
 	plain := newBench(t, simkey.Config{}, ctap.Options{})
-	if info, _ := plain.client.Info(ctx(t)); info.LongTouchForReset || info.MaxPINLength != 0 || len(info.AttestationFormats) != 0 {
+	if info, _ := plain.client.Info(ctx(t)); info.LongTouchForReset || info.MaxPINLength != 0 ||
+		len(info.AttestationFormats) != 0 {
 		t.Fatalf("2.1 key sends 2.2 members: %+v", info)
 	}
 }
