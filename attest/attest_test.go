@@ -381,13 +381,32 @@ func TestPolicyFiles(t *testing.T) {
 		"missing root":      strings.Replace(good, "root.pem", "nope.pem", 1),
 		"cert level no mds": strings.Replace(good, `"name":"t"`, `"name":"t","min_certification":"FIDO_CERTIFIED_L1"`, 1),
 		"trailing":          good + "{}",
+		// A Token2 key (AAGUID ab32f0c6-..., webauthn-rs get_info.rs token2_nfc)
+		// sends firmwareVersion 256, an encoding Token2 does not document: a
+		// minimum for it cannot be compared, so the policy is refused.
+		"min_firmware, encoding unknown": strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+			"ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1),
 	} {
 		if _, err := LoadPolicy(write("bad.json", body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if v, err := parseFirmware("5.7.4"); err != nil || v != 0x050704 || ctap.FormatFirmware(v) != "5.7.4" {
+	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
+	if v, err := parseFirmware("5.7.4"); err != nil || v != 0x050704 {
 		t.Fatal(v, err)
+	} else if text, known := ctap.FormatFirmware(yk, v); text != "5.7.4" || !known {
+		t.Fatal(text, known)
+	}
+	// The same policy without the minimum is accepted for that model.
+	noMin := strings.Replace(strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+		"ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1),
+		`,"min_firmware":"5.4.3"`, "", 1)
+	if _, err := LoadPolicy(write("nomin.json", noMin)); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a", "ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1)
+	if _, err := LoadPolicy(write("bad.json", bad)); err == nil || !strings.Contains(err.Error(), "vendor-defined") {
+		t.Fatalf("a minimum for a model of unknown firmware encoding: %v", err)
 	}
 }
 

@@ -74,7 +74,8 @@ type AllowedModel struct {
 	AAGUID string `json:"aaguid"`
 	Name   string `json:"name"`
 	// MinFirmware, e.g. "5.4.3", refuses older firmware (getInfo
-	// firmwareVersion, which YubiKeys encode as 0xMMmmpp).
+	// firmwareVersion, compared in the vendor's form: only for models whose
+	// encoding is known, such as YubiKeys' 0xMMmmpp; any other is refused).
 	MinFirmware string `json:"min_firmware,omitempty"`
 }
 
@@ -139,6 +140,13 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 		seen[id.String()] = true
 		p.Allowed[i].AAGUID = id.String()
 		if a.MinFirmware != "" {
+			// getInfo firmwareVersion is vendor-defined: a minimum compares
+			// only in a vendor's known form (ctap.FormatFirmware).
+			if _, known := ctap.FormatFirmware(id, 0); !known {
+				return nil, fmt.Errorf("policy: allowed[%d] (%s): min_firmware %q cannot be checked: this model's "+
+					"firmwareVersion encoding is vendor-defined and not known to keyceremony (known: Yubico's "+
+					"0xMMmmpp); remove min_firmware for this model", i, id, a.MinFirmware)
+			}
 			if _, err := parseFirmware(a.MinFirmware); err != nil {
 				return nil, fmt.Errorf("policy: allowed[%d]: %w", i, err)
 			}

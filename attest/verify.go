@@ -261,7 +261,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	}
 	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()
 	if in.Firmware != nil {
-		v.Firmware = ctap.FormatFirmware(*in.Firmware)
+		v.Firmware, _ = ctap.FormatFirmware(ad.AAGUID, *in.Firmware)
 	}
 	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
 		v.refuse(reasonRPID, "the credential was made for another relying party than %q", exp.RPID)
@@ -558,12 +558,13 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 	}
 	if ok && model.MinFirmware != "" {
 		min, _ := parseFirmware(model.MinFirmware)
-		v.MinFirmware = ctap.FormatFirmware(min)
+		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min)
 		switch {
 		case firmware == nil:
 			v.refuse(reasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
 		case *firmware < min:
-			v.refuse(reasonFirmware, "firmware %s is older than the policy's minimum %s for %s", ctap.FormatFirmware(*firmware), v.MinFirmware, model.Name)
+			fw, _ := ctap.FormatFirmware(aaguid, *firmware)
+			v.refuse(reasonFirmware, "firmware %s is older than the policy's minimum %s for %s", fw, v.MinFirmware, model.Name)
 		}
 	}
 	vf.checkMDS(v, id, now)

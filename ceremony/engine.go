@@ -454,7 +454,7 @@ func (r *slotRun) insert(ctx context.Context) error {
 	}
 	fw := ""
 	if r.info.FirmwareVersion != nil {
-		fw = ctap.FormatFirmware(*r.info.FirmwareVersion)
+		fw, _ = ctap.FormatFirmware(r.info.AAGUID, *r.info.FirmwareVersion)
 	}
 	if e.entra != nil {
 		if ok, why := e.entra(r.info.AAGUID.String()); !ok {
@@ -544,13 +544,16 @@ func (r *slotRun) reset(ctx context.Context) error {
 			return e.journal.Append(step, "done", r.interruptedReset())
 		}
 	}
+	if err := resetTransport(r.info, r.slot); err != nil {
+		return err
+	}
 	pinBefore, _ := r.info.Option("clientPin")
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("reset key %d (erases everything on it)", r.slot))
 	if err != nil {
 		return err
 	}
 	r.closer.Close()
-	r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, fmt.Sprintf("Unplug key %d, plug it back in, then confirm at once: the key accepts a reset only within 10 seconds", r.slot))
+	r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, resetInstruction(r.info, r.slot, false))
 	if err != nil {
 		return err
 	}
@@ -572,7 +575,7 @@ func (r *slotRun) reset(ctx context.Context) error {
 			return jerr
 		}
 		r.closer.Close()
-		r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, fmt.Sprintf("Too late: the key accepts a reset only within 10 seconds of being plugged in. Unplug key %d, plug it back in, then press Enter within 10 s", r.slot))
+		r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Replug, resetInstruction(r.info, r.slot, true))
 		if err != nil {
 			return err
 		}
@@ -696,14 +699,18 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 	if e.cfg.GeneratedPIN {
 		return r.generatedPIN(ctx, minLen)
 	}
-	e.prompt.Progress(r.step("pin"), fmt.Sprintf("the new PIN must have at least %d characters (policy %d, key %s): each officer types one half",
-		minLen, e.cfg.MinPINLength, r.info.MinPINLengthText()))
+	if err := pinLengthFits(r.info, r.slot, minLen); err != nil {
+		return nil, err
+	}
+	e.prompt.Progress(r.step("pin"), fmt.Sprintf(
+		"the new PIN must have at least %d characters (policy %d, key %s)%s: each officer types one half",
+		minLen, e.cfg.MinPINLength, r.info.MinPINLengthText(), pinRulesText(r.info)))
 	for range maxPINAttempts {
 		pin, err := e.pin(ctx, r.slot, true)
 		if err != nil {
 			return nil, err
 		}
-		verr := ctap.ValidatePIN(pin, minLen)
+		verr := ctap.ValidatePIN(pin, r.info, minLen)
 		if verr == nil {
 			return pin, nil
 		}
@@ -723,15 +730,15 @@ const generatedPINLength = 8
 // halves leave memory with the PIN, which the caller zeroes.
 func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) {
 	e := r.e
-	length := max(minLen, generatedPINLength)
-	length += length % 2
-	pin, err := envelope.Generate(nil, length)
+	length, err := generatedLength(r.info, r.slot, minLen)
 	if err != nil {
-		return nil, fmt.Errorf("key %d: %w", r.slot, err)
+		return nil, err
 	}
 	// Checked before a page is printed: a refused PIN would void its pages.
-	if err := ctap.ValidatePIN(pin, minLen); err != nil {
-		clear(pin)
+	// A draw the key's complexity policy would refuse (one digit repeated,
+	// a run) is drawn again.
+	pin, err := drawPIN(r.info, length, minLen)
+	if err != nil {
 		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
 	}
 	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))

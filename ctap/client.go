@@ -179,22 +179,35 @@ func (c *client) sharedSecret(ctx context.Context, p ctapwire.PINProtocol) (ctap
 }
 
 // ValidatePIN checks a PIN against CTAP rules (4 or more Unicode code points,
-// at most 63 bytes of UTF-8, no NUL) and the key's minimum length.
-func ValidatePIN(pin []byte, minLen int) error {
+// at most 63 bytes of UTF-8, no NUL), the minimum length minLen and, when
+// info is not nil, what the key says of itself: its maxPINLength and, when
+// it enforces a PIN complexity policy, the rules such policies hold (see
+// complexityRefusal). A PIN the key would refuse is refused here first,
+// with the reason, before it is sent.
+func ValidatePIN(pin []byte, info *Info, minLen int) error {
 	if minLen < 4 {
 		minLen = 4
 	}
+	n := utf8.RuneCount(pin)
 	switch {
 	case !utf8.Valid(pin):
 		return errors.New("PIN is not valid UTF-8")
-	case utf8.RuneCount(pin) < minLen:
+	case n < minLen:
 		return fmt.Errorf("PIN is shorter than %d characters", minLen)
 	case len(pin) > 63:
 		return errors.New("PIN is longer than 63 bytes")
+	case info != nil && info.MaxPINLength > 0 && n > info.MaxPINLength:
+		return fmt.Errorf("PIN is longer than the key's maxPINLength of %d characters", info.MaxPINLength)
 	}
 	for _, b := range pin {
 		if b == 0 {
 			return errors.New("PIN contains a NUL character")
+		}
+	}
+	if info != nil && info.PINComplexityPolicy != nil && *info.PINComplexityPolicy {
+		if why := complexityRefusal(pin); why != "" {
+			return fmt.Errorf("the key enforces a PIN complexity policy%s and would refuse this PIN: %s",
+				info.policyURLText(), why)
 		}
 	}
 	return nil
@@ -227,7 +240,7 @@ func (c *client) SetPIN(ctx context.Context, pin []byte) error {
 	} else if set {
 		return errors.New("set PIN: key already has a PIN (change it, or reset the key)")
 	}
-	if err := ValidatePIN(pin, info.MinPINLength); err != nil {
+	if err := ValidatePIN(pin, info, info.MinPINLength); err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
 	p, err := c.pinProtocol(ctx)
@@ -295,7 +308,7 @@ func (c *client) ChangePIN(ctx context.Context, current, newPIN []byte, confirmR
 	if set, _ := info.Option("clientPin"); !set {
 		return errors.New("change PIN: key has no PIN yet (set one instead)")
 	}
-	if err := ValidatePIN(newPIN, info.MinPINLength); err != nil {
+	if err := ValidatePIN(newPIN, info, info.MinPINLength); err != nil {
 		return fmt.Errorf("change PIN: new PIN: %w", err)
 	}
 	if err := c.guardRetries(ctx, confirmRetries); err != nil {

@@ -2,7 +2,10 @@ package ctap
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,11 +54,11 @@ func TestValidatePIN(t *testing.T) {
 		"1234": true, "123": false, "ñññ": false, "ññññ": true,
 		strings.Repeat("9", 63): true, strings.Repeat("9", 64): false, "12\x0034": false, "\xff\xfe12": false,
 	} {
-		if err := ValidatePIN([]byte(pin), 4); (err == nil) != ok {
+		if err := ValidatePIN([]byte(pin), nil, 4); (err == nil) != ok {
 			t.Errorf("%q: %v", pin, err)
 		}
 	}
-	if ValidatePIN([]byte("12345"), 6) == nil {
+	if ValidatePIN([]byte("12345"), nil, 6) == nil {
 		t.Error("5-character PIN accepted with minPINLength 6")
 	}
 }
@@ -126,6 +129,12 @@ func FuzzClientReplies(f *testing.F) {
 	f.Add([]byte{0, 0xa1, 0x01, 0x81, 0x68, 'F', 'I', 'D', 'O', '_', '2', '_', '0'})
 	f.Add([]byte{0, 0xa2, 0x05, 0x02, 0x09, 0x02})
 	f.Add([]byte{0, 0xa3, 0x01, 0x66, 'p', 'a', 'c', 'k', 'e', 'd', 0x02, 0x40, 0x03, 0xa0})
+	// The recorded getInfo replies of the golden tests (testdata/getinfo,
+	// each naming its source) and libfido2's CTAP 2.3 reply, members
+	// 0x16-0x1F included (testdata/transcripts).
+	for _, reply := range recordedReplies(f) {
+		f.Add(reply)
+	}
 	f.Fuzz(func(t *testing.T, reply []byte) {
 		ctx := context.Background()
 		c := NewClient(replayChannel{reply}, Options{}).(*client)
@@ -141,4 +150,56 @@ func FuzzClientReplies(f *testing.F) {
 		c.Credentials(ctx, tok, make([]byte, 32))
 		c.SetMinPINLength(ctx, tok, 8, false)
 	})
+}
+
+// recordedReplies reads every recorded getInfo reply in testdata, status
+// byte first: the hex files whole, the CTAPHID transcripts' CBOR answers
+// reassembled from their reports (length at bytes 5-6 of the first).
+func recordedReplies(f *testing.F) [][]byte {
+	var out [][]byte
+	files, _ := filepath.Glob("testdata/getinfo/*.hex")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var h strings.Builder
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "#") {
+				h.WriteString(strings.TrimSpace(l))
+			}
+		}
+		reply, err := hex.DecodeString(h.String())
+		if err != nil {
+			f.Fatal(name, err)
+		}
+		out = append(out, append([]byte{0}, reply...))
+	}
+	b, err := os.ReadFile("testdata/transcripts/libfido2-wiredata-yubikey.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var msg []byte
+	n, inCBOR := -1, false
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case l == "request CBOR":
+			inCBOR = true
+		case !inCBOR || l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "request"):
+		default:
+			r, err := hex.DecodeString(l)
+			if err != nil || len(r) < 7 {
+				f.Fatalf("transcript line %q", l)
+			}
+			if n < 0 {
+				n, msg = int(r[5])<<8|int(r[6]), append(msg, r[7:]...)
+			} else {
+				msg = append(msg, r[5:]...)
+			}
+		}
+	}
+	if n < 0 || len(msg) < n {
+		f.Fatal("libfido2 transcript: no complete getInfo reply")
+	}
+	return append(out, msg[:n])
 }

@@ -49,6 +49,12 @@ func (c *client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 	if o.ResidentKey {
 		req.Options = map[string]bool{"rk": true}
 	}
+	// A key listing several attestation formats (CTAP 2.2 getInfo 0x16) is
+	// asked for packed (makeCredential 0x0B attestationFormatsPreference,
+	// CTAP 2.2 §6.1): Entra ID registers packed or none only.
+	if c.info != nil && len(c.info.AttestationFormats) > 1 && containsString(c.info.AttestationFormats, "packed") {
+		req.AttestationFormatsPreference = []string{"packed"}
+	}
 	ext := map[string]any{}
 	if o.CredProtect != 0 {
 		ext["credProtect"] = o.CredProtect

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
@@ -22,7 +21,11 @@ const (
 	PermAuthenticatorConfig  Permission = 0x20
 )
 
-// Info is the authenticatorGetInfo reply with every CTAP 2.1 field.
+// Info is the authenticatorGetInfo reply with every member of CTAP 2.1,
+// 2.2 and the 2.3 draft (members 0x01-0x1F; CTAP 2.2 §6.4, fido-v2.2-ps-20250714
+// "authenticatorGetInfo"; numbers and types as github.com/Yubico/libfido2
+// src/info.c cbor_info_decode and github.com/Yubico/python-fido2
+// fido2/ctap2/base.py Info read them, at 8ee8e5a2 and d1fd7118).
 type Info struct {
 	Versions                         []string                   `cbor:"1,keyasint" json:"versions"`
 	Extensions                       []string                   `cbor:"2,keyasint,omitempty" json:"extensions,omitempty"`
@@ -46,6 +49,27 @@ type Info struct {
 	RemainingDiscoverableCredentials *int                       `cbor:"20,keyasint,omitempty" json:"remainingDiscoverableCredentials,omitempty"`
 	VendorPrototypeConfigCommands    []uint64                   `cbor:"21,keyasint,omitempty" json:"vendorPrototypeConfigCommands,omitempty"`
 
+	// CTAP 2.2 and the 2.3 draft.
+	AttestationFormats       []string `cbor:"22,keyasint,omitempty" json:"attestationFormats,omitempty"`
+	UVCountSinceLastPINEntry *uint64  `cbor:"23,keyasint,omitempty" json:"uvCountSinceLastPinEntry,omitempty"`
+	// LongTouchForReset: the key wants a long touch (touch and hold) to reset.
+	LongTouchForReset bool `cbor:"24,keyasint,omitempty" json:"longTouchForReset,omitempty"`
+	// EncIdentifier is encrypted to a persistent PIN/UV auth token this tool
+	// never asks for: shown as present, never decrypted.
+	EncIdentifier sealed `cbor:"25,keyasint,omitempty" json:"encIdentifier,omitempty"`
+	// TransportsForReset, when present, lists the only transports over
+	// which the key accepts authenticatorReset.
+	TransportsForReset []string `cbor:"26,keyasint,omitempty" json:"transportsForReset,omitempty"`
+	// PINComplexityPolicy true: the key enforces a PIN policy beyond
+	// minPINLength (described at PINComplexityPolicyURL).
+	PINComplexityPolicy    *bool    `cbor:"27,keyasint,omitempty" json:"pinComplexityPolicy,omitempty"`
+	PINComplexityPolicyURL urlBytes `cbor:"28,keyasint,omitempty" json:"pinComplexityPolicyURL,omitempty"`
+	// MaxPINLength is the longest PIN in Unicode code points the key takes
+	// (0: not reported, CTAP's 63 bytes then).
+	MaxPINLength                int      `cbor:"29,keyasint,omitempty" json:"maxPINLength,omitempty"`
+	EncCredStoreState           sealed   `cbor:"30,keyasint,omitempty" json:"encCredStoreState,omitempty"`
+	AuthenticatorConfigCommands []uint64 `cbor:"31,keyasint,omitempty" json:"authenticatorConfigCommands,omitempty"`
+
 	// Unavailable names the members above that the backend in use could
 	// not read (empty for the native backend, which reads them all): an
 	// absent firmwareVersion then means "unknown", not "not reported".
@@ -61,15 +85,6 @@ type Info struct {
 // PIN is sent without an officer confirming that very number: the last
 // retries of a key are never spent automatically.
 const DefaultRetryFloor = 3
-
-// FormatFirmware renders a firmwareVersion as major.minor.patch when it
-// fits the YubiKey encoding 0xMMmmpp, else as the number.
-func FormatFirmware(v uint64) string {
-	if v <= 0xffffff {
-		return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
-	}
-	return strconv.FormatUint(v, 10)
-}
 
 // Sources of Info.FirmwareVersion.
 const (

@@ -16,17 +16,25 @@ import (
 // probeTimeout bounds how long one device may take to answer a probe.
 const probeTimeout = 10 * time.Second
 
-// Probe is what a survey learnt of one device address.
-type Probe struct {
-	Address        string          `json:"address"`
-	HID            *hid.DeviceInfo `json:"hid,omitempty"`
-	AAGUID         string          `json:"aaguid,omitempty"`
-	Firmware       string          `json:"firmware,omitempty"`
-	FirmwareSource string          `json:"firmware_source,omitempty"`
-	Versions       []string        `json:"versions,omitempty"`
-	PINSet         *bool           `json:"pin_set,omitempty"`
-	PINRetries     *int            `json:"pin_retries,omitempty"`
-	Error          string          `json:"error,omitempty"` // why the device could not be read
+// probeResult is what a survey learnt of one device address.
+type probeResult struct {
+	Address string          `json:"address"`
+	HID     *hid.DeviceInfo `json:"hid,omitempty"`
+	AAGUID  string          `json:"aaguid,omitempty"`
+	// Firmware is in the vendor's form, labelled by its source
+	// (ctap.Info.FirmwareText), or "not reported".
+	Firmware       string   `json:"firmware,omitempty"`
+	FirmwareSource string   `json:"firmware_source,omitempty"`
+	Versions       []string `json:"versions,omitempty"`
+	PINSet         *bool    `json:"pin_set,omitempty"`
+	PINRetries     *int     `json:"pin_retries,omitempty"`
+	// What the key says of its PIN and reset (CTAP 2.1/2.2 getInfo).
+	MinPINLength        int      `json:"min_pin_length,omitempty"`
+	MaxPINLength        int      `json:"max_pin_length,omitempty"`
+	PINComplexityPolicy *bool    `json:"pin_complexity_policy,omitempty"`
+	LongTouchForReset   bool     `json:"long_touch_for_reset,omitempty"`
+	TransportsForReset  []string `json:"transports_for_reset,omitempty"`
+	Error               string   `json:"error,omitempty"` // why the device could not be read
 }
 
 // Survey probes every FIDO device hidraw lists and the extra addresses
@@ -50,8 +58,8 @@ func Survey(ctx context.Context, extra []string) (Probes, error) {
 }
 
 // probe reads one device's getInfo and, when a PIN is set, its retries.
-func probe(ctx context.Context, addr string, info *hid.DeviceInfo) Probe {
-	p := Probe{Address: addr, HID: info}
+func probe(ctx context.Context, addr string, info *hid.DeviceInfo) probeResult {
+	p := probeResult{Address: addr, HID: info}
 	if info != nil && !info.Readable {
 		p.Error = info.OpenError
 		return p
@@ -69,7 +77,10 @@ func probe(ctx context.Context, addr string, info *hid.DeviceInfo) Probe {
 		p.Error = err.Error()
 		return p
 	}
-	p.AAGUID, p.Firmware, p.FirmwareSource, p.Versions = gi.AAGUID.String(), firmwareString(gi.FirmwareVersion), gi.FirmwareSource, gi.Versions
+	p.AAGUID, p.Firmware, p.FirmwareSource = gi.AAGUID.String(), gi.FirmwareText(), gi.FirmwareSource
+	p.Versions = gi.Versions
+	p.MinPINLength, p.MaxPINLength, p.PINComplexityPolicy = gi.MinPINLength, gi.MaxPINLength, gi.PINComplexityPolicy
+	p.LongTouchForReset, p.TransportsForReset = gi.LongTouchForReset, gi.TransportsForReset
 	if set, ok := gi.Option("clientPin"); ok {
 		p.PINSet = &set
 		if set {
@@ -81,17 +92,8 @@ func probe(ctx context.Context, addr string, info *hid.DeviceInfo) Probe {
 	return p
 }
 
-// firmwareString renders getInfo's firmwareVersion; YubiKeys encode it as
-// 0xMMmmpp, which reads as major.minor.patch.
-func firmwareString(fw *uint64) string {
-	if fw == nil {
-		return ""
-	}
-	return fmt.Sprintf("%s (0x%06x)", ctap.FormatFirmware(*fw), *fw)
-}
-
 // Probes is what a survey found, in address order.
-type Probes []Probe
+type Probes []probeResult
 
 // Err is nil when every device could be read; otherwise it counts those
 // that could not (their Error says why), with ExitCode 1: a finding.
@@ -148,8 +150,12 @@ func (probes Probes) WriteText(w io.Writer) error {
 		if p.PINRetries != nil {
 			pin += fmt.Sprintf(", %d retries", *p.PINRetries)
 		}
-		if _, err := fmt.Fprintf(w, "  AAGUID %s\n  firmware %s, %s\n", p.AAGUID, p.Firmware, pin); err != nil {
+		pinRules, reset := p.pinAndReset()
+		if _, err := fmt.Fprintf(w, "  AAGUID %s\n  firmware %s\n  %s\n", p.AAGUID, p.Firmware, pin+pinRules); err != nil {
 			return err
+		}
+		if reset != "" {
+			fmt.Fprintf(w, "  reset: %s\n", reset)
 		}
 	}
 	return nil
@@ -186,6 +192,9 @@ func (d *Description) WriteText(w io.Writer) error {
 	// rows lists parts under label k, as many a line as fit beside the
 	// longest label in the console's 80 columns.
 	rows := func(k string, parts []string, sep string) {
+		if len(parts) == 0 {
+			return // no empty rows (a key without extensions, algorithms, options)
+		}
 		line := ""
 		for _, p := range parts {
 			if line != "" && len(line)+len(sep)+len(p) > 80-len("Free credential slots  ") {
@@ -204,9 +213,7 @@ func (d *Description) WriteText(w io.Writer) error {
 	row("AAGUID", info.AAGUID)
 	row("Versions", strings.Join(info.Versions, ", "))
 	rows("Extensions", info.Extensions, ", ")
-	if fw := firmwareString(info.FirmwareVersion); fw != "" {
-		row("Firmware", fw+" from "+info.FirmwareSource)
-	}
+	row("Firmware", info.FirmwareText())
 	var opts []string
 	for k, v := range info.Options {
 		opts = append(opts, fmt.Sprintf("%s=%v", k, v))
@@ -225,7 +232,10 @@ func (d *Description) WriteText(w io.Writer) error {
 		algs = append(algs, fmt.Sprintf("%s/%d", a.Type, a.Alg))
 	}
 	rows("Algorithms", algs, ", ")
-	row("Transports", strings.Join(info.Transports, ", "))
+	if len(info.Transports) > 0 {
+		row("Transports", strings.Join(info.Transports, ", "))
+	}
+	writeCTAP22(info, row, rows)
 	if len(info.Certifications) > 0 {
 		var certs []string
 		for k, v := range info.Certifications {
@@ -235,4 +245,80 @@ func (d *Description) WriteText(w io.Writer) error {
 		rows("Certifications", certs, ", ")
 	}
 	return tw.Flush()
+}
+
+// pinAndReset is what a key says of its PIN beyond "PIN set" (", PIN 4-63,
+// complexity policy") and of its reset ("long touch, usb only").
+func (p probeResult) pinAndReset() (pin, reset string) {
+	var s string
+	if p.MinPINLength > 0 || p.MaxPINLength > 0 {
+		s += fmt.Sprintf(", PIN %s-%s", orDefault(p.MinPINLength, "4"), orDefault(p.MaxPINLength, "63"))
+	}
+	if p.PINComplexityPolicy != nil && *p.PINComplexityPolicy {
+		s += ", complexity policy"
+	}
+	var r []string
+	if p.LongTouchForReset {
+		r = append(r, "long touch (touch and hold)")
+	}
+	if len(p.TransportsForReset) > 0 {
+		r = append(r, "only over "+strings.Join(p.TransportsForReset, ", "))
+	}
+	return s, strings.Join(r, ", ")
+}
+
+func orDefault(n int, def string) string {
+	if n == 0 {
+		return def
+	}
+	return fmt.Sprint(n)
+}
+
+// writeCTAP22 writes the getInfo members of CTAP 2.2 and the 2.3 draft
+// (0x16-0x1F) the key sent, one row each; the encrypted ones as present.
+func writeCTAP22(info *ctap.Info, row func(string, any), rows func(string, []string, string)) {
+	if len(info.AttestationFormats) > 0 {
+		rows("Attestation formats", info.AttestationFormats, ", ")
+	}
+	if info.UVCountSinceLastPINEntry != nil {
+		row("UV since PIN entry", *info.UVCountSinceLastPINEntry)
+	}
+	if info.LongTouchForReset || len(info.TransportsForReset) > 0 {
+		reset := "a short touch"
+		if info.LongTouchForReset {
+			reset = "a long touch (touch and hold)"
+		}
+		if len(info.TransportsForReset) > 0 {
+			reset += ", only over " + strings.Join(info.TransportsForReset, ", ")
+		}
+		row("Reset needs", reset)
+	}
+	if info.PINComplexityPolicy != nil {
+		policy := map[bool]string{true: "enforced", false: "not enforced"}[*info.PINComplexityPolicy]
+		row("PIN complexity", policy)
+	}
+	if len(info.PINComplexityPolicyURL) > 0 {
+		// A long URL goes on as many lines as it takes, unbroken otherwise.
+		url := []rune(strings.ToValidUTF8(string(info.PINComplexityPolicyURL), "?"))
+		width := 80 - len("Free credential slots  ")
+		var parts []string
+		for len(url) > width {
+			parts, url = append(parts, string(url[:width])), url[width:]
+		}
+		rows("PIN policy URL", append(parts, string(url)), "")
+	}
+	if info.MaxPINLength > 0 {
+		row("Max PIN length", info.MaxPINLength)
+	}
+	for _, m := range []struct {
+		label string
+		n     int
+	}{{"Encrypted identifier", len(info.EncIdentifier)}, {"Cred store state", len(info.EncCredStoreState)}} {
+		if m.n > 0 {
+			row(m.label, fmt.Sprintf("present (%d bytes, encrypted; not decrypted)", m.n))
+		}
+	}
+	if len(info.AuthenticatorConfigCommands) > 0 {
+		row("Config commands", fmt.Sprint(info.AuthenticatorConfigCommands))
+	}
 }

@@ -204,7 +204,7 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	}
 	fw := ""
 	if info.FirmwareVersion != nil {
-		fw = ctap.FormatFirmware(*info.FirmwareVersion)
+		fw, _ = ctap.FormatFirmware(info.AAGUID, *info.FirmwareVersion)
 	}
 	switch {
 	case info.FirmwareVersion == nil && slices.Contains(info.Unavailable, "firmwareVersion"):

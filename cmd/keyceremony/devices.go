@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/keyceremony/keyceremony/fidokey"
@@ -16,10 +17,7 @@ func cmdDevices(fs *cli.Flags) cli.Run {
 		if err != nil {
 			return err
 		}
-		if err := cli.Show(s.Out, *asJSON, probes); err != nil {
-			return err
-		}
-		return probes.Err()
+		return cmp.Or(cli.Show(s.Out, *asJSON, probes), probes.Err()) // the survey's finding once it is shown
 	}
 }
 

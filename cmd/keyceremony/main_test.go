@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyceremony/keyceremony/config"
-	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/buildinfo"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/internal/testenv"
@@ -43,17 +42,21 @@ func TestDevicesAndInfoOnSimkeySocket(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var rows []fidokey.Probe
+	type probe struct {
+		Address, AAGUID, Firmware string
+		PINSet                    *bool `json:"pin_set"`
+	}
+	var rows []probe
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	var sim *fidokey.Probe
+	var sim *probe
 	for i := range rows {
 		if rows[i].Address == "simkey:"+sock {
 			sim = &rows[i]
 		}
 	}
-	if sim == nil || sim.AAGUID != simkey.DefaultAAGUID().String() || sim.PINSet == nil || *sim.PINSet || sim.Firmware != "5.7.4 (0x050704)" {
+	if sim == nil || sim.AAGUID != simkey.DefaultAAGUID().String() || sim.PINSet == nil || *sim.PINSet || sim.Firmware != "5.7.4 (getInfo, simkey 0xMMmmpp)" {
 		t.Fatalf("%+v", rows)
 	}
 	code, out, errOut = runCLI(t, "devices", "--device", "simkey:"+sock)

@@ -39,7 +39,7 @@ func TestRealKeyReadOnly(t *testing.T) {
 	}
 	firmware := "not reported"
 	if info.FirmwareVersion != nil {
-		firmware = ctap.FormatFirmware(*info.FirmwareVersion) + " from " + info.FirmwareSource
+		firmware = info.FirmwareText()
 	}
 	t.Logf("real key %s: AAGUID %s firmware %s versions %v options %v", addr, info.AAGUID, firmware, info.Versions, info.Options)
 	if set, _ := info.Option("clientPin"); set {

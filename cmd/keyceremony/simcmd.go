@@ -17,9 +17,10 @@ func cmdSimkeyServe(fs *cli.Flags) cli.Run {
 	touch := fs.Duration("touch-delay", 300*time.Millisecond, "how long the simulated person takes to touch the key")
 	aaguid := fs.String("aaguid", "", "AAGUID to present (default: simkey's own)")
 	resetWindow := fs.Duration("reset-window", 10*time.Second, "how long after power-up (start or SIGHUP) the key accepts a reset")
+	ctap22 := fs.Bool("ctap22", false, "CTAP 2.2 profile: getInfo 0x16-0x1F, long touch to reset, PIN rules")
 	fs.Need("socket")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow}
+		cfg := simkey.Config{StatePath: *statePath, TouchDelay: *touch, ResetWindow: *resetWindow, CTAP22: *ctap22}
 		if *aaguid != "" {
 			a, err := ctap.ParseAAGUID(*aaguid)
 			if err != nil {

@@ -143,7 +143,7 @@ func pinString(pin []byte) string {
 
 // SetPIN implements ctap.Authenticator.
 func (a *authenticator) SetPIN(ctx context.Context, pin []byte) error {
-	if err := ctap.ValidatePIN(pin, 4); err != nil {
+	if err := ctap.ValidatePIN(pin, nil, 4); err != nil {
 		return fmt.Errorf("set PIN: %w", err)
 	}
 	return a.do(ctx, "set PIN", func() error { return a.dev.SetPIN(pinString(pin), "") })
@@ -182,7 +182,7 @@ func (a *authenticator) pinFailure(ctx context.Context, err error) error {
 
 // ChangePIN implements ctap.Authenticator.
 func (a *authenticator) ChangePIN(ctx context.Context, current, newPIN []byte, confirmRetries int) error {
-	if err := ctap.ValidatePIN(newPIN, 4); err != nil {
+	if err := ctap.ValidatePIN(newPIN, nil, 4); err != nil {
 		return fmt.Errorf("change PIN: %w", err)
 	}
 	if err := a.guardRetries(ctx, confirmRetries); err != nil {

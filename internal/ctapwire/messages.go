@@ -75,6 +75,9 @@ type MakeCredentialRequest struct {
 	PinUvAuthParam        []byte                 `cbor:"8,keyasint,omitempty"`
 	PinUvAuthProtocol     int                    `cbor:"9,keyasint,omitempty"`
 	EnterpriseAttestation int                    `cbor:"10,keyasint,omitempty"`
+	// AttestationFormatsPreference (CTAP 2.2 §6.1, 0x0B): formats the
+	// platform prefers, most preferred first.
+	AttestationFormatsPreference []string `cbor:"11,keyasint,omitempty"`
 }
 
 // GetAssertionRequest is the getAssertion parameter map.

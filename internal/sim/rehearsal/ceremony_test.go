@@ -48,13 +48,19 @@ type bench struct {
 
 func newBench(t *testing.T) *bench {
 	t.Helper()
+	return newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond}, "00000000")
+}
+
+// newBenchWith is newBench with keys of cfg whose last year's PIN is oldPIN.
+func newBenchWith(t *testing.T, cfg simkey.Config, oldPIN string) *bench {
+	t.Helper()
 	dir := t.TempDir()
 	ten, err := emulated.Start(emulated.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ten.Close() })
-	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	devs, err := rehearsal.NewDevices(2, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +69,7 @@ func newBench(t *testing.T) *bench {
 		devs.Plug(slot)
 		k := devs.Key(slot)
 		c := ctap.NewClient(k, ctap.Options{})
-		if err := c.SetPIN(context.Background(), []byte("00000000")); err != nil {
+		if err := c.SetPIN(context.Background(), []byte(oldPIN)); err != nil {
 			t.Fatal(err)
 		}
 	}

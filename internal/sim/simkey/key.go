@@ -35,6 +35,14 @@ type Config struct {
 	PINProtocols    []int            // default [2, 1]
 	StatePath       string           // persist state here when set
 	Now             func() time.Time // default time.Now
+	// CTAP22 gives the key the profile of a CTAP 2.2 key as they ship in
+	// 2026: getInfo says FIDO_2_2 and sends members 0x16-0x1F (CTAP 2.2
+	// §6.4), a reset waits for a long touch (LongTouch), and a new PIN
+	// longer than MaxPINLength or that its complexity policy refuses (one
+	// character repeated, a run such as 123456) gets PIN_POLICY_VIOLATION.
+	CTAP22       bool
+	MaxPINLength int           // CTAP22: longest PIN in code points, default 32
+	LongTouch    time.Duration // CTAP22: how long a reset's touch is held, default 3 x TouchDelay
 	// Observe, when set, sees every CTAP2 exchange (request and reply,
 	// status byte first), so a test can compare what a client rebuilt from
 	// a reply with the bytes the key sent.
@@ -65,6 +73,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.CTAP22 && c.MaxPINLength == 0 {
+		c.MaxPINLength = 32
+	}
+	if c.CTAP22 && c.LongTouch == 0 {
+		c.LongTouch = 3 * c.TouchDelay
 	}
 	return c
 }
@@ -351,7 +365,7 @@ func (k *Key) getInfo() *ctap.Info {
 	defer k.mu.Unlock()
 	remaining := k.cfg.MaxCredentials - len(k.st.Credentials)
 	fw := k.cfg.FirmwareVersion
-	return &ctap.Info{
+	info := &ctap.Info{
 		Versions:   []string{"FIDO_2_0", "FIDO_2_1"},
 		Extensions: []string{"credProtect", "hmac-secret"},
 		AAGUID:     k.st.AAGUID,
@@ -376,6 +390,10 @@ func (k *Key) getInfo() *ctap.Info {
 		FirmwareVersion:                  &fw,
 		RemainingDiscoverableCredentials: &remaining,
 	}
+	if k.cfg.CTAP22 {
+		k.ctap22InfoLocked(info)
+	}
+	return info
 }
 
 // reset wipes the key, only within the reset window after power-up and
@@ -388,6 +406,9 @@ func (k *Key) reset(ctx context.Context, keepalive func(byte)) error {
 		return ctapwire.StatusNotAllowed
 	}
 	if err := k.waitForTouch(ctx, keepalive); err != nil {
+		return err
+	}
+	if err := k.holdLongTouch(ctx, keepalive); err != nil {
 		return err
 	}
 	k.mu.Lock()

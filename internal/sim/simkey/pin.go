@@ -90,7 +90,7 @@ func (k *Key) decryptNewPINLocked(p ctapwire.PINProtocol, secret, newPINEnc []by
 	if i := bytes.IndexByte(padded, 0); i >= 0 {
 		pin = padded[:i]
 	}
-	if len(pin) > 63 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.st.MinPINLength {
+	if len(pin) > 63 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.st.MinPINLength || k.refusedByProfile(pin) {
 		return nil, ctapwire.StatusPINPolicyViolation
 	}
 	return append([]byte(nil), pin...), nil
