@@ -70,9 +70,13 @@ type Config struct {
 	Hostname    string
 	OutDir      string // report files
 	Previous    []byte // the account's previous report.json, for the chain
-	// Deviations known before the start (e.g. the CTAP backend's limits)
-	// go into the report as they are.
+	// Deviations known before the start (e.g. the CTAP backend's limits,
+	// endpoints that are no Microsoft cloud's) are shown to the officers
+	// before they confirm the start, and go into the report as they are.
 	Deviations []string
+	// Endpoints says where sign-in and Graph go ("sign-in https://…,
+	// Graph https://…"), shown to the officers before they confirm the start.
+	Endpoints string
 	// PostureFindings are the account's break-glass posture findings the
 	// preflight audit found (health.AuditPosture): shown to the officers
 	// before they confirm the start, and kept in the report's findings.
@@ -241,7 +245,16 @@ func (e *Engine) preflight(ctx context.Context) error {
 	for _, f := range e.cfg.PostureFindings {
 		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
 	}
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("start the ceremony for %s with %d keys", u.UPN, e.cfg.Keys))
+	// The endpoints and every deviation are in the text both officers
+	// confirm, which the screen wraps whole (a progress line is cut).
+	start := fmt.Sprintf("start the ceremony for %s with %d keys", u.UPN, e.cfg.Keys)
+	if e.cfg.Endpoints != "" {
+		start += " (" + e.cfg.Endpoints + ")"
+	}
+	for _, d := range e.cfg.Deviations {
+		start += "; DEVIATION, the report records it: " + d
+	}
+	by, err := e.confirmBoth(ctx, start)
 	if err != nil {
 		return err
 	}

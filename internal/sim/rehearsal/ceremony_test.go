@@ -1084,3 +1084,44 @@ func TestAttestationRefusalVoidsTheKeyAndResumeAsksForANewOne(t *testing.T) {
 		t.Fatalf("the void key answers for slot 1's credential: %v", err)
 	}
 }
+
+// Issue 23 §3: a ceremony run against the Graph emulator shows the officers
+// where sign-in and Graph go before they confirm the start — a deviation,
+// as the emulator is no Microsoft cloud — and its signed report records
+// the endpoints as a deviation.
+func TestEmulatorEndpointsShownAndReported(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, err := rehearsal.Setup(ctx, dir, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	p := rehearsal.NewPrompter(env.Devices, nil)
+	var beforeStart string
+	p.Decline = func(_, action string) bool {
+		if strings.HasPrefix(action, "start the ceremony") && beforeStart == "" {
+			beforeStart = action
+		}
+		return false
+	}
+	res, err := env.RunCeremony(ctx, p, filepath.Join(dir, "report"), report.Tool{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := env.Tenant.Emu.URL()
+	for _, want := range []string{"(sign-in " + url + "/, Graph " + url, "DEVIATION, the report records it: sign-in and Graph are NOT a Microsoft cloud's"} {
+		if !strings.Contains(beforeStart, want) {
+			t.Errorf("before the start, the officers were not shown %q:\n%s", want, beforeStart)
+		}
+	}
+	r, err := report.Parse(mustRead(t, filepath.Join(res.Dir, report.FileReport)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(r.Deviations, func(d string) bool {
+		return strings.Contains(d, "NOT a Microsoft cloud's") && strings.Contains(d, "Graph "+url)
+	}) {
+		t.Fatalf("the report does not record the endpoints: %q", r.Deviations)
+	}
+}
