@@ -1125,3 +1125,29 @@ func TestEmulatorEndpointsShownAndReported(t *testing.T) {
 		t.Fatalf("the report does not record the endpoints: %q", r.Deviations)
 	}
 }
+
+// Issue 23, "Also found": a rehearsal cannot be resumed (its virtual keys
+// and emulated tenant lived in the run that stopped), so its stop never
+// says "resume": run over the folder of a stopped rehearsal, it says
+// exactly what to do instead, and leaves that journal as it was.
+func TestStoppedRehearsalSaysHowToRehearseAgain(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.jsonl")
+	kept := []byte(`{"step":"preflight","phase":"begin"}` + "\n")
+	if err := os.WriteFile(journal, kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := rehearsal.RunSitting(context.Background(), &out, rehearsal.SittingOptions{Dir: dir, Accounts: 1, Headless: true,
+		Tool: report.Tool{Version: "test"}})
+	if err == nil || !strings.Contains(err.Error(), "A rehearsal is not resumed") ||
+		!strings.Contains(err.Error(), "keyceremony rehearse --out NEW_DIR") || strings.Contains(err.Error(), "resume it") {
+		t.Fatalf("over a stopped rehearsal: %v", err)
+	}
+	if now, _ := os.ReadFile(journal); !bytes.Equal(now, kept) {
+		t.Fatal("the stopped rehearsal's journal was changed")
+	}
+	if strings.Contains(officer.ErrAbandoned.Error(), "resume") {
+		t.Fatalf("an officer's stop promises a resume a rehearsal cannot give: %v", officer.ErrAbandoned)
+	}
+}
