@@ -37,6 +37,8 @@ func (vf *Verifier) Precheck(aaguid ctap.AAGUID, firmware *uint64) error {
 		switch {
 		case r.Code == reasonAAGUIDNotAllowed && !aaguid.IsZero():
 			why = append(why, "not on the policy's allowlist")
+		case r.Code == reasonMDSMissing && vf.MDS == nil:
+			// No blob loaded refuses every key alike: the attestation says so.
 		case slices.Contains(earlyReasons, r.Code):
 			why = append(why, r.Message)
 		}

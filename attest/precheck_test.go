@@ -25,6 +25,11 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	vf := &Verifier{Policy: pol, MDS: m, Now: func() time.Time { return when }}
+	withMDS, err := LoadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withMDS.MDS = &mdsPolicy{Blob: "blob.jwt", MaxAgeDays: 30}
 	fw := func(s string) *uint64 { v, _ := parseFirmware(s); return &v }
 	id := func(s string) ctap.AAGUID {
 		a, err := ctap.ParseAAGUID(s)
@@ -55,6 +60,9 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 			simkey, fw("1.0.0"), ""},
 		{"unknown model", &Verifier{Policy: pol}, id("77010bd7-212a-4fc9-b236-d2ca5e9d4084"), nil,
 			"a key of a model the policy and the MDS blob do not name"},
+		// A policy whose MDS blob was not loaded refuses every key alike:
+		// not this key's fault, so not said of it (the attestation says it).
+		{"no MDS blob loaded", &Verifier{Policy: withMDS}, id("2fc0579f-8113-47ea-b116-bb5a8db9202a"), fw("5.4.3"), ""},
 	} {
 		err := c.vf.Precheck(c.aaguid, c.firmware)
 		switch {
