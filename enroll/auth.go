@@ -299,7 +299,8 @@ func readSecret(path string) (string, error) {
 }
 
 // Connect signs in as a says and returns the Graph client of root (default
-// DefaultRoot). With caFile, sign-in and Graph trust that CA alone (the
+// DefaultRoot); notice hears first when sign-in or Graph is no Microsoft
+// cloud's (the emulator). With caFile, sign-in and Graph trust that CA alone (the
 // emulator's). With write, it first checks that the principal may write
 // authentication methods (checkAccess) and tells notice who signed in;
 // notice also shows the device code when a has no prompt of its own.
@@ -318,6 +319,10 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 	if a.DeviceCodePrompt == nil {
 		a.DeviceCodePrompt = func(m string) { fmt.Fprintln(notice, m) }
 	}
+	if redirected(a.AuthorityHost, root) {
+		fmt.Fprintf(notice, "DEVIATION: sign-in (%s) and Graph (%s) are NOT a Microsoft cloud's: an emulator, for rehearsals and tests\n",
+			a.AuthorityHost, orDefaultRoot(root))
+	}
 	cred, err := NewCredential(a)
 	if err != nil {
 		return nil, err
@@ -334,6 +339,14 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 		fmt.Fprintf(notice, "Signed in as %s (%s)\n", acc.Principal, kind)
 	}
 	return New(cred, Options{Root: root, HTTPClient: a.HTTPClient})
+}
+
+// redirected says whether the authority host or the Graph root ("" for
+// the global cloud's) is no Microsoft cloud's.
+func redirected(authority, root string) bool {
+	root = orDefaultRoot(root)
+	return (scopeFor(root) == graphScope && strings.TrimSuffix(root, "/") != DefaultRoot) ||
+		(authority != "" && !isMicrosoftAuthority(authority))
 }
 
 // orDefaultRoot is root, or DefaultRoot when it is empty.

@@ -33,4 +33,16 @@ func TestMicrosoftClouds(t *testing.T) {
 	if scopeFor("https://127.0.0.1:8443") != graphScope || isMicrosoftAuthority("https://127.0.0.1:8443/") {
 		t.Error("the emulator is taken for a Microsoft cloud")
 	}
+	for _, c := range []struct {
+		authority, root string
+		want            bool
+	}{
+		{"", "", false}, {"https://login.microsoftonline.us/", "https://dod-graph.microsoft.us", false},
+		{"", "https://graph.microsoft.com/", false}, {"https://login.chinacloudapi.cn/", "https://127.0.0.1:8443", true},
+		{"https://127.0.0.1:8443/", "", true}, {"https://127.0.0.1:8443/", "https://127.0.0.1:8443", true},
+	} {
+		if got := redirected(c.authority, c.root); got != c.want {
+			t.Errorf("redirected(%q, %q) = %v", c.authority, c.root, got)
+		}
+	}
 }
