@@ -484,9 +484,10 @@ func (r *slotRun) insert(ctx context.Context) error {
 		if n == maxReplugs {
 			return fmt.Errorf("%s, again: nothing was done to it; %s, and resume", refusal.said, refusal.fix)
 		}
-		e.prompt.Progress(r.step("insert"), fmt.Sprintf("%s: nothing was done to it. Take it out and %s", refusal.said, refusal.fix))
+		e.prompt.Progress(r.step("insert"),
+			fmt.Sprintf("%s: nothing was done to it. Take it out and %s", refusal.said, refusal.fix))
 		if err := e.prompt.Instruct(ctx, officer.Instruction{Kind: officer.Remove, Slot: r.slot,
-			Text: fmt.Sprintf("%s%s: unplug it and put it aside", strings.ToUpper(refusal.said[:1]), refusal.said[1:])}); err != nil {
+			Text: strings.ToUpper(refusal.said[:1]) + refusal.said[1:] + ": unplug it and put it aside"}); err != nil {
 			return err
 		}
 	}

@@ -218,7 +218,8 @@ func (c *File) resolveCloud() error {
 	}
 	e := c.Endpoints
 	if e == nil || !strings.HasPrefix(e.Authority, "https://") || !strings.HasPrefix(e.Graph, "https://") {
-		return errors.New(`"cloud": "custom" needs "endpoints": {"authority": "https://…/", "graph": "https://…", "ca": "FILE"}`)
+		return errors.New(`"cloud": "custom" needs "endpoints": ` +
+			`{"authority": "https://…/", "graph": "https://…", "ca": "FILE"}`)
 	}
 	c.Authority, c.Graph, c.CA = e.Authority, e.Graph, e.CA
 	return nil
@@ -240,7 +241,8 @@ func (c *File) endpointsDeviation() string {
 	if c.Cloud != custom {
 		return ""
 	}
-	return "sign-in and Graph are NOT a Microsoft cloud's (cloud \"custom\": an emulator, for rehearsals and tests): " + c.endpointsText()
+	return "sign-in and Graph are NOT a Microsoft cloud's (cloud \"custom\": an emulator, for rehearsals and tests): " +
+		c.endpointsText()
 }
 
 // duplicateAccount is an account accounts names twice (or empty), or "".

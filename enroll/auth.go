@@ -320,8 +320,8 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 		a.DeviceCodePrompt = func(m string) { fmt.Fprintln(notice, m) }
 	}
 	if redirected(a.AuthorityHost, root) {
-		fmt.Fprintf(notice, "DEVIATION: sign-in (%s) and Graph (%s) are NOT a Microsoft cloud's: an emulator, for rehearsals and tests\n",
-			a.AuthorityHost, orDefaultRoot(root))
+		fmt.Fprintf(notice, "DEVIATION: sign-in (%s) and Graph (%s) are NOT a Microsoft cloud's: "+
+			"an emulator, for rehearsals and tests\n", a.AuthorityHost, orDefaultRoot(root))
 	}
 	cred, err := NewCredential(a)
 	if err != nil {

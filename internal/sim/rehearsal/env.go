@@ -150,7 +150,8 @@ func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 	// and Graph go, and the report records it (issue 23 §3).
 	url := e.Tenant.Emu.URL()
 	cfg.Endpoints = fmt.Sprintf("sign-in %s/, Graph %s, trusting only the emulator's CA", url, url)
-	cfg.Deviations = append(cfg.Deviations, "sign-in and Graph are NOT a Microsoft cloud's (the local Graph emulator, a rehearsal): "+cfg.Endpoints)
+	cfg.Deviations = append(cfg.Deviations,
+		"sign-in and Graph are NOT a Microsoft cloud's (the local Graph emulator, a rehearsal): "+cfg.Endpoints)
 	if e.GeneratedPIN {
 		cfg.GeneratedPIN, cfg.PrintHalf = true, envelope.Folder(filepath.Join(outDir, "envelopes"))
 	}
