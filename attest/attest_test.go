@@ -144,7 +144,7 @@ func TestForgedCorpusIsRefused(t *testing.T) {
 	simKey, _ := simkey.New(simkey.Config{TouchDelay: time.Nanosecond})
 
 	// The MDS cases use a policy with a blob.
-	mdsPol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "unused", MaxAgeDays: 45}, nil, allowed...)
+	mdsPol := testPolicy(t, []testCA{trusted}, &mdsPolicy{Blob: "unused", MaxAgeDays: 45}, nil, allowed...)
 	revoked, err := parseMDS(mdsBlob(t, mdsRoot, 7, testNow.AddDate(0, 1, 0), []mdsEntry{
 		{aaguid: yk.String(), root: trusted.cert, statuses: []string{"FIDO_CERTIFIED_L1", "REVOKED"}, changed: testNow.AddDate(0, 0, -3)},
 	}), mdsRoot.cert, testNow)
@@ -277,7 +277,7 @@ func TestFirmwareAndCertificationPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "x", MaxAgeDays: 30}, func(p *Policy) { p.MinCertification = "FIDO_CERTIFIED_L2" },
+	pol := testPolicy(t, []testCA{trusted}, &mdsPolicy{Blob: "x", MaxAgeDays: 30}, func(p *Policy) { p.MinCertification = "FIDO_CERTIFIED_L2" },
 		AllowedModel{AAGUID: yk.String(), Name: "YubiKey 5 NFC", MinFirmware: "5.4.3"})
 	vf := &Verifier{Policy: pol, MDS: mds, Now: func() time.Time { return testNow }}
 	in := registration{aaguid: yk, attCert: cert, attKey: key}.build(t)

@@ -178,7 +178,7 @@ func (r registration) build(t testing.TB) Input {
 }
 
 // policyJSON builds a test policy trusting roots, allowing aaguids.
-func testPolicy(t testing.TB, roots []testCA, mds *MDSPolicy, extra func(*Policy), allowed ...AllowedModel) *Policy {
+func testPolicy(t testing.TB, roots []testCA, mds *mdsPolicy, extra func(*Policy), allowed ...AllowedModel) *Policy {
 	t.Helper()
 	p := Policy{Version: 1, Name: "test policy", Allowed: allowed, MDS: mds}
 	for _, r := range roots {

@@ -99,7 +99,7 @@ func TestUnreadableMDSEntryRefusesItsKey(t *testing.T) {
 		c.Subject.CommonName, c.IsCA, c.KeyUsage, c.NotBefore = "Trusted Test Root", true, x509.KeyUsageCertSign, when.AddDate(-1, 0, 0)
 	})
 	trusted := testCA{rootCert, rootKey}
-	pol := testPolicy(t, []testCA{trusted}, &MDSPolicy{Blob: "unused", MaxAgeDays: 45}, nil,
+	pol := testPolicy(t, []testCA{trusted}, &mdsPolicy{Blob: "unused", MaxAgeDays: 45}, nil,
 		AllowedModel{AAGUID: hideez.String(), Name: "Hideez"}, AllowedModel{AAGUID: yk.String(), Name: "YubiKey 5 NFC"})
 	vf := &Verifier{Policy: pol, MDS: m, Now: func() time.Time { return when }}
 	for _, tc := range []struct {

@@ -33,7 +33,7 @@ type Policy struct {
 	// Roots are the trusted attestation roots.
 	Roots []Root `json:"roots,omitempty"`
 	// MDS configures the FIDO Metadata Service blob, when one is used.
-	MDS *MDSPolicy `json:"mds,omitempty"`
+	MDS *mdsPolicy `json:"mds,omitempty"`
 	// MinCertification is the lowest FIDO certification level accepted,
 	// e.g. "FIDO_CERTIFIED_L1"; empty accepts any (and needs no MDS).
 	MinCertification string `json:"min_certification,omitempty"`
@@ -59,8 +59,8 @@ type Root struct {
 	PEMFile string `json:"pem_file,omitempty"`
 }
 
-// MDSPolicy configures the FIDO MDS3 blob.
-type MDSPolicy struct {
+// mdsPolicy configures the FIDO MDS3 blob.
+type mdsPolicy struct {
 	// Blob is the path of the MDS3 blob (a JWT), relative to the policy.
 	Blob string `json:"blob"`
 	// MaxAgeDays refuses a blob whose newest dated content is older.

@@ -62,8 +62,8 @@ type CertInfo struct {
 	SHA256  string `json:"sha256"`
 }
 
-// MDSInfo is what the MDS said of the model.
-type MDSInfo struct {
+// mdsInfo is what the MDS said of the model.
+type mdsInfo struct {
 	Serial        int      `json:"serial"`
 	BlobSHA256    string   `json:"blob_sha256"`
 	Description   string   `json:"description,omitempty"`
@@ -85,7 +85,7 @@ type Verdict struct {
 	Model           string     `json:"model,omitempty"`
 	Root            *CertInfo  `json:"root,omitempty"`
 	Chain           []CertInfo `json:"chain,omitempty"` // attestation certificate first
-	MDS             *MDSInfo   `json:"mds,omitempty"`
+	MDS             *mdsInfo   `json:"mds,omitempty"`
 	Firmware        string     `json:"firmware,omitempty"`
 	MinFirmware     string     `json:"min_firmware,omitempty"`
 	PolicyName      string     `json:"policy"`
@@ -578,7 +578,7 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 		}
 		return
 	}
-	v.MDS = &MDSInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
+	v.MDS = &mdsInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
 	if p.MDS != nil && vf.MDS.age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
 		v.refuse(reasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
 	}

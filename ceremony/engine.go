@@ -72,9 +72,13 @@ type Config struct {
 	Hostname    string
 	OutDir      string // report files
 	Previous    []byte // the account's previous report.json, for the chain
-	// Deviations known before the start (e.g. the CTAP backend's limits)
-	// go into the report as they are.
+	// Deviations known before the start (e.g. the CTAP backend's limits,
+	// endpoints that are no Microsoft cloud's) are shown to the officers
+	// before they confirm the start, and go into the report as they are.
 	Deviations []string
+	// Endpoints says where sign-in and Graph go ("sign-in https://…,
+	// Graph https://…"), shown to the officers before they confirm the start.
+	Endpoints string
 	// PostureFindings are the account's break-glass posture findings the
 	// preflight audit found (health.AuditPosture): shown to the officers
 	// before they confirm the start, and kept in the report's findings.
@@ -253,7 +257,16 @@ func (e *Engine) preflight(ctx context.Context) error {
 	for _, f := range e.cfg.PostureFindings {
 		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
 	}
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("start the ceremony for %s with %d keys", u.UPN, e.cfg.Keys))
+	// The endpoints and every deviation are in the text both officers
+	// confirm, which the screen wraps whole (a progress line is cut).
+	start := fmt.Sprintf("start the ceremony for %s with %d keys", u.UPN, e.cfg.Keys)
+	if e.cfg.Endpoints != "" {
+		start += " (" + e.cfg.Endpoints + ")"
+	}
+	for _, d := range e.cfg.Deviations {
+		start += "; DEVIATION, the report records it: " + d
+	}
+	by, err := e.confirmBoth(ctx, start)
 	if err != nil {
 		return err
 	}
@@ -308,7 +321,45 @@ type slotRun struct {
 	pin    []byte
 }
 
-func (r *slotRun) step(s string) string { return fmt.Sprintf("key%d/%s", r.slot, s) }
+func (r *slotRun) step(s string) string { return r.e.slotStep(r.slot, s) }
+
+// slotStep names step s of key slot in the journal: "key1/reset" for the
+// first key offered for the slot, "key1.2/reset" for the key that replaces
+// it once the attestation refused it (voidStep), and so on; a resume then
+// finds nothing done for the new key, as nothing was.
+func (e *Engine) slotStep(slot int, s string) string {
+	voided := 0
+	for _, en := range e.journal.recorded() {
+		if en.Step == voidStep(slot) {
+			voided++
+		}
+	}
+	if voided == 0 {
+		return fmt.Sprintf("key%d/%s", slot, s)
+	}
+	return fmt.Sprintf("key%d.%d/%s", slot, voided+1, s)
+}
+
+// voidStep is the journal step that records a key refused for slot by its
+// attestation: the key is void for the ceremony, and the slot's steps start
+// again with the key that replaces it.
+func voidStep(slot int) string { return fmt.Sprintf("key%d/void", slot) }
+
+// void records that the attestation refused the key in the slot: what it
+// is and why, in the journal. The ceremony stops; a resume asks for
+// another key for the slot instead of meeting the same refusal again.
+func (r *slotRun) void(refusal error) error {
+	e := r.e
+	if err := e.failed(r.step("attest"), refusal); err != refusal { //nolint:errorlint // the journal's own failure
+		return err
+	}
+	if err := e.journal.Append(voidStep(r.slot), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
+		"reason": refusal.Error()}); err != nil {
+		return fmt.Errorf("%w (and the journal could not record the key void: %v)", refusal, err)
+	}
+	return fmt.Errorf("%w: replace key %d with an allowed key; nothing was registered, and a resume asks for the new key",
+		refusal, r.slot)
+}
 
 // maxReplugs bounds how often a key pulled out in the middle of its steps
 // is waited for before the ceremony stops (to be resumed from the journal).
@@ -434,21 +485,22 @@ func (r *slotRun) insert(ctx context.Context) error {
 		if r.info, err = r.auth.Info(ctx); err != nil {
 			return err
 		}
-		other, err := r.alreadyProvisioned(ctx)
+		refusal, err := r.refusedUntouched(ctx)
 		if err != nil {
 			return err
 		}
-		if other == "" {
+		if refusal == nil {
 			break
 		}
 		r.closer.Close()
 		r.closer = nil
 		if n == maxReplugs {
-			return fmt.Errorf("the key offered as key %d is %s, again: nothing was done to it; find key %d and resume", r.slot, other, r.slot)
+			return fmt.Errorf("%s, again: nothing was done to it; %s, and resume", refusal.said, refusal.fix)
 		}
-		e.prompt.Progress(r.step("insert"), fmt.Sprintf("this key is %s (it holds that key's credential): nothing was done to it. Take it out and insert key %d", other, r.slot))
+		e.prompt.Progress(r.step("insert"),
+			fmt.Sprintf("%s: nothing was done to it. Take it out and %s", refusal.said, refusal.fix))
 		if err := e.prompt.Instruct(ctx, officer.Instruction{Kind: officer.Remove, Slot: r.slot,
-			Text: fmt.Sprintf("This key is %s, not key %d: unplug it and put it aside", other, r.slot)}); err != nil {
+			Text: strings.ToUpper(refusal.said[:1]) + refusal.said[1:] + ": unplug it and put it aside"}); err != nil {
 			return err
 		}
 	}
@@ -468,6 +520,34 @@ func (r *slotRun) insert(ctx context.Context) error {
 	return e.journal.Append(r.step("insert"), "note", map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw})
 }
 
+// refusal is why a key offered for a slot is sent back untouched.
+type refusal struct {
+	said string // what the key is, e.g. "this key is key 1 of this ceremony, not key 2"
+	fix  string // what the officers do, e.g. "plug in an allowed key"
+}
+
+// refusedUntouched says why the key just plugged in must not be used for
+// the slot, before anything is done to it (nil: nothing against it yet):
+// its getInfo model or firmware, which the policy would refuse at the
+// attestation (the journal records the key sent back), or a credential of
+// this sitting on it.
+func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
+	e := r.e
+	if err := e.cfg.Verifier.Precheck(r.info.AAGUID, r.info.FirmwareVersion); err != nil {
+		if jerr := e.journal.Append(r.step("refused"), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
+			"reason": err.Error()}); jerr != nil {
+			return nil, jerr
+		}
+		return &refusal{said: fmt.Sprintf("key %d is %v", r.slot, err), fix: "plug in an allowed key"}, nil
+	}
+	other, err := r.alreadyProvisioned(ctx)
+	if err != nil || other == "" {
+		return nil, err
+	}
+	return &refusal{said: fmt.Sprintf("this key is %s, not key %d (it holds that key's credential)", other, r.slot),
+		fix: fmt.Sprintf("insert key %d", r.slot)}, nil
+}
+
 // probeHash is the clientDataHash of the silent probe: no relying party
 // ever sees the probe's signature.
 var probeHash = sha256.Sum256([]byte("keyceremony: does this key already hold a credential of this sitting?"))
@@ -485,7 +565,7 @@ func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 		if slot == r.slot {
 			continue
 		}
-		if en, ok := e.journal.doneEntry(fmt.Sprintf("key%d/created", slot)); ok && en.Key != nil {
+		if en, ok := e.journal.doneEntry(e.slotStep(slot, "created")); ok && en.Key != nil {
 			if id, err := base64.RawURLEncoding.DecodeString(en.Key.CredentialID); err == nil {
 				known = append(known, KnownKey{Label: fmt.Sprintf("key %d of this ceremony", slot), CredentialID: id})
 			}
@@ -903,7 +983,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 	}
 	v := c.Verdict
 	if !v.Allowed {
-		return report.Key{}, e.failed(r.step("attest"), keystep.Refusal(v))
+		return report.Key{}, r.void(keystep.Refusal(v))
 	}
 	e.prompt.Progress(r.step("attest"), fmt.Sprintf("%s, chains to %s", v.Model, v.Root.Subject))
 	certSum := ""

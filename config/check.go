@@ -111,6 +111,15 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		problem("out_dir %s: %w", c.OutDir, err)
 	}
 	row("sign-in", "%s as app %s", orDefault(c.Auth, "device-code"), c.ClientID)
+	row("cloud", "%s: %s", orDefault(c.Cloud, "global"), c.endpointsText())
+	if d := c.endpointsDeviation(); d != "" {
+		row("DEVIATION", "%s; every report of this config records it", d)
+	}
+	if c.CA != "" {
+		if _, err := os.Stat(c.CA); err != nil {
+			problem("endpoints: ca: %w", err)
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -52,20 +53,32 @@ type File struct {
 	Auth         string    `json:"auth,omitempty"`               // device-code (default), browser, certificate
 	Certificate  string    `json:"certificate,omitempty"`        // for auth certificate
 	ClientSecret string    `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
-	Authority    string    `json:"authority,omitempty"`          // emulator only
-	Graph        string    `json:"graph,omitempty"`              // emulator only
-	CA           string    `json:"ca,omitempty"`                 // emulator only
-	Policy       string    `json:"policy,omitempty"`             // default: the embedded policy
-	MDS          string    `json:"mds,omitempty"`
-	OfficerA     string    `json:"officer_a"`
-	OfficerB     string    `json:"officer_b"`
-	Witness      string    `json:"witness,omitempty"`
-	Keys         int       `json:"keys,omitempty"`
-	Reset        *bool     `json:"reset,omitempty"` // default true
-	Retire       bool      `json:"retire"`
-	MinPINLength int       `json:"min_pin_length,omitempty"`
-	PINHalves    string    `json:"pin_halves,omitempty"`    // typed (default) or generated
-	PrintCommand []string  `json:"print_command,omitempty"` // for generated halves; default ["lp"]
+	// Cloud is the Microsoft cloud the tenant lives in: global (default),
+	// usgov, usgovdod or china (enroll.Cloud); or "custom", with Endpoints,
+	// for the Graph emulator in rehearsals and tests, which config check,
+	// the officers' first screen and the report name as a deviation.
+	Cloud     string `json:"cloud,omitempty"`
+	Endpoints *struct {
+		Authority string `json:"authority"`    // sign-in authority host, e.g. https://127.0.0.1:8443/
+		Graph     string `json:"graph"`        // Graph root, without version
+		CA        string `json:"ca,omitempty"` // a PEM file: the only CA trusted for both
+	} `json:"endpoints,omitempty"`
+	// Authority, Graph and CA are where sign-in and Graph go, as Cloud
+	// (and Endpoints) resolve them; CA is "" for the system's roots.
+	Authority    string   `json:"-"`
+	Graph        string   `json:"-"`
+	CA           string   `json:"-"`
+	Policy       string   `json:"policy,omitempty"` // default: the embedded policy
+	MDS          string   `json:"mds,omitempty"`
+	OfficerA     string   `json:"officer_a"`
+	OfficerB     string   `json:"officer_b"`
+	Witness      string   `json:"witness,omitempty"`
+	Keys         int      `json:"keys,omitempty"`
+	Reset        *bool    `json:"reset,omitempty"` // default true
+	Retire       bool     `json:"retire"`
+	MinPINLength int      `json:"min_pin_length,omitempty"`
+	PINHalves    string   `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
 	// Read by `keyceremony history`: when the next rotation and health check are due.
 	RotationInterval string   `json:"rotation_interval,omitempty"`
 	HealthInterval   string   `json:"health_interval,omitempty"`
@@ -140,6 +153,9 @@ func parse(b []byte, path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := legacyEndpoints(b); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var c File
@@ -168,7 +184,75 @@ func parse(b []byte, path string) (*File, error) {
 	if len(c.PrintCommand) == 0 {
 		c.PrintCommand = []string{"lp"}
 	}
+	if err := c.resolveCloud(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	return &c, nil
+}
+
+// custom is the cloud value of endpoints that are no Microsoft cloud's.
+const custom = "custom"
+
+// legacyEndpoints refuses the keys authority, graph and ca of earlier
+// configs (b, as plain JSON), naming the exact keys that replace them.
+func legacyEndpoints(b []byte) error {
+	var old struct {
+		Authority *string `json:"authority"`
+		Graph     *string `json:"graph"`
+		CA        *string `json:"ca"`
+	}
+	if json.Unmarshal(b, &old) == nil && (old.Authority != nil || old.Graph != nil || old.CA != nil) {
+		deref := func(s *string) string {
+			if s == nil {
+				return ""
+			}
+			return *s
+		}
+		return fmt.Errorf(`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
+			`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
+			`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
+			deref(old.Authority), deref(old.Graph), deref(old.CA))
+	}
+	return nil
+}
+
+// resolveCloud sets Authority, Graph and CA from cloud (and endpoints).
+func (c *File) resolveCloud() error {
+	if c.Cloud != custom {
+		if c.Endpoints != nil {
+			return fmt.Errorf(`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`, c.Cloud)
+		}
+		var err error
+		c.Authority, c.Graph, err = enroll.Cloud(c.Cloud)
+		return err
+	}
+	e := c.Endpoints
+	if e == nil || !strings.HasPrefix(e.Authority, "https://") || !strings.HasPrefix(e.Graph, "https://") {
+		return errors.New(`"cloud": "custom" needs "endpoints": ` +
+			`{"authority": "https://…/", "graph": "https://…", "ca": "FILE"}`)
+	}
+	c.Authority, c.Graph, c.CA = e.Authority, e.Graph, e.CA
+	return nil
+}
+
+// endpointsText says where sign-in and Graph go, for the officers.
+func (c *File) endpointsText() string {
+	text := fmt.Sprintf("sign-in %s, Graph %s", c.Authority, c.Graph)
+	if c.CA != "" {
+		text += ", trusting only the CA in " + c.CA
+	}
+	return text
+}
+
+// endpointsDeviation is what config check, the officers' first screen and
+// the report say of endpoints that are no Microsoft cloud's ("" for a
+// Microsoft cloud).
+func (c *File) endpointsDeviation() string {
+	if c.Cloud != custom {
+		return ""
+	}
+	return "sign-in and Graph are NOT a Microsoft cloud's (cloud \"custom\": an emulator, for rehearsals and tests): " +
+		c.endpointsText()
 }
 
 // duplicateAccount is an account accounts names twice (or empty), or "".
@@ -187,12 +271,16 @@ func duplicateAccount(accounts []Account) string {
 }
 
 // SignInDeviations are what the report records about how the ceremony
-// signed in to Graph.
+// signed in to Graph: endpoints that are no Microsoft cloud's, a secret.
 func (c *File) SignInDeviations() []string {
-	if c.Auth == enroll.SignInSecret {
-		return []string{enroll.SecretDeviation}
+	var out []string
+	if d := c.endpointsDeviation(); d != "" {
+		out = append(out, d)
 	}
-	return nil
+	if c.Auth == enroll.SignInSecret {
+		out = append(out, enroll.SecretDeviation)
+	}
+	return out
 }
 
 // LoadIntervals reads only rotation_interval and health_interval from the

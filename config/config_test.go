@@ -149,3 +149,67 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		}
 	}
 }
+
+// Issue 23 §3: the config names a Microsoft cloud, and each resolves to its
+// documented endpoints (enroll.Cloud); endpoints of any other host (the
+// Graph emulator) are possible only as "cloud": "custom", and config check
+// shows them as a deviation, which the report records too. The keys of
+// earlier configs are refused with the exact keys that replace them.
+func TestCloudAndRedirectedEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	base := `"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000",
+		"account": "bg1@contoso.onmicrosoft.com", "officer_a": "A", "officer_b": "B", "out_dir": "` + filepath.Join(dir, "out") + `",
+		"software_key": "` + filepath.Join(dir, "sw.key") + `"`
+	for _, tc := range []struct{ cloud, authority, graph string }{
+		{``, "https://login.microsoftonline.com/", "https://graph.microsoft.com"},
+		{`"cloud": "usgov",`, "https://login.microsoftonline.us/", "https://graph.microsoft.us"},
+		{`"cloud": "usgovdod",`, "https://login.microsoftonline.us/", "https://dod-graph.microsoft.us"},
+		{`"cloud": "china",`, "https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
+	} {
+		c, err := Load(writeFile(t, `{`+tc.cloud+base+`}`))
+		if err != nil || c.Authority != tc.authority || c.Graph != tc.graph || c.CA != "" || c.SignInDeviations() != nil {
+			t.Errorf("%s: %+v %v", tc.cloud, c, err)
+			continue
+		}
+		var out strings.Builder
+		if _, _, err := c.Check(&out, time.Now()); err != nil || !strings.Contains(out.String(), tc.graph) || strings.Contains(out.String(), "DEVIATION") {
+			t.Errorf("%s: config check %v\n%s", tc.cloud, err, out.String())
+		}
+	}
+	ca := filepath.Join(dir, "emulator-ca.pem")
+	os.WriteFile(ca, []byte("a CA"), 0o600)
+	for _, tc := range []struct{ body, want string }{
+		{`"authority": "https://emu.example:8443/", "graph": "https://emu.example:8443", "ca": "` + ca + `",`,
+			`"cloud": "custom", "endpoints": {"authority": "https://emu.example:8443/", "graph": "https://emu.example:8443", "ca": "` + ca + `"}`},
+		{`"graph": "https://graph.example",`, `"cloud": "custom", "endpoints": {"authority": "", "graph": "https://graph.example", "ca": ""}`},
+		{`"cloud": "azurestack",`, "global, usgov, usgovdod or china"},
+		{`"cloud": "custom",`, `"cloud": "custom" needs "endpoints"`},
+		{`"cloud": "custom", "endpoints": {"authority": "http://emu/", "graph": "https://emu"},`, `"cloud": "custom" needs "endpoints"`},
+		{`"endpoints": {"authority": "https://emu/", "graph": "https://emu"},`, `"endpoints" is for "cloud": "custom" only`},
+	} {
+		if _, err := Load(writeFile(t, `{`+tc.body+base+`}`)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	c, err := Load(writeFile(t, `{"cloud": "custom", "endpoints": {"authority": "https://emu.example:8443/", "graph": "https://emu.example:8444", "ca": "`+
+		ca+`"},`+base+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, _, err := c.Check(&out, time.Now()); err != nil {
+		t.Fatalf("a custom cloud is possible: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"DEVIATION", "NOT a Microsoft cloud's", "sign-in https://emu.example:8443/", "Graph https://emu.example:8444", ca} {
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), want) {
+			t.Errorf("config check does not show %q:\n%s", want, out.String())
+		}
+	}
+	if d := c.SignInDeviations(); len(d) != 1 || !strings.Contains(d[0], "https://emu.example:8444") {
+		t.Errorf("the report's deviations: %q", d)
+	}
+	os.Remove(ca)
+	if _, _, err := c.Check(io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), "endpoints: ca") {
+		t.Errorf("a missing emulator CA: %v", err)
+	}
+}

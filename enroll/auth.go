@@ -22,8 +22,66 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// graphScope is the scope every Graph token is requested for.
+// graphScope is the scope a Graph token of the global cloud is requested
+// for; the Graph emulator stands in for that cloud and takes it too.
 const graphScope = "https://graph.microsoft.com/.default"
+
+// microsoftCloud is where one of Microsoft's clouds signs in and serves Graph.
+type microsoftCloud struct{ authority, graph string }
+
+// clouds are Microsoft's clouds by the name a config gives them. The
+// authority hosts are azidentity's (github.com/Azure/azure-sdk-for-go,
+// sdk/azcore/cloud/cloud.go: AzurePublic, AzureGovernment, AzureChina);
+// the Graph roots are Microsoft's "Microsoft Graph national cloud
+// deployments" (https://learn.microsoft.com/graph/deployments, "Microsoft
+// Graph and Graph Explorer service root endpoints": global, US Government
+// L4, US Government L5 (DOD), China operated by 21Vianet), whose "App
+// registration and token service root endpoints" give the same authorities.
+var clouds = map[string]microsoftCloud{
+	"global":   {"https://login.microsoftonline.com/", "https://graph.microsoft.com"},
+	"usgov":    {"https://login.microsoftonline.us/", "https://graph.microsoft.us"},
+	"usgovdod": {"https://login.microsoftonline.us/", "https://dod-graph.microsoft.us"},
+	"china":    {"https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
+}
+
+// Cloud returns the sign-in authority host and the Graph root of one of
+// Microsoft's clouds by name: global (also ""), usgov (US Government L4:
+// GCC High), usgovdod (US Government L5: DoD) or china (21Vianet).
+func Cloud(name string) (authority, graph string, err error) {
+	if name == "" {
+		name = "global"
+	}
+	c, ok := clouds[name]
+	if !ok {
+		return "", "", fmt.Errorf("cloud %q is not one of Microsoft's clouds: say global, usgov, usgovdod or china", name)
+	}
+	return c.authority, c.graph, nil
+}
+
+// scopeFor is the scope a token for the Graph at root is requested for.
+// A national cloud's Graph takes only its own domain ("Access national
+// cloud deployments with the Microsoft Graph SDKs", Permission scopes:
+// https://learn.microsoft.com/graph/sdks/national-clouds); any other root
+// (the emulator) is taken as the global cloud's stand-in.
+func scopeFor(root string) string {
+	for _, c := range clouds {
+		if strings.TrimSuffix(root, "/") == c.graph {
+			return c.graph + "/.default"
+		}
+	}
+	return graphScope
+}
+
+// isMicrosoftAuthority says whether host is the authority of one of
+// Microsoft's clouds (instance discovery stays on for it).
+func isMicrosoftAuthority(host string) bool {
+	for _, c := range clouds {
+		if host == c.authority || host+"/" == c.authority {
+			return true
+		}
+	}
+	return false
+}
 
 // Sign-in modes.
 const (
@@ -51,8 +109,9 @@ type AuthConfig struct {
 	// SecretFile holds the client secret for SignInSecret; without it the
 	// secret comes from the SecretEnv variable. Never a command-line value.
 	SecretFile string
-	// AuthorityHost overrides https://login.microsoftonline.com/ (the
-	// emulator); instance discovery is then off.
+	// AuthorityHost overrides https://login.microsoftonline.com/: a
+	// national cloud's (Cloud), or another (the emulator), for which
+	// instance discovery is then off.
 	AuthorityHost string
 	// HTTPClient carries the sign-in requests (the emulator's trusted CA).
 	HTTPClient *http.Client
@@ -70,7 +129,7 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 	disableDiscovery := false
 	if cfg.AuthorityHost != "" {
 		opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost}
-		disableDiscovery = true
+		disableDiscovery = !isMicrosoftAuthority(cfg.AuthorityHost)
 	}
 	if cfg.HTTPClient != nil {
 		opts.Transport = cfg.HTTPClient
@@ -140,8 +199,8 @@ var ErrInsufficientAccess = errors.New("the signed-in principal cannot manage th
 // carries UserAuthenticationMethod.ReadWrite.All or
 // UserAuthMethod-Passkey.ReadWrite.All, and in delegated use the Privileged
 // Authentication Administrator role. The error says exactly what is missing.
-func checkAccess(ctx context.Context, cred azcore.TokenCredential) (*access, error) {
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
+func checkAccess(ctx context.Context, cred azcore.TokenCredential, scope string) (*access, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
 		return nil, signInError(err)
 	}
@@ -240,7 +299,8 @@ func readSecret(path string) (string, error) {
 }
 
 // Connect signs in as a says and returns the Graph client of root (default
-// DefaultRoot). With caFile, sign-in and Graph trust that CA alone (the
+// DefaultRoot); notice hears first when sign-in or Graph is no Microsoft
+// cloud's (the emulator). With caFile, sign-in and Graph trust that CA alone (the
 // emulator's). With write, it first checks that the principal may write
 // authentication methods (checkAccess) and tells notice who signed in;
 // notice also shows the device code when a has no prompt of its own.
@@ -259,12 +319,16 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 	if a.DeviceCodePrompt == nil {
 		a.DeviceCodePrompt = func(m string) { fmt.Fprintln(notice, m) }
 	}
+	if redirected(a.AuthorityHost, root) {
+		fmt.Fprintf(notice, "DEVIATION: sign-in (%s) and Graph (%s) are NOT a Microsoft cloud's: "+
+			"an emulator, for rehearsals and tests\n", a.AuthorityHost, orDefaultRoot(root))
+	}
 	cred, err := NewCredential(a)
 	if err != nil {
 		return nil, err
 	}
 	if write {
-		acc, err := checkAccess(ctx, cred)
+		acc, err := checkAccess(ctx, cred, scopeFor(orDefaultRoot(root)))
 		if err != nil {
 			return nil, err
 		}
@@ -275,4 +339,20 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 		fmt.Fprintf(notice, "Signed in as %s (%s)\n", acc.Principal, kind)
 	}
 	return New(cred, Options{Root: root, HTTPClient: a.HTTPClient})
+}
+
+// redirected says whether the authority host or the Graph root ("" for
+// the global cloud's) is no Microsoft cloud's.
+func redirected(authority, root string) bool {
+	root = orDefaultRoot(root)
+	return (scopeFor(root) == graphScope && strings.TrimSuffix(root, "/") != DefaultRoot) ||
+		(authority != "" && !isMicrosoftAuthority(authority))
+}
+
+// orDefaultRoot is root, or DefaultRoot when it is empty.
+func orDefaultRoot(root string) string {
+	if root == "" {
+		return DefaultRoot
+	}
+	return root
 }

@@ -70,7 +70,7 @@ func New(cred azcore.TokenCredential, opts Options) (*Client, error) {
 	if err != nil || u.Scheme != "https" {
 		return nil, fmt.Errorf("graph root %q must be an https URL", opts.Root)
 	}
-	auth, err := azauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{graphScope}, []string{u.Hostname()})
+	auth, err := azauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{scopeFor(opts.Root)}, []string{u.Hostname()})
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,13 @@
 package enroll
 
+import (
+	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
 // CheckAccess lets the external tests judge the access check on its own,
 // before any sign-in writes: it is not part of the package's API.
-var CheckAccess = checkAccess
+func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*access, error) {
+	return checkAccess(ctx, cred, graphScope)
+}

@@ -39,7 +39,7 @@ type Prompter interface {
 
 // ErrAbandoned is returned when an officer declines: the journal stays and
 // the ceremony can be resumed.
-var ErrAbandoned = errors.New("the ceremony was stopped by an officer; resume it from the journal")
+var ErrAbandoned = errors.New("the ceremony was stopped by an officer; nothing recorded is lost")
 
 // SplitPIN asks officer a, then officer b, for their halves of key slot's
 // PIN and returns the PIN joined (a's half first). The halves are zeroed

@@ -88,11 +88,12 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		}
 	}
 	// The same policy and verifier as the connected ceremony: outside a
-	// rehearsal, a simkey is refused before any result is written.
+	// rehearsal, a simkey is refused before any result is written — by its
+	// getInfo AAGUID, before the key is reset (issue 23 §2).
 	jA, _ := ceremony.CreateJournal(filepath.Join(dir, "a.journal"), time.Now)
 	defer jA.Close()
 	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now(), io.Discard); err == nil ||
-		!strings.Contains(err.Error(), "TEST attestation root") {
+		!strings.Contains(err.Error(), "a keyceremony simkey (a virtual key, allowed in a rehearsal only)") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
 	}
 	// Interrupted after key 1, then resumed from the journal: key 1's

@@ -105,7 +105,8 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
 				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN]},
+				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
+				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)},
 				j, s.devices, s.graph, p)
 		}
 		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, "\n  "), nil, build, func(r *ceremony.Result) string {

@@ -222,7 +222,7 @@ func (m model) View() string {
 		b.WriteString(dimStyle.Render("Press any key to leave."))
 		return b.String() // any key leaves: no Ctrl-C line
 	case m.askQuit:
-		b.WriteString(warnStyle.Render("Abandon the ceremony? The journal stays and it can be resumed. [y/n]") + "\n")
+		b.WriteString(warnStyle.Render("Abandon the ceremony? What is done stays recorded in the journal. [y/n]") + "\n")
 	case m.current != nil:
 		switch m.current.kind {
 		case reqInstruct:

@@ -18,9 +18,9 @@ import (
 // officers run it: the built binary at an 80×24 terminal under tmux, a
 // config file, certificate sign-in to the Graph emulator over TLS trusting
 // its CA, two keys at fixed addresses. It signs in, audits the posture,
-// prepares key 1 with the officers' PIN halves, and then refuses its
-// credential: a simkey's TEST attestation root is trusted in a rehearsal
-// only, never in a real ceremony. Nothing is registered in the tenant;
+// and refuses key 1 by its getInfo AAGUID before anything is done to it
+// (issue 23 §2): a simkey is allowed in a rehearsal only, never in a real
+// ceremony; no PIN half is asked. Nothing is registered in the tenant;
 // the screen says why and names the journal with the command that
 // resumes; no line is wider than the terminal, no PIN half is ever on
 // screen, and the process exits 2 (it could not run: the key is not one
@@ -34,14 +34,25 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	}
 	// The day before: the config checks out, and checking it signs in to
 	// nothing and creates no workstation key.
-	if code, out, errOut := runCLI(t, "config", "check", cfgPath); code != 0 || !strings.Contains(out, "Ready.") {
+	// It names the emulator's endpoints, which are no Microsoft cloud's
+	// (issue 23 §3).
+	code, out, errOut := runCLI(t, "config", "check", cfgPath)
+	if flat := strings.Join(strings.Fields(out), " "); code != 0 || !strings.Contains(out, "Ready.") ||
+		!strings.Contains(flat, "DEVIATION sign-in and Graph are NOT a Microsoft cloud's") || !strings.Contains(flat, "Graph "+ten.Emu.URL()) {
 		t.Fatalf("config check: %d\n%s\n%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfgPath), "workstation.key")); err == nil {
 		t.Fatal("config check created the workstation key")
 	}
 	bin := buildBinary(t)
-	stopped, _ := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
+	stopped, firstSeen := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
+	// The officers confirmed the start with the emulator's endpoints in
+	// view, named as a deviation (issue 23 §3).
+	if all := strings.Join(strings.Fields(strings.Join(firstSeen, "\n")), " "); !strings.Contains(all, "start the ceremony") ||
+		!strings.Contains(all, "DEVIATION, the report records it: sign-in and Graph are NOT a Microsoft cloud's") ||
+		strings.Contains(all, "type your half") || strings.Contains(all, "reset key 1") {
+		t.Fatalf("something was done to a key the policy refuses:\n%s", all)
+	}
 	flat := strings.Join(strings.Fields(stopped), " ")
 	joined := strings.Join(strings.Fields(stopped), "") // a long path may wrap anywhere
 	if !strings.Contains(flat, "simkey") || !strings.Contains(flat, "rehearsal") ||
@@ -61,9 +72,9 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 	}
 	// Run again without --resume: refused before any sign-in, saying how
 	// to resume, the journal untouched. Then
-	// resume as the screen said: the journal is read, key 1's PIN is not
-	// set again (it is asked for as "the PIN set earlier"), and the same
-	// refusal stops it, still with nothing registered.
+	// resume as the screen said: the journal is read (the start is not
+	// confirmed again), the same key is refused again untouched, still with
+	// nothing registered.
 	kept, _ := os.ReadFile(journal)
 	_, again := tmuxRun(t, bin+" ceremony --config "+cfgPath+"; echo EXIT=$?; sleep 60", 80, 24)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !strings.Contains(again(), "EXIT="); {
@@ -77,8 +88,8 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 		t.Fatal("a refused second run changed the journal")
 	}
 	resumed, resumedSeen := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath+" --resume "+journal)
-	if !strings.Contains(strings.Join(strings.Fields(resumed), " "), "simkey") || !strings.Contains(strings.Join(resumedSeen, "\n"), "the PIN set earlier") ||
-		strings.Contains(strings.Join(resumedSeen, "\n"), "of the new PIN") {
+	if all := strings.Join(strings.Fields(strings.Join(resumedSeen, "\n")), " "); !strings.Contains(strings.Join(strings.Fields(resumed), " "), "simkey") ||
+		strings.Contains(all, "start the ceremony") || strings.Contains(all, "type your half") {
 		t.Fatalf("the resumed ceremony did not pick up where it stopped:\n%s", strings.Join(resumedSeen, "\n----\n"))
 	}
 	if after, _ := ten.Client.ListFIDO2(ctx, user.ID); len(after) != len(before) {
@@ -188,7 +199,7 @@ func realSitting(t *testing.T, accounts int) (ten *emulated.Tenant, user *enroll
 	cfg := fmt.Sprintf(`{
 	// the emulated tenant, reached as a real one is: certificate sign-in over TLS
 	"tenant_id": %q, "client_id": %q, "auth": "certificate", "certificate": %q,
-	"authority": %q, "graph": %q, "ca": %q,
+	"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q},
 	%s, "officer_a": "Alice Example", "officer_b": "Bob Example",
 	"reset": false, "retire": false, "out_dir": %q,
 	"software_key": %q, "devices": [%s]
@@ -262,8 +273,9 @@ func TestRealSittingOfTwoAccountsUnderTmux(t *testing.T) {
 	if strings.Contains(stopped, "Nothing is lost") { // a journal that failed loses its last line (issue 23 §4)
 		t.Fatalf("the stop screen promises what it cannot know:\n%s", stopped)
 	}
-	all := strings.Join(seen, "\n")
-	for _, want := range []string{"Preflight breakglass1@contoso.onmicrosoft.com: 0 posture", "Preflight breakglass2@contoso.onmicrosoft.com: 0 posture"} {
+	all := strings.Join(strings.Fields(strings.Join(seen, "\n")), " ")
+	for _, want := range []string{"Preflight breakglass1@contoso.onmicrosoft.com: 0 posture", "Preflight breakglass2@contoso.onmicrosoft.com: 0 posture",
+		"start the ceremony for breakglass1"} {
 		if !strings.Contains(all, want) {
 			t.Fatalf("no %q before the first key:\n%s", want, all)
 		}
@@ -272,7 +284,8 @@ func TestRealSittingOfTwoAccountsUnderTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, again := driveRefusedCeremony(t, bin+" ceremony --config "+cfgPath)
-	if all := strings.Join(again, "\n"); !strings.Contains(all, "the PIN set earlier") {
+	if all := strings.Join(strings.Fields(strings.Join(again, "\n")), " "); strings.Contains(all, "start the ceremony for breakglass1") ||
+		!strings.Contains(all, "simkey") {
 		t.Fatalf("the same command again did not resume the first account:\n%s", all)
 	}
 }

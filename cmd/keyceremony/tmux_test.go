@@ -172,14 +172,16 @@ func buildBinary(t *testing.T) string {
 // stack trace anywhere on the screen.
 func TestTUIDeclineStopsCleanlyUnderTmux(t *testing.T) {
 	outDir := filepath.Join(t.TempDir(), "out")
-	declineUnderTmux(t, buildBinary(t)+" rehearse --out "+outDir, filepath.Join(outDir, "journal.jsonl"))
+	// A rehearsal cannot be resumed: the stop says what to do instead.
+	declineUnderTmux(t, buildBinary(t)+" rehearse --out "+outDir, filepath.Join(outDir, "journal.jsonl"),
+		"Arehearsalisnotresumed", "keyceremonyrehearse--outNEW_DIR")
 }
 
 // declineUnderTmux runs cmdline at 80×24, goes through its instructions,
 // answers n to the first confirmation and fails unless the stop screen
-// says an officer stopped it and holds onStop (whitespace taken out: a
+// says an officer stopped it and holds each onStop (whitespace taken out: a
 // long path may wrap anywhere), and the process then exits 1.
-func declineUnderTmux(t *testing.T, cmdline, onStop string) {
+func declineUnderTmux(t *testing.T, cmdline string, onStop ...string) {
 	t.Helper()
 	send, screen := tmuxRun(t, cmdline+"; echo EXIT=$?; sleep 60", 80, 24)
 	declined, stopped := false, false
@@ -194,7 +196,7 @@ func declineUnderTmux(t *testing.T, cmdline, onStop string) {
 			return
 		case strings.Contains(s, "STOPPED"):
 			flat, joined := strings.Join(strings.Fields(s), " "), strings.Join(strings.Fields(s), "")
-			if !strings.Contains(flat, "stopped by an officer") || !strings.Contains(joined, onStop) {
+			if !strings.Contains(flat, "stopped by an officer") || slices.ContainsFunc(onStop, func(w string) bool { return !strings.Contains(joined, w) }) {
 				t.Fatalf("the stop screen does not say who stopped it, or lacks %q:\n%s", onStop, s)
 			}
 			stopped = true

@@ -963,3 +963,197 @@ func journalDone(t *testing.T, path, step string) (ceremony.Entry, bool) {
 	}
 	return ceremony.Entry{}, false
 }
+
+// feitianBioPass is the AAGUID of the Feitian BioPass FIDO2 Authenticator
+// (FIDO MDS3 blob no. 9, attest/testdata/mds/webauthn4j-blob-no9.jwt): a
+// real model, on no allowlist of keyceremony's.
+const feitianBioPass = "77010bd7-212a-4fc9-b236-d2ca5e9d4084"
+
+// Issue 23 §2: a key whose getInfo AAGUID the policy would refuse (someone's
+// personal key, holding its PIN and a credential) is named and sent back
+// before anything is done to it; the officers plug in another key, and the
+// ceremony goes on with that one. Afterwards the refused key still opens
+// with its own PIN and still holds its credential.
+func TestKeyOffTheAllowlistIsRefusedUntouched(t *testing.T) {
+	b := newBench(t)
+	aaguid, _ := ctap.ParseAAGUID(feitianBioPass)
+	personal, err := simkey.New(simkey.Config{AAGUID: aaguid, TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := ctap.NewClient(personal, ctap.Options{})
+	own := []byte("271828")
+	if err := c.SetPIN(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.GetPINToken(ctx, own, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "github.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := c.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: make([]byte, 32), RP: ctap.RelyingParty{ID: "github.com"},
+		User: ctap.User{ID: []byte("me"), Name: "me"}, ResidentKey: true, Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, _ := ctap.ParseAuthData(mc.AuthData)
+	allowed := b.devices.Key(1)
+	b.devices.Swap(1, personal)
+	p := rehearsal.NewPrompter(b.devices, nil)
+	p.Removed = func(slot int) {
+		if slot == 1 {
+			b.devices.Swap(1, allowed) // the officers find an allowed key
+		}
+	}
+	res, err := b.engineWith(nil, false, nil, p).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Key 1 is a key of a model the policy and the MDS blob do not name (AAGUID " + feitianBioPass + "): not on the policy's allowlist"
+	if !slices.ContainsFunc(p.Asked, func(s string) bool { return strings.Contains(s, want) }) {
+		t.Fatalf("the refused key was not named: %q", p.Asked)
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	if en, ok := journalDone(t, b.journal, "key1/refused"); ok || en.Step != "" {
+		t.Fatalf("the refusal is recorded as a step done: %+v", en)
+	}
+	entries, _ := ceremony.ReadJournal(b.journal)
+	if !slices.ContainsFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/refused" && e.Data["aaguid"] == feitianBioPass }) {
+		t.Fatal("the journal does not record the key sent back")
+	}
+	// The personal key is as it was: its PIN opens it (no retry spent),
+	// and its credential is still there.
+	b.devices.Swap(1, personal)
+	b.devices.Plug(1)
+	c = ctap.NewClient(personal, ctap.Options{})
+	if n, _, err := c.PINRetries(ctx); err != nil || n != 8 {
+		t.Fatalf("PIN retries %d %v", n, err)
+	}
+	if _, err := c.GetPINToken(ctx, own, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "github.com"}); err != nil {
+		t.Fatalf("the refused key no longer opens with its own PIN: %v", err)
+	}
+	up := false
+	if _, err := c.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: "github.com", ClientDataHash: make([]byte, 32),
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}, UserPresence: &up}); err != nil {
+		t.Fatalf("the refused key lost its credential: %v", err)
+	}
+}
+
+// Issue 23 §2: a key whose attestation is refused (here: a verifier that
+// trusts no root for it, though its getInfo model is allowed) stops the
+// ceremony with "replace key 1 with an allowed key", the journal marks it
+// void, and the resume asks for a new key for the slot — reset, PIN,
+// credential all anew — instead of repeating the refusal.
+func TestAttestationRefusalVoidsTheKeyAndResumeAsksForANewOne(t *testing.T) {
+	b := newBench(t)
+	pol, _ := attest.LoadPolicy("")
+	untrusting := &attest.Verifier{Policy: pol, Rehearsal: true, RehearsalModel: rehearsal.Verifier(pol).RehearsalModel}
+	_, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Verifier = untrusting }, b.prompter).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "replace key 1 with an allowed key") {
+		t.Fatalf("refusal: %v", err)
+	}
+	entries, _ := ceremony.ReadJournal(b.journal)
+	if !slices.ContainsFunc(entries, func(e ceremony.Entry) bool { return e.Step == "key1/void" }) {
+		t.Fatal("the journal does not mark the refused key void")
+	}
+	if len(b.methods()) != 1 {
+		t.Fatalf("methods after the refusal: %v", b.methods())
+	}
+	void := b.devices.Key(1)
+	fresh, _ := simkey.New(simkey.Config{TouchDelay: time.Millisecond})
+	b.devices.Swap(1, fresh)
+	p := rehearsal.NewPrompter(b.devices, nil)
+	res, err := b.engineWith(nil, true, nil, p).Run(context.Background())
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if !slices.ContainsFunc(p.Asked, func(s string) bool { return strings.Contains(s, "insert key 1") }) {
+		t.Fatalf("the resume did not ask for a key for slot 1: %q", p.Asked)
+	}
+	if _, ok := journalDone(t, b.journal, "key1.2/reset"); !ok {
+		t.Fatal("the new key of slot 1 was not reset as a key of its own")
+	}
+	r, _ := report.Parse(mustRead(t, filepath.Join(res.Dir, report.FileReport)))
+	if len(r.Keys) != 2 || r.Keys[0].Slot != 1 {
+		t.Fatalf("report keys %+v", r.Keys)
+	}
+	// The new key holds slot 1's credential; the void key does not.
+	id, _ := base64.RawURLEncoding.DecodeString(r.Keys[0].CredentialID)
+	up := false
+	probe := ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: make([]byte, 32),
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: id}}, UserPresence: &up}
+	b.devices.Swap(1, void)
+	b.devices.Plug(1)
+	if _, err := ctap.NewClient(void, ctap.Options{}).GetAssertion(context.Background(), probe); !errors.Is(err, ctap.ErrNoCredentials) {
+		t.Fatalf("the void key answers for slot 1's credential: %v", err)
+	}
+}
+
+// Issue 23 §3: a ceremony run against the Graph emulator shows the officers
+// where sign-in and Graph go before they confirm the start — a deviation,
+// as the emulator is no Microsoft cloud — and its signed report records
+// the endpoints as a deviation.
+func TestEmulatorEndpointsShownAndReported(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env, err := rehearsal.Setup(ctx, dir, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	p := rehearsal.NewPrompter(env.Devices, nil)
+	var beforeStart string
+	p.Decline = func(_, action string) bool {
+		if strings.HasPrefix(action, "start the ceremony") && beforeStart == "" {
+			beforeStart = action
+		}
+		return false
+	}
+	res, err := env.RunCeremony(ctx, p, filepath.Join(dir, "report"), report.Tool{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := env.Tenant.Emu.URL()
+	for _, want := range []string{"(sign-in " + url + "/, Graph " + url, "DEVIATION, the report records it: sign-in and Graph are NOT a Microsoft cloud's"} {
+		if !strings.Contains(beforeStart, want) {
+			t.Errorf("before the start, the officers were not shown %q:\n%s", want, beforeStart)
+		}
+	}
+	r, err := report.Parse(mustRead(t, filepath.Join(res.Dir, report.FileReport)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(r.Deviations, func(d string) bool {
+		return strings.Contains(d, "NOT a Microsoft cloud's") && strings.Contains(d, "Graph "+url)
+	}) {
+		t.Fatalf("the report does not record the endpoints: %q", r.Deviations)
+	}
+}
+
+// Issue 23, "Also found": a rehearsal cannot be resumed (its virtual keys
+// and emulated tenant lived in the run that stopped), so its stop never
+// says "resume": run over the folder of a stopped rehearsal, it says
+// exactly what to do instead, and leaves that journal as it was.
+func TestStoppedRehearsalSaysHowToRehearseAgain(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.jsonl")
+	kept := []byte(`{"step":"preflight","phase":"begin"}` + "\n")
+	if err := os.WriteFile(journal, kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := rehearsal.RunSitting(context.Background(), &out, rehearsal.SittingOptions{Dir: dir, Accounts: 1, Headless: true,
+		Tool: report.Tool{Version: "test"}})
+	if err == nil || !strings.Contains(err.Error(), "A rehearsal is not resumed") ||
+		!strings.Contains(err.Error(), "keyceremony rehearse --out NEW_DIR") || strings.Contains(err.Error(), "resume it") {
+		t.Fatalf("over a stopped rehearsal: %v", err)
+	}
+	if now, _ := os.ReadFile(journal); !bytes.Equal(now, kept) {
+		t.Fatal("the stopped rehearsal's journal was changed")
+	}
+	if strings.Contains(officer.ErrAbandoned.Error(), "resume") {
+		t.Fatalf("an officer's stop promises a resume a rehearsal cannot give: %v", officer.ErrAbandoned)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -145,6 +146,12 @@ func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 	st := e.Tenant.Emu.Snapshot()
 	cfg := ceremony.Config{Account: e.UPN, TenantID: st.TenantID, Domain: st.Domain, OfficerA: OfficerA, OfficerB: OfficerB,
 		Keys: 2, Reset: true, Retire: true, Verifier: e.Verifier, Rehearsal: true, Signer: e.Signer, Tool: tool, Hostname: host, OutDir: outDir}
+	// The emulator is no Microsoft cloud: the officers see where sign-in
+	// and Graph go, and the report records it (issue 23 §3).
+	url := e.Tenant.Emu.URL()
+	cfg.Endpoints = fmt.Sprintf("sign-in %s/, Graph %s, trusting only the emulator's CA", url, url)
+	cfg.Deviations = append(cfg.Deviations,
+		"sign-in and Graph are NOT a Microsoft cloud's (the local Graph emulator, a rehearsal): "+cfg.Endpoints)
 	if e.GeneratedPIN {
 		cfg.GeneratedPIN, cfg.PrintHalf = true, envelope.Folder(filepath.Join(outDir, "envelopes"))
 	}

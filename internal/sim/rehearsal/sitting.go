@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,6 +73,13 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			accounts[i].OutDir = filepath.Join(o.Dir, accounts[i].UPN)
 		}
 	}
+	// A rehearsal's virtual keys and emulated tenant live in this process
+	// only: a stopped rehearsal cannot be resumed, and its stop says what
+	// to do instead of "resume" (issue 23, "Also found").
+	notResumed := func(journal string) string {
+		return "A rehearsal is not resumed: its virtual keys and emulated tenant lived only in that run. " +
+			"Its journal is kept for reading: " + journal + ". Rehearse again from the start: keyceremony rehearse --out NEW_DIR"
+	}
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
 	summary, err := ceremony.RunSitting(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if len(others) > 0 { // the next account's own keys
@@ -83,7 +91,9 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			return nil, err
 		}
 		j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
-		if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s already holds a rehearsal that stopped. %s", a.OutDir, notResumed(a.JournalPath()))
+		} else if err != nil {
 			return nil, err
 		}
 		defer j.Close()
@@ -92,7 +102,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		var res *ceremony.Result
 		if useTUI {
 			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
-				"The rehearsal journal is kept: "+a.JournalPath(), acting(env),
+				notResumed(a.JournalPath()), acting(env),
 				func(p officer.Prompter) (*ceremony.Engine, error) {
 					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
 				},
@@ -106,7 +116,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w (journal: %s)", err, a.JournalPath())
+			return nil, fmt.Errorf("%w\n%s", err, notResumed(a.JournalPath()))
 		}
 		if len(accounts) > 1 {
 			fmt.Fprintf(out, "%s:\n", a.UPN)
