@@ -69,17 +69,17 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p[0] == "users" && len(p) == 2 && r.Method == http.MethodGet:
 		if require(w, c, permUserRead...) {
-			e.getUser(w, p[1])
+			e.getUser(w, r, p[1])
 		}
 	case p[0] == "users" && len(p) >= 4 && p[2] == "authentication" && p[3] == "fido2Methods":
 		e.fido2(w, r, c, p[1], p[4:], beta)
 	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, p[1])
+			e.transitiveMemberOf(w, r, p[1])
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
-			e.listAllMethods(w, p[1])
+			e.listAllMethods(w, r, p[1])
 		}
 	case len(p) == 3 && p[0] == "roleManagement" && p[1] == "directory" && r.Method == http.MethodGet:
 		if require(w, c, permRoleRead...) {
@@ -87,7 +87,7 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		}
 	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
-			e.caPolicies(w)
+			e.caPolicies(w, r)
 		}
 	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" && p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
@@ -121,21 +121,38 @@ func userNotFound(w http.ResponseWriter, key string) {
 	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
 }
 
-func (e *Emulator) getUser(w http.ResponseWriter, key string) {
+func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
 	u := e.userLocked(key)
-	var out map[string]any
+	var full map[string]any
 	if u != nil {
-		b, _ := json.Marshal(u)
-		_ = json.Unmarshal(b, &out)
-		out["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users/$entity"
+		full = userJSON(u)
 	}
 	e.mu.Unlock()
 	if u == nil {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
 		return
 	}
+	sel := selected(r.URL.Query())
+	out := userView(full, sel)
+	out["@odata.context"] = odataContext(r, "users/$entity", sel)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// userJSON is every property the emulator holds of a user, in Graph's names.
+func userJSON(u *User) map[string]any {
+	out := map[string]any{}
+	for k, v := range u.Extra {
+		out[k] = v
+	}
+	b, _ := json.Marshal(u)
+	var typed map[string]any
+	_ = json.Unmarshal(b, &typed)
+	delete(typed, "extra")
+	for k, v := range typed {
+		out[k] = v
+	}
+	return out
 }
 
 // methodJSON renders a stored method as Graph's fido2AuthenticationMethod.
@@ -189,12 +206,12 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
 		e.mu.Lock()
-		list := []any{}
+		list := []map[string]any{}
 		for _, m := range e.st.Methods[u.ID] {
 			list = append(list, methodJSON(m))
 		}
 		e.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": graphRoot(beta) + "/$metadata#users('" + u.ID + "')/authentication/fido2Methods", "value": list})
+		page(w, r, "users('"+u.ID+"')/authentication/fido2Methods", list, pageOther)
 	case len(rest) == 0 && r.Method == http.MethodPost:
 		e.register(w, r, u, beta)
 	case len(rest) == 1 && reCreationOptions.MatchString(rest[0]) && r.Method == http.MethodGet:
@@ -531,22 +548,29 @@ func attestationCertDER(attestationObject []byte) []byte {
 	return o.AttStmt.X5C[0]
 }
 
-func (e *Emulator) listAllMethods(w http.ResponseWriter, key string) {
+func (e *Emulator) listAllMethods(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	u := e.userLocked(key)
+	list := []map[string]any{}
+	if u != nil {
+		for _, m := range e.st.OtherMethods[u.ID] {
+			item := map[string]any{}
+			for k, v := range m.Extra {
+				item[k] = v
+			}
+			item["@odata.type"], item["id"] = m.ODataType, m.ID
+			list = append(list, item)
+		}
+		for _, m := range e.st.Methods[u.ID] {
+			list = append(list, methodJSON(m))
+		}
+	}
+	e.mu.Unlock()
 	if u == nil {
 		userNotFound(w, key)
 		return
 	}
-	list := []any{}
-	for _, m := range e.st.OtherMethods[u.ID] {
-		list = append(list, map[string]any{"@odata.type": m.ODataType, "id": m.ID})
-	}
-	for _, m := range e.st.Methods[u.ID] {
-		list = append(list, methodJSON(m))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	page(w, r, "users('"+u.ID+"')/authentication/methods", list, pageOther)
 }
 
 // filterID extracts "principalId eq '…'" or "userId eq '…'" from $filter.
@@ -560,8 +584,7 @@ func filterID(r *http.Request) string {
 func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 	id := filterID(r)
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	var list []any
+	list := []map[string]any{}
 	switch what {
 	case "roleAssignments":
 		for _, a := range e.st.RoleAssignments {
@@ -586,50 +609,81 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 				"directoryScopeId": s.DirectoryScopeID, "status": s.Status, "scheduleInfo": map[string]any{"expiration": exp}})
 		}
 	default:
+		e.mu.Unlock()
 		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported roleManagement request.")
 		return
 	}
-	if list == nil {
-		list = []any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	page(w, r, "roleManagement/directory/"+what, list, pageOther)
 }
 
-func (e *Emulator) caPolicies(w http.ResponseWriter) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
-	for _, p := range e.st.CAPolicies {
-		list = append(list, map[string]any{
-			"id": p.ID, "displayName": p.DisplayName, "state": p.State,
-			"conditions": map[string]any{"users": map[string]any{
-				"includeUsers": nz(p.IncludeUsers), "excludeUsers": nz(p.ExcludeUsers),
-				"includeGroups": nz(p.IncludeGroups), "excludeGroups": nz(p.ExcludeGroups),
-				"includeRoles": nz(p.IncludeRoles), "excludeRoles": nz(p.ExcludeRoles),
-			}},
-		})
+// caPolicyJSON renders a policy as Graph does: the whole policy as loaded
+// from a tenant (every condition, grant and session control), with the user
+// conditions the emulator's own fields hold written over it.
+func caPolicyJSON(p CAPolicy) map[string]any {
+	out := map[string]any{}
+	for k, v := range p.Raw {
+		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	cond, _ := out["conditions"].(map[string]any)
+	c := map[string]any{}
+	for k, v := range cond {
+		c[k] = v
+	}
+	users, _ := c["users"].(map[string]any)
+	u := map[string]any{}
+	for k, v := range users {
+		u[k] = v
+	}
+	u["includeUsers"], u["excludeUsers"] = nz(p.IncludeUsers), nz(p.ExcludeUsers)
+	u["includeGroups"], u["excludeGroups"] = nz(p.IncludeGroups), nz(p.ExcludeGroups)
+	u["includeRoles"], u["excludeRoles"] = nz(p.IncludeRoles), nz(p.ExcludeRoles)
+	c["users"] = u
+	out["conditions"] = c
+	out["id"], out["displayName"], out["state"] = p.ID, p.DisplayName, p.State
+	return out
+}
+
+func (e *Emulator) caPolicies(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	list := []map[string]any{}
+	for _, p := range e.st.CAPolicies {
+		list = append(list, caPolicyJSON(p))
+	}
+	e.mu.Unlock()
+	page(w, r, "identity/conditionalAccess/policies", list, pageOther)
 }
 
 // transitiveMemberOf lists the groups that hold the user, directly or
 // through nested groups (Graph: user transitiveMemberOf).
-func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	u := e.userLocked(key)
+	list := []map[string]any{}
+	if u != nil {
+		in := e.memberOfLocked(u.ID)
+		for _, g := range e.st.Groups {
+			if in[g.ID] {
+				list = append(list, groupJSON(g))
+			}
+		}
+	}
+	e.mu.Unlock()
 	if u == nil {
 		userNotFound(w, key)
 		return
 	}
-	in := e.memberOfLocked(u.ID)
-	list := []any{}
-	for _, g := range e.st.Groups {
-		if in[g.ID] {
-			list = append(list, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.DisplayName})
-		}
+	page(w, r, "directoryObjects", list, pageDirectory)
+}
+
+// groupJSON renders a group as Graph does (without its members).
+func groupJSON(g Group) map[string]any {
+	out := map[string]any{}
+	for k, v := range g.Extra {
+		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	out["@odata.type"], out["id"], out["displayName"] = "#microsoft.graph.group", g.ID, g.DisplayName
+	return out
 }
 
 // memberOfLocked is the set of the principal and every group that holds it,
@@ -749,30 +803,43 @@ func (e *Emulator) directoryAudits(w http.ResponseWriter, r *http.Request) {
 		target = m[1]
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
+	list := []map[string]any{}
 	for _, a := range e.st.DirectoryAudits {
 		if a.ActivityDateTime.Before(since) || (target != "" && !slices.Contains(a.TargetIDs, target)) {
 			continue
 		}
-		var targets []any
-		for _, id := range a.TargetIDs {
-			targets = append(targets, map[string]any{"id": id, "type": "User"})
-		}
-		initiator := map[string]any{}
-		if a.InitiatedByUPN != "" {
-			initiator["user"] = map[string]any{"userPrincipalName": a.InitiatedByUPN}
-		}
-		if a.InitiatedByApp != "" {
-			initiator["app"] = map[string]any{"displayName": a.InitiatedByApp}
-		}
-		list = append(list, map[string]any{"id": a.ID, "activityDateTime": a.ActivityDateTime.UTC().Format(time.RFC3339),
-			"activityDisplayName": a.ActivityDisplayName, "category": a.Category, "result": a.Result,
-			"initiatedBy": initiator, "targetResources": targets})
+		list = append(list, auditJSON(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	page(w, r, "auditLogs/directoryAudits", list, pageAudits)
 }
 
+// auditJSON renders an audit event as Graph does.
+func auditJSON(a DirectoryAudit) map[string]any {
+	out := map[string]any{}
+	for k, v := range a.Extra {
+		out[k] = v
+	}
+	targets := []any{}
+	for _, id := range a.TargetIDs {
+		targets = append(targets, map[string]any{"id": id, "type": "User"})
+	}
+	initiator := map[string]any{}
+	if a.InitiatedByUPN != "" {
+		initiator["user"] = map[string]any{"userPrincipalName": a.InitiatedByUPN}
+	}
+	if a.InitiatedByApp != "" {
+		initiator["app"] = map[string]any{"displayName": a.InitiatedByApp}
+	}
+	out["id"], out["activityDateTime"] = a.ID, a.ActivityDateTime.UTC().Format(time.RFC3339)
+	out["activityDisplayName"], out["category"], out["result"] = a.ActivityDisplayName, a.Category, a.Result
+	out["initiatedBy"], out["targetResources"] = initiator, targets
+	return out
+}
+
+// signIns answers GET /auditLogs/signIns, most recent first ("by default,
+// the most recent sign-ins are returned first",
+// https://learn.microsoft.com/graph/api/signin-list).
 func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
 	id := filterID(r)
 	var since time.Time
@@ -780,17 +847,29 @@ func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
 		since, _ = time.Parse(time.RFC3339, m[1])
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
+	var picked []SignIn
 	for _, s := range e.st.SignIns {
-		if (id != "" && s.UserID != id) || s.CreatedDateTime.Before(since) {
-			continue
+		if (id == "" || s.UserID == id) && !s.CreatedDateTime.Before(since) {
+			picked = append(picked, s)
 		}
-		list = append(list, map[string]any{
-			"id": s.ID, "createdDateTime": s.CreatedDateTime.UTC().Format(time.RFC3339), "userId": s.UserID,
-			"userPrincipalName": s.UserPrincipalName, "appDisplayName": s.AppDisplayName, "ipAddress": s.IPAddress,
-			"status": map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason},
-		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	slices.SortStableFunc(picked, func(a, b SignIn) int { return b.CreatedDateTime.Compare(a.CreatedDateTime) })
+	list := []map[string]any{}
+	for _, s := range picked {
+		list = append(list, signInJSON(s))
+	}
+	page(w, r, "auditLogs/signIns", list, pageSignIns)
+}
+
+// signInJSON renders a sign-in as Graph does.
+func signInJSON(s SignIn) map[string]any {
+	out := map[string]any{}
+	for k, v := range s.Extra {
+		out[k] = v
+	}
+	out["id"], out["createdDateTime"], out["userId"] = s.ID, s.CreatedDateTime.UTC().Format(time.RFC3339), s.UserID
+	out["userPrincipalName"], out["appDisplayName"], out["ipAddress"] = s.UserPrincipalName, s.AppDisplayName, s.IPAddress
+	out["status"] = map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason}
+	return out
 }
