@@ -102,7 +102,9 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 			e.signIns(w, r)
 		}
 	default:
-		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+		if !e.directoryRoute(w, r, c, p) {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+		}
 	}
 }
 
@@ -718,7 +720,13 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 	e.mu.Lock()
 	p := e.st.FIDO2
 	e.mu.Unlock()
-	var targets []any
+	writeJSON(w, http.StatusOK, fido2PolicyJSON(p))
+}
+
+// fido2PolicyJSON renders the FIDO2 configuration as Graph does
+// (fido2AuthenticationMethodConfiguration).
+func fido2PolicyJSON(p FIDO2Policy) map[string]any {
+	targets := []any{}
 	for _, t := range p.IncludeTargetIDs {
 		target := map[string]any{"targetType": "group", "id": t, "isRegistrationRequired": false}
 		if len(p.PasskeyProfiles) > 0 {
@@ -730,7 +738,7 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 		"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": p.State,
 		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed, "isAttestationEnforced": p.IsAttestationEnforced,
 		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
-		"includeTargets":  targets, "excludeTargets": []any{},
+		"includeTargets":  targets, "excludeTargets": excludeTargets(p),
 	}
 	// Passkey profiles, in the shape of the Graph reference (passkeyProfile,
 	// fido2AuthenticationMethodConfiguration update example).
@@ -743,7 +751,7 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 		}
 		out["passkeyProfiles"], out["defaultPasskeyProfile"] = profiles, p.DefaultProfile
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // profilesFor returns the passkey profiles that apply to a user: those

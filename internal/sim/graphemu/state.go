@@ -98,7 +98,8 @@ type FIDO2Policy struct {
 	KeyRestrictionsEnforced          bool     `json:"keyRestrictionsEnforced"`
 	EnforcementType                  string   `json:"enforcementType"` // allow or block
 	AAGUIDs                          []string `json:"aaGuids"`
-	IncludeTargetIDs                 []string `json:"includeTargetIds"` // "all_users" or group IDs
+	IncludeTargetIDs                 []string `json:"includeTargetIds"`           // "all_users" or group IDs
+	ExcludeTargetIDs                 []string `json:"excludeTargetIds,omitempty"` // group IDs
 	// Passkey profiles (Graph: passkeyProfile): when there are any, each
 	// include target names the profiles its users get (none: the default).
 	PasskeyProfiles []PasskeyProfile    `json:"passkeyProfiles,omitempty"`
@@ -164,6 +165,13 @@ type State struct {
 	SignIns           []SignIn                 `json:"signIns"`
 	Challenges        map[string]*challenge    `json:"challenges"`
 	Apps              []App                    `json:"apps"`
+	// Directory holds collections a loaded tenant carries that the emulator
+	// serves as they are (organization, directoryRoles, administrativeUnits,
+	// authenticationStrengthPolicies, domains, subscribedSkus), by name.
+	Directory map[string][]map[string]any `json:"directory,omitempty"`
+	// MethodsPolicy is the whole authentication methods policy of a loaded
+	// tenant (its FIDO2 configuration is read into FIDO2).
+	MethodsPolicy map[string]any `json:"authenticationMethodsPolicy,omitempty"`
 }
 
 // App is an app registration that may sign in with a certificate.
