@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ const exportUserSelect = "id,userPrincipalName,displayName,accountEnabled,passwo
 	"onPremisesImmutableId,userType,createdDateTime,businessPhones,givenName,jobTitle,mail,mobilePhone,officeLocation," +
 	"preferredLanguage,surname"
 
-// ExportTenant writes to w, read only, what the health check and the
+// ExportTenant writes to the file at path (0600, complete or not at all), read only, what the health check and the
 // posture audit read of the tenant for the accounts (UPNs or IDs; the first
 // is the one a rehearsal runs its ceremony for), in Graph's own response
 // shapes: the accounts, the groups that hold them (with members among the
@@ -59,7 +60,7 @@ const exportUserSelect = "id,userPrincipalName,displayName,accountEnabled,passwo
 // health check's read permissions; collections beyond them (domains,
 // licences, administrative units, organization) are exported when readable
 // and otherwise named on notice. Every collection follows @odata.nextLink.
-func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time.Time, w io.Writer, notice io.Writer) error {
+func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time.Time, path string, notice io.Writer) error {
 	x := &exporter{c: c, notice: notice}
 	t := tenantExport{AuthenticationMethods: map[string][]gobj{}, Groups: []gobj{}}
 	inExport := map[string]bool{}
@@ -132,11 +133,20 @@ func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time
 		}
 	}
 	x.optional(ctx, &t)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(t); err != nil {
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return fmt.Errorf("tenant file: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write the tenant file: %w", err)
 	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write the tenant file: %w", err)
+	}
+	fmt.Fprintf(notice, "Tenant file written: %s (%d users, %d groups, %d Conditional Access policies, %d sign-ins, %d audit events)\n",
+		path, len(t.Users), len(t.Groups), len(t.CAPolicies), len(t.SignIns), len(t.DirectoryAudits))
 	return nil
 }
 

@@ -18,7 +18,7 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 	keys := fs.Int("keys", 2, "number of keys")
 	outPath := fs.String("out", "", "the options file to write")
 	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
-	g := graphFlags(fs)
+	g := cli.GraphFlags(fs)
 	fs.Need("user", "out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
 		signer, closeSigner, err := openSigner(s.Err)
@@ -26,11 +26,11 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 			return err
 		}
 		defer closeSigner()
-		c, err := g.signIn(ctx, s.Err)
+		c, err := g.SignIn(ctx, true, s.Err)
 		if err != nil {
 			return err
 		}
-		err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
+		err = offline.Export(ctx, c, g.Tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 		return err
 	}
 }
@@ -77,7 +77,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 	optsPath := fs.String("options", "", "the options file this machine wrote")
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
-	g := graphFlags(fs)
+	g := cli.GraphFlags(fs)
 	fs.Need("options", "results", "trust")
 	return func(ctx context.Context, _ string, s cli.IO) error {
 		signer, closeSigner, err := openSigner(s.Err)
@@ -86,7 +86,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 		}
 		defer closeSigner()
 		err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
-			return g.signIn(ctx, s.Err)
+			return g.SignIn(ctx, true, s.Err)
 		}, s.Out)
 		return err
 	}
