@@ -126,7 +126,10 @@ func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) 
 				}
 			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // ConditionalAccessPolicies lists the tenant's CA policies (Policy.Read.All).
@@ -153,7 +156,10 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 				out = append(out, cp)
 			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // FIDO2Policy is the FIDO2 (passkey) authentication method configuration,
@@ -347,7 +353,10 @@ func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Tim
 			out = append(out, si)
 		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // AuthMethod is any authentication method of the account.
@@ -371,7 +380,10 @@ func (c *Client) AuthenticationMethods(ctx context.Context, userID string) ([]Au
 				out = append(out, AuthMethod{ID: deref(m.GetId()), Type: deref(m.GetOdataType())})
 			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // AuditEvent is a directory audit log event about the account.
@@ -415,5 +427,8 @@ func (c *Client) AuditEventsSince(ctx context.Context, userID string, since time
 				out = append(out, ev)
 			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
