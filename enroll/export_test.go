@@ -7,3 +7,7 @@ var CheckAccess = checkAccess
 // ErrNoNetwork lets the external tests recognise a sign-in that could not
 // reach Entra ID (errNoNetwork).
 var ErrNoNetwork = errNoNetwork
+
+// CredentialIDs lets the external tests decode excludeCredentials ids in
+// each documented form.
+var CredentialIDs = credentialIDs

@@ -125,7 +125,7 @@ func (e *Emulator) group(w http.ResponseWriter, r *http.Request, id string, memb
 		return
 	}
 	out := project(groupJSON(g), selected(r.URL.Query()))
-	out["@odata.context"] = odataContext(r, "groups/$entity", selected(r.URL.Query()))
+	out["@odata.context"] = selectContext(r, "groups/$entity", selected(r.URL.Query()))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -146,7 +146,7 @@ func (e *Emulator) methodsPolicy(w http.ResponseWriter, r *http.Request) {
 	if out["id"] == nil {
 		out["id"] = "authenticationMethodsPolicy"
 	}
-	out["@odata.context"] = odataContext(r, "policies/authenticationMethodsPolicy/$entity", nil)
+	out["@odata.context"] = selectContext(r, "policies/authenticationMethodsPolicy/$entity", nil)
 	writeJSON(w, http.StatusOK, out)
 }
 

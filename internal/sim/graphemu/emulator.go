@@ -386,6 +386,11 @@ func graphError(w http.ResponseWriter, status int, code, message string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if ow, ok := w.(*odataWriter); ok && status < 300 {
+		if m, ok := v.(map[string]any); ok && m["@odata.context"] == nil {
+			m["@odata.context"] = ow.context
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

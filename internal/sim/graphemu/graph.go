@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
@@ -66,6 +67,21 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	beta, p := parts[0] == "beta", parts[1:]
+	// /me is the signed-in user: the v1.0 reference lists /me beside
+	// /users/{id} for the fido2Methods calls (creationOptions, create:
+	// microsoftgraph/microsoft-graph-docs-contrib,
+	// api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md
+	// commit f2f89dc855fdb160396d2a48178285e663006a52 and
+	// authentication-post-fido2methods.md commit bca347277ecd526a1d3b2f3741d1a2a30d9d5e28:
+	// "Application permissions aren't supported when using the /me endpoint").
+	if p[0] == "me" {
+		if !c.delegated() {
+			graphError(w, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+			return
+		}
+		p = append([]string{"users", c.claims.OID}, p[1:]...)
+	}
+	w = &odataWriter{ResponseWriter: w, context: odataContext(beta, p)}
 	switch {
 	case p[0] == "users" && len(p) == 2 && r.Method == http.MethodGet:
 		if require(w, c, permUserRead...) {
@@ -137,7 +153,7 @@ func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	sel := selected(r.URL.Query())
 	out := userView(full, sel)
-	out["@odata.context"] = odataContext(r, "users/$entity", sel)
+	out["@odata.context"] = selectContext(r, "users/$entity", sel)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -186,10 +202,12 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 		userNotFound(w, userKey)
 		return
 	}
-	// "Self-service operations aren't supported" (Graph reference,
-	// fido2AuthenticationMethod: creationOptions and create): a delegated
-	// user writing their own methods through /users/{id} is refused.
-	if write && c.delegated() && c.claims.OID == u.ID {
+	// "Self-service operations aren't supported" (beta reference,
+	// fido2AuthenticationMethod: creationOptions): a delegated user writing
+	// their own methods is refused on beta. The current v1.0 reference
+	// dropped the sentence and lists the /me routes (see route): on v1.0 a
+	// user registers their own keys.
+	if write && beta && c.delegated() && c.claims.OID == u.ID {
 		graphError(w, http.StatusForbidden, "accessDenied", "Self-service operations are not supported: an administrator registers passkeys on behalf of users through this API.")
 		return
 	}
@@ -311,9 +329,9 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 	now := e.cfg.Now()
 	e.mu.Lock()
 	e.st.Challenges[b64] = &challenge{UserID: u.ID, Expires: now.Add(timeout)}
-	var exclude []any
-	for _, m := range e.st.Methods[u.ID] {
-		exclude = append(exclude, map[string]any{"type": "public-key", "id": m.CredentialID, "transports": []string{}})
+	exclude := []any{} // [], never null (both references' examples)
+	for i, m := range e.st.Methods[u.ID] {
+		exclude = append(exclude, map[string]any{"type": "public-key", "id": excludeID(m.CredentialID, i, beta), "transports": []string{}})
 	}
 	e.mu.Unlock()
 	uh := sha256.Sum256([]byte(u.ID))
@@ -322,7 +340,7 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 		"challengeTimeoutDateTime": now.Add(timeout).UTC().Format(time.RFC3339),
 		"publicKey": map[string]any{
 			"challenge":   b64,
-			"timeout":     timeout.Milliseconds(),
+			"timeout":     webauthnTimeout(beta),
 			"attestation": "direct",
 			"rp":          map[string]any{"id": entraRPID, "name": "Microsoft"},
 			"user":        map[string]any{"id": base64.RawURLEncoding.EncodeToString(uh[:16]), "name": u.UserPrincipalName, "displayName": u.DisplayName},
@@ -372,9 +390,19 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		return
 	}
 	// displayName is optional (v1.0 reference: "If not specified, a default
-	// name is assigned"); when given, at most 64 characters.
-	if len(body.DisplayName) > 64 {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "displayName must be at most 64 characters.")
+	// name is assigned"); when given, at most 30 characters, counted as .NET
+	// counts them (UTF-16 units). No Microsoft page states the limit; the
+	// clients that register keys for users hold names to it:
+	// DSInternals.Passkeys New-Passkey [ValidateLength(1, 30)]
+	// (MichaelGrafnetter/webauthn-interop, Src/DSInternals.Passkeys/DSInternals.Passkeys.psm1,
+	// commit 88aa4958b4dae70c951a87e80b1d18b486d83e50) and powershellYK
+	// [ValidateLength(3,30)] (virot/powershellYK,
+	// Docs/Cookbook/Enroll-FIDO2-On-Behalf-Of-Entra-ID.ps1, commit
+	// 1de7b3211b0fb5922d72426fd42c9b7dd8983f99), whose issue #135 reports
+	// longer names failing against Entra.
+	if n := len(utf16.Encode([]rune(body.DisplayName))); n > 30 {
+		graphError(w, http.StatusBadRequest, "invalidRequest",
+			fmt.Sprintf("displayName is %d characters: at most 30 are allowed.", n))
 		return
 	}
 	e.mu.Lock()
@@ -880,4 +908,74 @@ func signInJSON(s SignIn) map[string]any {
 	out["userPrincipalName"], out["appDisplayName"], out["ipAddress"] = s.UserPrincipalName, s.AppDisplayName, s.IPAddress
 	out["status"] = map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason}
 	return out
+}
+
+// excludeID writes a credential id (stored as base64url) in the form the
+// API version documents for excludeCredentials
+// (microsoftgraph/microsoft-graph-docs-contrib):
+//   - v1.0: "credential IDs in excludeCredentials are Base64URL-encoded
+//     without padding" (api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md,
+//     commit f2f89dc855fdb160396d2a48178285e663006a52);
+//   - beta: "formatted in Base64URL with a padding number suffix ... convert
+//     the trailing integer value of 0, 1, or 2 to the same number of base64
+//     padding characters", while the same page's example ids are in the
+//     standard alphabet with '/' and '+'
+//     (api-reference/beta/api/fido2authenticationmethod-creationoptions.md,
+//     commit fe9ec3745151f442d248d35ad0b2f663ecae6e64). The emulator sends
+//     both beta forms, alternating, so that a client reading one only fails.
+func excludeID(stored string, i int, beta bool) string {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(stored, "="))
+	if err != nil || !beta {
+		return stored
+	}
+	if i%2 == 0 {
+		return base64.StdEncoding.EncodeToString(raw) // the example's form: '+', '/', '=' padding
+	}
+	padded := base64.URLEncoding.EncodeToString(raw)
+	body := strings.TrimRight(padded, "=")
+	return body + strconv.Itoa(len(padded)-len(body)) // the note's form: padding as a count
+}
+
+// webauthnTimeout is publicKey.timeout, an Edm.Int32 of milliseconds: the
+// time the browser gives the authenticator, not the challenge's lifetime
+// (that is challengeTimeoutDateTime; at 43,200 minutes the lifetime in
+// milliseconds, 2,592,000,000, does not fit an Int32). The values are the
+// references' examples: beta 0 (api-reference/beta/api/fido2authenticationmethod-creationoptions.md,
+// commit fe9ec3745151f442d248d35ad0b2f663ecae6e64), v1.0 60000
+// (api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md,
+// commit f2f89dc855fdb160396d2a48178285e663006a52).
+func webauthnTimeout(beta bool) int32 {
+	if beta {
+		return 0
+	}
+	return 60000
+}
+
+// odataWriter carries the @odata.context of the request's answer to
+// writeJSON, which adds it to a successful answer that has none: Graph
+// sends it on every answer.
+type odataWriter struct {
+	http.ResponseWriter
+	context string
+}
+
+// odataContext is the @odata.context Graph sends for a path (p after the
+// version; /me already resolved to users/{id}).
+func odataContext(beta bool, p []string) string {
+	root := graphRoot(beta) + "/$metadata#"
+	switch {
+	case len(p) == 2 && p[0] == "users":
+		return root + "users/$entity"
+	case len(p) == 3 && p[0] == "users" && p[2] == "transitiveMemberOf":
+		return root + "directoryObjects"
+	case len(p) == 5 && p[0] == "users" && p[3] == "fido2Methods" && !strings.HasPrefix(p[4], "creationOptions"):
+		return root + "users('" + p[1] + "')/authentication/fido2Methods/$entity"
+	case len(p) > 2 && p[0] == "users":
+		return root + "users('" + p[1] + "')/" + strings.Join(p[2:], "/")
+	case len(p) == 4 && p[0] == "policies" && p[2] == "authenticationMethodConfigurations":
+		// The reference's own answer (api-reference/beta/api/fido2authenticationmethodconfiguration-get.md,
+		// commit a0c0a49327ae9edeb9dce1ea7a056a70a23fc569).
+		return root + "authenticationMethodConfigurations/$entity"
+	}
+	return root + strings.Join(p, "/")
 }

@@ -72,7 +72,7 @@ func page(w http.ResponseWriter, r *http.Request, contextPath string, list []map
 	for _, item := range list[from:to] {
 		value = append(value, project(item, sel))
 	}
-	out := map[string]any{"@odata.context": odataContext(r, contextPath, sel), "value": value}
+	out := map[string]any{"@odata.context": selectContext(r, contextPath, sel), "value": value}
 	if to < len(list) {
 		next := url.Values{}
 		for k, vs := range q {
@@ -115,12 +115,12 @@ func project(item map[string]any, sel []string) map[string]any {
 	return out
 }
 
-// odataContext is the @odata.context of an answer: the service root of the
+// selectContext is the @odata.context of an answer: the service root of the
 // version called, $metadata#, the path, and the $select list in
 // parentheses after the entity set, as Graph writes it, e.g.
 // https://graph.microsoft.com/v1.0/$metadata#users(id,displayName)/$entity
 // (https://learn.microsoft.com/graph/api/user-get, example 3).
-func odataContext(r *http.Request, contextPath string, sel []string) string {
+func selectContext(r *http.Request, contextPath string, sel []string) string {
 	root := graphRoot(strings.HasPrefix(r.URL.Path, "/beta/"))
 	if sel != nil {
 		set, rest, _ := strings.Cut(contextPath, "/")
