@@ -46,7 +46,8 @@ type gobj = map[string]any
 // exportUserSelect is every user property the ceremony and the audit read,
 // and the default set beside them.
 const exportUserSelect = "id,userPrincipalName,displayName,accountEnabled,passwordPolicies,onPremisesSyncEnabled," +
-	"onPremisesImmutableId,userType,createdDateTime,businessPhones,givenName,jobTitle,mail,mobilePhone,officeLocation," +
+	"onPremisesImmutableId,userType,createdDateTime,businessPhones,givenName,jobTitle,mail,mobilePhone," +
+	"officeLocation," +
 	"preferredLanguage,surname"
 
 // ExportTenant writes to the file at path (0600, complete or not at all), read only, what the health check and the
@@ -60,7 +61,13 @@ const exportUserSelect = "id,userPrincipalName,displayName,accountEnabled,passwo
 // health check's read permissions; collections beyond them (domains,
 // licences, administrative units, organization) are exported when readable
 // and otherwise named on notice. Every collection follows @odata.nextLink.
-func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time.Time, path string, notice io.Writer) error {
+func (c *Client) ExportTenant(
+	ctx context.Context,
+	accounts []string,
+	since time.Time,
+	path string,
+	notice io.Writer,
+) error {
 	x := &exporter{c: c, notice: notice}
 	t := tenantExport{AuthenticationMethods: map[string][]gobj{}, Groups: []gobj{}}
 	inExport := map[string]bool{}
@@ -83,7 +90,8 @@ func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time
 				groupIDs = append(groupIDs, str(g, "id"))
 			}
 		}
-		if t.AuthenticationMethods[id], err = x.list(ctx, "authentication methods of "+a, "/v1.0/users/"+url.PathEscape(id)+"/authentication/methods"); err != nil {
+		methods := "/v1.0/users/" + url.PathEscape(id) + "/authentication/methods"
+		if t.AuthenticationMethods[id], err = x.list(ctx, "authentication methods of "+a, methods); err != nil {
 			return err
 		}
 		if err := x.principalReads(ctx, &t, id, since); err != nil {
@@ -91,10 +99,12 @@ func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time
 		}
 	}
 	var err error
-	if t.CAPolicies, err = x.list(ctx, "conditional access policies", "/v1.0/identity/conditionalAccess/policies"); err != nil {
+	t.CAPolicies, err = x.list(ctx, "conditional access policies", "/v1.0/identity/conditionalAccess/policies")
+	if err != nil {
 		return err
 	}
-	if t.MethodsPolicy, err = x.one(ctx, "authentication methods policy", "/beta/policies/authenticationMethodsPolicy"); err != nil {
+	t.MethodsPolicy, err = x.one(ctx, "authentication methods policy", "/beta/policies/authenticationMethodsPolicy")
+	if err != nil {
 		return err
 	}
 	delete(t.MethodsPolicy, "@odata.context")
@@ -105,7 +115,11 @@ func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time
 		inExport[id] = true
 	}
 	for _, id := range groupIDs {
-		g, err := x.one(ctx, "group "+id, "/v1.0/groups/"+url.PathEscape(id)+"?$select=id,displayName,isAssignableToRole,securityEnabled,groupTypes")
+		g, err := x.one(
+			ctx,
+			"group "+id,
+			"/v1.0/groups/"+url.PathEscape(id)+"?$select=id,displayName,isAssignableToRole,securityEnabled,groupTypes",
+		)
 		var ge *GraphError
 		if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
 			continue // a policy may name a group that no longer exists
@@ -145,8 +159,16 @@ func (c *Client) ExportTenant(ctx context.Context, accounts []string, since time
 		os.Remove(tmp)
 		return fmt.Errorf("write the tenant file: %w", err)
 	}
-	fmt.Fprintf(notice, "Tenant file written: %s (%d users, %d groups, %d Conditional Access policies, %d sign-ins, %d audit events)\n",
-		path, len(t.Users), len(t.Groups), len(t.CAPolicies), len(t.SignIns), len(t.DirectoryAudits))
+	fmt.Fprintf(
+		notice,
+		"Tenant file written: %s (%d users, %d groups, %d Conditional Access policies, %d sign-ins, %d audit events)\n",
+		path,
+		len(t.Users),
+		len(t.Groups),
+		len(t.CAPolicies),
+		len(t.SignIns),
+		len(t.DirectoryAudits),
+	)
 	return nil
 }
 
@@ -164,7 +186,11 @@ func (x *exporter) principalReads(ctx context.Context, t *tenantExport, id strin
 	}
 	q := url.QueryEscape
 	ts := since.UTC().Format(time.RFC3339)
-	signIns, err := x.list(ctx, "sign-ins", "/v1.0/auditLogs/signIns?$filter="+q("userId eq '"+id+"' and createdDateTime ge "+ts))
+	signIns, err := x.list(
+		ctx,
+		"sign-ins",
+		"/v1.0/auditLogs/signIns?$filter="+q("userId eq '"+id+"' and createdDateTime ge "+ts),
+	)
 	if err != nil {
 		return err
 	}
@@ -190,7 +216,10 @@ func (x *exporter) principalRoles(ctx context.Context, t *tenantExport, id strin
 	for _, s := range []struct {
 		name string
 		into *[]gobj
-	}{{"roleEligibilitySchedules", &t.RoleEligibilitySchedules}, {"roleAssignmentSchedules", &t.RoleAssignmentSchedules}} {
+	}{
+		{"roleEligibilitySchedules", &t.RoleEligibilitySchedules},
+		{"roleAssignmentSchedules", &t.RoleAssignmentSchedules},
+	} {
 		list, err := x.list(ctx, "PIM "+s.name, "/v1.0/roleManagement/directory/"+s.name+f)
 		var ge *GraphError
 		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
@@ -228,7 +257,11 @@ func (x *exporter) optional(ctx context.Context, t *tenantExport) {
 	}
 	for _, au := range t.AdministrativeUnits {
 		for _, part := range []string{"members", "scopedRoleMembers"} {
-			list, err := x.list(ctx, "administrative unit "+part, "/v1.0/directory/administrativeUnits/"+url.PathEscape(str(au, "id"))+"/"+part)
+			list, err := x.list(
+				ctx,
+				"administrative unit "+part,
+				"/v1.0/directory/administrativeUnits/"+url.PathEscape(str(au, "id"))+"/"+part,
+			)
 			if err != nil {
 				fmt.Fprintf(x.notice, "not exported: %s of administrative unit %s (%v)\n", part, str(au, "id"), err)
 				continue

@@ -20,8 +20,18 @@ func GraphFlags(fs *Flags) *GraphSignIn {
 	fs.StringVar(&g.clientID, "client-id", "", "app registration (client) ID")
 	fs.StringVar(&g.mode, "auth", enroll.SignInDeviceCode, "sign-in: device-code, browser, certificate or secret")
 	fs.StringVar(&g.cert, "cert", "", "app certificate and key (PEM), for --auth certificate")
-	fs.StringVar(&g.secretFile, "client-secret-file", "", "file holding the app's client secret, for --auth secret (or set "+enroll.SecretEnv+")")
-	fs.StringVar(&g.authority, "authority", "", "sign-in authority (default Entra's; the Graph emulator's URL for rehearsals)")
+	fs.StringVar(
+		&g.secretFile,
+		"client-secret-file",
+		"",
+		"file holding the app's client secret, for --auth secret (or set "+enroll.SecretEnv+")",
+	)
+	fs.StringVar(
+		&g.authority,
+		"authority",
+		"",
+		"sign-in authority (default Entra's; the Graph emulator's URL for rehearsals)",
+	)
 	fs.StringVar(&g.root, "graph", enroll.DefaultRoot, "Graph endpoint (the emulator's URL for rehearsals)")
 	fs.StringVar(&g.caFile, "ca", "", "trust this CA (PEM) for Graph and sign-in: the emulator's")
 	return &g
@@ -31,6 +41,13 @@ func GraphFlags(fs *Flags) *GraphSignIn {
 // it first checks the sign-in may write authentication methods and says
 // who signed in; without, it is the read-only sign-in of the health check.
 func (g *GraphSignIn) SignIn(ctx context.Context, write bool, stderr io.Writer) (*enroll.Client, error) {
-	return enroll.Connect(ctx, enroll.AuthConfig{TenantID: g.Tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
-		SecretFile: g.secretFile, AuthorityHost: g.authority}, g.root, g.caFile, write, stderr)
+	return enroll.Connect(
+		ctx,
+		enroll.AuthConfig{TenantID: g.Tenant, ClientID: g.clientID, Mode: g.mode, CertificatePath: g.cert,
+			SecretFile: g.secretFile, AuthorityHost: g.authority},
+		g.root,
+		g.caFile,
+		write,
+		stderr,
+	)
 }

@@ -39,7 +39,8 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 		if require(w, c, "AdministrativeUnit.Read.All", "Directory.Read.All") {
 			e.directoryList(w, r, dirAdminUnits, "administrativeUnits")
 		}
-	case len(p) == 4 && p[0] == "directory" && p[1] == "administrativeUnits" && (p[3] == "scopedRoleMembers" || p[3] == "members"):
+	case len(p) == 4 && p[0] == "directory" && p[1] == "administrativeUnits" &&
+		(p[3] == "scopedRoleMembers" || p[3] == "members"):
 		if require(w, c, "AdministrativeUnit.Read.All", "Directory.Read.All") {
 			e.adminUnitPart(w, r, p[2], p[3])
 		}
@@ -69,7 +70,15 @@ func (e *Emulator) directoryList(w http.ResponseWriter, r *http.Request, key, co
 		list = []map[string]any{{"id": e.st.TenantID, "displayName": "Contoso (emulated)"}}
 	}
 	if len(list) == 0 && key == dirDomains && e.st.Domain != "" {
-		list = []map[string]any{{"id": e.st.Domain, "isInitial": true, "isDefault": true, "isVerified": true, "authenticationType": "Managed"}}
+		list = []map[string]any{
+			{
+				"id":                 e.st.Domain,
+				"isInitial":          true,
+				"isDefault":          true,
+				"isVerified":         true,
+				"authenticationType": "Managed",
+			},
+		}
 	}
 	for i, item := range list {
 		list[i] = without(item, "members", "scopedRoleMembers") // relationships are served on their own paths

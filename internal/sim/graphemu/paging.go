@@ -61,7 +61,12 @@ func page(w http.ResponseWriter, r *http.Request, contextPath string, list []map
 		b, err := base64.RawURLEncoding.DecodeString(tok)
 		v, aerr := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
 		if err != nil || aerr != nil || !strings.HasPrefix(string(b), "offset:") || v < 0 || v > len(list) {
-			graphError(w, http.StatusBadRequest, "Request_BadRequest", "The $skiptoken is not valid for this collection.")
+			graphError(
+				w,
+				http.StatusBadRequest,
+				"Request_BadRequest",
+				"The $skiptoken is not valid for this collection.",
+			)
 			return
 		}
 		from = v

@@ -115,7 +115,12 @@ func TestCollectionsPageAtGraphDefaultSizes(t *testing.T) {
 	// Most recent first (signin-list), across pages.
 	for i := 1; i < len(items); i++ {
 		if items[i-1]["createdDateTime"].(string) < items[i]["createdDateTime"].(string) {
-			t.Fatalf("sign-ins not newest first at %d: %v then %v", i, items[i-1]["createdDateTime"], items[i]["createdDateTime"])
+			t.Fatalf(
+				"sign-ins not newest first at %d: %v then %v",
+				i,
+				items[i-1]["createdDateTime"],
+				items[i]["createdDateTime"],
+			)
 		}
 	}
 	_, pages = followAll(t, e, tok, e.URL()+"/v1.0/users/"+bg+"/transitiveMemberOf?$top=999")
@@ -156,7 +161,8 @@ func TestUserSelectAndDefaultProperties(t *testing.T) {
 		t.Errorf("default user: %v", u)
 	}
 	code, u = plainGet(t, e, tok, e.URL()+"/v1.0/users/"+bg+"?$select=id,accountEnabled,passwordPolicies")
-	if code != http.StatusOK || len(u) != 4 || u["accountEnabled"] != true || u["passwordPolicies"] != "DisablePasswordExpiration" ||
+	if code != http.StatusOK || len(u) != 4 || u["accountEnabled"] != true ||
+		u["passwordPolicies"] != "DisablePasswordExpiration" ||
 		u["@odata.context"] != "https://graph.microsoft.com/v1.0/$metadata#users(id,accountEnabled,passwordPolicies)/$entity" {
 		t.Errorf("$select=id,accountEnabled,passwordPolicies: %d %v", code, u)
 	}

@@ -37,9 +37,16 @@ func RealSizeState(now time.Time) *State {
 	}
 	st.CAPolicies = nil
 	for i := range 200 {
-		p := CAPolicy{ID: fmt.Sprintf("ca-%03d", i), DisplayName: fmt.Sprintf("Require MFA for department %03d", i), State: "enabled",
-			IncludeUsers: []string{"All"}, ExcludeUsers: []string{bg.ID},
-			Raw: map[string]any{"grantControls": map[string]any{"operator": "OR", "builtInControls": []any{"mfa"}}}}
+		p := CAPolicy{
+			ID:           fmt.Sprintf("ca-%03d", i),
+			DisplayName:  fmt.Sprintf("Require MFA for department %03d", i),
+			State:        "enabled",
+			IncludeUsers: []string{"All"},
+			ExcludeUsers: []string{bg.ID},
+			Raw: map[string]any{
+				"grantControls": map[string]any{"operator": "OR", "builtInControls": []any{"mfa"}},
+			},
+		}
 		if p.ID == RealSizeLockoutPolicy {
 			p.DisplayName = "Block sign-ins from outside the office (department 149)"
 			p.IncludeUsers, p.ExcludeUsers, p.IncludeGroups = []string{}, []string{}, []string{RealSizeLastGroup}
@@ -48,12 +55,18 @@ func RealSizeState(now time.Time) *State {
 		st.CAPolicies = append(st.CAPolicies, p)
 	}
 	for i := range 1200 {
-		st.SignIns = append(st.SignIns, SignIn{ID: fmt.Sprintf("si-%04d", i), CreatedDateTime: now.Add(-time.Duration(1200-i) * time.Minute),
-			UserID: bg.ID, UserPrincipalName: bg.UserPrincipalName, AppDisplayName: "Azure Portal", IPAddress: "192.0.2.1"})
+		st.SignIns = append(
+			st.SignIns,
+			SignIn{ID: fmt.Sprintf("si-%04d", i), CreatedDateTime: now.Add(-time.Duration(1200-i) * time.Minute),
+				UserID: bg.ID, UserPrincipalName: bg.UserPrincipalName, AppDisplayName: "Azure Portal",
+				IPAddress: "192.0.2.1"},
+		)
 	}
 	for i := range 1200 {
 		st.DirectoryAudits = append(st.DirectoryAudits, DirectoryAudit{ID: fmt.Sprintf("au-%04d", i),
-			ActivityDateTime: now.Add(-time.Duration(i) * time.Minute), ActivityDisplayName: "Update user", Category: "UserManagement",
+			ActivityDateTime: now.Add(
+				-time.Duration(i) * time.Minute,
+			), ActivityDisplayName: "Update user", Category: "UserManagement",
 			InitiatedByUPN: "admin@contoso.onmicrosoft.com", TargetIDs: []string{bg.ID}, Result: "success"})
 	}
 	return st

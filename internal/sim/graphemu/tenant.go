@@ -76,8 +76,13 @@ func LoadTenant(b []byte) (*State, error) {
 	if len(f.Users) == 0 {
 		return nil, fmt.Errorf("tenant file: no users (the first user is the break-glass account)")
 	}
-	st := &State{TenantID: DefaultState().TenantID, Methods: map[string][]*Method{}, OtherMethods: map[string][]OtherMethod{},
-		Challenges: map[string]*challenge{}, Directory: map[string][]obj{}}
+	st := &State{
+		TenantID:     DefaultState().TenantID,
+		Methods:      map[string][]*Method{},
+		OtherMethods: map[string][]OtherMethod{},
+		Challenges:   map[string]*challenge{},
+		Directory:    map[string][]obj{},
+	}
 	if len(f.Organization) > 0 {
 		st.TenantID = str(f.Organization[0], "id")
 	}
@@ -96,15 +101,23 @@ func LoadTenant(b []byte) (*State, error) {
 		if str(g, "id") == "" {
 			return nil, fmt.Errorf("tenant file: groups[%d] has no id", i)
 		}
-		grp := Group{ID: str(g, "id"), DisplayName: str(g, "displayName"), Members: []string{}, Extra: without(g, "members")}
+		grp := Group{
+			ID:          str(g, "id"),
+			DisplayName: str(g, "displayName"),
+			Members:     []string{},
+			Extra:       without(g, "members"),
+		}
 		for _, m := range objs(g["members"]) {
 			grp.Members = append(grp.Members, str(m, "id"))
 		}
 		st.Groups = append(st.Groups, grp)
 	}
 	for _, a := range f.RoleAssignments {
-		st.RoleAssignments = append(st.RoleAssignments, RoleAssignment{ID: str(a, "id"), PrincipalID: str(a, "principalId"),
-			RoleDefinitionID: str(a, "roleDefinitionId"), DirectoryScopeID: str(a, "directoryScopeId")})
+		st.RoleAssignments = append(
+			st.RoleAssignments,
+			RoleAssignment{ID: str(a, "id"), PrincipalID: str(a, "principalId"),
+				RoleDefinitionID: str(a, "roleDefinitionId"), DirectoryScopeID: str(a, "directoryScopeId")},
+		)
 	}
 	var err error
 	if st.RoleEligibilities, err = schedulesFrom("roleEligibilitySchedules", f.RoleEligibilitySchedules); err != nil {
@@ -119,10 +132,13 @@ func LoadTenant(b []byte) (*State, error) {
 		}
 		cond, _ := p["conditions"].(obj)
 		users, _ := cond["users"].(obj)
-		st.CAPolicies = append(st.CAPolicies, CAPolicy{ID: str(p, "id"), DisplayName: str(p, "displayName"), State: str(p, "state"),
-			IncludeUsers: strs(users["includeUsers"]), ExcludeUsers: strs(users["excludeUsers"]),
-			IncludeGroups: strs(users["includeGroups"]), ExcludeGroups: strs(users["excludeGroups"]),
-			IncludeRoles: strs(users["includeRoles"]), ExcludeRoles: strs(users["excludeRoles"]), Raw: p})
+		st.CAPolicies = append(
+			st.CAPolicies,
+			CAPolicy{ID: str(p, "id"), DisplayName: str(p, "displayName"), State: str(p, "state"),
+				IncludeUsers: strs(users["includeUsers"]), ExcludeUsers: strs(users["excludeUsers"]),
+				IncludeGroups: strs(users["includeGroups"]), ExcludeGroups: strs(users["excludeGroups"]),
+				IncludeRoles: strs(users["includeRoles"]), ExcludeRoles: strs(users["excludeRoles"]), Raw: p},
+		)
 	}
 	if st.FIDO2, err = fido2From(f.MethodsPolicy); err != nil {
 		return nil, err
@@ -136,7 +152,10 @@ func LoadTenant(b []byte) (*State, error) {
 		status, _ := s["status"].(obj)
 		code, _ := status["errorCode"].(float64)
 		st.SignIns = append(st.SignIns, SignIn{ID: str(s, "id"), CreatedDateTime: t, UserID: str(s, "userId"),
-			UserPrincipalName: str(s, "userPrincipalName"), AppDisplayName: str(s, "appDisplayName"), IPAddress: str(s, "ipAddress"),
+			UserPrincipalName: str(
+				s,
+				"userPrincipalName",
+			), AppDisplayName: str(s, "appDisplayName"), IPAddress: str(s, "ipAddress"),
 			ErrorCode: int(code), FailureReason: str(status, "failureReason"), Extra: s})
 	}
 	for i, a := range f.DirectoryAudits {
@@ -162,7 +181,10 @@ func LoadTenant(b []byte) (*State, error) {
 		for i, m := range ms {
 			typ := str(m, "@odata.type")
 			if typ != "#microsoft.graph.fido2AuthenticationMethod" {
-				st.OtherMethods[userID] = append(st.OtherMethods[userID], OtherMethod{ODataType: typ, ID: str(m, "id"), Extra: m})
+				st.OtherMethods[userID] = append(
+					st.OtherMethods[userID],
+					OtherMethod{ODataType: typ, ID: str(m, "id"), Extra: m},
+				)
 				continue
 			}
 			t, err := when(m, "createdDateTime")
@@ -171,13 +193,19 @@ func LoadTenant(b []byte) (*State, error) {
 			}
 			// Graph does not return a credential ID; the method ID stands
 			// in for it in the emulator's excludeCredentials.
-			st.Methods[userID] = append(st.Methods[userID], &Method{ID: str(m, "id"), DisplayName: str(m, "displayName"),
-				CreatedDateTime: t, AAGUID: strings.ToLower(str(m, "aaGuid")), Model: str(m, "model"),
-				AttestationCertificates: strs(m["attestationCertificates"]), AttestationLevel: str(m, "attestationLevel"),
-				CredentialID: str(m, "id")})
+			st.Methods[userID] = append(
+				st.Methods[userID],
+				&Method{ID: str(m, "id"), DisplayName: str(m, "displayName"),
+					CreatedDateTime: t, AAGUID: strings.ToLower(str(m, "aaGuid")), Model: str(m, "model"),
+					AttestationCertificates: strs(
+						m["attestationCertificates"],
+					), AttestationLevel: str(m, "attestationLevel"),
+					CredentialID: str(m, "id")},
+			)
 		}
 	}
-	for key, list := range map[string][]obj{dirOrganization: f.Organization, dirRoles: f.DirectoryRoles, dirAdminUnits: f.AdministrativeUnits,
+	for key, list := range map[string][]obj{
+		dirOrganization: f.Organization, dirRoles: f.DirectoryRoles, dirAdminUnits: f.AdministrativeUnits,
 		dirStrengths: f.StrengthPolicies, dirDomains: f.Domains, dirSubscribedSkus: f.SubscribedSkus} {
 		if list != nil {
 			st.Directory[key] = list
@@ -191,7 +219,16 @@ func LoadTenant(b []byte) (*State, error) {
 func userFrom(u obj) *User {
 	out := &User{ID: str(u, "id"), UserPrincipalName: str(u, "userPrincipalName"), DisplayName: str(u, "displayName"),
 		PasswordPolicies: str(u, "passwordPolicies"), UserType: str(u, "userType"),
-		Extra: without(u, "id", "userPrincipalName", "displayName", "passwordPolicies", "userType", "onPremisesSyncEnabled", "accountEnabled")}
+		Extra: without(
+			u,
+			"id",
+			"userPrincipalName",
+			"displayName",
+			"passwordPolicies",
+			"userType",
+			"onPremisesSyncEnabled",
+			"accountEnabled",
+		)}
 	if b, ok := u["onPremisesSyncEnabled"].(bool); ok {
 		out.OnPremisesSyncEnabled = &b
 	}
@@ -206,8 +243,13 @@ func userFrom(u obj) *User {
 func schedulesFrom(what string, list []obj) ([]RoleSchedule, error) {
 	var out []RoleSchedule
 	for i, s := range list {
-		rs := RoleSchedule{ID: str(s, "id"), PrincipalID: str(s, "principalId"), RoleDefinitionID: str(s, "roleDefinitionId"),
-			DirectoryScopeID: str(s, "directoryScopeId"), Status: str(s, "status")}
+		rs := RoleSchedule{
+			ID:               str(s, "id"),
+			PrincipalID:      str(s, "principalId"),
+			RoleDefinitionID: str(s, "roleDefinitionId"),
+			DirectoryScopeID: str(s, "directoryScopeId"),
+			Status:           str(s, "status"),
+		}
 		info, _ := s["scheduleInfo"].(obj)
 		exp, _ := info["expiration"].(obj)
 		if end := str(exp, "endDateTime"); end != "" && str(exp, "type") != "noExpiration" {

@@ -60,7 +60,12 @@ func TestTenantFromDocumentedExamples(t *testing.T) {
 			t.Errorf("policy %s served as %v, loaded as %v", k, pols[0][k], want.CAPolicies[0][k])
 		}
 	}
-	code, fido := plainGet(t, e, tok, e.URL()+"/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2")
+	code, fido := plainGet(
+		t,
+		e,
+		tok,
+		e.URL()+"/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2",
+	)
 	if code != http.StatusOK || fido["state"] != "disabled" || fido["isAttestationEnforced"] != true {
 		t.Fatalf("fido2 configuration: %d %v", code, fido)
 	}
@@ -88,12 +93,20 @@ func TestTenantFromDocumentedExamples(t *testing.T) {
 		t.Errorf("administrative unit served as %v", units[0])
 	}
 	// The user's properties beyond the emulator's own come back under $select.
-	code, u := plainGet(t, e, tok, e.URL()+"/v1.0/users/breakglass1@contoso.onmicrosoft.com?$select=id,onPremisesImmutableId,accountEnabled")
+	code, u := plainGet(
+		t,
+		e,
+		tok,
+		e.URL()+"/v1.0/users/breakglass1@contoso.onmicrosoft.com?$select=id,onPremisesImmutableId,accountEnabled",
+	)
 	if code != http.StatusOK || u["accountEnabled"] != true || len(u) != 4 {
 		t.Errorf("user: %d %v", code, u)
 	}
-	if st := e.Snapshot(); st.TenantID != "84841066-274d-4ec0-a5c1-276be684bdd3" || st.Domain != "contoso.onmicrosoft.com" ||
-		len(st.SignIns) != 1 || st.DirectoryAudits[0].InitiatedByUPN != "admin@contoso.com" || len(st.Methods["a702a13d-a437-4a07-8a7e-8c052de62dfd"]) != 1 {
+	if st := e.Snapshot(); st.TenantID != "84841066-274d-4ec0-a5c1-276be684bdd3" ||
+		st.Domain != "contoso.onmicrosoft.com" ||
+		len(st.SignIns) != 1 ||
+		st.DirectoryAudits[0].InitiatedByUPN != "admin@contoso.com" ||
+		len(st.Methods["a702a13d-a437-4a07-8a7e-8c052de62dfd"]) != 1 {
 		t.Errorf("loaded state: %+v", st)
 	}
 }
@@ -131,9 +144,21 @@ func FuzzLoadTenant(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(docs)
-	f.Add([]byte(`{"users":[{"id":"x","userPrincipalName":"a@b"}],"conditionalAccessPolicies":[{"id":"p","conditions":null}]}`))
-	f.Add([]byte(`{"users":[{"id":"x","userPrincipalName":"a@b"}],"authenticationMethodsPolicy":{"authenticationMethodConfigurations":[{"id":"fido2","includeTargets":[1,"x",{}]}]}}`))
-	f.Add([]byte(`{"users":[{"id":"x","userPrincipalName":"a@b"}],"groups":[{"id":"g","members":"all"}],"authenticationMethods":{"x":[{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod"}]}}`))
+	f.Add(
+		[]byte(
+			`{"users":[{"id":"x","userPrincipalName":"a@b"}],"conditionalAccessPolicies":[{"id":"p","conditions":null}]}`,
+		),
+	)
+	f.Add(
+		[]byte(
+			`{"users":[{"id":"x","userPrincipalName":"a@b"}],"authenticationMethodsPolicy":{"authenticationMethodConfigurations":[{"id":"fido2","includeTargets":[1,"x",{}]}]}}`,
+		),
+	)
+	f.Add(
+		[]byte(
+			`{"users":[{"id":"x","userPrincipalName":"a@b"}],"groups":[{"id":"g","members":"all"}],"authenticationMethods":{"x":[{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod"}]}}`,
+		),
+	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := LoadTenant(b)
 		if err == nil && (st == nil || len(st.Users) == 0) {

@@ -53,7 +53,9 @@ func TestRealSizeTenantExportAndRehearse(t *testing.T) {
 	}
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Second)
-	ten, err := emulated.Start(emulated.Options{Dir: dir, Emulator: graphemu.Config{State: graphemu.RealSizeState(now)}})
+	ten, err := emulated.Start(
+		emulated.Options{Dir: dir, Emulator: graphemu.Config{State: graphemu.RealSizeState(now)}},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,8 @@ func TestRealSizeTenantExportAndRehearse(t *testing.T) {
 	if err := json.Unmarshal(raw, &file); err != nil {
 		t.Fatal(err)
 	}
-	if len(file.Users) != 1 || len(file.Groups) != 150 || len(file.CAPolicies) != 200 || len(file.SignIns) != 1200 || len(file.DirectoryAudits) != 1200 {
+	if len(file.Users) != 1 || len(file.Groups) != 150 || len(file.CAPolicies) != 200 || len(file.SignIns) != 1200 ||
+		len(file.DirectoryAudits) != 1200 {
 		t.Fatalf("export: %d users, %d groups, %d policies, %d sign-ins, %d audits", len(file.Users), len(file.Groups),
 			len(file.CAPolicies), len(file.SignIns), len(file.DirectoryAudits))
 	}
@@ -104,20 +107,27 @@ func TestRealSizeTenantExportAndRehearse(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "loaded"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := emulated.Start(emulated.Options{Dir: filepath.Join(dir, "loaded"), Emulator: graphemu.Config{TenantPath: path}})
+	loaded, err := emulated.Start(
+		emulated.Options{Dir: filepath.Join(dir, "loaded"), Emulator: graphemu.Config{TenantPath: path}},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer loaded.Close()
 	want, got := auditOf(t, ten, upn), auditOf(t, loaded, upn)
 	if strings.Join(want, "\n") != strings.Join(got, "\n") {
-		t.Errorf("posture audit of the original:\n%s\nof the export:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+		t.Errorf(
+			"posture audit of the original:\n%s\nof the export:\n%s",
+			strings.Join(want, "\n"),
+			strings.Join(got, "\n"),
+		)
 	}
 	// The lock-out policy reaches the account through its 150th group,
 	// listed 200th: the audit sees it only by following nextLink on both
 	// transitiveMemberOf and the policies (the emulator counts the pages).
 	served := pagesServed(loaded.Emu)
-	if served["/v1.0/users/"+bg+"/transitiveMemberOf"] == 0 || served["/v1.0/identity/conditionalAccess/policies"] == 0 {
+	if served["/v1.0/users/"+bg+"/transitiveMemberOf"] == 0 ||
+		served["/v1.0/identity/conditionalAccess/policies"] == 0 {
 		t.Errorf("the posture audit read only the first page of a collection: further pages served %v", served)
 	}
 	if audit := strings.Join(got, "\n"); !strings.Contains(audit, "Block sign-ins from outside the office") {
@@ -126,12 +136,17 @@ func TestRealSizeTenantExportAndRehearse(t *testing.T) {
 
 	// The whole rehearsal on the export: ceremony, then health check.
 	out := &strings.Builder{}
-	err = RunSitting(ctx, out, SittingOptions{Dir: filepath.Join(dir, "rehearsal"), Accounts: 1, Health: true, Headless: true,
-		Tool: report.Tool{Version: "test"}, TenantPath: path})
+	err = RunSitting(
+		ctx,
+		out,
+		SittingOptions{Dir: filepath.Join(dir, "rehearsal"), Accounts: 1, Health: true, Headless: true,
+			Tool: report.Tool{Version: "test"}, TenantPath: path},
+	)
 	if err != nil && !strings.Contains(err.Error(), "findings") {
 		t.Fatalf("rehearse --tenant: %v\n%s", err, out)
 	}
-	if !strings.Contains(out.String(), "Rehearsal complete: 2 keys registered") || !strings.Contains(out.String(), "Tenant: "+path) {
+	if !strings.Contains(out.String(), "Rehearsal complete: 2 keys registered") ||
+		!strings.Contains(out.String(), "Tenant: "+path) {
 		t.Errorf("rehearse --tenant output:\n%s", out)
 	}
 	if !strings.Contains(out.String(), "HEALTH CHECK (rehearsal)") {
