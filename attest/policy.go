@@ -39,8 +39,10 @@ type Policy struct {
 	MinCertification string `json:"min_certification,omitempty"`
 	// Allowed lists the approved models.
 	Allowed []AllowedModel `json:"allowed"`
-	// DisplayNamePattern names keys in Entra: {n} is the key number, {date}
-	// the ceremony date (YYYY-MM-DD), {model} the model name.
+	// DisplayNamePattern names keys in Entra: {account} is the account's
+	// place in the sitting, {n} the key number, {year} and {date} the
+	// ceremony's (YYYY-MM-DD), {model} the model name, cut to fit Entra's 30
+	// characters (internal/keyname; checked by config check and preflight).
 	DisplayNamePattern string `json:"display_name_pattern,omitempty"`
 
 	// raw is the policy file as read, for its hash in the report.

@@ -22,6 +22,7 @@ import (
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
@@ -64,14 +65,18 @@ type Config struct {
 	OtherKeys []KnownKey
 	Retire    bool // delete the account's other FIDO2 methods at the end
 	Verifier  *attest.Verifier
-	// DisplayName names key n in Entra; default "Break glass key n (model, date)".
+	// DisplayName names key n in Entra; default: the attestation policy's
+	// display_name_pattern, or keyname.Default ("BG1 key 1 2026 YubiKey 5").
 	DisplayName func(slot int, model string, date time.Time) string
-	Rehearsal   bool
-	Signer      workstation.Signer
-	Tool        report.Tool
-	Hostname    string
-	OutDir      string // report files
-	Previous    []byte // the account's previous report.json, for the chain
+	// Sitting is the account's place (1-based; 0 is 1) in the sitting: the
+	// {account} of key names.
+	Sitting   int
+	Rehearsal bool
+	Signer    workstation.Signer
+	Tool      report.Tool
+	Hostname  string
+	OutDir    string // report files
+	Previous  []byte // the account's previous report.json, for the chain
 	// Deviations known before the start (e.g. the CTAP backend's limits,
 	// endpoints that are no Microsoft cloud's) are shown to the officers
 	// before they confirm the start, and go into the report as they are.
@@ -121,12 +126,13 @@ func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.DisplayName == nil {
+	if cfg.Sitting == 0 {
+		cfg.Sitting = 1
+	}
+	if cfg.DisplayName == nil && cfg.Verifier != nil {
+		pattern, sitting := cfg.Verifier.Policy.DisplayNamePattern, cfg.Sitting
 		cfg.DisplayName = func(slot int, model string, date time.Time) string {
-			if len(model) > 30 {
-				model = model[:30]
-			}
-			return fmt.Sprintf("Break glass key %d (%s, %s)", slot, model, date.Format("2006-01-02"))
+			return keyname.Render(pattern, sitting, slot, model, date)
 		}
 	}
 	if cfg.OfficerA == "" || cfg.OfficerB == "" || cfg.OfficerA == cfg.OfficerB {
@@ -213,6 +219,11 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		e.started = first[0].Time
 	}
 	e.showRepairs()
+	// Names Entra would refuse stop the ceremony here, before any key is
+	// touched, not at the registration after the key was reset.
+	if err := keyname.Check(e.cfg.Verifier.Policy.DisplayNamePattern, e.cfg.Sitting, e.cfg.Keys); err != nil {
+		return nil, fmt.Errorf("preflight: the attestation policy's %w: nothing was touched", err)
+	}
 	if _, ok := e.journal.done("preflight"); !ok {
 		if err := e.preflight(ctx); err != nil {
 			return nil, err

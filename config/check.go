@@ -14,6 +14,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -22,6 +23,7 @@ import (
 // describes, without signing in, opening a key or touching the TPM: the
 // backend is in this build; each previous report is a report of its
 // account; the attestation policy and MDS blob load (checked at now); the
+// policy's key display name pattern fits Entra's 30 characters; the
 // print command for generated PIN halves is installed; the TPM device (or
 // the software key's folder) and out_dir's parent are there. It writes
 // what the ceremony will do to w and returns every problem found, joined;
@@ -81,6 +83,15 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		problem("attestation policy: %w", err)
 	} else {
 		row("policy", "%s (SHA-256 %s)", vf.Policy.Name, vf.Policy.SHA256())
+		// Entra refuses names over 30 characters: found today, not at the
+		// registration after the key was reset.
+		pattern := vf.Policy.DisplayNamePattern
+		if err := keyname.Check(pattern, len(accounts), keys); err != nil {
+			problem("attestation policy: %w", err)
+		} else {
+			row("key names", "e.g. %q (at most %d characters)",
+				keyname.Render(pattern, len(accounts), keys, "YubiKey 5 Series with NFC", now), keyname.MaxLen)
+		}
 	}
 	if _, err := fidokey.ParseBackend(c.Backend); err != nil {
 		problem("%w", err)

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,7 +114,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 	if len(accounts) != 1 || accounts[0].UPN != "bg1@contoso.onmicrosoft.com" || vf == nil || vf.Policy == nil {
 		t.Fatalf("what Check loaded: %+v %+v", accounts, vf)
 	}
-	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", "software key", "typed, one half by each officer", "keyceremony default",
+	for _, want := range []string{"bg1@contoso.onmicrosoft.com", "Alice and Bob", `"BG1 key 2 ` + fmt.Sprint(time.Now().Year()) + ` YubiKey 5"`, "software key", "typed, one half by each officer", "keyceremony default",
 		"not there yet: the ceremony will make a NEW key"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out.String())
@@ -132,6 +134,10 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		{`"policy": "` + filepath.Join(dir, "no-policy.json") + `"`, "attestation policy"},
 		{`"software_key": "", "tpm": "` + filepath.Join(dir, "no-tpm") + `"`, `set "software_key"`},
 		{`"keys": 3, "devices": ["simkey:/run/k1.sock", "simkey:/run/k2.sock"]`, "devices names 2 addresses for 3 keys"},
+		// The old default name pattern: "Break glass key 2 (, 2026-12-31)"
+		// is 32 characters before the model; Entra takes 30 (keyname).
+		{`"policy": "` + policyWithPattern(t, "Break glass key {n} ({model}, {date})") + `"`, "at most 30"},
+		{`"policy": "` + policyWithPattern(t, "Break glass {model}") + `"`, "put {n} (the key number) in it"},
 	} {
 		body := strings.Replace(ready, `{`, `{`+tc.change+`, `, 1)
 		if strings.Contains(tc.change, "tenant_id") {
@@ -212,4 +218,32 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 	if _, _, err := c.Check(io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), "endpoints: ca") {
 		t.Errorf("a missing emulator CA: %v", err)
 	}
+}
+
+// policyWithPattern writes the embedded default attestation policy, with its
+// roots, to a temp dir with display_name_pattern set to pattern.
+func policyWithPattern(t *testing.T, pattern string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile("../attest/default-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	p["display_name_pattern"] = pattern
+	b, _ = json.Marshal(p)
+	roots, _ := filepath.Glob("../attest/roots/*.pem")
+	os.Mkdir(filepath.Join(dir, "roots"), 0o700)
+	for _, r := range roots {
+		pem, _ := os.ReadFile(r)
+		os.WriteFile(filepath.Join(dir, "roots", filepath.Base(r)), pem, 0o600)
+	}
+	path := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

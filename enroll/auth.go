@@ -259,8 +259,8 @@ func tokenClaims(token string) (*accessClaims, error) {
 	return &c, nil
 }
 
-// ErrNoNetwork is wrapped when sign-in could not reach Entra ID at all.
-var ErrNoNetwork = errors.New("cannot reach Microsoft Entra ID")
+// errNoNetwork is wrapped when sign-in could not reach Entra ID at all.
+var errNoNetwork = errors.New("cannot reach Microsoft Entra ID")
 
 // signInError says, for a sign-in that failed on the network (no route, no
 // DNS, refused, timed out), that it was the network and what to check.
@@ -273,7 +273,7 @@ func signInError(err error) error {
 	networky := strings.Contains(text, "dial tcp") || strings.Contains(text, "no such host") || strings.Contains(text, "connection refused") ||
 		strings.Contains(text, "network is unreachable") || strings.Contains(text, "i/o timeout")
 	if networky || errors.As(err, &dnsErr) || errors.As(err, &opErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", ErrNoNetwork, err)
+		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", errNoNetwork, err)
 	}
 	return fmt.Errorf("sign in: %w", err)
 }

@@ -38,6 +38,9 @@ type Options struct {
 	MaxAttempts int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MaxPages bounds the pages of one collection read (default 500): past
+	// it the read is an error, never a partial answer.
+	MaxPages int
 }
 
 // Client talks to Graph for one signed-in principal.
@@ -65,6 +68,9 @@ func New(cred azcore.TokenCredential, opts Options) (*Client, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = defaultMaxPages
 	}
 	u, err := url.Parse(opts.Root)
 	if err != nil || u.Scheme != "https" {

@@ -11,3 +11,11 @@ import (
 func CheckAccess(ctx context.Context, cred azcore.TokenCredential) (*access, error) {
 	return checkAccess(ctx, cred, graphScope)
 }
+
+// ErrNoNetwork lets the external tests recognise a sign-in that could not
+// reach Entra ID (errNoNetwork).
+var ErrNoNetwork = errNoNetwork
+
+// CredentialIDs lets the external tests decode excludeCredentials ids in
+// each documented form.
+var CredentialIDs = credentialIDs

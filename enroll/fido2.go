@@ -1,20 +1,23 @@
 package enroll
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
-	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/keyceremony/keyceremony/ctap"
@@ -30,9 +33,11 @@ const (
 type CreationOptions struct {
 	ChallengeTimeout time.Time `json:"challengeTimeoutDateTime"`
 	PublicKey        struct {
-		Challenge   string `json:"challenge"`
-		Timeout     int64  `json:"timeout"`
-		Attestation string `json:"attestation"`
+		Challenge string `json:"challenge"`
+		// Timeout is the WebAuthn ceremony timeout in milliseconds, an
+		// Edm.Int32; the challenge's lifetime is ChallengeTimeout.
+		Timeout     int32ms `json:"timeout"`
+		Attestation string  `json:"attestation"`
 		RP          struct {
 			ID   string `json:"id"`
 			Name string `json:"name"`
@@ -67,6 +72,66 @@ type CreationOptions struct {
 // b64 decodes Graph's base64url (padding tolerated).
 func b64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// credentialIDs decodes an excludeCredentials id in every form Graph
+// documents (microsoftgraph/microsoft-graph-docs-contrib):
+//   - plain Base64URL without padding (v1.0: api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md,
+//     commit f2f89dc855fdb160396d2a48178285e663006a52);
+//   - "Base64URL with a padding number suffix": the padding's '=' count as a
+//     trailing 0, 1 or 2 (beta: api-reference/beta/api/fido2authenticationmethod-creationoptions.md,
+//     commit fe9ec3745151f442d248d35ad0b2f663ecae6e64);
+//   - the standard alphabet with '+', '/' and '=' padding (that beta page's
+//     own example ids).
+//
+// An id of 4k characters ending in 1 or 2 reads both as plain Base64URL and
+// as suffixed; each reading that decodes canonically is returned. Excluding
+// an id no key holds costs nothing, while missing the real one lets a key
+// of the account be registered twice: so both are excluded.
+func credentialIDs(s string) ([][]byte, error) {
+	norm := strings.NewReplacer("+", "-", "/", "_").Replace(strings.TrimRight(s, "="))
+	strict := base64.RawURLEncoding.Strict()
+	var out [][]byte
+	if b, err := strict.DecodeString(norm); err == nil && len(b) > 0 {
+		out = append(out, b)
+	}
+	if n := len(norm); n > 1 && !strings.HasSuffix(s, "=") && norm[n-1] >= '0' && norm[n-1] <= '2' {
+		if pad := int(norm[n-1] - '0'); (n-1+pad)%4 == 0 {
+			if b, err := strict.DecodeString(norm[:n-1]); err == nil && len(b) > 0 && !slices.ContainsFunc(out, func(o []byte) bool {
+				return bytes.Equal(o, b)
+			}) {
+				out = append(out, b)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("credential id %q is not base64 in any form Graph documents", s)
+	}
+	return out, nil
+}
+
+// int32ms is an Edm.Int32 count of milliseconds. A value out of its range
+// (as an emulator once sent: 2,592,000,000 for a 43,200-minute challenge)
+// is not Graph's schema; it is read as 0, "no timeout asked": the value is
+// advice to a browser, and the challenge's lifetime is
+// challengeTimeoutDateTime, so nothing the ceremony does depends on it.
+type int32ms int32
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *int32ms) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("publicKey.timeout %s is not an integer: %w", b, err)
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		n = 0
+	}
+	*t = int32ms(n)
+	return nil
 }
 
 // Validate checks the options are Entra's and usable.
@@ -122,11 +187,13 @@ func (o *CreationOptions) MakeCredential(clientDataJSON []byte, token *ctap.PINT
 		}
 	}
 	for _, x := range o.PublicKey.ExcludeCredentials {
-		id, err := b64(x.ID)
+		ids, err := credentialIDs(x.ID)
 		if err != nil {
 			return mc, fmt.Errorf("excludeCredentials: %w", err)
 		}
-		mc.ExcludeList = append(mc.ExcludeList, ctap.CredentialDescriptor{Type: "public-key", ID: id})
+		for _, id := range ids {
+			mc.ExcludeList = append(mc.ExcludeList, ctap.CredentialDescriptor{Type: "public-key", ID: id})
+		}
 	}
 	// Level 1 keeps Windows sign-in working; higher levels break it.
 	switch o.PublicKey.Extensions.CredentialProtectionPolicy {
@@ -240,14 +307,8 @@ func (c *Client) ListFIDO2(ctx context.Context, userID string) ([]Method, error)
 		if err != nil {
 			return err
 		}
-		it, err := msgraphcore.NewPageIterator[models.Fido2AuthenticationMethodable](resp, c.adapter, models.CreateFido2AuthenticationMethodCollectionResponseFromDiscriminatorValue)
-		if err != nil {
-			return err
-		}
-		return it.Iterate(ctx, func(m models.Fido2AuthenticationMethodable) bool {
-			out = append(out, methodFrom(m))
-			return true
-		})
+		return eachItem(ctx, c, "FIDO2 methods", resp, models.CreateFido2AuthenticationMethodCollectionResponseFromDiscriminatorValue,
+			func(m models.Fido2AuthenticationMethodable) { out = append(out, methodFrom(m)) })
 	})
 	return out, err
 }

@@ -53,26 +53,34 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		if err != nil {
 			return err
 		}
-		for _, a := range ra.GetValue() {
-			out.Active = append(out.Active, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
+		err = eachItem(ctx, c, "role assignments", ra, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+			func(a models.UnifiedRoleAssignmentable) {
+				out.Active = append(out.Active, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
+			})
+		if err != nil {
+			return err
 		}
 		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
 		if err != nil {
 			return err
 		}
-		for _, s := range el.GetValue() {
-			out.Eligible = append(out.Eligible, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
+		err = eachItem(ctx, c, "role eligibility schedules", el, models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+			func(s models.UnifiedRoleEligibilityScheduleable) {
+				out.Eligible = append(out.Eligible, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
+			})
+		if err != nil {
+			return err
 		}
 		as, err := c.graph.RoleManagement().Directory().RoleAssignmentSchedules().Get(ctx, &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
 		if err != nil {
 			return err
 		}
-		for _, s := range as.GetValue() {
-			out.ActiveSched = append(out.ActiveSched, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
-		}
-		return nil
+		return eachItem(ctx, c, "role assignment schedules", as, models.CreateUnifiedRoleAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+			func(s models.UnifiedRoleAssignmentScheduleable) {
+				out.ActiveSched = append(out.ActiveSched, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
+			})
 	})
 	return &out, err
 }
@@ -111,14 +119,17 @@ func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) 
 		if err != nil {
 			return err
 		}
-		for _, o := range resp.GetValue() {
-			if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
-				out = append(out, deref(o.GetId()))
-			}
-		}
-		return nil
+		return eachItem(ctx, c, "group memberships", resp, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(o models.DirectoryObjectable) {
+				if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
+					out = append(out, deref(o.GetId()))
+				}
+			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // ConditionalAccessPolicies lists the tenant's CA policies (Policy.Read.All).
@@ -130,22 +141,25 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 		if err != nil {
 			return err
 		}
-		for _, p := range resp.GetValue() {
-			cp := CAPolicy{ID: deref(p.GetId()), Name: deref(p.GetDisplayName())}
-			if s := p.GetState(); s != nil {
-				cp.State = s.String()
-			}
-			if cond := p.GetConditions(); cond != nil && cond.GetUsers() != nil {
-				u := cond.GetUsers()
-				cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
-				cp.IncludeGroups = u.GetIncludeGroups()
-				cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
-			}
-			out = append(out, cp)
-		}
-		return nil
+		return eachItem(ctx, c, "conditional access policies", resp, models.CreateConditionalAccessPolicyCollectionResponseFromDiscriminatorValue,
+			func(p models.ConditionalAccessPolicyable) {
+				cp := CAPolicy{ID: deref(p.GetId()), Name: deref(p.GetDisplayName())}
+				if s := p.GetState(); s != nil {
+					cp.State = s.String()
+				}
+				if cond := p.GetConditions(); cond != nil && cond.GetUsers() != nil {
+					u := cond.GetUsers()
+					cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
+					cp.IncludeGroups = u.GetIncludeGroups()
+					cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
+				}
+				out = append(out, cp)
+			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // FIDO2Policy is the FIDO2 (passkey) authentication method configuration,
@@ -328,7 +342,7 @@ func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Tim
 		if err != nil {
 			return err
 		}
-		for _, s := range resp.GetValue() {
+		return eachItem(ctx, c, "sign-ins", resp, models.CreateSignInCollectionResponseFromDiscriminatorValue, func(s models.SignInable) {
 			si := SignIn{App: deref(s.GetAppDisplayName()), IPAddress: deref(s.GetIpAddress())}
 			if t := s.GetCreatedDateTime(); t != nil {
 				si.Time = *t
@@ -337,10 +351,12 @@ func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Tim
 				si.ErrorCode, si.Failure = deref(st.GetErrorCode()), deref(st.GetFailureReason())
 			}
 			out = append(out, si)
-		}
-		return nil
+		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // AuthMethod is any authentication method of the account.
@@ -359,12 +375,15 @@ func (c *Client) AuthenticationMethods(ctx context.Context, userID string) ([]Au
 		if err != nil {
 			return err
 		}
-		for _, m := range resp.GetValue() {
-			out = append(out, AuthMethod{ID: deref(m.GetId()), Type: deref(m.GetOdataType())})
-		}
-		return nil
+		return eachItem(ctx, c, "authentication methods", resp, models.CreateAuthenticationMethodCollectionResponseFromDiscriminatorValue,
+			func(m models.AuthenticationMethodable) {
+				out = append(out, AuthMethod{ID: deref(m.GetId()), Type: deref(m.GetOdataType())})
+			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }
 
 // AuditEvent is a directory audit log event about the account.
@@ -388,25 +407,28 @@ func (c *Client) AuditEventsSince(ctx context.Context, userID string, since time
 		if err != nil {
 			return err
 		}
-		for _, a := range resp.GetValue() {
-			ev := AuditEvent{Activity: deref(a.GetActivityDisplayName()), Category: deref(a.GetCategory())}
-			if t := a.GetActivityDateTime(); t != nil {
-				ev.Time = *t
-			}
-			if res := a.GetResult(); res != nil {
-				ev.Result = res.String()
-			}
-			if by := a.GetInitiatedBy(); by != nil {
-				if u := by.GetUser(); u != nil {
-					ev.By = deref(u.GetUserPrincipalName())
+		return eachItem(ctx, c, "directory audit events", resp, models.CreateDirectoryAuditCollectionResponseFromDiscriminatorValue,
+			func(a models.DirectoryAuditable) {
+				ev := AuditEvent{Activity: deref(a.GetActivityDisplayName()), Category: deref(a.GetCategory())}
+				if t := a.GetActivityDateTime(); t != nil {
+					ev.Time = *t
 				}
-				if app := by.GetApp(); ev.By == "" && app != nil {
-					ev.By = "app " + deref(app.GetDisplayName())
+				if res := a.GetResult(); res != nil {
+					ev.Result = res.String()
 				}
-			}
-			out = append(out, ev)
-		}
-		return nil
+				if by := a.GetInitiatedBy(); by != nil {
+					if u := by.GetUser(); u != nil {
+						ev.By = deref(u.GetUserPrincipalName())
+					}
+					if app := by.GetApp(); ev.By == "" && app != nil {
+						ev.By = "app " + deref(app.GetDisplayName())
+					}
+				}
+				out = append(out, ev)
+			})
 	})
-	return out, err
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
 }

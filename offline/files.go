@@ -9,6 +9,7 @@ import (
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
+	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
@@ -25,7 +26,8 @@ func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, 
 	}
 	now := time.Now()
 	o, err := fetchOptions(ctx, c, tenantID, upn, n, timeoutMinutes, func(slot int) string {
-		return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
+		// The model is not known here: "BG1 key 1 2026" (internal/keyname).
+		return keyname.Render(keyname.Default, 1, slot, "", now)
 	}, now)
 	if err != nil {
 		return err

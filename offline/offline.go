@@ -25,6 +25,7 @@ import (
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/sigfile"
@@ -332,6 +333,13 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 	j *ceremony.Journal, now time.Time, notice io.Writer) (*resultsFile, error) {
 	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
+	}
+	// A name Entra would refuse stops the session before any key is reset,
+	// not at the registration on the connected machine.
+	for _, ko := range o.Keys {
+		if err := keyname.CheckName(ko.DisplayName); err != nil {
+			return nil, fmt.Errorf("options key %d: %w: export the options again with this version", ko.Slot, err)
+		}
 	}
 	sum := sha256.Sum256(optionsPayload)
 	res := &resultsFile{Kind: kindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}

@@ -87,6 +87,22 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 			return e.PrepareKey(ctx, slot)
 		}
 	}
+	// An options file with a name Entra would refuse (over 30 characters,
+	// as older exports' could be) stops before any key is asked for.
+	long := got
+	long.Keys = append([]keyOptions(nil), got.Keys...)
+	long.Keys[1].DisplayName = "Break glass key 2 (YubiKey, 2026-01-02)"
+	jL, _ := ceremony.CreateJournal(filepath.Join(dir, "long.journal"), time.Now)
+	defer jL.Close()
+	asked := false
+	never := func(context.Context, int) (*ceremony.PreparedKey, error) {
+		asked = true
+		return nil, errors.New("asked")
+	}
+	if _, err := createCredentials(ctx, &long, payload, never, rehearsal.Verifier(pol), jL, time.Now(), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "options key 2") || !strings.Contains(err.Error(), "3 to 30") || asked {
+		t.Fatalf("a 39-character name: %v (key asked: %v)", err, asked)
+	}
 	// The same policy and verifier as the connected ceremony: outside a
 	// rehearsal, a simkey is refused before any result is written — by its
 	// getInfo AAGUID, before the key is reset (issue 23 §2).

@@ -105,7 +105,8 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
 				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
 				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-				OutDir: a.OutDir, Previous: a.Previous, Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
+				OutDir: a.OutDir, Sitting: sittingPlace(accounts, a), Previous: a.Previous,
+				Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
 				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)},
 				j, s.devices, s.graph, p)
 		}
@@ -125,4 +126,15 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
 	}
 	return nil
+}
+
+// sittingPlace is a's place (1-based) among the sitting's accounts: the
+// {account} of its keys' names.
+func sittingPlace(accounts []ceremony.SittingAccount, a ceremony.SittingAccount) int {
+	for i, b := range accounts {
+		if b.UPN == a.UPN {
+			return i + 1
+		}
+	}
+	return 1
 }

@@ -14,9 +14,9 @@ import (
 // commands lists the CLI's commands in the order the overview shows them.
 func commands() []cli.Command {
 	return []cli.Command{
-		cmd("rehearse", "[--yes] [--out DIR] [--generated-pin] [--accounts N]",
+		cmd("rehearse", "[--yes] [--out DIR] [--generated-pin] [--accounts N] [--tenant FILE]",
 			"the whole ceremony on two virtual keys and an emulated tenant (TUI on a terminal, --yes headless)", rehearse(false)),
-		cmd("rehearse health", "[--yes] [--out DIR] [--generated-pin] [--accounts N]", "a rehearsal ceremony, then its health check (its own screen on a terminal)", rehearse(true)),
+		cmd("rehearse health", "[--yes] [--out DIR] [--generated-pin] [--accounts N] [--tenant FILE]", "a rehearsal ceremony, then its health check (its own screen on a terminal)", rehearse(true)),
 		cmd("ceremony", "--config FILE [--resume JOURNAL] [--backend native|libfido2]",
 			"the real ceremony: real keys, Entra ID, TPM-signed report", cmdCeremony),
 		cmd("health", "--config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]",
@@ -47,7 +47,9 @@ func commands() []cli.Command {
 		cmd("config udev", "", "print the udev rule that lets the officers open the keys", cmdConfigUdev),
 		cmd("simkey serve", "--socket PATH [--state FILE] [--touch-delay 300ms] [--aaguid UUID] [--reset-window 10s]",
 			"serve a virtual key on a SOCK_SEQPACKET socket", cmdSimkeyServe),
-		cmd("graph-emulator", "[--listen 127.0.0.1:8443] [--state FILE] [--dir DIR]", "serve the local Graph emulator (TEST tenant)", cmdGraphEmulator),
+		cmd("graph-emulator", "[--listen 127.0.0.1:8443] [--state FILE] [--dir DIR] [--tenant FILE]", "serve the local Graph emulator (TEST tenant)", cmdGraphEmulator),
+		cmd("tenant export", "--user UPN [--user …] --out tenant.json [--days 30] [sign-in flags]",
+			"read the tenant as the health check does, read only, and write it as a tenant file (rehearse --tenant FILE)", cmdTenantExport),
 		cmd("version", "[--json]", "print version, revision, Go, binary SHA-256 (and modules)", cmdVersion),
 	}
 }

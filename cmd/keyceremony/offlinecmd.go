@@ -18,7 +18,7 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 	keys := fs.Int("keys", 2, "number of keys")
 	outPath := fs.String("out", "", "the options file to write")
 	timeout := fs.Int("timeout-minutes", 1440, "challenge lifetime, 5 to 43200 minutes (beta API)")
-	g := graphFlags(fs)
+	g := cli.GraphFlags(fs)
 	fs.Need("user", "out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
 		signer, closeSigner, err := openSigner(s.Err)
@@ -26,8 +26,8 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 			return err
 		}
 		defer closeSigner()
-		connect := func(ctx context.Context) (*enroll.Client, error) { return g.signIn(ctx, s.Err) }
-		return offline.Export(ctx, connect, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
+		connect := func(ctx context.Context) (*enroll.Client, error) { return g.SignIn(ctx, true, s.Err) }
+		return offline.Export(ctx, connect, g.Tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 	}
 }
 
@@ -73,7 +73,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
 	verifier, isRehearsal := verifierFlags(fs) // this machine judges every credential itself
-	g := graphFlags(fs)
+	g := cli.GraphFlags(fs)
 	fs.Need("options", "results", "trust")
 	return func(ctx context.Context, _ string, s cli.IO) error {
 		signer, closeSigner, err := openSigner(s.Err)
@@ -85,7 +85,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 		if err != nil {
 			return cli.UsageError(err)
 		}
-		connect := func(ctx context.Context) (*enroll.Client, error) { return g.signIn(ctx, s.Err) }
+		connect := func(ctx context.Context) (*enroll.Client, error) { return g.SignIn(ctx, true, s.Err) }
 		return offline.Register(ctx, *optsPath, *resPath, *trust, vf, *isRehearsal, signer, connect, s.Out)
 	}
 }

@@ -17,12 +17,13 @@ func rehearse(withHealth bool) func(*cli.Flags) cli.Run {
 		yes := fs.Bool("yes", false, "run headless with scripted officers (default when not on a terminal)")
 		nAccounts := fs.Int("accounts", 1, "rehearse a sitting of N break-glass accounts, each with its own two keys (Microsoft advises at least two accounts)")
 		generated := fs.Bool("generated-pin", false, "generate the PINs and print each half to its own page (here: OUT/envelopes/*.pdf)")
+		tenant := fs.String("tenant", "", "emulate the tenant of this tenant file (keyceremony tenant export writes one)")
 		return func(ctx context.Context, _ string, s cli.IO) error {
 			if *nAccounts < 1 || *nAccounts > 9 {
 				return fs.UsageError("--accounts is 1 to 9, not %d", *nAccounts)
 			}
 			err := rehearsal.RunSitting(ctx, s.Out, rehearsal.SittingOptions{Dir: *outDir, Accounts: *nAccounts, GeneratedPIN: *generated,
-				Health: withHealth, Headless: *yes, Tool: tool()})
+				Health: withHealth, Headless: *yes, Tool: tool(), TenantPath: *tenant})
 			if errors.Is(err, rehearsal.ErrFindings) {
 				return cli.Finding("%s", err.Error())
 			}

@@ -37,7 +37,24 @@ func cmdGraphEmulator(fs *cli.Flags) cli.Run {
 	listen := fs.String("listen", "127.0.0.1:8443", "loopback address to serve on")
 	statePath := fs.String("state", "", "keep the emulated tenant in this file across restarts")
 	dir := fs.String("dir", "", "write the CA and the app certificate here (default: a new temporary directory)")
+	tenant := fs.String("tenant", "", "serve the tenant of this tenant file (keyceremony tenant export writes one)")
 	return func(ctx context.Context, _ string, s cli.IO) error {
-		return emulated.Serve(ctx, emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath}, Listen: *listen}, s.Out)
+		return emulated.Serve(ctx, emulated.Options{Dir: *dir, Emulator: graphemu.Config{StatePath: *statePath, TenantPath: *tenant}, Listen: *listen}, s.Out)
+	}
+}
+
+// cmdTenantExport writes, read only, the tenant as the health check reads it, for rehearse --tenant.
+func cmdTenantExport(fs *cli.Flags) cli.Run {
+	g, users := cli.GraphFlags(fs), &cli.Strings{}
+	fs.Var(users, "user", "a break-glass account (UPN); repeat it for each (rehearse --tenant rehearses the first)")
+	out := fs.String("out", "", "write the tenant file here")
+	days := fs.Int("days", 30, "export the sign-ins and audit events of the last N days")
+	fs.Need("user", "out")
+	return func(ctx context.Context, _ string, s cli.IO) error {
+		c, err := g.SignIn(ctx, false, s.Err)
+		if err != nil {
+			return err
+		}
+		return c.ExportTenant(ctx, *users, time.Now().AddDate(0, 0, -*days), *out, s.Err)
 	}
 }

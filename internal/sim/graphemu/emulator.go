@@ -30,6 +30,9 @@ type Config struct {
 	State *State
 	// StatePath, when set, loads the state from and saves it to this file.
 	StatePath string
+	// TenantPath, when set (and no state file exists yet), seeds the tenant
+	// from a tenant file in Graph's response shapes (LoadTenant).
+	TenantPath string
 	// ChallengeTimeout is the v1.0 creationOptions challenge lifetime
 	// (default 5 minutes, as Entra's).
 	ChallengeTimeout time.Duration
@@ -122,6 +125,15 @@ func New(cfg Config) (*Emulator, error) {
 			e.st = &st
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
+		}
+	}
+	if e.st == nil && cfg.TenantPath != "" {
+		b, err := os.ReadFile(cfg.TenantPath)
+		if err != nil {
+			return nil, fmt.Errorf("tenant file: %w", err)
+		}
+		if e.st, err = LoadTenant(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.TenantPath, err)
 		}
 	}
 	if e.st == nil {
@@ -374,6 +386,11 @@ func graphError(w http.ResponseWriter, status int, code, message string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if ow, ok := w.(*odataWriter); ok && status < 300 {
+		if m, ok := v.(map[string]any); ok && m["@odata.context"] == nil {
+			m["@odata.context"] = ow.context
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

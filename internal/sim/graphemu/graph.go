@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
@@ -66,20 +67,35 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	beta, p := parts[0] == "beta", parts[1:]
+	// /me is the signed-in user: the v1.0 reference lists /me beside
+	// /users/{id} for the fido2Methods calls (creationOptions, create:
+	// microsoftgraph/microsoft-graph-docs-contrib,
+	// api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md
+	// commit f2f89dc855fdb160396d2a48178285e663006a52 and
+	// authentication-post-fido2methods.md commit bca347277ecd526a1d3b2f3741d1a2a30d9d5e28:
+	// "Application permissions aren't supported when using the /me endpoint").
+	if p[0] == "me" {
+		if !c.delegated() {
+			graphError(w, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+			return
+		}
+		p = append([]string{"users", c.claims.OID}, p[1:]...)
+	}
+	w = &odataWriter{ResponseWriter: w, context: odataContext(beta, p)}
 	switch {
 	case p[0] == "users" && len(p) == 2 && r.Method == http.MethodGet:
 		if require(w, c, permUserRead...) {
-			e.getUser(w, p[1])
+			e.getUser(w, r, p[1])
 		}
 	case p[0] == "users" && len(p) >= 4 && p[2] == "authentication" && p[3] == "fido2Methods":
 		e.fido2(w, r, c, p[1], p[4:], beta)
 	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, p[1])
+			e.transitiveMemberOf(w, r, p[1])
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
-			e.listAllMethods(w, p[1])
+			e.listAllMethods(w, r, p[1])
 		}
 	case len(p) == 3 && p[0] == "roleManagement" && p[1] == "directory" && r.Method == http.MethodGet:
 		if require(w, c, permRoleRead...) {
@@ -87,7 +103,7 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		}
 	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
-			e.caPolicies(w)
+			e.caPolicies(w, r)
 		}
 	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" && p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
@@ -102,7 +118,9 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 			e.signIns(w, r)
 		}
 	default:
-		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+		if !e.directoryRoute(w, r, c, p) {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+		}
 	}
 }
 
@@ -121,21 +139,38 @@ func userNotFound(w http.ResponseWriter, key string) {
 	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist.")
 }
 
-func (e *Emulator) getUser(w http.ResponseWriter, key string) {
+func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
 	u := e.userLocked(key)
-	var out map[string]any
+	var full map[string]any
 	if u != nil {
-		b, _ := json.Marshal(u)
-		_ = json.Unmarshal(b, &out)
-		out["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users/$entity"
+		full = userJSON(u)
 	}
 	e.mu.Unlock()
 	if u == nil {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
 		return
 	}
+	sel := selected(r.URL.Query())
+	out := userView(full, sel)
+	out["@odata.context"] = selectContext(r, "users/$entity", sel)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// userJSON is every property the emulator holds of a user, in Graph's names.
+func userJSON(u *User) map[string]any {
+	out := map[string]any{}
+	for k, v := range u.Extra {
+		out[k] = v
+	}
+	b, _ := json.Marshal(u)
+	var typed map[string]any
+	_ = json.Unmarshal(b, &typed)
+	delete(typed, "extra")
+	for k, v := range typed {
+		out[k] = v
+	}
+	return out
 }
 
 // methodJSON renders a stored method as Graph's fido2AuthenticationMethod.
@@ -167,10 +202,12 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 		userNotFound(w, userKey)
 		return
 	}
-	// "Self-service operations aren't supported" (Graph reference,
-	// fido2AuthenticationMethod: creationOptions and create): a delegated
-	// user writing their own methods through /users/{id} is refused.
-	if write && c.delegated() && c.claims.OID == u.ID {
+	// "Self-service operations aren't supported" (beta reference,
+	// fido2AuthenticationMethod: creationOptions): a delegated user writing
+	// their own methods is refused on beta. The current v1.0 reference
+	// dropped the sentence and lists the /me routes (see route): on v1.0 a
+	// user registers their own keys.
+	if write && beta && c.delegated() && c.claims.OID == u.ID {
 		graphError(w, http.StatusForbidden, "accessDenied", "Self-service operations are not supported: an administrator registers passkeys on behalf of users through this API.")
 		return
 	}
@@ -189,12 +226,12 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
 		e.mu.Lock()
-		list := []any{}
+		list := []map[string]any{}
 		for _, m := range e.st.Methods[u.ID] {
 			list = append(list, methodJSON(m))
 		}
 		e.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": graphRoot(beta) + "/$metadata#users('" + u.ID + "')/authentication/fido2Methods", "value": list})
+		page(w, r, "users('"+u.ID+"')/authentication/fido2Methods", list, pageOther)
 	case len(rest) == 0 && r.Method == http.MethodPost:
 		e.register(w, r, u, beta)
 	case len(rest) == 1 && reCreationOptions.MatchString(rest[0]) && r.Method == http.MethodGet:
@@ -292,9 +329,9 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 	now := e.cfg.Now()
 	e.mu.Lock()
 	e.st.Challenges[b64] = &challenge{UserID: u.ID, Expires: now.Add(timeout)}
-	var exclude []any
-	for _, m := range e.st.Methods[u.ID] {
-		exclude = append(exclude, map[string]any{"type": "public-key", "id": m.CredentialID, "transports": []string{}})
+	exclude := []any{} // [], never null (both references' examples)
+	for i, m := range e.st.Methods[u.ID] {
+		exclude = append(exclude, map[string]any{"type": "public-key", "id": excludeID(m.CredentialID, i, beta), "transports": []string{}})
 	}
 	e.mu.Unlock()
 	uh := sha256.Sum256([]byte(u.ID))
@@ -303,7 +340,7 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 		"challengeTimeoutDateTime": now.Add(timeout).UTC().Format(time.RFC3339),
 		"publicKey": map[string]any{
 			"challenge":   b64,
-			"timeout":     timeout.Milliseconds(),
+			"timeout":     webauthnTimeout(beta),
 			"attestation": "direct",
 			"rp":          map[string]any{"id": entraRPID, "name": "Microsoft"},
 			"user":        map[string]any{"id": base64.RawURLEncoding.EncodeToString(uh[:16]), "name": u.UserPrincipalName, "displayName": u.DisplayName},
@@ -353,9 +390,19 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		return
 	}
 	// displayName is optional (v1.0 reference: "If not specified, a default
-	// name is assigned"); when given, at most 64 characters.
-	if len(body.DisplayName) > 64 {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "displayName must be at most 64 characters.")
+	// name is assigned"); when given, at most 30 characters, counted as .NET
+	// counts them (UTF-16 units). No Microsoft page states the limit; the
+	// clients that register keys for users hold names to it:
+	// DSInternals.Passkeys New-Passkey [ValidateLength(1, 30)]
+	// (MichaelGrafnetter/webauthn-interop, Src/DSInternals.Passkeys/DSInternals.Passkeys.psm1,
+	// commit 88aa4958b4dae70c951a87e80b1d18b486d83e50) and powershellYK
+	// [ValidateLength(3,30)] (virot/powershellYK,
+	// Docs/Cookbook/Enroll-FIDO2-On-Behalf-Of-Entra-ID.ps1, commit
+	// 1de7b3211b0fb5922d72426fd42c9b7dd8983f99), whose issue #135 reports
+	// longer names failing against Entra.
+	if n := len(utf16.Encode([]rune(body.DisplayName))); n > 30 {
+		graphError(w, http.StatusBadRequest, "invalidRequest",
+			fmt.Sprintf("displayName is %d characters: at most 30 are allowed.", n))
 		return
 	}
 	e.mu.Lock()
@@ -531,22 +578,29 @@ func attestationCertDER(attestationObject []byte) []byte {
 	return o.AttStmt.X5C[0]
 }
 
-func (e *Emulator) listAllMethods(w http.ResponseWriter, key string) {
+func (e *Emulator) listAllMethods(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	u := e.userLocked(key)
+	list := []map[string]any{}
+	if u != nil {
+		for _, m := range e.st.OtherMethods[u.ID] {
+			item := map[string]any{}
+			for k, v := range m.Extra {
+				item[k] = v
+			}
+			item["@odata.type"], item["id"] = m.ODataType, m.ID
+			list = append(list, item)
+		}
+		for _, m := range e.st.Methods[u.ID] {
+			list = append(list, methodJSON(m))
+		}
+	}
+	e.mu.Unlock()
 	if u == nil {
 		userNotFound(w, key)
 		return
 	}
-	list := []any{}
-	for _, m := range e.st.OtherMethods[u.ID] {
-		list = append(list, map[string]any{"@odata.type": m.ODataType, "id": m.ID})
-	}
-	for _, m := range e.st.Methods[u.ID] {
-		list = append(list, methodJSON(m))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	page(w, r, "users('"+u.ID+"')/authentication/methods", list, pageOther)
 }
 
 // filterID extracts "principalId eq '…'" or "userId eq '…'" from $filter.
@@ -560,8 +614,7 @@ func filterID(r *http.Request) string {
 func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 	id := filterID(r)
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	var list []any
+	list := []map[string]any{}
 	switch what {
 	case "roleAssignments":
 		for _, a := range e.st.RoleAssignments {
@@ -586,50 +639,81 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 				"directoryScopeId": s.DirectoryScopeID, "status": s.Status, "scheduleInfo": map[string]any{"expiration": exp}})
 		}
 	default:
+		e.mu.Unlock()
 		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported roleManagement request.")
 		return
 	}
-	if list == nil {
-		list = []any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	page(w, r, "roleManagement/directory/"+what, list, pageOther)
 }
 
-func (e *Emulator) caPolicies(w http.ResponseWriter) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
-	for _, p := range e.st.CAPolicies {
-		list = append(list, map[string]any{
-			"id": p.ID, "displayName": p.DisplayName, "state": p.State,
-			"conditions": map[string]any{"users": map[string]any{
-				"includeUsers": nz(p.IncludeUsers), "excludeUsers": nz(p.ExcludeUsers),
-				"includeGroups": nz(p.IncludeGroups), "excludeGroups": nz(p.ExcludeGroups),
-				"includeRoles": nz(p.IncludeRoles), "excludeRoles": nz(p.ExcludeRoles),
-			}},
-		})
+// caPolicyJSON renders a policy as Graph does: the whole policy as loaded
+// from a tenant (every condition, grant and session control), with the user
+// conditions the emulator's own fields hold written over it.
+func caPolicyJSON(p CAPolicy) map[string]any {
+	out := map[string]any{}
+	for k, v := range p.Raw {
+		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	cond, _ := out["conditions"].(map[string]any)
+	c := map[string]any{}
+	for k, v := range cond {
+		c[k] = v
+	}
+	users, _ := c["users"].(map[string]any)
+	u := map[string]any{}
+	for k, v := range users {
+		u[k] = v
+	}
+	u["includeUsers"], u["excludeUsers"] = nz(p.IncludeUsers), nz(p.ExcludeUsers)
+	u["includeGroups"], u["excludeGroups"] = nz(p.IncludeGroups), nz(p.ExcludeGroups)
+	u["includeRoles"], u["excludeRoles"] = nz(p.IncludeRoles), nz(p.ExcludeRoles)
+	c["users"] = u
+	out["conditions"] = c
+	out["id"], out["displayName"], out["state"] = p.ID, p.DisplayName, p.State
+	return out
+}
+
+func (e *Emulator) caPolicies(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	list := []map[string]any{}
+	for _, p := range e.st.CAPolicies {
+		list = append(list, caPolicyJSON(p))
+	}
+	e.mu.Unlock()
+	page(w, r, "identity/conditionalAccess/policies", list, pageOther)
 }
 
 // transitiveMemberOf lists the groups that hold the user, directly or
 // through nested groups (Graph: user transitiveMemberOf).
-func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, key string) {
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	u := e.userLocked(key)
+	list := []map[string]any{}
+	if u != nil {
+		in := e.memberOfLocked(u.ID)
+		for _, g := range e.st.Groups {
+			if in[g.ID] {
+				list = append(list, groupJSON(g))
+			}
+		}
+	}
+	e.mu.Unlock()
 	if u == nil {
 		userNotFound(w, key)
 		return
 	}
-	in := e.memberOfLocked(u.ID)
-	list := []any{}
-	for _, g := range e.st.Groups {
-		if in[g.ID] {
-			list = append(list, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.DisplayName})
-		}
+	page(w, r, "directoryObjects", list, pageDirectory)
+}
+
+// groupJSON renders a group as Graph does (without its members).
+func groupJSON(g Group) map[string]any {
+	out := map[string]any{}
+	for k, v := range g.Extra {
+		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	out["@odata.type"], out["id"], out["displayName"] = "#microsoft.graph.group", g.ID, g.DisplayName
+	return out
 }
 
 // memberOfLocked is the set of the principal and every group that holds it,
@@ -664,7 +748,13 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 	e.mu.Lock()
 	p := e.st.FIDO2
 	e.mu.Unlock()
-	var targets []any
+	writeJSON(w, http.StatusOK, fido2PolicyJSON(p))
+}
+
+// fido2PolicyJSON renders the FIDO2 configuration as Graph does
+// (fido2AuthenticationMethodConfiguration).
+func fido2PolicyJSON(p FIDO2Policy) map[string]any {
+	targets := []any{}
 	for _, t := range p.IncludeTargetIDs {
 		target := map[string]any{"targetType": "group", "id": t, "isRegistrationRequired": false}
 		if len(p.PasskeyProfiles) > 0 {
@@ -676,7 +766,7 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 		"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": p.State,
 		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed, "isAttestationEnforced": p.IsAttestationEnforced,
 		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
-		"includeTargets":  targets, "excludeTargets": []any{},
+		"includeTargets":  targets, "excludeTargets": excludeTargets(p),
 	}
 	// Passkey profiles, in the shape of the Graph reference (passkeyProfile,
 	// fido2AuthenticationMethodConfiguration update example).
@@ -689,7 +779,7 @@ func (e *Emulator) fido2Policy(w http.ResponseWriter) {
 		}
 		out["passkeyProfiles"], out["defaultPasskeyProfile"] = profiles, p.DefaultProfile
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // profilesFor returns the passkey profiles that apply to a user: those
@@ -749,30 +839,43 @@ func (e *Emulator) directoryAudits(w http.ResponseWriter, r *http.Request) {
 		target = m[1]
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
+	list := []map[string]any{}
 	for _, a := range e.st.DirectoryAudits {
 		if a.ActivityDateTime.Before(since) || (target != "" && !slices.Contains(a.TargetIDs, target)) {
 			continue
 		}
-		var targets []any
-		for _, id := range a.TargetIDs {
-			targets = append(targets, map[string]any{"id": id, "type": "User"})
-		}
-		initiator := map[string]any{}
-		if a.InitiatedByUPN != "" {
-			initiator["user"] = map[string]any{"userPrincipalName": a.InitiatedByUPN}
-		}
-		if a.InitiatedByApp != "" {
-			initiator["app"] = map[string]any{"displayName": a.InitiatedByApp}
-		}
-		list = append(list, map[string]any{"id": a.ID, "activityDateTime": a.ActivityDateTime.UTC().Format(time.RFC3339),
-			"activityDisplayName": a.ActivityDisplayName, "category": a.Category, "result": a.Result,
-			"initiatedBy": initiator, "targetResources": targets})
+		list = append(list, auditJSON(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	page(w, r, "auditLogs/directoryAudits", list, pageAudits)
 }
 
+// auditJSON renders an audit event as Graph does.
+func auditJSON(a DirectoryAudit) map[string]any {
+	out := map[string]any{}
+	for k, v := range a.Extra {
+		out[k] = v
+	}
+	targets := []any{}
+	for _, id := range a.TargetIDs {
+		targets = append(targets, map[string]any{"id": id, "type": "User"})
+	}
+	initiator := map[string]any{}
+	if a.InitiatedByUPN != "" {
+		initiator["user"] = map[string]any{"userPrincipalName": a.InitiatedByUPN}
+	}
+	if a.InitiatedByApp != "" {
+		initiator["app"] = map[string]any{"displayName": a.InitiatedByApp}
+	}
+	out["id"], out["activityDateTime"] = a.ID, a.ActivityDateTime.UTC().Format(time.RFC3339)
+	out["activityDisplayName"], out["category"], out["result"] = a.ActivityDisplayName, a.Category, a.Result
+	out["initiatedBy"], out["targetResources"] = initiator, targets
+	return out
+}
+
+// signIns answers GET /auditLogs/signIns, most recent first ("by default,
+// the most recent sign-ins are returned first",
+// https://learn.microsoft.com/graph/api/signin-list).
 func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
 	id := filterID(r)
 	var since time.Time
@@ -780,17 +883,99 @@ func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
 		since, _ = time.Parse(time.RFC3339, m[1])
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	list := []any{}
+	var picked []SignIn
 	for _, s := range e.st.SignIns {
-		if (id != "" && s.UserID != id) || s.CreatedDateTime.Before(since) {
-			continue
+		if (id == "" || s.UserID == id) && !s.CreatedDateTime.Before(since) {
+			picked = append(picked, s)
 		}
-		list = append(list, map[string]any{
-			"id": s.ID, "createdDateTime": s.CreatedDateTime.UTC().Format(time.RFC3339), "userId": s.UserID,
-			"userPrincipalName": s.UserPrincipalName, "appDisplayName": s.AppDisplayName, "ipAddress": s.IPAddress,
-			"status": map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason},
-		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	e.mu.Unlock()
+	slices.SortStableFunc(picked, func(a, b SignIn) int { return b.CreatedDateTime.Compare(a.CreatedDateTime) })
+	list := []map[string]any{}
+	for _, s := range picked {
+		list = append(list, signInJSON(s))
+	}
+	page(w, r, "auditLogs/signIns", list, pageSignIns)
+}
+
+// signInJSON renders a sign-in as Graph does.
+func signInJSON(s SignIn) map[string]any {
+	out := map[string]any{}
+	for k, v := range s.Extra {
+		out[k] = v
+	}
+	out["id"], out["createdDateTime"], out["userId"] = s.ID, s.CreatedDateTime.UTC().Format(time.RFC3339), s.UserID
+	out["userPrincipalName"], out["appDisplayName"], out["ipAddress"] = s.UserPrincipalName, s.AppDisplayName, s.IPAddress
+	out["status"] = map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason}
+	return out
+}
+
+// excludeID writes a credential id (stored as base64url) in the form the
+// API version documents for excludeCredentials
+// (microsoftgraph/microsoft-graph-docs-contrib):
+//   - v1.0: "credential IDs in excludeCredentials are Base64URL-encoded
+//     without padding" (api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md,
+//     commit f2f89dc855fdb160396d2a48178285e663006a52);
+//   - beta: "formatted in Base64URL with a padding number suffix ... convert
+//     the trailing integer value of 0, 1, or 2 to the same number of base64
+//     padding characters", while the same page's example ids are in the
+//     standard alphabet with '/' and '+'
+//     (api-reference/beta/api/fido2authenticationmethod-creationoptions.md,
+//     commit fe9ec3745151f442d248d35ad0b2f663ecae6e64). The emulator sends
+//     both beta forms, alternating, so that a client reading one only fails.
+func excludeID(stored string, i int, beta bool) string {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(stored, "="))
+	if err != nil || !beta {
+		return stored
+	}
+	if i%2 == 0 {
+		return base64.StdEncoding.EncodeToString(raw) // the example's form: '+', '/', '=' padding
+	}
+	padded := base64.URLEncoding.EncodeToString(raw)
+	body := strings.TrimRight(padded, "=")
+	return body + strconv.Itoa(len(padded)-len(body)) // the note's form: padding as a count
+}
+
+// webauthnTimeout is publicKey.timeout, an Edm.Int32 of milliseconds: the
+// time the browser gives the authenticator, not the challenge's lifetime
+// (that is challengeTimeoutDateTime; at 43,200 minutes the lifetime in
+// milliseconds, 2,592,000,000, does not fit an Int32). The values are the
+// references' examples: beta 0 (api-reference/beta/api/fido2authenticationmethod-creationoptions.md,
+// commit fe9ec3745151f442d248d35ad0b2f663ecae6e64), v1.0 60000
+// (api-reference/v1.0/api/fido2authenticationmethod-creationoptions.md,
+// commit f2f89dc855fdb160396d2a48178285e663006a52).
+func webauthnTimeout(beta bool) int32 {
+	if beta {
+		return 0
+	}
+	return 60000
+}
+
+// odataWriter carries the @odata.context of the request's answer to
+// writeJSON, which adds it to a successful answer that has none: Graph
+// sends it on every answer.
+type odataWriter struct {
+	http.ResponseWriter
+	context string
+}
+
+// odataContext is the @odata.context Graph sends for a path (p after the
+// version; /me already resolved to users/{id}).
+func odataContext(beta bool, p []string) string {
+	root := graphRoot(beta) + "/$metadata#"
+	switch {
+	case len(p) == 2 && p[0] == "users":
+		return root + "users/$entity"
+	case len(p) == 3 && p[0] == "users" && p[2] == "transitiveMemberOf":
+		return root + "directoryObjects"
+	case len(p) == 5 && p[0] == "users" && p[3] == "fido2Methods" && !strings.HasPrefix(p[4], "creationOptions"):
+		return root + "users('" + p[1] + "')/authentication/fido2Methods/$entity"
+	case len(p) > 2 && p[0] == "users":
+		return root + "users('" + p[1] + "')/" + strings.Join(p[2:], "/")
+	case len(p) == 4 && p[0] == "policies" && p[2] == "authenticationMethodConfigurations":
+		// The reference's own answer (api-reference/beta/api/fido2authenticationmethodconfiguration-get.md,
+		// commit a0c0a49327ae9edeb9dce1ea7a056a70a23fc569).
+		return root + "authenticationMethodConfigurations/$entity"
+	}
+	return root + strings.Join(p, "/")
 }

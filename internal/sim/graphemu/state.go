@@ -13,6 +13,9 @@ type User struct {
 	PasswordPolicies      string `json:"passwordPolicies,omitempty"`
 	UserType              string `json:"userType,omitempty"`
 	AccountEnabled        *bool  `json:"accountEnabled,omitempty"`
+	// Extra holds the user's other properties as Graph returns them (from a
+	// loaded tenant): served beside the fields above, under $select as Graph does.
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // DirectoryAudit is one audit log event about directory objects.
@@ -25,6 +28,8 @@ type DirectoryAudit struct {
 	InitiatedByApp      string    `json:"initiatedByApp,omitempty"`
 	TargetIDs           []string  `json:"targetIds"`
 	Result              string    `json:"result"`
+	// Extra holds the event's other properties as Graph returns them.
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // Group is a security group; Members holds user and group IDs (nesting).
@@ -32,6 +37,9 @@ type Group struct {
 	ID          string   `json:"id"`
 	DisplayName string   `json:"displayName"`
 	Members     []string `json:"members"`
+	// Extra holds the group's other properties as Graph returns them
+	// (isAssignableToRole, securityEnabled, …).
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // Method is a stored fido2AuthenticationMethod. CredentialID is the
@@ -77,6 +85,9 @@ type CAPolicy struct {
 	ExcludeGroups []string `json:"excludeGroups,omitempty"`
 	IncludeRoles  []string `json:"includeRoles,omitempty"`
 	ExcludeRoles  []string `json:"excludeRoles,omitempty"`
+	// Raw is the whole policy as Graph returns it (every condition, grant
+	// and session control); the user conditions above are written over it.
+	Raw map[string]any `json:"raw,omitempty"`
 }
 
 // FIDO2Policy is the FIDO2 authentication method configuration.
@@ -87,7 +98,8 @@ type FIDO2Policy struct {
 	KeyRestrictionsEnforced          bool     `json:"keyRestrictionsEnforced"`
 	EnforcementType                  string   `json:"enforcementType"` // allow or block
 	AAGUIDs                          []string `json:"aaGuids"`
-	IncludeTargetIDs                 []string `json:"includeTargetIds"` // "all_users" or group IDs
+	IncludeTargetIDs                 []string `json:"includeTargetIds"`           // "all_users" or group IDs
+	ExcludeTargetIDs                 []string `json:"excludeTargetIds,omitempty"` // group IDs
 	// Passkey profiles (Graph: passkeyProfile): when there are any, each
 	// include target names the profiles its users get (none: the default).
 	PasskeyProfiles []PasskeyProfile    `json:"passkeyProfiles,omitempty"`
@@ -116,12 +128,16 @@ type SignIn struct {
 	IPAddress         string    `json:"ipAddress"`
 	ErrorCode         int       `json:"errorCode"`
 	FailureReason     string    `json:"failureReason,omitempty"`
+	// Extra holds the sign-in's other properties as Graph returns them.
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // OtherMethod is a non-FIDO2 authentication method (password, phone, …).
 type OtherMethod struct {
 	ODataType string `json:"@odata.type"`
 	ID        string `json:"id"`
+	// Extra holds the method's other properties as Graph returns them.
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // challenge is an issued creationOptions challenge.
@@ -149,6 +165,13 @@ type State struct {
 	SignIns           []SignIn                 `json:"signIns"`
 	Challenges        map[string]*challenge    `json:"challenges"`
 	Apps              []App                    `json:"apps"`
+	// Directory holds collections a loaded tenant carries that the emulator
+	// serves as they are (organization, directoryRoles, administrativeUnits,
+	// authenticationStrengthPolicies, domains, subscribedSkus), by name.
+	Directory map[string][]map[string]any `json:"directory,omitempty"`
+	// MethodsPolicy is the whole authentication methods policy of a loaded
+	// tenant (its FIDO2 configuration is read into FIDO2).
+	MethodsPolicy map[string]any `json:"authenticationMethodsPolicy,omitempty"`
 }
 
 // App is an app registration that may sign in with a certificate.

@@ -1157,3 +1157,40 @@ func TestStoppedRehearsalSaysHowToRehearseAgain(t *testing.T) {
 		t.Fatalf("an officer's stop promises a resume a rehearsal cannot give: %v", officer.ErrAbandoned)
 	}
 }
+
+// Key names Entra accepts (issue 26 §1): the default names say account
+// slot, key and year in at most 30 characters, and the emulator (which
+// refuses longer ones, as Entra does) registers them; a policy pattern
+// that cannot fit stops the ceremony before any key is asked for.
+func TestKeyNamesFitEntraAndABadPatternStopsFirst(t *testing.T) {
+	t.Run("default names", func(t *testing.T) {
+		b := newBench(t)
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Sitting = 2 }, b.prompter).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.checkFinished(res)
+		year := fmt.Sprint(time.Now().Year())
+		for _, m := range b.methods() {
+			if !strings.HasPrefix(m.DisplayName, "BG2 key ") || !strings.Contains(m.DisplayName, " "+year) || len([]rune(m.DisplayName)) > 30 {
+				t.Errorf("registered as %q", m.DisplayName)
+			}
+		}
+	})
+	t.Run("a pattern too long", func(t *testing.T) {
+		b := newBench(t)
+		pol, _ := attest.LoadPolicy("")
+		pol.DisplayNamePattern = "Break glass key {n} ({model}, {date})"
+		e := b.engineWith(nil, false, func(c *ceremony.Config) { c.Verifier = rehearsal.Verifier(pol) }, b.prompter)
+		_, err := e.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "at most 30") || !strings.Contains(err.Error(), "nothing was touched") {
+			t.Fatalf("%v", err)
+		}
+		if entries, _ := ceremony.ReadJournal(b.journal); len(entries) > 0 {
+			t.Fatalf("the ceremony journaled %d steps", len(entries))
+		}
+		if strings.Contains(strings.Join(b.prompter.Asked, "\n"), "insert key") {
+			t.Fatal("a key was asked for")
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
@@ -48,15 +49,29 @@ type Env struct {
 
 // Setup builds the rehearsal world under dir.
 func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) {
+	return SetupTenant(ctx, dir, keyCfg, "")
+}
+
+// SetupTenant builds the rehearsal world under dir, its tenant loaded from
+// tenantPath (a tenant file, e.g. `keyceremony tenant export`) when given:
+// its first user is the break-glass account, and the virtual keys stand in
+// for a model its FIDO2 key restrictions allow.
+func SetupTenant(ctx context.Context, dir string, keyCfg simkey.Config, tenantPath string) (*Env, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "emulator"), 0o700); err != nil {
 		return nil, err
 	}
-	ten, err := emulated.Start(emulated.Options{Dir: filepath.Join(dir, "emulator")})
+	ten, err := emulated.Start(emulated.Options{Dir: filepath.Join(dir, "emulator"), Emulator: graphemu.Config{TenantPath: tenantPath}})
 	if err != nil {
 		return nil, err
 	}
 	user := ten.Emu.Snapshot().Users[0]
 	ten.Emu.Update(func(s *graphemu.State) {
+		if tenantPath != "" {
+			standIn(&s.FIDO2)
+		}
+		if len(s.Methods[user.ID]) > 0 {
+			return // the loaded tenant's account has its keys already
+		}
 		s.Methods[user.ID] = append(s.Methods[user.ID], &graphemu.Method{ID: "previous-key-1", DisplayName: "Break glass key 1 (last year)",
 			AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(-1, 0, 0).UTC(), AttestationLevel: "attested", CredentialID: "cHJldmlvdXM"})
 	})
@@ -81,6 +96,23 @@ func Setup(ctx context.Context, dir string, keyCfg simkey.Config) (*Env, error) 
 	}
 	return &Env{Dir: dir, Tenant: ten, Devices: devs, Signer: signer, Verifier: Verifier(pol),
 		UserID: user.ID, UPN: user.UserPrincipalName, keyCfg: keyCfg}, nil
+}
+
+// standIn lets a loaded tenant's FIDO2 key restrictions (tenant-wide and
+// each passkey profile's allow list) admit the virtual keys, which stand in
+// for the tenant's allowed models: the rehearsal is of the ceremony and the
+// audit, not of the key model.
+func standIn(p *graphemu.FIDO2Policy) {
+	simkeyAAGUID := testca.AAGUIDString()
+	if p.EnforcementType == "allow" && !slices.Contains(p.AAGUIDs, simkeyAAGUID) {
+		p.AAGUIDs = append(p.AAGUIDs, simkeyAAGUID)
+	}
+	for i := range p.PasskeyProfiles {
+		pp := &p.PasskeyProfiles[i]
+		if pp.EnforcementType == "allow" && !slices.Contains(pp.AAGUIDs, simkeyAAGUID) {
+			pp.AAGUIDs = append(pp.AAGUIDs, simkeyAAGUID)
+		}
+	}
 }
 
 // outOfTheSafe gives each key an old PIN nobody here knows, as last

@@ -34,6 +34,10 @@ type SittingOptions struct {
 	// officers, which the rehearsal says.
 	Headless bool
 	Tool     report.Tool
+	// TenantPath loads the emulated tenant from a tenant file (Graph's
+	// response shapes, e.g. from `keyceremony tenant export`); its first
+	// user is the account rehearsed.
+	TenantPath string
 }
 
 // RunSitting runs the whole ceremony engine on virtual keys (served over
@@ -54,9 +58,12 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		}
 		o.Dir = d
 	}
-	env, err := Setup(ctx, o.Dir, DefaultSimkeyConfig())
+	env, err := SetupTenant(ctx, o.Dir, DefaultSimkeyConfig(), o.TenantPath)
 	if err != nil {
 		return err
+	}
+	if o.TenantPath != "" {
+		fmt.Fprintf(out, "Tenant: %s (emulated; its FIDO2 key restrictions also admit the virtual keys, standing in for an allowed model)\n", o.TenantPath)
 	}
 	defer env.Close()
 	env.GeneratedPIN = o.GeneratedPIN

@@ -1,0 +1,149 @@
+// Package keyname makes the display names keys get in Entra ID, and checks a
+// configured pattern for them before anything is done to a key.
+//
+// Entra refuses a FIDO2 method display name longer than 30 characters. No
+// Microsoft page states the limit; the clients that register keys on behalf
+// of users hold names to it:
+//   - DSInternals.Passkeys, New-Passkey: [ValidateLength(1, 30)] $DisplayName
+//     (MichaelGrafnetter/webauthn-interop, Src/DSInternals.Passkeys/DSInternals.Passkeys.psm1,
+//     commit 88aa4958b4dae70c951a87e80b1d18b486d83e50);
+//   - powershellYK's Entra enrolment script: [ValidateLength(3,30)] "Name of
+//     the YubiKey in Entra ID (3-30 characters)" (virot/powershellYK,
+//     Docs/Cookbook/Enroll-FIDO2-On-Behalf-Of-Entra-ID.ps1, commit
+//     1de7b3211b0fb5922d72426fd42c9b7dd8983f99), after its issue #135
+//     (https://github.com/virot/powershellYK/issues/135) reported
+//     registrations failing "over the 30 character Entra ID description limit".
+//
+// A name here is held to the stricter of the two: 3 to 30 characters,
+// counted as .NET counts a string's Length (UTF-16 code units).
+package keyname
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+)
+
+// Limits of a display name Entra accepts (see the package comment).
+const (
+	MinLen = 3
+	MaxLen = 30
+)
+
+// Default is the pattern used when the policy sets none: account slot in the
+// sitting, key number, year, then as much of the model as fits, e.g.
+// "BG1 key 1 2026 YubiKey 5".
+const Default = "BG{account} key {n} {year} {model}"
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// known are the placeholders a pattern may use.
+var known = map[string]bool{"{account}": true, "{n}": true, "{year}": true, "{date}": true, "{model}": true}
+
+// Len is the length of s as Entra's .NET clients count it.
+func Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// expand fills the placeholders in; spaces left doubled or dangling by an
+// empty model are removed.
+func expand(pattern string, account, n int, model string, date time.Time) string {
+	s := strings.NewReplacer("{account}", strconv.Itoa(account), "{n}", strconv.Itoa(n),
+		"{year}", strconv.Itoa(date.Year()), "{date}", date.Format(time.DateOnly), "{model}", model).Replace(pattern)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Render names key n of the account'th account of a sitting. The model is
+// cut to the whole words that fit in what the rest of the name leaves of
+// MaxLen (cut mid-word only when not even its first word fits). A pattern
+// Check accepted always renders to MinLen..MaxLen characters.
+func Render(pattern string, account, n int, model string, date time.Time) string {
+	if pattern == "" {
+		pattern = Default
+	}
+	model = strings.Join(strings.Fields(model), " ")
+	if !strings.Contains(pattern, "{model}") {
+		return expand(pattern, account, n, "", date)
+	}
+	full := expand(pattern, account, n, model, date)
+	if Len(full) <= MaxLen || model == "" {
+		return full
+	}
+	// The room the model has: what the name is without it, and the one
+	// space that joins it to a neighbour.
+	room := MaxLen - Len(expand(pattern, account, n, "", date)) - 1
+	return expand(pattern, account, n, fit(model, room), date)
+}
+
+// fit cuts model to at most room characters, at a word boundary if it can.
+func fit(model string, room int) string {
+	if room <= 0 {
+		return ""
+	}
+	words, out := strings.Fields(model), ""
+	for _, w := range words {
+		next := strings.TrimSpace(out + " " + w)
+		if Len(next) > room {
+			break
+		}
+		out = next
+	}
+	if out == "" { // not even the first word fits: cut it
+		r := []rune(model)
+		for len(r) > 0 && Len(string(r)) > room {
+			r = r[:len(r)-1]
+		}
+		out = strings.TrimRightFunc(string(r), unicode.IsSpace)
+	}
+	return strings.TrimRight(out, " -,(")
+}
+
+// Check reports what would make Entra refuse, or the ceremony confuse, a
+// name made from pattern for any of keys keys of any of accounts accounts:
+// an unknown placeholder, a control character, names that would not differ
+// between the keys, or a name outside MinLen..MaxLen before any model is
+// added (the model is cut to fit; the rest of the name cannot be).
+func Check(pattern string, accounts, keys int) error {
+	if pattern == "" {
+		pattern = Default
+	}
+	var problems []error
+	for _, p := range placeholder.FindAllString(pattern, -1) {
+		if !known[p] {
+			problems = append(problems, fmt.Errorf("%s is not a placeholder (use {account}, {n}, {year}, {date}, {model})", p))
+		}
+	}
+	if strings.ContainsFunc(pattern, unicode.IsControl) {
+		problems = append(problems, errors.New("it holds a control character"))
+	}
+	if keys > 1 && !strings.Contains(pattern, "{n}") {
+		problems = append(problems, fmt.Errorf("%d keys would get the same name: put {n} (the key number) in it", keys))
+	}
+	// The longest name before the model: the highest numbers, a long date.
+	longest := expand(pattern, max(accounts, 1), max(keys, 1), "", time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
+	switch n := Len(longest); {
+	case n > MaxLen:
+		problems = append(problems, fmt.Errorf("it makes names of %d characters before any model (%q): Entra takes at most %d", n, longest, MaxLen))
+	case n < MinLen:
+		problems = append(problems, fmt.Errorf("it makes names of %d characters without the model (%q): at least %d", n, longest, MinLen))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("display name pattern %q: %w", pattern, errors.Join(problems...))
+	}
+	return nil
+}
+
+// CheckName reports a made name Entra would refuse: outside MinLen..MaxLen
+// characters, or holding a control character.
+func CheckName(name string) error {
+	switch n := Len(name); {
+	case n > MaxLen || n < MinLen:
+		return fmt.Errorf("display name %q is %d characters: Entra takes %d to %d", name, n, MinLen, MaxLen)
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("display name %q holds a control character", name)
+	}
+	return nil
+}
