@@ -50,11 +50,11 @@ func TestMonitorSetupCommand(t *testing.T) {
 		!strings.Contains(out, `UserId == \"`+user.ID+`\"`) || len(emu.Writes()) != 0 {
 		t.Fatalf("dry run: exit %d, writes %v\n%s\n%s", code, emu.Writes(), out, errOut)
 	}
-	code, out, errOut = runCLIIn(t, "y\nn\n", "monitor", "setup", "--config", cfgPath)
+	code, out, errOut = runCLIIn(t, "\ny\nn\n", "monitor", "setup", "--config", cfgPath)
 	if code != 1 || !strings.Contains(errOut, "not confirmed by Bob Example: nothing was changed") || len(emu.Writes()) != 0 {
 		t.Fatalf("refused by officer B: exit %d, writes %v\n%s\n%s", code, emu.Writes(), out, errOut)
 	}
-	code, out, errOut = runCLIIn(t, "y\ny\n", "monitor", "setup", "--config", cfgPath)
+	code, out, errOut = runCLIIn(t, "\ny\ny\n", "monitor", "setup", "--config", cfgPath)
 	if code != 0 || len(emu.Writes()) != 3 || !strings.Contains(out, "signed monitoring set-up report in ") {
 		t.Fatalf("setup: exit %d, writes %v\n%s\n%s", code, emu.Writes(), out, errOut)
 	}
@@ -72,7 +72,7 @@ func TestMonitorSetupCommand(t *testing.T) {
 	if code, out, errOut := runCLI(t, "report", "verify", reports[0]); code != 0 {
 		t.Errorf("report verify: %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, errOut = runCLIIn(t, "y\ny\n", "monitor", "setup", "--config", cfgPath)
+	code, out, errOut = runCLIIn(t, "\ny\ny\n", "monitor", "setup", "--config", cfgPath)
 	if code != 0 || len(emu.Writes()) != 3 || !strings.Contains(out, "already set up") {
 		t.Fatalf("second setup: exit %d, writes %v\n%s\n%s", code, emu.Writes(), out, errOut)
 	}
