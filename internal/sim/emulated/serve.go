@@ -20,6 +20,9 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		}
 		o.Dir = d
 	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("the emulator's folder (--dir) %s: %w", o.Dir, err)
+	}
 	ten, err := Start(o)
 	if err != nil {
 		return err
