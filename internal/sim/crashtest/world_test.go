@@ -349,16 +349,23 @@ type run struct {
 // killPoint says when to SIGKILL: after the journal holds Lines lines, or
 // after the tenant's state file has changed Writes times since the start.
 type killPoint struct {
-	journal string // the journal file to watch
+	journal string // the journal files to watch (a glob)
 	lines   int
 	writes  int
+	// restartEmulator: after the kill, the emulator is killed -9 too and
+	// started again on its state file before the rerun.
+	restartEmulator bool
 }
 
 func (p killPoint) String() string {
+	s := fmt.Sprintf("after tenant write %d", p.writes)
 	if p.lines > 0 {
-		return fmt.Sprintf("after journal line %d", p.lines)
+		s = fmt.Sprintf("after journal line %d", p.lines)
 	}
-	return fmt.Sprintf("after tenant write %d", p.writes)
+	if p.restartEmulator {
+		s += " (and the emulator killed and restarted)"
+	}
+	return s
 }
 
 // countLines counts the whole lines of the files matching pattern (0 when
