@@ -472,6 +472,9 @@ watch:
 	if b := w.tenantBytes(); !bytes.Equal(b, seen) {
 		writes++
 	}
+	if killed != "" && p.journal != "" {
+		killed += " [journal ends " + lastEntry(p.journal) + "]"
+	}
 	stdin.Close()
 	<-readDone
 	r := run{argv: argv, killedAt: killed, output: out.String(), timedOut: ctx.Err() != nil, writes: writes}
@@ -486,4 +489,28 @@ watch:
 func (w *world) tenantBytes() []byte {
 	b, _ := os.ReadFile(w.emuState)
 	return b
+}
+
+// lastEntry names the step and phase of the newest journal line among the
+// journals matching pattern.
+func lastEntry(pattern string) string {
+	paths, _ := filepath.Glob(pattern)
+	var newest time.Time
+	last := "(none)"
+	for _, p := range paths {
+		b, _ := os.ReadFile(p)
+		lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+		var e struct {
+			Step  string    `json:"step"`
+			Phase string    `json:"phase"`
+			Time  time.Time `json:"time"`
+		}
+		if len(lines) == 0 || json.Unmarshal(lines[len(lines)-1], &e) != nil {
+			continue
+		}
+		if e.Time.After(newest) || newest.IsZero() {
+			newest, last = e.Time, e.Step+" "+e.Phase
+		}
+	}
+	return last
 }
