@@ -88,7 +88,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			lines, writes, vs := runTrial(t, sc, seed, trial{})
 			report := func(tr trial, vs []violation) {
 				for _, v := range vs {
-					t.Errorf("%s %s: %s", sc.name, describe(tr), v)
+					t.Errorf("%s: %s", sc.name, v)
 				}
 			}
 			report(trial{}, vs)
@@ -132,19 +132,6 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 	}
 }
 
-func describe(tr trial) string {
-	if len(tr) == 0 {
-		return "(no kill)"
-	}
-	var parts []string
-	for ph, pts := range tr {
-		for i, p := range pts {
-			parts = append(parts, fmt.Sprintf("%s run %d killed %s", ph, i+1, p))
-		}
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
-}
-
 // runTrial builds a fresh world, runs each phase of sc with the trial's
 // kills and then until it finishes, and checks the invariants after every
 // run. It returns the journal lines and tenant writes each phase made in
@@ -154,6 +141,7 @@ func runTrial(t *testing.T, sc scenario, seed int64, tr trial) (lines, writes ma
 	w := newWorld(t, sc.accounts, 2, sc.withOld, seed)
 	lines, writes = map[string]int{}, map[string]int{}
 	inv := newInvariants(w, sc)
+	var story []string // the runs so far, each with its kill point
 	for _, ph := range sc.phases(w) {
 		kills := tr[ph.name]
 		finished := false
@@ -171,6 +159,8 @@ func runTrial(t *testing.T, sc scenario, seed int64, tr trial) (lines, writes ma
 			if r.killedAt != "" {
 				where += " (killed " + r.killedAt + ")"
 			}
+			story = append(story, where)
+			where = strings.Join(story, " → ")
 			t.Logf("%s %s: exit %d in %v", sc.name, where, r.exitCode, time.Since(began).Round(time.Millisecond))
 			if os.Getenv("KEYCEREMONY_CRASH_VERBOSE") != "" {
 				t.Logf("output:\n%s", r.output)
@@ -211,19 +201,26 @@ func tail(s string) string {
 
 // invariants remembers what was seen so far in a trial.
 type invariants struct {
-	w     *world
-	sc    scenario
-	held  map[string]map[string]bool // key → credentials (base64url) it was seen holding
-	owner map[string]string          // credential → key
+	w          *world
+	sc         scenario
+	held       map[string]map[string]bool // key → credentials (base64url) it held at the last look
+	master     map[string][]byte          // key → its master key at the last look (a reset changes it)
+	registered map[string]bool            // credentials the tenant ever had a method for
 }
 
 func newInvariants(w *world, sc scenario) *invariants {
-	inv := &invariants{w: w, sc: sc, held: map[string]map[string]bool{}, owner: map[string]string{}}
+	inv := &invariants{w: w, sc: sc, held: map[string]map[string]bool{}, master: map[string][]byte{}, registered: map[string]bool{}}
 	o := w.observe()
 	for _, k := range w.keys {
 		inv.held[k.name] = map[string]bool{}
+		inv.master[k.name] = o.keys[k.name].MasterKey
 		for _, c := range o.keys[k.name].Credentials {
 			inv.held[k.name][b64(c.ID)] = true
+		}
+	}
+	for _, ms := range o.tenant.Methods {
+		for _, m := range ms {
+			inv.registered[strings.TrimRight(m.CredentialID, "=")] = true
 		}
 	}
 	return inv
@@ -245,15 +242,25 @@ func (inv *invariants) check(where string, ph phase, finished bool) []violation 
 			now[b64(c.ID)] = true
 			onKeys[b64(c.ID)] = k.name
 		}
-		// No reset (nor deletion) of a key that held this run's credential.
+		// No reset of a key that held this run's credential (its master
+		// key changes only with a reset); no registered credential lost. A
+		// resident credential never registered may be replaced by the next
+		// one for the same account (CTAP 2.1 authenticatorMakeCredential: a
+		// discoverable credential for the same RP ID and user ID is
+		// overwritten): that is not a reset.
+		if !bytes.Equal(st.MasterKey, inv.master[k.name]) && len(inv.held[k.name]) > 0 {
+			var lost []string
+			for c := range inv.held[k.name] {
+				lost = append(lost, short(c))
+			}
+			bad("%s was reset while it held this run's credential %s", k.name, strings.Join(lost, ", "))
+		}
 		for c := range inv.held[k.name] {
-			if !now[c] {
-				bad("%s no longer holds credential %s it held before: it was reset or the credential deleted", k.name, short(c))
+			if !now[c] && inv.registered[c] {
+				bad("%s no longer holds credential %s, which was registered in the tenant", k.name, short(c))
 			}
 		}
-		for c := range now {
-			inv.held[k.name][c] = true
-		}
+		inv.held[k.name], inv.master[k.name] = now, st.MasterKey
 		if k.knownPIN != "" {
 			if !o.opens(k) {
 				bad("last year's key %s no longer opens with its PIN", k.name)
@@ -283,6 +290,7 @@ func (inv *invariants) check(where string, ph phase, finished bool) []violation 
 	// never has fewer working keys than before.
 	for upn, uid := range w.users {
 		for _, m := range o.tenant.Methods[uid] {
+			inv.registered[strings.TrimRight(m.CredentialID, "=")] = true
 			if _, ok := onKeys[strings.TrimRight(m.CredentialID, "=")]; !ok {
 				bad("%s has method %q (%s) for credential %s, which no key holds", upn, m.DisplayName, m.ID, short(m.CredentialID))
 			}
