@@ -144,7 +144,7 @@ func runTrial(t *testing.T, sc scenario, seed int64, tr trial) (lines, writes ma
 	var story []string // the runs so far, each with its kill point
 	for _, ph := range sc.phases(w) {
 		kills := tr[ph.name]
-		finished := false
+		finished, refused := false, ""
 		for attempt := 0; attempt < len(kills)+3 && !finished; attempt++ {
 			var p *killPoint
 			if attempt < len(kills) {
@@ -178,12 +178,12 @@ func runTrial(t *testing.T, sc scenario, seed int64, tr trial) (lines, writes ma
 			case r.killedAt == "" && attempt >= len(kills):
 				// A rerun that refuses: the same command is tried again
 				// (as the officers would) a few times before it is a finding.
-				vs = append(vs, violation{where, fmt.Sprintf("the rerun did not finish (exit %d): %s", r.exitCode, tail(r.output))})
+				refused = fmt.Sprintf("%s: the rerun did not finish (exit %d): %s", where, r.exitCode, tail(r.output))
 			}
 			vs = append(vs, inv.check(where, ph, finished)...)
 		}
 		if !finished {
-			vs = append(vs, violation{ph.name, "never finished; later phases not run"})
+			vs = append(vs, violation{ph.name, "never finished (later phases not run); " + refused})
 			return lines, writes, vs
 		}
 	}
@@ -193,8 +193,13 @@ func runTrial(t *testing.T, sc scenario, seed int64, tr trial) (lines, writes ma
 // tail is the last lines of a run's output: what it said when it stopped.
 func tail(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 3 {
-		lines = lines[len(lines)-3:]
+	if len(lines) > 2 {
+		lines = lines[len(lines)-2:]
+	}
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:300] + "…"
+		}
 	}
 	return strings.Join(lines, " | ")
 }
