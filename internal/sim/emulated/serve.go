@@ -29,8 +29,13 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	}
 	defer ten.Close()
 	caPath := filepath.Join(o.Dir, "emulator-ca.pem")
-	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
-		return err
+	// Whole or not at all (a restart rewrites the same CA over the file
+	// clients read).
+	if err := os.WriteFile(caPath+".tmp", ten.Emu.CAPEM(), 0o644); err != nil {
+		return fmt.Errorf("write the emulator's CA: %w", err)
+	}
+	if err := os.Rename(caPath+".tmp", caPath); err != nil {
+		return fmt.Errorf("write the emulator's CA: %w", err)
 	}
 	fmt.Fprintf(out, "Graph emulator (TEST tenant) at %s\n", ten.Emu.URL())
 	fmt.Fprintf(out, "  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",
