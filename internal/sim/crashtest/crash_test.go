@@ -93,20 +93,22 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			}
 			report(trial{}, vs)
 			t.Logf("%s uninterrupted: journal lines %v, tenant writes %v", sc.name, lines, writes)
-			var points []trial
+			var linePoints, writePoints []trial
 			for _, ph := range sc.phases(nil) {
 				for n := 1; n <= lines[ph.name]; n++ {
-					points = append(points, trial{ph.name: {{lines: n}}})
+					linePoints = append(linePoints, trial{ph.name: {{lines: n}}})
 				}
 				for n := 1; n <= writes[ph.name]; n++ { // every other one with the emulator restarted too
-					points = append(points, trial{ph.name: {{writes: n, restartEmulator: n%2 == 0}}})
+					writePoints = append(writePoints, trial{ph.name: {{writes: n, restartEmulator: n%2 == 0}}})
 				}
 			}
-			n := 3 // the CI sample: a few seeded points per scenario
+			points := append(append([]trial(nil), linePoints...), writePoints...)
+			n := len(points)
 			if budget > 0 {
 				n = budget
 			} else {
-				rng.Shuffle(len(points), func(i, j int) { points[i], points[j] = points[j], points[i] })
+				points = ciSample(rng, linePoints, writePoints)
+				n = len(points)
 			}
 			for i := 0; i < n; i++ {
 				var tr trial
@@ -130,6 +132,23 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ciSample is the bounded sample the test command runs: a seeded journal
+// kill point from each third of the journal lines (beginning, keys, end)
+// and a seeded tenant-write kill point.
+func ciSample(rng *rand.Rand, linePoints, writePoints []trial) []trial {
+	var out []trial
+	for third := 0; third < 3 && len(linePoints) > 0; third++ {
+		lo, hi := third*len(linePoints)/3, (third+1)*len(linePoints)/3
+		if hi > lo {
+			out = append(out, linePoints[lo+rng.Intn(hi-lo)])
+		}
+	}
+	if len(writePoints) > 0 {
+		out = append(out, writePoints[rng.Intn(len(writePoints))])
+	}
+	return out
 }
 
 // runTrial builds a fresh world, runs each phase of sc with the trial's
