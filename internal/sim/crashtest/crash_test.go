@@ -86,12 +86,12 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 			// An uninterrupted run measures the kill points and must itself
 			// keep every invariant.
 			lines, writes, vs := runTrial(t, sc, seed, trial{})
-			report := func(tr trial, vs []violation) {
+			record := func(vs []violation) {
 				for _, v := range vs {
 					t.Errorf("%s: %s", sc.name, v)
 				}
 			}
-			report(trial{}, vs)
+			record(vs)
 			t.Logf("%s uninterrupted: journal lines %v, tenant writes %v", sc.name, lines, writes)
 			var linePoints, writePoints []trial
 			for _, ph := range sc.phases(nil) {
@@ -128,7 +128,7 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 					}
 				}
 				_, _, vs := runTrial(t, sc, seed+int64(i)+1, tr)
-				report(tr, vs)
+				record(vs)
 			}
 		})
 	}
