@@ -1,13 +1,8 @@
-// Package health re-verifies a break-glass account's keys and audits its
-// posture, read only, and signs a health report chained to the last.
-//
-// In full, it re-verifies a break-glass account's keys between
-// ceremonies, without changing anything: the last signed report must verify
-// first; then each key is shown to be the same model and firmware, to still
-// hold its credential (a local test assertion checked against the public key
-// in the report, no sign-in to Entra), and to take its PIN; Graph must still
-// list exactly the recorded methods, no sign-in may have happened, and the
-// account's posture is audited. Every check ends pass, finding or could not
-// check (naming what was missing), and the result is a signed health report
-// chained to the last report.
+// Package health re-verifies a break-glass account's keys between
+// ceremonies and audits its posture, read only: the last signed report must
+// verify first; each key must be the same model and firmware, still hold its
+// credential (a local test assertion against the reported public key) and
+// take its PIN; Graph must list exactly the recorded methods and no sign-in
+// may have happened. Every check ends pass, finding or could not check, and
+// the result is a signed health report chained to the last report.
 package health

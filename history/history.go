@@ -2,6 +2,7 @@ package history
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -75,6 +76,9 @@ type Entry struct {
 	Deviations []string        `json:"deviations,omitempty"`
 	Previous   string          `json:"previous_sha256,omitempty"`
 	UPN        string          `json:"upn"` // the account's name in this report
+	// Rehearsal marks a rehearsal's report: virtual keys, an emulated
+	// tenant, a throw-away signing key; it proves nothing about a real key.
+	Rehearsal bool `json:"rehearsal"`
 }
 
 // Account is one account's timeline, oldest first, and what is due.
@@ -94,6 +98,9 @@ type History struct {
 	// Summaries are the sittings' summary pages that verify.
 	Summaries []string  `json:"summaries,omitempty"`
 	Problems  []Problem `json:"problems"`
+	// Rehearsal is set when any report read is a rehearsal's (only
+	// possible when Options.Rehearsal accepted them).
+	Rehearsal bool `json:"rehearsal"`
 }
 
 // exitCode is 0 when every file verifies and nothing is overdue or open,
@@ -137,6 +144,22 @@ func (p problems) Error() string { return p.msg }
 // ExitCode is the command's exit code: 1 overdue or open, 2 broken.
 func (p problems) ExitCode() int { return p.code }
 
+// fingerprints returns the trusted keys' fingerprints in ssh-keygen's form
+// ("SHA256:" and 43 characters of unpadded base64), accepting them also
+// without the prefix, as an auditor may copy them from a paper page.
+func fingerprints(given []string) ([]string, error) {
+	out := make([]string, 0, len(given))
+	for _, g := range given {
+		bare := strings.TrimPrefix(strings.TrimSpace(g), "SHA256:")
+		if b, err := base64.RawStdEncoding.DecodeString(bare); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("%q is not a workstation key's fingerprint: give it as the paper copy prints it, "+
+				"SHA256: followed by 43 characters (e.g. SHA256:%s)", g, strings.Repeat("A", 43))
+		}
+		out = append(out, "SHA256:"+bare)
+	}
+	return out, nil
+}
+
 // Read walks dir for report.json files, verifies each with the signature
 // beside it and the key it names, checks that key is trusted, links the
 // reports of each account into its chain and finds what is missing,
@@ -151,11 +174,16 @@ func Read(dir string, opts Options) (*History, error) {
 	if len(opts.Trusted) == 0 {
 		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
 	}
+	trusted, err := fingerprints(opts.Trusted)
+	if err != nil {
+		return nil, err
+	}
+	opts.Trusted = trusted
 	h := &History{Dir: dir, Checked: opts.Now.UTC()}
 	var files, summaries []string
 	keys := map[string]ssh.PublicKey{} // trusted keys seen signing a report
 	reports := map[string]bool{}       // SHA-256 of every verified report
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -196,6 +224,7 @@ func Read(dir string, opts Options) (*History, error) {
 			order = append(order, key)
 		}
 		accounts[key].Entries = append(accounts[key].Entries, *e)
+		h.Rehearsal = h.Rehearsal || e.Rehearsal
 	}
 	for _, k := range order {
 		a := accounts[k]
@@ -284,7 +313,8 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 	}
 	sum := sha256.Sum256(body)
 	e := &Entry{File: rel, SHA256: hex.EncodeToString(sum[:]), Type: r.Type, CeremonyID: r.CeremonyID, Started: r.Started, Ended: r.Ended,
-		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN}
+		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN,
+		Rehearsal: r.Rehearsal}
 	if r.Previous != nil {
 		e.Previous = r.Previous.SHA256
 	}

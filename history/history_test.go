@@ -322,3 +322,25 @@ func TestErrCarriesTheExitCode(t *testing.T) {
 		}
 	}
 }
+
+// An auditor who copies the fingerprint without its "SHA256:" prefix is
+// understood; one who copies something else is told the form expected.
+func TestTrustedFingerprintForms(t *testing.T) {
+	dir, fp := safe(t)
+	bare := strings.TrimPrefix(fp, "SHA256:")
+	h, err := Read(dir, Options{Trusted: []string{bare}, Rehearsal: true, Now: fixtureEnd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range h.Problems {
+		if strings.Contains(p.Message, "unknown workstation key") {
+			t.Fatalf("the bare fingerprint %s was not recognised: %s", bare, p.Message)
+		}
+	}
+	for _, bad := range []string{"SHA256:X", "X", "MD5:" + bare, bare[:40]} {
+		_, err := Read(dir, Options{Trusted: []string{bad}, Rehearsal: true, Now: fixtureEnd})
+		if err == nil || !strings.Contains(err.Error(), "SHA256: followed by 43 characters") {
+			t.Errorf("--trust %q: %v, want the expected form named", bad, err)
+		}
+	}
+}

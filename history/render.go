@@ -19,6 +19,9 @@ func (h *History) WriteText(w io.Writer) error {
 // text renders the history for a terminal or a printer.
 func (h *History) text() string {
 	var b strings.Builder
+	if h.Rehearsal {
+		b.WriteString("REHEARSAL: reports of rehearsals (virtual keys, emulated tenant); they prove nothing about real keys\n")
+	}
 	fmt.Fprintf(&b, "Safe history of %s, checked %s\n", h.Dir, h.Checked.Format("2006-01-02 15:04 UTC"))
 	if len(h.Problems) == 0 {
 		b.WriteString("Every report verifies, every chain is whole, nothing is due yet.\n")
@@ -38,7 +41,11 @@ func (h *History) text() string {
 	for _, a := range h.Accounts {
 		fmt.Fprintf(&b, "\n%s (%s)\n", a.UPN, a.ObjectID)
 		for _, e := range a.Entries {
-			fmt.Fprintf(&b, "  %s  %-9s %s  (%s, signed by %s)\n", day(e.Started), e.Type, e.CeremonyID, e.File, e.Signer)
+			kind := e.Type
+			if e.Rehearsal {
+				kind += " REHEARSAL"
+			}
+			fmt.Fprintf(&b, "  %s  %s %s\n      file %s, signed by %s\n", day(e.Started), kind, e.CeremonyID, e.File, e.Signer)
 			var people []string
 			for _, p := range e.Officers {
 				people = append(people, p.Role+" "+p.Name)
@@ -81,13 +88,31 @@ func (h *History) PDF() ([]byte, error) {
 		pdf.CellFormat(0, 4, fmt.Sprintf("keyceremony history — checked %s — page %d of {pages}", day(h.Checked), pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
+	const size, lineHeight = 9, 4.2
 	for i, l := range strings.Split(strings.TrimRight(h.text(), "\n"), "\n") {
 		style := ""
 		if i == 0 || (l != "" && !strings.HasPrefix(l, " ")) {
 			style = "B"
 		}
-		pdf.SetFont(pdfdoc.Font, style, 7.5)
-		pdf.MultiCell(0, 3.4, l, "", "L", false)
+		pdf.SetFont(pdfdoc.Font, style, size)
+		// A line too long for the page wraps under its own text, so a wrapped
+		// value never looks like the start of the next entry.
+		indent := float64(len(l)-len(strings.TrimLeft(l, " "))) * pdf.GetStringWidth(" ")
+		text := strings.TrimLeft(l, " ")
+		pdf.SetLeftMargin(12 + indent)
+		pdf.SetX(12 + indent)
+		pdf.MultiCell(0, lineHeight, text, "", "L", false)
+		pdf.SetLeftMargin(12)
+	}
+	// The auditor's attestation, on paper.
+	pdf.Ln(8)
+	pdf.SetFont(pdfdoc.Font, "B", size)
+	pdf.MultiCell(0, lineHeight, "Checked by the auditor", "", "L", false)
+	pdf.SetFont(pdfdoc.Font, "", size)
+	for _, label := range []string{"Name", "Signature", "Date and place"} {
+		pdf.Ln(6)
+		pdf.CellFormat(40, lineHeight, label+":", "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, lineHeight, "", "B", 1, "L", false, 0, "")
 	}
 	var out bytes.Buffer
 	if err := pdf.Output(&out); err != nil {

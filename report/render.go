@@ -16,137 +16,223 @@ import (
 // in 8-point Courier, and an 80-column terminal).
 const pageWidth = 78
 
-// render is the printable page for the safe: the facts, the report hash and
-// the signing key fingerprint to copy onto the envelope, and lines for the
-// officers' signatures and the tamper-evident bag numbers.
+// render is the printable page for the safe: the facts, each value under
+// its label, the report hash and the signing key fingerprint to copy onto
+// the envelope, and lines for the people's signatures (and, after a
+// ceremony, the tamper-evident bag numbers). A health check has its own
+// layout: what was checked, each result and its detail.
 func render(r *Report, reportJSON []byte) ([]byte, error) {
-	var b strings.Builder
-	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
-	rule := func(c string) { line("%s", strings.Repeat(c, pageWidth)) }
-	field := func(k string, v any) {
-		s := fmt.Sprint(v)
-		if s == "" {
-			return
-		}
-		for _, l := range wrapField(fmt.Sprintf("  %-20s ", k+":"), s) {
-			line("%s", l)
-		}
-	}
+	p := &page{}
 	title := "KEY CEREMONY REPORT"
 	if r.Type == TypeHealth {
 		title = "KEY HEALTH CHECK REPORT"
 	}
-	rule("=")
-	line("%s — Entra ID break-glass account", title)
+	p.rule("=")
+	p.line("%s — Entra ID break-glass account", title)
 	if r.Rehearsal {
-		line("*** REHEARSAL — virtual keys, throw-away signing key: NOT A CEREMONY RECORD ***")
+		p.line("*** REHEARSAL — virtual keys, throw-away signing key: NOT A CEREMONY RECORD ***")
 	}
-	rule("=")
-	field("Ceremony ID", r.CeremonyID)
-	field("Started (UTC)", r.Started.UTC().Format(time.RFC3339))
-	field("Ended (UTC)", r.Ended.UTC().Format(time.RFC3339))
-	field("Tenant", strings.TrimSpace(r.Tenant.ID+" "+r.Tenant.Domain))
-	field("Account", r.Account.UPN)
-	field("Account object ID", r.Account.ObjectID)
-	for _, p := range r.Officers {
-		field(roleTitle(p.Role), p.Name)
+	p.rule("=")
+	idLabel := "Ceremony ID"
+	if r.Type == TypeHealth {
+		idLabel = "Health check ID"
 	}
-	field("Workstation", r.Workstation.Hostname)
-	field("Signing key", fmt.Sprintf("%s (%s)", r.Workstation.SignerFingerprint, r.Workstation.SignerKind))
-	field("Tool", fmt.Sprintf("keyceremony %s, %s", r.Tool.Version, r.Tool.GoVersion))
-	field("Binary SHA-256", r.Tool.BinarySHA256)
+	p.field(idLabel, r.CeremonyID)
+	p.field("Started (UTC)", r.Started.UTC().Format(time.RFC3339))
+	p.field("Ended (UTC)", r.Ended.UTC().Format(time.RFC3339))
+	p.field("Tenant ID", r.Tenant.ID)
+	p.field("Tenant domain", r.Tenant.Domain)
+	p.field("Account", r.Account.UPN)
+	p.field("Account object ID", r.Account.ObjectID)
+	for _, o := range r.Officers {
+		p.field(roleTitle(o.Role), o.Name)
+	}
+	p.field("Workstation", r.Workstation.Hostname)
+	p.field("Signing key", r.Workstation.SignerFingerprint)
+	p.field("Signing key kind", r.Workstation.SignerKind)
+	p.field("Tool", fmt.Sprintf("keyceremony %s, %s", r.Tool.Version, r.Tool.GoVersion))
+	p.field("Tool binary SHA-256", r.Tool.BinarySHA256)
 	if r.Policy != nil {
-		field("Policy", fmt.Sprintf("%s (SHA-256 %s)", r.Policy.Name, r.Policy.SHA256))
+		p.field("Policy", r.Policy.Name)
+		p.field("Policy SHA-256", r.Policy.SHA256)
 	}
 	if r.MDS != nil {
-		field("MDS blob", fmt.Sprintf("no. %d, SHA-256 %s", r.MDS.Serial, r.MDS.SHA256))
+		p.field("MDS blob number", r.MDS.Serial)
+		p.field("MDS blob SHA-256", r.MDS.SHA256)
+	}
+	if r.Type == TypeHealth {
+		p.checks(r)
 	}
 	for _, k := range r.Keys {
-		rule("-")
-		line("KEY %d: %s", k.Slot, k.Model)
-		field("AAGUID", k.AAGUID)
-		field("Firmware", k.Firmware)
-		field("Serial", k.Serial)
-		field("Credential ID", k.CredentialID)
-		pk := sha256.Sum256([]byte(k.PublicKeyCOSE))
-		field("Public key (SHA-256)", hex.EncodeToString(pk[:]))
-		if a := k.Attestation; a != nil {
-			verdict := "ALLOWED"
-			if !a.Allowed {
-				verdict = "REFUSED"
-			}
-			field("Attestation", fmt.Sprintf("%s, %s (%s)", verdict, a.Format, a.AttestationType))
-			if a.Root != nil {
-				field("Attestation root", a.Root.Subject)
-				field("Root SHA-256", a.Root.SHA256)
-			}
-		}
-		field("Entra method ID", k.GraphMethodID)
-		field("Display name", k.DisplayName)
-		pin := "not set"
-		if k.PINSet {
-			pin = "set"
-			switch {
-			case k.PINSplit && k.PINGenerated:
-				pin = "set from two generated halves, each printed for its own sealed envelope"
-			case k.PINSplit:
-				pin = "set from two halves (split knowledge)"
-			}
-		}
-		field("PIN", pin)
-		field("PIN retries", k.PINRetries)
-		field("Min PIN length", k.MinPINLength)
+		p.key(r, k)
 	}
 	if len(r.Retired) > 0 {
-		rule("-")
-		line("RETIRED")
+		p.rule("-")
+		p.line("RETIRED")
 		for _, x := range r.Retired {
-			line("  %s %s %s", x.GraphMethodID, x.DisplayName, x.AAGUID)
+			p.field("Entra method ID", x.GraphMethodID)
+			p.field("Display name", x.DisplayName)
+			p.field("AAGUID", x.AAGUID)
 		}
 	}
-	rule("-")
-	line("STEPS")
-	for _, s := range r.Steps {
-		who := ""
-		if len(s.ConfirmedBy) > 0 {
-			who = " — confirmed by " + strings.Join(s.ConfirmedBy, ", ")
+	if r.Type != TypeHealth {
+		p.rule("-")
+		p.line("STEPS")
+		for _, s := range r.Steps {
+			who := ""
+			if len(s.ConfirmedBy) > 0 {
+				who = " — confirmed by " + strings.Join(s.ConfirmedBy, ", ")
+			}
+			p.wrapped(fmt.Sprintf("  %s  %-8s ", s.Ended.UTC().Format("15:04:05"), s.Outcome), s.Name+who)
 		}
-		line("  %s  %-8s %s%s", s.Ended.UTC().Format("15:04:05"), s.Outcome, s.Name, who)
 	}
-	for _, f := range r.Findings {
-		line("  FINDING: %s", f)
+	if len(r.Findings) > 0 || len(r.Deviations) > 0 {
+		p.rule("-")
+		p.line("FINDINGS AND DEVIATIONS")
+		for _, f := range r.Findings {
+			p.wrapped("  FINDING: ", f)
+		}
+		for _, d := range r.Deviations {
+			p.wrapped("  DEVIATION: ", d)
+		}
 	}
-	for _, d := range r.Deviations {
-		line("  DEVIATION: %s", d)
-	}
-	rule("-")
+	p.rule("-")
+	p.line("CHAIN")
 	if r.Previous != nil {
-		field("Previous report", fmt.Sprintf("%s (%s)", r.Previous.SHA256, r.Previous.CeremonyID))
+		p.field("Previous report", fmt.Sprintf("%s %s", r.Previous.Type, r.Previous.CeremonyID))
+		p.field("Previous report SHA-256", r.Previous.SHA256)
 	} else {
-		field("Previous report", "none (first report of this account)")
+		p.field("Previous report", "none (first report of this account)")
 	}
 	sum := sha256.Sum256(reportJSON)
-	field("report.json SHA-256", hex.EncodeToString(sum[:]))
-	rule("=")
-	line("COPY ONTO THE ENVELOPE — signing key fingerprint:")
-	line("  %s", groupFingerprint(r.Workstation.SignerFingerprint))
-	line("Verify: %s, or", verifyCommand(r))
-	line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s", principal, Namespace)
-	line("    -s report.json.sig < report.json")
-	rule("=")
-	for _, p := range r.Officers {
-		line("")
-		line("%-12s %-30s signature: ______________________", p.Role, p.Name)
+	p.field("This report SHA-256", hex.EncodeToString(sum[:]))
+	p.field("", "(the SHA-256 of report.json; the next report of this account names it)")
+	p.rule("=")
+	p.line("COPY ONTO THE ENVELOPE — the fingerprint of the workstation key that signed")
+	p.line("this report:")
+	p.line("  %s", groupFingerprint(r.Workstation.SignerFingerprint))
+	p.line("Verify: %s, or", verifyCommand(r))
+	p.line("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s", principal, Namespace)
+	p.line("    -s report.json.sig < report.json")
+	p.rule("=")
+	for _, who := range signatories(r) {
+		p.line("")
+		p.line("%-10s %-30s signature: ____________________", who[0], who[1])
+		p.line("%-10s %-30s date and place: _______________", "", "")
 	}
-	line("")
-	line("Tamper-evident bag, key 1: ______________   key 2: ______________")
-	line("Date and place: ________________________________________________")
-	return []byte(b.String()), nil
+	if r.Type != TypeHealth {
+		p.line("")
+		p.line("Tamper-evident bag, key 1: ______________   key 2: ______________")
+	}
+	return []byte(p.String()), nil
+}
+
+// signatories are the people who sign the page: each officer and the
+// witness, a blank line for a witness the report does not name.
+func signatories(r *Report) [][2]string {
+	var out [][2]string
+	witness := false
+	for _, o := range r.Officers {
+		out = append(out, [2]string{roleTitle(o.Role), o.Name})
+		witness = witness || o.Role == "witness"
+	}
+	if !witness {
+		out = append(out, [2]string{"Witness", "______________________________"})
+	}
+	return out
+}
+
+// page builds the printable text, pageWidth characters wide.
+type page struct{ strings.Builder }
+
+func (p *page) line(format string, a ...any) { fmt.Fprintf(p, format+"\n", a...) }
+func (p *page) rule(c string)                { p.line("%s", strings.Repeat(c, pageWidth)) }
+
+// field writes a labelled value; an empty value is left out.
+func (p *page) field(label string, v any) {
+	s := fmt.Sprint(v)
+	if s == "" {
+		return
+	}
+	if label != "" {
+		label += ":"
+	}
+	for _, l := range wrapField(fmt.Sprintf("  %-23s ", label), s) {
+		p.line("%s", l)
+	}
+}
+
+// wrapped writes text after a lead, continuing under the text's first column.
+func (p *page) wrapped(lead, text string) {
+	for _, l := range wrapField(lead, text) {
+		p.line("%s", l)
+	}
+}
+
+// checks is a health report's list of what was checked: each result and
+// its detail.
+func (p *page) checks(r *Report) {
+	p.rule("-")
+	p.line("WHAT WAS CHECKED")
+	for _, s := range r.Steps {
+		p.wrapped(fmt.Sprintf("  %-16s ", strings.ToUpper(s.Outcome)), s.Name)
+		if s.Detail != "" {
+			p.wrapped("                     ", s.Detail)
+		}
+	}
+}
+
+// key is one key's block: the key, its credential and, after a ceremony,
+// its attestation and PIN.
+func (p *page) key(r *Report, k Key) {
+	p.rule("-")
+	p.line("KEY %d: %s", k.Slot, k.Model)
+	p.field("AAGUID", k.AAGUID)
+	firmware := k.Firmware
+	if firmware != "" && k.FirmwareSource != "" {
+		firmware += " (from " + k.FirmwareSource + ")"
+	}
+	p.field("Firmware", firmware)
+	p.field("Serial", k.Serial)
+	p.field("Credential ID", k.CredentialID)
+	pk := sha256.Sum256([]byte(k.PublicKeyCOSE))
+	p.field("Public key SHA-256", hex.EncodeToString(pk[:]))
+	if a := k.Attestation; a != nil {
+		verdict := "ALLOWED"
+		if !a.Allowed {
+			verdict = "REFUSED"
+		}
+		p.field("Attestation", fmt.Sprintf("%s, %s (%s)", verdict, a.Format, a.AttestationType))
+		if a.Root != nil {
+			p.field("Attestation root", a.Root.Subject)
+			p.field("Attestation root SHA-256", a.Root.SHA256)
+		}
+	}
+	p.field("Entra method ID", k.GraphMethodID)
+	p.field("Display name", k.DisplayName)
+	if r.Type == TypeHealth {
+		return
+	}
+	pin := "not set"
+	if k.PINSet {
+		pin = "set"
+		switch {
+		case k.PINSplit && k.PINGenerated:
+			pin = "set from two generated halves, each printed for its own sealed envelope"
+		case k.PINSplit:
+			pin = "set from two halves (split knowledge)"
+		}
+	}
+	p.field("PIN", pin)
+	p.field("PIN retries", k.PINRetries)
+	p.field("Min PIN length", k.MinPINLength)
 }
 
 // wrapField lays a labelled value out in lines of at most pageWidth
-// characters, breaking only between words; a word too long for the value
-// column (a hash, an ID) gets a line of its own under the label.
+// characters, breaking only between words. A word too long for the value
+// column (a hash, an ID) starts on the next line, indented four, and a
+// word longer than that line is cut into pieces that fit: a value never
+// stands on a line without its label above it.
 func wrapField(label, value string) []string {
 	indent := strings.Repeat(" ", len([]rune(label)))
 	var out []string
@@ -164,11 +250,16 @@ func wrapField(label, value string) []string {
 				out = append(out, cur)
 			}
 			cur, empty = indent+w, false
-		default: // longer than the value column: its own line, further left
-			if !empty || cur != label {
-				out = append(out, cur)
+		default: // longer than the value column: under the label, further left
+			if !empty || cur != indent {
+				out = append(out, strings.TrimRight(cur, " "))
 			}
-			out = append(out, "    "+w)
+			rs := []rune(w)
+			for len(rs) > 0 {
+				n := min(len(rs), pageWidth-4)
+				out = append(out, "    "+string(rs[:n]))
+				rs = rs[n:]
+			}
 			cur, empty = indent, true
 		}
 	}
@@ -221,10 +312,10 @@ func renderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	pdf.SetHeaderFunc(func() {
 		pdf.SetY(8)
 		pdf.SetFont(pdfdoc.Font, "B", 9)
-		pdf.CellFormat(0, 5, "keyceremony — "+r.CeremonyID, "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, 5, "keyceremony — "+r.CeremonyID+" — "+r.Account.UPN, "", 0, "L", false, 0, "")
 		if r.Rehearsal {
 			pdf.SetTextColor(200, 0, 0)
-			pdf.CellFormat(0, 5, "REHEARSAL — NOT A CEREMONY RECORD", "", 0, "R", false, 0, "")
+			pdf.CellFormat(0, 5, "REHEARSAL", "", 0, "R", false, 0, "")
 			pdf.SetTextColor(0, 0, 0)
 		}
 		pdf.Ln(9)
@@ -233,32 +324,50 @@ func renderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 		pdf.SetY(-16)
 		pdf.SetFont(pdfdoc.Font, "", 7)
 		pdf.CellFormat(0, 4, "Verify: "+verifyCommand(r), "", 1, "L", false, 0, "")
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s — page %d of {pages}", r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
+		pdf.CellFormat(0, 4, fmt.Sprintf("%s — %s — page %d of {pages}", r.Account.UPN, r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
 	pdf.SetFont(pdfdoc.Font, "", 8)
-	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-		pdf.CellFormat(0, 3.6, l, "", 1, "L", false, 0, "")
+	const lineHeight, bottom = 3.6, 297 - 22
+	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
+	for i, l := range lines {
+		// A section (from its rule to the next) that fits on one page
+		// starts on a new page rather than breaking across two.
+		if i > 0 && strings.HasPrefix(l, "-----") {
+			n := 1
+			for n < len(lines)-i && !strings.HasPrefix(lines[i+n], "-----") && !strings.HasPrefix(lines[i+n], "=====") {
+				n++
+			}
+			need := float64(n) * lineHeight
+			if need < bottom-30 && pdf.GetY()+need > bottom {
+				pdf.AddPage()
+			}
+		}
+		pdf.CellFormat(0, lineHeight, l, "", 1, "L", false, 0, "")
 	}
 	// The fingerprint, large and grouped, and the signature lines, kept together.
-	if pdf.GetY() > 297-22-80 {
+	if pdf.GetY() > bottom-95 {
 		pdf.AddPage()
 	}
 	pdf.Ln(4)
 	pdf.SetFont(pdfdoc.Font, "B", 10)
-	pdf.CellFormat(0, 6, "COPY ONTO THE ENVELOPE — signing key fingerprint:", "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, "COPY ONTO THE ENVELOPE", "", 1, "L", false, 0, "")
+	pdf.SetFont(pdfdoc.Font, "", 9)
+	pdf.CellFormat(0, 5, "the fingerprint of the workstation key that signed this report:", "", 1, "L", false, 0, "")
 	pdf.SetFont(pdfdoc.Font, "B", 13) // 61 characters fit the 180 mm between the margins
 	pdf.CellFormat(0, 10, groupFingerprint(r.Workstation.SignerFingerprint), "1", 1, "C", false, 0, "")
 	sum := sha256.Sum256(reportJSON)
 	pdf.SetFont(pdfdoc.Font, "", 8)
-	pdf.CellFormat(0, 5, "report.json SHA-256 "+hex.EncodeToString(sum[:]), "", 1, "L", false, 0, "")
-	pdf.Ln(4)
+	pdf.CellFormat(0, 5, "This report (report.json) SHA-256: "+hex.EncodeToString(sum[:]), "", 1, "L", false, 0, "")
+	pdf.Ln(2)
 	pdf.SetFont(pdfdoc.Font, "", 9)
-	for _, p := range r.Officers {
-		pdf.CellFormat(0, 9, fmt.Sprintf("%-10s %-28s signature: ____________________", roleTitle(p.Role), p.Name), "", 1, "L", false, 0, "")
+	for _, who := range signatories(r) {
+		pdf.CellFormat(0, 8, fmt.Sprintf("%-10s %-28s signature: ____________________", who[0], who[1]), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 5, fmt.Sprintf("%-10s %-28s date and place: _______________", "", ""), "", 1, "L", false, 0, "")
 	}
-	pdf.CellFormat(0, 9, "Tamper-evident bag, key 1: ______________   key 2: ______________", "", 1, "L", false, 0, "")
-	pdf.CellFormat(0, 9, "Date and place: ______________________________________________", "", 1, "L", false, 0, "")
+	if r.Type != TypeHealth {
+		pdf.CellFormat(0, 9, "Tamper-evident bag, key 1: ______________   key 2: ______________", "", 1, "L", false, 0, "")
+	}
 	var out bytes.Buffer
 	if err := pdf.Output(&out); err != nil {
 		return nil, fmt.Errorf("render PDF: %w", err)

@@ -560,3 +560,92 @@ func TestParseSaysNotAReport(t *testing.T) {
 		}
 	}
 }
+
+// A credential ID longer than the summary page is wide (keys that wrap
+// their key handle make IDs of 100+ characters) continues under itself.
+func TestSummaryWrapsLongValues(t *testing.T) {
+	var b strings.Builder
+	long := strings.Repeat("abcdefghij", 25)
+	writeWrapped(&b, "         credential  ", long)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), b.String())
+	}
+	var joined string
+	for _, l := range lines {
+		if len([]rune(l)) > summaryWidth || !strings.HasPrefix(l, "         ") {
+			t.Errorf("line %q: wider than %d or not indented", l, summaryWidth)
+		}
+		joined += strings.TrimLeft(strings.TrimPrefix(l, "         credential  "), " ")
+	}
+	if joined != long {
+		t.Errorf("the wrapped value reads back as %q", joined)
+	}
+}
+
+// Every value on the printed page stands under or beside its label: no
+// line holds a bare hash or ID whose label is not on it or just above it,
+// and this report's own hash is never mistaken for the previous report's.
+func TestPrintedValuesAreLabelled(t *testing.T) {
+	r := ceremonyReport(t, false)
+	r.Keys[0].CredentialID = strings.Repeat("Q", 120) // longer than a line
+	body := []byte(`{"a report":"body"}`)
+	page, err := render(r, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(page), "\n")
+	chunk := regexp.MustCompile(`^    [^ -]`) // a long value's piece, under its label
+	for i, l := range lines {
+		if chunk.MatchString(l) {
+			j := i - 1
+			for j > 0 && chunk.MatchString(lines[j]) {
+				j--
+			}
+			if !strings.HasSuffix(strings.TrimSpace(lines[j]), ":") {
+				t.Errorf("line %d %q continues no label (above it: %q)", i+1, l, lines[j])
+			}
+		}
+		if n := len([]rune(l)); n > pageWidth {
+			t.Errorf("line %d is %d characters wide: %q", i+1, n, l)
+		}
+	}
+	sum := sha256.Sum256(body)
+	text := string(page)
+	for _, want := range []string{"Credential ID:", "Public key SHA-256:", "Tool binary SHA-256:", "This report SHA-256:\n    " + hex.EncodeToString(sum[:]),
+		"Previous report:        none", "date and place:", "Witness", "Tamper-evident bag"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+// A health report is laid out as what was checked, each result with its
+// detail; it carries none of the ceremony's PIN or tamper-bag fields.
+func TestPrintedHealthReportHasItsOwnLayout(t *testing.T) {
+	r := ceremonyReport(t, false)
+	r.Type = TypeHealth
+	r.Steps = []Step{
+		{Name: "key 1 holds its credential", Outcome: "pass", Detail: "test assertion verified with the recorded public key"},
+		{Name: "no sign-in since the last report", Outcome: "finding", Detail: "sign-in at 2026-11-02T10:00:00Z from 203.0.113.9"},
+		{Name: "FIDO2 method policy", Outcome: "could not check", Detail: "Policy.Read.All was not granted"},
+	}
+	page, err := render(r, []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(page)
+	for _, want := range []string{"KEY HEALTH CHECK REPORT", "Health check ID:", "WHAT WAS CHECKED",
+		"PASS             key 1 holds its credential", "test assertion verified with the recorded public key",
+		"FINDING          no sign-in since the last report", "COULD NOT CHECK  FIDO2 method policy",
+		"Policy.Read.All was not granted", "date and place:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the health page lacks %q:\n%s", want, text)
+		}
+	}
+	for _, unwanted := range []string{"PIN:", "Tamper-evident bag", "STEPS", "Ceremony ID:"} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("the health page carries the ceremony's %q:\n%s", unwanted, text)
+		}
+	}
+}

@@ -63,20 +63,26 @@ func WriteSummary(dir string, reportDirs []string, s workstation.Signer) (string
 		if r.Rehearsal {
 			b.WriteString("REHEARSAL — ")
 		}
-		fmt.Fprintf(&b, "Account %s (%s), ceremony %s\n", r.Account.UPN, r.Account.ObjectID, r.CeremonyID)
-		fmt.Fprintf(&b, "  report %s  SHA-256 %s\n", rel, hex.EncodeToString(sum[:]))
+		fmt.Fprintf(&b, "Account %s (%s)\n", r.Account.UPN, r.Account.ObjectID)
+		fmt.Fprintf(&b, "  ceremony        %s\n", r.CeremonyID)
+		writeWrapped(&b, "  report          ", rel)
+		fmt.Fprintf(&b, "  report SHA-256 %s\n", hex.EncodeToString(sum[:]))
 		for _, k := range r.Keys {
 			kfp, err := keyFingerprint(k)
 			if err != nil {
 				return "", err
 			}
-			fmt.Fprintf(&b, "  key %d  %-44s %s  credential %s\n", k.Slot, kfp, k.Model, k.CredentialID)
+			fmt.Fprintf(&b, "  key %d  %s  (SHA-256 of its credential public key)\n", k.Slot, kfp)
+			writeWrapped(&b, "         model       ", k.Model)
+			writeWrapped(&b, "         credential  ", k.CredentialID)
 		}
 		b.WriteString("\n")
 		fp = r.Workstation.SignerFingerprint
 	}
-	fmt.Fprintf(&b, "Signed by the workstation key %s\n", fp)
-	b.WriteString("Officer A: ____________________   Officer B: ____________________   Witness: ____________________\n")
+	fmt.Fprintf(&b, "Signed by the workstation key %s\n\n", fp)
+	for _, who := range []string{"Officer A", "Officer B", "Witness  "} {
+		fmt.Fprintf(&b, "%s: ______________________________  date and place: ______________________________\n\n", who)
+	}
 	page := []byte(b.String())
 	sig, err := sigfile.Sign(page, s.Key, Namespace)
 	if err != nil {
@@ -89,4 +95,25 @@ func WriteSummary(dir string, reportDirs []string, s workstation.Signer) (string
 		return "", err
 	}
 	return filepath.Join(dir, FileSummary), nil
+}
+
+// summaryWidth is the widest line of the summary page, so it prints whole
+// on A4 and reads whole in a terminal.
+const summaryWidth = 100
+
+// writeWrapped writes label and value, continuing a value too long for the
+// page on lines indented under its first character.
+func writeWrapped(b *strings.Builder, label, value string) {
+	room := summaryWidth - len([]rune(label))
+	rs := []rune(value)
+	for first := true; first || len(rs) > 0; first = false {
+		n := min(room, len(rs))
+		if first {
+			b.WriteString(label)
+		} else {
+			b.WriteString(strings.Repeat(" ", len([]rune(label))))
+		}
+		b.WriteString(string(rs[:n]) + "\n")
+		rs = rs[n:]
+	}
 }

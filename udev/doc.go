@@ -1,7 +1,3 @@
-// Package udev holds the udev rule that gives the officers' group access
-// to FIDO hidraw devices.
-//
-// In full, it ships the udev rules that let the security officers' accounts
-// open FIDO hidraw nodes, so the binary can print them on a workstation that
-// has no checkout.
+// Package udev ships the udev rule that lets the officers' group open FIDO
+// hidraw nodes, so the binary can print it on a workstation with no checkout.
 package udev

@@ -37,15 +37,26 @@ func TestHistoryCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(text), "breakglass1@contoso.onmicrosoft.com") || !strings.Contains(string(text), "next health check due") {
 		t.Fatalf("the PDF reads back as:\n%s (%v)", text, err)
 	}
+	// A rehearsal's history says so on paper, and leaves room for the
+	// auditor's signature and date.
+	for _, want := range []string{"REHEARSAL", "ceremony REHEARSAL", "Checked by the auditor", "Signature:", "Date and place:"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the PDF lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(out, "REHEARSAL") {
+		t.Errorf("the text of a rehearsal's history does not say REHEARSAL:\n%s", out)
+	}
 	code, out, _ = runCLI(t, "history", dir, "--trust", fp, "--rehearsal", "--json")
 	var h struct {
 		Accounts []struct {
 			UPN     string `json:"upn"`
 			Entries []any  `json:"entries"`
 		} `json:"accounts"`
-		Problems []any `json:"problems"`
+		Problems  []any `json:"problems"`
+		Rehearsal bool  `json:"rehearsal"`
 	}
-	if err := json.Unmarshal([]byte(out), &h); err != nil || code != 0 || len(h.Accounts) != 2 || len(h.Accounts[0].Entries) != 6 || len(h.Problems) != 0 {
+	if err := json.Unmarshal([]byte(out), &h); err != nil || code != 0 || len(h.Accounts) != 2 || len(h.Accounts[0].Entries) != 6 || len(h.Problems) != 0 || !h.Rehearsal {
 		t.Fatalf("history --json: %d %v\n%s", code, err, out)
 	}
 	cfg := filepath.Join(t.TempDir(), "ceremony.jsonc")

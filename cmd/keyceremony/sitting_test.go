@@ -62,7 +62,12 @@ func TestRehearseTwoAccounts(t *testing.T) {
 	if len(fps) != 4 || len(seen) != 4 {
 		t.Fatalf("the summary lists %d key fingerprints (%d distinct), want 4:\n%s", len(fps), len(seen), summary)
 	}
-	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 0 || strings.Count(hist, "ceremony  kc-") != 2 ||
+	for i, line := range strings.Split(string(summary), "\n") {
+		if n := len([]rune(line)); n > 100 {
+			t.Errorf("summary line %d is %d columns wide (at most 100): %q", i+1, n, line)
+		}
+	}
+	if code, hist, _ := runCLI(t, "history", dir, "--trust", fp, "--rehearsal"); code != 0 || strings.Count(hist, "ceremony REHEARSAL kc-") != 2 ||
 		!strings.Contains(hist, "Sitting summary summary.txt verifies") {
 		t.Fatalf("history of the sitting: %d\n%s", code, hist)
 	}
