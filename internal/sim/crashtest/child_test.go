@@ -30,8 +30,8 @@ import (
 // ceremony.OpenOrCreateJournal, as session.Ceremony wires them), its line
 // prompter (officer.Lines: PIN halves typed on standard input), keys at
 // fixed simkey addresses through the native backend, the emulator signed
-// in by certificate over TLS, and a software workstation key on disk —
-// with a rehearsal's attestation verifier. Run again, it resumes each
+// in by certificate over TLS, and a workstation key on disk — with a
+// rehearsal's attestation verifier and signer kind. Run again, it resumes each
 // account's journal as `ceremony --resume` (one account) or the same
 // command (a sitting) does.
 
@@ -96,6 +96,10 @@ func childCeremony(specPath string) error {
 		return err
 	}
 	defer closeSigner()
+	// A rehearsal's signer, as `rehearse` has, but one that outlives the
+	// process (its key on disk): a rerun must verify what the killed run
+	// signed, and a rehearsal's own key is thrown away with its process.
+	signer.Kind = workstation.KindRehearsal
 	graph, err := enroll.Connect(ctx, enroll.AuthConfig{TenantID: s.TenantID, ClientID: emulated.AppID, Mode: enroll.SignInCertificate,
 		CertificatePath: s.Cert, AuthorityHost: s.URL + "/"}, s.URL, s.CA, true, os.Stderr)
 	if err != nil {
