@@ -449,7 +449,7 @@ func offlinePhases(w *world) []phase {
 		"--rehearsal", "--yes", "--device", slotKey(w, 1)(1).addr(), "--device", slotKey(w, 1)(2).addr()}
 	register := append([]string{w.bin, "offline", "register", "--software-key", conn, "--options", options, "--results", results,
 		"--trust", wsFP}, w.signIn()...)
-	if strings.Contains(w.registerHelp(), "--rehearsal") { // issue 23: register judges itself, --rehearsal for a rehearsal's results
+	if strings.Contains(w.registerHelp(), "\n  -rehearsal") { // issue 23: register judges itself, --rehearsal for a rehearsal's results
 		register = append(register, "--rehearsal")
 	}
 	return []phase{
