@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -181,6 +183,15 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 	return fmt.Errorf("preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched", e.user.UPN, first)
 }
 
+// showRepairs tells the officers what opening the journal cut off (a torn
+// last line): a resume never repairs silently. The journal recorded it,
+// and the report lists it as a deviation.
+func (e *Engine) showRepairs() {
+	for _, text := range e.journal.takeRepairs() {
+		e.prompt.Progress("journal", "REPAIRED: "+text+" (recorded as a deviation)")
+	}
+}
+
 // confirmBoth asks both officers, in turn, to confirm a state change.
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
@@ -197,6 +208,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 	if first := e.journal.recorded(); len(first) > 0 {
 		e.started = first[0].Time
 	}
+	e.showRepairs()
 	if _, ok := e.journal.done("preflight"); !ok {
 		if err := e.preflight(ctx); err != nil {
 			return nil, err
@@ -390,6 +402,7 @@ func (p *PreparedKey) Close() {
 // out. The offline split uses it on the workstation; the engine's Graph is
 // not used.
 func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error) {
+	e.showRepairs()
 	var r *slotRun
 	err := e.whileReplugged(ctx, slot, func() error {
 		r = &slotRun{e: e, slot: slot}
@@ -528,9 +541,10 @@ func (r *slotRun) reset(ctx context.Context) error {
 	}
 	if e.journal.begun(step) {
 		if set, _ := r.info.Option("clientPin"); !set {
-			return e.journal.Append(step, "done", map[string]string{"reconciled": "key has no PIN: the reset had happened"})
+			return e.journal.Append(step, "done", r.interruptedReset())
 		}
 	}
+	pinBefore, _ := r.info.Option("clientPin")
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("reset key %d (erases everything on it)", r.slot))
 	if err != nil {
 		return err
@@ -541,7 +555,8 @@ func (r *slotRun) reset(ctx context.Context) error {
 		return err
 	}
 	for late := 0; ; late++ {
-		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		begin := map[string]string{"confirmed_by": strings.Join(by, ", "), "pin_before": fmt.Sprint(pinBefore)}
+		if err := e.journal.Append(step, "begin", begin); err != nil {
 			return err
 		}
 		err := r.auth.Reset(ctx)
@@ -567,6 +582,25 @@ func (r *slotRun) reset(ctx context.Context) error {
 	}
 	e.prompt.Progress(step, "erased")
 	return nil
+}
+
+// interruptedReset is what the journal records of a reset that began and
+// was never recorded done, on a key that has no PIN now: only what can be
+// known, for the report is a legal record. A key that had a PIN when the
+// reset began and has none now was reset (only a reset removes a PIN); a
+// key that had none (a fresh key) may or may not have been: its reset
+// state is unknown, and the report's step says so.
+func (r *slotRun) interruptedReset() map[string]string {
+	for _, en := range slices.Backward(r.e.journal.recorded()) {
+		if en.Step == r.step("reset") && en.Phase == "begin" {
+			if en.Data["pin_before"] == "true" {
+				return map[string]string{"reconciled": "the key had a PIN when the reset began and has none now: " +
+					"the reset happened"}
+			}
+			break
+		}
+	}
+	return map[string]string{"reconciled": "reset state unknown; the key has no PIN", "outcome": "unknown"}
 }
 
 // setOrAskPIN sets the PIN from the officers' halves on a key without one,
@@ -763,7 +797,13 @@ func (e *Engine) deviate(step, text string) error {
 }
 
 // adoptEarlierRegistration looks, after an interrupted POST, whether the
-// registration went through; if so it is recorded and returned.
+// registration went through; if so it is recorded and returned. Graph
+// lists a method without its credential ID, so a method is adopted only
+// when everything that can be checked holds: its display name, this key's
+// AAGUID, created no earlier than the interrupted registration began, and
+// the key plugged in holds the credential the journal recorded (a silent
+// test assertion). A method with this name that fails a check is a
+// conflict named to the officers; nothing is registered over it.
 func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, error) {
 	e := r.e
 	c, ok := e.journal.doneEntry(r.step("created"))
@@ -771,21 +811,32 @@ func (r *slotRun) adoptEarlierRegistration(ctx context.Context) (*report.Key, er
 		return nil, nil
 	}
 	k := *c.Key
-	list, err := e.graph.ListFIDO2(ctx, e.user.ID)
+	id, err := base64.RawURLEncoding.DecodeString(k.CredentialID)
 	if err != nil {
+		return nil, fmt.Errorf("the journal's record of key %d: %w", r.slot, err)
+	}
+	// Asked with the credential only, Register adopts by credential (ID and
+	// AAGUID), never by display name alone, and posts nothing; a method of
+	// this name for another credential is a conflict it names.
+	m, err := e.graph.Register(ctx, e.user.ID, k.DisplayName, enroll.Credential{ID: id, AAGUID: k.AAGUID})
+	if errors.Is(err, enroll.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
-	for _, m := range list {
-		if m.DisplayName == k.DisplayName {
-			k.GraphMethodID = m.ID
-			if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID, "reconciled": "found in Graph"}, &k); err != nil {
-				return nil, err
-			}
-			e.prompt.Progress(r.step("enroll"), "the earlier registration had gone through: adopted, not repeated")
-			return &k, nil
-		}
+	if err := r.sameKeyAsCreated(ctx); err != nil {
+		return nil, fmt.Errorf("before adopting method %s as key %d's registration: %w", m.ID, r.slot, err)
 	}
-	return nil, nil
+	k.GraphMethodID = m.ID
+	data := map[string]string{"method_id": m.ID, "credential_id": k.CredentialID,
+		"reconciled": fmt.Sprintf("found in Graph (method %s, AAGUID %s); the key holds credential %s",
+			m.ID, m.AAGUID, k.CredentialID)}
+	if err := e.journal.appendKey(r.step("enroll"), "done", data, &k); err != nil {
+		return nil, err
+	}
+	e.prompt.Progress(r.step("enroll"),
+		"the earlier registration had gone through: adopted, not repeated (the key holds its credential)")
+	return &k, nil
 }
 
 // sameKeyAsCreated checks, when this key's credential was created before an
@@ -989,6 +1040,11 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	if _, err := e.confirmBoth(ctx, "sign the ceremony report with the workstation key"); err != nil {
 		return nil, err
 	}
+	if e.journal.begun("report") {
+		if res, err := e.finishInterruptedReport(keys, retired); res != nil || err != nil {
+			return res, err
+		}
+	}
 	r := &report.Report{
 		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: e.ceremonyID(),
 		Started: e.started, Ended: e.cfg.Now().UTC(),
@@ -1022,9 +1078,6 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 			r.Deviations = append(r.Deviations, fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]))
 		}
 	}
-	if err := e.setAsideInterruptedReport(); err != nil {
-		return nil, err
-	}
 	if err := e.journal.Append("report", "begin", nil); err != nil {
 		return nil, err
 	}
@@ -1032,8 +1085,18 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	if err != nil {
 		return nil, e.failed("report", err)
 	}
+	return e.reportDone(w, keys, retired, nil)
+}
+
+// reportDone records the written report in the journal.
+func (e *Engine) reportDone(w *report.Written, keys []report.Key, retired []report.Retired,
+	data map[string]string) (*Result, error) {
 	sum := sha256.Sum256(w.ReportJSON)
-	if err := e.journal.Append("report", "done", map[string]string{"dir": w.Dir, "fingerprint": w.Fingerprint, "report_sha256": hex.EncodeToString(sum[:])}); err != nil {
+	if data == nil {
+		data = map[string]string{}
+	}
+	data["dir"], data["fingerprint"], data["report_sha256"] = w.Dir, w.Fingerprint, hex.EncodeToString(sum[:])
+	if err := e.journal.Append("report", "done", data); err != nil {
 		return nil, err
 	}
 	res := &Result{Dir: w.Dir, Fingerprint: w.Fingerprint}
@@ -1046,21 +1109,36 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	return res, nil
 }
 
-// setAsideInterruptedReport moves the files of a report whose writing was
-// interrupted (begun, never recorded done) out of the way, so the report is
-// written whole again; nothing is deleted, and the report says so.
-func (e *Engine) setAsideInterruptedReport() error {
-	if !e.journal.begun("report") {
-		return nil
+// finishInterruptedReport finishes, on resume, a report whose writing was
+// interrupted (begun, never recorded done). The journal never moves: the
+// report's files are written beside it, each whole, report.json last (see
+// report.Write). A report.json already there is this ceremony's report,
+// signed before the interruption: its missing files are written and it is
+// recorded done, unchanged. No report.json: nil, after the deviation is
+// recorded, and the report is built and written again.
+func (e *Engine) finishInterruptedReport(keys []report.Key, retired []report.Retired) (*Result, error) {
+	path := filepath.Join(e.cfg.OutDir, report.FileReport)
+	body, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, e.deviate("report",
+			"writing the report was interrupted before report.json was written: "+
+				"it was built and signed again on resume")
+	} else if err != nil {
+		return nil, fmt.Errorf("the interrupted report: %w", err)
 	}
-	if _, err := os.Stat(e.cfg.OutDir); errors.Is(err, os.ErrNotExist) {
-		return nil
+	r, err := report.Parse(body)
+	if err != nil || r.CeremonyID != e.ceremonyID() || r.Account.ObjectID != e.user.ID {
+		return nil, fmt.Errorf("%s is not the report of this ceremony (%s of %s): it is never replaced; "+
+			"move it out of %s, then resume with the same command", path, e.ceremonyID(), e.user.UPN, e.cfg.OutDir)
 	}
-	aside := e.cfg.OutDir + ".interrupted-" + e.cfg.Now().UTC().Format("20060102-150405")
-	if err := os.Rename(e.cfg.OutDir, aside); err != nil {
-		return fmt.Errorf("set aside the interrupted report's files: %w", err)
+	w, err := report.Write(e.cfg.OutDir, r, e.cfg.Signer)
+	if err != nil {
+		return nil, e.failed("report", fmt.Errorf("finish the interrupted report: %w", err))
 	}
-	return e.deviate("report", fmt.Sprintf("writing the report was interrupted; the files written then were moved to %s, unverified", aside))
+	e.prompt.Progress("report",
+		"the report was signed before the interruption: its missing files were written, report.json unchanged")
+	return e.reportDone(w, keys, retired, map[string]string{"reconciled": "report.json was signed and written " +
+		"before the interruption; the files missing beside it were written on resume"})
 }
 
 // stepsFromJournal pairs each step's first entry with its final one.
@@ -1075,6 +1153,9 @@ func stepsFromJournal(entries []Entry) []report.Step {
 			i = len(out) - 1
 		}
 		out[i].Ended, out[i].Outcome = en.Time, en.Phase
+		if o := en.Data["outcome"]; o != "" {
+			out[i].Outcome = o // what is known of a step resumed after an interruption
+		}
 		if by := en.Data["confirmed_by"]; by != "" {
 			out[i].ConfirmedBy = strings.Split(by, ", ")
 		}

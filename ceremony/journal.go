@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/durable"
 	"github.com/keyceremony/keyceremony/report"
 )
 
@@ -31,9 +34,13 @@ type Entry struct {
 // Journal is an append-only, fsync'd, hash-chained log of the ceremony.
 type Journal struct {
 	f       journalFile
+	size    int64 // the length of the whole lines on disk
 	entries []Entry
 	now     func() time.Time
 	broken  error // the first failed write: every later append fails with it
+	// repairs are what opening the journal cut off (a torn last line),
+	// recorded in it and not yet shown to the officers.
+	repairs []string
 }
 
 // journalFile is what a journal writes to: its file, or in tests a file
@@ -41,6 +48,7 @@ type Journal struct {
 type journalFile interface {
 	Write([]byte) (int, error)
 	Sync() error
+	Truncate(size int64) error
 	Close() error
 }
 
@@ -53,12 +61,20 @@ func CreateJournal(path string, now func() time.Time) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
+	// The new file's name is made durable before anything is recorded in it.
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
 	return &Journal{f: f, now: now}, nil
 }
 
-// openJournal reads an existing journal, verifies its chain, cuts off a
-// torn last line (a write that never completed), and opens it for
-// appending (resume).
+// openJournal reads an existing journal, verifies its chain, and opens it
+// for appending (resume). A torn last line (a write that never completed,
+// left by a crash or by an older build on a full disk) is cut off, never
+// silently: the cut is recorded in the journal as a repair entry (which the
+// report lists as a deviation) and shown to the officers when the ceremony
+// resumes.
 func openJournal(path string, now func() time.Time) (*Journal, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -72,13 +88,66 @@ func openJournal(path string, now func() time.Time) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
+	j := &Journal{f: f, size: int64(good), entries: entries, now: now}
 	if good < len(b) {
-		if err := f.Truncate(int64(good)); err != nil {
+		if err := j.cutTornTail(b[good:]); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("cut the torn last line of the journal: %w", err)
+			return nil, err
 		}
 	}
-	return &Journal{f: f, entries: entries, now: now}, nil
+	return j, nil
+}
+
+// cutTornTail cuts the torn last line off an opened journal and records
+// the repair: what was cut, after which step.
+func (j *Journal) cutTornTail(torn []byte) error {
+	if err := j.f.Truncate(j.size); err != nil {
+		return fmt.Errorf("cut the torn last line of the journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("cut the torn last line of the journal: sync: %w", err)
+	}
+	after := "before its first entry"
+	if n := len(j.entries); n > 0 {
+		last := j.entries[n-1]
+		after = fmt.Sprintf("after entry %d (%s %s)", last.Seq, last.Step, last.Phase)
+	}
+	what := describeTorn(torn)
+	text := fmt.Sprintf("the journal ended in a torn line, %s: %s; it was never acknowledged and was cut off on resume",
+		after, what)
+	repair := Entry{Step: "journal", Phase: "repair", Data: map[string]string{"cut": what, "deviation": text}}
+	if err := j.append(repair); err != nil {
+		return fmt.Errorf("record the repair of the journal's torn last line: %w", err)
+	}
+	j.repairs = append(j.repairs, text)
+	return nil
+}
+
+// describeTorn says what a torn journal line held: its length, the step
+// and phase it began to record when they can be read, and its first bytes.
+func describeTorn(torn []byte) string {
+	field := func(name string) string {
+		_, rest, ok := bytes.Cut(torn, []byte(`"`+name+`":"`))
+		v, _, closed := bytes.Cut(rest, []byte(`"`))
+		if !ok || !closed {
+			return "?"
+		}
+		return string(v)
+	}
+	head := torn
+	if len(head) > 80 {
+		head = head[:80]
+	}
+	return fmt.Sprintf("%d bytes of an entry for step %s, phase %s (%q…)",
+		len(torn), field("step"), field("phase"), head)
+}
+
+// takeRepairs returns the repairs opening the journal made that the
+// officers were not shown yet, once.
+func (j *Journal) takeRepairs() []string {
+	r := j.repairs
+	j.repairs = nil
+	return r
 }
 
 // ReadJournal reads and verifies a journal. A torn last line (a crash in
@@ -157,16 +226,38 @@ func (j *Journal) append(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(append(b, '\n')); err != nil {
-		j.broken = fmt.Errorf("journal write: %w", err)
+	line := append(b, '\n')
+	n, err := j.f.Write(line)
+	if err == nil && n != len(line) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		j.broken = j.undo(e, fmt.Errorf("write: %w", err))
 		return j.broken
 	}
 	if err := j.f.Sync(); err != nil {
-		j.broken = fmt.Errorf("journal sync: %w", err)
+		j.broken = j.undo(e, fmt.Errorf("sync: %w", err))
 		return j.broken
 	}
+	j.size += int64(len(line))
 	j.entries = append(j.entries, e)
 	return nil
+}
+
+// undo cuts a failed append back off the file, so that the journal on disk
+// ends in its last whole line, and says what happened: the entry was not
+// recorded, and whether the file could be cut back.
+func (j *Journal) undo(e Entry, cause error) error {
+	err := fmt.Errorf("the journal could not record %s %s (%w)", e.Step, e.Phase, cause)
+	if terr := j.f.Truncate(j.size); terr != nil {
+		return fmt.Errorf("%w; cutting the partial line back off failed too (%v): a resume shows and cuts it",
+			err, terr)
+	}
+	if serr := j.f.Sync(); serr != nil {
+		return fmt.Errorf("%w; syncing the journal cut back to its last whole line failed too (%v): "+
+			"a resume shows and cuts any torn line", err, serr)
+	}
+	return fmt.Errorf("%w; the journal ends in its last whole line, entry %d", err, len(j.entries))
 }
 
 // recorded returns the journal so far.

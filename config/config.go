@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/history"
+	"github.com/keyceremony/keyceremony/internal/monitor"
 )
 
 //go:embed example.jsonc
@@ -74,6 +75,10 @@ type File struct {
 	PreviousReport   string   `json:"previous_report,omitempty"`
 	Devices          []string `json:"devices,omitempty"` // fixed addresses (e.g. simkey sockets); default: discover hidraw
 	Backend          string   `json:"backend,omitempty"` // native (default) or libfido2 (in a -tags libfido2 build)
+
+	// Monitoring: where the alert on the accounts' sign-ins lives (the
+	// health check and preflight audit it; `monitor setup` creates it).
+	Monitoring *monitor.Settings `json:"monitoring,omitempty"`
 }
 
 // Account is one account of a sitting.
@@ -154,6 +159,11 @@ func parse(b []byte, path string) (*File, error) {
 		return nil, fmt.Errorf("config %s: out_dir is required", path)
 	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
 		return nil, fmt.Errorf("config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)", path, c.PINHalves)
+	}
+	if c.Monitoring != nil {
+		if err := c.Monitoring.Validate(); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	if len(c.PrintCommand) == 0 {
 		c.PrintCommand = []string{"lp"}

@@ -453,7 +453,7 @@ func (c *client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 // about 10 seconds of being plugged in, and only after a touch.
 func (c *client) Reset(ctx context.Context) error {
 	if err := c.call(ctx, ctapwire.CmdReset, nil, nil); err != nil {
-		return fmt.Errorf("reset: %w", err)
+		return err // call names the command ("reset: …")
 	}
 	c.info = nil
 	return nil
@@ -461,8 +461,6 @@ func (c *client) Reset(ctx context.Context) error {
 
 // Selection asks the key to wait for a touch (to pick one of several keys).
 func (c *client) Selection(ctx context.Context) error {
-	if err := c.call(ctx, ctapwire.CmdSelection, nil, nil); err != nil {
-		return fmt.Errorf("selection: %w", err)
-	}
-	return nil
+	return c.call(ctx, ctapwire.CmdSelection, nil, nil) // call names the command
+
 }

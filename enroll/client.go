@@ -42,6 +42,10 @@ type Options struct {
 
 // Client talks to Graph for one signed-in principal.
 type Client struct {
+	// Credential is the sign-in, for the other Microsoft APIs the same
+	// officer reads (monitoring's Azure Resource Manager).
+	Credential azcore.TokenCredential
+
 	graph   *msgraph.GraphServiceClient
 	adapter abs.RequestAdapter
 	root    string
@@ -92,7 +96,7 @@ func New(cred azcore.TokenCredential, opts Options) (*Client, error) {
 	}
 	root := strings.TrimRight(opts.Root, "/")
 	adapter.SetBaseUrl(root + "/v1.0")
-	return &Client{graph: msgraph.NewGraphServiceClient(adapter), adapter: adapter, root: root, opts: opts}, nil
+	return &Client{Credential: cred, graph: msgraph.NewGraphServiceClient(adapter), adapter: adapter, root: root, opts: opts}, nil
 }
 
 // errorMapping maps every error status to Graph's OData error.

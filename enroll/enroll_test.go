@@ -527,3 +527,54 @@ func TestPasskeyProfilesPredictedAndEnforced(t *testing.T) {
 		t.Fatalf("allowed by its profile, refused by the emulator: %v", err)
 	}
 }
+
+// A method is adopted by its credential, never by its name alone (Graph
+// lists the user's registered credential IDs in the creation options'
+// excludeCredentials: learn.microsoft.com/en-us/graph/api/resources/
+// webauthnpublickeycredentialcreationoptions): registering a credential
+// that is already registered under our name adopts that method and posts
+// nothing; another key's method with our name is a named conflict, and
+// nothing is posted; asking with ID and AAGUID only finds or says
+// ErrNotFound.
+func TestRegisterAdoptsByCredentialNotName(t *testing.T) {
+	e := newEnv(t)
+	c := ctx(t)
+	_, k1 := newKey(t, simkey.Config{})
+	_, k2 := newKey(t, simkey.Config{})
+	opts1, err := e.client.CreationOptions(c, e.userID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred1 := makeCredential(t, k1, opts1)
+	first, err := e.client.Register(c, e.userID, "Break glass key 1", cred1)
+	if err != nil || first.Adopted {
+		t.Fatalf("first registration: %+v %v", first, err)
+	}
+	// The same credential again (a rerun after a kill): adopted, not posted.
+	again, err := e.client.Register(c, e.userID, "Break glass key 1", cred1)
+	if err != nil || !again.Adopted || again.ID != first.ID {
+		t.Fatalf("rerun: %+v %v", again, err)
+	}
+	asked, err := e.client.Register(c, e.userID, "Break glass key 1",
+		enroll.Credential{ID: cred1.ID, AAGUID: cred1.AAGUID})
+	if err != nil || asked.ID != first.ID {
+		t.Fatalf("asking by credential: %+v %v", asked, err)
+	}
+	// Another key under the same name: a conflict named to the officers.
+	opts2, _ := e.client.CreationOptions(c, e.userID, 0)
+	cred2 := makeCredential(t, k2, opts2)
+	if _, err := e.client.Register(c, e.userID, "Break glass key 1", cred2); err == nil ||
+		!strings.Contains(err.Error(), "another key's") || !strings.Contains(err.Error(), first.ID) {
+		t.Fatalf("another key under our name: %v", err)
+	}
+	query := enroll.Credential{ID: cred2.ID, AAGUID: cred2.AAGUID}
+	if _, err := e.client.Register(c, e.userID, "Break glass key 2", query); !errors.Is(err, enroll.ErrNotFound) {
+		t.Fatalf("asking for an unregistered credential: %v", err)
+	}
+	if n := len(e.emu.Snapshot().Methods[e.userID]); n != 1 {
+		t.Fatalf("%d methods, want the one registration", n)
+	}
+	if _, err := e.client.Register(c, e.userID, "Break glass key 2", cred2); err != nil {
+		t.Fatal(err)
+	}
+}

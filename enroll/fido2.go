@@ -214,6 +214,9 @@ type Method struct {
 	Created          time.Time `json:"created"`
 	AttestationLevel string    `json:"attestation_level"`
 	AttestationCerts []string  `json:"attestation_certificates,omitempty"`
+	// Adopted: Register found the credential already registered (an
+	// earlier, interrupted run) and posted nothing.
+	Adopted bool `json:"-"`
 }
 
 func methodFrom(m models.Fido2AuthenticationMethodable) Method {
@@ -323,11 +326,33 @@ func registrationBody(displayName string, cred Credential) ([]byte, error) {
 }
 
 // Register adds the credential to the user's FIDO2 methods and never does
-// so twice: a 429 is waited out and retried (the service did nothing); after
-// an ambiguous failure (5xx, timeout, dropped connection) it lists the
-// methods and adopts a new one with our display name and AAGUID before it
-// would retry. The display name must be unique to this key and ceremony.
+// so twice. A method is judged by its credential, never by its name alone:
+// Graph does not return a method's credential ID (publicKeyCredential is
+// write-only, and the method id is an opaque identifier: the POST example's
+// response id "73ecec75-…" is no encoding of the credential id it
+// registered; microsoftgraph/microsoft-graph-docs-contrib,
+// api-reference/beta/api/authentication-post-fido2methods.md), but the
+// creation options list in excludeCredentials "the credentials that are
+// already registered for this user"
+// (https://learn.microsoft.com/en-us/graph/api/resources/webauthnpublickeycredentialcreationoptions).
+// So before it posts, and after any failure that may hide a success, it
+// asks whether this credential is registered: if it is, the method with
+// this display name and AAGUID is adopted as done (Adopted set); a method
+// with this display name while the credential is not registered is a
+// conflict, named, and nothing is posted. A 429 is waited out and retried
+// (the service did nothing). A credential with only ID and AAGUID (no
+// attestation) only asks: its method, or ErrNotFound.
 func (c *Client) Register(ctx context.Context, userID, displayName string, cred Credential) (*Method, error) {
+	m, err := c.adopt(ctx, userID, displayName, cred, nil)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("register %q: %w", displayName, err)
+	case m != nil:
+		return m, nil
+	case len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0:
+		return nil, fmt.Errorf("register %q: credential %s is not registered: %w",
+			displayName, b64url(cred.ID), ErrNotFound)
+	}
 	body, err := registrationBody(displayName, cred)
 	if err != nil {
 		return nil, err
@@ -339,9 +364,6 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 	known := map[string]bool{}
 	for _, m := range before {
 		known[m.ID] = true
-		if m.DisplayName == displayName {
-			return nil, fmt.Errorf("register: a FIDO2 method named %q already exists (id %s): the display name must be unique", displayName, m.ID)
-		}
 	}
 	u, err := url.Parse(c.root + "/v1.0/users/" + url.PathEscape(userID) + "/authentication/fido2Methods")
 	if err != nil {
@@ -383,12 +405,12 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 			}
 			// An already-used challenge after an earlier attempt of ours:
 			// that attempt may have registered the key.
-			if m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known); ferr == nil && m != nil {
+			if m, ferr := c.adopt(ctx, userID, displayName, cred, known); ferr == nil && m != nil {
 				return m, nil
 			}
 			return nil, fmt.Errorf("register %q: %w", displayName, explainServiceLimits(ge))
 		case isGraph && ge.Status == http.StatusConflict:
-			if m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known); ferr == nil && m != nil {
+			if m, ferr := c.adopt(ctx, userID, displayName, cred, known); ferr == nil && m != nil {
 				return m, nil
 			}
 			return nil, fmt.Errorf("register %q: %w", displayName, ge)
@@ -396,7 +418,7 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 			return nil, fmt.Errorf("register %q: %w", displayName, explainServiceLimits(describe(err)))
 		}
 		// Ambiguous: the method may exist now. Look before trying again.
-		m, ferr := c.adopt(ctx, userID, displayName, cred.AAGUID, known)
+		m, ferr := c.adopt(ctx, userID, displayName, cred, known)
 		if ferr != nil {
 			return nil, fmt.Errorf("register %q: %v, and listing the methods to check failed too: %w", displayName, describe(err), ferr)
 		}
@@ -412,18 +434,70 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 	}
 }
 
-// adopt finds a method that appeared since the registration began with our
-// display name and AAGUID: our own earlier attempt.
-func (c *Client) adopt(ctx context.Context, userID, displayName, aaguid string, known map[string]bool) (*Method, error) {
+// b64url is the unpadded base64url Graph uses for credential IDs.
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// registeredCredentials are the credential IDs Graph lists as already
+// registered for the user (excludeCredentials of fresh creation options).
+func (c *Client) registeredCredentials(ctx context.Context, userID string) (map[string]bool, error) {
+	o, err := c.CreationOptions(ctx, userID, 0)
+	if err != nil {
+		return nil, fmt.Errorf("which credentials are registered: %w", err)
+	}
+	ids := map[string]bool{}
+	for _, x := range o.PublicKey.ExcludeCredentials {
+		if id, err := b64(x.ID); err == nil {
+			ids[b64url(id)] = true
+		}
+	}
+	return ids, nil
+}
+
+// adopt returns the method that holds cred when Graph lists cred as
+// registered: the one method with our display name and cred's AAGUID (not
+// among skip, the methods that were there before a POST of ours). A method
+// of our name while cred is not registered is a conflict (an error naming
+// it); cred registered under no method of ours is a conflict too. nil, nil:
+// not registered, no conflict.
+func (c *Client) adopt(ctx context.Context, userID, displayName string, cred Credential,
+	skip map[string]bool) (*Method, error) {
 	list, err := c.ListFIDO2(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
+	registered, err := c.registeredCredentials(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var named []Method
 	for _, m := range list {
-		if !known[m.ID] && m.DisplayName == displayName && (aaguid == "" || strings.EqualFold(m.AAGUID, aaguid)) {
-			found := m
-			return &found, nil
+		if m.DisplayName == displayName && !skip[m.ID] {
+			named = append(named, m)
 		}
 	}
-	return nil, nil
+	if !registered[b64url(cred.ID)] {
+		if len(named) > 0 {
+			m := named[0]
+			return nil, fmt.Errorf("a FIDO2 method named %q already exists (method %s, AAGUID %s, created %s) "+
+				"but Graph does not list this key's credential %s as registered: it is another key's. "+
+				"Nothing was registered; the officers must find out whose key that method is (Entra admin "+
+				"center, the user's authentication methods) before it is deleted or this key is registered "+
+				"under another name",
+				displayName, m.ID, m.AAGUID, m.Created.Format(time.RFC3339), b64url(cred.ID))
+		}
+		return nil, nil
+	}
+	var ours []Method
+	for _, m := range named {
+		if cred.AAGUID == "" || strings.EqualFold(m.AAGUID, cred.AAGUID) {
+			ours = append(ours, m)
+		}
+	}
+	if len(ours) != 1 {
+		return nil, fmt.Errorf("this key's credential %s is already registered, but %d FIDO2 methods are named %q "+
+			"with AAGUID %s: the officers must check the user's methods in Entra; nothing was registered",
+			b64url(cred.ID), len(ours), displayName, cred.AAGUID)
+	}
+	ours[0].Adopted = true
+	return &ours[0], nil
 }

@@ -64,6 +64,11 @@ type Config struct {
 	Hostname string
 	OutDir   string
 	Now      func() time.Time
+	// Monitoring, when set, audits that a sign-in of the account raises an
+	// alert (internal/monitor: diagnostic setting, retention, alert rule,
+	// action group, an alert for every sign-in since the last report); its
+	// checks go into the signed report with the others.
+	Monitoring func(ctx context.Context, account report.Account, since time.Time) []Check
 }
 
 // Check is one verified fact.
@@ -105,9 +110,9 @@ func (r *Result) Count(status string) int {
 	return n
 }
 
-// ErrLastReport is wrapped when the last report does not verify: nothing
+// errLastReport is wrapped when the last report does not verify: nothing
 // in it can be trusted, so nothing is checked against it.
-var ErrLastReport = errors.New("the last report does not verify")
+var errLastReport = errors.New("the last report does not verify")
 
 type run struct {
 	cfg    Config
@@ -138,7 +143,7 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 	started := cfg.Now().UTC()
 	last, err := report.Verify(cfg.LastReport, cfg.LastSignature, cfg.PublicKey, report.VerifyOptions{Rehearsal: cfg.Rehearsal})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLastReport, err)
+		return nil, fmt.Errorf("%w: %v", errLastReport, err)
 	}
 	r := &run{cfg: cfg, g: g}
 	r.add("last report", Pass, "%s %s signed by %s verifies", last.Type, last.CeremonyID, last.Workstation.SignerFingerprint)
@@ -146,6 +151,9 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		r.key(ctx, devices, p, k)
 	}
 	user := r.graph(ctx, last)
+	if cfg.Monitoring != nil {
+		r.checks = append(r.checks, cfg.Monitoring(ctx, last.Account, last.Ended)...)
+	}
 	if cfg.Accounts == 1 {
 		r.add("emergency access accounts", Finding, "the configuration names one break-glass account; Microsoft advises at least two emergency access accounts (Microsoft Learn, \"Manage emergency access accounts in Microsoft Entra ID\")")
 	} else if cfg.Accounts > 1 {

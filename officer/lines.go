@@ -14,7 +14,7 @@ import (
 )
 
 // Lines returns the Prompter of a command line without a screen:
-// instructions are printed to out; confirmations are taken as given when
+// instructions are printed to out and waited for (Enter); confirmations are taken as given when
 // yes is set (the --yes of the command line), else the officer types y; PIN
 // halves are read from in without echo on a terminal, else one per line,
 // each twice.
@@ -29,8 +29,21 @@ type linePrompter struct {
 	yes  bool // confirmations taken as given; otherwise the officer types y
 }
 
+// Instruct prints the instruction; unless confirmations are taken as
+// given (--yes), it waits for the officers to press Enter once it is done.
 func (l linePrompter) Instruct(_ context.Context, in Instruction) error {
-	fmt.Fprintln(l.out, in.Text)
+	if l.yes {
+		fmt.Fprintln(l.out, in.Text)
+		return nil
+	}
+	fmt.Fprintf(l.out, "%s\nPress Enter when done: ", in.Text)
+	line, err := l.pins.buf.ReadString('\n')
+	if f, ok := l.pins.in.(*os.File); err != nil || !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(l.out) // a terminal echoed the Enter; nothing else did
+	}
+	if err != nil && line == "" {
+		return ErrAbandoned
+	}
 	return nil
 }
 

@@ -51,3 +51,28 @@ func TestLinesConfirm(t *testing.T) {
 		t.Fatalf("--yes: %v %q", err, out.String())
 	}
 }
+
+// Without --yes an instruction ("insert key 1", "unplug key 1, plug it
+// back in") waits for the officers' Enter before the tool goes on; the
+// end of input is ErrAbandoned; with --yes it is only printed.
+func TestLinesInstructWaitsForEnter(t *testing.T) {
+	ctx := context.Background()
+	in := strings.NewReader("\n")
+	var out bytes.Buffer
+	p := Lines(in, &out, false)
+	ins := Instruction{Kind: Insert, Slot: 1, Text: "Officer A: insert key 1 now"}
+	if err := p.Instruct(ctx, ins); err != nil || !strings.Contains(out.String(), "Press Enter when done") {
+		t.Fatalf("first instruction: %v\n%s", err, out.String())
+	}
+	if in.Len() != 0 {
+		t.Fatal("the Enter was not read")
+	}
+	if err := p.Instruct(ctx, ins); !errors.Is(err, ErrAbandoned) {
+		t.Fatalf("no Enter left: %v, want ErrAbandoned", err)
+	}
+	out.Reset()
+	err := Lines(strings.NewReader(""), &out, true).Instruct(ctx, ins)
+	if err != nil || strings.Contains(out.String(), "Enter") {
+		t.Fatalf("--yes: %v\n%s", err, out.String())
+	}
+}

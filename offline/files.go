@@ -7,16 +7,22 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// Export fetches the creation options of n keys for upn (the beta
-// long challenge, valid timeoutMinutes) and writes them to path, signed
-// with signer (this machine's key): the connected machine's half of the
-// split. out hears what was written and the fingerprint the workstation
-// must trust.
-func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, path string, signer workstation.Signer, out io.Writer) error {
+// Export signs in with connect, fetches the creation options of n keys
+// for upn (the beta long challenge, valid timeoutMinutes) and writes them
+// to path, signed with signer (this machine's key): the connected
+// machine's half of the split. out hears what was written and the
+// fingerprint the workstation must trust.
+func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, error), tenantID, upn string,
+	n, timeoutMinutes int, path string, signer workstation.Signer, out io.Writer) error {
+	c, err := connect(ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	o, err := fetchOptions(ctx, c, tenantID, upn, n, timeoutMinutes, func(slot int) string {
 		return fmt.Sprintf("Break glass key %d (%s)", slot, now.Format("2006-01-02"))
@@ -39,9 +45,9 @@ func Export(ctx context.Context, c *enroll.Client, tenantID, upn string, n, time
 // Create reads the options at optionsPath, which must be signed by the
 // key whose SHA256 fingerprint is trusted, makes their credentials on this
 // workstation (judged by vf, as the connected ceremony judges them) and
-// writes the results to resultsPath, signed with signer. out hears each
-// key's verdict, what was written and the fingerprint the connected
-// machine must trust.
+// writes the results to resultsPath, signed with signer; a rehearsal says
+// so inside the signed results. out hears each key's verdict, what was
+// written and the fingerprint the connected machine must trust.
 func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *attest.Verifier, w Workstation, signer workstation.Signer, out, notice io.Writer) error {
 	var o optionsFile
 	payload, err := readFile(optionsPath, namespaceOptions, trustedKey{Fingerprint: trusted}, &o)
@@ -52,8 +58,11 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 	if err != nil {
 		return err
 	}
+	res.Rehearsal = w.Rehearsal
 	if err := writeFile(resultsPath, res, namespaceResults, signer.Key); err != nil {
-		return err
+		return fmt.Errorf("%w: nothing is lost, every credential is in the journal %s; free space "+
+			"(or choose another --out) and run the same command again: no key is touched again",
+			err, resultsPath+".journal.jsonl")
 	}
 	if err := res.writeVerdicts(out); err != nil {
 		return err
@@ -66,11 +75,22 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 	return nil
 }
 
+// refused is an error that refuses (exit code 1), not a broken input.
+type refused struct{ error }
+
+func (refused) ExitCode() int { return 1 }
+
 // Register reads the options this machine wrote (signed by its key) and
 // the results signed by the workstation whose SHA256 fingerprint is
-// trusted, shows out the workstation's verdicts, then signs in with
-// connect and registers the credentials, once it has checked that the results answer these options.
-func Register(ctx context.Context, optionsPath, resultsPath, trusted string, signer workstation.Signer, connect func(context.Context) (*enroll.Client, error), out io.Writer) error {
+// trusted, judges every credential itself with vf against the challenge
+// it exported, shows its verdict beside the workstation's (a disagreement
+// refuses), then signs in with connect and registers them, journaled in
+// resultsPath.register.journal.jsonl: a rerun adopts a method that holds
+// a credential of these results and registers the rest. Results made in a
+// rehearsal are refused unless rehearsal is set, and then out says
+// REHEARSAL.
+func Register(ctx context.Context, optionsPath, resultsPath, trusted string, vf *attest.Verifier, rehearsal bool,
+	signer workstation.Signer, connect func(context.Context) (*enroll.Client, error), out io.Writer) error {
 	self, err := signer.SSHPublicKey()
 	if err != nil {
 		return err
@@ -84,19 +104,31 @@ func Register(ctx context.Context, optionsPath, resultsPath, trusted string, sig
 	if _, err := readFile(resultsPath, namespaceResults, trustedKey{Fingerprint: trusted}, &res); err != nil {
 		return err
 	}
-	// The workstation's verdicts, as signed in the results, before anything is registered.
-	if err := res.writeVerdicts(out); err != nil {
+	switch {
+	case res.Rehearsal && !rehearsal:
+		return refused{fmt.Errorf("%s was made in a rehearsal (offline create --rehearsal: virtual keys, "+
+			"the simkey TEST root trusted): a rehearsal never registers a key in a real tenant; nothing was "+
+			"registered (only offline register --rehearsal, against the emulator, takes it)", resultsPath)}
+	case rehearsal:
+		fmt.Fprintln(out, "REHEARSAL: registering a rehearsal's results (simkey TEST root trusted); "+
+			"not for a real tenant.")
+	}
+	if err := answers(payload, &res); err != nil {
+		return err
+	}
+	if err := judgeAll(&o, &res, vf, out); err != nil {
 		return err
 	}
 	c, err := connect(ctx)
 	if err != nil {
 		return err
 	}
-	methods, err := registerResults(ctx, c, payload, &res)
-	for _, m := range methods {
-		fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)\n", m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel)
+	j, err := ceremony.OpenOrCreateJournal(resultsPath+".register.journal.jsonl", false)
+	if err != nil {
+		return err
 	}
-	return err
+	defer j.Close()
+	return registerResults(ctx, c, &res, j, out)
 }
 
 // writeVerdicts writes each credential's attestation verdict.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/sigfile"
@@ -60,6 +62,9 @@ type resultsFile struct {
 	UserID        string      `json:"user_id"`
 	Created       time.Time   `json:"created"`
 	Credentials   []keyResult `json:"credentials"`
+	// Rehearsal: made by offline create --rehearsal (virtual keys, the
+	// simkey TEST root trusted); register refuses it unless it rehearses.
+	Rehearsal bool `json:"rehearsal,omitempty"`
 }
 
 // keyResult is one created credential.
@@ -112,7 +117,52 @@ func writeFile(path string, v any, namespace string, key crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
+	return writeAtomic(path, append(b, '\n'), func(dir, pattern string) (tempFile, error) {
+		return os.CreateTemp(dir, pattern)
+	})
+}
+
+// tempFile is the temporary file writeAtomic writes (an *os.File; in tests
+// one that fails as a full disk does).
+type tempFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Name() string
+}
+
+// writeAtomic writes b to path whole or not at all: a temporary file in
+// the same folder, fsync'd, renamed over path, the folder fsync'd. On a
+// failure (a full disk) the temporary file is removed and path is as it
+// was: never a 0-byte or cut file.
+func writeAtomic(path string, b []byte, create func(dir, pattern string) (tempFile, error)) error {
+	dir := filepath.Dir(path)
+	f, err := create(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // readFile verifies a file against trust and decodes its payload into v. It
@@ -180,48 +230,106 @@ type Workstation struct {
 // createOnWorkstation makes the credentials of o on this workstation, each
 // key prepared as the ceremony prepares it (alone, reset, split PIN),
 // journaled in outPath.journal.jsonl so that an interrupted session is
-// resumed by running it again; notice hears that it resumes.
+// resumed by running it again; notice hears that it resumes and, before
+// any key is touched, what the options ask for.
 func createOnWorkstation(ctx context.Context, o *optionsFile, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*resultsFile, error) {
 	journalPath := outPath + ".journal.jsonl"
 	if _, err := os.Stat(journalPath); err == nil {
 		fmt.Fprintf(notice, "Resuming the offline session recorded in %s\n", journalPath)
 	}
+	expiry := "not given"
+	if len(o.Keys) > 0 && !o.Keys[0].Options.ChallengeTimeout.IsZero() {
+		expiry = o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339)
+	}
+	fmt.Fprintf(notice, "Options from the connected machine: account %s, %d keys, challenges valid until %s.\n",
+		o.UPN, len(o.Keys), expiry)
 	j, err := ceremony.OpenOrCreateJournal(journalPath, false)
 	if err != nil {
 		return nil, err
 	}
 	defer j.Close()
+	officers := &onceTouch{Prompter: w.Officers}
 	res, err := createCredentials(ctx, o, optionsPayload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
 		var devs fidokey.Devices = fidokey.HID{}
 		if len(w.Devices) > 0 {
 			if slot > len(w.Devices) {
-				return nil, fmt.Errorf("no --device for key %d", slot)
+				return nil, fmt.Errorf("key %d: no --device for it", slot)
 			}
 			devs = fidokey.HID{Fixed: []string{w.Devices[slot-1]}}
 		}
 		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: w.OfficerA, OfficerB: w.OfficerB, Keys: len(o.Keys),
 			Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf, Rehearsal: w.Rehearsal,
-			Verifier: vf, OutDir: filepath.Dir(outPath)}, j, devs, nil, w.Officers)
+			Verifier: vf, OutDir: filepath.Dir(outPath), OtherKeys: createdKeys(o, j, slot)}, j, devs, nil, officers)
 		if err != nil {
 			return nil, err
 		}
 		return e.PrepareKey(ctx, slot)
-	}, vf, j, time.Now())
+	}, vf, j, time.Now(), notice)
 	if err != nil {
 		return nil, fmt.Errorf("%w (the journal is kept: run the same command again to resume from %s)", err, journalPath)
 	}
 	return res, nil
 }
 
+// createdKeys are the credentials this session's journal records for the
+// keys other than slot: the ceremony's probe (before anything is done to
+// a key) refuses a key that already holds one, so key 1 offered again as
+// key 2 is sent back, never reset.
+func createdKeys(o *optionsFile, j *ceremony.Journal, slot int) []ceremony.KnownKey {
+	var known []ceremony.KnownKey
+	for _, ko := range o.Keys {
+		d, ok := j.Done(fmt.Sprintf("offline/key%d/created", ko.Slot))
+		if ko.Slot == slot || !ok {
+			continue
+		}
+		if id, err := base64.RawURLEncoding.DecodeString(d["credential_id"]); err == nil && len(id) > 0 {
+			label := fmt.Sprintf("key %d of this offline session", ko.Slot)
+			known = append(known, ceremony.KnownKey{Label: label, CredentialID: id})
+		}
+	}
+	return known
+}
+
+// onceTouch says "touch the key" once per touch: a key sends keepalives
+// while it waits, and each would say it again.
+type onceTouch struct {
+	officer.Prompter
+	said bool
+}
+
+func (p *onceTouch) Touch(slot int) {
+	if !p.said {
+		p.Prompter.Touch(slot)
+	}
+	p.said = true
+}
+
+func (p *onceTouch) Progress(step, detail string) { p.said = false; p.Prompter.Progress(step, detail) }
+
+func (p *onceTouch) Instruct(ctx context.Context, in officer.Instruction) error {
+	p.said = false
+	return p.Prompter.Instruct(ctx, in)
+}
+
+func (p *onceTouch) Confirm(ctx context.Context, name, action string) error {
+	p.said = false
+	return p.Prompter.Confirm(ctx, name, action)
+}
+
 // keySource makes key slot ready for its credential (ceremony.Engine's
 // PrepareKey: inserted alone, reset, split PIN), journaled.
 type keySource func(ctx context.Context, slot int) (*ceremony.PreparedKey, error)
+
+// maxYanks bounds how often a key pulled out after its preparation is
+// waited for before the session stops (to be resumed from the journal).
+const maxYanks = 5
 
 // createCredentials makes one credential per key slot on the workstation and judges
 // each attestation with vf, as the connected ceremony does; a key the
 // policy refuses stops it. Each credential made is recorded in j before
 // the next key, so an interrupted session resumes without making it again.
-func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byte, keys keySource, vf *attest.Verifier, j *ceremony.Journal, now time.Time) (*resultsFile, error) {
+func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byte, keys keySource, vf *attest.Verifier,
+	j *ceremony.Journal, now time.Time, notice io.Writer) (*resultsFile, error) {
 	if o.Kind != kindOptions {
 		return nil, fmt.Errorf("options kind %q", o.Kind)
 	}
@@ -241,8 +349,15 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 		}
 		kr, err := create(ctx, keys, ko, vf)
+		for n := 0; errors.Is(err, hid.ErrDeviceGone) && n < maxYanks && ctx.Err() == nil; n++ {
+			// Pulled out (or silent) after its PIN: wait for it as the
+			// ceremony does; the journal skips what is done.
+			fmt.Fprintf(notice, "Key %d was pulled out or stopped answering (%v): plug the same key back in; "+
+				"nothing recorded is lost.\n", ko.Slot, err)
+			kr, err = create(ctx, keys, ko, vf)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
+			return nil, err
 		}
 		if err := j.Append(step, "done", map[string]string{"aaguid": kr.AAGUID, "credential_id": kr.CredentialID,
 			"client_data_json": kr.ClientDataJSON, "attestation_object": kr.AttestationObject, "hmac_secret": fmt.Sprint(kr.Extensions["hmacCreateSecret"])}); err != nil {
@@ -253,23 +368,25 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 	return res, nil
 }
 
+// create prepares key ko.Slot (keys) and makes its credential; every
+// error names the key once.
 func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verifier) (*keyResult, error) {
 	k, err := keys(ctx, ko.Slot)
 	if err != nil {
-		return nil, err
+		return nil, err // PrepareKey names the key
 	}
 	defer k.Close()
 	tok, err := k.Auth.GetPINToken(ctx, k.PIN, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 	}
 	defer tok.Zero()
 	c, err := keystep.CreateForEntra(ctx, k.Auth, &ko.Options, tok, k.Info.FirmwareVersion, vf)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %d: create the credential: %w", ko.Slot, err)
 	}
 	if !c.Verdict.Allowed {
-		return nil, keystep.Refusal(c.Verdict)
+		return nil, fmt.Errorf("key %d: %w", ko.Slot, keystep.Refusal(c.Verdict))
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	return &keyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
@@ -280,16 +397,7 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 // recorded rebuilds a credential the journal holds and judges its
 // attestation again (the verdict is not trusted from the journal).
 func recorded(ko keyOptions, d map[string]string, vf *attest.Verifier) (*keyResult, error) {
-	cd, err1 := base64.RawURLEncoding.DecodeString(d["client_data_json"])
-	ao, err2 := base64.RawURLEncoding.DecodeString(d["attestation_object"])
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(ko.Options.PublicKey.Challenge, "="))
-	if err != nil {
-		return nil, fmt.Errorf("the options' challenge: %w", err)
-	}
-	v, err := vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd}, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	v, err := judge(ko, d["client_data_json"], d["attestation_object"], vf)
 	if err != nil {
 		return nil, err
 	}
@@ -301,29 +409,114 @@ func recorded(ko keyOptions, d map[string]string, vf *attest.Verifier) (*keyResu
 		Extensions: map[string]any{"hmacCreateSecret": d["hmac_secret"] == "true"}, Attestation: v}, nil
 }
 
-// registerResults registers the results on the connected machine, after checking
-// they answer these options (the hash of the options payload).
-func registerResults(ctx context.Context, c *enroll.Client, optionsPayload []byte, res *resultsFile) ([]enroll.Method, error) {
+// judge verifies a credential's attestation object and clientDataJSON
+// (base64url) with vf for Entra and the challenge of ko's options.
+func judge(ko keyOptions, clientDataJSON, attestationObject string, vf *attest.Verifier) (*attest.Verdict, error) {
+	cd, err1 := base64.RawURLEncoding.DecodeString(clientDataJSON)
+	ao, err2 := base64.RawURLEncoding.DecodeString(attestationObject)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(ko.Options.PublicKey.Challenge, "="))
+	if err != nil {
+		return nil, fmt.Errorf("the options' challenge: %w", err)
+	}
+	return vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd},
+		attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+}
+
+// answers checks the results answer these options (the hash of the
+// options payload).
+func answers(optionsPayload []byte, res *resultsFile) error {
 	sum := sha256.Sum256(optionsPayload)
 	if res.Kind != kindResults || res.OptionsSHA256 != hex.EncodeToString(sum[:]) {
-		return nil, errors.New("the results do not answer these options (different options file): refusing")
+		return refused{errors.New("the results do not answer these options (different options file): refusing")}
 	}
-	var out []enroll.Method
+	return nil
+}
+
+// judgeAll judges every credential of res on this machine with vf, against
+// the challenge o exported for its slot, and shows out this verdict beside
+// the workstation's. A key this machine refuses, or whose verdict differs
+// from the workstation's, refuses them all: nothing is registered.
+func judgeAll(o *optionsFile, res *resultsFile, vf *attest.Verifier, out io.Writer) error {
 	for _, kr := range res.Credentials {
-		dec := func(s string) []byte { b, _ := base64.RawURLEncoding.DecodeString(s); return b }
-		cred := enroll.Credential{ID: dec(kr.CredentialID), ClientDataJSON: dec(kr.ClientDataJSON), AttestationObject: dec(kr.AttestationObject),
-			AAGUID: kr.AAGUID, ClientExtensionResults: kr.Extensions}
-		if len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
-			return out, fmt.Errorf("key %d: incomplete result", kr.Slot)
+		i := slices.IndexFunc(o.Keys, func(ko keyOptions) bool { return ko.Slot == kr.Slot })
+		if i < 0 || o.Keys[i].DisplayName != kr.DisplayName {
+			return refused{fmt.Errorf("key %d (%q): these options asked for no such key: refusing",
+				kr.Slot, kr.DisplayName)}
 		}
-		if kr.Attestation == nil || !kr.Attestation.Allowed {
-			return out, fmt.Errorf("key %d: the results carry no attestation verdict that allows the key: refusing to register it", kr.Slot)
+		fmt.Fprintf(out, "Key %d (%s), the workstation's verdict:\n", kr.Slot, kr.DisplayName)
+		if kr.Attestation == nil {
+			fmt.Fprintln(out, "none in the results")
+		} else if err := kr.Attestation.WriteText(out); err != nil {
+			return err
+		}
+		own, err := judge(o.Keys[i], kr.ClientDataJSON, kr.AttestationObject, vf)
+		if err != nil {
+			return refused{fmt.Errorf("key %d: this machine cannot judge its attestation: %w; nothing was registered",
+				kr.Slot, err)}
+		}
+		fmt.Fprintf(out, "Key %d (%s), this machine's verdict:\n", kr.Slot, kr.DisplayName)
+		if err := own.WriteText(out); err != nil {
+			return err
+		}
+		ws := kr.Attestation
+		switch {
+		case !own.Allowed:
+			return refused{fmt.Errorf("key %d: this machine refuses it (%w); nothing was registered",
+				kr.Slot, keystep.Refusal(own))}
+		case ws == nil || ws.Allowed != own.Allowed || !strings.EqualFold(ws.AAGUID, own.AAGUID) ||
+			!strings.EqualFold(kr.AAGUID, own.AAGUID):
+			return refused{fmt.Errorf("key %d: the workstation's verdict and this machine's disagree: refusing; "+
+				"nothing was registered", kr.Slot)}
+		}
+	}
+	return nil
+}
+
+// registerResults registers the judged results on the connected machine,
+// each key journaled in j. A key whose credential Graph already lists
+// under its display name (a run killed between two registrations) is
+// adopted, not registered again.
+func registerResults(ctx context.Context, c *enroll.Client, res *resultsFile, j *ceremony.Journal,
+	out io.Writer) error {
+	for _, kr := range res.Credentials {
+		var cred enroll.Credential
+		var errs [3]error
+		cred.ID, errs[0] = base64.RawURLEncoding.DecodeString(kr.CredentialID)
+		cred.ClientDataJSON, errs[1] = base64.RawURLEncoding.DecodeString(kr.ClientDataJSON)
+		cred.AttestationObject, errs[2] = base64.RawURLEncoding.DecodeString(kr.AttestationObject)
+		err := errors.Join(errs[:]...)
+		if err != nil || len(cred.ID) == 0 || len(cred.ClientDataJSON) == 0 || len(cred.AttestationObject) == 0 {
+			return fmt.Errorf("key %d: incomplete result: %v", kr.Slot, err)
+		}
+		cred.AAGUID, cred.ClientExtensionResults = kr.AAGUID, kr.Extensions
+		step := fmt.Sprintf("register/key%d", kr.Slot)
+		if _, done := j.Done(step); !done {
+			begin := map[string]string{"credential_id": kr.CredentialID, "display_name": kr.DisplayName}
+			if err := j.Append(step, "begin", begin); err != nil {
+				return err
+			}
 		}
 		m, err := c.Register(ctx, res.UserID, kr.DisplayName, cred)
 		if err != nil {
-			return out, fmt.Errorf("key %d: %w", kr.Slot, err)
+			if jerr := j.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+				err = fmt.Errorf("%w (and the journal could not record it: %v)", err, jerr)
+			}
+			return fmt.Errorf("key %d: %w (run the same command again: a key already registered is adopted, "+
+				"never registered twice)", kr.Slot, err)
 		}
-		out = append(out, *m)
+		done := map[string]string{"method_id": m.ID, "adopted": fmt.Sprint(m.Adopted)}
+		if err := j.Append(step, "done", done); err != nil {
+			return err
+		}
+		how := ""
+		if m.Adopted {
+			how = "; adopted: an earlier run had registered this credential"
+		}
+		fmt.Fprintf(out, "Registered %q: method %s, AAGUID %s (%s)%s\n",
+			m.DisplayName, m.ID, m.AAGUID, m.AttestationLevel, how)
 	}
-	return out, nil
+	return nil
 }

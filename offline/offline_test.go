@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
@@ -88,7 +91,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// rehearsal, a simkey is refused before any result is written.
 	jA, _ := ceremony.CreateJournal(filepath.Join(dir, "a.journal"), time.Now)
 	defer jA.Close()
-	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now()); err == nil ||
+	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now(), io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "TEST attestation root") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
 	}
@@ -96,7 +99,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	// credential is taken from the journal, not made again.
 	jPath := filepath.Join(dir, "create.journal")
 	j, _ := ceremony.CreateJournal(jPath, time.Now)
-	if _, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now()); err == nil {
+	if _, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 2), rehearsal.Verifier(pol), j, time.Now(), io.Discard); err == nil {
 		t.Fatal("the interruption went unnoticed")
 	}
 	j.Close()
@@ -106,7 +109,7 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	res, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now())
+	res, err := createCredentials(ctx, &got, payload, keysWith(j, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol), j, time.Now(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,18 +191,25 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if _, err := readFile(resPath, namespaceResults, trustOf(workstation), &back); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := registerResults(ctx, ten.Client, []byte(`{"other":"options"}`), &back); err == nil {
-		t.Fatal("results registered against other options")
+	if err := answers([]byte(`{"other":"options"}`), &back); err == nil {
+		t.Fatal("results taken for other options")
 	}
-	methods, err := registerResults(ctx, ten.Client, payload, &back)
+	if err := answers(payload, &back); err != nil {
+		t.Fatal(err)
+	}
+	rj, err := ceremony.CreateJournal(filepath.Join(dir, "register.journal"), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" {
-		t.Fatalf("%+v", methods)
+	defer rj.Close()
+	var said strings.Builder
+	if err := registerResults(ctx, ten.Client, &back, rj, &said); err != nil {
+		t.Fatal(err)
 	}
-	if n := len(ten.Emu.Snapshot().Methods[opts.UserID]); n != 2 {
-		t.Fatalf("%d methods registered", n)
+	methods := ten.Emu.Snapshot().Methods[opts.UserID]
+	if len(methods) != 2 || methods[0].DisplayName != "Break glass key 1" ||
+		strings.Count(said.String(), "Registered") != 2 {
+		t.Fatalf("%+v\n%s", methods, said.String())
 	}
 }
 
@@ -235,4 +245,237 @@ func FuzzReadFile(f *testing.F) {
 			t.Fatalf("took a payload the trusted key did not sign: %q", payload)
 		}
 	})
+}
+
+// madeResults exports options for two keys from an emulated tenant and
+// makes their credentials on two fresh virtual keys, as a rehearsal does.
+func madeResults(t *testing.T) (*emulated.Tenant, *optionsFile, *resultsFile) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ten.Close() })
+	o, err := fetchOptions(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
+		func(slot int) string { return fmt.Sprintf("Break glass key %d", slot) }, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(o)
+	pol, err := attest.LoadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officers := rehearsal.NewPrompter(devs, nil)
+	j, err := ceremony.CreateJournal(filepath.Join(dir, "create.journal"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	vf := rehearsal.Verifier(pol)
+	res, err := createCredentials(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Keys: 2,
+			Reset: true, Verifier: vf, OutDir: dir}, j, devs, nil, officers)
+		if err != nil {
+			return nil, err
+		}
+		return e.PrepareKey(ctx, slot)
+	}, vf, j, time.Now(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ten, o, res
+}
+
+// Killed after key 1's method appeared in Graph and before anything was
+// journaled (issue 24 §1): the rerun finds key 1's credential registered,
+// adopts its method without posting, and registers key 2.
+func TestRegisterAfterAKillBetweenThePOSTs(t *testing.T) {
+	ctx := context.Background()
+	ten, _, res := madeResults(t)
+	kr := res.Credentials[0]
+	dec := func(s string) []byte { b, _ := base64.RawURLEncoding.DecodeString(s); return b }
+	first, err := ten.Client.Register(ctx, res.UserID, kr.DisplayName, enroll.Credential{ID: dec(kr.CredentialID),
+		ClientDataJSON: dec(kr.ClientDataJSON), AttestationObject: dec(kr.AttestationObject), AAGUID: kr.AAGUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := ceremony.CreateJournal(filepath.Join(t.TempDir(), "register.journal"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var out strings.Builder
+	if err := registerResults(ctx, ten.Client, res, j, &out); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out.String())
+	}
+	methods := ten.Emu.Snapshot().Methods[res.UserID]
+	if len(methods) != 2 || methods[0].ID != first.ID || methods[1].DisplayName != "Break glass key 2" {
+		t.Fatalf("methods after the rerun: %+v", methods)
+	}
+	if strings.Count(out.String(), "adopted") != 1 || !strings.Contains(out.String(), first.ID) {
+		t.Fatalf("key 1 not said adopted:\n%s", out.String())
+	}
+	for slot := 1; slot <= 2; slot++ {
+		if d, ok := j.Done(fmt.Sprintf("register/key%d", slot)); !ok || d["method_id"] == "" {
+			t.Fatalf("key %d not journaled done: %v", slot, d)
+		}
+	}
+}
+
+// The connected machine judges every credential itself: outside a
+// rehearsal it refuses the simkeys the workstation allowed under
+// --rehearsal, and a workstation verdict that differs from its own
+// refuses; nothing is registered either way.
+func TestJudgeAllRefusesWhatItWouldNotAllow(t *testing.T) {
+	ten, o, res := madeResults(t)
+	pol, err := attest.LoadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	err = judgeAll(o, res, &attest.Verifier{Policy: pol}, &out)
+	if err == nil || !strings.Contains(err.Error(), "this machine refuses") || !strings.Contains(out.String(), "REFUSED") {
+		t.Fatalf("simkeys outside a rehearsal: %v\n%s", err, out.String())
+	}
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err != nil {
+		t.Fatalf("in a rehearsal: %v", err)
+	}
+	res.Credentials[1].Attestation.AAGUID = "00000000-0000-0000-0000-000000000000"
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("a different workstation verdict: %v", err)
+	}
+	res.Credentials[1].DisplayName = "Someone else's key"
+	if err := judgeAll(o, res, rehearsal.Verifier(pol), io.Discard); err == nil {
+		t.Fatal("a credential the options did not ask for was judged")
+	}
+	if n := len(ten.Emu.Snapshot().Methods[res.UserID]); n != 0 {
+		t.Fatalf("%d methods registered", n)
+	}
+}
+
+// failingFile fails as a full disk does after n bytes.
+type failingFile struct {
+	*os.File
+	n int
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if len(b) <= f.n {
+		f.n -= len(b)
+		return f.File.Write(b)
+	}
+	w, _ := f.File.Write(b[:f.n])
+	f.n = 0
+	return w, syscall.ENOSPC
+}
+
+// results.json on a full disk is never a 0-byte or cut file: at every
+// byte where the disk fills, the file is as it was (absent, or the last
+// whole version) and no temporary file is left.
+func TestWriteAtomicOnAFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "results.json")
+	body := []byte(`{"payload":"…"}` + "\n")
+	for _, before := range [][]byte{nil, []byte("the last whole version\n")} {
+		if before != nil {
+			if err := os.WriteFile(path, before, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for n := 0; n < len(body); n++ {
+			err := writeAtomic(path, body, func(dir, pattern string) (tempFile, error) {
+				f, err := os.CreateTemp(dir, pattern)
+				return &failingFile{File: f, n: n}, err
+			})
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("full after %d bytes: %v", n, err)
+			}
+			got, rerr := os.ReadFile(path)
+			if before == nil && !errors.Is(rerr, os.ErrNotExist) || before != nil && string(got) != string(before) {
+				t.Fatalf("full after %d bytes: the file is now %q (%v)", n, got, rerr)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != map[bool]int{true: 0, false: 1}[before == nil] {
+				t.Fatalf("full after %d bytes: %d files left", n, len(left))
+			}
+		}
+	}
+	plain := func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+	if err := writeAtomic(path, body, plain); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(body) {
+		t.Fatalf("written: %q", got)
+	}
+}
+
+// A key pulled out after its PIN was set (issue 24, "Also") makes the
+// session wait for it, as the ceremony does: plugged back in, the journal
+// skips its reset and PIN, and its credential is made; nothing is reset
+// twice.
+func TestCreateWaitsForAYankedKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ten, err := emulated.Start(emulated.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	o, err := fetchOptions(ctx, ten.Client, ten.TenantID, "breakglass1@contoso.onmicrosoft.com", 2, 24*60,
+		func(slot int) string { return fmt.Sprintf("Break glass key %d", slot) }, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(o)
+	pol, _ := attest.LoadPolicy("")
+	devs, err := rehearsal.NewDevices(2, simkey.Config{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officers := rehearsal.NewPrompter(devs, nil)
+	jPath := filepath.Join(dir, "create.journal")
+	j, err := ceremony.CreateJournal(jPath, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	vf := rehearsal.Verifier(pol)
+	yanked := 0
+	var notice strings.Builder
+	res, err := createCredentials(ctx, o, payload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Keys: 2,
+			Reset: true, Verifier: vf, OutDir: dir}, j, devs, nil, officers)
+		if err != nil {
+			return nil, err
+		}
+		k, err := e.PrepareKey(ctx, slot)
+		if err == nil && slot == 1 && yanked == 0 {
+			yanked++
+			devs.Key(1).InjectFault(simkey.FaultUnplugBefore) // pulled out before the PIN token
+		}
+		return k, err
+	}, vf, j, time.Now(), &notice)
+	if err != nil {
+		t.Fatalf("a yanked key ended the session: %v", err)
+	}
+	if yanked != 1 || len(res.Credentials) != 2 || !strings.Contains(notice.String(), "Key 1 was pulled out") {
+		t.Fatalf("yanked %d, %d credentials, notice %q", yanked, len(res.Credentials), notice.String())
+	}
+	entries, _ := ceremony.ReadJournal(jPath)
+	resets := map[string]int{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Step, "/reset") && e.Phase == "begin" {
+			resets[e.Step]++
+		}
+	}
+	if resets["key1/reset"] != 1 || resets["key2/reset"] != 1 {
+		t.Fatalf("resets begun: %v, want one per key", resets)
+	}
 }

@@ -134,7 +134,7 @@ type Step struct {
 	Started     time.Time `json:"started"`
 	Ended       time.Time `json:"ended"`
 	ConfirmedBy []string  `json:"confirmed_by,omitempty"`
-	Outcome     string    `json:"outcome"` // done, skipped, failed, finding
+	Outcome     string    `json:"outcome"` // done, skipped, failed, finding, unknown
 	Detail      string    `json:"detail,omitempty"`
 }
 
@@ -180,7 +180,7 @@ func Parse(data []byte) (*Report, error) {
 	if r.Schema != schema {
 		return nil, notAReport("schema %q, want %q", r.Schema, schema)
 	}
-	if r.Type != TypeCeremony && r.Type != TypeHealth {
+	if r.Type != TypeCeremony && r.Type != TypeHealth && r.Type != typeMonitorSetup {
 		return nil, notAReport("type %q", r.Type)
 	}
 	if r.CeremonyID == "" || r.Account.UPN == "" || r.Workstation.SignerKind == "" {
@@ -188,6 +188,10 @@ func Parse(data []byte) (*Report, error) {
 	}
 	return &r, nil
 }
+
+// typeMonitorSetup is the report `keyceremony monitor setup` signs: the
+// monitoring resources it created, chained to the account's last report.
+const typeMonitorSetup = "monitor-setup"
 
 // Ref returns the chain reference a next report of the account carries.
 func Ref(reportJSON []byte, r *Report) *PreviousRef {

@@ -24,8 +24,11 @@ const pageWidth = 78
 func render(r *Report, reportJSON []byte) ([]byte, error) {
 	p := &page{}
 	title := "KEY CEREMONY REPORT"
-	if r.Type == TypeHealth {
+	switch r.Type {
+	case TypeHealth:
 		title = "KEY HEALTH CHECK REPORT"
+	case typeMonitorSetup:
+		title = "MONITORING SET-UP REPORT"
 	}
 	p.rule("=")
 	p.line("%s — Entra ID break-glass account", title)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyceremony/keyceremony/internal/durable"
 	"github.com/keyceremony/keyceremony/sigfile"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -99,6 +102,14 @@ type Written struct {
 // Write fills in the signer fields, signs the report and writes the files
 // for the safe into dir (created 0700). A rehearsal key never signs a real
 // report; a real key may sign a rehearsal report, which still says so.
+//
+// A crash at any moment leaves either report.json with its signatures or
+// no report.json: each file is written whole (a temporary file, fsync'd,
+// renamed, the directory fsync'd), the signatures and the other files
+// first and report.json last. report.json is never replaced: a dir that
+// holds one already is refused, unless it holds these very bytes (an
+// interrupted Write of the same report, signed by the same key), whose
+// missing files are then written.
 func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	if s.Kind == workstation.KindRehearsal && !r.Rehearsal {
 		return nil, errors.New("a rehearsal key signs rehearsal reports only")
@@ -130,6 +141,15 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	reportPath := filepath.Join(dir, FileReport)
+	existing, err := os.ReadFile(reportPath)
+	switch {
+	case err == nil && !bytes.Equal(existing, body):
+		return nil, fmt.Errorf("%s holds another report already: it is never replaced "+
+			"(write the report into another folder)", reportPath)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read %s: %w", reportPath, err)
+	}
 	files[FileReport] = body
 	files[FileSignature] = sig
 	files[fileRawSignature] = raw
@@ -139,28 +159,18 @@ func Write(dir string, r *Report, s workstation.Signer) (*Written, error) {
 	}
 	files[filePrintable] = page
 	w := &Written{Dir: dir, ReportJSON: body, Fingerprint: r.Workstation.SignerFingerprint}
-	for _, name := range []string{FileReport, FileSignature, fileRawSignature, filePublicKey, filePublicKeyPEM, fileAllowedSigners, filePrintable} {
-		if err := writeSynced(filepath.Join(dir, name), files[name]); err != nil {
+	// report.json last: the report exists only with its signatures.
+	order := []string{FileSignature, fileRawSignature, filePublicKey, filePublicKeyPEM, fileAllowedSigners,
+		filePrintable, FileReport}
+	for _, name := range order {
+		if name == FileReport && existing != nil {
+			w.Files = append(w.Files, reportPath)
+			continue // the very bytes, there already
+		}
+		if err := durable.WriteFile(filepath.Join(dir, name), files[name], 0o644, name != FileReport); err != nil {
 			return nil, err
 		}
 		w.Files = append(w.Files, filepath.Join(dir, name))
 	}
 	return w, nil
-}
-
-// writeSynced writes a file and fsyncs it: the report goes into a safe.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return f.Close()
 }

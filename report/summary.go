@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keyceremony/keyceremony/internal/durable"
 	"github.com/keyceremony/keyceremony/sigfile"
 	"github.com/keyceremony/keyceremony/workstation"
 )
@@ -88,10 +89,12 @@ func WriteSummary(dir string, reportDirs []string, s workstation.Signer) (string
 	if err != nil {
 		return "", fmt.Errorf("sign the summary: %w", err)
 	}
-	if err := writeSynced(filepath.Join(dir, FileSummary), page); err != nil {
+	// The signature first, the page last and never over another: a crash
+	// leaves the page with its signature or no page (see Write).
+	if err := durable.WriteFile(filepath.Join(dir, FileSummarySignature), sig, 0o644, true); err != nil {
 		return "", err
 	}
-	if err := writeSynced(filepath.Join(dir, FileSummarySignature), sig); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, FileSummary), page, 0o644, false); err != nil {
 		return "", err
 	}
 	return filepath.Join(dir, FileSummary), nil

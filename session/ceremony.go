@@ -13,6 +13,7 @@ import (
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/health"
 	"github.com/keyceremony/keyceremony/officer"
+	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/tui"
 )
 
@@ -47,8 +48,18 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 	// One posture audit for all accounts, before any key is touched: each
 	// account's findings go into its report.
 	posture := map[string][]string{}
+	audit, err := s.monitoring()
+	if err != nil {
+		return err
+	}
 	for _, a := range accounts {
-		for _, ch := range health.AuditPosture(ctx, s.graph, a.UPN) {
+		checks := health.AuditPosture(ctx, s.graph, a.UPN)
+		if audit != nil { // the monitoring, since now: the preflight asks whether a sign-in would raise an alert
+			if u, err := s.graph.GetUser(ctx, a.UPN); err == nil {
+				checks = append(checks, audit(ctx, report.Account{UPN: a.UPN, ObjectID: u.ID}, time.Now())...)
+			}
+		}
+		for _, ch := range checks {
 			if ch.Status != health.Pass {
 				posture[a.UPN] = append(posture[a.UPN], fmt.Sprintf("%s (%s): %s", ch.Name, ch.Status, ch.Detail))
 			}
@@ -63,7 +74,10 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		if len(accounts) == 1 {
 			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
-		return fmt.Sprintf("Nothing is lost: the journal is %s.\n%s%s%s", journalPath, with, sep, strings.Join(command, sep))
+		// Only what is true after any stop: a journal that could not record
+		// a step says so in the error above this line.
+		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
+			journalPath, with, sep, strings.Join(command, sep))
 	}
 	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {

@@ -30,6 +30,10 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 	if err != nil {
 		return 0, err
 	}
+	audit, err := s.monitoring()
+	if err != nil {
+		return 0, err
+	}
 	lines := officer.Lines(in, notice, true)
 	findings := 0
 	for _, r := range reports {
@@ -39,7 +43,7 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 		}
 		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: s.verifier, Accounts: len(s.accounts),
 			OfficerA: s.cfg.OfficerA, OfficerB: s.cfg.OfficerB, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405"))}
+			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")), Monitoring: audit}
 		var res *health.Result
 		if headless || !tui.IsTerminal() {
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)

@@ -21,6 +21,7 @@ func commands() []cli.Command {
 			"the real ceremony: real keys, Entra ID, TPM-signed report", cmdCeremony),
 		cmd("health", "--config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] [--backend native|libfido2]",
 			"re-verify the keys and audit the account(s), read only: exit 0 all pass, 1 findings, 2 could not run", cmdHealth),
+		cmd("monitor setup", "--config FILE [--dry-run]", "create the alert on every sign-in of the accounts (both officers confirm)", cmdMonitorSetup),
 		cmd("devices", "[--json] [--device ADDRESS]…", "list FIDO authenticators", cmdDevices),
 		cmd("info", "--device ADDRESS [--json]", "show one authenticator's getInfo", cmdInfo),
 		cmdArg("attest verify", "registration file", "[--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json",

@@ -247,6 +247,14 @@ func TestRehearseHealth(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "All checks passed") || strings.Count(out, "\n  pass ") < 15 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
+	// The monitoring checks, on the rehearsal's own emulated subscription
+	// (internal/sim/armemu), set up by `monitor setup`'s plan.
+	for _, check := range []string{"Entra diagnostic setting", "log retention", "workspace sign-ins", "workspace audit log", "alert rule",
+		"alert fired"} {
+		if !strings.Contains(out, "\n  pass             "+check+" ") {
+			t.Errorf("rehearse health shows no passing %q check:\n%s", check, out)
+		}
+	}
 }
 
 func TestHealthRefusesATamperedReport(t *testing.T) {
@@ -275,6 +283,7 @@ func TestCLIConventions(t *testing.T) {
 		{"rehearse"}, {"ceremony"}, {"health"}, {"devices"}, {"info"}, {"simkey"}, {"simkey", "serve"},
 		{"attest"}, {"attest", "verify"}, {"policy"}, {"report"}, {"report", "verify"}, {"report", "show"},
 		{"report", "print"}, {"report", "key"}, {"graph-emulator"}, {"offline"}, {"offline", "create"}, {"config"}, {"config", "init"}, {"config", "udev"}, {"config", "check"}, {"policy", "roots"}, {"version"}, {"completion"}, {"history"},
+		{"monitor"}, {"monitor", "setup"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			code, out, errOut := runCLI(t, append(append([]string(nil), args...), h)...)

@@ -26,12 +26,8 @@ func cmdOfflineExport(fs *cli.Flags) cli.Run {
 			return err
 		}
 		defer closeSigner()
-		c, err := g.signIn(ctx, s.Err)
-		if err != nil {
-			return err
-		}
-		err = offline.Export(ctx, c, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
-		return err
+		connect := func(ctx context.Context) (*enroll.Client, error) { return g.signIn(ctx, s.Err) }
+		return offline.Export(ctx, connect, g.tenant, *upn, *keys, *timeout, *outPath, signer, s.Out)
 	}
 }
 
@@ -65,10 +61,9 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 		if *isRehearsal {
 			print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
 		}
-		err = offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+		return offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
 			Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
-		return err
 	}
 }
 
@@ -77,6 +72,7 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 	optsPath := fs.String("options", "", "the options file this machine wrote")
 	resPath := fs.String("results", "", "the results file the workstation wrote")
 	trust := fs.String("trust", "", "SHA256 fingerprint of the workstation's key (from its screen or paper)")
+	verifier, isRehearsal := verifierFlags(fs) // this machine judges every credential itself
 	g := graphFlags(fs)
 	fs.Need("options", "results", "trust")
 	return func(ctx context.Context, _ string, s cli.IO) error {
@@ -85,9 +81,11 @@ func cmdOfflineRegister(fs *cli.Flags) cli.Run {
 			return err
 		}
 		defer closeSigner()
-		err = offline.Register(ctx, *optsPath, *resPath, *trust, signer, func(ctx context.Context) (*enroll.Client, error) {
-			return g.signIn(ctx, s.Err)
-		}, s.Out)
-		return err
+		vf, err := verifier()
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		connect := func(ctx context.Context) (*enroll.Client, error) { return g.signIn(ctx, s.Err) }
+		return offline.Register(ctx, *optsPath, *resPath, *trust, vf, *isRehearsal, signer, connect, s.Out)
 	}
 }

@@ -259,6 +259,9 @@ func TestRealSittingOfTwoAccountsUnderTmux(t *testing.T) {
 	if !strings.Contains(joined, journal) || !strings.Contains(stopped, "Resume with the same command:") || strings.Contains(stopped, "--resume") {
 		t.Fatalf("the stop screen does not name the account's journal and the same command:\n%s", stopped)
 	}
+	if strings.Contains(stopped, "Nothing is lost") { // a journal that failed loses its last line (issue 23 §4)
+		t.Fatalf("the stop screen promises what it cannot know:\n%s", stopped)
+	}
 	all := strings.Join(seen, "\n")
 	for _, want := range []string{"Preflight breakglass1@contoso.onmicrosoft.com: 0 posture", "Preflight breakglass2@contoso.onmicrosoft.com: 0 posture"} {
 		if !strings.Contains(all, want) {

@@ -25,7 +25,13 @@ func (usageError) ExitCode() int   { return 2 }
 
 // UsageError marks err as input the command could not use: exit 2, even
 // when err wraps an error the App counts as refused.
-func UsageError(err error) error { return usageError{err} }
+// A nil err stays nil.
+func UsageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
 
 // finding is a command that ran and found a problem: exit 1.
 type finding struct{ msg string }

@@ -2,6 +2,7 @@ package rehearsal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -166,9 +167,20 @@ func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, c
 		return err
 	}
 	host, _ := os.Hostname()
+	var rep struct {
+		Account report.Account `json:"account"`
+	}
+	if err := json.Unmarshal(last, &rep); err != nil {
+		return fmt.Errorf("the rehearsal report: %w", err)
+	}
+	audit, stop, err := monitoring(ctx, rep.Account)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	cfg := health.Config{LastReport: last, LastSignature: sig, PublicKey: pub, Rehearsal: true, Verifier: env.Verifier,
 		OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: host,
-		OutDir: filepath.Join(ceremonyDir, "health")}
+		OutDir: filepath.Join(ceremonyDir, "health"), Monitoring: audit}
 	var res *health.Result
 	if screen == "" {
 		fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")

@@ -1,0 +1,4 @@
+package health
+
+// ErrLastReport is errLastReport for the tests.
+var ErrLastReport = errLastReport
