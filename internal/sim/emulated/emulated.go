@@ -78,14 +78,23 @@ func Start(o Options) (*Tenant, error) {
 		emu.Close()
 		return nil, err
 	}
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		emu.Close()
-		return nil, err
+	snap := emu.Snapshot()
+	secretText := "" // a restarted emulator keeps the secret it gave out
+	for _, a := range snap.Apps {
+		if a.ClientID == AppID {
+			secretText = a.Secret
+		}
 	}
-	secretText := "kc-test~" + base64.RawURLEncoding.EncodeToString(secret)
-	emu.SetAppSecret(AppID, secretText)
-	tenantID := emu.Snapshot().TenantID
+	if secretText == "" {
+		secret := make([]byte, 24)
+		if _, err := rand.Read(secret); err != nil {
+			emu.Close()
+			return nil, err
+		}
+		secretText = "kc-test~" + base64.RawURLEncoding.EncodeToString(secret)
+		emu.SetAppSecret(AppID, secretText)
+	}
+	tenantID := snap.TenantID
 	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
 		CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()})
 	if err != nil {
@@ -108,11 +117,18 @@ func (t *Tenant) Close() error { return t.Emu.Close() }
 // rehearsal's CPU time, and a TEST tenant's app key protects nothing.
 var appKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 
-// appCertificate registers an app with a fresh RSA certificate and writes
-// the certificate and key (PEM, 0600) for azidentity.
+// appCertificate registers an app with an RSA certificate and writes the
+// certificate and key (PEM, 0600) for azidentity. A certificate already in
+// dir (an emulator restarted with the same --dir) is registered again as
+// it is, so clients holding that file still sign in.
 func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("emulated: a directory for the app certificate is required")
+	}
+	path := filepath.Join(dir, "emulated-app.pem")
+	if cert := existingAppCertificate(path); cert != nil {
+		emu.RegisterApp(AppID, cert, roles)
+		return path, nil
 	}
 	k, err := appKey()
 	if err != nil {
@@ -128,14 +144,46 @@ func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string,
 	if err != nil {
 		return "", err
 	}
-	emu.RegisterApp(AppID, cert, roles)
 	kd, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "emulated-app.pem")
 	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
-	return path, os.WriteFile(path, data, 0o600)
+	// Written whole (temporary file, rename) before it is registered: a
+	// crash never leaves a registered certificate without its file.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return "", fmt.Errorf("write the emulated app's certificate: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write the emulated app's certificate: %w", err)
+	}
+	emu.RegisterApp(AppID, cert, roles)
+	return path, nil
+}
+
+// existingAppCertificate returns the certificate of a whole, unexpired
+// certificate-and-key file at path, or nil.
+func existingAppCertificate(path string) *x509.Certificate {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var cert *x509.Certificate
+	var key any
+	for blk, rest := pem.Decode(b); blk != nil; blk, rest = pem.Decode(rest) {
+		switch blk.Type {
+		case "CERTIFICATE":
+			cert, _ = x509.ParseCertificate(blk.Bytes)
+		case "PRIVATE KEY":
+			key, _ = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		}
+	}
+	k, ok := key.(*rsa.PrivateKey)
+	if cert == nil || !ok || !k.PublicKey.Equal(cert.PublicKey) || time.Now().After(cert.NotAfter.Add(-time.Hour)) {
+		return nil
+	}
+	return cert
 }
 
 // AddAccount adds the n-th break-glass account (n ≥ 2) to the emulated

@@ -20,14 +20,22 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		}
 		o.Dir = d
 	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("the emulator's folder (--dir) %s: %w", o.Dir, err)
+	}
 	ten, err := Start(o)
 	if err != nil {
 		return err
 	}
 	defer ten.Close()
 	caPath := filepath.Join(o.Dir, "emulator-ca.pem")
-	if err := os.WriteFile(caPath, ten.Emu.CAPEM(), 0o644); err != nil {
-		return err
+	// Whole or not at all (a restart rewrites the same CA over the file
+	// clients read).
+	if err := os.WriteFile(caPath+".tmp", ten.Emu.CAPEM(), 0o644); err != nil {
+		return fmt.Errorf("write the emulator's CA: %w", err)
+	}
+	if err := os.Rename(caPath+".tmp", caPath); err != nil {
+		return fmt.Errorf("write the emulator's CA: %w", err)
 	}
 	fmt.Fprintf(out, "Graph emulator (TEST tenant) at %s\n", ten.Emu.URL())
 	fmt.Fprintf(out, "  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",

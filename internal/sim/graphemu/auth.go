@@ -47,9 +47,18 @@ func (e *Emulator) IssueToken(c TokenClaims) (string, error) {
 }
 
 // RegisterApp lets an app sign in with a client certificate and grants it
-// application permissions.
+// application permissions. Registering a client ID again (an emulator
+// restarted on its state file) replaces its certificate and permissions
+// and keeps its secret: the first registration used to shadow the new one,
+// and a restarted emulator refused the certificate it had just written.
 func (e *Emulator) RegisterApp(clientID string, cert *x509.Certificate, roles []string) {
 	e.Update(func(st *State) {
+		for i := range st.Apps {
+			if st.Apps[i].ClientID == clientID {
+				st.Apps[i].CertDER, st.Apps[i].Roles = cert.Raw, roles
+				return
+			}
+		}
 		st.Apps = append(st.Apps, App{ClientID: clientID, CertDER: cert.Raw, Roles: roles})
 	})
 }

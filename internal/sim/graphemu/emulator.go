@@ -3,16 +3,12 @@ package graphemu
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +24,10 @@ import (
 type Config struct {
 	// State seeds the tenant (default DefaultState()).
 	State *State
-	// StatePath, when set, loads the state from and saves it to this file.
+	// StatePath, when set, loads the state from this file and saves it there
+	// after every request that changed it (before answering) and at Close;
+	// the CA, TLS certificate and token key are kept beside it
+	// (STATE.identity.pem), so a restarted emulator is the same server.
 	StatePath string
 	// TenantPath, when set (and no state file exists yet), seeds the tenant
 	// from a tenant file in Graph's response shapes (LoadTenant).
@@ -84,6 +83,8 @@ type Emulator struct {
 
 	mu     sync.Mutex
 	st     *State
+	saveMu sync.Mutex // one state write at a time
+	saved  []byte     // the state as last written to StatePath
 	faults []*Fault
 	log    []Request
 
@@ -145,50 +146,17 @@ func New(cfg Config) (*Emulator, error) {
 	if e.st.Methods == nil {
 		e.st.Methods = map[string][]*Method{}
 	}
-	var err error
-	if e.tokenKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+	id, err := loadOrMakeIdentity(cfg.StatePath)
+	if err != nil {
 		return nil, err
 	}
-	if err := e.makeTLS(); err != nil {
+	if err := e.useIdentity(id); err != nil {
+		return nil, err
+	}
+	if err := e.persist(); err != nil {
 		return nil, err
 	}
 	return e, nil
-}
-
-// makeTLS creates the emulator's CA and a server certificate for loopback.
-func (e *Emulator) makeTLS() error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "keyceremony Graph emulator CA (TEST)"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	e.ca, _ = x509.ParseCertificate(caDER)
-	e.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, e.ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	e.tlsCert = tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}
-	return nil
 }
 
 // Start listens on addr (e.g. 127.0.0.1:0) and serves until Close.
@@ -233,27 +201,10 @@ func (e *Emulator) Close() error {
 		defer cancel()
 		err = e.srv.Shutdown(ctx)
 	}
-	if serr := e.save(); err == nil {
+	if serr := e.persist(); err == nil {
 		err = serr
 	}
 	return err
-}
-
-func (e *Emulator) save() error {
-	if e.cfg.StatePath == "" {
-		return nil
-	}
-	e.mu.Lock()
-	b, err := json.MarshalIndent(e.st, "", "  ")
-	e.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	tmp := e.cfg.StatePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, e.cfg.StatePath)
 }
 
 // Inject queues a fault.
@@ -280,11 +231,14 @@ func (e *Emulator) Requests() []Request {
 	return append([]Request(nil), e.log...)
 }
 
-// Update changes the tenant state under the emulator's lock (seeding).
+// Update changes the tenant state under the emulator's lock (seeding), and
+// keeps it in the state file when there is one (an error there is the
+// emulator's to report at the next request or Close).
 func (e *Emulator) Update(f func(*State)) {
 	e.mu.Lock()
 	f(e.st)
 	e.mu.Unlock()
+	_ = e.persist()
 }
 
 // Snapshot returns a deep copy of the tenant state.
@@ -355,6 +309,11 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		e.route(rec, r)
+		if err := e.persist(); err != nil {
+			// Not kept: the write must not be acknowledged.
+			rec = &recorder{header: http.Header{}}
+			graphError(rec, http.StatusInternalServerError, "generalException", "The emulator could not keep its state: "+err.Error())
+		}
 	}
 	e.mu.Lock()
 	e.log = append(e.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status})

@@ -135,6 +135,13 @@ func (s *state) save(path string) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
+	if err == nil { // the rename itself outlives a power cut only once its folder is synced
+		var d *os.File
+		if d, err = os.Open(filepath.Dir(path)); err == nil {
+			err = d.Sync()
+			d.Close()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("save simkey state: %w", err)
 	}
