@@ -12,36 +12,20 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/tenantfile"
 )
 
 // maxExportPages bounds the pages one collection may take: past it the
 // export stops with an error rather than read forever.
 const maxExportPages = 2000
 
-// tenantExport is a tenant file: each collection as the "value" of the
-// Graph list call that reads it (the emulator's LoadTenant reads it back;
-// internal/sim/graphemu/tenant.go lists the calls).
-type tenantExport struct {
-	Organization             []gobj            `json:"organization,omitempty"`
-	Users                    []gobj            `json:"users"`
-	Groups                   []gobj            `json:"groups"`
-	DirectoryRoles           []gobj            `json:"directoryRoles,omitempty"`
-	RoleAssignments          []gobj            `json:"roleAssignments"`
-	RoleEligibilitySchedules []gobj            `json:"roleEligibilitySchedules"`
-	RoleAssignmentSchedules  []gobj            `json:"roleAssignmentSchedules"`
-	AdministrativeUnits      []gobj            `json:"administrativeUnits,omitempty"`
-	CAPolicies               []gobj            `json:"conditionalAccessPolicies"`
-	StrengthPolicies         []gobj            `json:"authenticationStrengthPolicies,omitempty"`
-	MethodsPolicy            gobj              `json:"authenticationMethodsPolicy"`
-	Domains                  []gobj            `json:"domains,omitempty"`
-	SubscribedSkus           []gobj            `json:"subscribedSkus,omitempty"`
-	SignIns                  []gobj            `json:"signIns"`
-	DirectoryAudits          []gobj            `json:"directoryAudits"`
-	AuthenticationMethods    map[string][]gobj `json:"authenticationMethods"`
-}
+// tenantExport is the tenant file (internal/tenantfile) that the emulator
+// serves back.
+type tenantExport = tenantfile.File
 
 // gobj is one Graph object as JSON.
-type gobj = map[string]any
+type gobj = tenantfile.Object
 
 // exportUserSelect is every user property the ceremony and the audit read,
 // and the default set beside them.

@@ -5,55 +5,16 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/keyceremony/keyceremony/internal/tenantfile"
 )
 
-// A tenant file holds an emulated tenant in Graph's own response shapes, so
-// that a fixture can be pasted from Microsoft's documented examples
-// (microsoftgraph/microsoft-graph-docs-contrib, api-reference/*/api/*.md)
-// and an organisation can rehearse against an export of its own tenant
-// (`keyceremony tenant export`). Each collection is the "value" array of the
-// list call that reads it:
-//
-//	organization                   GET /organization
-//	users                          GET /users/{id}?$select=… (every property read)
-//	groups                         GET /groups/{id}, with "members": GET /groups/{id}/members
-//	directoryRoles                 GET /directoryRoles
-//	roleAssignments                GET /roleManagement/directory/roleAssignments
-//	roleEligibilitySchedules       GET /roleManagement/directory/roleEligibilitySchedules
-//	roleAssignmentSchedules        GET /roleManagement/directory/roleAssignmentSchedules
-//	administrativeUnits            GET /directory/administrativeUnits, with "members" and
-//	                               "scopedRoleMembers": GET /directory/administrativeUnits/{id}/scopedRoleMembers
-//	conditionalAccessPolicies      GET /identity/conditionalAccess/policies
-//	authenticationStrengthPolicies GET /policies/authenticationStrengthPolicies
-//	authenticationMethodsPolicy    GET /beta/policies/authenticationMethodsPolicy (one object)
-//	domains                        GET /domains
-//	subscribedSkus                 GET /subscribedSkus
-//	signIns                        GET /auditLogs/signIns
-//	directoryAudits                GET /auditLogs/directoryAudits
-//	authenticationMethods          {userId: GET /users/{id}/authentication/methods}
-//
-// The first user is the break-glass account a rehearsal runs its ceremony for.
-type tenantFile struct {
-	Organization             []obj            `json:"organization"`
-	Users                    []obj            `json:"users"`
-	Groups                   []obj            `json:"groups"`
-	DirectoryRoles           []obj            `json:"directoryRoles"`
-	RoleAssignments          []obj            `json:"roleAssignments"`
-	RoleEligibilitySchedules []obj            `json:"roleEligibilitySchedules"`
-	RoleAssignmentSchedules  []obj            `json:"roleAssignmentSchedules"`
-	AdministrativeUnits      []obj            `json:"administrativeUnits"`
-	CAPolicies               []obj            `json:"conditionalAccessPolicies"`
-	StrengthPolicies         []obj            `json:"authenticationStrengthPolicies"`
-	MethodsPolicy            obj              `json:"authenticationMethodsPolicy"`
-	Domains                  []obj            `json:"domains"`
-	SubscribedSkus           []obj            `json:"subscribedSkus"`
-	SignIns                  []obj            `json:"signIns"`
-	DirectoryAudits          []obj            `json:"directoryAudits"`
-	AuthenticationMethods    map[string][]obj `json:"authenticationMethods"`
-}
+// tenantFile is the tenant file (internal/tenantfile): the tenant in
+// Graph's own response shapes, which LoadTenant serves.
+type tenantFile = tenantfile.File
 
 // obj is one Graph object as JSON.
-type obj = map[string]any
+type obj = tenantfile.Object
 
 // Directory collections the emulator serves as loaded (State.Directory keys).
 const (
