@@ -110,9 +110,7 @@ type policyReader interface {
 
 // New prepares a ceremony with a journal (new, or opened for a resume).
 func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter) (*Engine, error) {
-	if cfg.Keys == 0 {
-		cfg.Keys = 2
-	}
+	cfg.Keys = cfg.keys()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -212,12 +210,14 @@ var keySteps = []string{"insert", "reset", "pin", "create", "attest", "enroll", 
 
 // StepCount is how many steps a ceremony of cfg.Keys keys reports:
 // preflight, each key's steps, and the report.
-func (cfg Config) StepCount() int {
-	keys := cfg.Keys
-	if keys == 0 {
-		keys = 2
+func (cfg Config) StepCount() int { return 1 + cfg.keys()*len(keySteps) + 1 }
+
+// keys is how many keys the ceremony provisions: Keys, 2 unless it says.
+func (cfg Config) keys() int {
+	if cfg.Keys == 0 {
+		return 2
 	}
-	return 1 + keys*len(keySteps) + 1
+	return cfg.Keys
 }
 
 // slotRun is one key's part of a ceremony.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -299,4 +300,15 @@ func (j *Journal) doneEntry(step string) (Entry, bool) {
 func (j *Journal) begun(step string) bool {
 	e, ok := j.last(step)
 	return ok && (e.Phase == "begin" || e.Phase == "failed")
+}
+
+// OpenOrCreateJournal opens the journal at path to resume it when it
+// exists (or resume is asked), or creates it.
+func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
+	if _, err := os.Stat(path); resume || err == nil {
+		return openJournal(path, time.Now)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return CreateJournal(path, time.Now)
 }

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tailscale/hujson"
 
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/history"
 	"github.com/keyceremony/keyceremony/internal/monitor"
@@ -65,20 +63,26 @@ type File struct {
 	} `json:"endpoints,omitempty"`
 	// Authority, Graph and CA are where sign-in and Graph go, as Cloud
 	// (and Endpoints) resolve them; CA is "" for the system's roots.
-	Authority    string   `json:"-"`
-	Graph        string   `json:"-"`
-	CA           string   `json:"-"`
-	Policy       string   `json:"policy,omitempty"` // default: the embedded policy
-	MDS          string   `json:"mds,omitempty"`
-	OfficerA     string   `json:"officer_a"`
-	OfficerB     string   `json:"officer_b"`
-	Witness      string   `json:"witness,omitempty"`
-	Keys         int      `json:"keys,omitempty"`
-	Reset        *bool    `json:"reset,omitempty"` // default true
-	Retire       bool     `json:"retire"`
-	MinPINLength int      `json:"min_pin_length,omitempty"`
-	PINHalves    string   `json:"pin_halves,omitempty"`    // typed (default) or generated
-	PrintCommand []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
+	Authority string `json:"-"`
+	Graph     string `json:"-"`
+	CA        string `json:"-"`
+	// EndpointsText says where sign-in and Graph go, for the officers; and
+	// EndpointsDeviation what config check, the officers' first screen and
+	// the report say of endpoints that are no Microsoft cloud's ("" for a
+	// Microsoft cloud). Both resolved at load.
+	EndpointsText      string   `json:"-"`
+	EndpointsDeviation string   `json:"-"`
+	Policy             string   `json:"policy,omitempty"` // default: the embedded policy
+	MDS                string   `json:"mds,omitempty"`
+	OfficerA           string   `json:"officer_a"`
+	OfficerB           string   `json:"officer_b"`
+	Witness            string   `json:"witness,omitempty"`
+	Keys               int      `json:"keys,omitempty"`
+	Reset              *bool    `json:"reset,omitempty"` // default true
+	Retire             bool     `json:"retire"`
+	MinPINLength       int      `json:"min_pin_length,omitempty"`
+	PINHalves          string   `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand       []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
 	// Read by `keyceremony history`: when the next rotation and health check are due.
 	RotationInterval string   `json:"rotation_interval,omitempty"`
 	HealthInterval   string   `json:"health_interval,omitempty"`
@@ -98,32 +102,6 @@ type File struct {
 type Account struct {
 	Account        string `json:"account"`
 	PreviousReport string `json:"previous_report,omitempty"`
-}
-
-// sitting lists the accounts to provision, each with its previous report
-// read and its folder: out_dir itself for one account, out_dir/<account>
-// for several.
-func (c *File) sitting() ([]ceremony.SittingAccount, error) {
-	list := c.Accounts
-	if len(list) == 0 {
-		list = []Account{{Account: c.Account, PreviousReport: c.PreviousReport}}
-	}
-	var out []ceremony.SittingAccount
-	for _, a := range list {
-		s := ceremony.SittingAccount{UPN: a.Account, OutDir: c.OutDir}
-		if len(list) > 1 {
-			s.OutDir = filepath.Join(c.OutDir, a.Account)
-		}
-		if a.PreviousReport != "" {
-			b, err := os.ReadFile(a.PreviousReport)
-			if err != nil {
-				return nil, fmt.Errorf("%s: previous report: %w", a.Account, err)
-			}
-			s.Previous = b
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // Load reads and checks the config at path: what is missing, contradictory
@@ -184,6 +162,9 @@ func parse(b []byte, path string) (*File, error) {
 	if len(c.PrintCommand) == 0 {
 		c.PrintCommand = []string{"lp"}
 	}
+	if c.Keys == 0 {
+		c.Keys = 2 // the default, resolved once
+	}
 	if err := c.resolveCloud(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -216,8 +197,18 @@ func legacyEndpoints(b []byte) error {
 	return nil
 }
 
-// resolveCloud sets Authority, Graph and CA from cloud (and endpoints).
+// resolveCloud sets Authority, Graph and CA from cloud (and endpoints),
+// and the endpoints' text and deviation from them.
 func (c *File) resolveCloud() error {
+	if err := c.cloudEndpoints(); err != nil {
+		return err
+	}
+	c.EndpointsText, c.EndpointsDeviation = c.endpointsText(), c.endpointsDeviation()
+	return nil
+}
+
+// cloudEndpoints sets Authority, Graph and CA from cloud (and endpoints).
+func (c *File) cloudEndpoints() error {
 	if c.Cloud != custom {
 		if c.Endpoints != nil {
 			return fmt.Errorf(`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`, c.Cloud)

@@ -12,9 +12,7 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/health"
-	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
-	"github.com/keyceremony/keyceremony/tui"
 )
 
 // Ceremony signs in with write access and runs the ceremony of each
@@ -41,10 +39,6 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		return err
 	}
 	reset := cfg.Reset == nil || *cfg.Reset
-	keys := cfg.Keys
-	if keys == 0 {
-		keys = 2
-	}
 	// One posture audit for all accounts, before any key is touched: each
 	// account's findings go into its report.
 	posture := map[string][]string{}
@@ -79,7 +73,7 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
 			journalPath, with, sep, strings.Join(command, sep))
 	}
-	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	_, err = Run(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 			return nil, err
 		}
@@ -100,41 +94,20 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 			return nil, err
 		}
 		defer j.Close()
-		build := func(p officer.Prompter) (*ceremony.Engine, error) {
-			return ceremony.New(ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
-				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: keys, Reset: reset, Retire: cfg.Retire,
-				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
-				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-				OutDir: a.OutDir, Sitting: sittingPlace(accounts, a), Previous: a.Previous,
-				Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
-				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)},
-				j, s.devices, s.graph, p)
-		}
-		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, "\n  "), nil, build, func(r *ceremony.Result) string {
-			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
-		})
+		ccfg := ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
+			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: cfg.Keys, Reset: reset, Retire: cfg.Retire,
+			MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
+			OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
+			OutDir: a.OutDir, Sitting: a.Place, Previous: a.Previous,
+			Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
+			Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)}
+		screen := Screen{Title: "keyceremony — " + a.UPN + a.Among, StopHint: resumeHint(journalPath, "\n  "), Done: "Ceremony"}
+		res, err := screen.Run(ctx, ccfg, j, s.devices, s.graph)
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
 		}
 		fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
 		return res, nil
 	})
-	if err != nil {
-		return err
-	}
-	if summary != "" {
-		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
-	}
-	return nil
-}
-
-// sittingPlace is a's place (1-based) among the sitting's accounts: the
-// {account} of its keys' names.
-func sittingPlace(accounts []ceremony.SittingAccount, a ceremony.SittingAccount) int {
-	for i, b := range accounts {
-		if b.UPN == a.UPN {
-			return i + 1
-		}
-	}
-	return 1
+	return err
 }

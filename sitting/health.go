@@ -37,10 +37,7 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 	lines := officer.Lines(in, notice, true)
 	findings := 0
 	for _, r := range reports {
-		outDir := s.cfg.OutDir
-		if len(s.accounts) > 1 {
-			outDir = filepath.Join(outDir, r.Account.UPN)
-		}
+		outDir := accountDir(s.cfg.OutDir, r.Account.UPN, len(s.accounts))
 		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: s.verifier, Accounts: len(s.accounts),
 			OfficerA: s.cfg.OfficerA, OfficerB: s.cfg.OfficerB, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
 			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")), Monitoring: audit}

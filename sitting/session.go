@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
@@ -40,7 +39,7 @@ type Session struct {
 	cfg      *config.File
 	backend  fidokey.Backend
 	devices  fidokey.HID // the keys, through backend
-	accounts []ceremony.SittingAccount
+	accounts []Account
 	verifier *attest.Verifier
 	signer   workstation.Signer
 	graph    *enroll.Client
@@ -69,7 +68,7 @@ func Open(o Options) (*Session, error) {
 	}
 	// Everything config check would name, at once, before anything is
 	// opened; the accounts and the verifier are what it loaded.
-	if s.accounts, s.verifier, err = cfg.Check(io.Discard, time.Now()); err != nil {
+	if s.accounts, s.verifier, err = Check(cfg, io.Discard, time.Now()); err != nil {
 		return nil, fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, o.ConfigPath)
 	}
 	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey, o.Notice); errors.Is(err, workstation.ErrNoTPM) {

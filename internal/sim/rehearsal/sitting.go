@@ -16,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sitting"
 	"github.com/keyceremony/keyceremony/tui"
 )
 
@@ -71,14 +72,10 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
 	}
 	scripted := NewPrompter(env.Devices, out)
-	accounts := []ceremony.SittingAccount{{UPN: env.UPN, OutDir: o.Dir}}
+	// Each account's folder is the sitting's out_dir rule (sitting.Run).
+	accounts := []sitting.Account{{UPN: env.UPN}}
 	for n := 2; n <= o.Accounts; n++ {
-		accounts = append(accounts, ceremony.SittingAccount{UPN: env.AddAccount(n)})
-	}
-	if len(accounts) > 1 {
-		for i := range accounts {
-			accounts[i].OutDir = filepath.Join(o.Dir, accounts[i].UPN)
-		}
+		accounts = append(accounts, sitting.Account{UPN: env.AddAccount(n)})
 	}
 	// A rehearsal's virtual keys and emulated tenant live in this process
 	// only: a stopped rehearsal cannot be resumed, and its stop says what
@@ -88,7 +85,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			"Its journal is kept for reading: " + journal + ". Rehearse again from the start: keyceremony rehearse --out NEW_DIR"
 	}
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
-	summary, err := ceremony.RunSitting(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	_, err = sitting.Run(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if len(others) > 0 { // the next account's own keys
 			if err := env.NextKeys(ctx); err != nil {
 				return nil, err
@@ -108,14 +105,9 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		cfg.Account, cfg.OtherKeys = a.UPN, others
 		var res *ceremony.Result
 		if useTUI {
-			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
-				notResumed(a.JournalPath()), acting(env),
-				func(p officer.Prompter) (*ceremony.Engine, error) {
-					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
-				},
-				func(r *ceremony.Result) string {
-					return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
-				})
+			screen := sitting.Screen{Title: "keyceremony REHEARSAL — " + a.UPN + a.Among + " (virtual keys, emulated Entra)",
+				StopHint: notResumed(a.JournalPath()), Wrap: acting(env), Done: "Rehearsal"}
+			res, err = screen.Run(ctx, cfg, j, env.Devices, env.Tenant.Client)
 		} else {
 			var eng *ceremony.Engine
 			if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
@@ -137,9 +129,6 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 	if err != nil {
 		return err
 	}
-	if summary != "" {
-		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
-	}
 	if !o.Health {
 		return nil
 	}
@@ -155,7 +144,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		}
 		var screen string // the officers' screen, titled; "" for scripted officers
 		if useTUI {
-			screen = "keyceremony REHEARSAL health check — " + a.UPN + a.Of(accounts)
+			screen = "keyceremony REHEARSAL health check — " + a.UPN + a.Among
 		}
 		if err := rehearseHealth(ctx, env, scripted, screen, a.OutDir, o.Tool, out); err != nil {
 			if !errors.Is(err, ErrFindings) {
