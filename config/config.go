@@ -261,19 +261,6 @@ func duplicateAccount(accounts []Account) string {
 	return ""
 }
 
-// SignInDeviations are what the report records about how the ceremony
-// signed in to Graph: endpoints that are no Microsoft cloud's, a secret.
-func (c *File) SignInDeviations() []string {
-	var out []string
-	if d := c.endpointsDeviation(); d != "" {
-		out = append(out, d)
-	}
-	if c.Auth == enroll.SignInSecret {
-		out = append(out, enroll.SecretDeviation)
-	}
-	return out
-}
-
 // LoadIntervals reads only rotation_interval and health_interval from the
 // config at path ("365d", "12w", "1y" or a Go duration such as "2160h"),
 // as an auditor's history check needs them; an unset interval is zero.

@@ -34,18 +34,6 @@ func TestConfigAccounts(t *testing.T) {
 	}
 }
 
-// A ceremony signed in with a client secret says so in its report: a
-// certificate is the stronger choice.
-func TestSecretSignInIsADeviation(t *testing.T) {
-	c := File{Auth: "secret"}
-	if d := c.SignInDeviations(); len(d) != 1 || !strings.Contains(d[0], "certificate") {
-		t.Fatalf("deviations %q", d)
-	}
-	if d := (&File{Auth: "certificate"}).SignInDeviations(); d != nil {
-		t.Fatalf("certificate sign-in recorded %q", d)
-	}
-}
-
 // FuzzParseInterval: an interval from a config file is a positive duration
 // or an error, never a panic or a zero that would make everything overdue.
 func FuzzParseInterval(f *testing.F) {

@@ -99,7 +99,7 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 			MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
 			OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
 			OutDir: a.OutDir, Sitting: a.Place, Previous: a.Previous,
-			Deviations: append(s.backend.Deviations(), cfg.SignInDeviations()...), PostureFindings: posture[a.UPN],
+			Deviations: append(s.backend.Deviations(), signInDeviations(cfg)...), PostureFindings: posture[a.UPN],
 			Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)}
 		screen := Screen{Title: "keyceremony — " + a.UPN + a.Among, StopHint: resumeHint(journalPath, "\n  "), Done: "Ceremony"}
 		res, err := screen.Run(ctx, ccfg, j, s.devices, s.graph)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/config"
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/report"
@@ -172,4 +173,17 @@ func accountsOf(c *config.File) ([]Account, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// signInDeviations are what the report records about how the ceremony
+// signed in to Graph: endpoints that are no Microsoft cloud's, a secret.
+func signInDeviations(c *config.File) []string {
+	var out []string
+	if c.EndpointsDeviation != "" {
+		out = append(out, c.EndpointsDeviation)
+	}
+	if c.Auth == enroll.SignInSecret {
+		out = append(out, enroll.SecretDeviation)
+	}
+	return out
 }

@@ -36,6 +36,18 @@ func TestConfigAccounts(t *testing.T) {
 	}
 }
 
+// A ceremony signed in with a client secret says so in its report: a
+// certificate is the stronger choice.
+func TestSecretSignInIsADeviation(t *testing.T) {
+	c := config.File{Auth: "secret"}
+	if d := signInDeviations(&c); len(d) != 1 || !strings.Contains(d[0], "certificate") {
+		t.Fatalf("deviations %q", d)
+	}
+	if d := signInDeviations(&config.File{Auth: "certificate"}); d != nil {
+		t.Fatalf("certificate sign-in recorded %q", d)
+	}
+}
+
 // FuzzParse: an accepted config has a sitting (its only error is a
 // previous report it cannot read). (The rest of FuzzParse is config's.)
 func FuzzParse(f *testing.F) {
@@ -141,7 +153,7 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 		{`"cloud": "china",`, "https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
 	} {
 		c, err := config.Load(writeFile(t, `{`+tc.cloud+base+`}`))
-		if err != nil || c.Authority != tc.authority || c.Graph != tc.graph || c.CA != "" || c.SignInDeviations() != nil {
+		if err != nil || c.Authority != tc.authority || c.Graph != tc.graph || c.CA != "" || signInDeviations(c) != nil {
 			t.Errorf("%s: %+v %v", tc.cloud, c, err)
 			continue
 		}
@@ -179,7 +191,7 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 			t.Errorf("config check does not show %q:\n%s", want, out.String())
 		}
 	}
-	if d := c.SignInDeviations(); len(d) != 1 || !strings.Contains(d[0], "https://emu.example:8444") {
+	if d := signInDeviations(c); len(d) != 1 || !strings.Contains(d[0], "https://emu.example:8444") {
 		t.Errorf("the report's deviations: %q", d)
 	}
 	os.Remove(ca)
