@@ -33,9 +33,8 @@ type Created struct {
 // party and the challenge Graph issued. It returns the verdict whatever it
 // says; the caller refuses a key that is not allowed.
 func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.CreationOptions, tok *ctap.PINToken, firmware *uint64, vf *attest.Verifier) (*Created, error) {
-	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
-	if err != nil || len(challenge) == 0 {
-		return nil, fmt.Errorf("the creation options carry a challenge that is not base64url (%q): refusing to create a credential for it", opts.PublicKey.Challenge)
+	if _, err := entraChallenge(opts); err != nil {
+		return nil, fmt.Errorf("%w: refusing to create a credential for it", err)
 	}
 	cd := opts.ClientDataJSON()
 	mc, err := opts.MakeCredential(cd, tok)
@@ -50,7 +49,7 @@ func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.C
 	if err != nil {
 		return nil, err
 	}
-	v, err := vf.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	v, err := JudgeForEntra(vf, opts, in)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +62,27 @@ func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.C
 		return nil, err
 	}
 	return &Created{ClientDataJSON: cd, AttestationObject: in.AttestationObject, AuthData: ad, PublicKeyPEM: pemKey, HMACSecret: mc.HMACSecret, Verdict: v}, nil
+}
+
+// JudgeForEntra is the Entra judgement of a new credential: Graph's
+// challenge in opts decoded, and in's attestation verified with vf for
+// Entra's relying party, origin and that challenge. The ceremony (through
+// CreateForEntra) and the offline split both judge with it.
+func JudgeForEntra(vf *attest.Verifier, opts *enroll.CreationOptions, in attest.Input) (*attest.Verdict, error) {
+	challenge, err := entraChallenge(opts)
+	if err != nil {
+		return nil, err
+	}
+	return vf.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+}
+
+// entraChallenge decodes the challenge Graph issued in opts (base64url).
+func entraChallenge(opts *enroll.CreationOptions) ([]byte, error) {
+	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
+	if err != nil || len(challenge) == 0 {
+		return nil, fmt.Errorf("the creation options carry a challenge that is not base64url (%q)", opts.PublicKey.Challenge)
+	}
+	return challenge, nil
 }
 
 // Refusal is the error for a verdict that does not allow the key.

@@ -425,12 +425,7 @@ func judge(ko keyOptions, clientDataJSON, attestationObject string, vf *attest.V
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
-	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(ko.Options.PublicKey.Challenge, "="))
-	if err != nil {
-		return nil, fmt.Errorf("the options' challenge: %w", err)
-	}
-	return vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd},
-		attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	return keystep.JudgeForEntra(vf, &ko.Options, attest.Input{AttestationObject: ao, ClientDataJSON: cd})
 }
 
 // answers checks the results answer these options (the hash of the
