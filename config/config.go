@@ -15,7 +15,6 @@ import (
 	"github.com/tailscale/hujson"
 
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/history"
 	"github.com/keyceremony/keyceremony/internal/monitor"
 )
 
@@ -264,36 +263,35 @@ func duplicateAccount(accounts []Account) string {
 // LoadIntervals reads only rotation_interval and health_interval from the
 // config at path ("365d", "12w", "1y" or a Go duration such as "2160h"),
 // as an auditor's history check needs them; an unset interval is zero.
-func LoadIntervals(path string) (history.Policy, error) {
+func LoadIntervals(path string) (rotation, health time.Duration, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return history.Policy{}, err
+		return 0, 0, err
 	}
 	if b, err = standardJSON(b, path); err != nil {
-		return history.Policy{}, err
+		return 0, 0, err
 	}
 	var c struct {
 		Rotation string `json:"rotation_interval"`
 		Health   string `json:"health_interval"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&c); err != nil {
-		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
+		return 0, 0, fmt.Errorf("config %s: %w", path, err)
 	}
-	var pol history.Policy
 	for _, f := range []struct {
 		name, v string
 		to      *time.Duration
-	}{{"rotation_interval", c.Rotation, &pol.RotationInterval}, {"health_interval", c.Health, &pol.HealthInterval}} {
+	}{{"rotation_interval", c.Rotation, &rotation}, {"health_interval", c.Health, &health}} {
 		if f.v == "" {
 			continue
 		}
 		d, err := parseInterval(f.v)
 		if err != nil {
-			return history.Policy{}, fmt.Errorf("config %s: %s: %w", path, f.name, err)
+			return 0, 0, fmt.Errorf("config %s: %s: %w", path, f.name, err)
 		}
 		*f.to = d
 	}
-	return pol, nil
+	return rotation, health, nil
 }
 
 // parseInterval reads "90d", "12w", "1y" (365 days) or a Go duration.

@@ -30,9 +30,9 @@ func (s *Session) monitoring() (func(context.Context, report.Account, time.Time)
 	if err != nil {
 		return nil, err
 	}
-	pol, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
+	_, healthEvery, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
 	return monitor.ForHealth(c, monitor.Config{ResourceGroup: m.ResourceGroup, Workspace: m.Workspace,
-		HealthInterval: pol.HealthInterval}), nil
+		HealthInterval: healthEvery}), nil
 }
 
 // MonitorSetup signs in and creates, after both officers confirm at the
@@ -67,8 +67,8 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 		return err
 	}
 	cfg := m.SetupConfig(accounts)
-	pol, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
-	cfg.HealthInterval = pol.HealthInterval
+	_, healthEvery, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
+	cfg.HealthInterval = healthEvery
 	if dryRun {
 		reqs, err := monitor.Plan(ctx, c, cfg)
 		if err != nil {

@@ -65,11 +65,11 @@ func TestArchitectureRooms(t *testing.T) {
 			t.Errorf("tui imports %s: tui is the screens and knows only the officer vocabulary", dep)
 		}
 	}
-	// config's remaining imports: the clouds' endpoints (enroll.Cloud), the
-	// intervals' type (history.Policy) and the monitoring block's type
-	// (internal/monitor.Settings). Nothing that runs a ceremony.
+	// config's remaining imports: the clouds' endpoints (enroll.Cloud) and
+	// the monitoring block's type (internal/monitor.Settings). Nothing that
+	// runs a ceremony.
 	for _, dep := range imports["config"] {
-		if !slices.Contains([]string{"enroll", "history", "internal/monitor"}, dep) {
+		if !slices.Contains([]string{"enroll", "internal/monitor"}, dep) {
 			t.Errorf("config imports %s: config holds the file (load, example, defaults, intervals); checks are the sitting's", dep)
 		}
 	}
