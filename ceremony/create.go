@@ -1,6 +1,7 @@
 package ceremony
 
-// Create and enroll: the credential made, judged as Entra will, registered, and tested with an assertion.
+// Create and enroll: the credential made, judged as Entra will, registered,
+// and tested with an assertion.
 
 import (
 	"context"
@@ -78,7 +79,11 @@ func (r *slotRun) sameKeyAsCreated(ctx context.Context) error {
 	defer tok.Zero()
 	_, err = keystep.TestAssertion(ctx, r.auth, tok, credID, cose, "keyceremony same-key check", r.e.cfg.Now())
 	if errors.Is(err, ctap.ErrNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
-		return fmt.Errorf("this is not the key %d that created credential %s: plug in that key", r.slot, c.Key.CredentialID)
+		return fmt.Errorf(
+			"this is not the key %d that created credential %s: plug in that key",
+			r.slot,
+			c.Key.CredentialID,
+		)
 	}
 	return err
 }
@@ -103,7 +108,11 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 	if err != nil {
 		return report.Key{}, err
 	}
-	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential | ctap.PermGetAssertion, RPID: enroll.RPID})
+	tok, err := r.auth.GetPINToken(
+		ctx,
+		r.pin,
+		ctap.TokenRequest{Permissions: ctap.PermMakeCredential | ctap.PermGetAssertion, RPID: enroll.RPID},
+	)
 	if err != nil {
 		return report.Key{}, err
 	}
@@ -127,7 +136,9 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		CredentialID:  base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialID),
 		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialKey),
 		PublicKeyPEM:  c.PublicKeyPEM,
-		Attestation:   keystep.Record(v), PINSet: true, PINSplit: true, PINGenerated: e.cfg.GeneratedPIN, AttestationCert: certSum,
+		Attestation: keystep.Record(
+			v,
+		), PINSet: true, PINSplit: true, PINGenerated: e.cfg.GeneratedPIN, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
 	if err := e.journal.appendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
@@ -140,8 +151,13 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 	if err := e.journal.Append(r.step("enroll"), "begin", map[string]string{"display_name": k.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
 		return report.Key{}, err
 	}
-	m, err := e.graph.Register(ctx, e.user.ID, k.DisplayName, enroll.Credential{ID: c.AuthData.CredentialID, ClientDataJSON: c.ClientDataJSON,
-		AttestationObject: c.AttestationObject, AAGUID: k.AAGUID, ClientExtensionResults: map[string]any{"hmacCreateSecret": c.HMACSecret}})
+	m, err := e.graph.Register(
+		ctx,
+		e.user.ID,
+		k.DisplayName,
+		enroll.Credential{ID: c.AuthData.CredentialID, ClientDataJSON: c.ClientDataJSON,
+			AttestationObject: c.AttestationObject, AAGUID: k.AAGUID, ClientExtensionResults: map[string]any{"hmacCreateSecret": c.HMACSecret}},
+	)
 	if err != nil {
 		return report.Key{}, e.failed(r.step("enroll"), err)
 	}
@@ -150,7 +166,11 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		return report.Key{}, fmt.Errorf("read back: %w", err)
 	}
 	if !strings.EqualFold(back.AAGUID, k.AAGUID) {
-		return report.Key{}, fmt.Errorf("Entra records AAGUID %s for the new method, the key is %s", back.AAGUID, k.AAGUID)
+		return report.Key{}, fmt.Errorf(
+			"Entra records AAGUID %s for the new method, the key is %s",
+			back.AAGUID,
+			k.AAGUID,
+		)
 	}
 	k.GraphMethodID = m.ID
 	if err := e.journal.appendKey(r.step("enroll"), "done", map[string]string{"method_id": m.ID}, &k); err != nil {
@@ -177,15 +197,31 @@ func (r *slotRun) test(ctx context.Context, k *report.Key) error {
 		return err
 	}
 	defer tok.Zero()
-	count, err := keystep.TestAssertion(ctx, r.auth, tok, credID, cose, fmt.Sprintf("keyceremony test assertion key %d", r.slot), r.e.cfg.Now())
+	count, err := keystep.TestAssertion(
+		ctx,
+		r.auth,
+		tok,
+		credID,
+		cose,
+		fmt.Sprintf("keyceremony test assertion key %d", r.slot),
+		r.e.cfg.Now(),
+	)
 	if errors.Is(err, ctap.ErrNoCredentials) || errors.Is(err, keystep.ErrAssertionMismatch) {
-		return fmt.Errorf("this is not the key %d that created credential %s (test assertion: %v): plug in that key", r.slot, k.CredentialID, err)
+		return fmt.Errorf(
+			"this is not the key %d that created credential %s (test assertion: %v): plug in that key",
+			r.slot,
+			k.CredentialID,
+			err,
+		)
 	}
 	if err != nil {
 		return fmt.Errorf("test assertion: %w", err)
 	}
 	k.AssertionCount = count
-	r.e.prompt.Progress(r.step("test"), fmt.Sprintf("signature verified with the recorded public key (counter %d)", count))
+	r.e.prompt.Progress(
+		r.step("test"),
+		fmt.Sprintf("signature verified with the recorded public key (counter %d)", count),
+	)
 	if k.PINRetries, _, err = r.auth.PINRetries(ctx); err != nil {
 		return err
 	}

@@ -266,8 +266,11 @@ func (r *slotRun) void(refusal error) error {
 		"reason": refusal.Error()}); err != nil {
 		return fmt.Errorf("%w (and the journal could not record the key void: %v)", refusal, err)
 	}
-	return fmt.Errorf("%w: replace key %d with an allowed key; nothing was registered, and a resume asks for the new key",
-		refusal, r.slot)
+	return fmt.Errorf(
+		"%w: replace key %d with an allowed key; nothing was registered, and a resume asks for the new key",
+		refusal,
+		r.slot,
+	)
 }
 
 // maxReplugs bounds how often a key pulled out in the middle of its steps
@@ -296,7 +299,14 @@ func (e *Engine) whileReplugged(ctx context.Context, slot int, attempt func() er
 		if err == nil || !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
 			return err
 		}
-		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))
+		e.prompt.Progress(
+			fmt.Sprintf("key%d", slot),
+			fmt.Sprintf(
+				"key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost",
+				slot,
+				err,
+			),
+		)
 	}
 }
 

@@ -216,7 +216,10 @@ func (j *Journal) appendRetired(step, phase string, retired []report.Retired) er
 
 func (j *Journal) append(e Entry) error {
 	if j.broken != nil {
-		return fmt.Errorf("the journal stopped recording earlier (%w): the ceremony cannot go on; free the medium and resume", j.broken)
+		return fmt.Errorf(
+			"the journal stopped recording earlier (%w): the ceremony cannot go on; free the medium and resume",
+			j.broken,
+		)
 	}
 	e.Seq, e.Time = len(j.entries)+1, j.now().UTC()
 	if n := len(j.entries); n > 0 {

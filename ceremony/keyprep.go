@@ -1,6 +1,7 @@
 package ceremony
 
-// Key preparation and PIN: the key inserted and judged untouched, reset when needed, its PIN set or asked.
+// Key preparation and PIN: the key inserted and judged untouched, reset when
+// needed, its PIN set or asked.
 
 import (
 	"bytes"
@@ -78,7 +79,12 @@ func (r *slotRun) insert(ctx context.Context) error {
 	e := r.e
 	var err error
 	for n := 0; ; n++ {
-		r.auth, r.closer, err = e.openSlot(ctx, r.slot, officer.Insert, fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, r.slot))
+		r.auth, r.closer, err = e.openSlot(
+			ctx,
+			r.slot,
+			officer.Insert,
+			fmt.Sprintf("%s: insert key %d now (and no other key)", e.cfg.OfficerA, r.slot),
+		)
 		if err != nil {
 			return err
 		}
@@ -110,14 +116,34 @@ func (r *slotRun) insert(ctx context.Context) error {
 	}
 	if e.entra != nil {
 		if ok, why := e.entra(r.info.AAGUID.String()); !ok {
-			return fmt.Errorf("Entra would not register key %d (AAGUID %s) for %s: %s; nothing was done to the key", r.slot, r.info.AAGUID, e.user.UPN, why)
+			return fmt.Errorf(
+				"Entra would not register key %d (AAGUID %s) for %s: %s; nothing was done to the key",
+				r.slot,
+				r.info.AAGUID,
+				e.user.UPN,
+				why,
+			)
 		}
 	}
 	if before, ok := e.journal.last(r.step("insert")); ok && before.Data["aaguid"] != r.info.AAGUID.String() {
-		return fmt.Errorf("this is not key %d: key %d is a %s model (AAGUID), this key is %s; plug in key %d", r.slot, r.slot, before.Data["aaguid"], r.info.AAGUID, r.slot)
+		return fmt.Errorf(
+			"this is not key %d: key %d is a %s model (AAGUID), this key is %s; plug in key %d",
+			r.slot,
+			r.slot,
+			before.Data["aaguid"],
+			r.info.AAGUID,
+			r.slot,
+		)
 	}
-	e.prompt.Progress(r.step("insert"), fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource))
-	return e.journal.Append(r.step("insert"), "note", map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw})
+	e.prompt.Progress(
+		r.step("insert"),
+		fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource),
+	)
+	return e.journal.Append(
+		r.step("insert"),
+		"note",
+		map[string]string{"aaguid": r.info.AAGUID.String(), "firmware": fw},
+	)
 }
 
 // refusal is why a key offered for a slot is sent back untouched.
@@ -157,7 +183,7 @@ var probeHash = sha256.Sum256([]byte("keyceremony: does this key already hold a 
 // with the known credential IDs as allowList, up=false, no PIN), as a
 // platform checks an excludeList: Entra's credentials are created with
 // credProtect userVerificationOptional, which a key reveals to an
-// allowList without user verification (CTAP 2.1, 12.1).
+// allowList without user verification (CTAP 2.1 §12.1).
 func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 	e := r.e
 	known := append([]KnownKey(nil), e.cfg.OtherKeys...)
@@ -185,7 +211,15 @@ func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 		for i, k := range part {
 			allow[i] = ctap.CredentialDescriptor{Type: "public-key", ID: k.CredentialID}
 		}
-		as, err := r.auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: probeHash[:], AllowList: allow, UserPresence: &up})
+		as, err := r.auth.GetAssertion(
+			ctx,
+			ctap.GetAssertionOptions{
+				RPID:           enroll.RPID,
+				ClientDataHash: probeHash[:],
+				AllowList:      allow,
+				UserPresence:   &up,
+			},
+		)
 		switch {
 		case errors.Is(err, ctap.ErrNoCredentials):
 			continue
@@ -330,7 +364,10 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
 	}
-	e.prompt.Progress(step, map[bool]string{false: "PIN set from two halves", true: "PIN set from two generated halves"}[e.cfg.GeneratedPIN])
+	e.prompt.Progress(
+		step,
+		map[bool]string{false: "PIN set from two halves", true: "PIN set from two generated halves"}[e.cfg.GeneratedPIN],
+	)
 	return nil
 }
 
@@ -338,7 +375,13 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 // give the halves of the PIN it has, then the new halves.
 func (r *slotRun) changePIN(ctx context.Context, step string) error {
 	e := r.e
-	e.prompt.Progress(step, fmt.Sprintf("key %d demands a new PIN (forcePINChange): first the halves of its PIN now, then new halves", r.slot))
+	e.prompt.Progress(
+		step,
+		fmt.Sprintf(
+			"key %d demands a new PIN (forcePINChange): first the halves of its PIN now, then new halves",
+			r.slot,
+		),
+	)
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which demands a new one", r.slot))
 	if err != nil {
 		return err
@@ -360,7 +403,10 @@ func (r *slotRun) changePIN(ctx context.Context, step string) error {
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
 	}
-	e.prompt.Progress(step, map[bool]string{false: "PIN changed from two new halves", true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN])
+	e.prompt.Progress(
+		step,
+		map[bool]string{false: "PIN changed from two new halves", true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN],
+	)
 	return nil
 }
 
@@ -395,9 +441,17 @@ func (r *slotRun) newPIN(ctx context.Context) ([]byte, error) {
 			return pin, nil
 		}
 		clear(pin)
-		e.prompt.Progress(r.step("pin"), fmt.Sprintf("the joined PIN is not accepted (%v): both officers, type your halves again", verr))
+		e.prompt.Progress(
+			r.step("pin"),
+			fmt.Sprintf("the joined PIN is not accepted (%v): both officers, type your halves again", verr),
+		)
 	}
-	return nil, fmt.Errorf("key %d: no acceptable PIN after %d attempts (at least %d characters)", r.slot, maxPINAttempts, minLen)
+	return nil, fmt.Errorf(
+		"key %d: no acceptable PIN after %d attempts (at least %d characters)",
+		r.slot,
+		maxPINAttempts,
+		minLen,
+	)
 }
 
 // generatedPINLength is the length of a generated PIN when the policy and
@@ -421,7 +475,14 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
 	}
-	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))
+	e.prompt.Progress(
+		r.step("pin"),
+		fmt.Sprintf(
+			"a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere",
+			length,
+			r.slot,
+		),
+	)
 	half := length / 2
 	for _, part := range []struct {
 		name, officer string
@@ -450,7 +511,14 @@ func (r *slotRun) minPINLength(ctx context.Context) error {
 		return nil
 	}
 	if ok, _ := r.info.Option("setMinPINLength"); !ok {
-		return e.deviate(step, fmt.Sprintf("key %d: minimum PIN length %d not applied: the key has no authenticatorConfig setMinPINLength", r.slot, want))
+		return e.deviate(
+			step,
+			fmt.Sprintf(
+				"key %d: minimum PIN length %d not applied: the key has no authenticatorConfig setMinPINLength",
+				r.slot,
+				want,
+			),
+		)
 	}
 	tok, err := r.auth.GetPINToken(ctx, r.pin, ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
 	if err != nil {

@@ -1,6 +1,7 @@
 package ceremony
 
-// The preflight: what Entra will say, the repairs, both officers' confirmation, and the checks before any key is touched.
+// The preflight: what Entra will say, the repairs, both officers'
+// confirmation, and the checks before any key is touched.
 
 import (
 	"context"
@@ -23,7 +24,13 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 	}
 	pol, err := pr.FIDO2MethodPolicy(ctx)
 	if err != nil {
-		e.prompt.Progress("preflight", fmt.Sprintf("the passkey policy could not be read (%v): Entra's acceptance of each key is known only at registration", err))
+		e.prompt.Progress(
+			"preflight",
+			fmt.Sprintf(
+				"the passkey policy could not be read (%v): Entra's acceptance of each key is known only at registration",
+				err,
+			),
+		)
 		return nil
 	}
 	groups, _ := pr.GroupsOf(ctx, e.user.ID) // unreadable: all_users targets still judge
@@ -45,7 +52,11 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 			first = why
 		}
 	}
-	return fmt.Errorf("preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched", e.user.UPN, first)
+	return fmt.Errorf(
+		"preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched",
+		e.user.UPN,
+		first,
+	)
 }
 
 // showRepairs tells the officers what opening the journal cut off (a torn
@@ -77,7 +88,10 @@ func (e *Engine) preflight(ctx context.Context) error {
 		return fmt.Errorf("preflight: %w", e.failed("preflight", err))
 	}
 	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
-		e.prompt.Progress("preflight", "WARNING: the account is synced from on-premises; a break-glass account should be cloud-only")
+		e.prompt.Progress(
+			"preflight",
+			"WARNING: the account is synced from on-premises; a break-glass account should be cloud-only",
+		)
 	}
 	for _, f := range e.cfg.PostureFindings {
 		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
@@ -97,7 +111,17 @@ func (e *Engine) preflight(ctx context.Context) error {
 	}
 	e.prompt.Progress("preflight", fmt.Sprintf("account %s (%s), policy %q", u.UPN, u.ID, e.cfg.Verifier.Policy.Name))
 	if n := len(e.cfg.OtherKeys); n > 0 {
-		e.prompt.Progress("preflight", fmt.Sprintf("%d key(s) of other accounts were provisioned in this sitting: each key inserted is checked against them before anything is done to it", n))
+		e.prompt.Progress(
+			"preflight",
+			fmt.Sprintf(
+				"%d key(s) of other accounts were provisioned in this sitting: each key inserted is checked against them before anything is done to it",
+				n,
+			),
+		)
 	}
-	return e.journal.Append("preflight", "done", map[string]string{"user_id": u.ID, "upn": u.UPN, "confirmed_by": strings.Join(by, ", ")})
+	return e.journal.Append(
+		"preflight",
+		"done",
+		map[string]string{"user_id": u.ID, "upn": u.UPN, "confirmed_by": strings.Join(by, ", ")},
+	)
 }

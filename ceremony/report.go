@@ -1,6 +1,7 @@
 package ceremony
 
-// Report: the signed record of the ceremony, written whole, and finishing one a crash interrupted.
+// Report: the signed record of the ceremony, written whole, and finishing
+// one a crash interrupted.
 
 import (
 	"context"
@@ -33,9 +34,12 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	r := &report.Report{
 		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: e.ceremonyID(),
 		Started: e.started, Ended: e.cfg.Now().UTC(),
-		Tenant:      report.Tenant{ID: e.cfg.TenantID, Domain: e.cfg.Domain},
-		Account:     report.Account{UPN: e.user.UPN, ObjectID: e.user.ID},
-		Officers:    []report.Person{{Role: "officer-a", Name: e.cfg.OfficerA}, {Role: "officer-b", Name: e.cfg.OfficerB}},
+		Tenant:  report.Tenant{ID: e.cfg.TenantID, Domain: e.cfg.Domain},
+		Account: report.Account{UPN: e.user.UPN, ObjectID: e.user.ID},
+		Officers: []report.Person{
+			{Role: "officer-a", Name: e.cfg.OfficerA},
+			{Role: "officer-b", Name: e.cfg.OfficerB},
+		},
 		Workstation: report.Workstation{Hostname: e.cfg.Hostname}, Tool: e.cfg.Tool,
 		Policy: &report.PolicyRef{Name: e.cfg.Verifier.Policy.Name, SHA256: e.cfg.Verifier.Policy.SHA256()},
 		Keys:   keys, Retired: retired, Steps: stepsFromJournal(e.journal.recorded()),
@@ -60,7 +64,10 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 			r.Deviations = append(r.Deviations, d)
 		}
 		if en.Phase == "done" && en.Data["reconciled"] != "" {
-			r.Deviations = append(r.Deviations, fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]))
+			r.Deviations = append(
+				r.Deviations,
+				fmt.Sprintf("%s resumed after an interruption: %s", en.Step, en.Data["reconciled"]),
+			)
 		}
 	}
 	if err := e.journal.Append("report", "begin", nil); err != nil {

@@ -1,6 +1,7 @@
 package ceremony
 
-// Retire: last ceremony's keys removed from the account, only after both new keys verified.
+// Retire: last ceremony's keys removed from the account, only after both new
+// keys verified.
 
 import (
 	"context"
@@ -61,7 +62,15 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 				}
 			}
 			e.prompt.Progress("retire", fmt.Sprintf("deleted %q", m.DisplayName))
-			retired = append(retired, report.Retired{GraphMethodID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Created: m.Created.UTC().Format(time.RFC3339)})
+			retired = append(
+				retired,
+				report.Retired{
+					GraphMethodID: m.ID,
+					DisplayName:   m.DisplayName,
+					AAGUID:        m.AAGUID,
+					Created:       m.Created.UTC().Format(time.RFC3339),
+				},
+			)
 		}
 	}
 	return retired, e.journal.appendRetired("retire", "done", retired)

@@ -143,15 +143,26 @@ func parse(b []byte, path string) (*File, error) {
 	case c.TenantID == "" || c.ClientID == "" || (c.Account == "" && len(c.Accounts) == 0):
 		return nil, fmt.Errorf("config %s: tenant_id, client_id and account (or accounts) are required", path)
 	case c.Account != "" && len(c.Accounts) > 0, c.PreviousReport != "" && len(c.Accounts) > 0:
-		return nil, fmt.Errorf("config %s: give account and previous_report, or accounts (each with its previous_report), not both", path)
+		return nil, fmt.Errorf(
+			"config %s: give account and previous_report, or accounts (each with its previous_report), not both",
+			path,
+		)
 	case duplicateAccount(c.Accounts) != "":
-		return nil, fmt.Errorf("config %s: accounts names %s twice, or empty: each account once", path, duplicateAccount(c.Accounts))
+		return nil, fmt.Errorf(
+			"config %s: accounts names %s twice, or empty: each account once",
+			path,
+			duplicateAccount(c.Accounts),
+		)
 	case c.OfficerA == "" || c.OfficerB == "" || c.OfficerA == c.OfficerB:
 		return nil, fmt.Errorf("config %s: two different officers (officer_a, officer_b) are required", path)
 	case c.OutDir == "":
 		return nil, fmt.Errorf("config %s: out_dir is required", path)
 	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
-		return nil, fmt.Errorf("config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)", path, c.PINHalves)
+		return nil, fmt.Errorf(
+			"config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)",
+			path,
+			c.PINHalves,
+		)
 	}
 	if c.Monitoring != nil {
 		if err := c.Monitoring.Validate(); err != nil {
@@ -188,10 +199,14 @@ func legacyEndpoints(b []byte) error {
 			}
 			return *s
 		}
-		return fmt.Errorf(`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
-			`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
-			`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
-			deref(old.Authority), deref(old.Graph), deref(old.CA))
+		return fmt.Errorf(
+			`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
+				`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
+				`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
+			deref(old.Authority),
+			deref(old.Graph),
+			deref(old.CA),
+		)
 	}
 	return nil
 }
@@ -210,7 +225,10 @@ func (c *File) resolveCloud() error {
 func (c *File) cloudEndpoints() error {
 	if c.Cloud != custom {
 		if c.Endpoints != nil {
-			return fmt.Errorf(`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`, c.Cloud)
+			return fmt.Errorf(
+				`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`,
+				c.Cloud,
+			)
 		}
 		var err error
 		c.Authority, c.Graph, err = enroll.Cloud(c.Cloud)

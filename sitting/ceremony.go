@@ -24,15 +24,22 @@ import (
 func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Writer) error {
 	cfg, accounts := s.cfg, s.accounts
 	if resume != "" && len(accounts) > 1 {
-		return errors.New("with several accounts, run the same command again without --resume: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped")
+		return errors.New(
+			"with several accounts, run the same command again without --resume: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped",
+		)
 	}
 	if resume == "" && len(accounts) == 1 {
 		// Before any sign-in: a started ceremony is resumed, never begun
 		// again over its journal.
 		journal := accounts[0].JournalPath()
 		if _, err := os.Stat(journal); err == nil {
-			return fmt.Errorf("a ceremony of %s was started already: its journal is %s.\nResume it with: keyceremony ceremony --config %s --resume %s\n(or give the config a new out_dir to begin again)",
-				accounts[0].UPN, journal, s.opts.ConfigPath, journal)
+			return fmt.Errorf(
+				"a ceremony of %s was started already: its journal is %s.\nResume it with: keyceremony ceremony --config %s --resume %s\n(or give the config a new out_dir to begin again)",
+				accounts[0].UPN,
+				journal,
+				s.opts.ConfigPath,
+				journal,
+			)
 		}
 	}
 	if err := s.signIn(ctx, true, notice); err != nil {
@@ -64,7 +71,10 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 	// screen's wrap breaks at hyphens, and "--\nresume" would be
 	// misread), on standard error in one line.
 	resumeHint := func(journalPath, sep string) string {
-		with, command := "Resume with the same command:", []string{"keyceremony ceremony", "--config " + s.opts.ConfigPath}
+		with, command := "Resume with the same command:", []string{
+			"keyceremony ceremony",
+			"--config " + s.opts.ConfigPath,
+		}
 		if len(accounts) == 1 {
 			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
@@ -73,41 +83,52 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
 			journalPath, with, sep, strings.Join(command, sep))
 	}
-	_, err = Run(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
-		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
-			return nil, err
-		}
-		journalPath := a.JournalPath()
-		if resume != "" {
-			journalPath = resume
-		}
-		// A single account's journal is never reopened unasked: a second
-		// run without --resume is refused rather than taken as a resume.
-		var j *ceremony.Journal
-		var err error
-		if len(accounts) > 1 || resume != "" {
-			j, err = ceremony.OpenOrCreateJournal(journalPath, resume != "")
-		} else {
-			j, err = ceremony.CreateJournal(journalPath, time.Now)
-		}
-		if err != nil {
-			return nil, err
-		}
-		defer j.Close()
-		ccfg := ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
-			OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: cfg.Keys, Reset: reset, Retire: cfg.Retire,
-			MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
-			OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-			OutDir: a.OutDir, Sitting: a.Place, Previous: a.Previous,
-			Deviations: append(s.backend.Deviations(), signInDeviations(cfg)...), PostureFindings: posture[a.UPN],
-			Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)}
-		screen := Screen{Title: "keyceremony — " + a.UPN + a.Among, StopHint: resumeHint(journalPath, "\n  "), Done: "Ceremony"}
-		res, err := screen.Run(ctx, ccfg, j, s.devices, s.graph)
-		if err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
-		}
-		fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
-		return res, nil
-	})
+	_, err = Run(
+		ctx,
+		out,
+		accounts,
+		cfg.OutDir,
+		s.signer,
+		func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
+			if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
+				return nil, err
+			}
+			journalPath := a.JournalPath()
+			if resume != "" {
+				journalPath = resume
+			}
+			// A single account's journal is never reopened unasked: a second
+			// run without --resume is refused rather than taken as a resume.
+			var j *ceremony.Journal
+			var err error
+			if len(accounts) > 1 || resume != "" {
+				j, err = ceremony.OpenOrCreateJournal(journalPath, resume != "")
+			} else {
+				j, err = ceremony.CreateJournal(journalPath, time.Now)
+			}
+			if err != nil {
+				return nil, err
+			}
+			defer j.Close()
+			ccfg := ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
+				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: cfg.Keys, Reset: reset, Retire: cfg.Retire,
+				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
+				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
+				OutDir: a.OutDir, Sitting: a.Place, Previous: a.Previous,
+				Deviations: append(s.backend.Deviations(), signInDeviations(cfg)...), PostureFindings: posture[a.UPN],
+				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)}
+			screen := Screen{
+				Title:    "keyceremony — " + a.UPN + a.Among,
+				StopHint: resumeHint(journalPath, "\n  "),
+				Done:     "Ceremony",
+			}
+			res, err := screen.Run(ctx, ccfg, j, s.devices, s.graph)
+			if err != nil {
+				return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
+			}
+			fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
+			return res, nil
+		},
+	)
 	return err
 }

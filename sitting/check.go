@@ -56,7 +56,12 @@ func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verif
 			case !strings.EqualFold(r.Account.UPN, a.UPN) && r.Account.ObjectID != a.UPN:
 				problem("%s: previous_report is a report of %s", a.UPN, r.Account.UPN)
 			default:
-				prev = fmt.Sprintf("previous report %s (%s, %s)", r.CeremonyID, r.Type, r.Ended.UTC().Format(time.DateOnly))
+				prev = fmt.Sprintf(
+					"previous report %s (%s, %s)",
+					r.CeremonyID,
+					r.Type,
+					r.Ended.UTC().Format(time.DateOnly),
+				)
 			}
 		}
 		row(fmt.Sprintf("account %d", i+1), "%s, %s; reports in %s", a.UPN, prev, a.OutDir)
@@ -98,7 +103,12 @@ func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verif
 	if len(c.Devices) > 0 {
 		found = strings.Join(c.Devices, ", ") + " (one per key, in slot order)"
 		if len(c.Devices) > 1 && len(c.Devices) < keys {
-			problem("devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)", len(c.Devices), keys, len(c.Devices)+1)
+			problem(
+				"devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)",
+				len(c.Devices),
+				keys,
+				len(c.Devices)+1,
+			)
 		}
 	}
 	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))

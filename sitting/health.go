@@ -18,7 +18,14 @@ import (
 // the TUI, or headless (PIN halves from in) when headless is set or there
 // is no terminal. out gets each result; the count is of findings and
 // checks that could not run, over all accounts.
-func (s *Session) Health(ctx context.Context, lastReports []string, pubPath string, headless bool, in io.Reader, out, notice io.Writer) (int, error) {
+func (s *Session) Health(
+	ctx context.Context,
+	lastReports []string,
+	pubPath string,
+	headless bool,
+	in io.Reader,
+	out, notice io.Writer,
+) (int, error) {
 	if err := s.signIn(ctx, false, notice); err != nil {
 		return 0, err
 	}
@@ -38,9 +45,20 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 	findings := 0
 	for _, r := range reports {
 		outDir := accountDir(s.cfg.OutDir, r.Account.UPN, len(s.accounts))
-		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: s.verifier, Accounts: len(s.accounts),
-			OfficerA: s.cfg.OfficerA, OfficerB: s.cfg.OfficerB, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")), Monitoring: audit}
+		hcfg := health.Config{
+			LastReport:    r.Body,
+			LastSignature: r.Signature,
+			PublicKey:     r.PublicKey,
+			Verifier:      s.verifier,
+			Accounts:      len(s.accounts),
+			OfficerA:      s.cfg.OfficerA,
+			OfficerB:      s.cfg.OfficerB,
+			Signer:        s.signer,
+			Tool:          s.opts.Tool,
+			Hostname:      hostname(),
+			OutDir:        filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")),
+			Monitoring:    audit,
+		}
 		var res *health.Result
 		if headless || !tui.IsTerminal() {
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)

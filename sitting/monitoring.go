@@ -97,8 +97,11 @@ func (s *Session) setupReports(accounts []monitor.Account, reqs []monitor.Reques
 	for i, a := range s.accounts {
 		r := &report.Report{Type: "monitor-setup", CeremonyID: "monitor-setup-" + started.Format("20060102-150405"),
 			Started: started, Ended: time.Now().UTC(), Tenant: report.Tenant{ID: s.cfg.TenantID, Domain: s.cfg.Domain},
-			Account:     report.Account{UPN: a.UPN, ObjectID: accounts[i].ObjectID},
-			Officers:    []report.Person{{Role: "officer-a", Name: s.cfg.OfficerA}, {Role: "officer-b", Name: s.cfg.OfficerB}},
+			Account: report.Account{UPN: a.UPN, ObjectID: accounts[i].ObjectID},
+			Officers: []report.Person{
+				{Role: "officer-a", Name: s.cfg.OfficerA},
+				{Role: "officer-b", Name: s.cfg.OfficerB},
+			},
 			Workstation: report.Workstation{Hostname: hostname()}, Tool: s.opts.Tool, Keys: []report.Key{}}
 		for j, id := range ids {
 			r.Steps = append(r.Steps, report.Step{Name: reqs[j].What, Started: started, Ended: r.Ended,

@@ -46,8 +46,14 @@ func (a Account) JournalPath() string { return filepath.Join(a.OutDir, "journal.
 // does not verify, without a journal to finish it, is refused before
 // anything is done. With several accounts, the signed summary page goes
 // into dir, and out names it.
-func Run(ctx context.Context, out io.Writer, accounts []Account, dir string, signer workstation.Signer,
-	run func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error)) (summary string, err error) {
+func Run(
+	ctx context.Context,
+	out io.Writer,
+	accounts []Account,
+	dir string,
+	signer workstation.Signer,
+	run func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error),
+) (summary string, err error) {
 	var others []ceremony.KnownKey
 	var dirs []string
 	fillIn(accounts, dir)
@@ -87,7 +93,10 @@ func Run(ctx context.Context, out io.Writer, accounts []Account, dir string, sig
 			if err != nil {
 				return "", fmt.Errorf("%s key %d: credential ID: %w", a.UPN, k.Slot, err)
 			}
-			others = append(others, ceremony.KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id})
+			others = append(
+				others,
+				ceremony.KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id},
+			)
 		}
 		dirs = append(dirs, a.OutDir)
 	}

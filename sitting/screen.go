@@ -29,16 +29,31 @@ type Screen struct {
 func (sc Screen) Run(ctx context.Context, cfg ceremony.Config, j *ceremony.Journal, d fidokey.Devices,
 	g ceremony.Graph) (*ceremony.Result, error) {
 	var res *ceremony.Result
-	err := tui.Run(ctx, sc.Title, cfg.StepCount(), sc.Wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
-		engine, err := ceremony.New(cfg, j, d, g, p)
-		if err != nil {
-			return tui.DoneMsg{}, err
-		}
-		if res, err = engine.Run(ctx); err != nil {
-			return tui.DoneMsg{Err: err, Hint: sc.StopHint}, err
-		}
-		title := fmt.Sprintf("%s complete: %d keys registered, %d retired.", sc.Done, len(res.Methods), len(res.Retired))
-		return tui.DoneMsg{Title: title, Fingerprint: res.Fingerprint, Detail: "Report and signature in " + res.Dir}, nil
-	})
+	err := tui.Run(
+		ctx,
+		sc.Title,
+		cfg.StepCount(),
+		sc.Wrap,
+		func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			engine, err := ceremony.New(cfg, j, d, g, p)
+			if err != nil {
+				return tui.DoneMsg{}, err
+			}
+			if res, err = engine.Run(ctx); err != nil {
+				return tui.DoneMsg{Err: err, Hint: sc.StopHint}, err
+			}
+			title := fmt.Sprintf(
+				"%s complete: %d keys registered, %d retired.",
+				sc.Done,
+				len(res.Methods),
+				len(res.Retired),
+			)
+			return tui.DoneMsg{
+				Title:       title,
+				Fingerprint: res.Fingerprint,
+				Detail:      "Report and signature in " + res.Dir,
+			}, nil
+		},
+	)
 	return res, err
 }

@@ -86,18 +86,30 @@ func Start(o Options) (*Tenant, error) {
 	secretText := "kc-test~" + base64.RawURLEncoding.EncodeToString(secret)
 	emu.SetAppSecret(AppID, secretText)
 	tenantID := emu.Snapshot().TenantID
-	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
-		CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()})
+	cred, err := enroll.NewCredential(
+		enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
+			CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()},
+	)
 	if err != nil {
 		emu.Close()
 		return nil, err
 	}
-	client, err := enroll.New(cred, enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: o.RetryDelay, Now: cfg.Now})
+	client, err := enroll.New(
+		cred,
+		enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: o.RetryDelay, Now: cfg.Now},
+	)
 	if err != nil {
 		emu.Close()
 		return nil, err
 	}
-	return &Tenant{Emu: emu, Client: client, Cred: cred, TenantID: tenantID, CertPath: certPath, Secret: secretText}, nil
+	return &Tenant{
+		Emu:      emu,
+		Client:   client,
+		Cred:     cred,
+		TenantID: tenantID,
+		CertPath: certPath,
+		Secret:   secretText,
+	}, nil
 }
 
 // Close stops the emulator.
@@ -118,8 +130,12 @@ func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string,
 	if err != nil {
 		return "", err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "keyceremony emulated app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour)}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "keyceremony emulated app"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		return "", err
@@ -134,7 +150,9 @@ func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string,
 		return "", err
 	}
 	path := filepath.Join(dir, "emulated-app.pem")
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	data := append(
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
 	return path, os.WriteFile(path, data, 0o600)
 }
 

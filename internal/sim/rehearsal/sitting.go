@@ -64,7 +64,11 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		return err
 	}
 	if o.TenantPath != "" {
-		fmt.Fprintf(out, "Tenant: %s (emulated; its FIDO2 key restrictions also admit the virtual keys, standing in for an allowed model)\n", o.TenantPath)
+		fmt.Fprintf(
+			out,
+			"Tenant: %s (emulated; its FIDO2 key restrictions also admit the virtual keys, standing in for an allowed model)\n",
+			o.TenantPath,
+		)
 	}
 	defer env.Close()
 	env.GeneratedPIN = o.GeneratedPIN
@@ -85,47 +89,76 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			"Its journal is kept for reading: " + journal + ". Rehearse again from the start: keyceremony rehearse --out NEW_DIR"
 	}
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
-	_, err = sitting.Run(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
-		if len(others) > 0 { // the next account's own keys
-			if err := env.NextKeys(ctx); err != nil {
+	_, err = sitting.Run(
+		ctx,
+		out,
+		accounts,
+		o.Dir,
+		env.Signer,
+		func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
+			if len(others) > 0 { // the next account's own keys
+				if err := env.NextKeys(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 				return nil, err
 			}
-		}
-		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
-			return nil, err
-		}
-		j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s already holds a rehearsal that stopped. %s", a.OutDir, notResumed(a.JournalPath()))
-		} else if err != nil {
-			return nil, err
-		}
-		defer j.Close()
-		cfg := env.CeremonyConfig(a.OutDir, o.Tool)
-		cfg.Account, cfg.OtherKeys = a.UPN, others
-		var res *ceremony.Result
-		if useTUI {
-			screen := sitting.Screen{Title: "keyceremony REHEARSAL — " + a.UPN + a.Among + " (virtual keys, emulated Entra)",
-				StopHint: notResumed(a.JournalPath()), Wrap: acting(env), Done: "Rehearsal"}
-			res, err = screen.Run(ctx, cfg, j, env.Devices, env.Tenant.Client)
-		} else {
-			var eng *ceremony.Engine
-			if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
-				res, err = eng.Run(ctx)
+			j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
+			if errors.Is(err, fs.ErrExist) {
+				return nil, fmt.Errorf(
+					"%s already holds a rehearsal that stopped. %s",
+					a.OutDir,
+					notResumed(a.JournalPath()),
+				)
+			} else if err != nil {
+				return nil, err
 			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w\n%s", err, notResumed(a.JournalPath()))
-		}
-		if len(accounts) > 1 {
-			fmt.Fprintf(out, "%s:\n", a.UPN)
-		}
-		fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
-		fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
-		fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
-		keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
-		return res, nil
-	})
+			defer j.Close()
+			cfg := env.CeremonyConfig(a.OutDir, o.Tool)
+			cfg.Account, cfg.OtherKeys = a.UPN, others
+			var res *ceremony.Result
+			if useTUI {
+				screen := sitting.Screen{
+					Title:    "keyceremony REHEARSAL — " + a.UPN + a.Among + " (virtual keys, emulated Entra)",
+					StopHint: notResumed(a.JournalPath()),
+					Wrap:     acting(env),
+					Done:     "Rehearsal",
+				}
+				res, err = screen.Run(ctx, cfg, j, env.Devices, env.Tenant.Client)
+			} else {
+				var eng *ceremony.Engine
+				if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
+					res, err = eng.Run(ctx)
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w\n%s", err, notResumed(a.JournalPath()))
+			}
+			if len(accounts) > 1 {
+				fmt.Fprintf(out, "%s:\n", a.UPN)
+			}
+			fmt.Fprintf(
+				out,
+				"Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n",
+				len(res.Methods),
+				len(res.Retired),
+				res.Dir,
+			)
+			fmt.Fprintf(
+				out,
+				"Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n",
+				res.Fingerprint,
+			)
+			fmt.Fprintf(
+				out,
+				"Check it: keyceremony report verify --rehearsal %s\n",
+				filepath.Join(res.Dir, report.FileReport),
+			)
+			keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
+			return res, nil
+		},
+	)
 	if err != nil {
 		return err
 	}
@@ -159,7 +192,14 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 // rehearseHealth checks the keys and the emulated account against the
 // rehearsal ceremony's report: behind the officers' screen titled screen,
 // or, when that is "", with the scripted officers p.
-func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, ceremonyDir string, tool report.Tool, out io.Writer) error {
+func rehearseHealth(
+	ctx context.Context,
+	env *Env,
+	p officer.Prompter,
+	screen, ceremonyDir string,
+	tool report.Tool,
+	out io.Writer,
+) error {
 	last, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileReport))
 	if err != nil {
 		return err
@@ -208,7 +248,12 @@ func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, c
 		return err
 	}
 	if n := res.Count(health.Finding) + res.Count(health.CouldNot); n > 0 {
-		return fmt.Errorf("%w: %d findings, %d checks could not run", ErrFindings, res.Count(health.Finding), res.Count(health.CouldNot))
+		return fmt.Errorf(
+			"%w: %d findings, %d checks could not run",
+			ErrFindings,
+			res.Count(health.Finding),
+			res.Count(health.CouldNot),
+		)
 	}
 	return nil
 }
