@@ -25,7 +25,8 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 	cfg, accounts := s.cfg, s.accounts
 	if resume != "" && len(accounts) > 1 {
 		return errors.New(
-			"with several accounts, run the same command again without --resume: each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped",
+			"with several accounts, run the same command again without --resume: " +
+				"each account's journal (out_dir/ACCOUNT/journal.jsonl) is resumed, a finished account is skipped",
 		)
 	}
 	if resume == "" && len(accounts) == 1 {
@@ -34,7 +35,9 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		journal := accounts[0].JournalPath()
 		if _, err := os.Stat(journal); err == nil {
 			return fmt.Errorf(
-				"a ceremony of %s was started already: its journal is %s.\nResume it with: keyceremony ceremony --config %s --resume %s\n(or give the config a new out_dir to begin again)",
+				"a ceremony of %s was started already: its journal is %s.\n"+
+					"Resume it with: keyceremony ceremony --config %s --resume %s\n"+
+					"(or give the config a new out_dir to begin again)",
 				accounts[0].UPN,
 				journal,
 				s.opts.ConfigPath,
@@ -111,8 +114,9 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 			}
 			defer j.Close()
 			ccfg := ceremony.Config{Account: a.UPN, TenantID: cfg.TenantID, Domain: cfg.Domain,
-				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness, Keys: cfg.Keys, Reset: reset, Retire: cfg.Retire,
-				MinPINLength: cfg.MinPINLength, GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
+				OfficerA: cfg.OfficerA, OfficerB: cfg.OfficerB, Witness: cfg.Witness,
+				Keys: cfg.Keys, Reset: reset, Retire: cfg.Retire, MinPINLength: cfg.MinPINLength,
+				GeneratedPIN: cfg.PINHalves == "generated", PrintHalf: envelope.Command(cfg.PrintCommand),
 				OtherKeys: others, Verifier: s.verifier, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
 				OutDir: a.OutDir, Sitting: a.Place, Previous: a.Previous,
 				Deviations: append(s.backend.Deviations(), signInDeviations(cfg)...), PostureFindings: posture[a.UPN],

@@ -64,12 +64,14 @@ func (s *Session) Health(
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
-			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			title := "keyceremony health check — " + r.Account.UPN
+			err = tui.Run(ctx, title, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error
 				if res, rerr = health.Run(ctx, hcfg, s.devices, s.graph, p); rerr != nil {
 					return tui.DoneMsg{}, rerr
 				}
-				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.",
+					res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
 					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
 			})
 		}
