@@ -51,7 +51,9 @@ func derBasicConstraintsTrue(der []byte) ([]byte, bool) {
 		j += 3
 	}
 	// OCTET STRING len, SEQUENCE len, BOOLEAN 1 value
-	if j+7 > len(der) || der[j] != 0x04 || der[j+2] != 0x30 || der[j+4] != 0x01 || der[j+5] != 0x01 || der[j+6] == 0x00 || der[j+6] == 0xff {
+	if j+7 > len(der) || der[j] != 0x04 || der[j+2] != 0x30 || der[j+4] != 0x01 || der[j+5] != 0x01 ||
+		der[j+6] == 0x00 ||
+		der[j+6] == 0xff {
 		return nil, false
 	}
 	out := append([]byte(nil), der...)

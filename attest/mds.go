@@ -74,7 +74,10 @@ func parseMDS(blob []byte, root *x509.Certificate, now time.Time) (*MDS, error) 
 	// The payload is decoded once, straight into go-webauthn's MDS3 types,
 	// while the JWT signature is checked.
 	var claims mdsClaims
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}), jwt.WithTimeFunc(func() time.Time { return now }))
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
 	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		return mdsSigner(t, root, now)
 	})
@@ -213,8 +216,13 @@ func mdsSigner(t *jwt.Token, root *x509.Certificate, now time.Time) (any, error)
 	}
 	for _, c := range certs {
 		if now.After(c.NotAfter) || now.Before(c.NotBefore) {
-			return nil, fmt.Errorf("the blob's signing certificate %q is valid only from %s to %s, not at %s: the blob is out of date, fetch a current one",
-				c.Subject.CommonName, c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
+			return nil, fmt.Errorf(
+				"the blob's signing certificate %q is valid only from %s to %s, not at %s: the blob is out of date, fetch a current one",
+				c.Subject.CommonName,
+				c.NotBefore.UTC().Format(time.DateOnly),
+				c.NotAfter.UTC().Format(time.DateOnly),
+				now.UTC().Format(time.DateOnly),
+			)
 		}
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()

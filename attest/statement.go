@@ -52,12 +52,30 @@ func checkValidity(v *Verdict, chain []*x509.Certificate, now time.Time) bool {
 		}
 		switch {
 		case now.After(c.NotAfter):
-			v.refuse(reasonExpired, "%s %q expired on %s (valid %s to %s; checked at %s)", what, commonName(c),
-				c.NotAfter.UTC().Format(time.DateOnly), c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
+			v.refuse(
+				reasonExpired,
+				"%s %q expired on %s (valid %s to %s; checked at %s)",
+				what,
+				commonName(c),
+				c.NotAfter.UTC().
+					Format(time.DateOnly),
+				c.NotBefore.UTC().Format(time.DateOnly),
+				c.NotAfter.UTC().Format(time.DateOnly),
+				now.UTC().Format(time.DateOnly),
+			)
 			out = true
 		case now.Before(c.NotBefore):
-			v.refuse(reasonExpired, "%s %q is not valid before %s (valid %s to %s; checked at %s)", what, commonName(c),
-				c.NotBefore.UTC().Format(time.DateOnly), c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), now.UTC().Format(time.DateOnly))
+			v.refuse(
+				reasonExpired,
+				"%s %q is not valid before %s (valid %s to %s; checked at %s)",
+				what,
+				commonName(c),
+				c.NotBefore.UTC().
+					Format(time.DateOnly),
+				c.NotBefore.UTC().Format(time.DateOnly),
+				c.NotAfter.UTC().Format(time.DateOnly),
+				now.UTC().Format(time.DateOnly),
+			)
 			out = true
 		}
 	}
@@ -97,7 +115,9 @@ func checkAIKCert(v *Verdict, stmt map[string]any, aik *x509.Certificate) bool {
 	case err != nil:
 		bad("the AIK certificate's subjectAlternativeName cannot be read: %v", err)
 	case manufacturer == "":
-		bad("the AIK certificate carries no TPM manufacturer (2.23.133.2.1) in its subjectAlternativeName, as the TCG EK/AIK profile and WebAuthn §8.3.1 require")
+		bad(
+			"the AIK certificate carries no TPM manufacturer (2.23.133.2.1) in its subjectAlternativeName, as the TCG EK/AIK profile and WebAuthn §8.3.1 require",
+		)
 	case model == "" || version == "":
 		bad("the AIK certificate's subjectAlternativeName lacks the TPM model or version (TCG EK/AIK profile §3.2.9)")
 	}
@@ -106,7 +126,9 @@ func checkAIKCert(v *Verdict, stmt map[string]any, aik *x509.Certificate) bool {
 		hasAIKUsage = hasAIKUsage || u.Equal(oidTCGKpAIKCertificte)
 	}
 	if !hasAIKUsage {
-		bad("the AIK certificate's extended key usage lacks tcg-kp-AIKCertificate (2.23.133.8.3), required by WebAuthn §8.3.1")
+		bad(
+			"the AIK certificate's extended key usage lacks tcg-kp-AIKCertificate (2.23.133.8.3), required by WebAuthn §8.3.1",
+		)
 	}
 	if !aik.BasicConstraintsValid || aik.IsCA {
 		bad("the AIK certificate must carry basicConstraints with CA false (WebAuthn §8.3.1)")
@@ -188,7 +210,9 @@ func classifyLibraryError(err error) libraryFailure {
 		return failureValidity
 	case strings.Contains(details, "Certificate AAGUID does not match"):
 		return failureAAGUID
-	case strings.HasPrefix(details, "AIK certificate"), strings.HasPrefix(details, "Invalid SAN data"), details == "Invalid TPM manufacturer":
+	case strings.HasPrefix(details, "AIK certificate"),
+		strings.HasPrefix(details, "Invalid SAN data"),
+		details == "Invalid TPM manufacturer":
 		return failureAIKCert
 	}
 	return failureOther
@@ -198,15 +222,28 @@ func classifyLibraryError(err error) libraryFailure {
 // fido-u2f or tpm statement with the leaf certificate's key. It serves when
 // the library stopped at a certificate's validity before reaching the
 // signature, so that an expired certificate does not hide a forged one.
-func checkStatementSignature(format string, stmt map[string]any, authData, clientDataHash []byte, leaf *x509.Certificate) error {
+func checkStatementSignature(
+	format string,
+	stmt map[string]any,
+	authData, clientDataHash []byte,
+	leaf *x509.Certificate,
+) error {
 	sig, _ := stmt["sig"].([]byte)
 	alg, _ := stmt["alg"].(int64)
 	switch format {
 	case "packed":
-		return leaf.CheckSignature(webauthncose.SigAlgFromCOSEAlg(webauthncose.COSEAlgorithmIdentifier(alg)), append(append([]byte{}, authData...), clientDataHash...), sig)
+		return leaf.CheckSignature(
+			webauthncose.SigAlgFromCOSEAlg(webauthncose.COSEAlgorithmIdentifier(alg)),
+			append(append([]byte{}, authData...), clientDataHash...),
+			sig,
+		)
 	case "tpm":
 		certInfo, _ := stmt["certInfo"].([]byte)
-		return leaf.CheckSignature(webauthncose.SigAlgFromCOSEAlg(webauthncose.COSEAlgorithmIdentifier(alg)), certInfo, sig)
+		return leaf.CheckSignature(
+			webauthncose.SigAlgFromCOSEAlg(webauthncose.COSEAlgorithmIdentifier(alg)),
+			certInfo,
+			sig,
+		)
 	case "fido-u2f":
 		// FIDO U2F raw message formats §4.3, WebAuthn §8.6 step 5:
 		// 0x00 || rpIdHash || clientDataHash || credentialId || 0x04 || x || y.

@@ -56,7 +56,15 @@ func (v *Verdict) WriteText(w io.Writer) error {
 		row(fmt.Sprintf("Chain[%d]", i), fmt.Sprintf("%s (SHA-256 %s)", c.Subject, c.SHA256))
 	}
 	if v.MDS != nil {
-		row("MDS", fmt.Sprintf("blob no. %d; statuses %s; certification %s", v.MDS.Serial, strings.Join(v.MDS.Statuses, ", "), v.MDS.Certification))
+		row(
+			"MDS",
+			fmt.Sprintf(
+				"blob no. %d; statuses %s; certification %s",
+				v.MDS.Serial,
+				strings.Join(v.MDS.Statuses, ", "),
+				v.MDS.Certification,
+			),
+		)
 	}
 	if v.Firmware != "" {
 		row("Firmware", v.Firmware)
@@ -72,12 +80,23 @@ func (v *Verdict) WriteText(w io.Writer) error {
 // its allowlist.
 func (p *Policy) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Policy %q is valid.\n  SHA-256 %s\n", p.Name, p.SHA256())
-	fmt.Fprintf(w, "Attestation required: %v; self attestation allowed: %v\n", p.requiresAttestation(), p.AllowSelfAttestation)
+	fmt.Fprintf(
+		w,
+		"Attestation required: %v; self attestation allowed: %v\n",
+		p.requiresAttestation(),
+		p.AllowSelfAttestation,
+	)
 	for _, r := range p.roots {
 		fmt.Fprintf(w, "Trusted root: %s (valid until %s)\n", r.Subject, r.NotAfter.Format(time.DateOnly))
 	}
 	if p.MDS != nil {
-		fmt.Fprintf(w, "MDS blob: %s (max age %d days, entry required: %v)\n", p.MDS.Blob, p.MDS.MaxAgeDays, p.MDS.Required)
+		fmt.Fprintf(
+			w,
+			"MDS blob: %s (max age %d days, entry required: %v)\n",
+			p.MDS.Blob,
+			p.MDS.MaxAgeDays,
+			p.MDS.Required,
+		)
 	}
 	if p.MinCertification != "" {
 		fmt.Fprintf(w, "Minimum certification: %s\n", p.MinCertification)

@@ -272,14 +272,21 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	// "Passkey (FIDO2) authentication method", attestation enforcement;
 	// Graph beta fido2AuthenticationMethod: create, attestationObject).
 	if exp.RPID == entraRPID && att.Format != "packed" && att.Format != "none" {
-		v.refuse(reasonEntraFormat, "the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key", att.Format)
+		v.refuse(
+			reasonEntraFormat,
+			"the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key",
+			att.Format,
+		)
 	}
 
 	// Cryptographic verification of the statement: the library's, with the
 	// checks statement.go explains beside it.
 	if att.Format == "none" {
 		if vf.Policy.requiresAttestation() {
-			v.refuse(reasonFormatNone, "the key gave no attestation (format none), and the policy requires one: ask for direct attestation")
+			v.refuse(
+				reasonFormatNone,
+				"the key gave no attestation (format none), and the policy requires one: ask for direct attestation",
+			)
 		}
 	} else {
 		chain, certErr := x5cChain(att.AttStatement)
@@ -421,7 +428,12 @@ func checkCertAAGUID(v *Verdict, leaf *x509.Certificate, aaguid ctap.AAGUID) {
 		copy(certID[:], inner)
 		v.CertAAGUID = certID.String()
 		if certID != aaguid {
-			v.refuse(reasonAAGUIDMismatch, "authenticator data names AAGUID %s but the attestation certificate names %s", aaguid, certID)
+			v.refuse(
+				reasonAAGUIDMismatch,
+				"authenticator data names AAGUID %s but the attestation certificate names %s",
+				aaguid,
+				certID,
+			)
 		}
 	}
 }
@@ -488,16 +500,27 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 			}
 			opts.Roots = sim
 			if _, err2 := chain[0].Verify(opts); err2 == nil {
-				v.refuse(reasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony")
+				v.refuse(
+					reasonSimkeyRoot,
+					"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony",
+				)
 				return false
 			}
 		}
-		v.refuse(reasonChain, "the attestation certificate %q does not chain to a trusted root: %v", commonName(chain[0]), err)
+		v.refuse(
+			reasonChain,
+			"the attestation certificate %q does not chain to a trusted root: %v",
+			commonName(chain[0]),
+			err,
+		)
 		return false
 	}
 	root := paths[0][len(paths[0])-1]
 	if !vf.Rehearsal && vf.isRehearsalRoot(root) {
-		v.refuse(reasonSimkeyRoot, "the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal")
+		v.refuse(
+			reasonSimkeyRoot,
+			"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal",
+		)
 		return false
 	}
 	ri := vf.Policy.anchorInfo(root)
@@ -539,9 +562,16 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		// fido-u2f credential is zero, and the attestation signature does
 		// not cover it. Whatever authData claims attests no model.
 		if !aaguid.IsZero() {
-			v.refuse(reasonU2FAAGUID, "the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused", id)
+			v.refuse(
+				reasonU2FAAGUID,
+				"the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused",
+				id,
+			)
 		}
-		v.refuse(reasonAAGUIDNotAllowed, "a fido-u2f attestation names no model (WebAuthn §8.6): it cannot satisfy the allowlist")
+		v.refuse(
+			reasonAAGUIDNotAllowed,
+			"a fido-u2f attestation names no model (WebAuthn §8.6): it cannot satisfy the allowlist",
+		)
 		return
 	}
 	model, ok := vf.Policy.model(id)
@@ -552,7 +582,10 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 	case ok:
 		v.Model = model.Name
 	case aaguid.IsZero():
-		v.refuse(reasonAAGUIDNotAllowed, "the key has no AAGUID (a U2F-only or anonymised key): it cannot be matched to an approved model")
+		v.refuse(
+			reasonAAGUIDNotAllowed,
+			"the key has no AAGUID (a U2F-only or anonymised key): it cannot be matched to an approved model",
+		)
 	default:
 		v.refuse(reasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
 	}
@@ -561,10 +594,21 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min)
 		switch {
 		case firmware == nil:
-			v.refuse(reasonFirmwareUnknown, "the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)", v.MinFirmware, model.Name)
+			v.refuse(
+				reasonFirmwareUnknown,
+				"the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)",
+				v.MinFirmware,
+				model.Name,
+			)
 		case *firmware < min:
 			fw, _ := ctap.FormatFirmware(aaguid, *firmware)
-			v.refuse(reasonFirmware, "firmware %s is older than the policy's minimum %s for %s", fw, v.MinFirmware, model.Name)
+			v.refuse(
+				reasonFirmware,
+				"firmware %s is older than the policy's minimum %s for %s",
+				fw,
+				v.MinFirmware,
+				model.Name,
+			)
 		}
 	}
 	vf.checkMDS(v, id, now)
@@ -580,11 +624,22 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 	}
 	v.MDS = &mdsInfo{Serial: vf.MDS.Serial, BlobSHA256: vf.MDS.SHA256}
 	if p.MDS != nil && vf.MDS.age(now) > time.Duration(p.MDS.MaxAgeDays)*24*time.Hour {
-		v.refuse(reasonMDSStale, "the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob", vf.MDS.Serial, vf.MDS.Newest.Format(time.DateOnly), p.MDS.MaxAgeDays)
+		v.refuse(
+			reasonMDSStale,
+			"the MDS blob (no. %d, newest entry %s) is older than the policy's %d days: fetch a current blob",
+			vf.MDS.Serial,
+			vf.MDS.Newest.Format(time.DateOnly),
+			p.MDS.MaxAgeDays,
+		)
 	}
 	e, ok := vf.MDS.entry(aaguid)
 	if why, bad := vf.MDS.unreadable[aaguid]; !ok && bad {
-		v.refuse(reasonMDSMissing, "the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked", aaguid, why)
+		v.refuse(
+			reasonMDSMissing,
+			"the MDS blob's entry for AAGUID %s cannot be read (%s): its status cannot be checked",
+			aaguid,
+			why,
+		)
 		return
 	}
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -215,7 +216,10 @@ func (j *Journal) appendRetired(step, phase string, retired []report.Retired) er
 
 func (j *Journal) append(e Entry) error {
 	if j.broken != nil {
-		return fmt.Errorf("the journal stopped recording earlier (%w): the ceremony cannot go on; free the medium and resume", j.broken)
+		return fmt.Errorf(
+			"the journal stopped recording earlier (%w): the ceremony cannot go on; free the medium and resume",
+			j.broken,
+		)
 	}
 	e.Seq, e.Time = len(j.entries)+1, j.now().UTC()
 	if n := len(j.entries); n > 0 {
@@ -299,4 +303,15 @@ func (j *Journal) doneEntry(step string) (Entry, bool) {
 func (j *Journal) begun(step string) bool {
 	e, ok := j.last(step)
 	return ok && (e.Phase == "begin" || e.Phase == "failed")
+}
+
+// OpenOrCreateJournal opens the journal at path to resume it when it
+// exists (or resume is asked), or creates it.
+func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
+	if _, err := os.Stat(path); resume || err == nil {
+		return openJournal(path, time.Now)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return CreateJournal(path, time.Now)
 }

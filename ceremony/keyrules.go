@@ -52,9 +52,13 @@ func resetTransport(info *ctap.Info, slot int) error {
 // maxPINLength), before anyone types.
 func pinLengthFits(info *ctap.Info, slot, minLen int) error {
 	if info != nil && info.MaxPINLength > 0 && minLen > info.MaxPINLength {
-		return fmt.Errorf("key %d takes PINs of at most %d characters (getInfo maxPINLength), below the minimum of %d the "+
-			"policy and the key ask for: this key cannot be given a PIN the policy accepts; nothing was done to it",
-			slot, info.MaxPINLength, minLen)
+		return fmt.Errorf(
+			"key %d takes PINs of at most %d characters (getInfo maxPINLength), below the minimum of %d the "+
+				"policy and the key ask for: this key cannot be given a PIN the policy accepts; nothing was done to it",
+			slot,
+			info.MaxPINLength,
+			minLen,
+		)
 	}
 	return nil
 }

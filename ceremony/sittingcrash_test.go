@@ -14,6 +14,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sitting"
 )
 
 // sittingWorld is a rehearsal of a two-account sitting whose run the test
@@ -22,7 +23,7 @@ type sittingWorld struct {
 	env      *rehearsal.Env
 	p        *rehearsal.Prompter
 	dir      string
-	accounts []ceremony.SittingAccount
+	accounts []sitting.Account
 	a        acts
 	runs     map[string]int // ceremonies run (or resumed) per account
 }
@@ -38,7 +39,7 @@ func newSittingWorld(t *testing.T) *sittingWorld {
 	t.Cleanup(func() { env.Close() })
 	w.env, w.p = env, rehearsal.NewPrompter(env.Devices, nil)
 	for _, upn := range []string{env.UPN, env.AddAccount(2)} {
-		w.accounts = append(w.accounts, ceremony.SittingAccount{UPN: upn, OutDir: filepath.Join(w.dir, upn)})
+		w.accounts = append(w.accounts, sitting.Account{UPN: upn, OutDir: filepath.Join(w.dir, upn)})
 	}
 	return w
 }
@@ -46,10 +47,10 @@ func newSittingWorld(t *testing.T) *sittingWorld {
 // sit runs the sitting as the same command run again does: each account's
 // journal is resumed when it exists. interrupt, when set, is called after an
 // account's ceremony and may stop the sitting there (a kill).
-func (w *sittingWorld) sit(t *testing.T, out *bytes.Buffer, interrupt func(a ceremony.SittingAccount) error) error {
+func (w *sittingWorld) sit(t *testing.T, out *bytes.Buffer, interrupt func(a sitting.Account) error) error {
 	t.Helper()
-	_, err := ceremony.RunSitting(context.Background(), out, w.accounts, w.dir, w.env.Signer,
-		func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	_, err := sitting.Run(context.Background(), out, w.accounts, w.dir, w.env.Signer,
+		func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
 			w.runs[a.UPN]++
 			if len(others) > 0 && w.runs[a.UPN] == 1 {
 				if err := w.env.NextKeys(ctx); err != nil { // the second account's own keys
@@ -90,7 +91,7 @@ func TestSittingAccountIsDoneOnlyWhenItsReportVerifies(t *testing.T) {
 	w := newSittingWorld(t)
 	first := w.accounts[0]
 	var out bytes.Buffer
-	err := w.sit(t, &out, func(a ceremony.SittingAccount) error {
+	err := w.sit(t, &out, func(a sitting.Account) error {
 		if a.UPN != first.UPN {
 			return nil
 		}

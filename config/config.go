@@ -8,16 +8,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tailscale/hujson"
 
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/history"
 	"github.com/keyceremony/keyceremony/internal/monitor"
 )
 
@@ -65,20 +62,26 @@ type File struct {
 	} `json:"endpoints,omitempty"`
 	// Authority, Graph and CA are where sign-in and Graph go, as Cloud
 	// (and Endpoints) resolve them; CA is "" for the system's roots.
-	Authority    string   `json:"-"`
-	Graph        string   `json:"-"`
-	CA           string   `json:"-"`
-	Policy       string   `json:"policy,omitempty"` // default: the embedded policy
-	MDS          string   `json:"mds,omitempty"`
-	OfficerA     string   `json:"officer_a"`
-	OfficerB     string   `json:"officer_b"`
-	Witness      string   `json:"witness,omitempty"`
-	Keys         int      `json:"keys,omitempty"`
-	Reset        *bool    `json:"reset,omitempty"` // default true
-	Retire       bool     `json:"retire"`
-	MinPINLength int      `json:"min_pin_length,omitempty"`
-	PINHalves    string   `json:"pin_halves,omitempty"`    // typed (default) or generated
-	PrintCommand []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
+	Authority string `json:"-"`
+	Graph     string `json:"-"`
+	CA        string `json:"-"`
+	// EndpointsText says where sign-in and Graph go, for the officers; and
+	// EndpointsDeviation what config check, the officers' first screen and
+	// the report say of endpoints that are no Microsoft cloud's ("" for a
+	// Microsoft cloud). Both resolved at load.
+	EndpointsText      string   `json:"-"`
+	EndpointsDeviation string   `json:"-"`
+	Policy             string   `json:"policy,omitempty"` // default: the embedded policy
+	MDS                string   `json:"mds,omitempty"`
+	OfficerA           string   `json:"officer_a"`
+	OfficerB           string   `json:"officer_b"`
+	Witness            string   `json:"witness,omitempty"`
+	Keys               int      `json:"keys,omitempty"`
+	Reset              *bool    `json:"reset,omitempty"` // default true
+	Retire             bool     `json:"retire"`
+	MinPINLength       int      `json:"min_pin_length,omitempty"`
+	PINHalves          string   `json:"pin_halves,omitempty"`    // typed (default) or generated
+	PrintCommand       []string `json:"print_command,omitempty"` // for generated halves; default ["lp"]
 	// Read by `keyceremony history`: when the next rotation and health check are due.
 	RotationInterval string   `json:"rotation_interval,omitempty"`
 	HealthInterval   string   `json:"health_interval,omitempty"`
@@ -98,32 +101,6 @@ type File struct {
 type Account struct {
 	Account        string `json:"account"`
 	PreviousReport string `json:"previous_report,omitempty"`
-}
-
-// sitting lists the accounts to provision, each with its previous report
-// read and its folder: out_dir itself for one account, out_dir/<account>
-// for several.
-func (c *File) sitting() ([]ceremony.SittingAccount, error) {
-	list := c.Accounts
-	if len(list) == 0 {
-		list = []Account{{Account: c.Account, PreviousReport: c.PreviousReport}}
-	}
-	var out []ceremony.SittingAccount
-	for _, a := range list {
-		s := ceremony.SittingAccount{UPN: a.Account, OutDir: c.OutDir}
-		if len(list) > 1 {
-			s.OutDir = filepath.Join(c.OutDir, a.Account)
-		}
-		if a.PreviousReport != "" {
-			b, err := os.ReadFile(a.PreviousReport)
-			if err != nil {
-				return nil, fmt.Errorf("%s: previous report: %w", a.Account, err)
-			}
-			s.Previous = b
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // Load reads and checks the config at path: what is missing, contradictory
@@ -166,15 +143,26 @@ func parse(b []byte, path string) (*File, error) {
 	case c.TenantID == "" || c.ClientID == "" || (c.Account == "" && len(c.Accounts) == 0):
 		return nil, fmt.Errorf("config %s: tenant_id, client_id and account (or accounts) are required", path)
 	case c.Account != "" && len(c.Accounts) > 0, c.PreviousReport != "" && len(c.Accounts) > 0:
-		return nil, fmt.Errorf("config %s: give account and previous_report, or accounts (each with its previous_report), not both", path)
+		return nil, fmt.Errorf(
+			"config %s: give account and previous_report, or accounts (each with its previous_report), not both",
+			path,
+		)
 	case duplicateAccount(c.Accounts) != "":
-		return nil, fmt.Errorf("config %s: accounts names %s twice, or empty: each account once", path, duplicateAccount(c.Accounts))
+		return nil, fmt.Errorf(
+			"config %s: accounts names %s twice, or empty: each account once",
+			path,
+			duplicateAccount(c.Accounts),
+		)
 	case c.OfficerA == "" || c.OfficerB == "" || c.OfficerA == c.OfficerB:
 		return nil, fmt.Errorf("config %s: two different officers (officer_a, officer_b) are required", path)
 	case c.OutDir == "":
 		return nil, fmt.Errorf("config %s: out_dir is required", path)
 	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
-		return nil, fmt.Errorf("config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)", path, c.PINHalves)
+		return nil, fmt.Errorf(
+			"config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)",
+			path,
+			c.PINHalves,
+		)
 	}
 	if c.Monitoring != nil {
 		if err := c.Monitoring.Validate(); err != nil {
@@ -183,6 +171,9 @@ func parse(b []byte, path string) (*File, error) {
 	}
 	if len(c.PrintCommand) == 0 {
 		c.PrintCommand = []string{"lp"}
+	}
+	if c.Keys == 0 {
+		c.Keys = 2 // the default, resolved once
 	}
 	if err := c.resolveCloud(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -208,19 +199,36 @@ func legacyEndpoints(b []byte) error {
 			}
 			return *s
 		}
-		return fmt.Errorf(`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
-			`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
-			`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
-			deref(old.Authority), deref(old.Graph), deref(old.CA))
+		return fmt.Errorf(
+			`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
+				`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
+				`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
+			deref(old.Authority),
+			deref(old.Graph),
+			deref(old.CA),
+		)
 	}
 	return nil
 }
 
-// resolveCloud sets Authority, Graph and CA from cloud (and endpoints).
+// resolveCloud sets Authority, Graph and CA from cloud (and endpoints),
+// and the endpoints' text and deviation from them.
 func (c *File) resolveCloud() error {
+	if err := c.cloudEndpoints(); err != nil {
+		return err
+	}
+	c.EndpointsText, c.EndpointsDeviation = c.endpointsText(), c.endpointsDeviation()
+	return nil
+}
+
+// cloudEndpoints sets Authority, Graph and CA from cloud (and endpoints).
+func (c *File) cloudEndpoints() error {
 	if c.Cloud != custom {
 		if c.Endpoints != nil {
-			return fmt.Errorf(`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`, c.Cloud)
+			return fmt.Errorf(
+				`"endpoints" is for "cloud": "custom" only (the Graph emulator); cloud %q has its own`,
+				c.Cloud,
+			)
 		}
 		var err error
 		c.Authority, c.Graph, err = enroll.Cloud(c.Cloud)
@@ -270,52 +278,38 @@ func duplicateAccount(accounts []Account) string {
 	return ""
 }
 
-// SignInDeviations are what the report records about how the ceremony
-// signed in to Graph: endpoints that are no Microsoft cloud's, a secret.
-func (c *File) SignInDeviations() []string {
-	var out []string
-	if d := c.endpointsDeviation(); d != "" {
-		out = append(out, d)
-	}
-	if c.Auth == enroll.SignInSecret {
-		out = append(out, enroll.SecretDeviation)
-	}
-	return out
-}
-
 // LoadIntervals reads only rotation_interval and health_interval from the
 // config at path ("365d", "12w", "1y" or a Go duration such as "2160h"),
 // as an auditor's history check needs them; an unset interval is zero.
-func LoadIntervals(path string) (history.Policy, error) {
+func LoadIntervals(path string) (rotation, health time.Duration, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return history.Policy{}, err
+		return 0, 0, err
 	}
 	if b, err = standardJSON(b, path); err != nil {
-		return history.Policy{}, err
+		return 0, 0, err
 	}
 	var c struct {
 		Rotation string `json:"rotation_interval"`
 		Health   string `json:"health_interval"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&c); err != nil {
-		return history.Policy{}, fmt.Errorf("config %s: %w", path, err)
+		return 0, 0, fmt.Errorf("config %s: %w", path, err)
 	}
-	var pol history.Policy
 	for _, f := range []struct {
 		name, v string
 		to      *time.Duration
-	}{{"rotation_interval", c.Rotation, &pol.RotationInterval}, {"health_interval", c.Health, &pol.HealthInterval}} {
+	}{{"rotation_interval", c.Rotation, &rotation}, {"health_interval", c.Health, &health}} {
 		if f.v == "" {
 			continue
 		}
 		d, err := parseInterval(f.v)
 		if err != nil {
-			return history.Policy{}, fmt.Errorf("config %s: %s: %w", path, f.name, err)
+			return 0, 0, fmt.Errorf("config %s: %s: %w", path, f.name, err)
 		}
 		*f.to = d
 	}
-	return pol, nil
+	return rotation, health, nil
 }
 
 // parseInterval reads "90d", "12w", "1y" (365 days) or a Go duration.

@@ -133,7 +133,11 @@ func (c *client) pinProtocol(ctx context.Context) (ctapwire.PINProtocol, error) 
 	}
 	if c.opts.PINProtocol != 0 {
 		if !info.supportsPINProtocol(c.opts.PINProtocol) {
-			return nil, fmt.Errorf("key does not offer PIN/UV auth protocol %d (offers %v)", c.opts.PINProtocol, info.PinUvAuthProtocols)
+			return nil, fmt.Errorf(
+				"key does not offer PIN/UV auth protocol %d (offers %v)",
+				c.opts.PINProtocol,
+				info.PinUvAuthProtocols,
+			)
 		}
 		return ctapwire.ProtocolByVersion(c.opts.PINProtocol)
 	}
@@ -287,7 +291,8 @@ func (c *client) guardRetries(ctx context.Context, confirmRetries int) error {
 // pinFailure turns a wrong-PIN status into a PINError with the retries left.
 func (c *client) pinFailure(ctx context.Context, what string, err error) error {
 	var st ctapwire.Status
-	if errors.As(err, &st) && (st == ctapwire.StatusPINInvalid || st == ctapwire.StatusPINAuthBlocked || st == ctapwire.StatusPINBlocked) {
+	if errors.As(err, &st) &&
+		(st == ctapwire.StatusPINInvalid || st == ctapwire.StatusPINAuthBlocked || st == ctapwire.StatusPINBlocked) {
 		left := -1
 		if st == ctapwire.StatusPINBlocked {
 			left = 0
@@ -441,11 +446,18 @@ func (c *client) GetPINToken(ctx context.Context, pin []byte, tr TokenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("PIN token: %w", err)
 	}
-	req := ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetToken, KeyAgreement: &platformKey, PINHashEnc: pinHashEnc}
+	req := ctapwire.ClientPINRequest{
+		Protocol:     p.Version(),
+		SubCommand:   ctapwire.PINGetToken,
+		KeyAgreement: &platformKey,
+		PINHashEnc:   pinHashEnc,
+	}
 	granted := PermMakeCredential | PermGetAssertion
 	if tr.Permissions != 0 {
 		if ok, _ := info.Option("pinUvAuthToken"); !ok {
-			return nil, errors.New("PIN token: key does not support tokens with permissions (CTAP 2.1); this operation needs them")
+			return nil, errors.New(
+				"PIN token: key does not support tokens with permissions (CTAP 2.1); this operation needs them",
+			)
 		}
 		perms := uint8(tr.Permissions)
 		req.SubCommand, req.Permissions, req.PermissionsRP = ctapwire.PINGetTokenWithPermissions, &perms, tr.RPID

@@ -28,7 +28,12 @@ func (c *client) config(ctx context.Context, tok *PINToken, sub int, params *cta
 			return err
 		}
 	}
-	req := ctapwire.ConfigRequest{SubCommand: sub, Params: params, PinUvAuthProtocol: tok.protocolNumber(), PinUvAuthParam: tok.authenticate(ctapwire.ConfigAuthMessage(sub, raw))}
+	req := ctapwire.ConfigRequest{
+		SubCommand:        sub,
+		Params:            params,
+		PinUvAuthProtocol: tok.protocolNumber(),
+		PinUvAuthParam:    tok.authenticate(ctapwire.ConfigAuthMessage(sub, raw)),
+	}
 	if err := c.call(ctx, ctapwire.CmdConfig, req, nil); err != nil {
 		return err
 	}

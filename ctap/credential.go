@@ -8,7 +8,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// CredProtect levels (CTAP 2.1, 12.1).
+// CredProtect levels (CTAP 2.1 §12.1).
 const (
 	CredProtectUVOptional                     = 1
 	CredProtectUVOptionalWithCredentialIDList = 2
@@ -26,7 +26,7 @@ type MakeCredentialOptions struct {
 	CredProtect    int                    // 0 (absent), or 1 to 3
 	HMACSecret     bool                   // request the hmac-secret extension
 	Token          *PINToken              // user verification via PIN; nil for none
-	// EnterpriseAttestation is 0, 1 or 2 (CTAP 2.1, 7.1); 0 asks for none.
+	// EnterpriseAttestation is 0, 1 or 2 (CTAP 2.1 §7.1); 0 asks for none.
 	EnterpriseAttestation int
 }
 

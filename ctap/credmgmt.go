@@ -46,7 +46,13 @@ func (c *client) credMgmtCommand(ctx context.Context) (ctapwire.Command, error) 
 
 // credMgmt sends one credentialManagement subcommand; tok authenticates the
 // subcommands that need it (nil for the "next" subcommands).
-func (c *client) credMgmt(ctx context.Context, tok *PINToken, sub int, params *ctapwire.CredMgmtParams, out *ctapwire.CredMgmtResponse) error {
+func (c *client) credMgmt(
+	ctx context.Context,
+	tok *PINToken,
+	sub int,
+	params *ctapwire.CredMgmtParams,
+	out *ctapwire.CredMgmtResponse,
+) error {
 	cmd, err := c.credMgmtCommand(ctx)
 	if err != nil {
 		return err
@@ -84,7 +90,10 @@ func (c *client) CredentialsMetadata(ctx context.Context, tok *PINToken) (Creden
 	if r.ExistingResidentCredentialsCount == nil || r.MaxRemainingResidentCredentials == nil {
 		return CredentialsMetadata{}, fmt.Errorf("credentials metadata: %w: counts missing", ErrMalformedReply)
 	}
-	return CredentialsMetadata{Existing: *r.ExistingResidentCredentialsCount, Remaining: *r.MaxRemainingResidentCredentials}, nil
+	return CredentialsMetadata{
+		Existing:  *r.ExistingResidentCredentialsCount,
+		Remaining: *r.MaxRemainingResidentCredentials,
+	}, nil
 }
 
 // RelyingParties lists the relying parties with discoverable credentials.
@@ -136,7 +145,15 @@ func (c *client) Credentials(ctx context.Context, tok *PINToken, rpIDHash []byte
 		if r.User == nil || r.CredentialID == nil || len(r.PublicKey) == 0 {
 			return nil, fmt.Errorf("enumerate credentials: %w: entry %d incomplete", ErrMalformedReply, i)
 		}
-		out = append(out, CredentialInfo{User: *r.User, CredentialID: *r.CredentialID, PublicKey: r.PublicKey, CredProtect: r.CredProtect})
+		out = append(
+			out,
+			CredentialInfo{
+				User:         *r.User,
+				CredentialID: *r.CredentialID,
+				PublicKey:    r.PublicKey,
+				CredProtect:  r.CredProtect,
+			},
+		)
 		if i+1 == total {
 			return out, nil
 		}

@@ -30,12 +30,16 @@ type LowRetriesError struct {
 
 // Error implements error.
 func (e *LowRetriesError) Error() string {
-	return fmt.Sprintf("only %d PIN retries left (safety floor %d): not sending a PIN without an explicit confirmation of that number", e.Left, e.Floor)
+	return fmt.Sprintf(
+		"only %d PIN retries left (safety floor %d): not sending a PIN without an explicit confirmation of that number",
+		e.Left,
+		e.Floor,
+	)
 }
 
 // PINError is a wrong-PIN answer together with the retries the key has left.
 type PINError struct {
-	Status      ctapwire.Status // PIN invalid, PIN auth blocked or PIN blocked (CTAP 2.1, 8.2)
+	Status      ctapwire.Status // PIN invalid, PIN auth blocked or PIN blocked (CTAP 2.1 §8.2)
 	RetriesLeft int             // -1 when the key could not be asked
 }
 

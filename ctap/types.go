@@ -9,7 +9,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// Permission is a pinUvAuthToken permission bit (CTAP 2.1, 6.5.5.7).
+// Permission is a pinUvAuthToken permission bit (CTAP 2.1 §6.5.5.7).
 type Permission uint8
 
 // The pinUvAuthToken permissions keyceremony asks for. (The others, bio
@@ -27,15 +27,15 @@ const (
 // src/info.c cbor_info_decode and github.com/Yubico/python-fido2
 // fido2/ctap2/base.py Info read them, at 8ee8e5a2 and d1fd7118).
 type Info struct {
-	Versions                         []string                   `cbor:"1,keyasint" json:"versions"`
-	Extensions                       []string                   `cbor:"2,keyasint,omitempty" json:"extensions,omitempty"`
-	AAGUID                           AAGUID                     `cbor:"3,keyasint" json:"aaguid"`
-	Options                          map[string]bool            `cbor:"4,keyasint,omitempty" json:"options,omitempty"`
-	MaxMsgSize                       int                        `cbor:"5,keyasint,omitempty" json:"maxMsgSize,omitempty"`
-	PinUvAuthProtocols               []int                      `cbor:"6,keyasint,omitempty" json:"pinUvAuthProtocols,omitempty"`
-	MaxCredentialCountInList         int                        `cbor:"7,keyasint,omitempty" json:"maxCredentialCountInList,omitempty"`
-	MaxCredentialIDLength            int                        `cbor:"8,keyasint,omitempty" json:"maxCredentialIdLength,omitempty"`
-	Transports                       []string                   `cbor:"9,keyasint,omitempty" json:"transports,omitempty"`
+	Versions                         []string                   `cbor:"1,keyasint"            json:"versions"`
+	Extensions                       []string                   `cbor:"2,keyasint,omitempty"  json:"extensions,omitempty"`
+	AAGUID                           AAGUID                     `cbor:"3,keyasint"            json:"aaguid"`
+	Options                          map[string]bool            `cbor:"4,keyasint,omitempty"  json:"options,omitempty"`
+	MaxMsgSize                       int                        `cbor:"5,keyasint,omitempty"  json:"maxMsgSize,omitempty"`
+	PinUvAuthProtocols               []int                      `cbor:"6,keyasint,omitempty"  json:"pinUvAuthProtocols,omitempty"`
+	MaxCredentialCountInList         int                        `cbor:"7,keyasint,omitempty"  json:"maxCredentialCountInList,omitempty"`
+	MaxCredentialIDLength            int                        `cbor:"8,keyasint,omitempty"  json:"maxCredentialIdLength,omitempty"`
+	Transports                       []string                   `cbor:"9,keyasint,omitempty"  json:"transports,omitempty"`
 	Algorithms                       []ctapwire.CredentialParam `cbor:"10,keyasint,omitempty" json:"algorithms,omitempty"`
 	MaxSerializedLargeBlobArray      int                        `cbor:"11,keyasint,omitempty" json:"maxSerializedLargeBlobArray,omitempty"`
 	ForcePINChange                   bool                       `cbor:"12,keyasint,omitempty" json:"forcePINChange,omitempty"`

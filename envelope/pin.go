@@ -29,7 +29,11 @@ const maxDraws = 1000
 // while trivial refuses it. The caller zeroes it.
 func Generate(rnd io.Reader, length int) ([]byte, error) {
 	if length < minLength || length%2 != 0 {
-		return nil, fmt.Errorf("a generated PIN is split into two equal halves of at least %d digits each: length %d will not do", minLength/2, length)
+		return nil, fmt.Errorf(
+			"a generated PIN is split into two equal halves of at least %d digits each: length %d will not do",
+			minLength/2,
+			length,
+		)
 	}
 	if rnd == nil {
 		rnd = rand.Reader

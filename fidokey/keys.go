@@ -42,7 +42,9 @@ func ParseBackend(name string) (Backend, error) {
 		return Backend{name: nativeBackend}, nil
 	case libfido2Backend:
 		if !libfido2Built {
-			return Backend{}, errors.New("this keyceremony was built without the libfido2 backend: build it with `go build -tags libfido2 ./cmd/keyceremony` (cgo and Debian's libfido2-dev)")
+			return Backend{}, errors.New(
+				"this keyceremony was built without the libfido2 backend: build it with `go build -tags libfido2 ./cmd/keyceremony` (cgo and Debian's libfido2-dev)",
+			)
 		}
 		return Backend{name: libfido2Backend}, nil
 	}
@@ -58,7 +60,11 @@ func (b Backend) backendName() string {
 }
 
 // open opens addr; onKeepalive hears the key's keepalives (native only).
-func (b Backend) open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+func (b Backend) open(
+	ctx context.Context,
+	addr string,
+	onKeepalive func(ctap.Keepalive),
+) (ctap.Authenticator, io.Closer, error) {
 	if b.name == libfido2Backend {
 		path, ok := strings.CutPrefix(addr, "hidraw:")
 		if !ok {
@@ -107,7 +113,11 @@ func (h HID) Present(ctx context.Context, slot int) ([]string, error) {
 		fixed := h.Fixed
 		if len(fixed) > 1 {
 			if slot < 1 || slot > len(fixed) {
-				return nil, fmt.Errorf("%d key addresses are fixed, one per key in slot order, and there is none for key %d", len(fixed), slot)
+				return nil, fmt.Errorf(
+					"%d key addresses are fixed, one per key in slot order, and there is none for key %d",
+					len(fixed),
+					slot,
+				)
 			}
 			fixed = fixed[slot-1 : slot]
 		}
@@ -146,7 +156,11 @@ func (h HID) Present(ctx context.Context, slot int) ([]string, error) {
 }
 
 // Open implements Devices.
-func (h HID) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+func (h HID) Open(
+	ctx context.Context,
+	addr string,
+	onKeepalive func(ctap.Keepalive),
+) (ctap.Authenticator, io.Closer, error) {
 	return h.Backend.open(ctx, addr, onKeepalive)
 }
 
@@ -158,7 +172,12 @@ const maxAsks = 20
 // in.Slot) and opens that key once it is the only one plugged in: while
 // another key is in too, it asks them to unplug the others; while none is,
 // it asks again for the key. Touch requests from the key reach p.Touch.
-func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.Instruction) (ctap.Authenticator, io.Closer, error) {
+func OpenAlone(
+	ctx context.Context,
+	d Devices,
+	p officer.Prompter,
+	in officer.Instruction,
+) (ctap.Authenticator, io.Closer, error) {
 	ask := in
 	for range maxAsks {
 		if err := p.Instruct(ctx, ask); err != nil {
@@ -180,11 +199,18 @@ func OpenAlone(ctx context.Context, d Devices, p officer.Prompter, in officer.In
 				Text: fmt.Sprintf("No security key is plugged in. Plug in key %d (and no other key).", in.Slot)}
 		default:
 			ask = officer.Instruction{Kind: officer.RemoveOthers, Slot: in.Slot,
-				Text: fmt.Sprintf("%d security keys are plugged in. Unplug every key except key %d, then go on.", len(present), in.Slot)}
+				Text: fmt.Sprintf(
+					"%d security keys are plugged in. Unplug every key except key %d, then go on.",
+					len(present),
+					in.Slot,
+				)}
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 	}
-	return nil, nil, fmt.Errorf("exactly one security key must be plugged in, and after %d requests it was not", maxAsks)
+	return nil, nil, fmt.Errorf(
+		"exactly one security key must be plugged in, and after %d requests it was not",
+		maxAsks,
+	)
 }

@@ -107,7 +107,9 @@ func (probes Probes) Err() error {
 	if unreadable == 0 {
 		return nil
 	}
-	return unreadableDevices(fmt.Sprintf("%d of %d devices could not be read (see ERROR above)", unreadable, len(probes)))
+	return unreadableDevices(
+		fmt.Sprintf("%d of %d devices could not be read (see ERROR above)", unreadable, len(probes)),
+	)
 }
 
 // unreadableDevices is the finding Probes.Err returns.
@@ -122,7 +124,10 @@ func (unreadableDevices) ExitCode() int { return 1 }
 // short lines, address first.
 func (probes Probes) WriteText(w io.Writer) error {
 	if len(probes) == 0 {
-		_, err := fmt.Fprintln(w, "No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\nrules (keyceremony config udev, and the README's udev set-up).")
+		_, err := fmt.Fprintln(
+			w,
+			"No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\nrules (keyceremony config udev, and the README's udev set-up).",
+		)
 		return err
 	}
 	// Three short lines a key, not a wide table: the workstation's
@@ -209,7 +214,17 @@ func (d *Description) WriteText(w io.Writer) error {
 		row(k, line)
 	}
 	row("Device", d.Address)
-	row("CTAPHID", fmt.Sprintf("protocol %d, device version %d.%d.%d, capabilities 0x%02x", hi.ProtocolVersion, hi.Major, hi.Minor, hi.Build, hi.Capabilities))
+	row(
+		"CTAPHID",
+		fmt.Sprintf(
+			"protocol %d, device version %d.%d.%d, capabilities 0x%02x",
+			hi.ProtocolVersion,
+			hi.Major,
+			hi.Minor,
+			hi.Build,
+			hi.Capabilities,
+		),
+	)
 	row("AAGUID", info.AAGUID)
 	row("Versions", strings.Join(info.Versions, ", "))
 	rows("Extensions", info.Extensions, ", ")

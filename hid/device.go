@@ -152,7 +152,13 @@ func (d *Device) initChannel(ctx context.Context) error {
 			return fmt.Errorf("INIT: key assigned the invalid channel %08x", cid)
 		}
 		d.cid = cid
-		d.info = InitInfo{ProtocolVersion: data[12], Major: data[13], Minor: data[14], Build: data[15], Capabilities: data[16]}
+		d.info = InitInfo{
+			ProtocolVersion: data[12],
+			Major:           data[13],
+			Minor:           data[14],
+			Build:           data[15],
+			Capabilities:    data[16],
+		}
 		return nil
 	}
 }
@@ -283,7 +289,12 @@ func callerErr(ctx context.Context) error {
 
 // transact sends one request and returns the reply, handling keepalives,
 // cancellation, busy retries and a forgotten channel.
-func (d *Device) transact(ctx context.Context, cmd ctaphid.Command, data []byte, keepalive func(status byte)) ([]byte, error) {
+func (d *Device) transact(
+	ctx context.Context,
+	cmd ctaphid.Command,
+	data []byte,
+	keepalive func(status byte),
+) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	reinit := false
@@ -311,7 +322,12 @@ func (d *Device) transact(ctx context.Context, cmd ctaphid.Command, data []byte,
 	}
 }
 
-func (d *Device) transactOnce(ctx context.Context, cmd ctaphid.Command, data []byte, keepalive func(byte)) ([]byte, error) {
+func (d *Device) transactOnce(
+	ctx context.Context,
+	cmd ctaphid.Command,
+	data []byte,
+	keepalive func(byte),
+) ([]byte, error) {
 	if err := d.send(ctx, d.cid, cmd, data); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// FIDO HID usage page and usage (FIDO CTAP 2.1, 11.2.8.1).
+// FIDO HID usage page and usage (FIDO CTAP 2.1 §11.2.8.1).
 const (
 	fidoUsagePage = 0xF1D0
 	fidoUsageCTAP = 0x01
@@ -106,14 +106,20 @@ func parseUevent(s string, info *DeviceInfo) {
 
 func openErrorText(path string, err error) string {
 	if errors.Is(err, fs.ErrPermission) {
-		return fmt.Sprintf("%s is not readable by this user: install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)", path)
+		return fmt.Sprintf(
+			"%s is not readable by this user: install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)",
+			path,
+		)
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) { // it names the path already: say it once
 		err = pe.Err
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Sprintf("open %s: no such device (was the key unplugged? `keyceremony devices` lists the keys plugged in)", path)
+		return fmt.Sprintf(
+			"open %s: no such device (was the key unplugged? `keyceremony devices` lists the keys plugged in)",
+			path,
+		)
 	}
 	return fmt.Sprintf("open %s: %v", path, err)
 }

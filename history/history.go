@@ -126,9 +126,15 @@ func (h *History) exitCode() int {
 func (h *History) Err() error {
 	switch h.exitCode() {
 	case 2:
-		return problems{fmt.Sprintf("%d problem(s); a signature, a file or a chain link is broken (see above)", len(h.Problems)), 2}
+		return problems{
+			fmt.Sprintf("%d problem(s); a signature, a file or a chain link is broken (see above)", len(h.Problems)),
+			2,
+		}
 	case 1:
-		return problems{fmt.Sprintf("%d problem(s): something is overdue or a finding is open (see above)", len(h.Problems)), 1}
+		return problems{
+			fmt.Sprintf("%d problem(s): something is overdue or a finding is open (see above)", len(h.Problems)),
+			1,
+		}
 	}
 	return nil
 }
@@ -172,7 +178,9 @@ func Read(dir string, opts Options) (*History, error) {
 		opts.Policy.HealthInterval = defaultHealthInterval
 	}
 	if len(opts.Trusted) == 0 {
-		return nil, errors.New("say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)")
+		return nil, errors.New(
+			"say which workstation keys you trust (their SHA256 fingerprints, from the paper copies)",
+		)
 	}
 	trusted, err := fingerprints(opts.Trusted)
 	if err != nil {
@@ -276,7 +284,10 @@ func verifySummary(path, rel string, keys map[string]ssh.PublicKey, reports map[
 	}
 	for _, m := range summaryReport.FindAllStringSubmatch(string(page), -1) {
 		if !reports[m[1]] {
-			return broken("the sitting's summary names report %s, which is not in the safe or does not verify", short(m[1]))
+			return broken(
+				"the sitting's summary names report %s, which is not in the safe or does not verify",
+				short(m[1]),
+			)
 		}
 	}
 	return nil
@@ -312,15 +323,29 @@ func verifyFile(path, rel string, opts Options) (*Entry, report.Account, ssh.Pub
 		return broken("does not verify: %v", err)
 	}
 	sum := sha256.Sum256(body)
-	e := &Entry{File: rel, SHA256: hex.EncodeToString(sum[:]), Type: r.Type, CeremonyID: r.CeremonyID, Started: r.Started, Ended: r.Ended,
-		Officers: r.Officers, Signer: fp, Findings: r.Findings, Deviations: r.Deviations, UPN: r.Account.UPN,
-		Rehearsal: r.Rehearsal}
+	e := &Entry{
+		File:       rel,
+		SHA256:     hex.EncodeToString(sum[:]),
+		Type:       r.Type,
+		CeremonyID: r.CeremonyID,
+		Started:    r.Started,
+		Ended:      r.Ended,
+		Officers:   r.Officers,
+		Signer:     fp,
+		Findings:   r.Findings,
+		Deviations: r.Deviations,
+		UPN:        r.Account.UPN,
+		Rehearsal:  r.Rehearsal,
+	}
 	if r.Previous != nil {
 		e.Previous = r.Previous.SHA256
 	}
 	if r.Type == report.TypeCeremony {
 		for _, k := range r.Keys {
-			e.Enrolled = append(e.Enrolled, fmt.Sprintf("key %d: %s, %q (%s)", k.Slot, k.Model, k.DisplayName, k.GraphMethodID))
+			e.Enrolled = append(
+				e.Enrolled,
+				fmt.Sprintf("key %d: %s, %q (%s)", k.Slot, k.Model, k.DisplayName, k.GraphMethodID),
+			)
 		}
 		for _, k := range r.Retired {
 			e.Retired = append(e.Retired, retiredName(k))
@@ -343,7 +368,11 @@ func chainProblems(a *Account) []Problem {
 		if e.Previous != "" {
 			if _, ok := have[e.Previous]; !ok {
 				out = append(out, Problem{Kind: kindBroken, Account: a.UPN, File: e.File,
-					Message: fmt.Sprintf("a report is missing from the chain: %s names previous report %s, which is not in the folder", e.CeremonyID, short(e.Previous))})
+					Message: fmt.Sprintf(
+						"a report is missing from the chain: %s names previous report %s, which is not in the folder",
+						e.CeremonyID,
+						short(e.Previous),
+					)})
 			}
 		}
 	}
@@ -378,7 +407,12 @@ func due(a *Account, opts Options) []Problem {
 		a.NextRotation = lastCeremony.Ended.Add(opts.Policy.RotationInterval).UTC()
 		if opts.Now.After(a.NextRotation) {
 			out = append(out, Problem{Kind: kindOverdue, Account: a.UPN,
-				Message: fmt.Sprintf("key rotation overdue since %s (last ceremony %s on %s)", day(a.NextRotation), lastCeremony.CeremonyID, day(lastCeremony.Ended))})
+				Message: fmt.Sprintf(
+					"key rotation overdue since %s (last ceremony %s on %s)",
+					day(a.NextRotation),
+					lastCeremony.CeremonyID,
+					day(lastCeremony.Ended),
+				)})
 		}
 	} else {
 		out = append(out, Problem{Kind: kindOverdue, Account: a.UPN, Message: "no ceremony report in the folder: the keys' provenance is unknown"})
@@ -387,11 +421,21 @@ func due(a *Account, opts Options) []Problem {
 		a.NextHealth = last.Ended.Add(opts.Policy.HealthInterval).UTC()
 		if opts.Now.After(a.NextHealth) {
 			out = append(out, Problem{Kind: kindOverdue, Account: a.UPN,
-				Message: fmt.Sprintf("health check overdue since %s (last report %s on %s)", day(a.NextHealth), last.CeremonyID, day(last.Ended))})
+				Message: fmt.Sprintf(
+					"health check overdue since %s (last report %s on %s)",
+					day(a.NextHealth),
+					last.CeremonyID,
+					day(last.Ended),
+				)})
 		}
 		if len(last.Findings) > 0 {
 			out = append(out, Problem{Kind: kindFinding, Account: a.UPN, File: last.File,
-				Message: fmt.Sprintf("%d finding(s) open in the latest report %s: %s", len(last.Findings), last.CeremonyID, strings.Join(last.Findings, "; "))})
+				Message: fmt.Sprintf(
+					"%d finding(s) open in the latest report %s: %s",
+					len(last.Findings),
+					last.CeremonyID,
+					strings.Join(last.Findings, "; "),
+				)})
 		}
 	}
 	return out

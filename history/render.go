@@ -20,7 +20,9 @@ func (h *History) WriteText(w io.Writer) error {
 func (h *History) text() string {
 	var b strings.Builder
 	if h.Rehearsal {
-		b.WriteString("REHEARSAL: reports of rehearsals (virtual keys, emulated tenant); they prove nothing about real keys\n")
+		b.WriteString(
+			"REHEARSAL: reports of rehearsals (virtual keys, emulated tenant); they prove nothing about real keys\n",
+		)
 	}
 	fmt.Fprintf(&b, "Safe history of %s, checked %s\n", h.Dir, h.Checked.Format("2006-01-02 15:04 UTC"))
 	if len(h.Problems) == 0 {
@@ -45,7 +47,15 @@ func (h *History) text() string {
 			if e.Rehearsal {
 				kind += " REHEARSAL"
 			}
-			fmt.Fprintf(&b, "  %s  %s %s\n      file %s, signed by %s\n", day(e.Started), kind, e.CeremonyID, e.File, e.Signer)
+			fmt.Fprintf(
+				&b,
+				"  %s  %s %s\n      file %s, signed by %s\n",
+				day(e.Started),
+				kind,
+				e.CeremonyID,
+				e.File,
+				e.Signer,
+			)
 			var people []string
 			for _, p := range e.Officers {
 				people = append(people, p.Role+" "+p.Name)
@@ -85,7 +95,17 @@ func (h *History) PDF() ([]byte, error) {
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
 		pdf.SetFont(pdfdoc.Font, "", 7)
-		pdf.CellFormat(0, 4, fmt.Sprintf("keyceremony history — checked %s — page %d of {pages}", day(h.Checked), pdf.PageNo()), "", 0, "R", false, 0, "")
+		pdf.CellFormat(
+			0,
+			4,
+			fmt.Sprintf("keyceremony history — checked %s — page %d of {pages}", day(h.Checked), pdf.PageNo()),
+			"",
+			0,
+			"R",
+			false,
+			0,
+			"",
+		)
 	})
 	pdf.AddPage()
 	const size, lineHeight = 9, 4.2

@@ -32,10 +32,16 @@ type Created struct {
 // ask for, with tok, and judges its attestation with vf for Entra's relying
 // party and the challenge Graph issued. It returns the verdict whatever it
 // says; the caller refuses a key that is not allowed.
-func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.CreationOptions, tok *ctap.PINToken, firmware *uint64, vf *attest.Verifier) (*Created, error) {
-	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
-	if err != nil || len(challenge) == 0 {
-		return nil, fmt.Errorf("the creation options carry a challenge that is not base64url (%q): refusing to create a credential for it", opts.PublicKey.Challenge)
+func CreateForEntra(
+	ctx context.Context,
+	auth ctap.Authenticator,
+	opts *enroll.CreationOptions,
+	tok *ctap.PINToken,
+	firmware *uint64,
+	vf *attest.Verifier,
+) (*Created, error) {
+	if _, err := entraChallenge(opts); err != nil {
+		return nil, fmt.Errorf("%w: refusing to create a credential for it", err)
 	}
 	cd := opts.ClientDataJSON()
 	mc, err := opts.MakeCredential(cd, tok)
@@ -50,7 +56,7 @@ func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.C
 	if err != nil {
 		return nil, err
 	}
-	v, err := vf.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	v, err := JudgeForEntra(vf, opts, in)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +68,38 @@ func CreateForEntra(ctx context.Context, auth ctap.Authenticator, opts *enroll.C
 	if err != nil {
 		return nil, err
 	}
-	return &Created{ClientDataJSON: cd, AttestationObject: in.AttestationObject, AuthData: ad, PublicKeyPEM: pemKey, HMACSecret: mc.HMACSecret, Verdict: v}, nil
+	return &Created{
+		ClientDataJSON:    cd,
+		AttestationObject: in.AttestationObject,
+		AuthData:          ad,
+		PublicKeyPEM:      pemKey,
+		HMACSecret:        mc.HMACSecret,
+		Verdict:           v,
+	}, nil
+}
+
+// JudgeForEntra is the Entra judgement of a new credential: Graph's
+// challenge in opts decoded, and in's attestation verified with vf for
+// Entra's relying party, origin and that challenge. The ceremony (through
+// CreateForEntra) and the offline split both judge with it.
+func JudgeForEntra(vf *attest.Verifier, opts *enroll.CreationOptions, in attest.Input) (*attest.Verdict, error) {
+	challenge, err := entraChallenge(opts)
+	if err != nil {
+		return nil, err
+	}
+	return vf.Verify(in, attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+}
+
+// entraChallenge decodes the challenge Graph issued in opts (base64url).
+func entraChallenge(opts *enroll.CreationOptions) ([]byte, error) {
+	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(opts.PublicKey.Challenge, "="))
+	if err != nil || len(challenge) == 0 {
+		return nil, fmt.Errorf(
+			"the creation options carry a challenge that is not base64url (%q)",
+			opts.PublicKey.Challenge,
+		)
+	}
+	return challenge, nil
 }
 
 // Refusal is the error for a verdict that does not allow the key.
@@ -99,7 +136,14 @@ var ErrAssertionMismatch = errors.New("the assertion does not verify with the re
 // signature with the recorded COSE public key. It returns the signature
 // counter; an error from the key (ctap.ErrNoCredentials: the credential
 // is gone) is returned as it is.
-func TestAssertion(ctx context.Context, auth ctap.Authenticator, tok *ctap.PINToken, credID, cose []byte, label string, now time.Time) (uint32, error) {
+func TestAssertion(
+	ctx context.Context,
+	auth ctap.Authenticator,
+	tok *ctap.PINToken,
+	credID, cose []byte,
+	label string,
+	now time.Time,
+) (uint32, error) {
 	sum := sha256.Sum256([]byte(label + " " + now.UTC().Format(time.RFC3339Nano)))
 	as, err := auth.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: enroll.RPID, ClientDataHash: sum[:], Token: tok,
 		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}})
@@ -125,7 +169,13 @@ const reattestRPID = "health-check.keyceremony.invalid"
 // by one, and it needs a touch) and judges that attestation with vf, the
 // same verifier as the ceremony's. The verdict's first chain entry is the
 // attestation certificate to compare with the one recorded.
-func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier, firmware *uint64, now time.Time) (*attest.Verdict, error) {
+func Reattest(
+	ctx context.Context,
+	auth ctap.Authenticator,
+	vf *attest.Verifier,
+	firmware *uint64,
+	now time.Time,
+) (*attest.Verdict, error) {
 	h := sha256.Sum256([]byte("keyceremony re-attestation " + now.UTC().Format(time.RFC3339Nano)))
 	res, err := auth.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: h[:],
 		RP:   ctap.RelyingParty{ID: reattestRPID, Name: "keyceremony health check"},
@@ -137,7 +187,10 @@ func Reattest(ctx context.Context, auth ctap.Authenticator, vf *attest.Verifier,
 	if err != nil {
 		return nil, err
 	}
-	return vf.Verify(attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware}, attest.Expect{RPID: reattestRPID})
+	return vf.Verify(
+		attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware},
+		attest.Expect{RPID: reattestRPID},
+	)
 }
 
 // Record is the verdict as the signed report records it.
@@ -145,9 +198,20 @@ func Record(v *attest.Verdict) *report.Attestation {
 	if v == nil {
 		return nil
 	}
-	r := &report.Attestation{Trusted: v.Trusted, Allowed: v.Allowed, Format: v.Format, AttestationType: v.AttestationType,
-		AAGUID: v.AAGUID, CertAAGUID: v.CertAAGUID, Model: v.Model, Firmware: v.Firmware, MinFirmware: v.MinFirmware,
-		PolicyName: v.PolicyName, PolicySHA256: v.PolicySHA256, Rehearsal: v.Rehearsal}
+	r := &report.Attestation{
+		Trusted:         v.Trusted,
+		Allowed:         v.Allowed,
+		Format:          v.Format,
+		AttestationType: v.AttestationType,
+		AAGUID:          v.AAGUID,
+		CertAAGUID:      v.CertAAGUID,
+		Model:           v.Model,
+		Firmware:        v.Firmware,
+		MinFirmware:     v.MinFirmware,
+		PolicyName:      v.PolicyName,
+		PolicySHA256:    v.PolicySHA256,
+		Rehearsal:       v.Rehearsal,
+	}
 	if v.Root != nil {
 		r.Root = &report.Certificate{Subject: v.Root.Subject, SHA256: v.Root.SHA256}
 	}
@@ -155,7 +219,13 @@ func Record(v *attest.Verdict) *report.Attestation {
 		r.Chain = append(r.Chain, report.Certificate{Subject: c.Subject, SHA256: c.SHA256})
 	}
 	if m := v.MDS; m != nil {
-		r.MDS = &report.MDSEntry{Serial: m.Serial, BlobSHA256: m.BlobSHA256, Description: m.Description, Statuses: m.Statuses, Certification: m.Certification}
+		r.MDS = &report.MDSEntry{
+			Serial:        m.Serial,
+			BlobSHA256:    m.BlobSHA256,
+			Description:   m.Description,
+			Statuses:      m.Statuses,
+			Certification: m.Certification,
+		}
 	}
 	for _, x := range v.Reasons {
 		r.Reasons = append(r.Reasons, report.AttestationReason{Code: x.Code, Message: x.Message})

@@ -39,8 +39,15 @@ func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
-		path, o.UPN, len(o.Keys), o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339), fp)
+	fmt.Fprintf(
+		out,
+		"Wrote %s for %s, %d keys, challenges valid until %s.\nGive the workstation this fingerprint: %s\n",
+		path,
+		o.UPN,
+		len(o.Keys),
+		o.Keys[0].Options.ChallengeTimeout.Format(time.RFC3339),
+		fp,
+	)
 	return nil
 }
 
@@ -50,7 +57,14 @@ func Export(ctx context.Context, connect func(context.Context) (*enroll.Client, 
 // writes the results to resultsPath, signed with signer; a rehearsal says
 // so inside the signed results. out hears each key's verdict, what was
 // written and the fingerprint the connected machine must trust.
-func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *attest.Verifier, w Workstation, signer workstation.Signer, out, notice io.Writer) error {
+func Create(
+	ctx context.Context,
+	optionsPath, trusted, resultsPath string,
+	vf *attest.Verifier,
+	w Workstation,
+	signer workstation.Signer,
+	out, notice io.Writer,
+) error {
 	var o optionsFile
 	payload, err := readFile(optionsPath, namespaceOptions, trustedKey{Fingerprint: trusted}, &o)
 	if err != nil {
@@ -73,7 +87,13 @@ func Create(ctx context.Context, optionsPath, trusted, resultsPath string, vf *a
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n", resultsPath, len(res.Credentials), fp)
+	fmt.Fprintf(
+		out,
+		"Wrote %s with %d credentials.\nGive the connected machine this fingerprint: %s\n",
+		resultsPath,
+		len(res.Credentials),
+		fp,
+	)
 	return nil
 }
 

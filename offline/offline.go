@@ -200,7 +200,14 @@ func readFile(path, namespace string, trust trustedKey, v any) ([]byte, error) {
 }
 
 // fetchOptions fetches creation options for n keys with the beta long challenge.
-func fetchOptions(ctx context.Context, c *enroll.Client, tenantID, upn string, n, timeoutMinutes int, displayName func(slot int) string, now time.Time) (*optionsFile, error) {
+func fetchOptions(
+	ctx context.Context,
+	c *enroll.Client,
+	tenantID, upn string,
+	n, timeoutMinutes int,
+	displayName func(slot int) string,
+	now time.Time,
+) (*optionsFile, error) {
 	u, err := c.GetUser(ctx, upn)
 	if err != nil {
 		return nil, err
@@ -233,7 +240,15 @@ type Workstation struct {
 // journaled in outPath.journal.jsonl so that an interrupted session is
 // resumed by running it again; notice hears that it resumes and, before
 // any key is touched, what the options ask for.
-func createOnWorkstation(ctx context.Context, o *optionsFile, optionsPayload []byte, vf *attest.Verifier, w Workstation, outPath string, notice io.Writer) (*resultsFile, error) {
+func createOnWorkstation(
+	ctx context.Context,
+	o *optionsFile,
+	optionsPayload []byte,
+	vf *attest.Verifier,
+	w Workstation,
+	outPath string,
+	notice io.Writer,
+) (*resultsFile, error) {
 	journalPath := outPath + ".journal.jsonl"
 	if _, err := os.Stat(journalPath); err == nil {
 		fmt.Fprintf(notice, "Resuming the offline session recorded in %s\n", journalPath)
@@ -250,24 +265,43 @@ func createOnWorkstation(ctx context.Context, o *optionsFile, optionsPayload []b
 	}
 	defer j.Close()
 	officers := &onceTouch{Prompter: w.Officers}
-	res, err := createCredentials(ctx, o, optionsPayload, func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
-		var devs fidokey.Devices = fidokey.HID{}
-		if len(w.Devices) > 0 {
-			if slot > len(w.Devices) {
-				return nil, fmt.Errorf("key %d: no --device for it", slot)
+	res, err := createCredentials(
+		ctx,
+		o,
+		optionsPayload,
+		func(ctx context.Context, slot int) (*ceremony.PreparedKey, error) {
+			var devs fidokey.Devices = fidokey.HID{}
+			if len(w.Devices) > 0 {
+				if slot > len(w.Devices) {
+					return nil, fmt.Errorf("key %d: no --device for it", slot)
+				}
+				devs = fidokey.HID{Fixed: []string{w.Devices[slot-1]}}
 			}
-			devs = fidokey.HID{Fixed: []string{w.Devices[slot-1]}}
-		}
-		e, err := ceremony.New(ceremony.Config{Account: o.UPN, OfficerA: w.OfficerA, OfficerB: w.OfficerB, Keys: len(o.Keys),
-			Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf, Rehearsal: w.Rehearsal,
-			Verifier: vf, OutDir: filepath.Dir(outPath), OtherKeys: createdKeys(o, j, slot)}, j, devs, nil, officers)
-		if err != nil {
-			return nil, err
-		}
-		return e.PrepareKey(ctx, slot)
-	}, vf, j, time.Now(), notice)
+			e, err := ceremony.New(
+				ceremony.Config{Account: o.UPN, OfficerA: w.OfficerA, OfficerB: w.OfficerB, Keys: len(o.Keys),
+					Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf, Rehearsal: w.Rehearsal,
+					Verifier: vf, OutDir: filepath.Dir(outPath), OtherKeys: createdKeys(o, j, slot)},
+				j,
+				devs,
+				nil,
+				officers,
+			)
+			if err != nil {
+				return nil, err
+			}
+			return e.PrepareKey(ctx, slot)
+		},
+		vf,
+		j,
+		time.Now(),
+		notice,
+	)
 	if err != nil {
-		return nil, fmt.Errorf("%w (the journal is kept: run the same command again to resume from %s)", err, journalPath)
+		return nil, fmt.Errorf(
+			"%w (the journal is kept: run the same command again to resume from %s)",
+			err,
+			journalPath,
+		)
 	}
 	return res, nil
 }
@@ -342,7 +376,12 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 		}
 	}
 	sum := sha256.Sum256(optionsPayload)
-	res := &resultsFile{Kind: kindResults, OptionsSHA256: hex.EncodeToString(sum[:]), UserID: o.UserID, Created: now.UTC()}
+	res := &resultsFile{
+		Kind:          kindResults,
+		OptionsSHA256: hex.EncodeToString(sum[:]),
+		UserID:        o.UserID,
+		Created:       now.UTC(),
+	}
 	for _, ko := range o.Keys {
 		step := fmt.Sprintf("offline/key%d/created", ko.Slot)
 		if d, ok := j.Done(step); ok {
@@ -384,7 +423,11 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 		return nil, err // PrepareKey names the key
 	}
 	defer k.Close()
-	tok, err := k.Auth.GetPINToken(ctx, k.PIN, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID})
+	tok, err := k.Auth.GetPINToken(
+		ctx,
+		k.PIN,
+		ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: enroll.RPID},
+	)
 	if err != nil {
 		return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 	}
@@ -398,7 +441,9 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	return &keyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),
-		CredentialID: enc(c.AuthData.CredentialID), ClientDataJSON: enc(c.ClientDataJSON), AttestationObject: enc(c.AttestationObject),
+		CredentialID: enc(
+			c.AuthData.CredentialID,
+		), ClientDataJSON: enc(c.ClientDataJSON), AttestationObject: enc(c.AttestationObject),
 		Extensions: map[string]any{"hmacCreateSecret": c.HMACSecret}, Attestation: c.Verdict}, nil
 }
 
@@ -425,12 +470,7 @@ func judge(ko keyOptions, clientDataJSON, attestationObject string, vf *attest.V
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
-	challenge, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(ko.Options.PublicKey.Challenge, "="))
-	if err != nil {
-		return nil, fmt.Errorf("the options' challenge: %w", err)
-	}
-	return vf.Verify(attest.Input{AttestationObject: ao, ClientDataJSON: cd},
-		attest.Expect{RPID: enroll.RPID, Origin: enroll.Origin, Challenge: challenge})
+	return keystep.JudgeForEntra(vf, &ko.Options, attest.Input{AttestationObject: ao, ClientDataJSON: cd})
 }
 
 // answers checks the results answer these options (the hash of the

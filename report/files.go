@@ -27,7 +27,12 @@ func VerifyFile(path, pubPath, previousPath string, rehearsal bool, out io.Write
 			return false, err
 		}
 	}
-	fmt.Fprintf(out, "Public key %s: %s\n  compare it with the fingerprint written on the envelope.\n", pubPath, ssh.FingerprintSHA256(pub))
+	fmt.Fprintf(
+		out,
+		"Public key %s: %s\n  compare it with the fingerprint written on the envelope.\n",
+		pubPath,
+		ssh.FingerprintSHA256(pub),
+	)
 	r, err := Verify(body, sig, pub, opts)
 	if err != nil {
 		fmt.Fprintf(out, "FAILED: %v\n", err)
@@ -45,7 +50,12 @@ func VerifyFile(path, pubPath, previousPath string, rehearsal bool, out io.Write
 		return true, err
 	}
 	if r.Previous != nil && opts.Previous == nil {
-		fmt.Fprintf(out, "Note: chained to previous report %s (%s); pass --previous to check that link.\n", r.Previous.SHA256, r.Previous.CeremonyID)
+		fmt.Fprintf(
+			out,
+			"Note: chained to previous report %s (%s); pass --previous to check that link.\n",
+			r.Previous.SHA256,
+			r.Previous.CeremonyID,
+		)
 	}
 	return true, nil
 }

@@ -327,7 +327,17 @@ func renderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 		pdf.SetY(-16)
 		pdf.SetFont(pdfdoc.Font, "", 7)
 		pdf.CellFormat(0, 4, "Verify: "+verifyCommand(r), "", 1, "L", false, 0, "")
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s — %s — page %d of {pages}", r.Account.UPN, r.CeremonyID, pdf.PageNo()), "", 0, "R", false, 0, "")
+		pdf.CellFormat(
+			0,
+			4,
+			fmt.Sprintf("%s — %s — page %d of {pages}", r.Account.UPN, r.CeremonyID, pdf.PageNo()),
+			"",
+			0,
+			"R",
+			false,
+			0,
+			"",
+		)
 	})
 	pdf.AddPage()
 	pdf.SetFont(pdfdoc.Font, "", 8)
@@ -365,11 +375,41 @@ func renderPDF(r *Report, reportJSON []byte) ([]byte, error) {
 	pdf.Ln(2)
 	pdf.SetFont(pdfdoc.Font, "", 9)
 	for _, who := range signatories(r) {
-		pdf.CellFormat(0, 8, fmt.Sprintf("%-10s %-28s signature: ____________________", who[0], who[1]), "", 1, "L", false, 0, "")
-		pdf.CellFormat(0, 5, fmt.Sprintf("%-10s %-28s date and place: _______________", "", ""), "", 1, "L", false, 0, "")
+		pdf.CellFormat(
+			0,
+			8,
+			fmt.Sprintf("%-10s %-28s signature: ____________________", who[0], who[1]),
+			"",
+			1,
+			"L",
+			false,
+			0,
+			"",
+		)
+		pdf.CellFormat(
+			0,
+			5,
+			fmt.Sprintf("%-10s %-28s date and place: _______________", "", ""),
+			"",
+			1,
+			"L",
+			false,
+			0,
+			"",
+		)
 	}
 	if r.Type != TypeHealth {
-		pdf.CellFormat(0, 9, "Tamper-evident bag, key 1: ______________   key 2: ______________", "", 1, "L", false, 0, "")
+		pdf.CellFormat(
+			0,
+			9,
+			"Tamper-evident bag, key 1: ______________   key 2: ______________",
+			"",
+			1,
+			"L",
+			false,
+			0,
+			"",
+		)
 	}
 	var out bytes.Buffer
 	if err := pdf.Output(&out); err != nil {

@@ -50,7 +50,13 @@ func WriteKey(out io.Writer, signer workstation.Signer, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Workstation report key (%s): %s\n%s", signer.Kind, ssh.FingerprintSHA256(pub), ssh.MarshalAuthorizedKey(pub))
+	fmt.Fprintf(
+		out,
+		"Workstation report key (%s): %s\n%s",
+		signer.Kind,
+		ssh.FingerprintSHA256(pub),
+		ssh.MarshalAuthorizedKey(pub),
+	)
 	if dir == "" {
 		return nil
 	}
@@ -85,9 +91,11 @@ func publicKeyFiles(key crypto.PublicKey) (map[string][]byte, error) {
 		return nil, err
 	}
 	return map[string][]byte{
-		filePublicKey:      ssh.MarshalAuthorizedKey(pub),
-		filePublicKeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
-		fileAllowedSigners: []byte(fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub))),
+		filePublicKey:    ssh.MarshalAuthorizedKey(pub),
+		filePublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
+		fileAllowedSigners: []byte(
+			fmt.Sprintf("%s namespaces=\"%s\" %s", principal, Namespace, ssh.MarshalAuthorizedKey(pub)),
+		),
 	}, nil
 }
 

@@ -22,8 +22,10 @@ var (
 	errNotAReport       = errors.New("the file is not a keyceremony report")
 	errNotCanonical     = errors.New("the report is not in canonical form (it was re-encoded or edited)")
 	errSignerMismatch   = errors.New("the report names another signing key than the one that signed it")
-	errRehearsal        = errors.New("this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony")
-	errChain            = errors.New("the chain to the previous report is broken")
+	errRehearsal        = errors.New(
+		"this is a REHEARSAL report, signed by a throw-away key: it records no real ceremony",
+	)
+	errChain = errors.New("the chain to the previous report is broken")
 )
 
 // VerifyOptions say what to check beyond the signature.
@@ -72,9 +74,19 @@ func Verify(reportJSON, signature []byte, pub ssh.PublicKey, opts VerifyOptions)
 		case r.Previous == nil:
 			return nil, fmt.Errorf("%w: the report names no previous report", errChain)
 		case r.Previous.SHA256 != want.SHA256:
-			return nil, fmt.Errorf("%w: it names previous report %s, the given one hashes to %s", errChain, r.Previous.SHA256, want.SHA256)
+			return nil, fmt.Errorf(
+				"%w: it names previous report %s, the given one hashes to %s",
+				errChain,
+				r.Previous.SHA256,
+				want.SHA256,
+			)
 		case prev.Account != r.Account:
-			return nil, fmt.Errorf("%w: the previous report is for account %s, this one for %s", errChain, prev.Account.UPN, r.Account.UPN)
+			return nil, fmt.Errorf(
+				"%w: the previous report is for account %s, this one for %s",
+				errChain,
+				prev.Account.UPN,
+				r.Account.UPN,
+			)
 		case !prev.Started.Before(r.Started):
 			return nil, fmt.Errorf("%w: the previous report is not older", errChain)
 		}

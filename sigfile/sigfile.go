@@ -43,7 +43,12 @@ func Verify(data, armored []byte, pub ssh.PublicKey, namespace string) error {
 	}
 	if err := sshsig.Verify(bytes.NewReader(data), sig, pub, sig.HashAlgorithm, namespace); err != nil {
 		if errors.Is(err, sshsig.ErrPublicKeyMismatch) {
-			return fmt.Errorf("%w (signed by %s, trusted %s)", ErrWrongKey, ssh.FingerprintSHA256(sig.PublicKey), ssh.FingerprintSHA256(pub))
+			return fmt.Errorf(
+				"%w (signed by %s, trusted %s)",
+				ErrWrongKey,
+				ssh.FingerprintSHA256(sig.PublicKey),
+				ssh.FingerprintSHA256(pub),
+			)
 		}
 		return fmt.Errorf("%w (%v)", ErrTampered, err)
 	}

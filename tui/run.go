@@ -63,10 +63,17 @@ func Run(ctx context.Context, title string, steps int, wrap func(officer.Prompte
 
 // guarded runs work and turns a panic into an error, so that no stack
 // trace reaches an officer.
-func guarded(ctx context.Context, p officer.Prompter, work func(context.Context, officer.Prompter) (DoneMsg, error)) (msg DoneMsg, err error) {
+func guarded(
+	ctx context.Context,
+	p officer.Prompter,
+	work func(context.Context, officer.Prompter) (DoneMsg, error),
+) (msg DoneMsg, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error (%v): the step was stopped where it was; nothing recorded in the journal is lost", r)
+			err = fmt.Errorf(
+				"internal error (%v): the step was stopped where it was; nothing recorded in the journal is lost",
+				r,
+			)
 		}
 	}()
 	return work(ctx, p)

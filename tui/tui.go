@@ -222,7 +222,9 @@ func (m model) View() string {
 		b.WriteString(dimStyle.Render("Press any key to leave."))
 		return b.String() // any key leaves: no Ctrl-C line
 	case m.askQuit:
-		b.WriteString(warnStyle.Render("Abandon the ceremony? What is done stays recorded in the journal. [y/n]") + "\n")
+		b.WriteString(
+			warnStyle.Render("Abandon the ceremony? What is done stays recorded in the journal. [y/n]") + "\n",
+		)
 	case m.current != nil:
 		switch m.current.kind {
 		case reqInstruct:
@@ -236,7 +238,11 @@ func (m model) View() string {
 			if m.current.newPIN {
 				what = "the new PIN"
 			}
-			b.WriteString(actionStyle.Render(fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot)) + "\n")
+			b.WriteString(
+				actionStyle.Render(
+					fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot),
+				) + "\n",
+			)
 			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.secret.view() + "\n")
 		}
 	default:

@@ -63,7 +63,12 @@ func loadOrCreateSoftware(path string, notice io.Writer) (Signer, error) {
 		if err != nil {
 			return Signer{}, err
 		}
-		fmt.Fprintf(notice, "There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n", path, fp)
+		fmt.Fprintf(
+			notice,
+			"There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n",
+			path,
+			fp,
+		)
 		return s, nil
 	}
 	if err != nil {
@@ -100,7 +105,11 @@ func Open(tpmPath, softwareKeyPath string, notice io.Writer) (s Signer, close fu
 	}
 	tpm, err := openTPM(tpmPath)
 	if err != nil {
-		return Signer{}, nil, fmt.Errorf("%w: %v; without a TPM, a software key must be chosen explicitly, and what it signs says it was a software key", ErrNoTPM, err)
+		return Signer{}, nil, fmt.Errorf(
+			"%w: %v; without a TPM, a software key must be chosen explicitly, and what it signs says it was a software key",
+			ErrNoTPM,
+			err,
+		)
 	}
 	key, _, err := loadOrCreateTPMKey(tpm, defaultKeyHandle)
 	if err != nil {

@@ -158,14 +158,25 @@ func loadOrCreateTPMKey(t transport.TPM, handle uint32) (key *tpmSigningKey, cre
 }
 
 // tpmKeyFromPublic checks that the persistent object is our kind of key.
-func tpmKeyFromPublic(t transport.TPM, h tpm2.TPMHandle, name tpm2.TPM2BName, out tpm2.TPM2BPublic) (*tpmSigningKey, error) {
+func tpmKeyFromPublic(
+	t transport.TPM,
+	h tpm2.TPMHandle,
+	name tpm2.TPM2BName,
+	out tpm2.TPM2BPublic,
+) (*tpmSigningKey, error) {
 	pub, err := out.Contents()
 	if err != nil {
 		return nil, fmt.Errorf("TPM key public area: %w", err)
 	}
 	a := pub.ObjectAttributes
-	if pub.Type != tpm2.TPMAlgECC || !a.SignEncrypt || !a.FixedTPM || !a.FixedParent || !a.SensitiveDataOrigin || a.Restricted || a.Decrypt {
-		return nil, fmt.Errorf("the object at 0x%08x is not a keyceremony signing key (type %v): pick another handle", uint32(h), pub.Type)
+	if pub.Type != tpm2.TPMAlgECC || !a.SignEncrypt || !a.FixedTPM || !a.FixedParent || !a.SensitiveDataOrigin ||
+		a.Restricted ||
+		a.Decrypt {
+		return nil, fmt.Errorf(
+			"the object at 0x%08x is not a keyceremony signing key (type %v): pick another handle",
+			uint32(h),
+			pub.Type,
+		)
 	}
 	parms, err := pub.Parameters.ECCDetail()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/internal/cli"
+	"github.com/keyceremony/keyceremony/sitting"
 	"github.com/keyceremony/keyceremony/udev"
 )
 
@@ -24,7 +25,7 @@ func cmdConfigCheck(fs *cli.Flags) cli.Run {
 			return cli.UsageError(err)
 		}
 		fmt.Fprintf(s.Out, "Config %s: what the ceremony will do\n", path)
-		if _, _, err := cfg.Check(s.Out, time.Now()); err != nil {
+		if _, _, err := sitting.Check(cfg, s.Out, time.Now()); err != nil {
 			return cli.UsageError(fmt.Errorf("the ceremony would stop: %w", err))
 		}
 		fmt.Fprintln(s.Out, "Ready. (Nothing was signed in; no key or TPM was opened.)")

@@ -23,7 +23,7 @@ func cmdHistory(fs *cli.Flags) cli.Run {
 		pol := history.Policy{}
 		if *cfgPath != "" {
 			var err error
-			if pol, err = config.LoadIntervals(*cfgPath); err != nil {
+			if pol.RotationInterval, pol.HealthInterval, err = config.LoadIntervals(*cfgPath); err != nil {
 				return cli.UsageError(err)
 			}
 		}

@@ -168,7 +168,8 @@ func (a *authenticator) guardRetries(ctx context.Context, confirm int) error {
 // pinFailure adds the retries left to a wrong-PIN error.
 func (a *authenticator) pinFailure(ctx context.Context, err error) error {
 	var st ctapwire.Status
-	if !errors.As(err, &st) || (st != ctapwire.StatusPINInvalid && st != ctapwire.StatusPINAuthBlocked && st != ctapwire.StatusPINBlocked) {
+	if !errors.As(err, &st) ||
+		(st != ctapwire.StatusPINInvalid && st != ctapwire.StatusPINAuthBlocked && st != ctapwire.StatusPINBlocked) {
 		return err
 	}
 	left := -1
@@ -256,7 +257,10 @@ func (a *authenticator) Reset(ctx context.Context) error {
 // MakeCredential implements ctap.Authenticator and rebuilds the attestation
 // statement from what libfido2 returns (fmt, authData, sig, x5c), byte for
 // byte as the key sent it in CTAP2 canonical CBOR.
-func (a *authenticator) MakeCredential(ctx context.Context, o ctap.MakeCredentialOptions) (*ctap.MakeCredentialResult, error) {
+func (a *authenticator) MakeCredential(
+	ctx context.Context,
+	o ctap.MakeCredentialOptions,
+) (*ctap.MakeCredentialResult, error) {
 	if len(o.ClientDataHash) != 32 {
 		return nil, errors.New("makeCredential: clientDataHash must be 32 bytes")
 	}
@@ -344,7 +348,10 @@ func rebuildAttestation(at *gofido2.Attestation) (*ctap.MakeCredentialResult, er
 	case "none":
 		stmt = map[string]any{}
 	default:
-		return nil, &unsupported{op: fmt.Sprintf("rebuilding %q attestation", at.Format), remedy: "use the native backend"}
+		return nil, &unsupported{
+			op:     fmt.Sprintf("rebuilding %q attestation", at.Format),
+			remedy: "use the native backend",
+		}
 	}
 	raw, err := ctapwire.Marshal(stmt)
 	if err != nil {
@@ -380,7 +387,12 @@ func certAlgorithm(der []byte) (int, error) {
 // probeExcluded emulates makeCredential's excludeList, which go-libfido2
 // cannot pass: a silent assertion (up=false) per listed credential, as
 // browsers do for long lists. Found means the key already holds it.
-func (a *authenticator) probeExcluded(ctx context.Context, rpID string, list []ctap.CredentialDescriptor, pin string) error {
+func (a *authenticator) probeExcluded(
+	ctx context.Context,
+	rpID string,
+	list []ctap.CredentialDescriptor,
+	pin string,
+) error {
 	for _, d := range list {
 		h := make([]byte, 32)
 		if _, err := rand.Read(h); err != nil {
@@ -433,7 +445,11 @@ func (a *authenticator) GetAssertion(ctx context.Context, o ctap.GetAssertionOpt
 	if err := ctapwire.Unmarshal(as.AuthDataCBOR, &authData); err != nil {
 		return nil, fmt.Errorf("getAssertion: %w: authData from libfido2: %v", ctap.ErrMalformedReply, err)
 	}
-	out := &ctap.Assertion{Credential: ctap.CredentialDescriptor{Type: "public-key", ID: as.CredentialID}, AuthData: authData, Signature: as.Sig}
+	out := &ctap.Assertion{
+		Credential: ctap.CredentialDescriptor{Type: "public-key", ID: as.CredentialID},
+		AuthData:   authData,
+		Signature:  as.Sig,
+	}
 	if len(as.User.ID) > 0 {
 		out.User = &ctap.User{ID: as.User.ID}
 	}
@@ -491,7 +507,11 @@ func (a *authenticator) RelyingParties(ctx context.Context, tok *ctap.PINToken) 
 // Credentials implements ctap.Authenticator. libfido2 wants the RP ID, so the
 // hash is looked up among the key's RPs. PublicKey and CredProtect stay
 // empty: go-libfido2 does not return them.
-func (a *authenticator) Credentials(ctx context.Context, tok *ctap.PINToken, rpIDHash []byte) ([]ctap.CredentialInfo, error) {
+func (a *authenticator) Credentials(
+	ctx context.Context,
+	tok *ctap.PINToken,
+	rpIDHash []byte,
+) ([]ctap.CredentialInfo, error) {
 	rps, err := a.RelyingParties(ctx, tok)
 	if err != nil {
 		return nil, err
@@ -529,7 +549,10 @@ func (a *authenticator) DeleteCredential(ctx context.Context, tok *ctap.PINToken
 // SetMinPINLength implements ctap.Authenticator: go-libfido2 has no
 // authenticatorConfig, so it is refused.
 func (a *authenticator) SetMinPINLength(ctx context.Context, tok *ctap.PINToken, length int, forceChange bool) error {
-	return &unsupported{op: "authenticatorConfig setMinPINLength", remedy: "use the native backend to apply a minimum PIN length"}
+	return &unsupported{
+		op:     "authenticatorConfig setMinPINLength",
+		remedy: "use the native backend to apply a minimum PIN length",
+	}
 }
 
 // ToggleAlwaysUV implements ctap.Authenticator: refused, as SetMinPINLength.

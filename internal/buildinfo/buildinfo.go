@@ -77,7 +77,13 @@ func Read(version, revision string) Info {
 // Tool is the binary as a signed report records it (no revision when none
 // was stamped).
 func (i Info) Tool() report.Tool {
-	t := report.Tool{Version: i.Version, BinarySHA256: i.BinarySHA256, GoVersion: i.GoVersion, Module: i.Module, VCSRevision: i.Revision}
+	t := report.Tool{
+		Version:      i.Version,
+		BinarySHA256: i.BinarySHA256,
+		GoVersion:    i.GoVersion,
+		Module:       i.Module,
+		VCSRevision:  i.Revision,
+	}
 	if t.VCSRevision == unknownRevision {
 		t.VCSRevision = ""
 	}
@@ -86,6 +92,13 @@ func (i Info) Tool() report.Tool {
 
 // WriteText writes the lines `keyceremony version` prints.
 func (i Info) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n", i.Version, i.Revision, i.GoVersion, i.BinarySHA256)
+	_, err := fmt.Fprintf(
+		w,
+		"keyceremony %s\nrevision %s\n%s\nbinary sha256 %s\n",
+		i.Version,
+		i.Revision,
+		i.GoVersion,
+		i.BinarySHA256,
+	)
 	return err
 }

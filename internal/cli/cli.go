@@ -77,7 +77,10 @@ func (a App) Run(ctx context.Context, args []string, s IO) int {
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error (%v): the step was stopped where it was; nothing recorded in the journal is lost", r)
+			err = fmt.Errorf(
+				"internal error (%v): the step was stopped where it was; nothing recorded in the journal is lost",
+				r,
+			)
 		}
 	}()
 	return f()
@@ -111,7 +114,9 @@ func (a App) dispatch(ctx context.Context, args []string, s IO) error {
 			return err
 		}
 		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
-			return UsageError(fmt.Errorf("unknown command %q\nusage:\n%s", args[0]+" "+args[1], strings.TrimRight(group, "\n")))
+			return UsageError(
+				fmt.Errorf("unknown command %q\nusage:\n%s", args[0]+" "+args[1], strings.TrimRight(group, "\n")),
+			)
 		}
 		return UsageError(errors.New("usage:\n" + strings.TrimRight(group, "\n")))
 	}
@@ -125,7 +130,8 @@ func (a App) find(args []string) *Command {
 	commands := a.commands()
 	for i, c := range commands {
 		n := len(strings.Fields(c.Name))
-		if len(args) >= n && strings.Join(args[:n], " ") == c.Name && (best == nil || n > len(strings.Fields(best.Name))) {
+		if len(args) >= n && strings.Join(args[:n], " ") == c.Name &&
+			(best == nil || n > len(strings.Fields(best.Name))) {
 			best = &commands[i]
 		}
 	}
@@ -155,7 +161,12 @@ func (a App) list(prefix string) string {
 	var b strings.Builder
 	for _, c := range a.commands() {
 		if strings.HasPrefix(c.Name+" ", prefix) {
-			fmt.Fprintf(&b, "%s\n%s\n", wrap(a.Name+" "+c.Name+" "+c.Synopsis, 78, "  ", "      "), wrap(c.Summary, 78, "    ", "    "))
+			fmt.Fprintf(
+				&b,
+				"%s\n%s\n",
+				wrap(a.Name+" "+c.Name+" "+c.Synopsis, 78, "  ", "      "),
+				wrap(c.Summary, 78, "    ", "    "),
+			)
 		}
 	}
 	return b.String()
@@ -175,7 +186,9 @@ func wrap(text string, width int, indent, more string) string {
 			depth--
 		case r == ' ' && depth == 0:
 			if w := text[start:i]; w != "" {
-				if n := len(words); n > 0 && strings.HasPrefix(words[n-1], "--") && !strings.ContainsAny(words[n-1], "= ") && !strings.HasPrefix(w, "-") {
+				if n := len(words); n > 0 && strings.HasPrefix(words[n-1], "--") &&
+					!strings.ContainsAny(words[n-1], "= ") &&
+					!strings.HasPrefix(w, "-") {
 					words[n-1] += " " + w // --out DIR
 				} else {
 					words = append(words, w)

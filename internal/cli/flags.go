@@ -105,7 +105,12 @@ func (f *Flags) parseFor(c Command, args []string, out io.Writer) (string, error
 	case 1:
 		return "", f.UsageError("%s is required\n%s", missing[0], what[0])
 	default:
-		return "", f.UsageError("%s and %s are required\n%s", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1], strings.Join(what, "\n"))
+		return "", f.UsageError(
+			"%s and %s are required\n%s",
+			strings.Join(missing[:len(missing)-1], ", "),
+			missing[len(missing)-1],
+			strings.Join(what, "\n"),
+		)
 	}
 	if c.Arg == "" {
 		return "", nil

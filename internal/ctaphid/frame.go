@@ -28,7 +28,7 @@ const BroadcastCID uint32 = 0xffffffff
 // Command is a CTAPHID command byte without the initialisation-packet bit.
 type Command byte
 
-// CTAPHID commands (CTAP 2.1, 11.2.9).
+// CTAPHID commands (CTAP 2.1 §11.2.9).
 const (
 	CmdPing      Command = 0x01
 	CmdMsg       Command = 0x03
@@ -82,7 +82,7 @@ const (
 // ErrorCode is a CTAPHID_ERROR code.
 type ErrorCode byte
 
-// CTAPHID error codes (CTAP 2.1, 11.2.9.1.6).
+// CTAPHID error codes (CTAP 2.1 §11.2.9.1.6).
 const (
 	ErrInvalidCmd     ErrorCode = 0x01
 	ErrInvalidPar     ErrorCode = 0x02
@@ -214,7 +214,12 @@ func (r *Reassembler) Add(pkt []byte) (done bool, cid uint32, cmd Command, data 
 		n := p.Length()
 		if n > r.maxLen {
 			r.Reset()
-			return false, p.CID(), p.Command(), nil, fmt.Errorf("%w: announced length %d exceeds %d", ErrMalformedPacket, n, r.maxLen)
+			return false, p.CID(), p.Command(), nil, fmt.Errorf(
+				"%w: announced length %d exceeds %d",
+				ErrMalformedPacket,
+				n,
+				r.maxLen,
+			)
 		}
 		r.active, r.cid, r.cmd, r.want, r.nextSeq = true, p.CID(), p.Command(), n, 0
 		r.data = make([]byte, 0, n)

@@ -6,7 +6,7 @@ import (
 
 // The CBOR modes are immutable after initialisation (constants in effect).
 var (
-	// encMode is CTAP2 canonical encoding (CTAP 2.1, 8 "Message Encoding").
+	// encMode is CTAP2 canonical encoding (CTAP 2.1 §8 "Message Encoding").
 	encMode = mustEnc(cbor.CTAP2EncOptions().EncMode())
 	// decMode is strict and bounded: a hostile device reply cannot make it
 	// allocate without limit, recurse deeply or smuggle duplicate keys.

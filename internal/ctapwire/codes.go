@@ -4,7 +4,7 @@ package ctapwire
 
 import "fmt"
 
-// Status is a CTAP2 status code (CTAP 2.1, 8.2). A non-zero Status is an
+// Status is a CTAP2 status code (CTAP 2.1 §8.2). A non-zero Status is an
 // error whose text tells an officer what happened and what to do; compare
 // with errors.Is(err, ctapwire.StatusPINBlocked).
 type Status byte
@@ -148,7 +148,7 @@ func (c Command) String() string {
 	return fmt.Sprintf("command 0x%02x", byte(c))
 }
 
-// Authenticator-data flags (WebAuthn, 6.1).
+// Authenticator-data flags (WebAuthn §6.1).
 const (
 	FlagUP = 0x01
 	FlagUV = 0x04

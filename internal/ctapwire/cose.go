@@ -69,7 +69,11 @@ func (k COSEKey) PublicKey() (any, error) {
 			return nil, err
 		}
 		raw := e.Bytes()
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(raw[1:33]), Y: new(big.Int).SetBytes(raw[33:])}, nil
+		return &ecdsa.PublicKey{
+			Curve: elliptic.P256(),
+			X:     new(big.Int).SetBytes(raw[1:33]),
+			Y:     new(big.Int).SetBytes(raw[33:]),
+		}, nil
 	case k.Kty == COSEKtyOKP && k.Alg == COSEAlgEdDSA && k.Crv == COSECrvEd25519 && len(k.X) == ed25519.PublicKeySize:
 		return ed25519.PublicKey(k.X), nil
 	}

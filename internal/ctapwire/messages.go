@@ -2,10 +2,10 @@ package ctapwire
 
 import "bytes"
 
-// cmdConfig is authenticatorConfig's command byte (CTAP 2.1, 6.11).
+// cmdConfig is authenticatorConfig's command byte (CTAP 2.1 §6.11).
 const cmdConfig = 0x0d
 
-// clientPIN subcommands (CTAP 2.1, 6.5.5).
+// clientPIN subcommands (CTAP 2.1 §6.5.5).
 const (
 	PINGetRetries              = 0x01
 	PINGetKeyAgreement         = 0x02
@@ -38,27 +38,27 @@ type ClientPINResponse struct {
 
 // RelyingParty is a PublicKeyCredentialRpEntity.
 type RelyingParty struct {
-	ID   string `cbor:"id" json:"id"`
+	ID   string `cbor:"id"             json:"id"`
 	Name string `cbor:"name,omitempty" json:"name,omitempty"`
 }
 
 // User is a PublicKeyCredentialUserEntity.
 type User struct {
-	ID          []byte `cbor:"id" json:"id"`
-	Name        string `cbor:"name,omitempty" json:"name,omitempty"`
+	ID          []byte `cbor:"id"                    json:"id"`
+	Name        string `cbor:"name,omitempty"        json:"name,omitempty"`
 	DisplayName string `cbor:"displayName,omitempty" json:"displayName,omitempty"`
 }
 
 // CredentialParam is a PublicKeyCredentialParameters entry.
 type CredentialParam struct {
 	Type string `cbor:"type" json:"type"`
-	Alg  int    `cbor:"alg" json:"alg"`
+	Alg  int    `cbor:"alg"  json:"alg"`
 }
 
 // CredentialDescriptor is a PublicKeyCredentialDescriptor.
 type CredentialDescriptor struct {
-	Type       string   `cbor:"type" json:"type"`
-	ID         []byte   `cbor:"id" json:"id"`
+	Type       string   `cbor:"type"                 json:"type"`
+	ID         []byte   `cbor:"id"                   json:"id"`
 	Transports []string `cbor:"transports,omitempty" json:"transports,omitempty"`
 }
 
@@ -91,7 +91,7 @@ type GetAssertionRequest struct {
 	PinUvAuthProtocol int                    `cbor:"7,keyasint,omitempty"`
 }
 
-// credentialManagement subcommands (CTAP 2.1, 6.8).
+// credentialManagement subcommands (CTAP 2.1 §6.8).
 const (
 	CredMgmtGetMetadata         = 0x01
 	CredMgmtEnumerateRPsBegin   = 0x02
@@ -131,7 +131,7 @@ type CredMgmtResponse struct {
 	LargeBlobKey                     []byte                `cbor:"11,keyasint,omitempty"`
 }
 
-// authenticatorConfig subcommands (CTAP 2.1, 6.11).
+// authenticatorConfig subcommands (CTAP 2.1 §6.11).
 const (
 	ConfigEnableEnterpriseAttestation = 0x01
 	ConfigToggleAlwaysUV              = 0x02

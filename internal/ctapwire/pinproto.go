@@ -13,7 +13,7 @@ import (
 	"fmt"
 )
 
-// PINProtocol is a PIN/UV auth protocol (CTAP 2.1, 6.5.6 and 6.5.7): the
+// PINProtocol is a PIN/UV auth protocol (CTAP 2.1 §6.5.6 and 6.5.7): the
 // key derivation, encryption and authentication both sides perform. The
 // platform and the authenticator (simkey) use the same implementation.
 type PINProtocol interface {

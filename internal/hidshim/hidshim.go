@@ -36,7 +36,9 @@ func Build(t testing.TB) string {
 func BuildTo(dir string) (string, error) {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		return "", fmt.Errorf("build the hidraw shim: gcc not found: install Debian package gcc (the README test command does)")
+		return "", fmt.Errorf(
+			"build the hidraw shim: gcc not found: install Debian package gcc (the README test command does)",
+		)
 	}
 	sum := sha256.Sum256(source)
 	src := filepath.Join(dir, "hidraw_shim.c")

@@ -113,7 +113,10 @@ func Check(pattern string, accounts, keys int) error {
 	var problems []error
 	for _, p := range placeholder.FindAllString(pattern, -1) {
 		if !known[p] {
-			problems = append(problems, fmt.Errorf("%s is not a placeholder (use {account}, {n}, {year}, {date}, {model})", p))
+			problems = append(
+				problems,
+				fmt.Errorf("%s is not a placeholder (use {account}, {n}, {year}, {date}, {model})", p),
+			)
 		}
 	}
 	if strings.ContainsFunc(pattern, unicode.IsControl) {
@@ -126,9 +129,20 @@ func Check(pattern string, accounts, keys int) error {
 	longest := expand(pattern, max(accounts, 1), max(keys, 1), "", time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
 	switch n := Len(longest); {
 	case n > MaxLen:
-		problems = append(problems, fmt.Errorf("it makes names of %d characters before any model (%q): Entra takes at most %d", n, longest, MaxLen))
+		problems = append(
+			problems,
+			fmt.Errorf(
+				"it makes names of %d characters before any model (%q): Entra takes at most %d",
+				n,
+				longest,
+				MaxLen,
+			),
+		)
 	case n < MinLen:
-		problems = append(problems, fmt.Errorf("it makes names of %d characters without the model (%q): at least %d", n, longest, MinLen))
+		problems = append(
+			problems,
+			fmt.Errorf("it makes names of %d characters without the model (%q): at least %d", n, longest, MinLen),
+		)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("display name pattern %q: %w", pattern, errors.Join(problems...))

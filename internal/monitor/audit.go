@@ -102,7 +102,8 @@ func errText(err error) string {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if b, rerr := io.ReadAll(io.LimitReader(re.RawResponse.Body, 1<<16)); rerr == nil && json.Unmarshal(b, &body) == nil {
+		if b, rerr := io.ReadAll(io.LimitReader(re.RawResponse.Body, 1<<16)); rerr == nil &&
+			json.Unmarshal(b, &body) == nil {
 			msg = ": " + body.Error.Message
 		}
 	}
@@ -271,7 +272,12 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 		a.add(name, CouldNot, "the workspace could not be read")
 		return
 	}
-	signins, err := a.signIns(ctx, ws, acct, a.cfg.Now().Add(-time.Duration(ws.Properties.RetentionInDays)*24*time.Hour))
+	signins, err := a.signIns(
+		ctx,
+		ws,
+		acct,
+		a.cfg.Now().Add(-time.Duration(ws.Properties.RetentionInDays)*24*time.Hour),
+	)
 	if err != nil {
 		a.failed(name, "Log Analytics Reader", err)
 		return
@@ -298,8 +304,14 @@ func (a *audit) account(ctx context.Context, ws *workspace, rules []rule, acct A
 	}
 	switch {
 	case good != nil:
-		a.add(name, Pass, "rule %q (every %s, any row) selects the account's last sign-in (%s) and notifies an action group",
-			good.name, good.frequency, signins[len(signins)-1].Format(time.RFC3339))
+		a.add(
+			name,
+			Pass,
+			"rule %q (every %s, any row) selects the account's last sign-in (%s) and notifies an action group",
+			good.name,
+			good.frequency,
+			signins[len(signins)-1].Format(time.RFC3339),
+		)
 	case couldNot != "":
 		a.add(name, CouldNot, "%s", strings.Join(append(why, couldNot), "; "))
 		return
@@ -377,7 +389,10 @@ func (a *audit) signIns(ctx context.Context, ws *workspace, acct Account, from t
 	if err != nil {
 		return nil, err
 	}
-	col := slices.IndexFunc(t.Columns, func(c *azquery.Column) bool { return c != nil && str(c.Name) == "TimeGenerated" })
+	col := slices.IndexFunc(
+		t.Columns,
+		func(c *azquery.Column) bool { return c != nil && str(c.Name) == "TimeGenerated" },
+	)
 	var out []time.Time
 	for _, row := range t.Rows {
 		if col < 0 || col >= len(row) {
@@ -523,7 +538,8 @@ func (a *audit) receivers(ctx context.Context, r rule) (string, bool) {
 // groupOf splits an action group resource ID into resource group and name.
 func groupOf(id string) (string, string, bool) {
 	parts := strings.Split(strings.Trim(id, "/"), "/")
-	if len(parts) != 8 || !strings.EqualFold(parts[2], "resourceGroups") || !strings.EqualFold(parts[6], "actionGroups") {
+	if len(parts) != 8 || !strings.EqualFold(parts[2], "resourceGroups") ||
+		!strings.EqualFold(parts[6], "actionGroups") {
 		return "", "", false
 	}
 	return parts[3], parts[7], true
@@ -540,7 +556,12 @@ func (a *audit) fired(ctx context.Context, r rule, acct Account, signins []time.
 		}
 	}
 	if len(since) == 0 {
-		a.add(name, Pass, "no sign-in of the account since %s to have raised an alert", a.cfg.Since.Format(time.RFC3339))
+		a.add(
+			name,
+			Pass,
+			"no sign-in of the account since %s to have raised an alert",
+			a.cfg.Since.Format(time.RFC3339),
+		)
 		return
 	}
 	timeRange := since[0].UTC().Format(time.RFC3339) + "/" + a.cfg.Now().UTC().Format(time.RFC3339)
@@ -559,7 +580,13 @@ func (a *audit) fired(ctx context.Context, r rule, acct Account, signins []time.
 	for _, s := range since {
 		late := 2*r.frequency + 5*time.Minute
 		if !slices.ContainsFunc(starts, func(at time.Time) bool { return !at.Before(s) && at.Sub(s) <= late }) {
-			a.add(name, Finding, "the alert did not fire for the sign-in at %s (rule %q)", s.Format(time.RFC3339), r.name)
+			a.add(
+				name,
+				Finding,
+				"the alert did not fire for the sign-in at %s (rule %q)",
+				s.Format(time.RFC3339),
+				r.name,
+			)
 			missed++
 		}
 	}

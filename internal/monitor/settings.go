@@ -54,7 +54,9 @@ func (s *Settings) Validate() error {
 	case !isGUID(s.Subscription):
 		return fmt.Errorf("monitoring.subscription %q is not a subscription ID (a GUID)", s.Subscription)
 	case s.ResourceGroup == "" || strings.ContainsAny(s.ResourceGroup, "/?#"):
-		return errors.New("monitoring.resource_group is required (the resource group of the workspace and the alert rule)")
+		return errors.New(
+			"monitoring.resource_group is required (the resource group of the workspace and the alert rule)",
+		)
 	case s.Workspace == "" || strings.ContainsAny(s.Workspace, "/?#"):
 		return errors.New("monitoring.workspace is required (the Log Analytics workspace's name)")
 	case s.ARM != "" && !strings.HasPrefix(s.ARM, "https://"):

@@ -173,7 +173,10 @@ func (c *Client) planDiagnostic(ctx context.Context, cfg SetupConfig, wsID strin
 	}
 	var added []string
 	for _, cat := range categories {
-		i := slices.IndexFunc(logs, func(l map[string]any) bool { return strings.EqualFold(l["category"].(string), cat) })
+		i := slices.IndexFunc(
+			logs,
+			func(l map[string]any) bool { return strings.EqualFold(l["category"].(string), cat) },
+		)
 		switch {
 		case i < 0:
 			logs = append(logs, map[string]any{"category": cat, "enabled": true})
@@ -292,8 +295,12 @@ func (c *Client) planRule(ctx context.Context, cfg SetupConfig, wsID, agID strin
 	return []Request{{Method: http.MethodPut, Path: fmt.Sprintf(
 		"/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Insights/scheduledQueryRules/%s",
 		c.subscription, cfg.ResourceGroup, cfg.Rule), APIVersion: "2025-01-01-preview", body: want,
-		What: fmt.Sprintf("log search alert rule %q: every 5 minutes, any sign-in of %d accounts, severity 0, notify %q",
-			cfg.Rule, len(cfg.Accounts), cfg.ActionGroup)}}, nil
+		What: fmt.Sprintf(
+			"log search alert rule %q: every 5 minutes, any sign-in of %d accounts, severity 0, notify %q",
+			cfg.Rule,
+			len(cfg.Accounts),
+			cfg.ActionGroup,
+		)}}, nil
 }
 
 func sameRule(got, want *armmonitor.ScheduledQueryRuleProperties) bool {

@@ -224,10 +224,16 @@ func (e *Emulator) allowed(w http.ResponseWriter, action, scope string, roles ..
 	if slices.ContainsFunc(roles, func(r string) bool { return e.roles[r] }) {
 		return true
 	}
-	armError(w, http.StatusForbidden, "AuthorizationFailed",
+	armError(
+		w,
+		http.StatusForbidden,
+		"AuthorizationFailed",
 		"The client 'officer@contoso.onmicrosoft.com' with object id '00000000-0000-0000-0000-0000000000ff' does not have "+
 			"authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, "+
-			"please refresh your credentials.", action, scope)
+			"please refresh your credentials.",
+		action,
+		scope,
+	)
 	return false
 }
 
@@ -259,8 +265,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == sub+"/providers/microsoft.insights/scheduledqueryrules": // listBySubscription
 		e.resource(w, r, "scheduledQueryRules", "", "Microsoft.Insights/scheduledQueryRules", RoleMonitoringContrib)
 	case strings.HasPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"):
-		e.resource(w, r, "scheduledQueryRules", strings.TrimPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"),
-			"Microsoft.Insights/scheduledQueryRules", RoleMonitoringContrib)
+		e.resource(
+			w,
+			r,
+			"scheduledQueryRules",
+			strings.TrimPrefix(p, rg+"/providers/microsoft.insights/scheduledqueryrules"),
+			"Microsoft.Insights/scheduledQueryRules",
+			RoleMonitoringContrib,
+		)
 	case strings.HasPrefix(p, rg+"/providers/microsoft.insights/actiongroups"):
 		e.resource(w, r, "actionGroups", strings.TrimPrefix(p, rg+"/providers/microsoft.insights/actiongroups"),
 			"Microsoft.Insights/actionGroups", RoleMonitoringContrib)
@@ -280,7 +292,13 @@ func (e *Emulator) workspace(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is emulated for workspaces")
 		return
 	}
-	if !e.allowed(w, "Microsoft.OperationalInsights/workspaces/read", e.WorkspaceID(), RoleReader, RoleLogAnalyticsRead) {
+	if !e.allowed(
+		w,
+		"Microsoft.OperationalInsights/workspaces/read",
+		e.WorkspaceID(),
+		RoleReader,
+		RoleLogAnalyticsRead,
+	) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -309,7 +327,13 @@ func (e *Emulator) putWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil ||
 		in.Properties.RetentionInDays < 30 || in.Properties.RetentionInDays > 730 {
-		armError(w, http.StatusBadRequest, "InvalidParameter", "retentionInDays must be 30 to 730 (pay-as-you-go): %v", err)
+		armError(
+			w,
+			http.StatusBadRequest,
+			"InvalidParameter",
+			"retentionInDays must be 30 to 730 (pay-as-you-go): %v",
+			err,
+		)
 		return
 	}
 	if in.Properties.RetentionInDays != e.retention {
@@ -375,8 +399,15 @@ func (e *Emulator) resource(w http.ResponseWriter, r *http.Request, kind, rest, 
 		}
 		body, ok := store[name]
 		if !ok {
-			armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found.",
-				typ, name, e.ResourceGroup)
+			armError(
+				w,
+				http.StatusNotFound,
+				"ResourceNotFound",
+				"The Resource '%s/%s' under resource group '%s' was not found.",
+				typ,
+				name,
+				e.ResourceGroup,
+			)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -481,7 +512,9 @@ func (e *Emulator) listAlerts(w http.ResponseWriter, r *http.Request) {
 			"properties": map[string]any{"essentials": map[string]any{
 				"severity": "Sev0", "signalType": "Log", "alertState": "New", "monitorCondition": "Fired",
 				"monitorService": "Log Alerts V2", "targetResource": e.WorkspaceID(), "alertRule": a.rule,
-				"startDateTime": a.start.UTC().Format(time.RFC3339), "lastModifiedDateTime": a.start.UTC().Format(time.RFC3339),
+				"startDateTime": a.start.UTC().
+					Format(time.RFC3339),
+				"lastModifiedDateTime": a.start.UTC().Format(time.RFC3339),
 			}},
 		})
 		items = append(items, raw)

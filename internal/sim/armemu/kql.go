@@ -106,7 +106,11 @@ func runOn(query string, tabs tables, from, to time.Time) (*table, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("%w: only the SigninLogs and AuditLogs tables are emulated (query %q)", errUnsupported, query)
+		return nil, fmt.Errorf(
+			"%w: only the SigninLogs and AuditLogs tables are emulated (query %q)",
+			errUnsupported,
+			query,
+		)
 	}
 	for _, stage := range stages[1:] {
 		stage = strings.TrimSpace(stage)

@@ -143,23 +143,31 @@ func testInfo(t *testing.T, b Backend) {
 	if info.AAGUID != simkey.DefaultAAGUID() {
 		t.Errorf("AAGUID %v", info.AAGUID)
 	}
-	if !slices.Contains(info.Versions, "FIDO_2_1") || !slices.Contains(info.PinUvAuthProtocols, 1) || !slices.Contains(info.PinUvAuthProtocols, 2) {
+	if !slices.Contains(info.Versions, "FIDO_2_1") || !slices.Contains(info.PinUvAuthProtocols, 1) ||
+		!slices.Contains(info.PinUvAuthProtocols, 2) {
 		t.Errorf("versions %v protocols %v", info.Versions, info.PinUvAuthProtocols)
 	}
 	if set, ok := info.Option("clientPin"); !ok || set {
 		t.Errorf("fresh key clientPin = %v,%v; want present and false", set, ok)
 	}
 	if b.Lacks[FullInfo] {
-		if info.FirmwareVersion != nil || !contains(info.Unavailable, "firmwareVersion") || !contains(info.Unavailable, "minPINLength") {
-			t.Errorf("a backend without full getInfo must say so: firmware %v, unavailable %v", info.FirmwareVersion, info.Unavailable)
+		if info.FirmwareVersion != nil || !contains(info.Unavailable, "firmwareVersion") ||
+			!contains(info.Unavailable, "minPINLength") {
+			t.Errorf(
+				"a backend without full getInfo must say so: firmware %v, unavailable %v",
+				info.FirmwareVersion,
+				info.Unavailable,
+			)
 		}
 		return
 	}
 	if len(info.Unavailable) != 0 {
 		t.Errorf("unavailable %v", info.Unavailable)
 	}
-	if info.FirmwareVersion == nil || *info.FirmwareVersion != 0x050704 || info.MaxMsgSize != 1200 || info.MinPINLength != 4 ||
-		info.RemainingDiscoverableCredentials == nil || *info.RemainingDiscoverableCredentials != 25 {
+	if info.FirmwareVersion == nil || *info.FirmwareVersion != 0x050704 || info.MaxMsgSize != 1200 ||
+		info.MinPINLength != 4 ||
+		info.RemainingDiscoverableCredentials == nil ||
+		*info.RemainingDiscoverableCredentials != 25 {
 		t.Errorf("info %+v", info)
 	}
 }
@@ -193,7 +201,10 @@ func testPINLifecycle(t *testing.T, b Backend) {
 	if err := s.auth.ChangePIN(c, []byte("1234"), []byte("246810"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.auth.GetPINToken(c, []byte("1234"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); !errors.Is(err, ctapwire.StatusPINInvalid) {
+	if _, err := s.auth.GetPINToken(c, []byte("1234"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); !errors.Is(
+		err,
+		ctapwire.StatusPINInvalid,
+	) {
 		t.Fatalf("old PIN after change: %v", err)
 	}
 	if _, err := s.auth.GetPINToken(c, []byte("246810"), ctap.TokenRequest{Permissions: ctap.PermCredentialManagement}); err != nil {
@@ -351,7 +362,14 @@ func register(t *testing.T, s *bench, pin []byte, rpID string, userID []byte, rk
 // Register makes one credential for rpID and userID (discoverable when rk),
 // with credProtect 1 and hmac-secret, under a PIN token when pin is set. The
 // client data hash is SHA-256("client data " + rpID).
-func Register(t testing.TB, auth ctap.Authenticator, pin []byte, rpID string, userID []byte, rk bool) *ctap.MakeCredentialResult {
+func Register(
+	t testing.TB,
+	auth ctap.Authenticator,
+	pin []byte,
+	rpID string,
+	userID []byte,
+	rk bool,
+) *ctap.MakeCredentialResult {
 	t.Helper()
 	c := ctx(t)
 	var tok *ctap.PINToken
@@ -366,8 +384,12 @@ func Register(t testing.TB, auth ctap.Authenticator, pin []byte, rpID string, us
 	res, err := auth.MakeCredential(c, ctap.MakeCredentialOptions{
 		ClientDataHash: hash("client data " + rpID),
 		RP:             ctap.RelyingParty{ID: rpID, Name: rpID},
-		User:           ctap.User{ID: userID, Name: "breakglass1@contoso.onmicrosoft.com", DisplayName: "Break Glass 1"},
-		ResidentKey:    rk, CredProtect: ctap.CredProtectUVOptional, HMACSecret: true, Token: tok,
+		User: ctap.User{
+			ID:          userID,
+			Name:        "breakglass1@contoso.onmicrosoft.com",
+			DisplayName: "Break Glass 1",
+		},
+		ResidentKey: rk, CredProtect: ctap.CredProtectUVOptional, HMACSecret: true, Token: tok,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -391,11 +413,13 @@ func testMakeCredential(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	want := byte(ctapwire.FlagUP | ctapwire.FlagUV | ctapwire.FlagAT | ctapwire.FlagED)
-	if !bytes.Equal(ad.RPIDHash[:], hash("login.microsoft.com")) || ad.Flags&want != want || ad.AAGUID != simkey.DefaultAAGUID() {
+	if !bytes.Equal(ad.RPIDHash[:], hash("login.microsoft.com")) || ad.Flags&want != want ||
+		ad.AAGUID != simkey.DefaultAAGUID() {
 		t.Fatalf("authData flags %02x AAGUID %v", ad.Flags, ad.AAGUID)
 	}
 	var ext map[string]any
-	if err := ctapwire.Unmarshal(ad.Extensions, &ext); err != nil || ext["credProtect"] != uint64(1) || ext["hmac-secret"] != true {
+	if err := ctapwire.Unmarshal(ad.Extensions, &ext); err != nil || ext["credProtect"] != uint64(1) ||
+		ext["hmac-secret"] != true {
 		t.Fatalf("extensions %v %v", ext, err)
 	}
 	var stmt struct {
@@ -424,7 +448,11 @@ func testMakeCredential(t *testing.T, b Backend) {
 		t.Fatalf("attestationObject: %v", err)
 	}
 
-	tok, err := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"})
+	tok, err := s.auth.GetPINToken(
+		c,
+		pin,
+		ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,12 +479,18 @@ func testMakeCredential(t *testing.T, b Backend) {
 		t.Fatal("tampered signature verified")
 	}
 	// excludeList: the key refuses to register the same credential twice.
-	tok2, err := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "login.microsoft.com"})
+	tok2, err := s.auth.GetPINToken(
+		c,
+		pin,
+		ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "login.microsoft.com"},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
-		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("user-2"), Name: "u2"},
+		ClientDataHash: hash(
+			"x",
+		), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("user-2"), Name: "u2"},
 		ExcludeList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}, Token: tok2,
 	})
 	if !errors.Is(err, ctapwire.StatusCredentialExcluded) {
@@ -478,7 +512,9 @@ func testResidentKeyNeedsPIN(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	_, err := s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
-		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true,
+		ClientDataHash: hash(
+			"x",
+		), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true,
 	})
 	if !errors.Is(err, ctapwire.StatusPUATRequired) {
 		t.Fatalf("rk without PIN token: %v", err)
@@ -486,9 +522,15 @@ func testResidentKeyNeedsPIN(t *testing.T, b Backend) {
 	if b.Lacks[RPBoundTokens] {
 		return
 	}
-	tok, _ := s.auth.GetPINToken(c, []byte("1234"), ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "example.com"})
+	tok, _ := s.auth.GetPINToken(
+		c,
+		[]byte("1234"),
+		ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "example.com"},
+	)
 	_, err = s.auth.MakeCredential(c, ctap.MakeCredentialOptions{
-		ClientDataHash: hash("x"), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true, Token: tok,
+		ClientDataHash: hash(
+			"x",
+		), RP: ctap.RelyingParty{ID: "login.microsoft.com"}, User: ctap.User{ID: []byte("u"), Name: "u"}, ResidentKey: true, Token: tok,
 	})
 	if !errors.Is(err, ctapwire.StatusPINAuthInvalid) {
 		t.Fatalf("token bound to another RP: %v", err)
@@ -515,7 +557,8 @@ func testCredentialManagement(t *testing.T, b Backend) {
 		t.Fatalf("metadata %+v %v", md, err)
 	}
 	rps, err := s.auth.RelyingParties(c, tok)
-	if err != nil || len(rps) != 2 || rps[0].RP.ID != "login.microsoft.com" || rps[1].RP.ID != "example.com" || !bytes.Equal(rps[0].RPIDHash, hash("login.microsoft.com")) {
+	if err != nil || len(rps) != 2 || rps[0].RP.ID != "login.microsoft.com" || rps[1].RP.ID != "example.com" ||
+		!bytes.Equal(rps[0].RPIDHash, hash("login.microsoft.com")) {
 		t.Fatalf("RPs %+v %v", rps, err)
 	}
 	creds, err := s.auth.Credentials(c, tok, hash("login.microsoft.com"))
@@ -543,13 +586,23 @@ func testCredentialManagement(t *testing.T, b Backend) {
 	if len(creds) != 1 || string(creds[0].User.ID) != "user-2" {
 		t.Fatalf("after delete: %+v", creds)
 	}
-	gone, _ := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"})
+	gone, _ := s.auth.GetPINToken(
+		c,
+		pin,
+		ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "login.microsoft.com"},
+	)
 	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "login.microsoft.com", ClientDataHash: hash("g"), Token: gone,
-		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}}); !errors.Is(err, ctapwire.StatusNoCredentials) {
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: ad.CredentialID}}}); !errors.Is(
+		err,
+		ctapwire.StatusNoCredentials,
+	) {
 		t.Fatalf("assertion with a deleted credential: %v", err)
 	}
 	gaTok, _ := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "example.com"})
-	as, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a"), Token: gaTok})
+	as, err := s.auth.GetAssertion(
+		c,
+		ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a"), Token: gaTok},
+	)
 	if err != nil || len(as) != 1 || as[0].User == nil || string(as[0].User.ID) != "user-3" {
 		t.Fatalf("discoverable assertion %+v %v", as, err)
 	}
@@ -569,7 +622,10 @@ func testMultipleDiscoverable(t *testing.T, b Backend) {
 	register(t, s, pin, "example.com", []byte("a"), true)
 	register(t, s, pin, "example.com", []byte("b"), true)
 	tok, _ := s.auth.GetPINToken(c, pin, ctap.TokenRequest{Permissions: ctap.PermGetAssertion, RPID: "example.com"})
-	as, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a"), Token: tok})
+	as, err := s.auth.GetAssertion(
+		c,
+		ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a"), Token: tok},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +661,11 @@ func testAuthenticatorConfig(t *testing.T, b Backend) {
 	}
 	info, _ := s.auth.Info(c)
 	if info.MinPINLength != 6 || !info.ForcePINChange {
-		t.Fatalf("min %d force %v: a 4-digit PIN under a 6 minimum must force a change", info.MinPINLength, info.ForcePINChange)
+		t.Fatalf(
+			"min %d force %v: a 4-digit PIN under a 6 minimum must force a change",
+			info.MinPINLength,
+			info.ForcePINChange,
+		)
 	}
 	if _, err := s.auth.GetPINToken(c, pin, ctap.TokenRequest{}); !errors.Is(err, ctapwire.StatusPINPolicyViolation) {
 		t.Fatalf("token while a change is forced: %v", err)
@@ -630,7 +690,10 @@ func testAuthenticatorConfig(t *testing.T, b Backend) {
 	if v, _ := info.Option("alwaysUv"); !v {
 		t.Fatal("alwaysUv not set")
 	}
-	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a")}); !errors.Is(err, ctapwire.StatusPUATRequired) {
+	if _, err := s.auth.GetAssertion(c, ctap.GetAssertionOptions{RPID: "example.com", ClientDataHash: hash("a")}); !errors.Is(
+		err,
+		ctapwire.StatusPUATRequired,
+	) {
 		t.Fatalf("assertion without PIN under alwaysUv: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sitting"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
@@ -26,8 +27,8 @@ import (
 // outside a rehearsal; `keyceremony rehearse` runs its keys and tenant
 // inside its own process, so killing it kills them too. So the ceremony
 // the crash test kills is this test binary run again as a child: the
-// product's own engine, journal and sitting (ceremony.RunSitting,
-// ceremony.OpenOrCreateJournal, as session.Ceremony wires them), its line
+// product's own engine, journal and sitting (sitting.Run,
+// ceremony.OpenOrCreateJournal, as sitting.Session.Ceremony wires them), its line
 // prompter (officer.Lines: PIN halves typed on standard input), keys at
 // fixed simkey addresses through the native backend, the emulator signed
 // in by certificate over TLS, and a workstation key on disk — with a
@@ -114,14 +115,14 @@ func childCeremony(specPath string) error {
 		return err
 	}
 	devices := map[string][]string{}
-	var accounts []ceremony.SittingAccount
+	var accounts []sitting.Account
 	for _, a := range s.Accounts {
-		accounts = append(accounts, ceremony.SittingAccount{UPN: a.UPN, OutDir: a.OutDir})
+		accounts = append(accounts, sitting.Account{UPN: a.UPN, OutDir: a.OutDir})
 		devices[a.UPN] = a.Devices
 	}
 	prompt := officer.Lines(os.Stdin, os.Stderr, true)
 	host, _ := os.Hostname()
-	_, err = ceremony.RunSitting(ctx, os.Stdout, accounts, s.Out, signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
+	_, err = sitting.Run(ctx, os.Stdout, accounts, s.Out, signer, func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 			return nil, err
 		}
@@ -130,7 +131,7 @@ func childCeremony(specPath string) error {
 			return nil, err
 		}
 		defer j.Close()
-		eng, err := ceremony.New(ceremony.Config{Account: a.UPN, TenantID: s.TenantID, Domain: "contoso.onmicrosoft.com",
+		eng, err := ceremony.New(ceremony.Config{Account: a.UPN, Sitting: a.Place, TenantID: s.TenantID, Domain: "contoso.onmicrosoft.com",
 			OfficerA: "Officer A", OfficerB: "Officer B", Keys: 2, Reset: true, Retire: true, OtherKeys: others,
 			Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: signer, Tool: report.Tool{Version: "crashtest"},
 			Hostname: host, OutDir: a.OutDir, Now: time.Now}, j, fidokey.HID{Fixed: devices[a.UPN], Backend: backend}, graph, prompt)

@@ -101,12 +101,22 @@ func Start(o Options) (*Tenant, error) {
 		emu.Close()
 		return nil, err
 	}
-	client, err := enroll.New(cred, enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: o.RetryDelay, Now: cfg.Now})
+	client, err := enroll.New(
+		cred,
+		enroll.Options{Root: emu.URL(), HTTPClient: emu.HTTPClient(), RetryDelay: o.RetryDelay, Now: cfg.Now},
+	)
 	if err != nil {
 		emu.Close()
 		return nil, err
 	}
-	return &Tenant{Emu: emu, Client: client, Cred: cred, TenantID: tenantID, CertPath: certPath, Secret: secretText}, nil
+	return &Tenant{
+		Emu:      emu,
+		Client:   client,
+		Cred:     cred,
+		TenantID: tenantID,
+		CertPath: certPath,
+		Secret:   secretText,
+	}, nil
 }
 
 // Close stops the emulator.
@@ -134,8 +144,12 @@ func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string,
 	if err != nil {
 		return "", err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "keyceremony emulated app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour)}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "keyceremony emulated app"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		return "", err

@@ -38,9 +38,21 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		return fmt.Errorf("write the emulator's CA: %w", err)
 	}
 	fmt.Fprintf(out, "Graph emulator (TEST tenant) at %s\n", ten.Emu.URL())
-	fmt.Fprintf(out, "  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",
-		ten.TenantID, AppID, ten.CertPath, ten.Emu.URL(), ten.Emu.URL(), caPath)
-	fmt.Fprintf(out, "The emulated app's client secret (TEST tenant only), for clients that use one:\n  client_secret=%s\n", ten.Secret)
+	fmt.Fprintf(
+		out,
+		"  --tenant %s --client-id %s --auth certificate --cert %s \\\n  --authority %s/ --graph %s --ca %s\n",
+		ten.TenantID,
+		AppID,
+		ten.CertPath,
+		ten.Emu.URL(),
+		ten.Emu.URL(),
+		caPath,
+	)
+	fmt.Fprintf(
+		out,
+		"The emulated app's client secret (TEST tenant only), for clients that use one:\n  client_secret=%s\n",
+		ten.Secret,
+	)
 	fmt.Fprintln(out, "Ctrl-C stops it.")
 	<-ctx.Done()
 	return nil

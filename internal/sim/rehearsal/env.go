@@ -60,7 +60,9 @@ func SetupTenant(ctx context.Context, dir string, keyCfg simkey.Config, tenantPa
 	if err := os.MkdirAll(filepath.Join(dir, "emulator"), 0o700); err != nil {
 		return nil, err
 	}
-	ten, err := emulated.Start(emulated.Options{Dir: filepath.Join(dir, "emulator"), Emulator: graphemu.Config{TenantPath: tenantPath}})
+	ten, err := emulated.Start(
+		emulated.Options{Dir: filepath.Join(dir, "emulator"), Emulator: graphemu.Config{TenantPath: tenantPath}},
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +74,11 @@ func SetupTenant(ctx context.Context, dir string, keyCfg simkey.Config, tenantPa
 		if len(s.Methods[user.ID]) > 0 {
 			return // the loaded tenant's account has its keys already
 		}
-		s.Methods[user.ID] = append(s.Methods[user.ID], &graphemu.Method{ID: "previous-key-1", DisplayName: "Break glass key 1 (last year)",
-			AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(-1, 0, 0).UTC(), AttestationLevel: "attested", CredentialID: "cHJldmlvdXM"})
+		s.Methods[user.ID] = append(
+			s.Methods[user.ID],
+			&graphemu.Method{ID: "previous-key-1", DisplayName: "Break glass key 1 (last year)",
+				AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(-1, 0, 0).UTC(), AttestationLevel: "attested", CredentialID: "cHJldmlvdXM"},
+		)
 	})
 	devs, err := NewDevices(2, keyCfg)
 	if err != nil {
@@ -176,8 +181,22 @@ func (e *Env) Close() error { return e.Tenant.Close() }
 func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 	host, _ := os.Hostname()
 	st := e.Tenant.Emu.Snapshot()
-	cfg := ceremony.Config{Account: e.UPN, TenantID: st.TenantID, Domain: st.Domain, OfficerA: OfficerA, OfficerB: OfficerB,
-		Keys: 2, Reset: true, Retire: true, Verifier: e.Verifier, Rehearsal: true, Signer: e.Signer, Tool: tool, Hostname: host, OutDir: outDir}
+	cfg := ceremony.Config{
+		Account:   e.UPN,
+		TenantID:  st.TenantID,
+		Domain:    st.Domain,
+		OfficerA:  OfficerA,
+		OfficerB:  OfficerB,
+		Keys:      2,
+		Reset:     true,
+		Retire:    true,
+		Verifier:  e.Verifier,
+		Rehearsal: true,
+		Signer:    e.Signer,
+		Tool:      tool,
+		Hostname:  host,
+		OutDir:    outDir,
+	}
 	// The emulator is no Microsoft cloud: the officers see where sign-in
 	// and Graph go, and the report records it (issue 23 §3).
 	url := e.Tenant.Emu.URL()
@@ -192,7 +211,12 @@ func (e *Env) CeremonyConfig(outDir string, tool report.Tool) ceremony.Config {
 
 // RunCeremony runs the headless rehearsal ceremony with p (a Prompter of
 // these devices), journal in dir/journal.jsonl and report in outDir.
-func (e *Env) RunCeremony(ctx context.Context, p officer.Prompter, outDir string, tool report.Tool) (*ceremony.Result, error) {
+func (e *Env) RunCeremony(
+	ctx context.Context,
+	p officer.Prompter,
+	outDir string,
+	tool report.Tool,
+) (*ceremony.Result, error) {
 	j, err := ceremony.CreateJournal(filepath.Join(e.Dir, "journal.jsonl"), time.Now)
 	if err != nil {
 		return nil, err

@@ -50,8 +50,11 @@ func monitoring(ctx context.Context, acct report.Account) (
 		return nil, nil, fmt.Errorf("rehearsal monitoring set-up: %w", err)
 	}
 	emu.SetRoles(armemu.RoleReader, armemu.RoleLogAnalyticsRead) // the health check reads only
-	emu.SignIn(armemu.SignIn{Time: time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second), UserID: acct.ObjectID,
-		UPN: acct.UPN, App: "Azure Portal"}, true)
+	emu.SignIn(
+		armemu.SignIn{Time: time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second), UserID: acct.ObjectID,
+			UPN: acct.UPN, App: "Azure Portal"},
+		true,
+	)
 	return monitor.ForHealth(c, monitor.Config{ResourceGroup: emu.ResourceGroup, Workspace: emu.Workspace,
 		HealthInterval: 90 * 24 * time.Hour}), emu.Close, nil
 }

@@ -102,7 +102,11 @@ func (d *Devices) Present(context.Context, int) ([]string, error) {
 }
 
 // Open implements fidokey.Devices over the real CTAPHID stack.
-func (d *Devices) Open(ctx context.Context, addr string, onKeepalive func(ctap.Keepalive)) (ctap.Authenticator, io.Closer, error) {
+func (d *Devices) Open(
+	ctx context.Context,
+	addr string,
+	onKeepalive func(ctap.Keepalive),
+) (ctap.Authenticator, io.Closer, error) {
 	slot, err := strconv.Atoi(strings.TrimPrefix(addr, "simkey:slot"))
 	if err != nil || slot < 1 || slot > len(d.keys) {
 		return nil, nil, fmt.Errorf("no simkey at %s", addr)
@@ -193,7 +197,9 @@ func (p *Prompter) PINHalf(_ context.Context, slot int, name string, _ bool) ([]
 func (p *Prompter) PIN(slot int, officerA, officerB string) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append(append([]byte(nil), p.halves[fmt.Sprintf("%d/%s", slot, officerA)]...), p.halves[fmt.Sprintf("%d/%s", slot, officerB)]...)
+	return append(
+		append([]byte(nil), p.halves[fmt.Sprintf("%d/%s", slot, officerA)]...),
+		p.halves[fmt.Sprintf("%d/%s", slot, officerB)]...)
 }
 
 // Touch implements officer.Prompter.

@@ -16,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/sim/simkey"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
+	"github.com/keyceremony/keyceremony/sitting"
 	"github.com/keyceremony/keyceremony/tui"
 )
 
@@ -63,7 +64,11 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		return err
 	}
 	if o.TenantPath != "" {
-		fmt.Fprintf(out, "Tenant: %s (emulated; its FIDO2 key restrictions also admit the virtual keys, standing in for an allowed model)\n", o.TenantPath)
+		fmt.Fprintf(
+			out,
+			"Tenant: %s (emulated; its FIDO2 key restrictions also admit the virtual keys, standing in for an allowed model)\n",
+			o.TenantPath,
+		)
 	}
 	defer env.Close()
 	env.GeneratedPIN = o.GeneratedPIN
@@ -71,14 +76,10 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		fmt.Fprintln(out, "(not a terminal: running headless with scripted officers; use a terminal for the TUI)")
 	}
 	scripted := NewPrompter(env.Devices, out)
-	accounts := []ceremony.SittingAccount{{UPN: env.UPN, OutDir: o.Dir}}
+	// Each account's folder is the sitting's out_dir rule (sitting.Run).
+	accounts := []sitting.Account{{UPN: env.UPN}}
 	for n := 2; n <= o.Accounts; n++ {
-		accounts = append(accounts, ceremony.SittingAccount{UPN: env.AddAccount(n)})
-	}
-	if len(accounts) > 1 {
-		for i := range accounts {
-			accounts[i].OutDir = filepath.Join(o.Dir, accounts[i].UPN)
-		}
+		accounts = append(accounts, sitting.Account{UPN: env.AddAccount(n)})
 	}
 	// A rehearsal's virtual keys and emulated tenant live in this process
 	// only: a stopped rehearsal cannot be resumed, and its stop says what
@@ -88,57 +89,78 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 			"Its journal is kept for reading: " + journal + ". Rehearse again from the start: keyceremony rehearse --out NEW_DIR"
 	}
 	keysOf := map[string][]*simkey.Key{} // each account's own virtual keys, for its health check
-	summary, err := ceremony.RunSitting(ctx, out, accounts, o.Dir, env.Signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
-		if len(others) > 0 { // the next account's own keys
-			if err := env.NextKeys(ctx); err != nil {
+	_, err = sitting.Run(
+		ctx,
+		out,
+		accounts,
+		o.Dir,
+		env.Signer,
+		func(ctx context.Context, a sitting.Account, others []ceremony.KnownKey) (*ceremony.Result, error) {
+			if len(others) > 0 { // the next account's own keys
+				if err := env.NextKeys(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
 				return nil, err
 			}
-		}
-		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
-			return nil, err
-		}
-		j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s already holds a rehearsal that stopped. %s", a.OutDir, notResumed(a.JournalPath()))
-		} else if err != nil {
-			return nil, err
-		}
-		defer j.Close()
-		cfg := env.CeremonyConfig(a.OutDir, o.Tool)
-		cfg.Account, cfg.OtherKeys = a.UPN, others
-		var res *ceremony.Result
-		if useTUI {
-			res, err = tui.RunCeremony(ctx, "keyceremony REHEARSAL — "+a.UPN+a.Of(accounts)+" (virtual keys, emulated Entra)", cfg.StepCount(),
-				notResumed(a.JournalPath()), acting(env),
-				func(p officer.Prompter) (*ceremony.Engine, error) {
-					return ceremony.New(cfg, j, env.Devices, env.Tenant.Client, p)
-				},
-				func(r *ceremony.Result) string {
-					return fmt.Sprintf("Rehearsal complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
-				})
-		} else {
-			var eng *ceremony.Engine
-			if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
-				res, err = eng.Run(ctx)
+			j, err := ceremony.CreateJournal(a.JournalPath(), time.Now)
+			if errors.Is(err, fs.ErrExist) {
+				return nil, fmt.Errorf(
+					"%s already holds a rehearsal that stopped. %s",
+					a.OutDir,
+					notResumed(a.JournalPath()),
+				)
+			} else if err != nil {
+				return nil, err
 			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w\n%s", err, notResumed(a.JournalPath()))
-		}
-		if len(accounts) > 1 {
-			fmt.Fprintf(out, "%s:\n", a.UPN)
-		}
-		fmt.Fprintf(out, "Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n", len(res.Methods), len(res.Retired), res.Dir)
-		fmt.Fprintf(out, "Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n", res.Fingerprint)
-		fmt.Fprintf(out, "Check it: keyceremony report verify --rehearsal %s\n", filepath.Join(res.Dir, report.FileReport))
-		keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
-		return res, nil
-	})
+			defer j.Close()
+			cfg := env.CeremonyConfig(a.OutDir, o.Tool)
+			cfg.Account, cfg.OtherKeys = a.UPN, others
+			var res *ceremony.Result
+			if useTUI {
+				screen := sitting.Screen{
+					Title:    "keyceremony REHEARSAL — " + a.UPN + a.Among + " (virtual keys, emulated Entra)",
+					StopHint: notResumed(a.JournalPath()),
+					Wrap:     acting(env),
+					Done:     "Rehearsal",
+				}
+				res, err = screen.Run(ctx, cfg, j, env.Devices, env.Tenant.Client)
+			} else {
+				var eng *ceremony.Engine
+				if eng, err = ceremony.New(cfg, j, env.Devices, env.Tenant.Client, scripted); err == nil {
+					res, err = eng.Run(ctx)
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w\n%s", err, notResumed(a.JournalPath()))
+			}
+			if len(accounts) > 1 {
+				fmt.Fprintf(out, "%s:\n", a.UPN)
+			}
+			fmt.Fprintf(
+				out,
+				"Rehearsal complete: %d keys registered, %d retired. Signed rehearsal report in %s\n",
+				len(res.Methods),
+				len(res.Retired),
+				res.Dir,
+			)
+			fmt.Fprintf(
+				out,
+				"Signing key fingerprint (in a real ceremony, copy it onto the envelope): %s\n",
+				res.Fingerprint,
+			)
+			fmt.Fprintf(
+				out,
+				"Check it: keyceremony report verify --rehearsal %s\n",
+				filepath.Join(res.Dir, report.FileReport),
+			)
+			keysOf[a.UPN] = []*simkey.Key{env.Devices.Key(1), env.Devices.Key(2)}
+			return res, nil
+		},
+	)
 	if err != nil {
 		return err
-	}
-	if summary != "" {
-		fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
 	}
 	if !o.Health {
 		return nil
@@ -155,7 +177,7 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 		}
 		var screen string // the officers' screen, titled; "" for scripted officers
 		if useTUI {
-			screen = "keyceremony REHEARSAL health check — " + a.UPN + a.Of(accounts)
+			screen = "keyceremony REHEARSAL health check — " + a.UPN + a.Among
 		}
 		if err := rehearseHealth(ctx, env, scripted, screen, a.OutDir, o.Tool, out); err != nil {
 			if !errors.Is(err, ErrFindings) {
@@ -170,7 +192,14 @@ func RunSitting(ctx context.Context, out io.Writer, o SittingOptions) error {
 // rehearseHealth checks the keys and the emulated account against the
 // rehearsal ceremony's report: behind the officers' screen titled screen,
 // or, when that is "", with the scripted officers p.
-func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, ceremonyDir string, tool report.Tool, out io.Writer) error {
+func rehearseHealth(
+	ctx context.Context,
+	env *Env,
+	p officer.Prompter,
+	screen, ceremonyDir string,
+	tool report.Tool,
+	out io.Writer,
+) error {
 	last, err := os.ReadFile(filepath.Join(ceremonyDir, report.FileReport))
 	if err != nil {
 		return err
@@ -219,7 +248,12 @@ func rehearseHealth(ctx context.Context, env *Env, p officer.Prompter, screen, c
 		return err
 	}
 	if n := res.Count(health.Finding) + res.Count(health.CouldNot); n > 0 {
-		return fmt.Errorf("%w: %d findings, %d checks could not run", ErrFindings, res.Count(health.Finding), res.Count(health.CouldNot))
+		return fmt.Errorf(
+			"%w: %d findings, %d checks could not run",
+			ErrFindings,
+			res.Count(health.Finding),
+			res.Count(health.CouldNot),
+		)
 	}
 	return nil
 }

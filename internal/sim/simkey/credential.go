@@ -49,7 +49,8 @@ func (k *Key) wrapCredentialLocked(priv []byte, credProtect int, rpIDHash []byte
 // credential ID made by this key for rpIDHash, or ok=false.
 func (k *Key) unwrapCredentialLocked(id, rpIDHash []byte) (priv []byte, credProtect int, ok bool) {
 	gcm, err := k.gcmLocked()
-	if err != nil || len(id) < 1+gcm.NonceSize()+gcm.Overhead()+1 || (id[0] != credIDVersion && id[0] != credIDResident) {
+	if err != nil || len(id) < 1+gcm.NonceSize()+gcm.Overhead()+1 ||
+		(id[0] != credIDVersion && id[0] != credIDResident) {
 		return nil, 0, false
 	}
 	if id[0] == credIDResident && k.findByIDLocked(id) < 0 {
@@ -82,7 +83,7 @@ func authData(rpIDHash []byte, flags byte, count uint32, attested, ext []byte) [
 }
 
 // probe handles a zero-length pinUvAuthParam: platforms use it to make the
-// user pick a key by touch (CTAP 2.1, 6.1.2 step 1).
+// user pick a key by touch (CTAP 2.1 §6.1.2 step 1).
 func (k *Key) probe(ctx context.Context, keepalive func(byte)) error {
 	if err := k.waitForTouch(ctx, keepalive); err != nil {
 		return err
@@ -103,7 +104,8 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 	if req.PinUvAuthParam != nil && len(req.PinUvAuthParam) == 0 {
 		return nil, k.probe(ctx, keepalive)
 	}
-	if len(req.ClientDataHash) != 32 || req.RP.ID == "" || len(req.User.ID) == 0 || len(req.User.ID) > 64 || len(req.PubKeyCredParams) == 0 {
+	if len(req.ClientDataHash) != 32 || req.RP.ID == "" || len(req.User.ID) == 0 || len(req.User.ID) > 64 ||
+		len(req.PubKeyCredParams) == 0 {
 		return nil, ctapwire.StatusMissingParameter
 	}
 	es256 := false
@@ -205,8 +207,16 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, keepalive func(
 		}
 	}
 	if rk {
-		c := credential{ID: id, RPID: req.RP.ID, RPName: req.RP.Name, User: req.User, PrivateKey: append([]byte(nil), scalar...),
-			CredProtect: credProtect, CredRandom: credRandom, Created: k.cfg.Now().UTC()}
+		c := credential{
+			ID:          id,
+			RPID:        req.RP.ID,
+			RPName:      req.RP.Name,
+			User:        req.User,
+			PrivateKey:  append([]byte(nil), scalar...),
+			CredProtect: credProtect,
+			CredRandom:  credRandom,
+			Created:     k.cfg.Now().UTC(),
+		}
 		if i := k.findResidentLocked(req.RP.ID, req.User.ID); i >= 0 {
 			k.st.Credentials[i] = c // same account on the same RP: replaced, as the spec says
 		} else {
@@ -399,7 +409,12 @@ func (k *Key) signAssertionLocked(it assertionItem) (*ctap.Assertion, error) {
 	if err != nil {
 		return nil, ctapwire.StatusOther
 	}
-	return &ctap.Assertion{Credential: ctap.CredentialDescriptor{Type: "public-key", ID: it.id}, AuthData: ad, Signature: sig, User: it.user}, nil
+	return &ctap.Assertion{
+		Credential: ctap.CredentialDescriptor{Type: "public-key", ID: it.id},
+		AuthData:   ad,
+		Signature:  sig,
+		User:       it.user,
+	}, nil
 }
 
 func (k *Key) findByIDLocked(id []byte) int {
@@ -440,7 +455,10 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch req.SubCommand {
-	case ctapwire.CredMgmtGetMetadata, ctapwire.CredMgmtEnumerateRPsBegin, ctapwire.CredMgmtEnumerateCredsBegin, ctapwire.CredMgmtDeleteCredential:
+	case ctapwire.CredMgmtGetMetadata,
+		ctapwire.CredMgmtEnumerateRPsBegin,
+		ctapwire.CredMgmtEnumerateCredsBegin,
+		ctapwire.CredMgmtDeleteCredential:
 		if req.PinUvAuthParam == nil {
 			return nil, ctapwire.StatusPUATRequired
 		}
@@ -452,7 +470,10 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 	switch req.SubCommand {
 	case ctapwire.CredMgmtGetMetadata:
 		n, rem := len(k.st.Credentials), k.cfg.MaxCredentials-len(k.st.Credentials)
-		return &ctapwire.CredMgmtResponse{ExistingResidentCredentialsCount: &n, MaxRemainingResidentCredentials: &rem}, nil
+		return &ctapwire.CredMgmtResponse{
+			ExistingResidentCredentialsCount: &n,
+			MaxRemainingResidentCredentials:  &rem,
+		}, nil
 	case ctapwire.CredMgmtEnumerateRPsBegin:
 		k.vol.rpIter = nil
 		seen := map[string]bool{}
@@ -460,7 +481,10 @@ func (k *Key) credentialManagement(params []byte) (any, error) {
 			if !seen[c.RPID] {
 				seen[c.RPID] = true
 				h := sha256.Sum256([]byte(c.RPID))
-				k.vol.rpIter = append(k.vol.rpIter, rpEntry{rp: ctap.RelyingParty{ID: c.RPID, Name: c.RPName}, hash: h[:]})
+				k.vol.rpIter = append(
+					k.vol.rpIter,
+					rpEntry{rp: ctap.RelyingParty{ID: c.RPID, Name: c.RPName}, hash: h[:]},
+				)
 			}
 		}
 		if len(k.vol.rpIter) == 0 {
@@ -529,8 +553,13 @@ func (k *Key) nextCredLocked(total int) (any, error) {
 		return nil, ctapwire.StatusOther
 	}
 	user := c.User
-	return &ctapwire.CredMgmtResponse{User: &user, CredentialID: &ctap.CredentialDescriptor{Type: "public-key", ID: c.ID},
-		PublicKey: cose, TotalCredentials: total, CredProtect: max(c.CredProtect, ctap.CredProtectUVOptional)}, nil
+	return &ctapwire.CredMgmtResponse{
+		User:             &user,
+		CredentialID:     &ctap.CredentialDescriptor{Type: "public-key", ID: c.ID},
+		PublicKey:        cose,
+		TotalCredentials: total,
+		CredProtect:      max(c.CredProtect, ctap.CredProtectUVOptional),
+	}, nil
 }
 
 // configRequest keeps the raw subCommandParams for pinUvAuthParam.

@@ -12,7 +12,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
-// clientPIN implements authenticatorClientPIN (CTAP 2.1, 6.5).
+// clientPIN implements authenticatorClientPIN (CTAP 2.1 §6.5).
 func (k *Key) clientPIN(params []byte) (any, error) {
 	var req ctapwire.ClientPINRequest
 	if err := decode(params, &req); err != nil {

@@ -1,4 +1,4 @@
-package ceremony
+package sitting
 
 import (
 	"context"
@@ -9,39 +9,33 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// SittingAccount is one break-glass account of a sitting: several
+// Account is one break-glass account of a sitting: several
 // accounts provisioned one after the other, each with its own keys.
-type SittingAccount struct {
+// Run fills in what an account lacks: its OutDir by the out_dir rule
+// (accountDir), its Place and its Among.
+type Account struct {
 	UPN      string
 	Previous []byte // the account's previous report.json, for the chain
 	OutDir   string // its report and journal
+	Place    int    // its place (1-based) among the sitting's accounts: the {account} of its keys' names
+	// Among says which account of a sitting of several it is, for the
+	// officers' screen: " (account 2 of 2)"; "" for a single account.
+	Among string
 }
 
 // JournalPath is where the account's ceremony is journaled.
-func (a SittingAccount) JournalPath() string { return filepath.Join(a.OutDir, "journal.jsonl") }
+func (a Account) JournalPath() string { return filepath.Join(a.OutDir, "journal.jsonl") }
 
-// OpenOrCreateJournal opens the journal at path to resume it when it
-// exists (or resume is asked), or creates it.
-func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
-	if _, err := os.Stat(path); resume || err == nil {
-		return openJournal(path, time.Now)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	return CreateJournal(path, time.Now)
-}
-
-// RunSitting provisions each account in turn with run. A key provisioned
+// Run provisions each account in turn with run. A key provisioned
 // for an earlier account is refused for a later one (run receives their
 // credentials as OtherKeys). An account is done only when the signed report
 // in its folder verifies (signature by the key it names, its account, its
@@ -51,11 +45,18 @@ func OpenOrCreateJournal(path string, resume bool) (*Journal, error) {
 // whose writing was interrupted is finished from it); a report.json that
 // does not verify, without a journal to finish it, is refused before
 // anything is done. With several accounts, the signed summary page goes
-// into dir.
-func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, dir string, signer workstation.Signer,
-	run func(ctx context.Context, a SittingAccount, others []KnownKey) (*Result, error)) (summary string, err error) {
-	var others []KnownKey
+// into dir, and out names it.
+func Run(
+	ctx context.Context,
+	out io.Writer,
+	accounts []Account,
+	dir string,
+	signer workstation.Signer,
+	run func(ctx context.Context, a Account, others []ceremony.KnownKey) (*ceremony.Result, error),
+) (summary string, err error) {
+	var others []ceremony.KnownKey
 	var dirs []string
+	fillIn(accounts, dir)
 	for _, a := range accounts {
 		r, why, err := verifiedReport(a, signer)
 		if err != nil {
@@ -92,7 +93,10 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 			if err != nil {
 				return "", fmt.Errorf("%s key %d: credential ID: %w", a.UPN, k.Slot, err)
 			}
-			others = append(others, KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id})
+			others = append(
+				others,
+				ceremony.KnownKey{Label: fmt.Sprintf("key %d of %s", k.Slot, r.Account.UPN), CredentialID: id},
+			)
 		}
 		dirs = append(dirs, a.OutDir)
 	}
@@ -103,9 +107,21 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 	// by an earlier run of this sitting stays as it was signed.
 	if path := filepath.Join(dir, report.FileSummary); fileExists(path) {
 		fmt.Fprintf(out, "The sitting's summary is already in %s: it stays as it was signed\n", path)
-		return path, nil
+		summary = path
+	} else if summary, err = report.WriteSummary(dir, dirs, signer); err != nil {
+		return "", err
 	}
-	return report.WriteSummary(dir, dirs, signer)
+	fmt.Fprintf(out, "Summary of the sitting (every account's key fingerprints, signed): %s\n", summary)
+	return summary, nil
+}
+
+// accountDir is the out_dir rule: a single account's reports and journal
+// go into dir itself; with several accounts, each into dir/UPN.
+func accountDir(dir, upn string, accounts int) string {
+	if accounts > 1 {
+		return filepath.Join(dir, upn)
+	}
+	return dir
 }
 
 // verifiedReport reads account a's signed report from its folder and
@@ -113,7 +129,7 @@ func RunSitting(ctx context.Context, out io.Writer, accounts []SittingAccount, d
 // chain to the account's previous report. It returns the report; or why it
 // does not verify (no report.json, no signature, another account's…); or
 // an error when the folder cannot be read.
-func verifiedReport(a SittingAccount, signer workstation.Signer) (*report.Report, error, error) {
+func verifiedReport(a Account, signer workstation.Signer) (*report.Report, error, error) {
 	path := filepath.Join(a.OutDir, report.FileReport)
 	body, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -156,12 +172,17 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// Of says which account of a sitting of several a is, for the officers'
-// screen: " (account 2 of 2)"; nothing for a single account.
-func (a SittingAccount) Of(accounts []SittingAccount) string {
-	if len(accounts) < 2 {
-		return ""
+// fillIn gives each account what it lacks: its folder by the out_dir rule,
+// its place and its Among.
+func fillIn(accounts []Account, dir string) {
+	for i := range accounts {
+		a := &accounts[i]
+		if a.OutDir == "" {
+			a.OutDir = accountDir(dir, a.UPN, len(accounts))
+		}
+		a.Place, a.Among = i+1, ""
+		if len(accounts) > 1 {
+			a.Among = fmt.Sprintf(" (account %d of %d)", i+1, len(accounts))
+		}
 	}
-	i := slices.IndexFunc(accounts, func(b SittingAccount) bool { return b.UPN == a.UPN })
-	return fmt.Sprintf(" (account %d of %d)", i+1, len(accounts))
 }

@@ -1,4 +1,4 @@
-package session
+package sitting
 
 import (
 	"context"
@@ -18,7 +18,14 @@ import (
 // the TUI, or headless (PIN halves from in) when headless is set or there
 // is no terminal. out gets each result; the count is of findings and
 // checks that could not run, over all accounts.
-func (s *Session) Health(ctx context.Context, lastReports []string, pubPath string, headless bool, in io.Reader, out, notice io.Writer) (int, error) {
+func (s *Session) Health(
+	ctx context.Context,
+	lastReports []string,
+	pubPath string,
+	headless bool,
+	in io.Reader,
+	out, notice io.Writer,
+) (int, error) {
 	if err := s.signIn(ctx, false, notice); err != nil {
 		return 0, err
 	}
@@ -37,24 +44,34 @@ func (s *Session) Health(ctx context.Context, lastReports []string, pubPath stri
 	lines := officer.Lines(in, notice, true)
 	findings := 0
 	for _, r := range reports {
-		outDir := s.cfg.OutDir
-		if len(s.accounts) > 1 {
-			outDir = filepath.Join(outDir, r.Account.UPN)
+		outDir := accountDir(s.cfg.OutDir, r.Account.UPN, len(s.accounts))
+		hcfg := health.Config{
+			LastReport:    r.Body,
+			LastSignature: r.Signature,
+			PublicKey:     r.PublicKey,
+			Verifier:      s.verifier,
+			Accounts:      len(s.accounts),
+			OfficerA:      s.cfg.OfficerA,
+			OfficerB:      s.cfg.OfficerB,
+			Signer:        s.signer,
+			Tool:          s.opts.Tool,
+			Hostname:      hostname(),
+			OutDir:        filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")),
+			Monitoring:    audit,
 		}
-		hcfg := health.Config{LastReport: r.Body, LastSignature: r.Signature, PublicKey: r.PublicKey, Verifier: s.verifier, Accounts: len(s.accounts),
-			OfficerA: s.cfg.OfficerA, OfficerB: s.cfg.OfficerB, Signer: s.signer, Tool: s.opts.Tool, Hostname: hostname(),
-			OutDir: filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")), Monitoring: audit}
 		var res *health.Result
 		if headless || !tui.IsTerminal() {
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
-			err = tui.Run(ctx, "keyceremony health check — "+r.Account.UPN, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
+			title := "keyceremony health check — " + r.Account.UPN
+			err = tui.Run(ctx, title, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 				var rerr error
 				if res, rerr = health.Run(ctx, hcfg, s.devices, s.graph, p); rerr != nil {
 					return tui.DoneMsg{}, rerr
 				}
-				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
+				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.",
+					res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
 					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
 			})
 		}

@@ -1,4 +1,4 @@
-package session
+package sitting
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
@@ -40,7 +39,7 @@ type Session struct {
 	cfg      *config.File
 	backend  fidokey.Backend
 	devices  fidokey.HID // the keys, through backend
-	accounts []ceremony.SittingAccount
+	accounts []Account
 	verifier *attest.Verifier
 	signer   workstation.Signer
 	graph    *enroll.Client
@@ -65,14 +64,19 @@ func Open(o Options) (*Session, error) {
 	}
 	s.devices = fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}
 	if o.Terminal && !tui.IsTerminal() {
-		return nil, errors.New("a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)")
+		return nil, errors.New(
+			"a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)",
+		)
 	}
 	// Everything config check would name, at once, before anything is
 	// opened; the accounts and the verifier are what it loaded.
-	if s.accounts, s.verifier, err = cfg.Check(io.Discard, time.Now()); err != nil {
+	if s.accounts, s.verifier, err = Check(cfg, io.Discard, time.Now()); err != nil {
 		return nil, fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, o.ConfigPath)
 	}
-	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey, o.Notice); errors.Is(err, workstation.ErrNoTPM) {
+	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey, o.Notice); errors.Is(
+		err,
+		workstation.ErrNoTPM,
+	) {
 		return nil, fmt.Errorf(`%w: set "software_key": "FILE" in the config file`, err)
 	} else if err != nil {
 		return nil, err
@@ -92,8 +96,15 @@ func (s *Session) signIn(ctx context.Context, write bool, notice io.Writer) erro
 		mode = enroll.SignInDeviceCode
 	}
 	var err error
-	s.graph, err = enroll.Connect(ctx, enroll.AuthConfig{TenantID: c.TenantID, ClientID: c.ClientID, Mode: mode, CertificatePath: c.Certificate,
-		SecretFile: c.ClientSecret, AuthorityHost: c.Authority}, root, c.CA, write, notice)
+	s.graph, err = enroll.Connect(
+		ctx,
+		enroll.AuthConfig{TenantID: c.TenantID, ClientID: c.ClientID, Mode: mode, CertificatePath: c.Certificate,
+			SecretFile: c.ClientSecret, AuthorityHost: c.Authority},
+		root,
+		c.CA,
+		write,
+		notice,
+	)
 	return err
 }
 

@@ -1,4 +1,4 @@
-package config
+package sitting
 
 import (
 	"errors"
@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/attest"
-	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/config"
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
 )
 
-// Check finds, the day before, what would stop the ceremony this config
+// Check finds, the day before, what would stop the ceremony the config c
 // describes, without signing in, opening a key or touching the TPM: the
 // backend is in this build; each previous report is a report of its
 // account; the attestation policy and MDS blob load (checked at now); the
@@ -29,7 +30,7 @@ import (
 // what the ceremony will do to w and returns every problem found, joined;
 // with no problem, it also returns the sitting's accounts and the
 // attestation verifier it loaded, so that a ceremony reads them once.
-func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *attest.Verifier, error) {
+func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verifier, error) {
 	var problems []error
 	problem := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -41,7 +42,7 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 			problem("%s is the example's placeholder %s: fill in your own", kv[0], kv[1])
 		}
 	}
-	accounts, err := c.sitting()
+	accounts, err := accountsOf(c)
 	if err != nil {
 		problem("%w", err)
 	}
@@ -55,7 +56,12 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 			case !strings.EqualFold(r.Account.UPN, a.UPN) && r.Account.ObjectID != a.UPN:
 				problem("%s: previous_report is a report of %s", a.UPN, r.Account.UPN)
 			default:
-				prev = fmt.Sprintf("previous report %s (%s, %s)", r.CeremonyID, r.Type, r.Ended.UTC().Format(time.DateOnly))
+				prev = fmt.Sprintf(
+					"previous report %s (%s, %s)",
+					r.CeremonyID,
+					r.Type,
+					r.Ended.UTC().Format(time.DateOnly),
+				)
 			}
 		}
 		row(fmt.Sprintf("account %d", i+1), "%s, %s; reports in %s", a.UPN, prev, a.OutDir)
@@ -65,10 +71,7 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		officers += ", witness " + c.Witness
 	}
 	row("officers", "%s", officers)
-	keys := c.Keys
-	if keys == 0 {
-		keys = 2
-	}
+	keys := c.Keys // resolved at load: 2 unless the config says
 	row("keys", "%d per account; reset first: %v; retire last year's: %v", keys, c.Reset == nil || *c.Reset, c.Retire)
 	if c.PINHalves == "generated" {
 		row("PIN halves", "generated, each printed with: %s", strings.Join(c.PrintCommand, " "))
@@ -100,7 +103,12 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 	if len(c.Devices) > 0 {
 		found = strings.Join(c.Devices, ", ") + " (one per key, in slot order)"
 		if len(c.Devices) > 1 && len(c.Devices) < keys {
-			problem("devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)", len(c.Devices), keys, len(c.Devices)+1)
+			problem(
+				"devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)",
+				len(c.Devices),
+				keys,
+				len(c.Devices)+1,
+			)
 		}
 	}
 	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))
@@ -122,9 +130,9 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		problem("out_dir %s: %w", c.OutDir, err)
 	}
 	row("sign-in", "%s as app %s", orDefault(c.Auth, "device-code"), c.ClientID)
-	row("cloud", "%s: %s", orDefault(c.Cloud, "global"), c.endpointsText())
-	if d := c.endpointsDeviation(); d != "" {
-		row("DEVIATION", "%s; every report of this config records it", d)
+	row("cloud", "%s: %s", orDefault(c.Cloud, "global"), c.EndpointsText)
+	if c.EndpointsDeviation != "" {
+		row("DEVIATION", "%s; every report of this config records it", c.EndpointsDeviation)
 	}
 	if c.CA != "" {
 		if _, err := os.Stat(c.CA); err != nil {
@@ -149,4 +157,43 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// accountsOf lists the accounts c provisions, each with its previous report
+// read and its folder by the out_dir rule (accountDir).
+func accountsOf(c *config.File) ([]Account, error) {
+	type entry = struct{ upn, previous string }
+	list := []entry{{c.Account, c.PreviousReport}}
+	if len(c.Accounts) > 0 {
+		list = nil
+		for _, a := range c.Accounts {
+			list = append(list, entry{a.Account, a.PreviousReport})
+		}
+	}
+	var out []Account
+	for _, a := range list {
+		s := Account{UPN: a.upn, OutDir: accountDir(c.OutDir, a.upn, len(list))}
+		if a.previous != "" {
+			b, err := os.ReadFile(a.previous)
+			if err != nil {
+				return nil, fmt.Errorf("%s: previous report: %w", a.upn, err)
+			}
+			s.Previous = b
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// signInDeviations are what the report records about how the ceremony
+// signed in to Graph: endpoints that are no Microsoft cloud's, a secret.
+func signInDeviations(c *config.File) []string {
+	var out []string
+	if c.EndpointsDeviation != "" {
+		out = append(out, c.EndpointsDeviation)
+	}
+	if c.Auth == enroll.SignInSecret {
+		out = append(out, enroll.SecretDeviation)
+	}
+	return out
 }

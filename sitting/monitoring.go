@@ -1,4 +1,4 @@
-package session
+package sitting
 
 import (
 	"context"
@@ -30,9 +30,9 @@ func (s *Session) monitoring() (func(context.Context, report.Account, time.Time)
 	if err != nil {
 		return nil, err
 	}
-	pol, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
+	_, healthEvery, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
 	return monitor.ForHealth(c, monitor.Config{ResourceGroup: m.ResourceGroup, Workspace: m.Workspace,
-		HealthInterval: pol.HealthInterval}), nil
+		HealthInterval: healthEvery}), nil
 }
 
 // MonitorSetup signs in and creates, after both officers confirm at the
@@ -67,8 +67,8 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 		return err
 	}
 	cfg := m.SetupConfig(accounts)
-	pol, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
-	cfg.HealthInterval = pol.HealthInterval
+	_, healthEvery, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
+	cfg.HealthInterval = healthEvery
 	if dryRun {
 		reqs, err := monitor.Plan(ctx, c, cfg)
 		if err != nil {
@@ -97,8 +97,11 @@ func (s *Session) setupReports(accounts []monitor.Account, reqs []monitor.Reques
 	for i, a := range s.accounts {
 		r := &report.Report{Type: "monitor-setup", CeremonyID: "monitor-setup-" + started.Format("20060102-150405"),
 			Started: started, Ended: time.Now().UTC(), Tenant: report.Tenant{ID: s.cfg.TenantID, Domain: s.cfg.Domain},
-			Account:     report.Account{UPN: a.UPN, ObjectID: accounts[i].ObjectID},
-			Officers:    []report.Person{{Role: "officer-a", Name: s.cfg.OfficerA}, {Role: "officer-b", Name: s.cfg.OfficerB}},
+			Account: report.Account{UPN: a.UPN, ObjectID: accounts[i].ObjectID},
+			Officers: []report.Person{
+				{Role: "officer-a", Name: s.cfg.OfficerA},
+				{Role: "officer-b", Name: s.cfg.OfficerB},
+			},
 			Workstation: report.Workstation{Hostname: hostname()}, Tool: s.opts.Tool, Keys: []report.Key{}}
 		for j, id := range ids {
 			r.Steps = append(r.Steps, report.Step{Name: reqs[j].What, Started: started, Ended: r.Ended,

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/keyceremony/keyceremony/"
+
+// The rooms the README's architecture section promises, held by the code:
+// no product file over 700 lines (age's largest is 676); tui is screens and
+// knows only the officer vocabulary; config holds the file and reaches no
+// package that runs anything (the day-before checks are the sitting's).
+func TestArchitectureRooms(t *testing.T) {
+	root := "../.."
+	imports := map[string][]string{} // package -> module packages its product files import
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() && rel != "." && (rel == "tools" || rel == filepath.Join("internal", "sim") ||
+			d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if n := bytes.Count(b, []byte("\n")); n > 700 {
+			t.Errorf("%s has %d lines: no product file over 700 (split it by what its parts do)", rel, n)
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, b, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Dir(rel))
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			if dep, ok := strings.CutPrefix(p, module); ok && !slices.Contains(imports[pkg], dep) {
+				imports[pkg] = append(imports[pkg], dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports["sitting"]) == 0 {
+		t.Fatal("read no imports of sitting: this test is broken")
+	}
+	for _, dep := range imports["tui"] {
+		if dep != "officer" {
+			t.Errorf("tui imports %s: tui is the screens and knows only the officer vocabulary", dep)
+		}
+	}
+	// config's remaining imports: the clouds' endpoints (enroll.Cloud) and
+	// the monitoring block's type (internal/monitor.Settings). Nothing that
+	// runs a ceremony.
+	for _, dep := range imports["config"] {
+		if !slices.Contains([]string{"enroll", "internal/monitor"}, dep) {
+			t.Errorf("config imports %s: config holds the file (load, example, defaults, intervals); checks are the sitting's", dep)
+		}
+	}
+}
