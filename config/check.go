@@ -29,7 +29,9 @@ import (
 // what the ceremony will do to w and returns every problem found, joined;
 // with no problem, it also returns the sitting's accounts and the
 // attestation verifier it loaded, so that a ceremony reads them once.
-func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *attest.Verifier, error) {
+// fresh (config check) also refuses what would stop a new ceremony from
+// starting: a journal already in a single account's out_dir.
+func (c *File) Check(w io.Writer, now time.Time, fresh bool) ([]ceremony.SittingAccount, *attest.Verifier, error) {
 	var problems []error
 	problem := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -103,6 +105,7 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 			problem("devices names %d addresses for %d keys: one per key, in slot order (key %d would have none)", len(c.Devices), keys, len(c.Devices)+1)
 		}
 	}
+	problems = append(problems, c.startProblems(tw, accounts, keys, fresh)...)
 	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))
 	switch tpm := orDefault(c.TPM, workstation.DefaultTPMPath); {
 	case c.SoftwareKey != "":
@@ -138,6 +141,46 @@ func (c *File) Check(w io.Writer, now time.Time) ([]ceremony.SittingAccount, *at
 		return nil, nil, errors.Join(problems...)
 	}
 	return accounts, vf, nil
+}
+
+// startProblems is what would stop the ceremony at its start, kept apart
+// from the rest of Check: two fixed devices at one address (the second key
+// would be the first one again), more devices than keys (an address no key
+// is planned for is a typo or a stray key), and, when fresh, a journal
+// already in out_dir (the ceremony refuses to begin again over it; with
+// several accounts it resumes that account, so that is only said).
+func (c *File) startProblems(w io.Writer, accounts []ceremony.SittingAccount, keys int, fresh bool) []error {
+	var problems []error
+	seen := map[string]int{}
+	for i, d := range c.Devices {
+		addr := filepath.Clean(strings.TrimSpace(d))
+		if j, ok := seen[addr]; ok {
+			problems = append(problems, fmt.Errorf("devices: key %d and key %d are the same address %s: one address per key", j+1, i+1, d))
+		} else {
+			seen[addr] = i
+		}
+	}
+	if len(c.Devices) > keys {
+		problems = append(problems, fmt.Errorf("devices names %d addresses for %d keys: one per key, in slot order "+
+			"(remove the extra ones or set \"keys\": %d)", len(c.Devices), keys, len(c.Devices)))
+	}
+	if !fresh {
+		return problems
+	}
+	for _, a := range accounts {
+		journal := a.JournalPath()
+		if _, err := os.Stat(journal); err != nil {
+			continue
+		}
+		if len(accounts) > 1 {
+			fmt.Fprintf(w, "  journal\t%s: the ceremony of %s resumes from it\n", journal, a.UPN)
+			continue
+		}
+		abs, _ := filepath.Abs(journal)
+		problems = append(problems, fmt.Errorf("out_dir %s already holds the journal of a started ceremony: "+
+			"resume it with --resume %s, or give the config a new out_dir to begin again", a.OutDir, abs))
+	}
+	return problems
 }
 
 // orNone is s, or "none" when it is empty.
