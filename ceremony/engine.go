@@ -202,10 +202,14 @@ func (e *Engine) showRepairs() {
 	}
 }
 
-// confirmBoth asks both officers, in turn, to confirm a state change.
+// confirmBoth asks both officers, in turn, to confirm a state change; the
+// journal records who refused it (step "refused-confirmation").
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
 		if err := e.prompt.Confirm(ctx, o, action); err != nil {
+			if jerr := e.journal.Append("refused-confirmation", "note", map[string]string{"refused_by": o, "action": action}); jerr != nil {
+				return nil, fmt.Errorf("%s: %w (and the journal could not record who refused: %v)", action, officer.ErrAbandoned, jerr)
+			}
 			return nil, fmt.Errorf("%s: %w", action, officer.ErrAbandoned)
 		}
 	}
@@ -718,7 +722,7 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 	if r.info.ForcePINChange {
 		return r.changePIN(ctx, r.step("pin-change"))
 	}
-	r.pin, err = e.pin(ctx, r.slot, false)
+	r.pin, err = r.askPIN(ctx)
 	return err
 }
 
