@@ -399,7 +399,7 @@ func (e *Engine) provisionReplugging(ctx context.Context, slot int) (report.Key,
 func (e *Engine) whileReplugged(ctx context.Context, slot int, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
-		if err == nil || !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
+		if err == nil || !yanked(ctx, err) || n == maxReplugs || ctx.Err() != nil {
 			return err
 		}
 		e.prompt.Progress(fmt.Sprintf("key%d", slot), fmt.Sprintf("key %d was pulled out or stopped answering (%v): plug the same key back in; nothing recorded is lost", slot, err))

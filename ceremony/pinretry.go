@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
 
@@ -59,4 +60,14 @@ func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 			"left): %s and %s, type your halves of key %d's PIN again", r.slot, perr.RetriesLeft,
 			e.cfg.OfficerA, e.cfg.OfficerB, r.slot))
 	}
+}
+
+// yanked says whether err means the key was pulled out or stopped
+// answering: hid.ErrDeviceGone, or the key's CTAP2_ERR_KEEPALIVE_CANCEL
+// (0x2d) while ctx is alive. The host sends CTAPHID_CANCEL only when the
+// caller's context ends (hid.Device.transact), so a cancel nobody asked for
+// is the key going away mid-touch (issue 30: pulled out during the touch
+// that creates the credential), the yank the PIN step already waits for.
+func yanked(ctx context.Context, err error) bool {
+	return errors.Is(err, hid.ErrDeviceGone) || (errors.Is(err, ctapwire.StatusKeepaliveCancel) && ctx.Err() == nil)
 }
