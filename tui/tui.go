@@ -61,6 +61,7 @@ type model struct {
 	title      string
 	totalSteps int
 	doneSteps  int
+	stepsSeen  map[string]bool // the counted steps that reported, each once
 	log        []string
 	current    *request
 	input      textinput.Model // confirmations (not secret)
@@ -79,7 +80,7 @@ func newModel(title string, totalSteps int) tea.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.CharLimit = 63
-	return model{title: title, totalSteps: totalSteps, input: in, width: 80}
+	return model{title: title, totalSteps: totalSteps, input: in, width: 80, stepsSeen: map[string]bool{}}
 }
 
 // Init implements tea.Model.
@@ -93,11 +94,18 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case *request:
 		clear(m.firstEntry)
 		m.current, m.notice, m.firstEntry = msg, "", nil
+		m.touching = false // a question means the touch is over
 		m.input.Reset()
 		m.secret.wipe()
 		return m, m.input.Focus()
 	case progressMsg:
-		m.doneSteps++
+		// The bar counts steps, not attempts: a step reported again (a PIN
+		// asked again, a key re-plugged) is not progress, and it stays
+		// short of the end until the ceremony says it is done.
+		if countedStep(msg.step) && !m.stepsSeen[msg.step] {
+			m.stepsSeen[msg.step] = true
+			m.doneSteps = min(m.doneSteps+1, max(m.totalSteps-1, 0))
+		}
 		m.touching = false
 		m.log = append(m.log, fmt.Sprintf("%-12s %s", msg.step, msg.detail))
 		if len(m.log) > 8 {
@@ -198,13 +206,13 @@ func (m *model) answer(a answer) {
 func (m model) View() string {
 	var b strings.Builder
 	w := min(m.width, 80)
-	b.WriteString(titleStyle.Render(m.title) + "\n")
+	b.WriteString(titleStyle.Render(ansi.Wrap(m.title, w, "")) + "\n")
 	if m.totalSteps > 0 { // a screen whose work counts no steps (the health check) has no bar
 		b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n")
 	}
 	b.WriteString("\n")
-	for _, l := range m.log {
-		b.WriteString(dimStyle.Render(truncate(l, w)) + "\n")
+	for _, l := range logLines(m.log, w, logBudget) {
+		b.WriteString(dimStyle.Render(l) + "\n")
 	}
 	b.WriteString("\n")
 	switch {
@@ -216,8 +224,9 @@ func (m model) View() string {
 			}
 		} else {
 			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
-			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")
-			b.WriteString(m.done.Detail + "\n")
+			b.WriteString("Copy onto the envelope the fingerprint of the key that signed the report:\n  " +
+				actionStyle.Render(m.done.Fingerprint) + "\n")
+			b.WriteString(ansi.Wrap(m.done.Detail, w, "") + "\n")
 		}
 		b.WriteString(dimStyle.Render("Press any key to leave."))
 		return b.String() // any key leaves: no Ctrl-C line
@@ -236,14 +245,15 @@ func (m model) View() string {
 			if m.current.newPIN {
 				what = "the new PIN"
 			}
-			b.WriteString(actionStyle.Render(fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot)) + "\n")
+			b.WriteString(actionStyle.Render(ansi.Wrap(fmt.Sprintf("%s: type your half of %s for key %d.",
+				m.current.officer, what, m.current.slot), w, "")) + "\n")
 			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.secret.view() + "\n")
 		}
 	default:
 		b.WriteString(dimStyle.Render("Working…") + "\n")
 	}
 	if m.notice != "" {
-		b.WriteString(warnStyle.Render(m.notice) + "\n")
+		b.WriteString(warnStyle.Render(ansi.Wrap(m.notice, w, "")) + "\n")
 	}
 	if m.touching {
 		b.WriteString(warnStyle.Render("Touch the key now.") + "\n")
@@ -265,12 +275,51 @@ func progressBar(done, total, width int) string {
 	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", filled), strings.Repeat(".", n-filled), 100*done/total)
 }
 
-func truncate(s string, w int) string {
-	r := []rune(s)
-	if len(r) <= w {
-		return s
+// logBudget is how many screen lines the log may take at 24 rows: the
+// title, the bar, the question and its help take the rest.
+const logBudget = 10
+
+// logLines wraps each log entry to width w, its continuation lines indented
+// under the detail, and keeps the newest whole entries that fit in budget
+// lines (at least the newest one, whole): an entry scrolls off the top, it
+// is never cut.
+func logLines(log []string, w, budget int) []string {
+	const indent = 13 // "%-12s " of the step name
+	var out []string
+	for i := len(log) - 1; i >= 0; i-- {
+		lines := strings.Split(ansi.Wrap(log[i], w, ""), "\n")
+		if w > indent+20 && len(lines) > 1 {
+			rest := strings.Split(ansi.Wrap(strings.Join(lines[1:], " "), w-indent, ""), "\n")
+			for j := range rest {
+				rest[j] = strings.Repeat(" ", indent) + rest[j]
+			}
+			lines = append(lines[:1], rest...)
+		}
+		if len(out) > 0 && len(out)+len(lines) > budget {
+			break
+		}
+		out = append(lines, out...)
 	}
-	return string(r[:w-1]) + "…"
+	return out
+}
+
+// countedStep says whether a progress step is one the bar counts
+// (ceremony.Config.StepCount): the preflight, each key's insert, reset,
+// pin, create, attest, enroll and test, and the report.
+func countedStep(step string) bool {
+	switch step {
+	case "preflight", "report":
+		return true
+	}
+	slot, name, ok := strings.Cut(step, "/")
+	if !ok || !strings.HasPrefix(slot, "key") || strings.Trim(slot[3:], "0123456789") != "" || len(slot) == 3 {
+		return false
+	}
+	switch name {
+	case "insert", "reset", "pin", "create", "attest", "enroll", "test":
+		return true
+	}
+	return false
 }
 
 // newPrompter returns the officer.Prompter that asks through a running

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyceremony/keyceremony/officer"
 )
@@ -187,5 +188,70 @@ func TestGuardedTurnsAPanicIntoAnError(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "internal error") || strings.Contains(err.Error(), "goroutine") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Issue 30: nothing on the screen is cut at 80 columns: a long title, a
+// long log entry (the PIN rule) and a long confirmation wrap, every word of
+// them on screen, no line wider than 80 and no "…".
+func TestLongTextsWrapNeverCut(t *testing.T) {
+	title := "keyceremony — rehearsal (virtual keys, emulated tenant) — breakglass-account-with-a-long-name@contoso.onmicrosoft.com"
+	rule := "the new PIN must have at least 8 characters (policy 8, key 4): each officer types one half, and the other looks away"
+	var m tea.Model = newModel(title, 16)
+	m, _ = m.Update(progressMsg{"key1/pin", rule})
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Alice Officer", text: "register key 1 as \"BG1 key 1 2026 YubiKey 5 NFC\" " +
+		"on breakglass-account-with-a-long-name@contoso.onmicrosoft.com", reply: make(chan answer, 1)})
+	view := m.View()
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	flat := squeeze(ansi.Strip(view))
+	for _, want := range []string{title, rule, "breakglass-account-with-a-long-name@contoso.onmicrosoft.com"} {
+		if !strings.Contains(flat, squeeze(want)) {
+			t.Errorf("the screen cut %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "…") {
+		t.Errorf("the screen truncates:\n%s", view)
+	}
+	for i, l := range strings.Split(view, "\n") {
+		if n := ansi.StringWidth(l); n > 80 {
+			t.Errorf("line %d is %d wide", i+1, n)
+		}
+	}
+}
+
+// Issue 30: the bar counts steps, not attempts: a PIN asked again or a key
+// re-plugged reports its step again without moving the bar, lines that
+// are no step (a yank, a journal repair) do not count, and the bar stays
+// short of 100% until the ceremony is done.
+func TestProgressCountsStepsNotAttempts(t *testing.T) {
+	var m tea.Model = newModel("t", 4) // preflight, 1 key of ... counted to 4
+	for _, s := range []string{"preflight", "key1/pin", "key1/pin", "key1", "journal", "key1/pin", "key1/minpin"} {
+		m, _ = m.Update(progressMsg{s, "x"})
+	}
+	if got := m.(model).doneSteps; got != 2 {
+		t.Fatalf("%d steps counted, want 2 (preflight, key1/pin)", got)
+	}
+	for _, s := range []string{"key1/create", "key1/attest", "key1/enroll", "key1/test"} {
+		m, _ = m.Update(progressMsg{s, "x"})
+	}
+	if got := m.(model).doneSteps; got != 3 || strings.Contains(m.View(), "100%") {
+		t.Fatalf("before the end: %d steps\n%s", got, m.View())
+	}
+	m, _ = m.Update(DoneMsg{Title: "done", Fingerprint: "SHA256:x"})
+	if !strings.Contains(m.View(), "100%") {
+		t.Fatalf("done, not at 100%%:\n%s", m.View())
+	}
+}
+
+// Issue 30: "Touch the key now." goes once the touch is done and the next
+// question comes, even before the next progress line.
+func TestTouchLineGoesWithTheNextQuestion(t *testing.T) {
+	m, _ := base().Update(touchMsg{slot: 1})
+	if !strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatal("no touch line while the key waits")
+	}
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Bob Officer", text: "register key 1", reply: make(chan answer, 1)})
+	if strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatalf("the touch line stayed:\n%s", m.View())
 	}
 }
