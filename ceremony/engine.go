@@ -729,7 +729,11 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 // setPIN sets a new PIN from the officers' halves.
 func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	e := r.e
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("set the PIN of key %d from your two halves", r.slot))
+	action := fmt.Sprintf("set the PIN of key %d from two halves: each of you types one, and no one sees the other's", r.slot)
+	if e.cfg.GeneratedPIN {
+		action = fmt.Sprintf("set the PIN of key %d to a generated one, printed in two halves, one for each of you to seal", r.slot)
+	}
+	by, err := e.confirmBoth(ctx, action)
 	if err != nil {
 		return err
 	}
@@ -836,7 +840,7 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("key %d: the generated PIN: %w", r.slot, err)
 	}
-	e.prompt.Progress(r.step("pin"), fmt.Sprintf("a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", length, r.slot))
+	e.prompt.Progress(r.step("pin"), fmt.Sprintf("%s %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere", article(length), length, r.slot))
 	half := length / 2
 	for _, part := range []struct {
 		name, officer string
@@ -1110,7 +1114,7 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 	}
 	var retired []report.Retired
 	if len(old) > 0 {
-		by, err := e.confirmBoth(ctx, "retire the old keys "+strings.Join(names, ", "))
+		by, err := e.confirmBoth(ctx, plural(len(names), "retire the old key ", "retire the old keys ")+strings.Join(names, ", "))
 		if err != nil {
 			return nil, err
 		}

@@ -71,3 +71,21 @@ func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 func yanked(ctx context.Context, err error) bool {
 	return errors.Is(err, hid.ErrDeviceGone) || (errors.Is(err, ctapwire.StatusKeepaliveCancel) && ctx.Err() == nil)
 }
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// article is "an" before a PIN length said with a vowel sound (8, 11, 18,
+// 80-89), else "a": "an 8-digit PIN", "a 10-digit PIN". (PINs are at most
+// 63 bytes, CTAP 2.1 §6.5.1.)
+func article(n int) string {
+	if n == 8 || n == 11 || n == 18 || (n >= 80 && n <= 89) {
+		return "an"
+	}
+	return "a"
+}

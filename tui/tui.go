@@ -238,8 +238,10 @@ func (m model) View() string {
 			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.text, w, "")) + "\n")
 			b.WriteString(dimStyle.Render("Press Enter when done.") + "\n")
 		case reqConfirm:
-			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+": confirm — "+m.current.text, w, "")) + "\n")
-			b.WriteString("Type y and Enter to confirm, n to refuse.\n" + m.input.View() + "\n")
+			// Each officer confirms for themself: the screen names who and what.
+			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+", you confirm: "+m.current.text, w, "")) + "\n")
+			b.WriteString(ansi.Wrap("Type y and Enter if you, "+m.current.officer+", agree; n to refuse "+
+				"(the ceremony stops and the journal records who refused).", w, "") + "\n" + m.input.View() + "\n")
 		case reqPIN:
 			what := "the PIN set earlier"
 			if m.current.newPIN {

@@ -137,7 +137,7 @@ func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []
 		case strings.Contains(s, "type your half"):
 			send("-l", half)
 			send("Enter")
-		case strings.Contains(s, ": confirm —"):
+		case strings.Contains(s, ", you confirm:"):
 			send("y", "Enter")
 		case strings.Contains(s, "Press Enter when done"):
 			send("Enter")

@@ -115,7 +115,7 @@ func driveRehearsalTUI(t *testing.T, width, height int, half string, args ...str
 			case strings.Contains(s, "type your half"):
 				send("-l", half)
 				send("Enter")
-			case strings.Contains(s, ": confirm —"):
+			case strings.Contains(s, ", you confirm:"):
 				send("y", "Enter")
 			case strings.Contains(s, "Press Enter when done"), strings.Contains(s, "Copy onto the envelope"):
 				send("Enter")
@@ -201,7 +201,7 @@ func declineUnderTmux(t *testing.T, cmdline string, onStop ...string) {
 			}
 			stopped = true
 			send("Enter")
-		case !declined && strings.Contains(s, ": confirm —"):
+		case !declined && strings.Contains(s, ", you confirm:"):
 			send("n", "Enter")
 			declined = true
 		case strings.Contains(s, "Press Enter when done"):
