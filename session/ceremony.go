@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		journal := accounts[0].JournalPath()
 		if _, err := os.Stat(journal); err == nil {
 			return fmt.Errorf("a ceremony of %s was started already: its journal is %s.\nResume it with: keyceremony ceremony --config %s --resume %s\n(or give the config a new out_dir to begin again)",
-				accounts[0].UPN, journal, s.opts.ConfigPath, journal)
+				accounts[0].UPN, absPath(journal), absPath(s.opts.ConfigPath), absPath(journal))
 		}
 	}
 	if err := s.signIn(ctx, true, notice); err != nil {
@@ -66,18 +67,21 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		}
 		fmt.Fprintf(out, "Preflight %s: %d posture finding(s)\n", a.UPN, len(posture[a.UPN]))
 	}
-	// How to resume: on the screen a flag and its value a line (the
-	// screen's wrap breaks at hyphens, and "--\nresume" would be
-	// misread), on standard error in one line.
+	// How to resume, with absolute paths so that it is copied as is from
+	// any directory: on the screen a flag and its value a line, each line
+	// but the last ending in " \" (the shell reads them as one command;
+	// the screen's wrap would break a long line at a hyphen), on standard
+	// error in one line of its own.
 	resumeHint := func(journalPath, sep string) string {
-		with, command := "Resume with the same command:", []string{"keyceremony ceremony", "--config " + s.opts.ConfigPath}
+		journalPath = absPath(journalPath)
+		with, command := "Resume with the same command:", []string{"keyceremony ceremony", "--config " + absPath(s.opts.ConfigPath)}
 		if len(accounts) == 1 {
 			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
 		// Only what is true after any stop: a journal that could not record
 		// a step says so in the error above this line.
-		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
-			journalPath, with, sep, strings.Join(command, sep))
+		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s\n  %s",
+			journalPath, with, strings.Join(command, sep))
 	}
 	summary, err := ceremony.RunSitting(ctx, out, accounts, cfg.OutDir, s.signer, func(ctx context.Context, a ceremony.SittingAccount, others []ceremony.KnownKey) (*ceremony.Result, error) {
 		if err := os.MkdirAll(a.OutDir, 0o700); err != nil {
@@ -110,11 +114,11 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)},
 				j, s.devices, s.graph, p)
 		}
-		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, "\n  "), nil, build, func(r *ceremony.Result) string {
+		res, err := tui.RunCeremony(ctx, "keyceremony — "+a.UPN+a.Of(accounts), ceremony.Config{Keys: keys}.StepCount(), resumeHint(journalPath, " \\\n  "), nil, build, func(r *ceremony.Result) string {
 			return fmt.Sprintf("Ceremony complete: %d keys registered, %d retired.", len(r.Methods), len(r.Retired))
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
+			return nil, fmt.Errorf("%w\n%s", err, resumeHint(journalPath, " "))
 		}
 		fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
 		return res, nil
@@ -137,4 +141,13 @@ func sittingPlace(accounts []ceremony.SittingAccount, a ceremony.SittingAccount)
 		}
 	}
 	return 1
+}
+
+// absPath is p made absolute (p itself when the working directory cannot
+// be read), for commands the officers copy.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
