@@ -46,6 +46,10 @@ type (
 		Title, Fingerprint, Detail string
 		Err                        error
 		Hint                       string // after a stop: where the journal is, how to resume
+		// Results, one a line (the health check's "pass  key 1 model"),
+		// are shown in place of the log: every check and its result on
+		// the one last screen, in two columns when each fits half.
+		Results []string
 	}
 )
 
@@ -211,7 +215,11 @@ func (m model) View() string {
 		b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n")
 	}
 	b.WriteString("\n")
-	for _, l := range logLines(m.log, w, logBudget) {
+	log := m.log
+	if m.done != nil && m.done.Err == nil && len(m.done.Results) > 0 {
+		log = nil // the results take the log's place
+	}
+	for _, l := range logLines(log, w, logBudget) {
 		b.WriteString(dimStyle.Render(l) + "\n")
 	}
 	b.WriteString("\n")
@@ -223,7 +231,10 @@ func (m model) View() string {
 				b.WriteString(ansi.Wrap(m.done.Hint, w, "") + "\n")
 			}
 		} else {
-			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
+			b.WriteString(titleStyle.Render(ansi.Wrap(m.done.Title, w, "")) + "\n")
+			for _, l := range columns(m.done.Results, w) {
+				b.WriteString(l + "\n")
+			}
 			b.WriteString("Copy onto the envelope the fingerprint of the key that signed the report:\n  " +
 				actionStyle.Render(m.done.Fingerprint) + "\n")
 			b.WriteString(ansi.Wrap(m.done.Detail, w, "") + "\n")
@@ -275,6 +286,30 @@ func progressBar(done, total, width int) string {
 	}
 	filled := n * done / total
 	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", filled), strings.Repeat(".", n-filled), 100*done/total)
+}
+
+// columns lays out lines in two columns, filled down, when each fits half
+// of width w; else one a line, wrapped. Nothing is cut.
+func columns(lines []string, w int) []string {
+	half := (w - 2) / 2
+	for _, l := range lines {
+		if ansi.StringWidth(l) > half {
+			var out []string
+			for _, l := range lines {
+				out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+			}
+			return out
+		}
+	}
+	rows := (len(lines) + 1) / 2
+	out := make([]string, rows)
+	for i := range rows {
+		out[i] = lines[i]
+		if j := i + rows; j < len(lines) {
+			out[i] += strings.Repeat(" ", half+2-ansi.StringWidth(lines[i])) + lines[j]
+		}
+	}
+	return out
 }
 
 // logBudget is how many screen lines the log may take at 24 rows: the

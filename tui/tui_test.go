@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +254,29 @@ func TestTouchLineGoesWithTheNextQuestion(t *testing.T) {
 	m, _ = m.Update(&request{kind: reqConfirm, officer: "Bob Officer", text: "register key 1", reply: make(chan answer, 1)})
 	if strings.Contains(m.View(), "Touch the key now.") {
 		t.Fatalf("the touch line stayed:\n%s", m.View())
+	}
+}
+
+// Issue 30: the health check's last screen shows one line per check with
+// its result (not only "21 pass"), in two columns at 80×24; a finding
+// with its detail takes a whole, wrapped line.
+func TestHealthDoneScreenListsEveryCheck(t *testing.T) {
+	var results []string
+	for i := 1; i <= 21; i++ {
+		results = append(results, fmt.Sprintf("pass  check number %d", i))
+	}
+	m, _ := base().Update(DoneMsg{Title: "Health check: 21 pass, 0 findings, 0 could not check.", Fingerprint: "SHA256:x",
+		Detail: "Health report in /safe/health", Results: results})
+	view := golden(t, "health", m)
+	for _, r := range results {
+		if !strings.Contains(view, r+" ") && !strings.HasSuffix(strings.TrimRight(view, " "), r) && !strings.Contains(view, r+"\n") {
+			t.Errorf("the screen lacks %q:\n%s", r, view)
+		}
+	}
+	finding := "FINDING Conditional Access: the account is not excluded from: Require MFA for admins, Block legacy authentication"
+	m, _ = base().Update(DoneMsg{Title: "Health check", Fingerprint: "SHA256:x", Results: append(results[:3:3], finding)})
+	flat := strings.Join(strings.Fields(m.View()), " ")
+	if !strings.Contains(flat, finding) || !strings.Contains(flat, "pass check number 3") {
+		t.Fatalf("a finding's line:\n%s", m.View())
 	}
 }
