@@ -223,6 +223,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		e.started = first[0].Time
 	}
 	e.showRepairs()
+	e.showDone()
 	// Names Entra would refuse stop the ceremony here, before any key is
 	// touched, not at the registration after the key was reset.
 	if err := keyname.Check(e.cfg.Verifier.Policy.DisplayNamePattern, e.cfg.Sitting, e.cfg.Keys); err != nil {

@@ -77,3 +77,27 @@ func TestWrongPINHalfOnResumeIsAskedAgain(t *testing.T) {
 		t.Fatal("the journal holds the PIN or a half")
 	}
 }
+
+// Issue 30: on resume the screen starts where the journal says: each step
+// done before the interruption is shown (once) before anything new.
+func TestResumeShowsWhatWasDone(t *testing.T) {
+	w := newCrashWorld(t, true, "")
+	w.stopAfter(t, func(e ceremony.Entry) bool { return e.Step == "key1/pin" && e.Phase == "done" })
+	w.out.Reset()
+	if _, err := w.run(t, -1); err != nil {
+		t.Fatalf("resume: %v\n%s", err, w.out.String())
+	}
+	lines := strings.Split(w.out.String(), "\n")
+	var done []string
+	for _, l := range lines {
+		if strings.Contains(l, "done before the interruption") {
+			done = append(done, strings.Fields(l)[0])
+		}
+	}
+	if strings.Join(done, " ") != "preflight key1/insert key1/reset key1/pin" {
+		t.Fatalf("shown as done on resume: %q\n%s", done, w.out.String())
+	}
+	if !strings.Contains(lines[0], "done before the interruption") {
+		t.Fatalf("the screen did not start with what was done:\n%s", w.out.String())
+	}
+}
