@@ -76,6 +76,7 @@ type model struct {
 	askQuit    bool
 	done       *DoneMsg
 	width      int
+	height     int
 }
 
 // newModel returns the ceremony screen's bubbletea model; totalSteps sizes
@@ -84,7 +85,7 @@ func newModel(title string, totalSteps int) tea.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.CharLimit = 63
-	return model{title: title, totalSteps: totalSteps, input: in, width: 80, stepsSeen: map[string]bool{}}
+	return model{title: title, totalSteps: totalSteps, input: in, width: 80, height: 24, stepsSeen: map[string]bool{}}
 }
 
 // Init implements tea.Model.
@@ -94,7 +95,7 @@ func (m model) Init() tea.Cmd { return nil }
 func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width = msg.Width
+		m.width, m.height = msg.Width, msg.Height
 	case *request:
 		clear(m.firstEntry)
 		m.current, m.notice, m.firstEntry = msg, "", nil
@@ -219,10 +220,21 @@ func (m model) View() string {
 	if m.done != nil && m.done.Err == nil && len(m.done.Results) > 0 {
 		log = nil // the results take the log's place
 	}
-	for _, l := range logLines(log, w, logBudget) {
+	bottom := m.bottom(w)
+	// The log gets the rows the rest leaves (up to logBudget; at least
+	// the newest entry): the question is not pushed off the screen.
+	budget := max(m.height-strings.Count(b.String(), "\n")-strings.Count(bottom, "\n")-2, 1)
+	for _, l := range logLines(log, w, min(budget, logBudget)) {
 		b.WriteString(dimStyle.Render(l) + "\n")
 	}
 	b.WriteString("\n")
+	return b.String() + bottom
+}
+
+// bottom is the screen under the log: the outcome, the question or
+// "Working…", the notice, the touch line and the Ctrl-C help.
+func (m model) bottom(w int) string {
+	var b strings.Builder
 	switch {
 	case m.done != nil:
 		if m.done.Err != nil {

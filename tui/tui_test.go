@@ -280,3 +280,23 @@ func TestHealthDoneScreenListsEveryCheck(t *testing.T) {
 		t.Fatalf("a finding's line:\n%s", m.View())
 	}
 }
+
+// Issue 30: a long question (the summary of what is signed) takes rows
+// from the log, not from itself: the screen stays within 24 rows.
+func TestLongQuestionTakesRowsFromTheLog(t *testing.T) {
+	m := base()
+	for i := 0; i < 10; i++ {
+		m, _ = m.Update(progressMsg{fmt.Sprintf("key%d/test", i), "signature verified with the recorded public key"})
+	}
+	summary := "sign the report of this ceremony with the workstation key. It records:\n  account bg1@contoso.onmicrosoft.com\n" +
+		strings.Repeat("  key 1 \"BG1 key 1 2026 YubiKey 5\", YubiKey 5, public key SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\n", 4) +
+		"  retired \"Break glass key 1 (2025)\" (old-key-2025)\n  DEVIATION 1: REHEARSAL"
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Alice Officer", text: summary, reply: make(chan answer, 1)})
+	view := m.View()
+	if n := strings.Count(view, "\n") + 1; n > 24 {
+		t.Fatalf("%d rows:\n%s", n, view)
+	}
+	if !strings.Contains(view, "DEVIATION 1: REHEARSAL") || !strings.Contains(view, "key9/test") {
+		t.Fatalf("the question or the newest log entry is missing:\n%s", view)
+	}
+}
