@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -41,6 +42,9 @@ type answer struct {
 type (
 	progressMsg struct{ step, detail string }
 	touchMsg    struct{ slot int }
+	// touchQuiet is sent touchQuietAfter after touch signal seq: if no
+	// signal came since, the key stopped asking (the touch is done).
+	touchQuiet struct{ seq int }
 	// DoneMsg ends the ceremony screen with its outcome.
 	DoneMsg struct {
 		Title, Fingerprint, Detail string
@@ -73,6 +77,7 @@ type model struct {
 	firstEntry []byte
 	notice     string
 	touching   bool
+	touchSeq   int // touch signals so far
 	askQuit    bool
 	done       *DoneMsg
 	width      int
@@ -117,7 +122,16 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.log = m.log[len(m.log)-8:]
 		}
 	case touchMsg:
+		// A key asks for the touch with a keepalive every 100 ms while it
+		// waits; once they stop, the touch is done and the line goes.
 		m.touching = true
+		m.touchSeq++
+		seq := m.touchSeq
+		return m, tea.Tick(touchQuietAfter, func(time.Time) tea.Msg { return touchQuiet{seq: seq} })
+	case touchQuiet:
+		if msg.seq == m.touchSeq {
+			m.touching = false
+		}
 	case DoneMsg:
 		m.done, m.current, m.touching = &msg, nil, false // no stale "touch the key" on the last screen
 		if msg.Err == nil {
@@ -323,6 +337,10 @@ func columns(lines []string, w int) []string {
 	}
 	return out
 }
+
+// touchQuietAfter is how long after the key's last request for a touch
+// "Touch the key now." stays: several of its 100 ms keepalives.
+const touchQuietAfter = 600 * time.Millisecond
 
 // logBudget is how many screen lines the log may take at 24 rows: the
 // title, the bar, the question and its help take the rest.

@@ -300,3 +300,22 @@ func TestLongQuestionTakesRowsFromTheLog(t *testing.T) {
 		t.Fatalf("the question or the newest log entry is missing:\n%s", view)
 	}
 }
+
+// Issue 30: "Touch the key now." goes once the key stops asking (its
+// keepalives stop when the touch is done), not only at the next step.
+func TestTouchLineGoesWhenTheKeyStopsAsking(t *testing.T) {
+	m, cmd := base().Update(touchMsg{slot: 1})
+	first := cmd
+	m, cmd = m.Update(touchMsg{slot: 1}) // the key still asks
+	if cmd == nil || first == nil {
+		t.Fatal("no timer for the touch line")
+	}
+	m, _ = m.Update(touchQuiet{seq: 1}) // the first signal's timer: the key asked since
+	if !strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatal("the touch line went while the key still asked")
+	}
+	m, _ = m.Update(cmd()) // the last signal's timer fires: the key stopped asking
+	if strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatalf("the touch line stayed after the touch:\n%s", m.View())
+	}
+}
