@@ -12,7 +12,6 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
@@ -150,6 +149,7 @@ func (e *Engine) Run(ctx context.Context) (*Result, error) {
 		e.started = first[0].Time
 	}
 	e.showRepairs()
+	e.showDone()
 	// Names Entra would refuse stop the ceremony here, before any key is
 	// touched, not at the registration after the key was reset.
 	if err := keyname.Check(e.cfg.Verifier.Policy.DisplayNamePattern, e.cfg.Sitting, e.cfg.Keys); err != nil {
@@ -296,7 +296,7 @@ func (e *Engine) provisionReplugging(ctx context.Context, slot int) (report.Key,
 func (e *Engine) whileReplugged(ctx context.Context, slot int, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
-		if err == nil || !errors.Is(err, hid.ErrDeviceGone) || n == maxReplugs || ctx.Err() != nil {
+		if err == nil || !yanked(ctx, err) || n == maxReplugs || ctx.Err() != nil {
 			return err
 		}
 		e.prompt.Progress(

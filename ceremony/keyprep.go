@@ -341,14 +341,19 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 	if r.info.ForcePINChange {
 		return r.changePIN(ctx, r.step("pin-change"))
 	}
-	r.pin, err = e.pin(ctx, r.slot, false)
+	r.pin, err = r.askPIN(ctx)
 	return err
 }
 
 // setPIN sets a new PIN from the officers' halves.
 func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	e := r.e
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("set the PIN of key %d from your two halves", r.slot))
+	action := fmt.Sprintf("set the PIN of key %d from two halves: each of you types one, and no one sees the other's", r.slot)
+	if e.cfg.GeneratedPIN {
+		action = fmt.Sprintf("set the PIN of key %d to a generated one, printed in two halves, one for each of you to seal",
+			r.slot)
+	}
+	by, err := e.confirmBoth(ctx, action)
 	if err != nil {
 		return err
 	}
@@ -478,7 +483,8 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	e.prompt.Progress(
 		r.step("pin"),
 		fmt.Sprintf(
-			"a %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere",
+			"%s %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere",
+			article(length),
 			length,
 			r.slot,
 		),

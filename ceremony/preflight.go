@@ -5,6 +5,7 @@ package ceremony
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -68,10 +69,19 @@ func (e *Engine) showRepairs() {
 	}
 }
 
-// confirmBoth asks both officers, in turn, to confirm a state change.
+// confirmBoth asks both officers, in turn, to confirm a state change; the
+// journal records who refused it (step "refused-confirmation").
 func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, error) {
 	for _, o := range []string{e.cfg.OfficerA, e.cfg.OfficerB} {
 		if err := e.prompt.Confirm(ctx, o, action); err != nil {
+			if !errors.Is(err, officer.ErrAbandoned) { // not a refusal: the run was stopped, as before
+				return nil, fmt.Errorf("%s: %w", action, officer.ErrAbandoned)
+			}
+			if jerr := e.journal.Append("refused-confirmation", "note",
+				map[string]string{"refused_by": o, "action": action}); jerr != nil {
+				return nil, fmt.Errorf("%s: %w (and the journal could not record who refused: %v)",
+					action, officer.ErrAbandoned, jerr)
+			}
 			return nil, fmt.Errorf("%s: %w", action, officer.ErrAbandoned)
 		}
 	}

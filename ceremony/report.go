@@ -23,14 +23,34 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 	if d, ok := e.journal.done("report"); ok {
 		return &Result{Dir: d["dir"], Fingerprint: d["fingerprint"]}, nil
 	}
-	if _, err := e.confirmBoth(ctx, "sign the ceremony report with the workstation key"); err != nil {
+	r, err := e.reportModel(keys, retired)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.confirmBoth(ctx, signSummary(r)); err != nil {
 		return nil, err
 	}
 	if e.journal.begun("report") {
 		if res, err := e.finishInterruptedReport(keys, retired); res != nil || err != nil {
 			return res, err
 		}
+		if r, err = e.reportModel(keys, retired); err != nil { // with the deviation just recorded
+			return nil, err
+		}
 	}
+	r.Ended = e.cfg.Now().UTC()
+	if err := e.journal.Append("report", "begin", nil); err != nil {
+		return nil, err
+	}
+	w, err := report.Write(e.cfg.OutDir, r, e.cfg.Signer)
+	if err != nil {
+		return nil, e.failed("report", err)
+	}
+	return e.reportDone(w, keys, retired, nil)
+}
+
+// reportModel is the report of this ceremony as it will be signed.
+func (e *Engine) reportModel(keys []report.Key, retired []report.Retired) (*report.Report, error) {
 	r := &report.Report{
 		Type: report.TypeCeremony, Rehearsal: e.cfg.Rehearsal, CeremonyID: e.ceremonyID(),
 		Started: e.started, Ended: e.cfg.Now().UTC(),
@@ -70,14 +90,7 @@ func (e *Engine) report(ctx context.Context, keys []report.Key, retired []report
 			)
 		}
 	}
-	if err := e.journal.Append("report", "begin", nil); err != nil {
-		return nil, err
-	}
-	w, err := report.Write(e.cfg.OutDir, r, e.cfg.Signer)
-	if err != nil {
-		return nil, e.failed("report", err)
-	}
-	return e.reportDone(w, keys, retired, nil)
+	return r, nil
 }
 
 // reportDone records the written report in the journal.

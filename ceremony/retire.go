@@ -44,7 +44,7 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 	}
 	var retired []report.Retired
 	if len(old) > 0 {
-		by, err := e.confirmBoth(ctx, "retire the old keys "+strings.Join(names, ", "))
+		by, err := e.confirmBoth(ctx, plural(len(names), "retire the old key ", "retire the old keys ")+strings.Join(names, ", "))
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -275,8 +276,42 @@ func signInError(err error) error {
 	if networky || errors.As(err, &dnsErr) || errors.As(err, &opErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
 		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", errNoNetwork, err)
 	}
+	if m := aadsts.FindStringSubmatch(text); m != nil {
+		return &refusedSignIn{code: m[1], text: strings.TrimSpace(m[2]), err: err}
+	}
 	return fmt.Errorf("sign in: %w", err)
 }
+
+// aadsts finds Entra's error code and its first sentence in azidentity's
+// dump of the token endpoint's answer (its error_description, before
+// "Trace ID"). Codes: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+var aadsts = regexp.MustCompile(`AADSTS(\d+): ((?:[^"\\\r\n.]|\.[^ "\\\r\n])*\.?)`)
+
+// refusedSignIn is a sign-in Entra ID refused, said as a sentence and what
+// to check instead of the token endpoint's dump (which stays in Unwrap).
+type refusedSignIn struct {
+	code, text string
+	err        error
+}
+
+// Error implements error.
+func (e *refusedSignIn) Error() string {
+	check := "check tenant_id, client_id and the app's certificate or secret in the config, and the app registration in Entra"
+	switch e.code {
+	case "700016", "90002", "900023", "90023":
+		check = "check tenant_id and client_id in the config: the app registration's Directory (tenant) ID and Application (client) ID"
+	case "7000215", "7000222", "7000218":
+		check = "the client secret is wrong or expired: check client_secret_file (or the app registration's secrets)"
+	case "700027", "700024", "7000274":
+		check = "the certificate is not one registered for the app: check certificate in the config and the app registration's certificates"
+	case "65001":
+		check = "the app has no admin consent in this tenant: grant it in the app registration's API permissions"
+	}
+	return fmt.Sprintf("sign in: Entra ID refused the sign-in (AADSTS%s: %s); %s", e.code, e.text, check)
+}
+
+// Unwrap returns azidentity's error.
+func (e *refusedSignIn) Unwrap() error { return e.err }
 
 // readSecret reads a client secret from a file (its first line), or else
 // from the SecretEnv variable.

@@ -472,7 +472,11 @@ func TestClientSecretSignIn(t *testing.T) {
 	}
 	t.Setenv(enroll.SecretEnv, "wrong")
 	cred, _ = enroll.NewCredential(cfg)
-	if _, err := enroll.CheckAccess(ctx(t), cred); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+	// Issue 30: a sentence and what to check, not azidentity's dump of the
+	// token endpoint's answer.
+	if _, err := enroll.CheckAccess(ctx(t), cred); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") ||
+		!strings.Contains(err.Error(), "check client_secret_file") || strings.Contains(err.Error(), "\n") ||
+		strings.Contains(err.Error(), "RESPONSE") || strings.Contains(err.Error(), "{") {
 		t.Fatalf("wrong secret: %v", err)
 	}
 }

@@ -539,7 +539,8 @@ func (r *run) conditionalAccess(ctx context.Context, u *enroll.User, roles []str
 	case len(unknown) > 0:
 		r.add("Conditional Access", CouldNot, "the account's groups could not be read (%v), so %s cannot be judged", gerr, strings.Join(unknown, ", "))
 	default:
-		r.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d policies)", len(pols))
+		r.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d %s)", len(pols),
+			map[bool]string{true: "policy", false: "policies"}[len(pols) == 1])
 	}
 	if len(reportOnly) > 0 {
 		r.add("Conditional Access (report-only)", Finding, "report-only policies that would apply to the account once enforced: %s", strings.Join(reportOnly, ", "))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,9 +40,9 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 					"Resume it with: keyceremony ceremony --config %s --resume %s\n"+
 					"(or give the config a new out_dir to begin again)",
 				accounts[0].UPN,
-				journal,
-				s.opts.ConfigPath,
-				journal,
+				absPath(journal),
+				absPath(s.opts.ConfigPath),
+				absPath(journal),
 			)
 		}
 	}
@@ -70,21 +71,24 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		}
 		fmt.Fprintf(out, "Preflight %s: %d posture finding(s)\n", a.UPN, len(posture[a.UPN]))
 	}
-	// How to resume: on the screen a flag and its value a line (the
-	// screen's wrap breaks at hyphens, and "--\nresume" would be
-	// misread), on standard error in one line.
+	// How to resume, with absolute paths so that it is copied as is from
+	// any directory: on the screen a flag and its value a line, each line
+	// but the last ending in " \" (the shell reads them as one command;
+	// the screen's wrap would break a long line at a hyphen), on standard
+	// error in one line of its own.
 	resumeHint := func(journalPath, sep string) string {
+		journalPath = absPath(journalPath)
 		with, command := "Resume with the same command:", []string{
 			"keyceremony ceremony",
-			"--config " + s.opts.ConfigPath,
+			"--config " + absPath(s.opts.ConfigPath),
 		}
 		if len(accounts) == 1 {
 			with, command = "Resume with:", append(command, "--resume "+journalPath)
 		}
 		// Only what is true after any stop: a journal that could not record
 		// a step says so in the error above this line.
-		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s%s%s",
-			journalPath, with, sep, strings.Join(command, sep))
+		return fmt.Sprintf("The journal %s keeps every step it recorded before the stop.\n%s\n  %s",
+			journalPath, with, strings.Join(command, sep))
 	}
 	_, err = Run(
 		ctx,
@@ -123,16 +127,25 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 				Endpoints: fmt.Sprintf("sign-in %s, Graph %s", cfg.Authority, cfg.Graph)}
 			screen := Screen{
 				Title:    "keyceremony — " + a.UPN + a.Among,
-				StopHint: resumeHint(journalPath, "\n  "),
+				StopHint: resumeHint(journalPath, " \\\n  "),
 				Done:     "Ceremony",
 			}
 			res, err := screen.Run(ctx, ccfg, j, s.devices, s.graph)
 			if err != nil {
-				return nil, fmt.Errorf("%w (%s)", err, strings.ReplaceAll(resumeHint(journalPath, " "), "\n", " "))
+				return nil, fmt.Errorf("%w\n%s", err, resumeHint(journalPath, " "))
 			}
 			fmt.Fprintf(out, "%s: report in %s; fingerprint %s\n", a.UPN, res.Dir, res.Fingerprint)
 			return res, nil
 		},
 	)
 	return err
+}
+
+// absPath is p made absolute (p itself when the working directory cannot
+// be read), for commands the officers copy.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

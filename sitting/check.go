@@ -30,7 +30,9 @@ import (
 // what the ceremony will do to w and returns every problem found, joined;
 // with no problem, it also returns the sitting's accounts and the
 // attestation verifier it loaded, so that a ceremony reads them once.
-func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verifier, error) {
+// fresh (config check) also refuses what would stop a new ceremony from
+// starting: a journal already in a single account's out_dir.
+func Check(c *config.File, w io.Writer, now time.Time, fresh bool) ([]Account, *attest.Verifier, error) {
 	var problems []error
 	problem := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -111,6 +113,7 @@ func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verif
 			)
 		}
 	}
+	problems = append(problems, startProblems(c, tw, accounts, keys, fresh)...)
 	row("keys through", "%s (%s backend)", found, orDefault(c.Backend, "native"))
 	switch tpm := orDefault(c.TPM, workstation.DefaultTPMPath); {
 	case c.SoftwareKey != "":
@@ -146,6 +149,46 @@ func Check(c *config.File, w io.Writer, now time.Time) ([]Account, *attest.Verif
 		return nil, nil, errors.Join(problems...)
 	}
 	return accounts, vf, nil
+}
+
+// startProblems is what would stop the ceremony at its start, kept apart
+// from the rest of Check: two fixed devices at one address (the second key
+// would be the first one again), more devices than keys (an address no key
+// is planned for is a typo or a stray key), and, when fresh, a journal
+// already in out_dir (the ceremony refuses to begin again over it; with
+// several accounts it resumes that account, so that is only said).
+func startProblems(c *config.File, w io.Writer, accounts []Account, keys int, fresh bool) []error {
+	var problems []error
+	seen := map[string]int{}
+	for i, d := range c.Devices {
+		addr := filepath.Clean(strings.TrimSpace(d))
+		if j, ok := seen[addr]; ok {
+			problems = append(problems, fmt.Errorf("devices: key %d and key %d are the same address %s: one address per key", j+1, i+1, d))
+		} else {
+			seen[addr] = i
+		}
+	}
+	if len(c.Devices) > keys {
+		problems = append(problems, fmt.Errorf("devices names %d addresses for %d keys: one per key, in slot order "+
+			"(remove the extra ones or set \"keys\": %d)", len(c.Devices), keys, len(c.Devices)))
+	}
+	if !fresh {
+		return problems
+	}
+	for _, a := range accounts {
+		journal := a.JournalPath()
+		if _, err := os.Stat(journal); err != nil {
+			continue
+		}
+		if len(accounts) > 1 {
+			fmt.Fprintf(w, "  journal\t%s: the ceremony of %s resumes from it\n", journal, a.UPN)
+			continue
+		}
+		abs, _ := filepath.Abs(journal)
+		problems = append(problems, fmt.Errorf("out_dir %s already holds the journal of a started ceremony: "+
+			"resume it with --resume %s, or give the config a new out_dir to begin again", a.OutDir, abs))
+	}
+	return problems
 }
 
 // orNone is s, or "none" when it is empty.

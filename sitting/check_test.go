@@ -87,7 +87,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	accounts, vf, err := Check(c, &out, time.Now())
+	accounts, vf, err := Check(c, &out, time.Now(), true)
 	if err != nil {
 		t.Fatalf("a ready config: %v\n%s", err, out.String())
 	}
@@ -103,7 +103,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 	// Once the key is there, the day before says nothing of a new one.
 	os.WriteFile(filepath.Join(dir, "sw.key"), []byte("a key"), 0o600)
 	out.Reset()
-	if _, _, err := Check(c, &out, time.Now()); err != nil || strings.Contains(out.String(), "NEW key") {
+	if _, _, err := Check(c, &out, time.Now(), true); err != nil || strings.Contains(out.String(), "NEW key") {
 		t.Errorf("an existing software key: %v\n%s", err, out.String())
 	}
 	os.Remove(filepath.Join(dir, "sw.key"))
@@ -114,6 +114,9 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		{`"policy": "` + filepath.Join(dir, "no-policy.json") + `"`, "attestation policy"},
 		{`"software_key": "", "tpm": "` + filepath.Join(dir, "no-tpm") + `"`, `set "software_key"`},
 		{`"keys": 3, "devices": ["simkey:/run/k1.sock", "simkey:/run/k2.sock"]`, "devices names 2 addresses for 3 keys"},
+		// Issue 30: the same address twice would be key 1 enrolled as key 2.
+		{`"devices": ["simkey:/run/k1.sock", "simkey:/run/k1.sock"]`, "key 1 and key 2 are the same address simkey:/run/k1.sock"},
+		{`"devices": ["simkey:/run/k1.sock", "simkey:/run/k2.sock", "simkey:/run/k3.sock"]`, "devices names 3 addresses for 2 keys"},
 		// The old default name pattern: "Break glass key 2 (, 2026-12-31)"
 		// is 32 characters before the model; Entra takes 30 (keyname).
 		{`"policy": "` + policyWithPattern(t, "Break glass key {n} ({model}, {date})") + `"`, "at most 30"},
@@ -130,7 +133,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.change, err)
 		}
-		if _, _, err := Check(c, io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := Check(c, io.Discard, time.Now(), true); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.change, err, tc.want)
 		}
 	}
@@ -158,7 +161,7 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 			continue
 		}
 		var out strings.Builder
-		if _, _, err := Check(c, &out, time.Now()); err != nil || !strings.Contains(out.String(), tc.graph) || strings.Contains(out.String(), "DEVIATION") {
+		if _, _, err := Check(c, &out, time.Now(), true); err != nil || !strings.Contains(out.String(), tc.graph) || strings.Contains(out.String(), "DEVIATION") {
 			t.Errorf("%s: config check %v\n%s", tc.cloud, err, out.String())
 		}
 	}
@@ -183,7 +186,7 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if _, _, err := Check(c, &out, time.Now()); err != nil {
+	if _, _, err := Check(c, &out, time.Now(), true); err != nil {
 		t.Fatalf("a custom cloud is possible: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"DEVIATION", "NOT a Microsoft cloud's", "sign-in https://emu.example:8443/", "Graph https://emu.example:8444", ca} {
@@ -195,7 +198,7 @@ func TestCloudAndRedirectedEndpoints(t *testing.T) {
 		t.Errorf("the report's deviations: %q", d)
 	}
 	os.Remove(ca)
-	if _, _, err := Check(c, io.Discard, time.Now()); err == nil || !strings.Contains(err.Error(), "endpoints: ca") {
+	if _, _, err := Check(c, io.Discard, time.Now(), true); err == nil || !strings.Contains(err.Error(), "endpoints: ca") {
 		t.Errorf("a missing emulator CA: %v", err)
 	}
 }
@@ -226,4 +229,37 @@ func policyWithPattern(t *testing.T, pattern string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Issue 30: config check does not say ready when out_dir already holds a
+// journal (the ceremony would refuse to begin again over it) and names the
+// one-line resume; the sessions (health, ceremony --resume) call Check
+// without fresh and go on.
+func TestCheckRefusesAStartedJournal(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	c, err := config.Load(writeFile(t, `{"tenant_id": "11111111-2222-3333-4444-555555555555",
+		"client_id": "66666666-7777-8888-9999-000000000000",
+		"account": "bg1@contoso.onmicrosoft.com", "software_key": "`+filepath.Join(dir, "sw.key")+`",
+		"officer_a": "Alice", "officer_b": "Bob", "out_dir": "`+out+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Check(c, io.Discard, time.Now(), true); err != nil {
+		t.Fatalf("no journal yet: %v", err)
+	}
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "journal.jsonl"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Check(c, io.Discard, time.Now(), true)
+	if err == nil || !strings.Contains(err.Error(), "already holds the journal") ||
+		!strings.Contains(err.Error(), "--resume "+filepath.Join(out, "journal.jsonl")) {
+		t.Fatalf("a started journal: %v", err)
+	}
+	if _, _, err := Check(c, io.Discard, time.Now(), false); err != nil {
+		t.Fatalf("a session resuming it: %v", err)
+	}
 }

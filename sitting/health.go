@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/health"
@@ -72,7 +73,7 @@ func (s *Session) Health(
 				}
 				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.",
 					res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
-					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir}, nil
+					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir, Results: healthLines(res)}, nil
 			})
 		}
 		if err != nil {
@@ -84,4 +85,18 @@ func (s *Session) Health(
 		findings += res.Count(health.Finding) + res.Count(health.CouldNot)
 	}
 	return findings, nil
+}
+
+// healthLines is one line per check for the health check's last screen:
+// its result and name, and for a check that did not pass, its detail.
+func healthLines(res *health.Result) []string {
+	var out []string
+	for _, c := range res.Checks {
+		l := fmt.Sprintf("%-5s %s", c.Status, c.Name)
+		if c.Status != health.Pass {
+			l = fmt.Sprintf("%s %s: %s", strings.ToUpper(c.Status), c.Name, c.Detail)
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -70,7 +70,7 @@ func Open(o Options) (*Session, error) {
 	}
 	// Everything config check would name, at once, before anything is
 	// opened; the accounts and the verifier are what it loaded.
-	if s.accounts, s.verifier, err = Check(cfg, io.Discard, time.Now()); err != nil {
+	if s.accounts, s.verifier, err = Check(cfg, io.Discard, time.Now(), false); err != nil {
 		return nil, fmt.Errorf("%w\n(keyceremony config check %s shows what the ceremony would do)", err, o.ConfigPath)
 	}
 	if s.signer, s.close, err = workstation.Open(cfg.TPM, cfg.SoftwareKey, o.Notice); errors.Is(

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -41,11 +42,18 @@ type answer struct {
 type (
 	progressMsg struct{ step, detail string }
 	touchMsg    struct{ slot int }
+	// touchQuiet is sent touchQuietAfter after touch signal seq: if no
+	// signal came since, the key stopped asking (the touch is done).
+	touchQuiet struct{ seq int }
 	// DoneMsg ends the ceremony screen with its outcome.
 	DoneMsg struct {
 		Title, Fingerprint, Detail string
 		Err                        error
 		Hint                       string // after a stop: where the journal is, how to resume
+		// Results, one a line (the health check's "pass  key 1 model"),
+		// are shown in place of the log: every check and its result on
+		// the one last screen, in two columns when each fits half.
+		Results []string
 	}
 )
 
@@ -61,6 +69,7 @@ type model struct {
 	title      string
 	totalSteps int
 	doneSteps  int
+	stepsSeen  map[string]bool // the counted steps that reported, each once
 	log        []string
 	current    *request
 	input      textinput.Model // confirmations (not secret)
@@ -68,9 +77,11 @@ type model struct {
 	firstEntry []byte
 	notice     string
 	touching   bool
+	touchSeq   int // touch signals so far
 	askQuit    bool
 	done       *DoneMsg
 	width      int
+	height     int
 }
 
 // newModel returns the ceremony screen's bubbletea model; totalSteps sizes
@@ -79,7 +90,7 @@ func newModel(title string, totalSteps int) tea.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.CharLimit = 63
-	return model{title: title, totalSteps: totalSteps, input: in, width: 80}
+	return model{title: title, totalSteps: totalSteps, input: in, width: 80, height: 24, stepsSeen: map[string]bool{}}
 }
 
 // Init implements tea.Model.
@@ -89,22 +100,38 @@ func (m model) Init() tea.Cmd { return nil }
 func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width = msg.Width
+		m.width, m.height = msg.Width, msg.Height
 	case *request:
 		clear(m.firstEntry)
 		m.current, m.notice, m.firstEntry = msg, "", nil
+		m.touching = false // a question means the touch is over
 		m.input.Reset()
 		m.secret.wipe()
 		return m, m.input.Focus()
 	case progressMsg:
-		m.doneSteps++
+		// The bar counts steps, not attempts: a step reported again (a PIN
+		// asked again, a key re-plugged) is not progress, and it stays
+		// short of the end until the ceremony says it is done.
+		if countedStep(msg.step) && !m.stepsSeen[msg.step] {
+			m.stepsSeen[msg.step] = true
+			m.doneSteps = min(m.doneSteps+1, max(m.totalSteps-1, 0))
+		}
 		m.touching = false
 		m.log = append(m.log, fmt.Sprintf("%-12s %s", msg.step, msg.detail))
 		if len(m.log) > 8 {
 			m.log = m.log[len(m.log)-8:]
 		}
 	case touchMsg:
+		// A key asks for the touch with a keepalive every 100 ms while it
+		// waits; once they stop, the touch is done and the line goes.
 		m.touching = true
+		m.touchSeq++
+		seq := m.touchSeq
+		return m, tea.Tick(touchQuietAfter, func(time.Time) tea.Msg { return touchQuiet{seq: seq} })
+	case touchQuiet:
+		if msg.seq == m.touchSeq {
+			m.touching = false
+		}
 	case DoneMsg:
 		m.done, m.current, m.touching = &msg, nil, false // no stale "touch the key" on the last screen
 		if msg.Err == nil {
@@ -198,15 +225,30 @@ func (m *model) answer(a answer) {
 func (m model) View() string {
 	var b strings.Builder
 	w := min(m.width, 80)
-	b.WriteString(titleStyle.Render(m.title) + "\n")
+	b.WriteString(titleStyle.Render(ansi.Wrap(m.title, w, "")) + "\n")
 	if m.totalSteps > 0 { // a screen whose work counts no steps (the health check) has no bar
 		b.WriteString(progressBar(m.doneSteps, m.totalSteps, w) + "\n")
 	}
 	b.WriteString("\n")
-	for _, l := range m.log {
-		b.WriteString(dimStyle.Render(truncate(l, w)) + "\n")
+	log := m.log
+	if m.done != nil && m.done.Err == nil && len(m.done.Results) > 0 {
+		log = nil // the results take the log's place
+	}
+	bottom := m.bottom(w)
+	// The log gets the rows the rest leaves (up to logBudget; at least
+	// the newest entry): the question is not pushed off the screen.
+	budget := max(m.height-strings.Count(b.String(), "\n")-strings.Count(bottom, "\n")-2, 1)
+	for _, l := range logLines(log, w, min(budget, logBudget)) {
+		b.WriteString(dimStyle.Render(l) + "\n")
 	}
 	b.WriteString("\n")
+	return b.String() + bottom
+}
+
+// bottom is the screen under the log: the outcome, the question or
+// "Working…", the notice, the touch line and the Ctrl-C help.
+func (m model) bottom(w int) string {
+	var b strings.Builder
 	switch {
 	case m.done != nil:
 		if m.done.Err != nil {
@@ -215,9 +257,13 @@ func (m model) View() string {
 				b.WriteString(ansi.Wrap(m.done.Hint, w, "") + "\n")
 			}
 		} else {
-			b.WriteString(titleStyle.Render(m.done.Title) + "\n")
-			b.WriteString("Copy onto the envelope:\n  " + actionStyle.Render(m.done.Fingerprint) + "\n")
-			b.WriteString(m.done.Detail + "\n")
+			b.WriteString(titleStyle.Render(ansi.Wrap(m.done.Title, w, "")) + "\n")
+			for _, l := range columns(m.done.Results, w) {
+				b.WriteString(l + "\n")
+			}
+			b.WriteString("Copy onto the envelope the fingerprint of the key that signed the report:\n  " +
+				actionStyle.Render(m.done.Fingerprint) + "\n")
+			b.WriteString(ansi.Wrap(m.done.Detail, w, "") + "\n")
 		}
 		b.WriteString(dimStyle.Render("Press any key to leave."))
 		return b.String() // any key leaves: no Ctrl-C line
@@ -231,25 +277,24 @@ func (m model) View() string {
 			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.text, w, "")) + "\n")
 			b.WriteString(dimStyle.Render("Press Enter when done.") + "\n")
 		case reqConfirm:
-			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+": confirm — "+m.current.text, w, "")) + "\n")
-			b.WriteString("Type y and Enter to confirm, n to refuse.\n" + m.input.View() + "\n")
+			// Each officer confirms for themself: the screen names who and what.
+			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+", you confirm: "+m.current.text, w, "")) + "\n")
+			b.WriteString(ansi.Wrap("Type y and Enter if you, "+m.current.officer+", agree; n to refuse "+
+				"(the ceremony stops and the journal records who refused).", w, "") + "\n" + m.input.View() + "\n")
 		case reqPIN:
 			what := "the PIN set earlier"
 			if m.current.newPIN {
 				what = "the new PIN"
 			}
-			b.WriteString(
-				actionStyle.Render(
-					fmt.Sprintf("%s: type your half of %s for key %d.", m.current.officer, what, m.current.slot),
-				) + "\n",
-			)
+			b.WriteString(actionStyle.Render(ansi.Wrap(fmt.Sprintf("%s: type your half of %s for key %d.",
+				m.current.officer, what, m.current.slot), w, "")) + "\n")
 			b.WriteString("The other officer looks away. Nothing you type is shown.\n" + m.secret.view() + "\n")
 		}
 	default:
 		b.WriteString(dimStyle.Render("Working…") + "\n")
 	}
 	if m.notice != "" {
-		b.WriteString(warnStyle.Render(m.notice) + "\n")
+		b.WriteString(warnStyle.Render(ansi.Wrap(m.notice, w, "")) + "\n")
 	}
 	if m.touching {
 		b.WriteString(warnStyle.Render("Touch the key now.") + "\n")
@@ -271,12 +316,79 @@ func progressBar(done, total, width int) string {
 	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", filled), strings.Repeat(".", n-filled), 100*done/total)
 }
 
-func truncate(s string, w int) string {
-	r := []rune(s)
-	if len(r) <= w {
-		return s
+// columns lays out lines in two columns, filled down, when each fits half
+// of width w; else one a line, wrapped. Nothing is cut.
+func columns(lines []string, w int) []string {
+	half := (w - 2) / 2
+	for _, l := range lines {
+		if ansi.StringWidth(l) > half {
+			var out []string
+			for _, l := range lines {
+				out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+			}
+			return out
+		}
 	}
-	return string(r[:w-1]) + "…"
+	rows := (len(lines) + 1) / 2
+	out := make([]string, rows)
+	for i := range rows {
+		out[i] = lines[i]
+		if j := i + rows; j < len(lines) {
+			out[i] += strings.Repeat(" ", half+2-ansi.StringWidth(lines[i])) + lines[j]
+		}
+	}
+	return out
+}
+
+// touchQuietAfter is how long after the key's last request for a touch
+// "Touch the key now." stays: several of its 100 ms keepalives.
+const touchQuietAfter = 600 * time.Millisecond
+
+// logBudget is how many screen lines the log may take at 24 rows: the
+// title, the bar, the question and its help take the rest.
+const logBudget = 10
+
+// logLines wraps each log entry to width w, its continuation lines indented
+// under the detail, and keeps the newest whole entries that fit in budget
+// lines (at least the newest one, whole): an entry scrolls off the top, it
+// is never cut.
+func logLines(log []string, w, budget int) []string {
+	const indent = 13 // "%-12s " of the step name
+	var out []string
+	for i := len(log) - 1; i >= 0; i-- {
+		lines := strings.Split(ansi.Wrap(log[i], w, ""), "\n")
+		if w > indent+20 && len(lines) > 1 {
+			rest := strings.Split(ansi.Wrap(strings.Join(lines[1:], " "), w-indent, ""), "\n")
+			for j := range rest {
+				rest[j] = strings.Repeat(" ", indent) + rest[j]
+			}
+			lines = append(lines[:1], rest...)
+		}
+		if len(out) > 0 && len(out)+len(lines) > budget {
+			break
+		}
+		out = append(lines, out...)
+	}
+	return out
+}
+
+// countedStep says whether a progress step is one the bar counts
+// (ceremony.Config.StepCount): the preflight, each key's insert, reset,
+// pin, create, attest, enroll and test, and the report.
+func countedStep(step string) bool {
+	switch step {
+	case "preflight", "report":
+		return true
+	}
+	slot, name, ok := strings.Cut(step, "/")
+	if !ok || !strings.HasPrefix(slot, "key") || strings.Trim(slot[3:], "0123456789") != "" || len(slot) == 3 {
+		return false
+	}
+	switch name {
+	case "insert", "reset", "pin", "create", "attest", "enroll", "test":
+		return true
+	}
+	return false
 }
 
 // newPrompter returns the officer.Prompter that asks through a running

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyceremony/keyceremony/officer"
 )
@@ -187,5 +189,133 @@ func TestGuardedTurnsAPanicIntoAnError(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "internal error") || strings.Contains(err.Error(), "goroutine") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Issue 30: nothing on the screen is cut at 80 columns: a long title, a
+// long log entry (the PIN rule) and a long confirmation wrap, every word of
+// them on screen, no line wider than 80 and no "…".
+func TestLongTextsWrapNeverCut(t *testing.T) {
+	title := "keyceremony — rehearsal (virtual keys, emulated tenant) — breakglass-account-with-a-long-name@contoso.onmicrosoft.com"
+	rule := "the new PIN must have at least 8 characters (policy 8, key 4): each officer types one half, and the other looks away"
+	var m tea.Model = newModel(title, 16)
+	m, _ = m.Update(progressMsg{"key1/pin", rule})
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Alice Officer", text: "register key 1 as \"BG1 key 1 2026 YubiKey 5 NFC\" " +
+		"on breakglass-account-with-a-long-name@contoso.onmicrosoft.com", reply: make(chan answer, 1)})
+	view := m.View()
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	flat := squeeze(ansi.Strip(view))
+	for _, want := range []string{title, rule, "breakglass-account-with-a-long-name@contoso.onmicrosoft.com"} {
+		if !strings.Contains(flat, squeeze(want)) {
+			t.Errorf("the screen cut %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "…") {
+		t.Errorf("the screen truncates:\n%s", view)
+	}
+	for i, l := range strings.Split(view, "\n") {
+		if n := ansi.StringWidth(l); n > 80 {
+			t.Errorf("line %d is %d wide", i+1, n)
+		}
+	}
+}
+
+// Issue 30: the bar counts steps, not attempts: a PIN asked again or a key
+// re-plugged reports its step again without moving the bar, lines that
+// are no step (a yank, a journal repair) do not count, and the bar stays
+// short of 100% until the ceremony is done.
+func TestProgressCountsStepsNotAttempts(t *testing.T) {
+	var m tea.Model = newModel("t", 4) // preflight, 1 key of ... counted to 4
+	for _, s := range []string{"preflight", "key1/pin", "key1/pin", "key1", "journal", "key1/pin", "key1/minpin"} {
+		m, _ = m.Update(progressMsg{s, "x"})
+	}
+	if got := m.(model).doneSteps; got != 2 {
+		t.Fatalf("%d steps counted, want 2 (preflight, key1/pin)", got)
+	}
+	for _, s := range []string{"key1/create", "key1/attest", "key1/enroll", "key1/test"} {
+		m, _ = m.Update(progressMsg{s, "x"})
+	}
+	if got := m.(model).doneSteps; got != 3 || strings.Contains(m.View(), "100%") {
+		t.Fatalf("before the end: %d steps\n%s", got, m.View())
+	}
+	m, _ = m.Update(DoneMsg{Title: "done", Fingerprint: "SHA256:x"})
+	if !strings.Contains(m.View(), "100%") {
+		t.Fatalf("done, not at 100%%:\n%s", m.View())
+	}
+}
+
+// Issue 30: "Touch the key now." goes once the touch is done and the next
+// question comes, even before the next progress line.
+func TestTouchLineGoesWithTheNextQuestion(t *testing.T) {
+	m, _ := base().Update(touchMsg{slot: 1})
+	if !strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatal("no touch line while the key waits")
+	}
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Bob Officer", text: "register key 1", reply: make(chan answer, 1)})
+	if strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatalf("the touch line stayed:\n%s", m.View())
+	}
+}
+
+// Issue 30: the health check's last screen shows one line per check with
+// its result (not only "21 pass"), in two columns at 80×24; a finding
+// with its detail takes a whole, wrapped line.
+func TestHealthDoneScreenListsEveryCheck(t *testing.T) {
+	var results []string
+	for i := 1; i <= 21; i++ {
+		results = append(results, fmt.Sprintf("pass  check number %d", i))
+	}
+	m, _ := base().Update(DoneMsg{Title: "Health check: 21 pass, 0 findings, 0 could not check.", Fingerprint: "SHA256:x",
+		Detail: "Health report in /safe/health", Results: results})
+	view := golden(t, "health", m)
+	for _, r := range results {
+		if !strings.Contains(view, r+" ") && !strings.HasSuffix(strings.TrimRight(view, " "), r) && !strings.Contains(view, r+"\n") {
+			t.Errorf("the screen lacks %q:\n%s", r, view)
+		}
+	}
+	finding := "FINDING Conditional Access: the account is not excluded from: Require MFA for admins, Block legacy authentication"
+	m, _ = base().Update(DoneMsg{Title: "Health check", Fingerprint: "SHA256:x", Results: append(results[:3:3], finding)})
+	flat := strings.Join(strings.Fields(m.View()), " ")
+	if !strings.Contains(flat, finding) || !strings.Contains(flat, "pass check number 3") {
+		t.Fatalf("a finding's line:\n%s", m.View())
+	}
+}
+
+// Issue 30: a long question (the summary of what is signed) takes rows
+// from the log, not from itself: the screen stays within 24 rows.
+func TestLongQuestionTakesRowsFromTheLog(t *testing.T) {
+	m := base()
+	for i := 0; i < 10; i++ {
+		m, _ = m.Update(progressMsg{fmt.Sprintf("key%d/test", i), "signature verified with the recorded public key"})
+	}
+	summary := "sign the report of this ceremony with the workstation key. It records:\n  account bg1@contoso.onmicrosoft.com\n" +
+		strings.Repeat("  key 1 \"BG1 key 1 2026 YubiKey 5\", YubiKey 5, public key SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\n", 4) +
+		"  retired \"Break glass key 1 (2025)\" (old-key-2025)\n  DEVIATION 1: REHEARSAL"
+	m, _ = m.Update(&request{kind: reqConfirm, officer: "Alice Officer", text: summary, reply: make(chan answer, 1)})
+	view := m.View()
+	if n := strings.Count(view, "\n") + 1; n > 24 {
+		t.Fatalf("%d rows:\n%s", n, view)
+	}
+	if !strings.Contains(view, "DEVIATION 1: REHEARSAL") || !strings.Contains(view, "key9/test") {
+		t.Fatalf("the question or the newest log entry is missing:\n%s", view)
+	}
+}
+
+// Issue 30: "Touch the key now." goes once the key stops asking (its
+// keepalives stop when the touch is done), not only at the next step.
+func TestTouchLineGoesWhenTheKeyStopsAsking(t *testing.T) {
+	m, cmd := base().Update(touchMsg{slot: 1})
+	first := cmd
+	m, cmd = m.Update(touchMsg{slot: 1}) // the key still asks
+	if cmd == nil || first == nil {
+		t.Fatal("no timer for the touch line")
+	}
+	m, _ = m.Update(touchQuiet{seq: 1}) // the first signal's timer: the key asked since
+	if !strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatal("the touch line went while the key still asked")
+	}
+	m, _ = m.Update(cmd()) // the last signal's timer fires: the key stopped asking
+	if strings.Contains(m.View(), "Touch the key now.") {
+		t.Fatalf("the touch line stayed after the touch:\n%s", m.View())
 	}
 }

@@ -25,7 +25,7 @@ func cmdConfigCheck(fs *cli.Flags) cli.Run {
 			return cli.UsageError(err)
 		}
 		fmt.Fprintf(s.Out, "Config %s: what the ceremony will do\n", path)
-		if _, _, err := sitting.Check(cfg, s.Out, time.Now()); err != nil {
+		if _, _, err := sitting.Check(cfg, s.Out, time.Now(), true); err != nil {
 			return cli.UsageError(fmt.Errorf("the ceremony would stop: %w", err))
 		}
 		fmt.Fprintln(s.Out, "Ready. (Nothing was signed in; no key or TPM was opened.)")

@@ -59,6 +59,11 @@ func TestRealCeremonyRefusesASimkeyUnderTmux(t *testing.T) {
 		!strings.Contains(joined, filepath.Join(outDir, "journal.jsonl")) || !strings.Contains(joined, "--resume") {
 		t.Fatalf("the stop screen does not say why, or where the journal is and how to resume:\n%s", stopped)
 	}
+	// Issue 30: the resume command is copyable as is: absolute paths, its
+	// screen lines joined by the shell's " \" continuations.
+	if !strings.Contains(joined, "keyceremonyceremony\\--config"+cfgPath+"\\--resume"+filepath.Join(outDir, "journal.jsonl")) {
+		t.Fatalf("the resume command is not one shell command with absolute paths:\n%s", stopped)
+	}
 	after, err := ten.Client.ListFIDO2(ctx, user.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +142,7 @@ func driveRefusedCeremony(t *testing.T, cmdline string) (stopped string, seen []
 		case strings.Contains(s, "type your half"):
 			send("-l", half)
 			send("Enter")
-		case strings.Contains(s, ": confirm —"):
+		case strings.Contains(s, ", you confirm:"):
 			send("y", "Enter")
 		case strings.Contains(s, "Press Enter when done"):
 			send("Enter")

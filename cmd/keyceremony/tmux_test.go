@@ -115,7 +115,7 @@ func driveRehearsalTUI(t *testing.T, width, height int, half string, args ...str
 			case strings.Contains(s, "type your half"):
 				send("-l", half)
 				send("Enter")
-			case strings.Contains(s, ": confirm —"):
+			case strings.Contains(s, ", you confirm:"):
 				send("y", "Enter")
 			case strings.Contains(s, "Press Enter when done"), strings.Contains(s, "Copy onto the envelope"):
 				send("Enter")
@@ -201,7 +201,7 @@ func declineUnderTmux(t *testing.T, cmdline string, onStop ...string) {
 			}
 			stopped = true
 			send("Enter")
-		case !declined && strings.Contains(s, ": confirm —"):
+		case !declined && strings.Contains(s, ", you confirm:"):
 			send("n", "Enter")
 			declined = true
 		case strings.Contains(s, "Press Enter when done"):
@@ -230,7 +230,11 @@ func TestRehearseHealthUnderTmux(t *testing.T) {
 	if !sawHealth || !strings.Contains(final, "Health check:") || !strings.Contains(final, " 0 findings, 0 could not check") || !strings.Contains(final, "SHA256:") {
 		t.Fatalf("final screen:\n%s", final)
 	}
-	if _, err := os.Stat(filepath.Join(outDir, "health", "report.json")); err != nil {
+	// Issue 30: one line per check with its result on the last screen.
+	if n := strings.Count(final, "pass "); n < 10 {
+		t.Errorf("the last screen lists %d passed checks, not one line per check:\n%s", n, final)
+	}
+		if _, err := os.Stat(filepath.Join(outDir, "health", "report.json")); err != nil {
 		t.Fatalf("no health report: %v", err)
 	}
 	// The health check counts no steps: its screen has no progress bar

@@ -354,6 +354,15 @@ func TestDeclinedConfirmationStopsAndResumes(t *testing.T) {
 	if n := len(b.methods()); n != 2 {
 		t.Fatalf("%d methods after stopping before key 2's registration", n)
 	}
+	// Issue 30: the journal records who refused which step.
+	entries, err := ceremony.ReadJournal(b.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := entries[len(entries)-1]; last.Step != "refused-confirmation" || last.Data["refused_by"] != officerB ||
+		!strings.HasPrefix(last.Data["action"], "register key 2") {
+		t.Fatalf("the journal's last entry after the refusal: %+v", last)
+	}
 	b.prompter.Decline = nil
 	res, err := b.engine(nil, true).Run(context.Background())
 	if err != nil {
@@ -1193,4 +1202,42 @@ func TestKeyNamesFitEntraAndABadPatternStopsFirst(t *testing.T) {
 			t.Fatal("a key was asked for")
 		}
 	})
+}
+
+// yankDuringCreateTouch pulls key 1 out while it waits for the touch that
+// creates its credential, once: its last answer is CTAP2 0x2d.
+type yankDuringCreateTouch struct {
+	*rehearsal.Prompter
+	devices *rehearsal.Devices
+	yanked  bool
+}
+
+func (y *yankDuringCreateTouch) Progress(step, detail string) {
+	if step == "key1/create" && !y.yanked {
+		y.yanked = true
+		y.devices.Key(1).InjectFault(simkey.FaultYankDuringTouch)
+	}
+	y.Prompter.Progress(step, detail)
+}
+
+// Issue 30: a key pulled out during the touch for its credential (the key
+// ends the operation with CTAP2 0x2d, nobody cancelled) is the yank it is:
+// the officers are asked to insert key 1 again and the ceremony goes on.
+func TestKeyPulledOutDuringCreateTouchIsWaitedFor(t *testing.T) {
+	b := newBenchWith(t, simkey.Config{TouchDelay: 300 * time.Millisecond}, "00000000")
+	var screen strings.Builder
+	b.prompter.Out = &screen
+	y := &yankDuringCreateTouch{Prompter: b.prompter, devices: b.devices}
+	res, err := b.engineWith(nil, false, nil, y).Run(context.Background())
+	if err != nil {
+		t.Fatalf("a key pulled out during the touch: %v\n%s", err, screen.String())
+	}
+	if !y.yanked {
+		t.Fatal("the key was never pulled out during the touch")
+	}
+	b.checkFinished(res)
+	if !strings.Contains(screen.String(), "key 1 was pulled out") ||
+		strings.Count(strings.Join(b.prompter.Asked, "\n"), "insert key 1 now") < 2 {
+		t.Fatalf("key 1 was not asked for again:\n%s\n%q", screen.String(), b.prompter.Asked)
+	}
 }

@@ -33,6 +33,11 @@ const (
 	// FaultUnplugAfter pulls the key out after acting on the next CBOR
 	// request but before answering: the host cannot know it happened.
 	FaultUnplugAfter
+	// FaultYankDuringTouch pulls the key out while it waits for the next
+	// touch, its last answer CTAP2_ERR_KEEPALIVE_CANCEL (0x2d) though the
+	// host cancelled nothing, as a key stack may answer when the key goes
+	// (issue 30 met it during the touch that creates a credential).
+	FaultYankDuringTouch
 )
 
 // YankAt pulls the key out at the nth CTAP2 request from now (n >= 1),
@@ -78,6 +83,16 @@ func (k *Key) takeFault(want ...Fault) (Fault, bool) {
 		}
 	}
 	return 0, false
+}
+
+// takeYankedInTouch says, once, that the touch wait answered for a
+// FaultYankDuringTouch: the key goes once that answer is out.
+func (k *Key) takeYankedInTouch() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	y := k.yankedInTouch
+	k.yankedInTouch = false
+	return y
 }
 
 // msgTimeout is how long the key waits for the rest of a fragmented message.
@@ -325,6 +340,9 @@ func (c *hidConn) startCBOR(ctx context.Context, cid uint32, data []byte) {
 			return
 		}
 		c.send(cid, ctaphid.CmdCBOR, resp)
+		if k.takeYankedInTouch() {
+			k.Unplug()
+		}
 	}()
 }
 

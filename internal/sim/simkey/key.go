@@ -108,6 +108,8 @@ type Key struct {
 	// yankIn counts down CTAP2 requests to a simulated yank (0: none).
 	yankIn    int
 	yankAfter bool
+	// yankedInTouch: a FaultYankDuringTouch answered; unplug after the reply.
+	yankedInTouch bool
 }
 
 // volatile is what a real key loses when it loses power.
@@ -262,15 +264,21 @@ func (k *Key) waitForTouch(ctx context.Context, keepalive func(byte)) error {
 		select {
 		case <-ctx.Done():
 			return ctapwire.StatusKeepaliveCancel
+		case <-tick.C:
+			if _, ok := k.takeFault(FaultYankDuringTouch); ok {
+				k.mu.Lock()
+				k.yankedInTouch = true
+				k.mu.Unlock()
+				return ctapwire.StatusKeepaliveCancel
+			}
+			if keepalive != nil {
+				keepalive(byte(ctap.KeepaliveUserPresence))
+			}
 		case <-decide:
 			return outcome
 		case <-k.touch:
 			if mode == PresenceManual {
 				return nil
-			}
-		case <-tick.C:
-			if keepalive != nil {
-				keepalive(byte(ctap.KeepaliveUserPresence))
 			}
 		}
 	}
