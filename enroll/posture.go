@@ -3,6 +3,7 @@ package enroll
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -36,6 +37,23 @@ type Roles struct {
 	Active      []RoleAssignment `json:"active"`
 	Eligible    []RoleSchedule   `json:"eligible"`
 	ActiveSched []RoleSchedule   `json:"active_schedules"`
+	// PIMUnlicensed: the PIM APIs answered 400 AadPremiumLicenseRequired
+	// (a tenant without Entra ID P2), so Active came from roleAssignments
+	// alone and there are no eligibilities or schedules to read.
+	PIMUnlicensed bool `json:"pim_unlicensed,omitempty"`
+}
+
+// pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
+// without Entra ID P2: 400 AadPremiumLicenseRequired (Microsoft Graph,
+// "Use PIM APIs to manage Microsoft Entra roles": PIM needs Entra ID P2).
+func pimUnlicensed(err error) bool {
+	ge, ok := asGraphError(err)
+	if !ok {
+		var e *GraphError
+		ok = errors.As(err, &e)
+		ge = e
+	}
+	return ok && ge.Status == 400 && strings.EqualFold(ge.Code, "AadPremiumLicenseRequired")
 }
 
 func principalFilter(id string) *string {
@@ -62,6 +80,10 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		}
 		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		if err != nil && pimUnlicensed(err) {
+			out.PIMUnlicensed = true // active roles read through roleAssignments above
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -166,15 +188,19 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 // in either shape Entra serves: the legacy tenant-wide key restrictions and
 // attestation flag, or passkey profiles applied to include targets.
 type FIDO2Policy struct {
-	State                   string           `json:"state"`
-	SelfServiceAllowed      bool             `json:"self_service_allowed"`
-	AttestationEnforced     bool             `json:"attestation_enforced"`
-	KeyRestrictionsEnforced bool             `json:"key_restrictions_enforced"`
-	EnforcementType         string           `json:"enforcement_type"`
-	AAGUIDs                 []string         `json:"aaguids"`
-	IncludeTargets          []string         `json:"include_targets"`
-	Profiles                []PasskeyProfile `json:"passkey_profiles,omitempty"`
-	DefaultProfile          string           `json:"default_passkey_profile,omitempty"`
+	State                   string   `json:"state"`
+	SelfServiceAllowed      bool     `json:"self_service_allowed"`
+	AttestationEnforced     bool     `json:"attestation_enforced"`
+	KeyRestrictionsEnforced bool     `json:"key_restrictions_enforced"`
+	EnforcementType         string   `json:"enforcement_type"`
+	AAGUIDs                 []string `json:"aaguids"`
+	IncludeTargets          []string `json:"include_targets"`
+	// ExcludeTargets are the groups the method is turned off for: exclude
+	// wins over include (Graph: fido2AuthenticationMethodConfiguration
+	// excludeTargets; Microsoft Learn, "Manage authentication methods").
+	ExcludeTargets []string         `json:"exclude_targets,omitempty"`
+	Profiles       []PasskeyProfile `json:"passkey_profiles,omitempty"`
+	DefaultProfile string           `json:"default_passkey_profile,omitempty"`
 	// TargetProfiles maps an include target to the profiles it allows.
 	TargetProfiles map[string][]string `json:"target_profiles,omitempty"`
 }
@@ -200,6 +226,9 @@ type policyJSON struct {
 		ID                     string   `json:"id"`
 		AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles"`
 	} `json:"includeTargets"`
+	ExcludeTargets []struct {
+		ID string `json:"id"`
+	} `json:"excludeTargets"`
 	PasskeyProfiles []struct {
 		ID                     string            `json:"id"`
 		Name                   string            `json:"name"`
@@ -251,6 +280,9 @@ func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
 		p.IncludeTargets = append(p.IncludeTargets, t.ID)
 		p.TargetProfiles[t.ID] = t.AllowedPasskeyProfiles
 	}
+	for _, t := range j.ExcludeTargets {
+		p.ExcludeTargets = append(p.ExcludeTargets, t.ID)
+	}
 	for _, pp := range j.PasskeyProfiles {
 		prof := PasskeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
 		if kr := pp.KeyRestrictions; kr != nil {
@@ -272,6 +304,11 @@ func (p *FIDO2Policy) Admits(aaguid, userID string, groups []string) (bool, stri
 		return false, fmt.Sprintf("the FIDO2 (passkey) method is %s in the tenant", p.State)
 	}
 	reaches := func(t string) bool { return t == "all_users" || t == userID || slices.Contains(groups, t) }
+	for _, t := range p.ExcludeTargets {
+		if reaches(t) {
+			return false, fmt.Sprintf("the passkey (FIDO2) policy excludes the account (exclude target %s)", t)
+		}
+	}
 	var targets []string
 	for _, t := range p.IncludeTargets {
 		if reaches(t) {

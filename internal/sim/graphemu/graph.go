@@ -623,6 +623,14 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 			}
 		}
 	case "roleEligibilitySchedules", "roleAssignmentSchedules":
+		if e.st.NoEntraP2 {
+			// PIM needs Entra ID P2; without it Graph answers 400
+			// AadPremiumLicenseRequired (the answer issue 27 reports).
+			e.mu.Unlock()
+			graphError(w, http.StatusBadRequest, "AadPremiumLicenseRequired",
+				"The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.")
+			return
+		}
 		src := e.st.RoleEligibilities
 		if what == "roleAssignmentSchedules" {
 			src = e.st.AssignmentSched

@@ -172,6 +172,9 @@ type State struct {
 	// MethodsPolicy is the whole authentication methods policy of a loaded
 	// tenant (its FIDO2 configuration is read into FIDO2).
 	MethodsPolicy map[string]any `json:"authenticationMethodsPolicy,omitempty"`
+	// NoEntraP2: the tenant has no Entra ID P2 licence, so the PIM APIs
+	// answer 400 AadPremiumLicenseRequired and only roleAssignments reads.
+	NoEntraP2 bool `json:"noEntraP2,omitempty"`
 }
 
 // App is an app registration that may sign in with a certificate.

@@ -1,0 +1,290 @@
+package posture
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Check outcomes.
+const (
+	Pass     = "pass"
+	Finding  = "finding"
+	CouldNot = "could-not-check"
+)
+
+const (
+	roleGA   = "62e90394-69f5-4237-9190-012177145e10"
+	pwMethod = "#microsoft.graph.passwordAuthenticationMethod"
+)
+
+// Check is one verified fact.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+type eval struct {
+	s      *Snapshot
+	checks []Check
+}
+
+func (e *eval) add(name, status, format string, a ...any) {
+	e.checks = append(e.checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, a...)})
+}
+
+// readErr records a failed Graph read: a 403 is "could not check" with the
+// permission the service named; anything else too, with the error.
+func (e *eval) readErr(name string, err error) {
+	var ge *enroll.GraphError
+	if errors.As(err, &ge) && ge.Status == 403 {
+		e.add(name, CouldNot, "not permitted: %s", ge.Message)
+		return
+	}
+	e.add(name, CouldNot, "%v", err)
+}
+
+// Evaluate judges the snapshot; it does no I/O.
+func Evaluate(s *Snapshot) []Check {
+	e := &eval{s: s}
+	if s.UserErr != nil || s.User == nil {
+		e.readErr("account", s.UserErr)
+		return e.checks
+	}
+	e.cloudOnly()
+	e.enabled()
+	e.passwordExpiry()
+	roles := e.roles()
+	e.conditionalAccess(roles)
+	e.fido2Policy()
+	return e.checks
+}
+
+func (e *eval) cloudOnly() {
+	u := e.s.User
+	switch {
+	case u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled:
+		e.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
+	case u.OnPremisesImmutableID != "":
+		// ScubaGear MS.AAD.7.3v1: a privileged user is cloud-only when
+		// OnPremisesImmutableId is null (cisagov/ScubaGear,
+		// PowerShell/ScubaGear/Testing/Unit/Rego/AAD/AADConfig_07_test.rego,
+		// commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
+		e.add("cloud-only account", Finding, "%s has onPremisesImmutableId %q: it is tied to an on-premises identity "+
+			"(ScubaGear MS.AAD.7.3 requires it empty)", u.UPN, u.OnPremisesImmutableID)
+	case !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com"):
+		e.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
+	default:
+		e.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
+	}
+}
+
+func (e *eval) enabled() {
+	u := e.s.User
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		e.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
+	} else {
+		e.add("account enabled", Pass, "%s is enabled", u.UPN)
+	}
+}
+
+func (e *eval) passwordExpiry() {
+	u := e.s.User
+	hasPassword := e.s.MethodsErr != nil || slices.ContainsFunc(e.s.Methods, func(m enroll.AuthMethod) bool { return m.Type == pwMethod })
+	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
+		e.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
+	} else {
+		e.add("password expiry", Pass, "the password never expires (or there is none)")
+	}
+}
+
+// tenantWide reports whether a role assignment's scope is the whole
+// directory. Roles scoped to an administrative unit do not count for
+// Conditional Access: "Conditional Access policies don't support
+// administrative unit-scoped role assignments" (Microsoft Learn,
+// Conditional Access users, groups and roles: "Include roles").
+func tenantWide(scope string) bool { return scope == "" || scope == "/" }
+
+// roles checks Global Administrator and returns the directory roles the
+// account holds actively across the tenant (nil when they could not be
+// read, which Conditional Access must then treat as unknown).
+func (e *eval) roles() []string {
+	if e.s.RolesErr != nil || e.s.Roles == nil {
+		e.readErr("Global Administrator", e.s.RolesErr)
+		return nil
+	}
+	roles := e.s.Roles
+	held := []string{}
+	var scoped []string
+	for _, a := range roles.Active {
+		if tenantWide(a.Scope) {
+			held = append(held, a.RoleDefinitionID)
+		} else {
+			scoped = append(scoped, fmt.Sprintf("%s at %s", roleName(a.RoleDefinitionID), a.Scope))
+		}
+	}
+	active := slices.Contains(held, roleGA)
+	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
+	var expiring *time.Time
+	for _, s := range roles.ActiveSched {
+		if s.RoleDefinitionID == roleGA && s.Expires != nil {
+			expiring = s.Expires
+		}
+	}
+	switch {
+	case !active && eligible:
+		e.add("Global Administrator", Finding, "only eligible through PIM, not active: in an emergency the account would have to activate it")
+	case !active && len(scoped) > 0:
+		e.add("Global Administrator", Finding, "not assigned tenant-wide (only scoped to administrative units: %s)", strings.Join(scoped, ", "))
+	case !active:
+		e.add("Global Administrator", Finding, "not assigned")
+	case expiring != nil:
+		e.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+	case roles.PIMUnlicensed:
+		e.add("Global Administrator", Pass, "active through a permanent role assignment (the tenant has no Entra ID P2: "+
+			"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)")
+	default:
+		e.add("Global Administrator", Pass, "active and permanent")
+	}
+	return held
+}
+
+// roleName names the directory roles a policy is likely to target.
+func roleName(id string) string {
+	if id == roleGA {
+		return "Global Administrator"
+	}
+	return id
+}
+
+func firstHeld(list, held []string) string {
+	for _, x := range list {
+		if slices.Contains(held, x) {
+			return x
+		}
+	}
+	return ""
+}
+
+// conditionalAccess evaluates each Conditional Access policy the way Entra
+// does for the account (Microsoft Learn, "Conditional Access: users, groups
+// and roles"): it applies when it includes All users, the account, a group
+// that holds it (transitively) or a tenant-wide directory role it holds;
+// it is excluded when it excludes the account, such a group or such a
+// role. What the audit could not read (groups, roles) makes a policy that
+// names them "could not check", never "does not apply". Report-only
+// policies do not block a sign-in today and are listed apart.
+func (e *eval) conditionalAccess(roles []string) {
+	s := e.s
+	if s.PoliciesErr != nil {
+		e.readErr("Conditional Access", s.PoliciesErr)
+		return
+	}
+	u := s.User
+	var enforced, reportOnly, unknown []string
+	for _, p := range s.Policies {
+		if p.State == "disabled" {
+			continue
+		}
+		var why []string
+		if s.GroupsErr != nil && (len(p.IncludeGroups) > 0 || len(p.ExcludeGroups) > 0) {
+			why = append(why, fmt.Sprintf("the account's groups could not be read (%v)", s.GroupsErr))
+		}
+		if roles == nil && (len(p.IncludeRoles) > 0 || len(p.ExcludeRoles) > 0) {
+			why = append(why, fmt.Sprintf("the account's roles could not be read (%v)", s.RolesErr))
+		}
+		if len(why) > 0 {
+			unknown = append(unknown, fmt.Sprintf("%q (%s)", p.Name, strings.Join(why, "; ")))
+			continue
+		}
+		via := ""
+		switch {
+		case slices.Contains(p.IncludeUsers, "All"):
+			via = "all users"
+		case slices.Contains(p.IncludeUsers, u.ID):
+			via = "the account"
+		case firstHeld(p.IncludeGroups, s.Groups) != "":
+			via = "group " + firstHeld(p.IncludeGroups, s.Groups)
+		case firstHeld(p.IncludeRoles, roles) != "":
+			via = "role " + roleName(firstHeld(p.IncludeRoles, roles))
+		}
+		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
+			firstHeld(p.ExcludeRoles, roles) != ""
+		if via == "" || excluded {
+			continue
+		}
+		line := fmt.Sprintf("%q (through %s)", p.Name, via)
+		if p.State == "enabledForReportingButNotEnforced" {
+			reportOnly = append(reportOnly, line)
+		} else {
+			enforced = append(enforced, line)
+		}
+	}
+	switch {
+	case len(enforced) > 0:
+		e.add("Conditional Access", Finding, "the account is not excluded from: %s", strings.Join(enforced, ", "))
+	case len(unknown) > 0:
+		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
+	default:
+		e.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d policies)", len(s.Policies))
+	}
+	if len(reportOnly) > 0 {
+		e.add("Conditional Access (report-only)", Finding, "report-only policies that would apply to the account once enforced: %s",
+			strings.Join(reportOnly, ", "))
+	}
+}
+
+// fido2Policy checks that the FIDO2 (passkey) method policy lets the
+// account use its keys: enabled, an include target reaching it, no exclude
+// target reaching it (exclude wins), and a passkey profile or the key
+// restrictions admitting each recorded key's model.
+func (e *eval) fido2Policy() {
+	s := e.s
+	const name = "FIDO2 method policy"
+	if s.FIDO2Err != nil || s.FIDO2 == nil {
+		e.readErr(name, s.FIDO2Err)
+		return
+	}
+	p := s.FIDO2
+	if p.State != "enabled" {
+		e.add(name, Finding, "the FIDO2 method is %s in the tenant", p.State)
+		return
+	}
+	uid := s.User.ID
+	namesGroups := slices.ContainsFunc(append(slices.Clone(p.IncludeTargets), p.ExcludeTargets...),
+		func(t string) bool { return t != "all_users" && t != uid })
+	if s.GroupsErr != nil && namesGroups {
+		e.add(name, CouldNot, "the policy targets groups and the account's groups could not be read: %v", s.GroupsErr)
+		return
+	}
+	aaguids := s.AAGUIDs
+	var blocked []string
+	if len(aaguids) == 0 {
+		// Before a ceremony: no model to judge, only whether the policy
+		// reaches the account (a model that no profile takes is judged
+		// per key by the ceremony).
+		if ok, why := p.Admits("", uid, s.Groups); !ok && !strings.Contains(why, "AAGUID") {
+			blocked = append(blocked, why)
+		}
+	}
+	for i, a := range aaguids {
+		if ok, why := p.Admits(a, uid, s.Groups); !ok {
+			blocked = append(blocked, fmt.Sprintf("key %d (AAGUID %s): %s", i+1, a, why))
+		}
+	}
+	if len(blocked) > 0 {
+		e.add(name, Finding, "the account could not use its keys: %s", strings.Join(blocked, "; "))
+		return
+	}
+	excl := ""
+	if len(p.ExcludeTargets) > 0 {
+		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
+	}
+	e.add(name, Pass, "enabled for %s%s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), excl,
+		p.AttestationEnforced)
+}
