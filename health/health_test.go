@@ -386,3 +386,26 @@ func TestAuditPosture(t *testing.T) {
 		t.Fatal("the CA policy on Global Administrator was not found")
 	}
 }
+
+// Issue 27, false pass 4: 90 days after the last report the health check
+// does not claim the days Graph no longer keeps: it says which days could
+// not be checked, and "no sign-in" covers only the retained 30.
+func TestLogsPastRetention(t *testing.T) {
+	w := afterCeremony(t)
+	pub, _ := w.env.Signer.SSHPublicKey()
+	later := time.Now().Add(90 * 24 * time.Hour)
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub,
+		Rehearsal: true, Verifier: w.env.Verifier, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB,
+		Signer: w.env.Signer, Hostname: "ws", OutDir: filepath.Join(t.TempDir(), "health"), Now: func() time.Time { return later }},
+		w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, detail := status(res, "logs past retention"); st != health.CouldNot || !strings.Contains(detail, "30 days") {
+		t.Fatalf("logs past retention: %s %q", st, detail)
+	}
+	cutoff := later.Add(-30 * 24 * time.Hour).UTC().Format("2006-01-02")
+	if st, detail := status(res, "sign-ins"); st != health.Pass || !strings.Contains(detail, cutoff) {
+		t.Fatalf("sign-ins: %s %q, want since %s", st, detail, cutoff)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
@@ -170,4 +171,25 @@ func TestImmutableIDIsNotCloudOnly(t *testing.T) {
 		st.Users[0].Extra = map[string]any{"onPremisesImmutableId": "HelloWorld"}
 	})
 	want(t, audit(t, ten, uid, simAAGUID), "cloud-only account", posture.Finding, "HelloWorld", "MS.AAD.7.3")
+}
+
+// Issue 27, false pass 4: a health check 90 days after the last report
+// cannot say "no sign-in since" for days Graph no longer keeps (30 days
+// with P1/P2, 7 without: Microsoft Entra data retention).
+func TestLogsPastRetention(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	last := now.Add(-90 * 24 * time.Hour)
+	from, gap := posture.Retained(last, now, true)
+	if !from.Equal(now.Add(-30*24*time.Hour)) || !strings.Contains(gap, last.Format(time.RFC3339)) ||
+		!strings.Contains(gap, from.Format(time.RFC3339)) || !strings.Contains(gap, "30 days") {
+		t.Fatalf("P1/P2: from %s, %q", from, gap)
+	}
+	from, gap = posture.Retained(last, now, false)
+	if !from.Equal(now.Add(-7*24*time.Hour)) || !strings.Contains(gap, "7 days") {
+		t.Fatalf("free: from %s, %q", from, gap)
+	}
+	recent := now.Add(-3 * 24 * time.Hour)
+	if from, gap := posture.Retained(recent, now, false); !from.Equal(recent) || gap != "" {
+		t.Fatalf("within retention: from %s, %q", from, gap)
+	}
 }
