@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
@@ -129,6 +130,224 @@ type CAPolicy struct {
 	ExcludeGroups []string `json:"exclude_groups"`
 	IncludeRoles  []string `json:"include_roles"` // directory role template IDs
 	ExcludeRoles  []string `json:"exclude_roles"`
+	// The other conditions (Graph: conditionalAccessConditionSet).
+	IncludeApps      []string `json:"include_apps,omitempty"`
+	ExcludeApps      []string `json:"exclude_apps,omitempty"`
+	UserActions      []string `json:"user_actions,omitempty"`
+	AuthContexts     []string `json:"auth_contexts,omitempty"`
+	ClientAppTypes   []string `json:"client_app_types,omitempty"`
+	IncludePlatforms []string `json:"include_platforms,omitempty"`
+	ExcludePlatforms []string `json:"exclude_platforms,omitempty"`
+	IncludeLocations []string `json:"include_locations,omitempty"`
+	ExcludeLocations []string `json:"exclude_locations,omitempty"`
+	SignInRisk       []string `json:"sign_in_risk,omitempty"`
+	UserRisk         []string `json:"user_risk,omitempty"`
+	DeviceFilter     string   `json:"device_filter,omitempty"` // "include: rule" or "exclude: rule"
+	// Grant controls (Graph: conditionalAccessGrantControls).
+	Grant         []string `json:"grant,omitempty"` // builtInControls: block, mfa, compliantDevice, …
+	GrantOperator string   `json:"grant_operator,omitempty"`
+	TermsOfUse    []string `json:"terms_of_use,omitempty"`
+	// The authentication strength the policy requires, if any: its
+	// allowed combinations and, for a custom strength, the FIDO2 AAGUIDs
+	// its combination configuration allows (none listed: any).
+	StrengthID           string   `json:"strength_id,omitempty"`
+	StrengthName         string   `json:"strength_name,omitempty"`
+	StrengthCombinations []string `json:"strength_combinations,omitempty"`
+	StrengthFIDO2AAGUIDs []string `json:"strength_fido2_aaguids,omitempty"`
+	// StrengthUnread says why the strength's combination configurations
+	// could not be read ("": read, or none to read).
+	StrengthUnread string `json:"strength_unread,omitempty"`
+	// Session lists the session controls the policy sets.
+	Session []string `json:"session,omitempty"`
+	// Applies and AnalysisReasons are Entra's own What If answer for the
+	// policy (whatIfAnalysisResult policyApplies, analysisReasons), set
+	// only in WhatIf's results.
+	Applies         bool   `json:"applies,omitempty"`
+	AnalysisReasons string `json:"analysis_reasons,omitempty"`
+}
+
+// whatIfApp is the application the What If evaluation asks about: Azure
+// management ("Windows Azure Service Management API"), which the Azure
+// portal and the admin portals' Azure operations sign in to.
+const whatIfApp = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+
+// WhatIf asks Entra which Conditional Access policies apply to the account
+// signing in to Azure management in a browser: beta POST
+// /identity/conditionalAccess/evaluate (microsoft-graph-docs-contrib,
+// api-reference/beta/api/conditionalaccessroot-evaluate.md, commit
+// 10604e6c52b4e37aed019b402da377f07820bea9; Policy.Read.All), the What If
+// evaluation Maester's MT.1034 uses. It returns every policy with Applies
+// and AnalysisReasons as Entra judged them (Entra's evaluation, not the
+// audit's: a second opinion).
+func (c *Client) WhatIf(ctx context.Context, userID string) ([]CAPolicy, error) {
+	u, err := url.Parse(c.root + "/beta/identity/conditionalAccess/evaluate")
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"signInIdentity":      map[string]any{"@odata.type": "#microsoft.graph.userSignIn", "userId": userID},
+		"signInContext":       map[string]any{"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": []string{whatIfApp}},
+		"signInConditions":    map[string]any{"clientAppType": "browser"},
+		"appliedPoliciesOnly": false,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err = c.retryRead(ctx, "Conditional Access What If", func() error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.POST
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		ri.SetStreamContentAndContentType(body, "application/json")
+		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
+		if err != nil {
+			return err
+		}
+		b, ok := out.([]byte)
+		if !ok {
+			return errors.New("Conditional Access What If: empty answer")
+		}
+		raw = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseWhatIf(raw)
+}
+
+// parseWhatIf reads a whatIfAnalysisResult collection.
+func parseWhatIf(raw []byte) ([]CAPolicy, error) {
+	var j struct {
+		Value []struct {
+			ID              string `json:"id"`
+			DisplayName     string `json:"displayName"`
+			State           string `json:"state"`
+			PolicyApplies   bool   `json:"policyApplies"`
+			AnalysisReasons string `json:"analysisReasons"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("Conditional Access What If: %w", err)
+	}
+	var out []CAPolicy
+	for _, v := range j.Value {
+		out = append(out, CAPolicy{ID: v.ID, Name: v.DisplayName, State: v.State, Applies: v.PolicyApplies, AnalysisReasons: v.AnalysisReasons})
+	}
+	return out, nil
+}
+
+// enumNames renders Graph enum values (each with String()) as strings.
+func enumNames[T fmt.Stringer](l []T) []string {
+	var out []string
+	for _, v := range l {
+		out = append(out, v.String())
+	}
+	return out
+}
+
+// caConditions copies a policy's conditions and controls into cp.
+func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
+	if cond := p.GetConditions(); cond != nil {
+		if a := cond.GetApplications(); a != nil {
+			cp.IncludeApps, cp.ExcludeApps = a.GetIncludeApplications(), a.GetExcludeApplications()
+			cp.UserActions, cp.AuthContexts = a.GetIncludeUserActions(), a.GetIncludeAuthenticationContextClassReferences()
+		}
+		cp.ClientAppTypes = enumNames(cond.GetClientAppTypes())
+		if pl := cond.GetPlatforms(); pl != nil {
+			cp.IncludePlatforms, cp.ExcludePlatforms = enumNames(pl.GetIncludePlatforms()), enumNames(pl.GetExcludePlatforms())
+		}
+		if l := cond.GetLocations(); l != nil {
+			cp.IncludeLocations, cp.ExcludeLocations = l.GetIncludeLocations(), l.GetExcludeLocations()
+		}
+		cp.SignInRisk, cp.UserRisk = enumNames(cond.GetSignInRiskLevels()), enumNames(cond.GetUserRiskLevels())
+		if d := cond.GetDevices(); d != nil && d.GetDeviceFilter() != nil {
+			f := d.GetDeviceFilter()
+			mode := "include"
+			if f.GetMode() != nil {
+				mode = f.GetMode().String()
+			}
+			cp.DeviceFilter = mode + ": " + deref(f.GetRule())
+		}
+	}
+	if g := p.GetGrantControls(); g != nil {
+		cp.Grant, cp.GrantOperator, cp.TermsOfUse = enumNames(g.GetBuiltInControls()), deref(g.GetOperator()), g.GetTermsOfUse()
+		if st := g.GetAuthenticationStrength(); st != nil {
+			cp.StrengthID, cp.StrengthName = deref(st.GetId()), deref(st.GetDisplayName())
+			cp.StrengthCombinations = enumNames(st.GetAllowedCombinations())
+			cp.StrengthFIDO2AAGUIDs = fido2AAGUIDs(st.GetCombinationConfigurations())
+		}
+	}
+	if sc := p.GetSessionControls(); sc != nil {
+		if sc.GetSignInFrequency() != nil && deref(sc.GetSignInFrequency().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "sign-in frequency")
+		}
+		if sc.GetPersistentBrowser() != nil && deref(sc.GetPersistentBrowser().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "persistent browser")
+		}
+		if sc.GetCloudAppSecurity() != nil && deref(sc.GetCloudAppSecurity().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "Conditional Access App Control")
+		}
+		if sc.GetApplicationEnforcedRestrictions() != nil && deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "app enforced restrictions")
+		}
+		if deref(sc.GetDisableResilienceDefaults()) {
+			cp.Session = append(cp.Session, "resilience defaults disabled")
+		}
+	}
+}
+
+// fido2AAGUIDs gathers the AAGUIDs the FIDO2 combination configurations
+// allow (lower case).
+func fido2AAGUIDs(cfgs []models.AuthenticationCombinationConfigurationable) []string {
+	var out []string
+	for _, c := range cfgs {
+		if f, ok := c.(models.Fido2CombinationConfigurationable); ok {
+			for _, a := range f.GetAllowedAAGUIDs() {
+				out = append(out, strings.ToLower(a))
+			}
+		}
+	}
+	return out
+}
+
+// strengthConfigs reads a custom authentication strength's combination
+// configurations (Graph: GET /policies/authenticationStrengthPolicies/{id}/
+// combinationConfigurations; Policy.Read.All) and returns the FIDO2
+// AAGUIDs they allow. Built-in strengths have none.
+func (c *Client) strengthConfigs(ctx context.Context, id string) ([]string, error) {
+	u, err := url.Parse(c.root + "/v1.0/policies/authenticationStrengthPolicies/" + url.PathEscape(id) + "/combinationConfigurations")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.getJSON(ctx, "authentication strength "+id, u)
+	if err != nil {
+		return nil, err
+	}
+	return parseStrengthConfigs(raw)
+}
+
+// parseStrengthConfigs reads a combinationConfigurations collection.
+func parseStrengthConfigs(raw []byte) ([]string, error) {
+	var j struct {
+		Value []struct {
+			Type    string   `json:"@odata.type"`
+			AAGUIDs []string `json:"allowedAAGUIDs"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("authentication strength combination configurations: %w", err)
+	}
+	var out []string
+	for _, v := range j.Value {
+		if v.Type == "#microsoft.graph.fido2CombinationConfiguration" {
+			for _, a := range v.AAGUIDs {
+				out = append(out, strings.ToLower(a))
+			}
+		}
+	}
+	return out, nil
 }
 
 // GroupsOf lists the IDs of the groups that hold the user, directly or
@@ -175,11 +394,27 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 					cp.IncludeGroups = u.GetIncludeGroups()
 					cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
 				}
+				caConditions(p, &cp)
 				out = append(out, cp)
 			})
 	})
 	if err != nil {
 		return nil, err // never part of a collection
+	}
+	// A custom strength's FIDO2 combination configuration (which keys it
+	// allows) is its own resource; built-in strengths have none.
+	for i := range out {
+		p := &out[i]
+		if p.StrengthID == "" || len(p.StrengthFIDO2AAGUIDs) > 0 || !slices.Contains(p.StrengthCombinations, "fido2") ||
+			strings.HasPrefix(p.StrengthID, "00000000-0000-0000-0000-") {
+			continue
+		}
+		aaguids, err := c.strengthConfigs(ctx, p.StrengthID)
+		if err != nil {
+			p.StrengthUnread = err.Error()
+			continue
+		}
+		p.StrengthFIDO2AAGUIDs = aaguids
 	}
 	return out, nil
 }
@@ -199,14 +434,15 @@ type FIDO2Policy struct {
 	// wins over include (Graph: fido2AuthenticationMethodConfiguration
 	// excludeTargets; Microsoft Learn, "Manage authentication methods").
 	ExcludeTargets []string         `json:"exclude_targets,omitempty"`
-	Profiles       []PasskeyProfile `json:"passkey_profiles,omitempty"`
+	Profiles       []passkeyProfile `json:"passkey_profiles,omitempty"`
 	DefaultProfile string           `json:"default_passkey_profile,omitempty"`
 	// TargetProfiles maps an include target to the profiles it allows.
 	TargetProfiles map[string][]string `json:"target_profiles,omitempty"`
 }
 
-// PasskeyProfile is one passkey profile (Graph: passkeyProfile).
-type PasskeyProfile struct {
+// passkeyProfile is one passkey profile (Graph: passkeyProfile); its
+// fields are read through FIDO2Policy.Profiles.
+type passkeyProfile struct {
 	ID                      string   `json:"id"`
 	Name                    string   `json:"name"`
 	PasskeyTypes            string   `json:"passkey_types"`
@@ -284,7 +520,7 @@ func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
 		p.ExcludeTargets = append(p.ExcludeTargets, t.ID)
 	}
 	for _, pp := range j.PasskeyProfiles {
-		prof := PasskeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
+		prof := passkeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
 		if kr := pp.KeyRestrictions; kr != nil {
 			prof.KeyRestrictionsEnforced, prof.EnforcementType, prof.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
 		}

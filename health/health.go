@@ -43,6 +43,7 @@ type Graph interface {
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
 	SignInsSince(ctx context.Context, userID string, since time.Time) ([]enroll.SignIn, error)
+	WhatIf(ctx context.Context, userID string) ([]enroll.CAPolicy, error)
 }
 
 // Config describes one health check.

@@ -173,12 +173,13 @@ func firstHeld(list, held []string) string {
 
 // conditionalAccess evaluates each Conditional Access policy the way Entra
 // does for the account (Microsoft Learn, "Conditional Access: users, groups
-// and roles"): it applies when it includes All users, the account, a group
-// that holds it (transitively) or a tenant-wide directory role it holds;
-// it is excluded when it excludes the account, such a group or such a
+// and roles"): it reaches the account when it includes All users, the
+// account, a group that holds it (transitively) or a tenant-wide directory
+// role it holds, unless it excludes the account, such a group or such a
 // role. What the audit could not read (groups, roles) makes a policy that
-// names them "could not check", never "does not apply". Report-only
-// policies do not block a sign-in today and are listed apart.
+// names them "could not check", never "does not apply". Each policy that
+// reaches the account is judged by what it would demand at an emergency
+// sign-in (judge); report-only policies are listed apart.
 func (e *eval) conditionalAccess(roles []string) {
 	s := e.s
 	if s.PoliciesErr != nil {
@@ -186,11 +187,12 @@ func (e *eval) conditionalAccess(roles []string) {
 		return
 	}
 	u := s.User
-	var enforced, reportOnly, unknown []string
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting []string
+	lockouts := 0
+	// ours: for each policy the audit could judge, whether it takes part
+	// in the account's emergency sign-in (compared with Entra's What If).
+	ours := map[string]string{}
 	for _, p := range s.Policies {
-		if p.State == "disabled" {
-			continue
-		}
 		var why []string
 		if s.GroupsErr != nil && (len(p.IncludeGroups) > 0 || len(p.ExcludeGroups) > 0) {
 			why = append(why, fmt.Sprintf("the account's groups could not be read (%v)", s.GroupsErr))
@@ -199,7 +201,9 @@ func (e *eval) conditionalAccess(roles []string) {
 			why = append(why, fmt.Sprintf("the account's roles could not be read (%v)", s.RolesErr))
 		}
 		if len(why) > 0 {
-			unknown = append(unknown, fmt.Sprintf("%q (%s)", p.Name, strings.Join(why, "; ")))
+			if p.State != "disabled" {
+				unknown = append(unknown, fmt.Sprintf("%q (%s)", p.Name, strings.Join(why, "; ")))
+			}
 			continue
 		}
 		via := ""
@@ -216,26 +220,79 @@ func (e *eval) conditionalAccess(roles []string) {
 		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
 			firstHeld(p.ExcludeRoles, roles) != ""
 		if via == "" || excluded {
+			ours[p.ID] = ""
 			continue
 		}
 		line := fmt.Sprintf("%q (through %s)", p.Name, via)
-		if p.State == "enabledForReportingButNotEnforced" {
-			reportOnly = append(reportOnly, line)
-		} else {
-			enforced = append(enforced, line)
+		ours[p.ID] = line
+		if p.State == "disabled" {
+			// Maester MT.1005 flags a policy without the exclusion even
+			// when disabled: a note, since it demands nothing today.
+			disabled = append(disabled, line)
+			continue
+		}
+		v := judge(p, s.AAGUIDs)
+		if !v.atSignIn {
+			ours[p.ID] = ""
+		}
+		switch {
+		case !v.atSignIn:
+			elsewhere = append(elsewhere, fmt.Sprintf("%s: %s", line, v.demand))
+		case p.State == "enabledForReportingButNotEnforced":
+			if v.lockout {
+				reportOnly = append(reportOnly, fmt.Sprintf("%s would demand %s", line, v.demand))
+			}
+		case v.lockout:
+			lockouts++
+			e.add("Conditional Access", Finding, "%s would demand %s at an emergency sign-in: the account could be locked out",
+				line, v.demand)
+		case v.sessionOnly:
+			sessionOnly = append(sessionOnly, fmt.Sprintf("%s: %s", line, v.demand))
+		default:
+			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
+			if v.phishingResistant {
+				protecting = append(protecting, line)
+			}
 		}
 	}
 	switch {
-	case len(enforced) > 0:
-		e.add("Conditional Access", Finding, "the account is not excluded from: %s", strings.Join(enforced, ", "))
+	case lockouts > 0:
 	case len(unknown) > 0:
 		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
 	default:
-		e.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d policies)", len(s.Policies))
+		detail := fmt.Sprintf("no enforced policy would lock the account out (%d policies)", len(s.Policies))
+		for _, l := range []struct {
+			what string
+			list []string
+		}{{"the keys satisfy", satisfied}, {"session controls only", sessionOnly}, {"not at an admin-portal sign-in", elsewhere}} {
+			if len(l.list) > 0 {
+				detail += fmt.Sprintf("; %s: %s", l.what, strings.Join(l.list, ", "))
+			}
+		}
+		e.add("Conditional Access", Pass, "%s", detail)
+	}
+	if lockouts > 0 && len(unknown) > 0 {
+		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
 	}
 	if len(reportOnly) > 0 {
-		e.add("Conditional Access (report-only)", Finding, "report-only policies that would apply to the account once enforced: %s",
+		e.add("Conditional Access (report-only)", Finding, "report-only policies that would lock the account out once enforced: %s",
 			strings.Join(reportOnly, ", "))
+	}
+	if len(disabled) > 0 {
+		e.add("Conditional Access (disabled)", Pass, "note: disabled policies that do not exclude the account: %s",
+			strings.Join(disabled, ", "))
+	}
+	e.whatIf(ours)
+	// Microsoft's guidance: protect emergency access accounts with a policy
+	// that requires phishing-resistant authentication they can satisfy
+	// (Microsoft Learn, "Manage emergency access accounts in Microsoft
+	// Entra ID": "use a Conditional Access policy ... phishing-resistant
+	// authentication strength").
+	if len(protecting) > 0 {
+		e.add("Conditional Access (phishing-resistant)", Pass, "the keys satisfy %s", strings.Join(protecting, ", "))
+	} else if len(unknown) == 0 {
+		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an authentication "+
+			"strength that admits its FIDO2 keys: Microsoft advises protecting emergency access accounts with one")
 	}
 }
 
@@ -287,4 +344,38 @@ func (e *eval) fido2Policy() {
 	}
 	e.add(name, Pass, "enabled for %s%s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), excl,
 		p.AttestationEnforced)
+}
+
+// whatIf compares the audit's evaluation (ours: policy ID → the path
+// through which it reaches the emergency sign-in, "" when it does not)
+// with Entra's own What If answer. Entra applying a policy the audit says
+// does not apply is a finding naming the policy (the audit may have missed
+// a path); the audit applying one Entra says does not reach the account
+// for "users" or "application" reasons is a finding too. Entra's other
+// reasons (conditions the request did not describe) are no disagreement.
+func (e *eval) whatIf(ours map[string]string) {
+	s := e.s
+	const name = "Conditional Access (What If)"
+	if s.WhatIfErr != nil {
+		e.readErr(name, s.WhatIfErr)
+		return
+	}
+	var disagree []string
+	for _, w := range s.WhatIf {
+		mine, judged := ours[w.ID]
+		if !judged || w.State == "disabled" {
+			continue
+		}
+		switch {
+		case w.Applies && mine == "":
+			disagree = append(disagree, fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name))
+		case !w.Applies && mine != "" && (w.AnalysisReasons == "users" || w.AnalysisReasons == "application"):
+			disagree = append(disagree, fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons))
+		}
+	}
+	if len(disagree) > 0 {
+		e.add(name, Finding, "Entra's What If evaluation disagrees with the audit: %s", strings.Join(disagree, "; "))
+		return
+	}
+	e.add(name, Pass, "Entra's What If evaluation agrees on the %d policies it judged", len(s.WhatIf))
 }

@@ -193,3 +193,22 @@ func TestLogsPastRetention(t *testing.T) {
 		t.Fatalf("within retention: from %s, %q", from, gap)
 	}
 }
+
+// Entra's What If (beta POST /identity/conditionalAccess/evaluate) is a
+// second opinion: where Entra says a policy applies that the audit found
+// no path for, the disagreement is a finding naming the policy; where they
+// agree, a pass.
+func TestWhatIfDisagreementIsAFinding(t *testing.T) {
+	ten, uid := tenant(t, nil)
+	want(t, audit(t, ten, uid, simAAGUID), "Conditional Access (What If)", posture.Pass, "agrees")
+	ten, uid = tenant(t, func(st *graphemu.State, uid string) {
+		st.WhatIfOverride = map[string]bool{"ca-mfa-all": true} // Entra sees a path the audit does not
+	})
+	want(t, audit(t, ten, uid, simAAGUID), "Conditional Access (What If)", posture.Finding,
+		`"Require MFA for all users": Entra says it applies`)
+	ten, uid = tenant(t, func(st *graphemu.State, uid string) {
+		st.WhatIfOverride = map[string]bool{"ca-breakglass-phr": false} // Entra: "users"
+	})
+	want(t, audit(t, ten, uid, simAAGUID), "Conditional Access (What If)", posture.Finding,
+		`"Emergency access: phishing-resistant MFA" (through the account): the audit says it applies, Entra says not (users)`)
+}

@@ -14,6 +14,7 @@ type Reader interface {
 	GroupsOf(ctx context.Context, userID string) ([]string, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
+	WhatIf(ctx context.Context, userID string) ([]enroll.CAPolicy, error)
 }
 
 // Snapshot is what the audit read of the tenant for one account. A read
@@ -33,6 +34,10 @@ type Snapshot struct {
 	PoliciesErr error
 	FIDO2       *enroll.FIDO2Policy
 	FIDO2Err    error
+	// WhatIf is Entra's own evaluation of the policies for the account
+	// (enroll.Client.WhatIf): a second opinion on the audit's.
+	WhatIf    []enroll.CAPolicy
+	WhatIfErr error
 	// AAGUIDs are the models of the account's recorded keys (none before
 	// a ceremony): the FIDO2 policy must admit each.
 	AAGUIDs []string
@@ -53,5 +58,6 @@ func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snap
 	s.Groups, s.GroupsErr = g.GroupsOf(ctx, id)
 	s.Policies, s.PoliciesErr = g.ConditionalAccessPolicies(ctx)
 	s.FIDO2, s.FIDO2Err = g.FIDO2MethodPolicy(ctx)
+	s.WhatIf, s.WhatIfErr = g.WhatIf(ctx, id)
 	return s
 }

@@ -101,6 +101,10 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		if require(w, c, permRoleRead...) {
 			e.roles(w, r, p[2])
 		}
+	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "evaluate" && beta && r.Method == http.MethodPost:
+		if require(w, c, permPolicyRead...) {
+			e.whatIf(w, r)
+		}
 	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
 			e.caPolicies(w, r)

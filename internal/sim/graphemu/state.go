@@ -175,6 +175,10 @@ type State struct {
 	// NoEntraP2: the tenant has no Entra ID P2 licence, so the PIM APIs
 	// answer 400 AadPremiumLicenseRequired and only roleAssignments reads.
 	NoEntraP2 bool `json:"noEntraP2,omitempty"`
+	// WhatIfOverride makes the What If evaluation answer policyApplies
+	// as given for a policy ID (an Entra evaluation that differs from the
+	// emulator's own, to test that a disagreement is seen).
+	WhatIfOverride map[string]bool `json:"whatIfOverride,omitempty"`
 }
 
 // App is an app registration that may sign in with a certificate.
@@ -207,6 +211,13 @@ func DefaultState() *State {
 		AssignmentSched: []RoleSchedule{{ID: "ras-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"}},
 		CAPolicies: []CAPolicy{
 			{ID: "ca-mfa-all", DisplayName: "Require MFA for all users", State: "enabled", IncludeUsers: []string{"All"}, ExcludeUsers: []string{bg.ID}},
+			// Microsoft's advice for emergency access accounts: a policy that
+			// requires the built-in "Phishing-resistant MFA" strength
+			// (00000000-0000-0000-0000-000000000004: windowsHelloForBusiness,
+			// fido2, x509CertificateMultiFactor; Microsoft Learn,
+			// "Conditional Access authentication strengths", built-in).
+			{ID: "ca-breakglass-phr", DisplayName: "Emergency access: phishing-resistant MFA", State: "enabled",
+				IncludeUsers: []string{bg.ID}, Raw: phishingResistantRaw()},
 		},
 		FIDO2: FIDO2Policy{State: "enabled", IsSelfServiceRegistrationAllowed: true, IsAttestationEnforced: true,
 			KeyRestrictionsEnforced: true, EnforcementType: "allow", IncludeTargetIDs: []string{"all_users"},
@@ -216,5 +227,18 @@ func DefaultState() *State {
 				"fa2b99dc-9e39-4257-8f92-4a30d23c4118", "cb69481e-8ff7-4039-93ec-0a2729a154a8",
 			}},
 		Challenges: map[string]*challenge{},
+	}
+}
+
+// phishingResistantRaw is a policy body (as Graph returns it) that requires
+// the built-in Phishing-resistant MFA strength for every application.
+func phishingResistantRaw() map[string]any {
+	return map[string]any{
+		"conditions": map[string]any{"clientAppTypes": []any{"all"},
+			"applications": map[string]any{"includeApplications": []any{"All"}}},
+		"grantControls": map[string]any{"operator": "OR", "builtInControls": []any{},
+			"authenticationStrength": map[string]any{"id": "00000000-0000-0000-0000-000000000004",
+				"displayName": "Phishing-resistant MFA", "policyType": "builtIn", "requirementsSatisfied": "mfa",
+				"allowedCombinations": []any{"windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"}}},
 	}
 }
