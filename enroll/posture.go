@@ -20,10 +20,12 @@ import (
 // only read permissions (listed in the README); a 403 comes back as a
 // *GraphError so the audit can say "could not check" with the permission.
 
-// RoleAssignment is an active directory role assignment of the account.
+// RoleAssignment is an active directory role assignment (PrincipalID set
+// only in Roles.GlobalAdmins: the account's own leave it empty).
 type RoleAssignment struct {
 	RoleDefinitionID string `json:"role_definition_id"`
 	Scope            string `json:"scope"`
+	PrincipalID      string `json:"principal_id,omitempty"`
 }
 
 // RoleSchedule is a PIM schedule (eligible, or active with an end date).
@@ -42,6 +44,11 @@ type Roles struct {
 	// (a tenant without Entra ID P2), so Active came from roleAssignments
 	// alone and there are no eligibilities or schedules to read.
 	PIMUnlicensed bool `json:"pim_unlicensed,omitempty"`
+	// GlobalAdmins are the tenant's active Global Administrator
+	// assignments, to anyone (users or role-assignable groups): the
+	// account may hold the role through a group, and the tenant's count
+	// matters (Maester MT.1032, ScubaGear MS.AAD.7.1: 2 to 8).
+	GlobalAdmins []RoleAssignment `json:"global_admins,omitempty"`
 }
 
 // pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
@@ -56,6 +63,9 @@ func pimUnlicensed(err error) bool {
 	}
 	return ok && ge.Status == 400 && strings.EqualFold(ge.Code, "AadPremiumLicenseRequired")
 }
+
+// roleGlobalAdministrator is the Global Administrator role template ID.
+const roleGlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
 
 func principalFilter(id string) *string {
 	f := fmt.Sprintf("principalId eq '%s'", strings.ReplaceAll(id, "'", "''"))
@@ -75,6 +85,20 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		err = eachItem(ctx, c, "role assignments", ra, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
 			func(a models.UnifiedRoleAssignmentable) {
 				out.Active = append(out.Active, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
+			})
+		if err != nil {
+			return err
+		}
+		gaFilter := "roleDefinitionId eq '" + roleGlobalAdministrator + "'"
+		ga, err := c.graph.RoleManagement().Directory().RoleAssignments().Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &gaFilter}})
+		if err != nil {
+			return err
+		}
+		err = eachItem(ctx, c, "Global Administrator assignments", ga, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+			func(a models.UnifiedRoleAssignmentable) {
+				out.GlobalAdmins = append(out.GlobalAdmins, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+					Scope: deref(a.GetDirectoryScopeId()), PrincipalID: deref(a.GetPrincipalId())})
 			})
 		if err != nil {
 			return err

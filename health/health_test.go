@@ -218,7 +218,12 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 		}, "account enabled", "is disabled"},
 		{"role eligible only", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
-				st.RoleAssignments, st.AssignmentSched = nil, nil
+				// The account's assignment goes; the tenant keeps two other
+				// Global Administrators (2 to 8: Maester MT.1032).
+				st.RoleAssignments = []graphemu.RoleAssignment{
+					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+					{ID: "ra-b", PrincipalID: "admin-b", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}
+				st.AssignmentSched = nil
 				st.RoleEligibilities = []graphemu.RoleSchedule{{ID: "e", PrincipalID: w.env.UserID, RoleDefinitionID: graphemu.RoleGlobalAdministrator, Status: "Provisioned"}}
 			})
 		}, "Global Administrator", "only eligible"},

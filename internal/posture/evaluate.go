@@ -118,7 +118,8 @@ func (e *eval) roles() []string {
 		e.readErr("Global Administrator", e.s.RolesErr)
 		return nil
 	}
-	roles := e.s.Roles
+	s := e.s
+	roles := s.Roles
 	held := []string{}
 	var scoped []string
 	for _, a := range roles.Active {
@@ -129,6 +130,20 @@ func (e *eval) roles() []string {
 		}
 	}
 	active := slices.Contains(held, roleGA)
+	// Global Administrator through a role-assignable group that holds the
+	// account counts as held (Microsoft Learn, "Use Microsoft Entra groups
+	// to manage role assignments"); Conditional Access aimed at the role
+	// reaches the account through it too.
+	viaGroup := ""
+	for _, a := range roles.GlobalAdmins {
+		if tenantWide(a.Scope) && slices.Contains(s.Groups, a.PrincipalID) {
+			viaGroup = a.PrincipalID
+		}
+	}
+	if !active && viaGroup != "" {
+		active = true
+		held = append(held, roleGA)
+	}
 	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
 	var expiring *time.Time
 	for _, s := range roles.ActiveSched {
@@ -145,13 +160,44 @@ func (e *eval) roles() []string {
 		e.add("Global Administrator", Finding, "not assigned")
 	case expiring != nil:
 		e.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+	case viaGroup != "" && !slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
+		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
+	}):
+		e.add("Global Administrator", Pass, "active through role-assignable group %s, which holds the account", viaGroup)
 	case roles.PIMUnlicensed:
 		e.add("Global Administrator", Pass, "active through a permanent role assignment (the tenant has no Entra ID P2: "+
 			"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)")
 	default:
 		e.add("Global Administrator", Pass, "active and permanent")
 	}
+	e.globalAdminCount(roles.GlobalAdmins)
 	return held
+}
+
+// globalAdminCount checks the tenant's Global Administrators: at least 2
+// and at most 8 (Maester MT.1032, ScubaGear MS.AAD.7.1v1: fixtures
+// test_PrivilegedUsers_Incorrect_V1 with 1 and _V2 with 9 fail, _Correct
+// with 2 passes; cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/
+// AAD/AADConfig_07_test.rego, commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
+// It counts the principals of the active tenant-wide assignments: a
+// role-assignable group counts once here, whatever its members (said).
+func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
+	seen := map[string]bool{}
+	for _, a := range holders {
+		if tenantWide(a.Scope) {
+			seen[a.PrincipalID] = true
+		}
+	}
+	n := len(seen)
+	note := " (principals of active tenant-wide assignments; a group counts once)"
+	switch {
+	case n < 2:
+		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+	case n > 8:
+		e.add("Global Administrators", Finding, "%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+	default:
+		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
+	}
 }
 
 // roleName names the directory roles a policy is likely to target.

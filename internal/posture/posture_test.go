@@ -212,3 +212,40 @@ func TestWhatIfDisagreementIsAFinding(t *testing.T) {
 	want(t, audit(t, ten, uid, simAAGUID), "Conditional Access (What If)", posture.Finding,
 		`"Emergency access: phishing-resistant MFA" (through the account): the audit says it applies, Entra says not (users)`)
 }
+
+// Global Administrator through a role-assignable group that holds the
+// account counts as held (today's false "not assigned"), and a policy
+// aimed at the role reaches the account through it.
+func TestGlobalAdministratorThroughGroup(t *testing.T) {
+	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: "g-tier0", DisplayName: "Tier 0 (role-assignable)", Members: []string{uid},
+			Extra: map[string]any{"isAssignableToRole": true, "securityEnabled": true}})
+		st.RoleAssignments = []graphemu.RoleAssignment{
+			{ID: "ra-g", PrincipalID: "g-tier0", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+			{ID: "ra-admin", PrincipalID: "admin-2", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}
+		st.AssignmentSched = nil
+		st.CAPolicies = append(st.CAPolicies, graphemu.CAPolicy{ID: "ca-ga", DisplayName: "GA: compliant device", State: "enabled",
+			IncludeRoles: []string{graphemu.RoleGlobalAdministrator}})
+	})
+	checks := audit(t, ten, uid, simAAGUID)
+	want(t, checks, "Global Administrator", posture.Pass, "role-assignable group g-tier0")
+	want(t, checks, "Conditional Access", posture.Finding, "GA: compliant device", "role Global Administrator")
+}
+
+// The tenant's Global Administrators: 2 to 8, the anchors' own fixtures
+// (ScubaGear MS.AAD.7.1v1, AADConfig_07_test.rego: 1 fails, 2 pass, 9 fail).
+func TestGlobalAdministratorCount(t *testing.T) {
+	for _, tc := range []struct {
+		n      int
+		status string
+	}{{1, posture.Finding}, {2, posture.Pass}, {9, posture.Finding}} {
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			st.RoleAssignments = st.RoleAssignments[:1] // the account's own
+			for i := 2; i <= tc.n; i++ {
+				st.RoleAssignments = append(st.RoleAssignments, graphemu.RoleAssignment{ID: fmt.Sprint("ra-", i),
+					PrincipalID: fmt.Sprint("user-", i), RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"})
+			}
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrators", tc.status, fmt.Sprint(tc.n, " Global Administrator"))
+	}
+}

@@ -43,6 +43,7 @@ const (
 var (
 	reCreationOptions = regexp.MustCompile(`^creationOptions(?:\(challengeTimeoutInMinutes=(\d+)\))?$`)
 	reFilterID        = regexp.MustCompile(`(?:principalId|userId) eq '([^']+)'`)
+	reFilterRole      = regexp.MustCompile(`roleDefinitionId eq '([^']+)'`)
 	reFilterSince     = regexp.MustCompile(`createdDateTime ge ([0-9TZ:.\-+]+)`)
 	reFilterActivity  = regexp.MustCompile(`activityDateTime ge ([0-9TZ:.\-+]+)`)
 	reFilterTarget    = regexp.MustCompile(`targetResources/any\(\w+:\w+/id eq '([^']+)'\)`)
@@ -621,8 +622,14 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 	list := []map[string]any{}
 	switch what {
 	case "roleAssignments":
+		// $filter=roleDefinitionId eq '…' lists a role's holders
+		// (api-reference/v1.0/api/rbacapplication-list-roleassignments.md).
+		role := ""
+		if m := reFilterRole.FindStringSubmatch(r.URL.Query().Get("$filter")); m != nil {
+			role = m[1]
+		}
 		for _, a := range e.st.RoleAssignments {
-			if id == "" || a.PrincipalID == id {
+			if (id == "" || a.PrincipalID == id) && (role == "" || a.RoleDefinitionID == role) {
 				list = append(list, map[string]any{"id": a.ID, "principalId": a.PrincipalID, "roleDefinitionId": a.RoleDefinitionID, "directoryScopeId": a.DirectoryScopeID})
 			}
 		}

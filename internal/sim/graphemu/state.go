@@ -204,10 +204,12 @@ func DefaultState() *State {
 		DisplayName: "Break Glass 1", OnPremisesSyncEnabled: &f, PasswordPolicies: "DisablePasswordExpiration", UserType: "Member", AccountEnabled: &tr}
 	return &State{
 		TenantID: "7c1d5b3e-2a4f-4e8b-9c6d-0f1e2d3c4b5a", Domain: "contoso.onmicrosoft.com",
-		Users:           []*User{bg},
-		Methods:         map[string][]*Method{},
-		OtherMethods:    map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
-		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
+		Users:        []*User{bg},
+		Methods:      map[string][]*Method{},
+		OtherMethods: map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
+		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"},
+			// A day-to-day administrator: a tenant has 2 to 8 Global Administrators (Maester MT.1032).
+			{ID: "ra-admin-ga", PrincipalID: "0d5e8f21-6a3b-4c7d-8e9f-1a2b3c4d5e6f", RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
 		AssignmentSched: []RoleSchedule{{ID: "ras-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"}},
 		CAPolicies: []CAPolicy{
 			{ID: "ca-mfa-all", DisplayName: "Require MFA for all users", State: "enabled", IncludeUsers: []string{"All"}, ExcludeUsers: []string{bg.ID}},
