@@ -209,6 +209,9 @@ type User struct {
 	OnPremisesSyncEnabled *bool  `json:"on_premises_sync_enabled"`
 	PasswordPolicies      string `json:"password_policies"`
 	AccountEnabled        *bool  `json:"account_enabled,omitempty"` // nil: not returned
+	// OnPremisesImmutableID is set when the account is (or was) tied to an
+	// on-premises identity; cloud-only means empty (ScubaGear MS.AAD.7.3).
+	OnPremisesImmutableID string `json:"on_premises_immutable_id,omitempty"`
 }
 
 // GetUser looks the account up by UPN or object ID.
@@ -218,7 +221,8 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		var err error
 		u, err = c.graph.Users().ByUserId(upnOrID).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{
-				Select: []string{"id", "userPrincipalName", "displayName", "onPremisesSyncEnabled", "passwordPolicies", "accountEnabled"},
+				Select: []string{"id", "userPrincipalName", "displayName", "onPremisesSyncEnabled", "passwordPolicies", "accountEnabled",
+					"onPremisesImmutableId"},
 			},
 		})
 		return err
@@ -227,7 +231,8 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		return nil, err
 	}
 	return &User{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName()), DisplayName: deref(u.GetDisplayName()),
-		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies()), AccountEnabled: u.GetAccountEnabled()}, nil
+		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies()), AccountEnabled: u.GetAccountEnabled(),
+		OnPremisesImmutableID: deref(u.GetOnPremisesImmutableId())}, nil
 }
 
 func deref[T any](p *T) T {

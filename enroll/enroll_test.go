@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -380,8 +381,15 @@ func TestPostureReads(t *testing.T) {
 		t.Fatalf("eligible %+v", roles.Eligible)
 	}
 	ca, err := e.client.ConditionalAccessPolicies(c)
-	if err != nil || len(ca) != 1 || ca[0].ExcludeUsers[0] != e.userID || ca[0].State != "enabled" {
+	if err != nil || len(ca) != 2 || ca[0].ExcludeUsers[0] != e.userID || ca[0].State != "enabled" {
 		t.Fatalf("CA %+v %v", ca, err)
+	}
+	// The default tenant's emergency-access policy, conditions and grant
+	// controls read: the built-in Phishing-resistant MFA strength.
+	if p := ca[1]; p.IncludeUsers[0] != e.userID || !slices.Equal(p.IncludeApps, []string{"All"}) ||
+		p.StrengthID != "00000000-0000-0000-0000-000000000004" || !slices.Contains(p.StrengthCombinations, "fido2") ||
+		p.GrantOperator != "OR" {
+		t.Fatalf("CA policy controls %+v", p)
 	}
 	pol, err := e.client.FIDO2MethodPolicy(c)
 	if err != nil || pol.State != "enabled" || !pol.AttestationEnforced || pol.EnforcementType != "allow" || len(pol.AAGUIDs) < 2 {

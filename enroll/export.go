@@ -130,6 +130,9 @@ func (c *Client) ExportTenant(
 			}
 		}
 	}
+	if err := x.globalAdmins(ctx, &t); err != nil {
+		return err
+	}
 	x.optional(ctx, &t)
 	b, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
@@ -184,6 +187,26 @@ func (x *exporter) principalReads(ctx context.Context, t *tenantExport, id strin
 		return err
 	}
 	t.SignIns, t.DirectoryAudits = append(t.SignIns, signIns...), append(t.DirectoryAudits, audits...)
+	return nil
+}
+
+// globalAdmins adds the tenant's Global Administrator assignments not yet
+// exported: the posture audit counts them (2 to 8, Maester MT.1032).
+func (x *exporter) globalAdmins(ctx context.Context, t *tenantExport) error {
+	f := "?$filter=" + url.QueryEscape("roleDefinitionId eq '"+roleGlobalAdministrator+"'")
+	ga, err := x.list(ctx, "Global Administrator assignments", "/v1.0/roleManagement/directory/roleAssignments"+f)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, a := range t.RoleAssignments {
+		have[str(a, "id")] = true
+	}
+	for _, a := range ga {
+		if !have[str(a, "id")] {
+			t.RoleAssignments = append(t.RoleAssignments, a)
+		}
+	}
 	return nil
 }
 

@@ -3,12 +3,14 @@ package enroll
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
@@ -18,10 +20,12 @@ import (
 // only read permissions (listed in the README); a 403 comes back as a
 // *GraphError so the audit can say "could not check" with the permission.
 
-// RoleAssignment is an active directory role assignment of the account.
+// RoleAssignment is an active directory role assignment (PrincipalID set
+// only in Roles.GlobalAdmins: the account's own leave it empty).
 type RoleAssignment struct {
 	RoleDefinitionID string `json:"role_definition_id"`
 	Scope            string `json:"scope"`
+	PrincipalID      string `json:"principal_id,omitempty"`
 }
 
 // RoleSchedule is a PIM schedule (eligible, or active with an end date).
@@ -36,7 +40,32 @@ type Roles struct {
 	Active      []RoleAssignment `json:"active"`
 	Eligible    []RoleSchedule   `json:"eligible"`
 	ActiveSched []RoleSchedule   `json:"active_schedules"`
+	// PIMUnlicensed: the PIM APIs answered 400 AadPremiumLicenseRequired
+	// (a tenant without Entra ID P2), so Active came from roleAssignments
+	// alone and there are no eligibilities or schedules to read.
+	PIMUnlicensed bool `json:"pim_unlicensed,omitempty"`
+	// GlobalAdmins are the tenant's active Global Administrator
+	// assignments, to anyone (users or role-assignable groups): the
+	// account may hold the role through a group, and the tenant's count
+	// matters (Maester MT.1032, ScubaGear MS.AAD.7.1: 2 to 8).
+	GlobalAdmins []RoleAssignment `json:"global_admins,omitempty"`
 }
+
+// pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
+// without Entra ID P2: 400 AadPremiumLicenseRequired (Microsoft Graph,
+// "Use PIM APIs to manage Microsoft Entra roles": PIM needs Entra ID P2).
+func pimUnlicensed(err error) bool {
+	ge, ok := asGraphError(err)
+	if !ok {
+		var e *GraphError
+		ok = errors.As(err, &e)
+		ge = e
+	}
+	return ok && ge.Status == 400 && strings.EqualFold(ge.Code, "AadPremiumLicenseRequired")
+}
+
+// roleGlobalAdministrator is the Global Administrator role template ID.
+const roleGlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
 
 func principalFilter(id string) *string {
 	f := fmt.Sprintf("principalId eq '%s'", strings.ReplaceAll(id, "'", "''"))
@@ -60,8 +89,26 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		if err != nil {
 			return err
 		}
+		gaFilter := "roleDefinitionId eq '" + roleGlobalAdministrator + "'"
+		ga, err := c.graph.RoleManagement().Directory().RoleAssignments().Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &gaFilter}})
+		if err != nil {
+			return err
+		}
+		err = eachItem(ctx, c, "Global Administrator assignments", ga, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+			func(a models.UnifiedRoleAssignmentable) {
+				out.GlobalAdmins = append(out.GlobalAdmins, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+					Scope: deref(a.GetDirectoryScopeId()), PrincipalID: deref(a.GetPrincipalId())})
+			})
+		if err != nil {
+			return err
+		}
 		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		if err != nil && pimUnlicensed(err) {
+			out.PIMUnlicensed = true // active roles read through roleAssignments above
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -107,6 +154,224 @@ type CAPolicy struct {
 	ExcludeGroups []string `json:"exclude_groups"`
 	IncludeRoles  []string `json:"include_roles"` // directory role template IDs
 	ExcludeRoles  []string `json:"exclude_roles"`
+	// The other conditions (Graph: conditionalAccessConditionSet).
+	IncludeApps      []string `json:"include_apps,omitempty"`
+	ExcludeApps      []string `json:"exclude_apps,omitempty"`
+	UserActions      []string `json:"user_actions,omitempty"`
+	AuthContexts     []string `json:"auth_contexts,omitempty"`
+	ClientAppTypes   []string `json:"client_app_types,omitempty"`
+	IncludePlatforms []string `json:"include_platforms,omitempty"`
+	ExcludePlatforms []string `json:"exclude_platforms,omitempty"`
+	IncludeLocations []string `json:"include_locations,omitempty"`
+	ExcludeLocations []string `json:"exclude_locations,omitempty"`
+	SignInRisk       []string `json:"sign_in_risk,omitempty"`
+	UserRisk         []string `json:"user_risk,omitempty"`
+	DeviceFilter     string   `json:"device_filter,omitempty"` // "include: rule" or "exclude: rule"
+	// Grant controls (Graph: conditionalAccessGrantControls).
+	Grant         []string `json:"grant,omitempty"` // builtInControls: block, mfa, compliantDevice, …
+	GrantOperator string   `json:"grant_operator,omitempty"`
+	TermsOfUse    []string `json:"terms_of_use,omitempty"`
+	// The authentication strength the policy requires, if any: its
+	// allowed combinations and, for a custom strength, the FIDO2 AAGUIDs
+	// its combination configuration allows (none listed: any).
+	StrengthID           string   `json:"strength_id,omitempty"`
+	StrengthName         string   `json:"strength_name,omitempty"`
+	StrengthCombinations []string `json:"strength_combinations,omitempty"`
+	StrengthFIDO2AAGUIDs []string `json:"strength_fido2_aaguids,omitempty"`
+	// StrengthUnread says why the strength's combination configurations
+	// could not be read ("": read, or none to read).
+	StrengthUnread string `json:"strength_unread,omitempty"`
+	// Session lists the session controls the policy sets.
+	Session []string `json:"session,omitempty"`
+	// Applies and AnalysisReasons are Entra's own What If answer for the
+	// policy (whatIfAnalysisResult policyApplies, analysisReasons), set
+	// only in WhatIf's results.
+	Applies         bool   `json:"applies,omitempty"`
+	AnalysisReasons string `json:"analysis_reasons,omitempty"`
+}
+
+// whatIfApp is the application the What If evaluation asks about: Azure
+// management ("Windows Azure Service Management API"), which the Azure
+// portal and the admin portals' Azure operations sign in to.
+const whatIfApp = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+
+// WhatIf asks Entra which Conditional Access policies apply to the account
+// signing in to Azure management in a browser: beta POST
+// /identity/conditionalAccess/evaluate (microsoft-graph-docs-contrib,
+// api-reference/beta/api/conditionalaccessroot-evaluate.md, commit
+// 10604e6c52b4e37aed019b402da377f07820bea9; Policy.Read.All), the What If
+// evaluation Maester's MT.1034 uses. It returns every policy with Applies
+// and AnalysisReasons as Entra judged them (Entra's evaluation, not the
+// audit's: a second opinion).
+func (c *Client) WhatIf(ctx context.Context, userID string) ([]CAPolicy, error) {
+	u, err := url.Parse(c.root + "/beta/identity/conditionalAccess/evaluate")
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"signInIdentity":      map[string]any{"@odata.type": "#microsoft.graph.userSignIn", "userId": userID},
+		"signInContext":       map[string]any{"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": []string{whatIfApp}},
+		"signInConditions":    map[string]any{"clientAppType": "browser"},
+		"appliedPoliciesOnly": false,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err = c.retryRead(ctx, "Conditional Access What If", func() error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.POST
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		ri.SetStreamContentAndContentType(body, "application/json")
+		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
+		if err != nil {
+			return err
+		}
+		b, ok := out.([]byte)
+		if !ok {
+			return errors.New("Conditional Access What If: empty answer")
+		}
+		raw = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseWhatIf(raw)
+}
+
+// parseWhatIf reads a whatIfAnalysisResult collection.
+func parseWhatIf(raw []byte) ([]CAPolicy, error) {
+	var j struct {
+		Value []struct {
+			ID              string `json:"id"`
+			DisplayName     string `json:"displayName"`
+			State           string `json:"state"`
+			PolicyApplies   bool   `json:"policyApplies"`
+			AnalysisReasons string `json:"analysisReasons"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("Conditional Access What If: %w", err)
+	}
+	var out []CAPolicy
+	for _, v := range j.Value {
+		out = append(out, CAPolicy{ID: v.ID, Name: v.DisplayName, State: v.State, Applies: v.PolicyApplies, AnalysisReasons: v.AnalysisReasons})
+	}
+	return out, nil
+}
+
+// enumNames renders Graph enum values (each with String()) as strings.
+func enumNames[T fmt.Stringer](l []T) []string {
+	var out []string
+	for _, v := range l {
+		out = append(out, v.String())
+	}
+	return out
+}
+
+// caConditions copies a policy's conditions and controls into cp.
+func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
+	if cond := p.GetConditions(); cond != nil {
+		if a := cond.GetApplications(); a != nil {
+			cp.IncludeApps, cp.ExcludeApps = a.GetIncludeApplications(), a.GetExcludeApplications()
+			cp.UserActions, cp.AuthContexts = a.GetIncludeUserActions(), a.GetIncludeAuthenticationContextClassReferences()
+		}
+		cp.ClientAppTypes = enumNames(cond.GetClientAppTypes())
+		if pl := cond.GetPlatforms(); pl != nil {
+			cp.IncludePlatforms, cp.ExcludePlatforms = enumNames(pl.GetIncludePlatforms()), enumNames(pl.GetExcludePlatforms())
+		}
+		if l := cond.GetLocations(); l != nil {
+			cp.IncludeLocations, cp.ExcludeLocations = l.GetIncludeLocations(), l.GetExcludeLocations()
+		}
+		cp.SignInRisk, cp.UserRisk = enumNames(cond.GetSignInRiskLevels()), enumNames(cond.GetUserRiskLevels())
+		if d := cond.GetDevices(); d != nil && d.GetDeviceFilter() != nil {
+			f := d.GetDeviceFilter()
+			mode := "include"
+			if f.GetMode() != nil {
+				mode = f.GetMode().String()
+			}
+			cp.DeviceFilter = mode + ": " + deref(f.GetRule())
+		}
+	}
+	if g := p.GetGrantControls(); g != nil {
+		cp.Grant, cp.GrantOperator, cp.TermsOfUse = enumNames(g.GetBuiltInControls()), deref(g.GetOperator()), g.GetTermsOfUse()
+		if st := g.GetAuthenticationStrength(); st != nil {
+			cp.StrengthID, cp.StrengthName = deref(st.GetId()), deref(st.GetDisplayName())
+			cp.StrengthCombinations = enumNames(st.GetAllowedCombinations())
+			cp.StrengthFIDO2AAGUIDs = fido2AAGUIDs(st.GetCombinationConfigurations())
+		}
+	}
+	if sc := p.GetSessionControls(); sc != nil {
+		if sc.GetSignInFrequency() != nil && deref(sc.GetSignInFrequency().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "sign-in frequency")
+		}
+		if sc.GetPersistentBrowser() != nil && deref(sc.GetPersistentBrowser().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "persistent browser")
+		}
+		if sc.GetCloudAppSecurity() != nil && deref(sc.GetCloudAppSecurity().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "Conditional Access App Control")
+		}
+		if sc.GetApplicationEnforcedRestrictions() != nil && deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "app enforced restrictions")
+		}
+		if deref(sc.GetDisableResilienceDefaults()) {
+			cp.Session = append(cp.Session, "resilience defaults disabled")
+		}
+	}
+}
+
+// fido2AAGUIDs gathers the AAGUIDs the FIDO2 combination configurations
+// allow (lower case).
+func fido2AAGUIDs(cfgs []models.AuthenticationCombinationConfigurationable) []string {
+	var out []string
+	for _, c := range cfgs {
+		if f, ok := c.(models.Fido2CombinationConfigurationable); ok {
+			for _, a := range f.GetAllowedAAGUIDs() {
+				out = append(out, strings.ToLower(a))
+			}
+		}
+	}
+	return out
+}
+
+// strengthConfigs reads a custom authentication strength's combination
+// configurations (Graph: GET /policies/authenticationStrengthPolicies/{id}/
+// combinationConfigurations; Policy.Read.All) and returns the FIDO2
+// AAGUIDs they allow. Built-in strengths have none.
+func (c *Client) strengthConfigs(ctx context.Context, id string) ([]string, error) {
+	u, err := url.Parse(c.root + "/v1.0/policies/authenticationStrengthPolicies/" + url.PathEscape(id) + "/combinationConfigurations")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.getJSON(ctx, "authentication strength "+id, u)
+	if err != nil {
+		return nil, err
+	}
+	return parseStrengthConfigs(raw)
+}
+
+// parseStrengthConfigs reads a combinationConfigurations collection.
+func parseStrengthConfigs(raw []byte) ([]string, error) {
+	var j struct {
+		Value []struct {
+			Type    string   `json:"@odata.type"`
+			AAGUIDs []string `json:"allowedAAGUIDs"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("authentication strength combination configurations: %w", err)
+	}
+	var out []string
+	for _, v := range j.Value {
+		if v.Type == "#microsoft.graph.fido2CombinationConfiguration" {
+			for _, a := range v.AAGUIDs {
+				out = append(out, strings.ToLower(a))
+			}
+		}
+	}
+	return out, nil
 }
 
 // GroupsOf lists the IDs of the groups that hold the user, directly or
@@ -153,11 +418,27 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 					cp.IncludeGroups = u.GetIncludeGroups()
 					cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
 				}
+				caConditions(p, &cp)
 				out = append(out, cp)
 			})
 	})
 	if err != nil {
 		return nil, err // never part of a collection
+	}
+	// A custom strength's FIDO2 combination configuration (which keys it
+	// allows) is its own resource; built-in strengths have none.
+	for i := range out {
+		p := &out[i]
+		if p.StrengthID == "" || len(p.StrengthFIDO2AAGUIDs) > 0 || !slices.Contains(p.StrengthCombinations, "fido2") ||
+			strings.HasPrefix(p.StrengthID, "00000000-0000-0000-0000-") {
+			continue
+		}
+		aaguids, err := c.strengthConfigs(ctx, p.StrengthID)
+		if err != nil {
+			p.StrengthUnread = err.Error()
+			continue
+		}
+		p.StrengthFIDO2AAGUIDs = aaguids
 	}
 	return out, nil
 }
@@ -166,21 +447,26 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 // in either shape Entra serves: the legacy tenant-wide key restrictions and
 // attestation flag, or passkey profiles applied to include targets.
 type FIDO2Policy struct {
-	State                   string           `json:"state"`
-	SelfServiceAllowed      bool             `json:"self_service_allowed"`
-	AttestationEnforced     bool             `json:"attestation_enforced"`
-	KeyRestrictionsEnforced bool             `json:"key_restrictions_enforced"`
-	EnforcementType         string           `json:"enforcement_type"`
-	AAGUIDs                 []string         `json:"aaguids"`
-	IncludeTargets          []string         `json:"include_targets"`
-	Profiles                []PasskeyProfile `json:"passkey_profiles,omitempty"`
-	DefaultProfile          string           `json:"default_passkey_profile,omitempty"`
+	State                   string   `json:"state"`
+	SelfServiceAllowed      bool     `json:"self_service_allowed"`
+	AttestationEnforced     bool     `json:"attestation_enforced"`
+	KeyRestrictionsEnforced bool     `json:"key_restrictions_enforced"`
+	EnforcementType         string   `json:"enforcement_type"`
+	AAGUIDs                 []string `json:"aaguids"`
+	IncludeTargets          []string `json:"include_targets"`
+	// ExcludeTargets are the groups the method is turned off for: exclude
+	// wins over include (Graph: fido2AuthenticationMethodConfiguration
+	// excludeTargets; Microsoft Learn, "Manage authentication methods").
+	ExcludeTargets []string         `json:"exclude_targets,omitempty"`
+	Profiles       []passkeyProfile `json:"passkey_profiles,omitempty"`
+	DefaultProfile string           `json:"default_passkey_profile,omitempty"`
 	// TargetProfiles maps an include target to the profiles it allows.
 	TargetProfiles map[string][]string `json:"target_profiles,omitempty"`
 }
 
-// PasskeyProfile is one passkey profile (Graph: passkeyProfile).
-type PasskeyProfile struct {
+// passkeyProfile is one passkey profile (Graph: passkeyProfile); its
+// fields are read through FIDO2Policy.Profiles.
+type passkeyProfile struct {
 	ID                      string   `json:"id"`
 	Name                    string   `json:"name"`
 	PasskeyTypes            string   `json:"passkey_types"`
@@ -200,6 +486,9 @@ type policyJSON struct {
 		ID                     string   `json:"id"`
 		AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles"`
 	} `json:"includeTargets"`
+	ExcludeTargets []struct {
+		ID string `json:"id"`
+	} `json:"excludeTargets"`
 	PasskeyProfiles []struct {
 		ID                     string            `json:"id"`
 		Name                   string            `json:"name"`
@@ -251,8 +540,11 @@ func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
 		p.IncludeTargets = append(p.IncludeTargets, t.ID)
 		p.TargetProfiles[t.ID] = t.AllowedPasskeyProfiles
 	}
+	for _, t := range j.ExcludeTargets {
+		p.ExcludeTargets = append(p.ExcludeTargets, t.ID)
+	}
 	for _, pp := range j.PasskeyProfiles {
-		prof := PasskeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
+		prof := passkeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
 		if kr := pp.KeyRestrictions; kr != nil {
 			prof.KeyRestrictionsEnforced, prof.EnforcementType, prof.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
 		}
@@ -272,6 +564,11 @@ func (p *FIDO2Policy) Admits(aaguid, userID string, groups []string) (bool, stri
 		return false, fmt.Sprintf("the FIDO2 (passkey) method is %s in the tenant", p.State)
 	}
 	reaches := func(t string) bool { return t == "all_users" || t == userID || slices.Contains(groups, t) }
+	for _, t := range p.ExcludeTargets {
+		if reaches(t) {
+			return false, fmt.Sprintf("the passkey (FIDO2) policy excludes the account (exclude target %s)", t)
+		}
+	}
 	var targets []string
 	for _, t := range p.IncludeTargets {
 		if reaches(t) {

@@ -16,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
+	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
@@ -24,10 +25,9 @@ import (
 
 // Check outcomes.
 const (
-	Pass      = "pass"
-	Finding   = "finding"
-	CouldNot  = "could-not-check"
-	roleGA    = "62e90394-69f5-4237-9190-012177145e10"
+	Pass      = posture.Pass
+	Finding   = posture.Finding
+	CouldNot  = posture.CouldNot
 	pwMethod  = "#microsoft.graph.passwordAuthenticationMethod"
 	fido2Type = "#microsoft.graph.fido2AuthenticationMethod"
 )
@@ -43,6 +43,7 @@ type Graph interface {
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
 	SignInsSince(ctx context.Context, userID string, since time.Time) ([]enroll.SignIn, error)
+	WhatIf(ctx context.Context, userID string) ([]enroll.CAPolicy, error)
 }
 
 // Config describes one health check.
@@ -72,11 +73,7 @@ type Config struct {
 }
 
 // Check is one verified fact.
-type Check struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Detail string `json:"detail"`
-}
+type Check = posture.Check
 
 // Result is the health check's outcome.
 type Result struct {
@@ -312,7 +309,6 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 		r.graphErr("account", err)
 		return nil
 	}
-	r.cloudOnly(u)
 	recorded := map[string]report.Key{}
 	for _, k := range last.Keys {
 		recorded[k.GraphMethodID] = k
@@ -341,16 +337,13 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			r.add("FIDO2 methods", Pass, "exactly the %d recorded methods", len(recorded))
 		}
 	}
-	var hasPassword bool
 	if all, err := r.g.AuthenticationMethods(ctx, u.ID); err != nil {
 		r.graphErr("other methods", err)
 	} else {
 		var extra []string
 		for _, m := range all {
 			switch m.Type {
-			case pwMethod:
-				hasPassword = true
-			case fido2Type:
+			case pwMethod, fido2Type:
 			default:
 				extra = append(extra, fmt.Sprintf("%s (%s)", strings.TrimPrefix(m.Type, "#microsoft.graph."), m.ID))
 			}
@@ -361,8 +354,18 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			r.add("other methods", Pass, "no authentication method besides the keys and the password")
 		}
 	}
-	r.passwordExpiry(u, hasPassword)
-	if sis, err := r.g.SignInsSince(ctx, u.ID, last.Ended); err != nil {
+	// Reading sign-ins through Graph needs Entra ID P1 or P2 (Microsoft
+	// Learn, "Analyze activity logs with Microsoft Graph", common errors:
+	// "Accessing sign-in reports requires a Microsoft Entra ID P1 or P2
+	// license"), so a read that works tells the retention (30 days); one
+	// that fails leaves the shorter one (7).
+	now := r.cfg.Now()
+	sis, err := r.g.SignInsSince(ctx, u.ID, last.Ended)
+	from, gap := posture.Retained(last.Ended, now, err == nil)
+	if gap != "" {
+		r.add("logs past retention", CouldNot, "%s", gap)
+	}
+	if err != nil {
 		r.graphErr("sign-ins", err)
 	} else if len(sis) > 0 {
 		for _, s := range sis {
@@ -374,7 +377,7 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 				s.Time.UTC().Format(time.RFC3339), s.App, s.IPAddress, result)
 		}
 	} else {
-		r.add("sign-ins", Pass, "no sign-in since %s", last.Ended.Format(time.RFC3339))
+		r.add("sign-ins", Pass, "no sign-in since %s", from.Format(time.RFC3339))
 	}
 	// Directory audit events on the account since the last report: methods
 	// added or removed, password resets, role changes, property changes.
@@ -389,192 +392,21 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			r.add("audit log", Finding, "%s: %q (%s) by %s, result %s — explain it", ev.Time.UTC().Format(time.RFC3339), ev.Activity, ev.Category, by, ev.Result)
 		}
 	} else {
-		r.add("audit log", Pass, "no directory change to the account since %s", last.Ended.Format(time.RFC3339))
+		r.add("audit log", Pass, "no directory change to the account since %s", from.Format(time.RFC3339))
 	}
-	r.enabled(u)
-	roles := r.roles(ctx, u)
-	r.conditionalAccess(ctx, u, roles)
-	r.fido2Policy(ctx, last)
+	var aaguids []string
+	for _, k := range last.Keys {
+		aaguids = append(aaguids, k.AAGUID)
+	}
+	r.checks = append(r.checks, posture.Evaluate(posture.Read(ctx, r.g, u.ID, aaguids))...)
 	return u
 }
 
 // AuditPosture audits the break-glass posture of an account as the health
-// check does (cloud-only, enabled, password never expires, Global
-// Administrator active and permanent, excluded from every Conditional
-// Access policy that would apply), read only: the ceremony's preflight
-// shows these checks to the officers before they start.
+// check does (internal/posture: cloud-only, enabled, password never
+// expires, Global Administrator active and permanent, every Conditional
+// Access policy that would apply, the FIDO2 method policy), read only: the
+// ceremony's preflight shows these checks to the officers before they start.
 func AuditPosture(ctx context.Context, g Graph, account string) []Check {
-	r := &run{g: g}
-	u, err := g.GetUser(ctx, account)
-	if err != nil {
-		r.graphErr("account", err)
-		return r.checks
-	}
-	r.cloudOnly(u)
-	r.enabled(u)
-	hasPassword := true
-	if ms, err := g.AuthenticationMethods(ctx, u.ID); err == nil {
-		hasPassword = slices.ContainsFunc(ms, func(m enroll.AuthMethod) bool { return m.Type == pwMethod })
-	}
-	r.passwordExpiry(u, hasPassword)
-	r.conditionalAccess(ctx, u, r.roles(ctx, u))
-	return r.checks
-}
-
-func (r *run) cloudOnly(u *enroll.User) {
-	switch {
-	case u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled:
-		r.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
-	case !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com"):
-		r.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
-	default:
-		r.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
-	}
-}
-
-func (r *run) enabled(u *enroll.User) {
-	if u.AccountEnabled != nil && !*u.AccountEnabled {
-		r.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
-	} else {
-		r.add("account enabled", Pass, "%s is enabled", u.UPN)
-	}
-}
-
-func (r *run) passwordExpiry(u *enroll.User, hasPassword bool) {
-	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
-		r.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
-	} else {
-		r.add("password expiry", Pass, "the password never expires (or there is none)")
-	}
-}
-
-// roles checks Global Administrator and returns the directory roles the
-// account holds actively (nil when they could not be read).
-func (r *run) roles(ctx context.Context, u *enroll.User) []string {
-	roles, err := r.g.RolesOf(ctx, u.ID)
-	if err != nil {
-		r.graphErr("Global Administrator", err)
-		return nil
-	}
-	var held []string
-	for _, a := range roles.Active {
-		held = append(held, a.RoleDefinitionID)
-	}
-	active := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool { return a.RoleDefinitionID == roleGA })
-	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
-	var expiring *time.Time
-	for _, s := range roles.ActiveSched {
-		if s.RoleDefinitionID == roleGA && s.Expires != nil {
-			expiring = s.Expires
-		}
-	}
-	switch {
-	case !active && eligible:
-		r.add("Global Administrator", Finding, "only eligible through PIM, not active: in an emergency the account would have to activate it")
-	case !active:
-		r.add("Global Administrator", Finding, "not assigned")
-	case expiring != nil:
-		r.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
-	default:
-		r.add("Global Administrator", Pass, "active and permanent")
-	}
-	return held
-}
-
-// conditionalAccess evaluates each Conditional Access policy the way Entra
-// does for the account (Microsoft Learn, "Conditional Access: users, groups
-// and roles"): it applies when it includes All users, the account, a group
-// that holds it (transitively) or a directory role it holds; it is
-// excluded when it excludes the account, such a group or such a role.
-// Report-only policies do not block a sign-in today and are listed apart.
-func (r *run) conditionalAccess(ctx context.Context, u *enroll.User, roles []string) {
-	pols, err := r.g.ConditionalAccessPolicies(ctx)
-	if err != nil {
-		r.graphErr("Conditional Access", err)
-		return
-	}
-	groups, gerr := r.g.GroupsOf(ctx, u.ID)
-	firstHeld := func(list, held []string) string {
-		for _, x := range list {
-			if slices.Contains(held, x) {
-				return x
-			}
-		}
-		return ""
-	}
-	var enforced, reportOnly, unknown []string
-	for _, p := range pols {
-		if p.State == "disabled" {
-			continue
-		}
-		if gerr != nil && (len(p.IncludeGroups) > 0 || len(p.ExcludeGroups) > 0) {
-			unknown = append(unknown, fmt.Sprintf("%q", p.Name))
-			continue
-		}
-		via := ""
-		switch {
-		case slices.Contains(p.IncludeUsers, "All"):
-			via = "all users"
-		case slices.Contains(p.IncludeUsers, u.ID):
-			via = "the account"
-		case firstHeld(p.IncludeGroups, groups) != "":
-			via = "group " + firstHeld(p.IncludeGroups, groups)
-		case firstHeld(p.IncludeRoles, roles) != "":
-			via = "role " + roleName(firstHeld(p.IncludeRoles, roles))
-		}
-		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, groups) != "" || firstHeld(p.ExcludeRoles, roles) != ""
-		if via == "" || excluded {
-			continue
-		}
-		line := fmt.Sprintf("%q (through %s)", p.Name, via)
-		if p.State == "enabledForReportingButNotEnforced" {
-			reportOnly = append(reportOnly, line)
-		} else {
-			enforced = append(enforced, line)
-		}
-	}
-	switch {
-	case len(enforced) > 0:
-		r.add("Conditional Access", Finding, "the account is not excluded from: %s", strings.Join(enforced, ", "))
-	case len(unknown) > 0:
-		r.add("Conditional Access", CouldNot, "the account's groups could not be read (%v), so %s cannot be judged", gerr, strings.Join(unknown, ", "))
-	default:
-		r.add("Conditional Access", Pass, "excluded from every enforced policy that would apply (%d %s)", len(pols),
-			map[bool]string{true: "policy", false: "policies"}[len(pols) == 1])
-	}
-	if len(reportOnly) > 0 {
-		r.add("Conditional Access (report-only)", Finding, "report-only policies that would apply to the account once enforced: %s", strings.Join(reportOnly, ", "))
-	}
-}
-
-// roleName names the directory roles a policy is likely to target.
-func roleName(id string) string {
-	if id == roleGA {
-		return "Global Administrator"
-	}
-	return id
-}
-
-func (r *run) fido2Policy(ctx context.Context, last *report.Report) {
-	p, err := r.g.FIDO2MethodPolicy(ctx)
-	if err != nil {
-		r.graphErr("FIDO2 method policy", err)
-		return
-	}
-	if p.State != "enabled" {
-		r.add("FIDO2 method policy", Finding, "the FIDO2 method is %s in the tenant", p.State)
-		return
-	}
-	groups, _ := r.g.GroupsOf(ctx, last.Account.ObjectID) // unreadable groups: all_users targets still judge
-	var blocked []string
-	for _, k := range last.Keys {
-		if ok, why := p.Admits(k.AAGUID, last.Account.ObjectID, groups); !ok {
-			blocked = append(blocked, fmt.Sprintf("key %d: %s", k.Slot, why))
-		}
-	}
-	if len(blocked) > 0 {
-		r.add("FIDO2 method policy", Finding, "Entra would no longer register the keys' model: %s", strings.Join(blocked, "; "))
-		return
-	}
-	r.add("FIDO2 method policy", Pass, "enabled for %s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), p.AttestationEnforced)
+	return posture.Evaluate(posture.Read(ctx, g, account, nil))
 }

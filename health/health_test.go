@@ -89,9 +89,13 @@ func TestAllPassAndNothingChanges(t *testing.T) {
 			t.Errorf("%s: %s %s", c.Name, c.Status, c.Detail)
 		}
 	}
-	// Graph saw reads only (and the sign-in token request).
+	// Graph saw reads only (and the sign-in token request, and Entra's
+	// What If evaluation: a POST that only evaluates, changing nothing —
+	// "Evaluates the applicability of Conditional Access Policies",
+	// api-reference/beta/api/conditionalaccessroot-evaluate.md).
 	for _, r := range w.env.Tenant.Emu.Requests()[before:] {
-		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/oauth2/v2.0/token") {
+		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/oauth2/v2.0/token") &&
+			r.Path != "/beta/identity/conditionalAccess/evaluate" {
 			t.Errorf("the health check wrote to Graph: %s %s", r.Method, r.Path)
 		}
 	}
@@ -214,7 +218,12 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 		}, "account enabled", "is disabled"},
 		{"role eligible only", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
-				st.RoleAssignments, st.AssignmentSched = nil, nil
+				// The account's assignment goes; the tenant keeps two other
+				// Global Administrators (2 to 8: Maester MT.1032).
+				st.RoleAssignments = []graphemu.RoleAssignment{
+					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+					{ID: "ra-b", PrincipalID: "admin-b", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}
+				st.AssignmentSched = nil
 				st.RoleEligibilities = []graphemu.RoleSchedule{{ID: "e", PrincipalID: w.env.UserID, RoleDefinitionID: graphemu.RoleGlobalAdministrator, Status: "Provisioned"}}
 			})
 		}, "Global Administrator", "only eligible"},
@@ -384,5 +393,28 @@ func TestAuditPosture(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the CA policy on Global Administrator was not found")
+	}
+}
+
+// Issue 27, false pass 4: 90 days after the last report the health check
+// does not claim the days Graph no longer keeps: it says which days could
+// not be checked, and "no sign-in" covers only the retained 30.
+func TestLogsPastRetention(t *testing.T) {
+	w := afterCeremony(t)
+	pub, _ := w.env.Signer.SSHPublicKey()
+	later := time.Now().Add(90 * 24 * time.Hour)
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub,
+		Rehearsal: true, Verifier: w.env.Verifier, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB,
+		Signer: w.env.Signer, Hostname: "ws", OutDir: filepath.Join(t.TempDir(), "health"), Now: func() time.Time { return later }},
+		w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, detail := status(res, "logs past retention"); st != health.CouldNot || !strings.Contains(detail, "30 days") {
+		t.Fatalf("logs past retention: %s %q", st, detail)
+	}
+	cutoff := later.Add(-30 * 24 * time.Hour).UTC().Format("2006-01-02")
+	if st, detail := status(res, "sign-ins"); st != health.Pass || !strings.Contains(detail, cutoff) {
+		t.Fatalf("sign-ins: %s %q, want since %s", st, detail, cutoff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -216,7 +217,12 @@ func (t *Tenant) AddAccount(n int) string {
 		s.AssignmentSched = append(s.AssignmentSched, graphemu.RoleSchedule{ID: "ras-" + u.ID, PrincipalID: u.ID,
 			RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"})
 		for i := range s.CAPolicies {
-			s.CAPolicies[i].ExcludeUsers = append(s.CAPolicies[i].ExcludeUsers, u.ID)
+			p := &s.CAPolicies[i]
+			if slices.Contains(p.IncludeUsers, first.ID) { // the policy that protects the first account
+				p.IncludeUsers = append(p.IncludeUsers, u.ID)
+			} else {
+				p.ExcludeUsers = append(p.ExcludeUsers, u.ID)
+			}
 		}
 	})
 	return u.UserPrincipalName

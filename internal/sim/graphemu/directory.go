@@ -48,6 +48,14 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 		if require(w, c, permPolicyRead...) {
 			e.directoryList(w, r, dirStrengths, "policies/authenticationStrengthPolicies")
 		}
+	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationStrengthPolicies" && p[3] == "combinationConfigurations":
+		// GET /policies/authenticationStrengthPolicies/{id}/combinationConfigurations
+		// (microsoft-graph-docs-contrib, api-reference/v1.0/api/
+		// authenticationstrengthpolicy-list-combinationconfigurations.md):
+		// the loaded strength's own combinationConfigurations member.
+		if require(w, c, permPolicyRead...) {
+			e.strengthConfigs(w, r, p[2])
+		}
 	case path == "policies/authenticationMethodsPolicy":
 		if require(w, c, permPolicyRead...) {
 			e.methodsPolicy(w, r)
@@ -166,4 +174,26 @@ func excludeTargets(p FIDO2Policy) []any {
 		out = append(out, map[string]any{"targetType": "group", "id": t})
 	}
 	return out
+}
+
+// strengthConfigs serves one loaded authentication strength's combination
+// configurations; an unknown strength is 404 as Graph answers it.
+func (e *Emulator) strengthConfigs(w http.ResponseWriter, r *http.Request, id string) {
+	e.mu.Lock()
+	var found map[string]any
+	for _, s := range e.st.Directory[dirStrengths] {
+		if strings.EqualFold(str(s, "id"), id) {
+			found = s
+		}
+	}
+	e.mu.Unlock()
+	if found == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+id+"' does not exist.")
+		return
+	}
+	list := []map[string]any{}
+	for _, c := range objs(found["combinationConfigurations"]) {
+		list = append(list, c)
+	}
+	page(w, r, "policies/authenticationStrengthPolicies('"+id+"')/combinationConfigurations", list, pageOther)
 }

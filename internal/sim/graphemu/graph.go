@@ -43,6 +43,7 @@ const (
 var (
 	reCreationOptions = regexp.MustCompile(`^creationOptions(?:\(challengeTimeoutInMinutes=(\d+)\))?$`)
 	reFilterID        = regexp.MustCompile(`(?:principalId|userId) eq '([^']+)'`)
+	reFilterRole      = regexp.MustCompile(`roleDefinitionId eq '([^']+)'`)
 	reFilterSince     = regexp.MustCompile(`createdDateTime ge ([0-9TZ:.\-+]+)`)
 	reFilterActivity  = regexp.MustCompile(`activityDateTime ge ([0-9TZ:.\-+]+)`)
 	reFilterTarget    = regexp.MustCompile(`targetResources/any\(\w+:\w+/id eq '([^']+)'\)`)
@@ -100,6 +101,10 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	case len(p) == 3 && p[0] == "roleManagement" && p[1] == "directory" && r.Method == http.MethodGet:
 		if require(w, c, permRoleRead...) {
 			e.roles(w, r, p[2])
+		}
+	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "evaluate" && beta && r.Method == http.MethodPost:
+		if require(w, c, permPolicyRead...) {
+			e.whatIf(w, r)
 		}
 	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
@@ -617,12 +622,26 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 	list := []map[string]any{}
 	switch what {
 	case "roleAssignments":
+		// $filter=roleDefinitionId eq '…' lists a role's holders
+		// (api-reference/v1.0/api/rbacapplication-list-roleassignments.md).
+		role := ""
+		if m := reFilterRole.FindStringSubmatch(r.URL.Query().Get("$filter")); m != nil {
+			role = m[1]
+		}
 		for _, a := range e.st.RoleAssignments {
-			if id == "" || a.PrincipalID == id {
+			if (id == "" || a.PrincipalID == id) && (role == "" || a.RoleDefinitionID == role) {
 				list = append(list, map[string]any{"id": a.ID, "principalId": a.PrincipalID, "roleDefinitionId": a.RoleDefinitionID, "directoryScopeId": a.DirectoryScopeID})
 			}
 		}
 	case "roleEligibilitySchedules", "roleAssignmentSchedules":
+		if e.st.NoEntraP2 {
+			// PIM needs Entra ID P2; without it Graph answers 400
+			// AadPremiumLicenseRequired (the answer issue 27 reports).
+			e.mu.Unlock()
+			graphError(w, http.StatusBadRequest, "AadPremiumLicenseRequired",
+				"The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.")
+			return
+		}
 		src := e.st.RoleEligibilities
 		if what == "roleAssignmentSchedules" {
 			src = e.st.AssignmentSched

@@ -172,6 +172,13 @@ type State struct {
 	// MethodsPolicy is the whole authentication methods policy of a loaded
 	// tenant (its FIDO2 configuration is read into FIDO2).
 	MethodsPolicy map[string]any `json:"authenticationMethodsPolicy,omitempty"`
+	// NoEntraP2: the tenant has no Entra ID P2 licence, so the PIM APIs
+	// answer 400 AadPremiumLicenseRequired and only roleAssignments reads.
+	NoEntraP2 bool `json:"noEntraP2,omitempty"`
+	// WhatIfOverride makes the What If evaluation answer policyApplies
+	// as given for a policy ID (an Entra evaluation that differs from the
+	// emulator's own, to test that a disagreement is seen).
+	WhatIfOverride map[string]bool `json:"whatIfOverride,omitempty"`
 }
 
 // App is an app registration that may sign in with a certificate.
@@ -197,13 +204,22 @@ func DefaultState() *State {
 		DisplayName: "Break Glass 1", OnPremisesSyncEnabled: &f, PasswordPolicies: "DisablePasswordExpiration", UserType: "Member", AccountEnabled: &tr}
 	return &State{
 		TenantID: "7c1d5b3e-2a4f-4e8b-9c6d-0f1e2d3c4b5a", Domain: "contoso.onmicrosoft.com",
-		Users:           []*User{bg},
-		Methods:         map[string][]*Method{},
-		OtherMethods:    map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
-		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
+		Users:        []*User{bg},
+		Methods:      map[string][]*Method{},
+		OtherMethods: map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
+		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"},
+			// A day-to-day administrator: a tenant has 2 to 8 Global Administrators (Maester MT.1032).
+			{ID: "ra-admin-ga", PrincipalID: "0d5e8f21-6a3b-4c7d-8e9f-1a2b3c4d5e6f", RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
 		AssignmentSched: []RoleSchedule{{ID: "ras-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"}},
 		CAPolicies: []CAPolicy{
 			{ID: "ca-mfa-all", DisplayName: "Require MFA for all users", State: "enabled", IncludeUsers: []string{"All"}, ExcludeUsers: []string{bg.ID}},
+			// Microsoft's advice for emergency access accounts: a policy that
+			// requires the built-in "Phishing-resistant MFA" strength
+			// (00000000-0000-0000-0000-000000000004: windowsHelloForBusiness,
+			// fido2, x509CertificateMultiFactor; Microsoft Learn,
+			// "Conditional Access authentication strengths", built-in).
+			{ID: "ca-breakglass-phr", DisplayName: "Emergency access: phishing-resistant MFA", State: "enabled",
+				IncludeUsers: []string{bg.ID}, Raw: phishingResistantRaw()},
 		},
 		FIDO2: FIDO2Policy{State: "enabled", IsSelfServiceRegistrationAllowed: true, IsAttestationEnforced: true,
 			KeyRestrictionsEnforced: true, EnforcementType: "allow", IncludeTargetIDs: []string{"all_users"},
@@ -213,5 +229,18 @@ func DefaultState() *State {
 				"fa2b99dc-9e39-4257-8f92-4a30d23c4118", "cb69481e-8ff7-4039-93ec-0a2729a154a8",
 			}},
 		Challenges: map[string]*challenge{},
+	}
+}
+
+// phishingResistantRaw is a policy body (as Graph returns it) that requires
+// the built-in Phishing-resistant MFA strength for every application.
+func phishingResistantRaw() map[string]any {
+	return map[string]any{
+		"conditions": map[string]any{"clientAppTypes": []any{"all"},
+			"applications": map[string]any{"includeApplications": []any{"All"}}},
+		"grantControls": map[string]any{"operator": "OR", "builtInControls": []any{},
+			"authenticationStrength": map[string]any{"id": "00000000-0000-0000-0000-000000000004",
+				"displayName": "Phishing-resistant MFA", "policyType": "builtIn", "requirementsSatisfied": "mfa",
+				"allowedCombinations": []any{"windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"}}},
 	}
 }

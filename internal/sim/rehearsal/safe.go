@@ -42,7 +42,10 @@ func Safe(ctx context.Context, dir string, accounts, years int, end time.Time) (
 	}
 	p := NewPrompter(env.Devices, nil)
 	tool := report.Tool{Version: "rehearsal-safe"}
-	start := end.AddDate(-(years - 1), 0, -85)
+	// Each year's ceremony, then its health check 26 days later: within the
+	// 30 days Graph keeps sign-ins and audit events (Microsoft Entra data
+	// retention), so the health check can see every day since the ceremony.
+	start := end.AddDate(-(years - 1), 0, -31)
 	last := map[string][2][]byte{} // account: report.json and its signature
 	for y := range years {
 		for a, upn := range upns {
@@ -69,20 +72,11 @@ func Safe(ctx context.Context, dir string, accounts, years int, end time.Time) (
 			if err != nil {
 				return workstation.Signer{}, err
 			}
-			hat := at.AddDate(0, 0, 80)
-			hres, err := health.Run(
-				ctx,
-				health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Rehearsal: true,
-					Verifier: env.Verifier, OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: "ws-rehearsal",
-					OutDir: filepath.Join(
-						dir,
-						upn,
-						hat.Format(time.DateOnly)+"-health",
-					), Now: func() time.Time { return hat }},
-				env.Devices,
-				env.Tenant.Client,
-				p,
-			)
+			hat := at.AddDate(0, 0, 26)
+			hres, err := health.Run(ctx, health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Rehearsal: true,
+				Verifier: env.Verifier, OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: "ws-rehearsal",
+				OutDir: filepath.Join(dir, upn, hat.Format(time.DateOnly)+"-health"), Now: func() time.Time { return hat }},
+				env.Devices, env.Tenant.Client, p)
 			if err != nil {
 				return workstation.Signer{}, fmt.Errorf("%s health %s: %w", upn, hat.Format(time.DateOnly), err)
 			}

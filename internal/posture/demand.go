@@ -1,0 +1,164 @@
+package posture
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Applications an emergency sign-in uses: the Azure portal, the Microsoft
+// admin portals and Azure management (Microsoft Learn, "Conditional Access:
+// target resources": MicrosoftAdminPortals; "Windows Azure Service
+// Management API" 797f4846-ba00-4fd7-ba43-dac1f8f63013; Azure portal
+// c44b4083-3bb0-49c1-b47d-974e53cbdf3c).
+var adminApps = []string{"All", "MicrosoftAdminPortals", "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+	"c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}
+
+// verdict is what a policy would demand at an emergency sign-in.
+type verdict struct {
+	atSignIn          bool   // the policy takes part in an admin-portal sign-in in a browser
+	lockout           bool   // it may refuse the account with its keys
+	sessionOnly       bool   // it only sets session controls
+	phishingResistant bool   // an authentication strength that admits the keys
+	demand            string // what it demands, and when
+}
+
+// controlText names the grant controls the keys alone cannot satisfy
+// (Graph: conditionalAccessGrantControls builtInControls).
+var controlText = map[string]string{
+	"block":                "block access",
+	"compliantDevice":      "a compliant device",
+	"domainJoinedDevice":   "a hybrid-joined device",
+	"approvedApplication":  "an approved client app",
+	"compliantApplication": "an app protection policy",
+	"passwordChange":       "a password change",
+}
+
+// judge says what policy p would demand of the account signing in to the
+// admin portals in a browser with keys of models aaguids (none: not known
+// yet). A control it does not know is a lock-out: unsure is never a pass.
+func judge(p enroll.CAPolicy, aaguids []string) verdict {
+	apps := p.IncludeApps
+	if len(apps) == 0 && (len(p.UserActions) > 0 || len(p.AuthContexts) > 0) {
+		return verdict{demand: "applies to user actions or authentication contexts only (" +
+			strings.Join(append(slices.Clone(p.UserActions), p.AuthContexts...), ", ") + ")"}
+	}
+	if len(apps) > 0 && !slices.ContainsFunc(apps, func(a string) bool {
+		return slices.Contains(adminApps, a) && !slices.Contains(p.ExcludeApps, a)
+	}) {
+		return verdict{demand: "applies to other applications (" + strings.Join(apps, ", ") + ")"}
+	}
+	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") && !slices.Contains(p.ClientAppTypes, "browser") {
+		return verdict{demand: "applies to client apps " + strings.Join(p.ClientAppTypes, ", ") + " only"}
+	}
+	v := verdict{atSignIn: true}
+	when := conditions(p)
+	var unmet, met []string
+	for _, g := range p.Grant {
+		switch {
+		case g == "mfa":
+			met = append(met, "MFA (the keys satisfy it)")
+		case controlText[g] != "":
+			unmet = append(unmet, controlText[g])
+		default:
+			unmet = append(unmet, "grant control "+g+" (not known to the audit)")
+		}
+	}
+	for _, t := range p.TermsOfUse {
+		unmet = append(unmet, "accepting terms of use "+t)
+	}
+	if p.StrengthID != "" {
+		ok, why := strengthAdmits(p, aaguids)
+		if ok {
+			met = append(met, why)
+			v.phishingResistant = p.GrantOperator != "AND" || len(unmet) == 0
+		} else {
+			unmet = append(unmet, why)
+		}
+	}
+	switch {
+	case len(met) == 0 && len(unmet) == 0 && len(p.Session) > 0:
+		v.sessionOnly, v.demand = true, "session controls only ("+strings.Join(p.Session, ", ")+")"
+		return v
+	case len(met) == 0 && len(unmet) == 0:
+		v.lockout, v.demand = true, "grant controls the audit could not read"+when
+		return v
+	}
+	// OR: one met control is enough; AND (or a single control): all.
+	if len(unmet) > 0 && (p.GrantOperator == "AND" || len(met) == 0) {
+		v.lockout = true
+		v.phishingResistant = false
+		v.demand = strings.Join(unmet, " and ") + when
+		return v
+	}
+	v.demand = strings.Join(met, " or ")
+	if len(p.Session) > 0 {
+		v.demand += "; session controls " + strings.Join(p.Session, ", ")
+	}
+	return v
+}
+
+// strengthAdmits judges an authentication strength: it must allow FIDO2
+// alone ("fido2" among allowedCombinations) and, when its FIDO2
+// combination configuration lists AAGUIDs, each of the keys' models.
+func strengthAdmits(p enroll.CAPolicy, aaguids []string) (bool, string) {
+	name := fmt.Sprintf("authentication strength %q", p.StrengthName)
+	if !slices.Contains(p.StrengthCombinations, "fido2") {
+		return false, fmt.Sprintf("%s, which does not allow FIDO2 security keys (allows %s)", name,
+			strings.Join(p.StrengthCombinations, ", "))
+	}
+	if p.StrengthUnread != "" {
+		return false, fmt.Sprintf("%s, whose allowed key models could not be read (%s)", name, p.StrengthUnread)
+	}
+	if len(p.StrengthFIDO2AAGUIDs) == 0 {
+		return true, name + " (FIDO2, any key model)"
+	}
+	var refused []string
+	for _, a := range aaguids {
+		if !slices.Contains(p.StrengthFIDO2AAGUIDs, strings.ToLower(a)) {
+			refused = append(refused, a)
+		}
+	}
+	if len(refused) > 0 {
+		return false, fmt.Sprintf("%s, whose FIDO2 configuration does not allow AAGUID %s", name, strings.Join(refused, ", "))
+	}
+	if len(aaguids) == 0 {
+		return true, fmt.Sprintf("%s (FIDO2 keys of AAGUID %s only: the keys must be of these models)", name,
+			strings.Join(p.StrengthFIDO2AAGUIDs, ", "))
+	}
+	return true, name + " (FIDO2; the keys' models are allowed)"
+}
+
+// conditions renders the conditions that narrow when a policy applies
+// (platforms, locations, risk, device filter): each may hold at an
+// emergency sign-in, so none makes a demand safe.
+func conditions(p enroll.CAPolicy) string {
+	var c []string
+	if len(p.IncludePlatforms) > 0 && !slices.Contains(p.IncludePlatforms, "all") {
+		c = append(c, "platforms "+strings.Join(p.IncludePlatforms, ", "))
+	}
+	if len(p.ExcludePlatforms) > 0 {
+		c = append(c, "platforms other than "+strings.Join(p.ExcludePlatforms, ", "))
+	}
+	if len(p.IncludeLocations) > 0 && !slices.Contains(p.IncludeLocations, "All") {
+		c = append(c, "locations "+strings.Join(p.IncludeLocations, ", "))
+	}
+	if len(p.ExcludeLocations) > 0 {
+		c = append(c, "locations other than "+strings.Join(p.ExcludeLocations, ", "))
+	}
+	if len(p.SignInRisk) > 0 {
+		c = append(c, "sign-in risk "+strings.Join(p.SignInRisk, ", "))
+	}
+	if len(p.UserRisk) > 0 {
+		c = append(c, "user risk "+strings.Join(p.UserRisk, ", "))
+	}
+	if p.DeviceFilter != "" {
+		c = append(c, "device filter ("+p.DeviceFilter+")")
+	}
+	if len(c) == 0 {
+		return ""
+	}
+	return " (when: " + strings.Join(c, "; ") + ")"
+}

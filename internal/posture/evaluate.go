@@ -1,0 +1,427 @@
+package posture
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Check outcomes.
+const (
+	Pass     = "pass"
+	Finding  = "finding"
+	CouldNot = "could-not-check"
+)
+
+const (
+	roleGA   = "62e90394-69f5-4237-9190-012177145e10"
+	pwMethod = "#microsoft.graph.passwordAuthenticationMethod"
+)
+
+// Check is one verified fact.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+type eval struct {
+	s      *Snapshot
+	checks []Check
+}
+
+func (e *eval) add(name, status, format string, a ...any) {
+	e.checks = append(e.checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, a...)})
+}
+
+// readErr records a failed Graph read: a 403 is "could not check" with the
+// permission the service named; anything else too, with the error.
+func (e *eval) readErr(name string, err error) {
+	var ge *enroll.GraphError
+	if errors.As(err, &ge) && ge.Status == 403 {
+		e.add(name, CouldNot, "not permitted: %s", ge.Message)
+		return
+	}
+	e.add(name, CouldNot, "%v", err)
+}
+
+// Evaluate judges the snapshot; it does no I/O.
+func Evaluate(s *Snapshot) []Check {
+	e := &eval{s: s}
+	if s.UserErr != nil || s.User == nil {
+		e.readErr("account", s.UserErr)
+		return e.checks
+	}
+	e.cloudOnly()
+	e.enabled()
+	e.passwordExpiry()
+	roles := e.roles()
+	e.conditionalAccess(roles)
+	e.fido2Policy()
+	return e.checks
+}
+
+func (e *eval) cloudOnly() {
+	u := e.s.User
+	switch {
+	case u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled:
+		e.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
+	case u.OnPremisesImmutableID != "":
+		// ScubaGear MS.AAD.7.3v1: a privileged user is cloud-only when
+		// OnPremisesImmutableId is null (cisagov/ScubaGear,
+		// PowerShell/ScubaGear/Testing/Unit/Rego/AAD/AADConfig_07_test.rego,
+		// commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
+		e.add("cloud-only account", Finding, "%s has onPremisesImmutableId %q: it is tied to an on-premises identity "+
+			"(ScubaGear MS.AAD.7.3 requires it empty)", u.UPN, u.OnPremisesImmutableID)
+	case !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com"):
+		e.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
+	default:
+		e.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
+	}
+}
+
+func (e *eval) enabled() {
+	u := e.s.User
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		e.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
+	} else {
+		e.add("account enabled", Pass, "%s is enabled", u.UPN)
+	}
+}
+
+func (e *eval) passwordExpiry() {
+	u := e.s.User
+	hasPassword := e.s.MethodsErr != nil || slices.ContainsFunc(e.s.Methods, func(m enroll.AuthMethod) bool { return m.Type == pwMethod })
+	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
+		e.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
+	} else {
+		e.add("password expiry", Pass, "the password never expires (or there is none)")
+	}
+}
+
+// tenantWide reports whether a role assignment's scope is the whole
+// directory. Roles scoped to an administrative unit do not count for
+// Conditional Access: "Conditional Access policies don't support
+// administrative unit-scoped role assignments" (Microsoft Learn,
+// Conditional Access users, groups and roles: "Include roles").
+func tenantWide(scope string) bool { return scope == "" || scope == "/" }
+
+// roles checks Global Administrator and returns the directory roles the
+// account holds actively across the tenant (nil when they could not be
+// read, which Conditional Access must then treat as unknown).
+func (e *eval) roles() []string {
+	if e.s.RolesErr != nil || e.s.Roles == nil {
+		e.readErr("Global Administrator", e.s.RolesErr)
+		return nil
+	}
+	s := e.s
+	roles := s.Roles
+	held := []string{}
+	var scoped []string
+	for _, a := range roles.Active {
+		if tenantWide(a.Scope) {
+			held = append(held, a.RoleDefinitionID)
+		} else {
+			scoped = append(scoped, fmt.Sprintf("%s at %s", roleName(a.RoleDefinitionID), a.Scope))
+		}
+	}
+	active := slices.Contains(held, roleGA)
+	// Global Administrator through a role-assignable group that holds the
+	// account counts as held (Microsoft Learn, "Use Microsoft Entra groups
+	// to manage role assignments"); Conditional Access aimed at the role
+	// reaches the account through it too.
+	viaGroup := ""
+	for _, a := range roles.GlobalAdmins {
+		if tenantWide(a.Scope) && slices.Contains(s.Groups, a.PrincipalID) {
+			viaGroup = a.PrincipalID
+		}
+	}
+	if !active && viaGroup != "" {
+		active = true
+		held = append(held, roleGA)
+	}
+	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
+	var expiring *time.Time
+	for _, s := range roles.ActiveSched {
+		if s.RoleDefinitionID == roleGA && s.Expires != nil {
+			expiring = s.Expires
+		}
+	}
+	switch {
+	case !active && eligible:
+		e.add("Global Administrator", Finding, "only eligible through PIM, not active: in an emergency the account would have to activate it")
+	case !active && len(scoped) > 0:
+		e.add("Global Administrator", Finding, "not assigned tenant-wide (only scoped to administrative units: %s)", strings.Join(scoped, ", "))
+	case !active:
+		e.add("Global Administrator", Finding, "not assigned")
+	case expiring != nil:
+		e.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+	case viaGroup != "" && !slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
+		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
+	}):
+		e.add("Global Administrator", Pass, "active through role-assignable group %s, which holds the account", viaGroup)
+	case roles.PIMUnlicensed:
+		e.add("Global Administrator", Pass, "active through a permanent role assignment (the tenant has no Entra ID P2: "+
+			"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)")
+	default:
+		e.add("Global Administrator", Pass, "active and permanent")
+	}
+	e.globalAdminCount(roles.GlobalAdmins)
+	return held
+}
+
+// globalAdminCount checks the tenant's Global Administrators: at least 2
+// and at most 8 (Maester MT.1032, ScubaGear MS.AAD.7.1v1: fixtures
+// test_PrivilegedUsers_Incorrect_V1 with 1 and _V2 with 9 fail, _Correct
+// with 2 passes; cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/
+// AAD/AADConfig_07_test.rego, commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
+// It counts the principals of the active tenant-wide assignments: a
+// role-assignable group counts once here, whatever its members (said).
+func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
+	seen := map[string]bool{}
+	for _, a := range holders {
+		if tenantWide(a.Scope) {
+			seen[a.PrincipalID] = true
+		}
+	}
+	n := len(seen)
+	note := " (principals of active tenant-wide assignments; a group counts once)"
+	switch {
+	case n < 2:
+		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+	case n > 8:
+		e.add("Global Administrators", Finding, "%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+	default:
+		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
+	}
+}
+
+// roleName names the directory roles a policy is likely to target.
+func roleName(id string) string {
+	if id == roleGA {
+		return "Global Administrator"
+	}
+	return id
+}
+
+func firstHeld(list, held []string) string {
+	for _, x := range list {
+		if slices.Contains(held, x) {
+			return x
+		}
+	}
+	return ""
+}
+
+// conditionalAccess evaluates each Conditional Access policy the way Entra
+// does for the account (Microsoft Learn, "Conditional Access: users, groups
+// and roles"): it reaches the account when it includes All users, the
+// account, a group that holds it (transitively) or a tenant-wide directory
+// role it holds, unless it excludes the account, such a group or such a
+// role. What the audit could not read (groups, roles) makes a policy that
+// names them "could not check", never "does not apply". Each policy that
+// reaches the account is judged by what it would demand at an emergency
+// sign-in (judge); report-only policies are listed apart.
+func (e *eval) conditionalAccess(roles []string) {
+	s := e.s
+	if s.PoliciesErr != nil {
+		e.readErr("Conditional Access", s.PoliciesErr)
+		return
+	}
+	u := s.User
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting []string
+	lockouts := 0
+	// ours: for each policy the audit could judge, whether it takes part
+	// in the account's emergency sign-in (compared with Entra's What If).
+	ours := map[string]string{}
+	for _, p := range s.Policies {
+		var why []string
+		if s.GroupsErr != nil && (len(p.IncludeGroups) > 0 || len(p.ExcludeGroups) > 0) {
+			why = append(why, fmt.Sprintf("the account's groups could not be read (%v)", s.GroupsErr))
+		}
+		if roles == nil && (len(p.IncludeRoles) > 0 || len(p.ExcludeRoles) > 0) {
+			why = append(why, fmt.Sprintf("the account's roles could not be read (%v)", s.RolesErr))
+		}
+		if len(why) > 0 {
+			if p.State != "disabled" {
+				unknown = append(unknown, fmt.Sprintf("%q (%s)", p.Name, strings.Join(why, "; ")))
+			}
+			continue
+		}
+		via := ""
+		switch {
+		case slices.Contains(p.IncludeUsers, "All"):
+			via = "all users"
+		case slices.Contains(p.IncludeUsers, u.ID):
+			via = "the account"
+		case firstHeld(p.IncludeGroups, s.Groups) != "":
+			via = "group " + firstHeld(p.IncludeGroups, s.Groups)
+		case firstHeld(p.IncludeRoles, roles) != "":
+			via = "role " + roleName(firstHeld(p.IncludeRoles, roles))
+		}
+		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
+			firstHeld(p.ExcludeRoles, roles) != ""
+		if via == "" || excluded {
+			ours[p.ID] = ""
+			continue
+		}
+		line := fmt.Sprintf("%q (through %s)", p.Name, via)
+		ours[p.ID] = line
+		if p.State == "disabled" {
+			// Maester MT.1005 flags a policy without the exclusion even
+			// when disabled: a note, since it demands nothing today.
+			disabled = append(disabled, line)
+			continue
+		}
+		v := judge(p, s.AAGUIDs)
+		if !v.atSignIn {
+			ours[p.ID] = ""
+		}
+		switch {
+		case !v.atSignIn:
+			elsewhere = append(elsewhere, fmt.Sprintf("%s: %s", line, v.demand))
+		case p.State == "enabledForReportingButNotEnforced":
+			if v.lockout {
+				reportOnly = append(reportOnly, fmt.Sprintf("%s would demand %s", line, v.demand))
+			}
+		case v.lockout:
+			lockouts++
+			e.add("Conditional Access", Finding, "%s would demand %s at an emergency sign-in: the account could be locked out",
+				line, v.demand)
+		case v.sessionOnly:
+			sessionOnly = append(sessionOnly, fmt.Sprintf("%s: %s", line, v.demand))
+		default:
+			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
+			if v.phishingResistant {
+				protecting = append(protecting, line)
+			}
+		}
+	}
+	switch {
+	case lockouts > 0:
+	case len(unknown) > 0:
+		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
+	default:
+		detail := fmt.Sprintf("no enforced policy would lock the account out (%d policies)", len(s.Policies))
+		for _, l := range []struct {
+			what string
+			list []string
+		}{{"the keys satisfy", satisfied}, {"session controls only", sessionOnly}, {"not at an admin-portal sign-in", elsewhere}} {
+			if len(l.list) > 0 {
+				detail += fmt.Sprintf("; %s: %s", l.what, strings.Join(l.list, ", "))
+			}
+		}
+		e.add("Conditional Access", Pass, "%s", detail)
+	}
+	if lockouts > 0 && len(unknown) > 0 {
+		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
+	}
+	if len(reportOnly) > 0 {
+		e.add("Conditional Access (report-only)", Finding, "report-only policies that would lock the account out once enforced: %s",
+			strings.Join(reportOnly, ", "))
+	}
+	if len(disabled) > 0 {
+		e.add("Conditional Access (disabled)", Pass, "note: disabled policies that do not exclude the account: %s",
+			strings.Join(disabled, ", "))
+	}
+	e.whatIf(ours)
+	// Microsoft's guidance: protect emergency access accounts with a policy
+	// that requires phishing-resistant authentication they can satisfy
+	// (Microsoft Learn, "Manage emergency access accounts in Microsoft
+	// Entra ID": "use a Conditional Access policy ... phishing-resistant
+	// authentication strength").
+	if len(protecting) > 0 {
+		e.add("Conditional Access (phishing-resistant)", Pass, "the keys satisfy %s", strings.Join(protecting, ", "))
+	} else if len(unknown) == 0 {
+		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an authentication "+
+			"strength that admits its FIDO2 keys: Microsoft advises protecting emergency access accounts with one")
+	}
+}
+
+// fido2Policy checks that the FIDO2 (passkey) method policy lets the
+// account use its keys: enabled, an include target reaching it, no exclude
+// target reaching it (exclude wins), and a passkey profile or the key
+// restrictions admitting each recorded key's model.
+func (e *eval) fido2Policy() {
+	s := e.s
+	const name = "FIDO2 method policy"
+	if s.FIDO2Err != nil || s.FIDO2 == nil {
+		e.readErr(name, s.FIDO2Err)
+		return
+	}
+	p := s.FIDO2
+	if p.State != "enabled" {
+		e.add(name, Finding, "the FIDO2 method is %s in the tenant", p.State)
+		return
+	}
+	uid := s.User.ID
+	namesGroups := slices.ContainsFunc(append(slices.Clone(p.IncludeTargets), p.ExcludeTargets...),
+		func(t string) bool { return t != "all_users" && t != uid })
+	if s.GroupsErr != nil && namesGroups {
+		e.add(name, CouldNot, "the policy targets groups and the account's groups could not be read: %v", s.GroupsErr)
+		return
+	}
+	aaguids := s.AAGUIDs
+	var blocked []string
+	if len(aaguids) == 0 {
+		// Before a ceremony: no model to judge, only whether the policy
+		// reaches the account (a model that no profile takes is judged
+		// per key by the ceremony).
+		if ok, why := p.Admits("", uid, s.Groups); !ok && !strings.Contains(why, "AAGUID") {
+			blocked = append(blocked, why)
+		}
+	}
+	for i, a := range aaguids {
+		if ok, why := p.Admits(a, uid, s.Groups); !ok {
+			blocked = append(blocked, fmt.Sprintf("key %d (AAGUID %s): %s", i+1, a, why))
+		}
+	}
+	if len(blocked) > 0 {
+		e.add(name, Finding, "the account could not use its keys: %s", strings.Join(blocked, "; "))
+		return
+	}
+	excl := ""
+	if len(p.ExcludeTargets) > 0 {
+		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
+	}
+	e.add(name, Pass, "enabled for %s%s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), excl,
+		p.AttestationEnforced)
+}
+
+// whatIf compares the audit's evaluation (ours: policy ID → the path
+// through which it reaches the emergency sign-in, "" when it does not)
+// with Entra's own What If answer. Entra applying a policy the audit says
+// does not apply is a finding naming the policy (the audit may have missed
+// a path); the audit applying one Entra says does not reach the account
+// for "users" or "application" reasons is a finding too. Entra's other
+// reasons (conditions the request did not describe) are no disagreement.
+func (e *eval) whatIf(ours map[string]string) {
+	s := e.s
+	const name = "Conditional Access (What If)"
+	if s.WhatIfErr != nil {
+		e.readErr(name, s.WhatIfErr)
+		return
+	}
+	var disagree []string
+	for _, w := range s.WhatIf {
+		mine, judged := ours[w.ID]
+		if !judged || w.State == "disabled" {
+			continue
+		}
+		switch {
+		case w.Applies && mine == "":
+			disagree = append(disagree, fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name))
+		case !w.Applies && mine != "" && (w.AnalysisReasons == "users" || w.AnalysisReasons == "application"):
+			disagree = append(disagree, fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons))
+		}
+	}
+	if len(disagree) > 0 {
+		e.add(name, Finding, "Entra's What If evaluation disagrees with the audit: %s", strings.Join(disagree, "; "))
+		return
+	}
+	e.add(name, Pass, "Entra's What If evaluation agrees on the %d policies it judged", len(s.WhatIf))
+}

@@ -1,0 +1,63 @@
+package posture
+
+import (
+	"context"
+
+	"github.com/keyceremony/keyceremony/enroll"
+)
+
+// Reader is the read-only part of *enroll.Client the audit needs.
+type Reader interface {
+	GetUser(ctx context.Context, upnOrID string) (*enroll.User, error)
+	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
+	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
+	GroupsOf(ctx context.Context, userID string) ([]string, error)
+	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
+	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
+	WhatIf(ctx context.Context, userID string) ([]enroll.CAPolicy, error)
+}
+
+// Snapshot is what the audit read of the tenant for one account. A read
+// that failed keeps its error: what depends on it is "could not check".
+type Snapshot struct {
+	User       *enroll.User
+	UserErr    error
+	Methods    []enroll.AuthMethod
+	MethodsErr error
+	Roles      *enroll.Roles
+	RolesErr   error
+	// Groups are the IDs of every group that holds the account, directly
+	// or nested (transitiveMemberOf, every page).
+	Groups      []string
+	GroupsErr   error
+	Policies    []enroll.CAPolicy
+	PoliciesErr error
+	FIDO2       *enroll.FIDO2Policy
+	FIDO2Err    error
+	// WhatIf is Entra's own evaluation of the policies for the account
+	// (enroll.Client.WhatIf): a second opinion on the audit's.
+	WhatIf    []enroll.CAPolicy
+	WhatIfErr error
+	// AAGUIDs are the models of the account's recorded keys (none before
+	// a ceremony): the FIDO2 policy must admit each.
+	AAGUIDs []string
+}
+
+// Read gathers the snapshot of account (UPN or object ID) for the audit;
+// aaguids are the recorded keys' models, if any. It never fails: each
+// read's error is kept in the snapshot.
+func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snapshot {
+	s := &Snapshot{AAGUIDs: aaguids}
+	s.User, s.UserErr = g.GetUser(ctx, account)
+	if s.UserErr != nil {
+		return s
+	}
+	id := s.User.ID
+	s.Methods, s.MethodsErr = g.AuthenticationMethods(ctx, id)
+	s.Roles, s.RolesErr = g.RolesOf(ctx, id)
+	s.Groups, s.GroupsErr = g.GroupsOf(ctx, id)
+	s.Policies, s.PoliciesErr = g.ConditionalAccessPolicies(ctx)
+	s.FIDO2, s.FIDO2Err = g.FIDO2MethodPolicy(ctx)
+	s.WhatIf, s.WhatIfErr = g.WhatIf(ctx, id)
+	return s
+}
