@@ -258,7 +258,11 @@ func (m model) bottom(w int) string {
 			}
 		} else {
 			b.WriteString(titleStyle.Render(ansi.Wrap(m.done.Title, w, "")) + "\n")
-			for _, l := range columns(m.done.Results, w) {
+			// The results take the rows the rest of the screen leaves; what
+			// does not fit is counted, never cut (the report lists it all).
+			room := m.height - strings.Count(ansi.Wrap(m.title, w, ""), "\n") - 9 -
+				strings.Count(ansi.Wrap(m.done.Detail, w, ""), "\n")
+			for _, l := range fitResults(m.done.Results, w, room) {
 				b.WriteString(l + "\n")
 			}
 			b.WriteString("Copy onto the envelope the fingerprint of the key that signed the report:\n  " +
@@ -319,25 +323,58 @@ func progressBar(done, total, width int) string {
 // columns lays out lines in two columns, filled down, when each fits half
 // of width w; else one a line, wrapped. Nothing is cut.
 func columns(lines []string, w int) []string {
-	half := (w - 2) / 2
-	for _, l := range lines {
-		if ansi.StringWidth(l) > half {
-			var out []string
-			for _, l := range lines {
-				out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
-			}
-			return out
+	rows := (len(lines) + 1) / 2
+	left, right := 0, 0
+	for i, l := range lines {
+		if i < rows {
+			left = max(left, ansi.StringWidth(l))
+		} else {
+			right = max(right, ansi.StringWidth(l))
 		}
 	}
-	rows := (len(lines) + 1) / 2
+	if left+2+right > w {
+		var out []string
+		for _, l := range lines {
+			out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+		}
+		return out
+	}
 	out := make([]string, rows)
 	for i := range rows {
 		out[i] = lines[i]
 		if j := i + rows; j < len(lines) {
-			out[i] += strings.Repeat(" ", half+2-ansi.StringWidth(lines[i])) + lines[j]
+			out[i] += strings.Repeat(" ", left+2-ansi.StringWidth(lines[i])) + lines[j]
 		}
 	}
 	return out
+}
+
+// fitResults lays the results out in columns within room rows (when the
+// terminal's height is known): the results that are not a pass come first,
+// and when not all fit, the last row counts the passes left out, which the
+// signed report lists.
+func fitResults(results []string, w, room int) []string {
+	var other, passes []string
+	for _, r := range results {
+		if strings.HasPrefix(r, "pass ") {
+			passes = append(passes, r)
+		} else {
+			other = append(other, r)
+		}
+	}
+	ordered := append(other, passes...)
+	out := columns(ordered, w)
+	if room <= 0 || len(out) <= room {
+		return out
+	}
+	for n := len(ordered) - 1; n > len(other); n-- {
+		out = columns(ordered[:n], w)
+		if len(out) < room {
+			return append(out, fmt.Sprintf("… and %d more pass; the health report lists every check",
+				len(ordered)-n))
+		}
+	}
+	return columns(ordered, w)
 }
 
 // touchQuietAfter is how long after the key's last request for a touch

@@ -319,3 +319,27 @@ func TestTouchLineGoesWhenTheKeyStopsAsking(t *testing.T) {
 		t.Fatalf("the touch line stayed after the touch:\n%s", m.View())
 	}
 }
+
+// More checks than a 24-row screen holds (the health check with the posture
+// and monitoring audits has 33): what is not a pass comes first, whole; the
+// title and the fingerprint stay on screen; the passes left out are
+// counted, never cut, and the screen is at most 24 rows.
+func TestHealthDoneScreenFitsTwentyFourRows(t *testing.T) {
+	var results []string
+	for i := 1; i <= 33; i++ {
+		results = append(results, fmt.Sprintf("pass  Conditional Access (check %d of the audit)", i))
+	}
+	results = append(results, "FINDING  alert fired: the alert did not fire for the sign-in at 2026-11-02T10:00:00Z")
+	m, _ := base().Update(DoneMsg{Title: "Health check: 33 pass, 1 findings, 0 could not check.", Fingerprint: "SHA256:x",
+		Detail: "Health report in /safe/health", Results: results})
+	view := m.View()
+	if n := strings.Count(view, "\n") + 1; n > 24 {
+		t.Fatalf("%d rows:\n%s", n, view)
+	}
+	for _, want := range []string{"Health check: 33 pass", "SHA256:x", "the alert did not fire for the sign-in",
+		"more pass; the health report lists every check", "pass  Conditional Access (check 1 of the audit)"} {
+		if !strings.Contains(strings.Join(strings.Fields(view), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("the screen lacks %q:\n%s", want, view)
+		}
+	}
+}
