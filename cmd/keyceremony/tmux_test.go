@@ -234,7 +234,7 @@ func TestRehearseHealthUnderTmux(t *testing.T) {
 	if n := strings.Count(final, "pass "); n < 10 {
 		t.Errorf("the last screen lists %d passed checks, not one line per check:\n%s", n, final)
 	}
-		if _, err := os.Stat(filepath.Join(outDir, "health", "report.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(outDir, "health", "report.json")); err != nil {
 		t.Fatalf("no health report: %v", err)
 	}
 	// The health check counts no steps: its screen has no progress bar
