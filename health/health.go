@@ -70,6 +70,10 @@ type Config struct {
 	// action group, an alert for every sign-in since the last report); its
 	// checks go into the signed report with the others.
 	Monitoring func(ctx context.Context, account report.Account, since time.Time) []Check
+	// Deviations known before the start (sign-in and Graph endpoints that
+	// are no Microsoft cloud's, a secret sign-in) go into the report as
+	// they are, as the ceremony's do.
+	Deviations []string
 }
 
 // Check is one verified fact.
@@ -161,7 +165,7 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		Started: started, Ended: cfg.Now().UTC(), Tenant: last.Tenant, Account: last.Account,
 		Officers:    []report.Person{{Role: "officer-a", Name: cfg.OfficerA}, {Role: "officer-b", Name: cfg.OfficerB}},
 		Workstation: report.Workstation{Hostname: cfg.Hostname}, Tool: cfg.Tool, Policy: last.Policy,
-		Keys: last.Keys, Previous: report.Ref(cfg.LastReport, last),
+		Keys: last.Keys, Previous: report.Ref(cfg.LastReport, last), Deviations: cfg.Deviations,
 	}
 	if user != nil {
 		out.Account.ObjectID = user.ID

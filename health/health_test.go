@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -416,5 +417,28 @@ func TestLogsPastRetention(t *testing.T) {
 	cutoff := later.Add(-30 * 24 * time.Hour).UTC().Format("2006-01-02")
 	if st, detail := status(res, "sign-ins"); st != health.Pass || !strings.Contains(detail, cutoff) {
 		t.Fatalf("sign-ins: %s %q, want since %s", st, detail, cutoff)
+	}
+}
+
+// Issue 23 §3: endpoints that are no Microsoft cloud's (the emulator) are a
+// deviation of the health report too, as of the ceremony's: the signed
+// report records them.
+func TestHealthReportRecordsTheDeviations(t *testing.T) {
+	w := afterCeremony(t)
+	pub, _ := w.env.Signer.SSHPublicKey()
+	dev := "sign-in (https://127.0.0.1:1/) and Graph (https://127.0.0.1:1) are NOT a Microsoft cloud's: an emulator"
+	res, err := health.Run(context.Background(), health.Config{LastReport: w.last, LastSignature: w.sig, PublicKey: pub, Rehearsal: true,
+		Verifier: w.env.Verifier, OfficerA: rehearsal.OfficerA, OfficerB: rehearsal.OfficerB, Signer: w.env.Signer,
+		OutDir: filepath.Join(t.TempDir(), "health"), Deviations: []string{dev}}, w.env.Devices, w.env.Tenant.Client, w.prompter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(filepath.Join(res.Dir, report.FileReport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Parse(body)
+	if err != nil || !slices.Contains(r.Deviations, dev) {
+		t.Fatalf("the health report's deviations: %q (%v)", r.Deviations, err)
 	}
 }

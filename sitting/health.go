@@ -59,6 +59,7 @@ func (s *Session) Health(
 			Hostname:      hostname(),
 			OutDir:        filepath.Join(outDir, "health-"+time.Now().UTC().Format("20060102-150405")),
 			Monitoring:    audit,
+			Deviations:    append(s.backend.Deviations(), signInDeviations(s.cfg)...),
 		}
 		var res *health.Result
 		if headless || !tui.IsTerminal() {
