@@ -37,6 +37,10 @@ type PreparedKey struct {
 	Auth ctap.Authenticator
 	Info *ctap.Info
 	PIN  []byte
+	// Void records that the attestation refused this key, as the ceremony
+	// does: the key is void for its slot, a resume asks for another key
+	// (its steps start afresh), and the error says to replace it.
+	Void func(refusal error) error
 	run  *slotRun
 }
 
@@ -70,7 +74,7 @@ func (e *Engine) PrepareKey(ctx context.Context, slot int) (*PreparedKey, error)
 	if err != nil {
 		return nil, fmt.Errorf("key %d: %w", slot, err)
 	}
-	return &PreparedKey{Auth: r.auth, Info: r.info, PIN: r.pin, run: r}, nil
+	return &PreparedKey{Auth: r.auth, Info: r.info, PIN: r.pin, Void: r.void, run: r}, nil
 }
 
 // insert has the officers plug key slot in alone, reads what it is, and

@@ -437,7 +437,9 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 		return nil, fmt.Errorf("key %d: create the credential: %w", ko.Slot, err)
 	}
 	if !c.Verdict.Allowed {
-		return nil, fmt.Errorf("key %d: %w", ko.Slot, keystep.Refusal(c.Verdict))
+		// Void, as in the ceremony: a resume asks for another key for the slot
+		// instead of repeating the refusal (issue 23 §2).
+		return nil, fmt.Errorf("key %d: %w", ko.Slot, k.Void(keystep.Refusal(c.Verdict)))
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	return &keyResult{Slot: ko.Slot, DisplayName: ko.DisplayName, AAGUID: c.AuthData.AAGUID.String(),

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,6 +112,31 @@ func TestOfflineSplitRoundTripAndTampering(t *testing.T) {
 	if _, err := createCredentials(ctx, &got, payload, keysWith(jA, &attest.Verifier{Policy: pol}, 0), &attest.Verifier{Policy: pol}, jA, time.Now(), io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "a keyceremony simkey (a virtual key, allowed in a rehearsal only)") {
 		t.Fatalf("a simkey outside a rehearsal: %v", err)
+	}
+	// Issue 23 §2: a key its attestation refuses (here: a verifier that
+	// does not trust the TEST root, past the getInfo check) is void for its
+	// slot, as in the ceremony: the error says to replace it, and the journal
+	// marks it, so the run after asks for another key instead of repeating
+	// the refusal.
+	untrusting := &attest.Verifier{Policy: pol, Rehearsal: true, RehearsalModel: rehearsal.Verifier(pol).RehearsalModel}
+	vPath := filepath.Join(dir, "void.journal")
+	jV, _ := ceremony.CreateJournal(vPath, time.Now)
+	defer jV.Close()
+	if _, err := createCredentials(ctx, &got, payload, keysWith(jV, untrusting, 0), untrusting, jV, time.Now(),
+		io.Discard); err == nil || !strings.Contains(err.Error(), "replace key 1 with an allowed key") {
+		t.Fatalf("a key its attestation refuses: %v", err)
+	}
+	if entries, _ := ceremony.ReadJournal(vPath); !slices.ContainsFunc(entries,
+		func(e ceremony.Entry) bool { return e.Step == "key1/void" }) {
+		t.Fatal("offline create does not mark the refused key void")
+	}
+	if _, err := createCredentials(ctx, &got, payload, keysWith(jV, rehearsal.Verifier(pol), 0), rehearsal.Verifier(pol),
+		jV, time.Now(), io.Discard); err != nil {
+		t.Fatalf("the run after, with an allowed key: %v", err)
+	}
+	if entries, _ := ceremony.ReadJournal(vPath); !slices.ContainsFunc(entries,
+		func(e ceremony.Entry) bool { return e.Step == "key1.2/reset" && e.Phase == "done" }) {
+		t.Fatal("the slot's next key was not prepared as a key of its own")
 	}
 	// Interrupted after key 1, then resumed from the journal: key 1's
 	// credential is taken from the journal, not made again.
