@@ -89,3 +89,39 @@ func TestMonitorSetupNeedsTheBlock(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 }
+
+// Issue 28: the ceremony's preflight audits the monitoring too, before any
+// key is touched: on a subscription where nothing would raise an alert
+// (no log search alert rule) the officers see the finding before they
+// confirm the start, the preflight counts it, and nothing is written.
+func TestCeremonyPreflightAuditsTheMonitoringUnderTmux(t *testing.T) {
+	_, _, cfgPath, _ := realSitting(t, 1)
+	emu := armemu.New(90, armemu.RoleReader, armemu.RoleLogAnalyticsRead)
+	base, _ := emu.Start()
+	t.Cleanup(emu.Close)
+	ca := filepath.Join(t.TempDir(), "arm-ca.pem")
+	if err := os.WriteFile(ca, emu.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(cfgPath)
+	block := fmt.Sprintf(`, "monitoring": {"subscription": %q, "resource_group": %q, "workspace": %q, "arm": %q, "ca": %q}}`,
+		emu.Subscription, emu.ResourceGroup, emu.Workspace, base, ca)
+	cfg = append(bytes.TrimRight(bytes.TrimSpace(cfg), "}"), block...)
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, seen := driveRefusedCeremony(t, buildBinary(t)+" ceremony --config "+cfgPath)
+	all := strings.Join(strings.Fields(strings.Join(seen, "\n")), " ")
+	start := strings.Index(all, "start the ceremony")
+	if start < 0 {
+		t.Fatalf("no start confirmation:\n%s", all)
+	}
+	if !strings.Contains(all[:start], "posture finding(s)") ||
+		strings.Contains(all[:start], "Preflight breakglass1@contoso.onmicrosoft.com: 0 posture") ||
+		!strings.Contains(all[:start], "POSTURE FINDING: alert rule (finding): no log search alert rule on the workspace") {
+		t.Fatalf("the preflight did not show the monitoring findings before the start:\n%s", all)
+	}
+	if len(emu.Writes()) != 0 {
+		t.Fatalf("the audit wrote to the subscription: %v", emu.Writes())
+	}
+}
