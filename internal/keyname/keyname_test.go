@@ -47,6 +47,9 @@ func TestCheckRefusesPatternsEntraWouldRefuse(t *testing.T) {
 		"BG {n} {serial}":                         "{serial} is not a placeholder",
 		"{n}":                                     "at least 3",
 		"BG\t{n}":                                 "control character",
+		"BG{n}{model}":                            "space before {model}",
+		"BG {model} {n}":                          "put {n} before {model}",
+		"BG {n} {model} {model}":                  "once",
 	} {
 		err := Check(pattern, 1, 2)
 		if err == nil || !strings.Contains(err.Error(), want) {
