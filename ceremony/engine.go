@@ -249,6 +249,9 @@ func (e *Engine) preflight(ctx context.Context) error {
 	if u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled {
 		e.prompt.Progress("preflight", "WARNING: the account is synced from on-premises; a break-glass account should be cloud-only")
 	}
+	if err := e.namesFree(ctx, u.ID); err != nil {
+		return fmt.Errorf("preflight: %w", e.failed("preflight", err))
+	}
 	for _, f := range e.cfg.PostureFindings {
 		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
 	}
@@ -261,6 +264,29 @@ func (e *Engine) preflight(ctx context.Context) error {
 		e.prompt.Progress("preflight", fmt.Sprintf("%d key(s) of other accounts were provisioned in this sitting: each key inserted is checked against them before anything is done to it", n))
 	}
 	return e.journal.Append("preflight", "done", map[string]string{"user_id": u.ID, "upn": u.UPN, "confirmed_by": strings.Join(by, ", ")})
+}
+
+// namesFree refuses, before any key is touched, names the account's
+// methods already carry: Entra's 30 characters leave the default names the
+// year, not the day, so a second ceremony in a year would meet the first
+// one's names, which registration refuses and a resume would adopt.
+func (e *Engine) namesFree(ctx context.Context, userID string) error {
+	methods, err := e.graph.ListFIDO2(ctx, userID)
+	if err != nil {
+		return err
+	}
+	pattern := e.cfg.Verifier.Policy.DisplayNamePattern
+	for slot := 1; slot <= e.cfg.Keys; slot++ {
+		fixed := keyname.Render(pattern, e.cfg.Sitting, slot, "", e.cfg.Now())
+		for _, m := range methods {
+			if m.DisplayName == fixed || strings.HasPrefix(m.DisplayName, fixed+" ") {
+				return fmt.Errorf("the account already has a FIDO2 method named %q (%s), the name key %d would get: "+
+					"retire it first, or name keys by day (a display_name_pattern with {date}, e.g. \"BG{account} key {n} {date} {model}\")",
+					m.DisplayName, m.ID, slot)
+			}
+		}
+	}
+	return nil
 }
 
 // openSlot asks for key slot alone to be plugged in, and opens it.
