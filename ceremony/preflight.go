@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/keyceremony/keyceremony/internal/keyname"
 	"github.com/keyceremony/keyceremony/officer"
 )
 
@@ -103,6 +104,9 @@ func (e *Engine) preflight(ctx context.Context) error {
 			"WARNING: the account is synced from on-premises; a break-glass account should be cloud-only",
 		)
 	}
+	if err := e.namesFree(ctx, u.ID); err != nil {
+		return fmt.Errorf("preflight: %w", e.failed("preflight", err))
+	}
 	for _, f := range e.cfg.PostureFindings {
 		e.prompt.Progress("preflight", "POSTURE FINDING: "+f)
 	}
@@ -134,4 +138,27 @@ func (e *Engine) preflight(ctx context.Context) error {
 		"done",
 		map[string]string{"user_id": u.ID, "upn": u.UPN, "confirmed_by": strings.Join(by, ", ")},
 	)
+}
+
+// namesFree refuses, before any key is touched, names the account's
+// methods already carry: Entra's 30 characters leave the default names the
+// year, not the day, so a second ceremony in a year would meet the first
+// one's names, which registration refuses and a resume would adopt.
+func (e *Engine) namesFree(ctx context.Context, userID string) error {
+	methods, err := e.graph.ListFIDO2(ctx, userID)
+	if err != nil {
+		return err
+	}
+	pattern := e.cfg.Verifier.Policy.DisplayNamePattern
+	for slot := 1; slot <= e.cfg.keys(); slot++ {
+		fixed := keyname.Render(pattern, e.cfg.Sitting, slot, "", e.cfg.Now())
+		for _, m := range methods {
+			if m.DisplayName == fixed || strings.HasPrefix(m.DisplayName, fixed+" ") {
+				return fmt.Errorf("the account already has a FIDO2 method named %q (%s), the name key %d would get: "+
+					"retire it first, or name keys by day (a display_name_pattern with {date}, "+
+					"e.g. \"BG{account} key {n} {date} {model}\")", m.DisplayName, m.ID, slot)
+			}
+		}
+	}
+	return nil
 }

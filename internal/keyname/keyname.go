@@ -125,6 +125,18 @@ func Check(pattern string, accounts, keys int) error {
 	if keys > 1 && !strings.Contains(pattern, "{n}") {
 		problems = append(problems, fmt.Errorf("%d keys would get the same name: put {n} (the key number) in it", keys))
 	}
+	// The model is cut to fit, so it must not run into the key number
+	// ("BG1" + "0…" and "BG10" + "…" can meet): once, after {n}, after a space.
+	if m := strings.Index(pattern, "{model}"); m >= 0 {
+		switch {
+		case strings.Count(pattern, "{model}") > 1:
+			problems = append(problems, errors.New("{model} may appear once"))
+		case m == 0 || !unicode.IsSpace(rune(pattern[m-1])):
+			problems = append(problems, errors.New("put a space before {model}"))
+		case keys > 1 && strings.Index(pattern, "{n}") > m:
+			problems = append(problems, errors.New("put {n} before {model}"))
+		}
+	}
 	// The longest name before the model: the highest numbers, a long date.
 	longest := expand(pattern, max(accounts, 1), max(keys, 1), "", time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
 	switch n := Len(longest); {

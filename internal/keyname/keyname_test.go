@@ -47,6 +47,9 @@ func TestCheckRefusesPatternsEntraWouldRefuse(t *testing.T) {
 		"BG {n} {serial}":                         "{serial} is not a placeholder",
 		"{n}":                                     "at least 3",
 		"BG\t{n}":                                 "control character",
+		"BG{n}{model}":                            "space before {model}",
+		"BG {model} {n}":                          "put {n} before {model}",
+		"BG {n} {model} {model}":                  "once",
 	} {
 		err := Check(pattern, 1, 2)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -82,4 +85,37 @@ func TestLenCountsAsDotNet(t *testing.T) {
 	if Len(got) > MaxLen {
 		t.Fatalf("%q is %d UTF-16 units", got, Len(got))
 	}
+}
+
+// FuzzPattern: a pattern from a policy file that Check accepts names every
+// key of every account, whatever the model, within MinLen..MaxLen and
+// without a control character.
+func FuzzPattern(f *testing.F) {
+	for _, p := range []string{Default, "Break glass key {n} ({model}, {date})", "BG{account}-{n} {model}", "{model}", "x{n}{{model}}"} {
+		f.Add(p, "YubiKey 5 Series with NFC", 2, 3)
+	}
+	f.Fuzz(func(t *testing.T, pattern, model string, accounts, keys int) {
+		accounts, keys = 1+abs(accounts)%20, 1+abs(keys)%20
+		if Check(pattern, accounts, keys) != nil {
+			return
+		}
+		names := map[string]bool{}
+		for n := 1; n <= keys; n++ {
+			name := Render(pattern, accounts, n, model, day)
+			if Len(name) > MaxLen {
+				t.Fatalf("%q renders %q (%d)", pattern, name, Len(name))
+			}
+			names[name] = true
+		}
+		if len(names) != keys {
+			t.Fatalf("%q: %d keys, %d names", pattern, keys, len(names))
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

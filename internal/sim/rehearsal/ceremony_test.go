@@ -1186,6 +1186,21 @@ func TestKeyNamesFitEntraAndABadPatternStopsFirst(t *testing.T) {
 			}
 		}
 	})
+	t.Run("this year's names already taken", func(t *testing.T) {
+		b := newBench(t)
+		name := fmt.Sprintf("BG1 key 2 %d YubiKey 5", time.Now().Year())
+		b.tenant.Emu.Update(func(st *graphemu.State) {
+			st.Methods[b.userID] = append(st.Methods[b.userID], &graphemu.Method{ID: "earlier-this-year", DisplayName: name,
+				AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a", CreatedDateTime: time.Now().AddDate(0, -2, 0), CredentialID: "ZWFybGllcg"})
+		})
+		_, err := b.engine(nil, false).Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "{date}") {
+			t.Fatalf("%v", err)
+		}
+		if strings.Contains(strings.Join(b.prompter.Asked, "\n"), "insert key") {
+			t.Fatal("a key was asked for")
+		}
+	})
 	t.Run("a pattern too long", func(t *testing.T) {
 		b := newBench(t)
 		pol, _ := attest.LoadPolicy("")
