@@ -12,7 +12,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/internal/keystep"
 	"github.com/keyceremony/keyceremony/report"
 )
 

@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"github.com/tailscale/hujson"
-
-	"github.com/keyceremony/keyceremony/enroll"
-	"github.com/keyceremony/keyceremony/internal/monitor"
 )
 
 //go:embed example.jsonc
@@ -51,7 +48,7 @@ type File struct {
 	Certificate  string    `json:"certificate,omitempty"`        // for auth certificate
 	ClientSecret string    `json:"client_secret_file,omitempty"` // for auth secret: a file, never the secret itself
 	// Cloud is the Microsoft cloud the tenant lives in: global (default),
-	// usgov, usgovdod or china (enroll.Cloud); or "custom", with Endpoints,
+	// usgov, usgovdod or china (cloud.go); or "custom", with Endpoints,
 	// for the Graph emulator in rehearsals and tests, which config check,
 	// the officers' first screen and the report name as a deviation.
 	Cloud     string `json:"cloud,omitempty"`
@@ -94,7 +91,7 @@ type File struct {
 
 	// Monitoring: where the alert on the accounts' sign-ins lives (the
 	// health check and preflight audit it; `monitor setup` creates it).
-	Monitoring *monitor.Settings `json:"monitoring,omitempty"`
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 }
 
 // Account is one account of a sitting.
@@ -165,7 +162,7 @@ func parse(b []byte, path string) (*File, error) {
 		)
 	}
 	if c.Monitoring != nil {
-		if err := c.Monitoring.Validate(); err != nil {
+		if err := c.Monitoring.validate(); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -231,7 +228,7 @@ func (c *File) cloudEndpoints() error {
 			)
 		}
 		var err error
-		c.Authority, c.Graph, err = enroll.Cloud(c.Cloud)
+		c.Authority, c.Graph, err = cloudByName(c.Cloud)
 		return err
 	}
 	e := c.Endpoints

@@ -27,36 +27,18 @@ import (
 // for; the Graph emulator stands in for that cloud and takes it too.
 const graphScope = "https://graph.microsoft.com/.default"
 
-// microsoftCloud is where one of Microsoft's clouds signs in and serves Graph.
-type microsoftCloud struct{ authority, graph string }
-
-// clouds are Microsoft's clouds by the name a config gives them. The
-// authority hosts are azidentity's (github.com/Azure/azure-sdk-for-go,
+// clouds are Microsoft's clouds: where each signs in and serves Graph, to
+// recognise them (the config resolves a cloud's name to the same hosts).
+// The authority hosts are azidentity's (github.com/Azure/azure-sdk-for-go,
 // sdk/azcore/cloud/cloud.go: AzurePublic, AzureGovernment, AzureChina);
 // the Graph roots are Microsoft's "Microsoft Graph national cloud
-// deployments" (https://learn.microsoft.com/graph/deployments, "Microsoft
-// Graph and Graph Explorer service root endpoints": global, US Government
-// L4, US Government L5 (DOD), China operated by 21Vianet), whose "App
-// registration and token service root endpoints" give the same authorities.
-var clouds = map[string]microsoftCloud{
-	"global":   {"https://login.microsoftonline.com/", "https://graph.microsoft.com"},
-	"usgov":    {"https://login.microsoftonline.us/", "https://graph.microsoft.us"},
-	"usgovdod": {"https://login.microsoftonline.us/", "https://dod-graph.microsoft.us"},
-	"china":    {"https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
-}
-
-// Cloud returns the sign-in authority host and the Graph root of one of
-// Microsoft's clouds by name: global (also ""), usgov (US Government L4:
-// GCC High), usgovdod (US Government L5: DoD) or china (21Vianet).
-func Cloud(name string) (authority, graph string, err error) {
-	if name == "" {
-		name = "global"
-	}
-	c, ok := clouds[name]
-	if !ok {
-		return "", "", fmt.Errorf("cloud %q is not one of Microsoft's clouds: say global, usgov, usgovdod or china", name)
-	}
-	return c.authority, c.graph, nil
+// deployments" (https://learn.microsoft.com/graph/deployments): global,
+// US Government L4, US Government L5 (DOD), China operated by 21Vianet.
+var clouds = []struct{ authority, graph string }{
+	{"https://login.microsoftonline.com/", "https://graph.microsoft.com"},
+	{"https://login.microsoftonline.us/", "https://graph.microsoft.us"},
+	{"https://login.microsoftonline.us/", "https://dod-graph.microsoft.us"},
+	{"https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
 }
 
 // scopeFor is the scope a token for the Graph at root is requested for.

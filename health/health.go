@@ -17,7 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/internal/posture"
-	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/internal/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"

@@ -26,7 +26,7 @@ import (
 	"github.com/keyceremony/keyceremony/fidokey"
 	"github.com/keyceremony/keyceremony/hid"
 	"github.com/keyceremony/keyceremony/internal/keyname"
-	"github.com/keyceremony/keyceremony/keystep"
+	"github.com/keyceremony/keyceremony/internal/keystep"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/sigfile"
 )

@@ -140,7 +140,7 @@ func TestCheckNamesWhatWouldStopTheCeremony(t *testing.T) {
 }
 
 // Issue 23 §3: the config names a Microsoft cloud, and each resolves to its
-// documented endpoints (enroll.Cloud); endpoints of any other host (the
+// documented endpoints (config.cloudByName); endpoints of any other host (the
 // Graph emulator) are possible only as "cloud": "custom", and config check
 // shows them as a deviation, which the report records too. The keys of
 // earlier configs are refused with the exact keys that replace them.

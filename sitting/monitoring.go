@@ -22,7 +22,7 @@ func (s *Session) monitoring() (func(context.Context, report.Account, time.Time)
 	if m == nil {
 		return nil, nil
 	}
-	ep, err := m.Endpoints()
+	ep, err := monitor.SettingsEndpoints(m)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 		}
 		accounts = append(accounts, monitor.Account{UPN: a.UPN, ObjectID: u.ID})
 	}
-	ep, err := m.Endpoints()
+	ep, err := monitor.SettingsEndpoints(m)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *Session) MonitorSetup(ctx context.Context, dryRun bool, in io.Reader, o
 	if err != nil {
 		return err
 	}
-	cfg := m.SetupConfig(accounts)
+	cfg := monitor.SetupOf(m, accounts)
 	_, healthEvery, _ := config.LoadIntervals(s.opts.ConfigPath) // Load already judged the intervals
 	cfg.HealthInterval = healthEvery
 	if dryRun {

@@ -13,14 +13,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
 
+	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/officer"
 )
 
-// Receiver is one person the action group notifies by e-mail.
-type Receiver struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
-}
+// Receiver is one person the action group notifies by e-mail (the config's).
+type Receiver = config.Receiver
 
 // SetupConfig is what `monitor setup` creates, beside Config's workspace
 // and accounts.

@@ -43,7 +43,7 @@ func emptySubscription(t *testing.T) (*scene, SetupConfig) {
 	s := newScene(t)
 	s.emu.SetRoles(armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib, armemu.RoleSecurityAdmin)
 	return s, SetupConfig{Config: s.cfg, Location: "westeurope",
-		Receivers: []Receiver{{"Security operations", "soc@contoso.com"}}}
+		Receivers: []Receiver{{Name: "Security operations", Email: "soc@contoso.com"}}}
 }
 
 func TestSetupOnEmptySubscriptionThenAuditPasses(t *testing.T) {
@@ -172,7 +172,7 @@ func TestSetupRaisesRetentionThroughALongRunningOperation(t *testing.T) {
 	s := newSceneWithRetention(t, 30)
 	s.emu.SetRoles(armemu.RoleReader, armemu.RoleLogAnalyticsRead, armemu.RoleMonitoringContrib, armemu.RoleSecurityAdmin,
 		armemu.RoleLogAnalyticsWrite)
-	cfg := SetupConfig{Config: s.cfg, Location: "westeurope", Receivers: []Receiver{{"SOC", "soc@contoso.com"}}}
+	cfg := SetupConfig{Config: s.cfg, Location: "westeurope", Receivers: []Receiver{{Name: "SOC", Email: "soc@contoso.com"}}}
 	reqs, ids, err := Setup(context.Background(), s.client, cfg, &officers{}, "A", "B")
 	if err != nil || len(reqs) != 4 || len(ids) != 4 {
 		t.Fatalf("setup: %d requests, ids %v, %v", len(reqs), ids, err)
