@@ -36,7 +36,7 @@ type Config struct {
 	OfficerA string
 	OfficerB string
 	Witness  string
-	Keys     int  // default 2
+	Keys     int  // how many keys: at least 1 (the config resolves its default)
 	Reset    bool // reset each key first (always on rotation)
 	// MinPINLength, when set, is applied with authenticatorConfig where the
 	// key supports it.
@@ -109,7 +109,6 @@ type policyReader interface {
 
 // New prepares a ceremony with a journal (new, or opened for a resume).
 func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter) (*Engine, error) {
-	cfg.Keys = cfg.keys()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -124,6 +123,10 @@ func New(cfg Config, j *Journal, d fidokey.Devices, g Graph, p officer.Prompter)
 	}
 	if cfg.OfficerA == "" || cfg.OfficerB == "" || cfg.OfficerA == cfg.OfficerB {
 		return nil, errors.New("a ceremony needs two different officers")
+	}
+	if cfg.Keys < 1 {
+		// The default (2) is the config's, resolved once at load.
+		return nil, fmt.Errorf("a ceremony needs at least one key (config keys), not %d", cfg.Keys)
 	}
 	if cfg.GeneratedPIN && cfg.PrintHalf == nil {
 		return nil, errors.New("generated PIN halves need a printer for the envelopes")
@@ -210,15 +213,7 @@ var keySteps = []string{"insert", "reset", "pin", "create", "attest", "enroll", 
 
 // StepCount is how many steps a ceremony of cfg.Keys keys reports:
 // preflight, each key's steps, and the report.
-func (cfg Config) StepCount() int { return 1 + cfg.keys()*len(keySteps) + 1 }
-
-// keys is how many keys the ceremony provisions: Keys, 2 unless it says.
-func (cfg Config) keys() int {
-	if cfg.Keys == 0 {
-		return 2
-	}
-	return cfg.Keys
-}
+func (cfg Config) StepCount() int { return 1 + cfg.Keys*len(keySteps) + 1 }
 
 // slotRun is one key's part of a ceremony.
 type slotRun struct {

@@ -150,7 +150,7 @@ func (e *Engine) namesFree(ctx context.Context, userID string) error {
 		return err
 	}
 	pattern := e.cfg.Verifier.Policy.DisplayNamePattern
-	for slot := 1; slot <= e.cfg.keys(); slot++ {
+	for slot := 1; slot <= e.cfg.Keys; slot++ {
 		fixed := keyname.Render(pattern, e.cfg.Sitting, slot, "", e.cfg.Now())
 		for _, m := range methods {
 			if m.DisplayName == fixed || strings.HasPrefix(m.DisplayName, fixed+" ") {

@@ -389,7 +389,7 @@ func TestSecondKeyPluggedInIsRefused(t *testing.T) {
 	j, _ := ceremony.CreateJournal(b.journal, time.Now)
 	defer j.Close()
 	pol, _ := attest.LoadPolicy("")
-	e, _ := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
+	e, _ := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB, Keys: 2,
 		Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: b.signer, OutDir: filepath.Join(b.dir, "r")},
 		j, b.devices, b.tenant.Client, carelessPrompter{b.prompter})
 	_, err := e.Run(context.Background())
@@ -414,7 +414,7 @@ func BenchmarkHeadlessRehearsal(b *testing.B) {
 		signer, _ := workstation.NewRehearsal()
 		j, _ := ceremony.CreateJournal(filepath.Join(dir, "journal.jsonl"), time.Now)
 		pol, _ := attest.LoadPolicy("")
-		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB,
+		e, err := ceremony.New(ceremony.Config{Account: "breakglass1@contoso.onmicrosoft.com", OfficerA: officerA, OfficerB: officerB, Keys: 2,
 			Reset: true, Retire: true, Verifier: rehearsal.Verifier(pol), Rehearsal: true, Signer: signer,
 			OutDir: filepath.Join(dir, "out")}, j, devs, ten.Client, rehearsal.NewPrompter(devs, nil))
 		if err != nil {
@@ -801,7 +801,7 @@ func TestGeneratedPINNeedsAPrinter(t *testing.T) {
 	}
 	defer j.Close()
 	pol, _ := attest.LoadPolicy("")
-	_, err = ceremony.New(ceremony.Config{Account: "a@b", OfficerA: officerA, OfficerB: officerB, Verifier: rehearsal.Verifier(pol),
+	_, err = ceremony.New(ceremony.Config{Account: "a@b", OfficerA: officerA, OfficerB: officerB, Keys: 2, Verifier: rehearsal.Verifier(pol),
 		OutDir: b.dir, GeneratedPIN: true}, j, b.devices, b.tenant.Client, b.prompter)
 	if err == nil || !strings.Contains(err.Error(), "printer") {
 		t.Fatalf("New without PrintHalf: %v", err)
