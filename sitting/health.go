@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/health"
@@ -66,16 +65,7 @@ func (s *Session) Health(
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
-			title := "keyceremony health check — " + r.Account.UPN
-			err = tui.Run(ctx, title, 0, nil, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
-				var rerr error
-				if res, rerr = health.Run(ctx, hcfg, s.devices, s.graph, p); rerr != nil {
-					return tui.DoneMsg{}, rerr
-				}
-				return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.",
-					res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
-					Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir, Results: healthLines(res)}, nil
-			})
+			res, err = Screen{Title: "keyceremony health check — " + r.Account.UPN}.Health(ctx, hcfg, s.devices, s.graph)
 		}
 		if err != nil {
 			return findings, fmt.Errorf("%s: %w", r.Account.UPN, err)
@@ -86,18 +76,4 @@ func (s *Session) Health(
 		findings += res.Count(health.Finding) + res.Count(health.CouldNot)
 	}
 	return findings, nil
-}
-
-// healthLines is one line per check for the health check's last screen:
-// its result and name, and for a check that did not pass, its detail.
-func healthLines(res *health.Result) []string {
-	var out []string
-	for _, c := range res.Checks {
-		l := fmt.Sprintf("%-5s %s", c.Status, c.Name)
-		if c.Status != health.Pass {
-			l = fmt.Sprintf("%s %s: %s", strings.ToUpper(c.Status), c.Name, c.Detail)
-		}
-		out = append(out, l)
-	}
-	return out
 }

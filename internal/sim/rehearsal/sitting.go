@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
@@ -233,14 +232,7 @@ func rehearseHealth(
 		fmt.Fprintln(out, "HEALTH CHECK (rehearsal)")
 		res, err = health.Run(ctx, cfg, env.Devices, env.Tenant.Client, p)
 	} else {
-		err = tui.Run(ctx, screen, 0, acting(env), func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
-			var rerr error
-			if res, rerr = health.Run(ctx, cfg, env.Devices, env.Tenant.Client, p); rerr != nil {
-				return tui.DoneMsg{}, rerr
-			}
-			return tui.DoneMsg{Title: fmt.Sprintf("Health check: %d pass, %d findings, %d could not check.", res.Count(health.Pass), res.Count(health.Finding), res.Count(health.CouldNot)),
-				Fingerprint: res.Fingerprint, Detail: "Health report in " + res.Dir, Results: healthLines(res)}, nil
-		})
+		res, err = sitting.Screen{Title: screen, Wrap: acting(env)}.Health(ctx, cfg, env.Devices, env.Tenant.Client)
 	}
 	if err != nil {
 		return err
@@ -282,18 +274,4 @@ func (a actingOfficers) Instruct(ctx context.Context, in officer.Instruction) er
 		return a.devices.Replug(in.Slot)
 	}
 	return nil
-}
-
-// healthLines is one line per check for the health check's last screen:
-// its result and name, and for a check that did not pass, its detail.
-func healthLines(res *health.Result) []string {
-	var out []string
-	for _, c := range res.Checks {
-		l := fmt.Sprintf("%-5s %s", c.Status, c.Name)
-		if c.Status != health.Pass {
-			l = fmt.Sprintf("%s %s: %s", strings.ToUpper(c.Status), c.Name, c.Detail)
-		}
-		out = append(out, l)
-	}
-	return out
 }
