@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Monitoring is the config file's "monitoring" block: where the alerting on
@@ -54,16 +56,6 @@ func (s *Monitoring) validate() error {
 	return nil
 }
 
-// isGUID says whether s is a GUID in its 8-4-4-4-12 hexadecimal form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		dash := i == 8 || i == 13 || i == 18 || i == 23
-		if dash != (r == '-') || (!dash && !strings.ContainsRune("0123456789abcdefABCDEF", r)) {
-			return false
-		}
-	}
-	return true
-}
+// isGUID says whether s is a GUID in its 8-4-4-4-12 hexadecimal form
+// (uuid.Validate takes other forms too, all of other lengths).
+func isGUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
+	"github.com/google/uuid"
 
 	"github.com/keyceremony/keyceremony/config"
 	"github.com/keyceremony/keyceremony/officer"
@@ -64,18 +65,9 @@ func (s *SetupConfig) defaults() error {
 	return nil
 }
 
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		dash := i == 8 || i == 13 || i == 18 || i == 23
-		if dash != (r == '-') || (!dash && !strings.ContainsRune("0123456789abcdefABCDEF", r)) {
-			return false
-		}
-	}
-	return true
-}
+// isGUID says whether s is a GUID in its 8-4-4-4-12 hexadecimal form
+// (uuid.Validate takes other forms too, all of other lengths).
+func isGUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // Request is one ARM write the set-up makes: shown to the officers, printed
 // by --dry-run, sent by Apply.
