@@ -132,7 +132,8 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		certSum = v.Chain[0].SHA256
 	}
 	k := report.Key{
-		Slot: slot, AAGUID: c.AuthData.AAGUID.String(), Model: v.Model, Firmware: v.Firmware, FirmwareSource: r.info.FirmwareSource,
+		Slot: slot, AAGUID: c.AuthData.AAGUID.String(), Model: v.Model,
+		Firmware: v.Firmware, FirmwareSource: r.info.FirmwareSource,
 		CredentialID:  base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialID),
 		PublicKeyCOSE: base64.RawURLEncoding.EncodeToString(c.AuthData.CredentialKey),
 		PublicKeyPEM:  c.PublicKeyPEM,
@@ -141,14 +142,16 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		), PINSet: true, PINSplit: true, PINGenerated: e.cfg.GeneratedPIN, AttestationCert: certSum,
 		DisplayName: e.cfg.DisplayName(slot, v.Model, e.cfg.Now()),
 	}
-	if err := e.journal.appendKey(r.step("created"), "done", map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
+	if err := e.journal.appendKey(r.step("created"), "done",
+		map[string]string{"credential_id": k.CredentialID}, &k); err != nil {
 		return report.Key{}, err
 	}
 	by, err := e.confirmBoth(ctx, fmt.Sprintf("register key %d as %q on %s", slot, k.DisplayName, e.user.UPN))
 	if err != nil {
 		return report.Key{}, err
 	}
-	if err := e.journal.Append(r.step("enroll"), "begin", map[string]string{"display_name": k.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
+	if err := e.journal.Append(r.step("enroll"), "begin", map[string]string{
+		"display_name": k.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
 		return report.Key{}, err
 	}
 	m, err := e.graph.Register(
@@ -156,7 +159,8 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 		e.user.ID,
 		k.DisplayName,
 		enroll.Credential{ID: c.AuthData.CredentialID, ClientDataJSON: c.ClientDataJSON,
-			AttestationObject: c.AttestationObject, AAGUID: k.AAGUID, ClientExtensionResults: map[string]any{"hmacCreateSecret": c.HMACSecret}},
+			AttestationObject: c.AttestationObject, AAGUID: k.AAGUID,
+			ClientExtensionResults: map[string]any{"hmacCreateSecret": c.HMACSecret}},
 	)
 	if err != nil {
 		return report.Key{}, e.failed(r.step("enroll"), err)

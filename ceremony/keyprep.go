@@ -232,10 +232,14 @@ func (r *slotRun) alreadyProvisioned(ctx context.Context) (string, error) {
 		case err != nil:
 			// The key would not say (an alwaysUv key may refuse a silent
 			// request): the officers check by hand, and the report says so.
-			if derr := e.deviate(r.step("probe"), fmt.Sprintf("key %d would not say whether it already holds a credential of this sitting (%v): the officers checked it is none of the keys already done", r.slot, err)); derr != nil {
+			if derr := e.deviate(r.step("probe"), fmt.Sprintf(
+				"key %d would not say whether it already holds a credential of this sitting (%v): "+
+					"the officers checked it is none of the keys already done", r.slot, err)); derr != nil {
 				return "", derr
 			}
-			if _, cerr := e.confirmBoth(ctx, fmt.Sprintf("the key in the slot for key %d is none of the %d key(s) already provisioned in this sitting", r.slot, len(known))); cerr != nil {
+			if _, cerr := e.confirmBoth(ctx, fmt.Sprintf(
+				"the key in the slot for key %d is none of the %d key(s) already provisioned in this sitting",
+				r.slot, len(known))); cerr != nil {
 				return "", cerr
 			}
 			return "", nil
@@ -338,7 +342,8 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 		return r.setPIN(ctx, step)
 	}
 	if e.journal.begun(step) {
-		if err := e.journal.Append(step, "done", map[string]string{"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"}); err != nil {
+		if err := e.journal.Append(step, "done", map[string]string{
+			"reconciled": "the key has a PIN: it was set before the interruption", "split": "true"}); err != nil {
 			return err
 		}
 	}
@@ -352,10 +357,15 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 // setPIN sets a new PIN from the officers' halves.
 func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	e := r.e
-	action := fmt.Sprintf("set the PIN of key %d from two halves: each of you types one, and no one sees the other's", r.slot)
+	action := fmt.Sprintf(
+		"set the PIN of key %d from two halves: each of you types one, and no one sees the other's",
+		r.slot,
+	)
 	if e.cfg.GeneratedPIN {
-		action = fmt.Sprintf("set the PIN of key %d to a generated one, printed in two halves, one for each of you to seal",
-			r.slot)
+		action = fmt.Sprintf(
+			"set the PIN of key %d to a generated one, printed in two halves, one for each of you to seal",
+			r.slot,
+		)
 	}
 	by, err := e.confirmBoth(ctx, action)
 	if err != nil {
@@ -414,7 +424,8 @@ func (r *slotRun) changePIN(ctx context.Context, step string) error {
 	}
 	e.prompt.Progress(
 		step,
-		map[bool]string{false: "PIN changed from two new halves", true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN],
+		map[bool]string{false: "PIN changed from two new halves",
+			true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN],
 	)
 	return nil
 }
@@ -504,7 +515,9 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 			clear(pin)
 			return nil, fmt.Errorf("key %d: print PIN half %s: %w", r.slot, part.name, err)
 		}
-		if err := e.prompt.Confirm(ctx, part.officer, fmt.Sprintf("take the page with PIN half %s of key %d from the printer, seal it in your envelope and sign across the flap", part.name, r.slot)); err != nil {
+		if err := e.prompt.Confirm(ctx, part.officer, fmt.Sprintf(
+			"take the page with PIN half %s of key %d from the printer, "+
+				"seal it in your envelope and sign across the flap", part.name, r.slot)); err != nil {
 			clear(pin)
 			return nil, err
 		}

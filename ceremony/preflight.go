@@ -55,7 +55,8 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf(
-		"preflight: Entra would register none of the models the attestation policy allows for %s (%s): change the passkey policy first; nothing was touched",
+		"preflight: Entra would register none of the models the attestation policy allows for %s (%s): "+
+			"change the passkey policy first; nothing was touched",
 		e.user.UPN,
 		first,
 	)
@@ -90,7 +91,8 @@ func (e *Engine) confirmBoth(ctx context.Context, action string) ([]string, erro
 }
 
 func (e *Engine) preflight(ctx context.Context) error {
-	if err := e.journal.Append("preflight", "begin", map[string]string{"account": e.cfg.Account, "officer_a": e.cfg.OfficerA, "officer_b": e.cfg.OfficerB,
+	if err := e.journal.Append("preflight", "begin", map[string]string{"account": e.cfg.Account,
+		"officer_a": e.cfg.OfficerA, "officer_b": e.cfg.OfficerB,
 		"rehearsal": fmt.Sprint(e.cfg.Rehearsal), "policy_sha256": e.cfg.Verifier.Policy.SHA256()}); err != nil {
 		return err
 	}
@@ -128,7 +130,8 @@ func (e *Engine) preflight(ctx context.Context) error {
 		e.prompt.Progress(
 			"preflight",
 			fmt.Sprintf(
-				"%d key(s) of other accounts were provisioned in this sitting: each key inserted is checked against them before anything is done to it",
+				"%d key(s) of other accounts were provisioned in this sitting: "+
+					"each key inserted is checked against them before anything is done to it",
 				n,
 			),
 		)

@@ -44,14 +44,18 @@ func (e *Engine) retire(ctx context.Context, keys []report.Key) ([]report.Retire
 	}
 	var retired []report.Retired
 	if len(old) > 0 {
-		by, err := e.confirmBoth(ctx, plural(len(names), "retire the old key ", "retire the old keys ")+strings.Join(names, ", "))
+		by, err := e.confirmBoth(
+			ctx,
+			plural(len(names), "retire the old key ", "retire the old keys ")+strings.Join(names, ", "),
+		)
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range old {
 			s := "retire/" + m.ID
 			if _, done := e.journal.done(s); !done {
-				if err := e.journal.Append(s, "begin", map[string]string{"display_name": m.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
+				if err := e.journal.Append(s, "begin", map[string]string{
+					"display_name": m.DisplayName, "confirmed_by": strings.Join(by, ", ")}); err != nil {
 					return nil, err
 				}
 				if err := e.graph.DeleteFIDO2(ctx, e.user.ID, m.ID); err != nil && !errors.Is(err, enroll.ErrNotFound) {

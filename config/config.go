@@ -156,7 +156,8 @@ func parse(b []byte, path string) (*File, error) {
 		return nil, fmt.Errorf("config %s: out_dir is required", path)
 	case c.PINHalves != "" && c.PINHalves != "typed" && c.PINHalves != "generated":
 		return nil, fmt.Errorf(
-			"config %s: pin_halves is %q: say \"typed\" (each officer types a half) or \"generated\" (printed for sealed envelopes)",
+			"config %s: pin_halves is %q: say \"typed\" (each officer types a half) "+
+				"or \"generated\" (printed for sealed envelopes)",
 			path,
 			c.PINHalves,
 		)

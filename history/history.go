@@ -415,7 +415,8 @@ func due(a *Account, opts Options) []Problem {
 				)})
 		}
 	} else {
-		out = append(out, Problem{Kind: kindOverdue, Account: a.UPN, Message: "no ceremony report in the folder: the keys' provenance is unknown"})
+		out = append(out, Problem{Kind: kindOverdue, Account: a.UPN,
+			Message: "no ceremony report in the folder: the keys' provenance is unknown"})
 	}
 	if last != nil {
 		a.NextHealth = last.Ended.Add(opts.Policy.HealthInterval).UTC()

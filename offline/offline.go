@@ -279,8 +279,9 @@ func createOnWorkstation(
 			}
 			e, err := ceremony.New(
 				ceremony.Config{Account: o.UPN, OfficerA: w.OfficerA, OfficerB: w.OfficerB, Keys: len(o.Keys),
-					Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf, Rehearsal: w.Rehearsal,
-					Verifier: vf, OutDir: filepath.Dir(outPath), OtherKeys: createdKeys(o, j, slot)},
+					Reset: w.Reset, MinPINLength: w.MinPINLength, GeneratedPIN: w.GeneratedPIN, PrintHalf: w.PrintHalf,
+					Rehearsal: w.Rehearsal,
+					Verifier:  vf, OutDir: filepath.Dir(outPath), OtherKeys: createdKeys(o, j, slot)},
 				j,
 				devs,
 				nil,
@@ -407,7 +408,8 @@ func createCredentials(ctx context.Context, o *optionsFile, optionsPayload []byt
 			return nil, err
 		}
 		if err := j.Append(step, "done", map[string]string{"aaguid": kr.AAGUID, "credential_id": kr.CredentialID,
-			"client_data_json": kr.ClientDataJSON, "attestation_object": kr.AttestationObject, "hmac_secret": fmt.Sprint(kr.Extensions["hmacCreateSecret"])}); err != nil {
+			"client_data_json": kr.ClientDataJSON, "attestation_object": kr.AttestationObject,
+			"hmac_secret": fmt.Sprint(kr.Extensions["hmacCreateSecret"])}); err != nil {
 			return nil, err
 		}
 		res.Credentials = append(res.Credentials, *kr)

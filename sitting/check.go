@@ -163,7 +163,10 @@ func startProblems(c *config.File, w io.Writer, accounts []Account, keys int, fr
 	for i, d := range c.Devices {
 		addr := filepath.Clean(strings.TrimSpace(d))
 		if j, ok := seen[addr]; ok {
-			problems = append(problems, fmt.Errorf("devices: key %d and key %d are the same address %s: one address per key", j+1, i+1, d))
+			problems = append(
+				problems,
+				fmt.Errorf("devices: key %d and key %d are the same address %s: one address per key", j+1, i+1, d),
+			)
 		} else {
 			seen[addr] = i
 		}

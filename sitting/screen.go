@@ -63,7 +63,12 @@ func (sc Screen) Run(ctx context.Context, cfg ceremony.Config, j *ceremony.Journ
 // Health runs the health check cfg describes behind the screen: the last
 // screen counts the results and lists each check, and a check that did not
 // pass with its detail.
-func (sc Screen) Health(ctx context.Context, cfg health.Config, d fidokey.Devices, g health.Graph) (*health.Result, error) {
+func (sc Screen) Health(
+	ctx context.Context,
+	cfg health.Config,
+	d fidokey.Devices,
+	g health.Graph,
+) (*health.Result, error) {
 	var res *health.Result
 	err := tui.Run(ctx, sc.Title, 0, sc.Wrap, func(ctx context.Context, p officer.Prompter) (tui.DoneMsg, error) {
 		var err error

@@ -65,7 +65,8 @@ func loadOrCreateSoftware(path string, notice io.Writer) (Signer, error) {
 		}
 		fmt.Fprintf(
 			notice,
-			"There was no key at %s: created a NEW software key there, %s.\nIf you meant an existing key, stop and check the path.\n",
+			"There was no key at %s: created a NEW software key there, %s.\n"+
+				"If you meant an existing key, stop and check the path.\n",
 			path,
 			fp,
 		)

@@ -226,10 +226,12 @@ func (r *Reassembler) Add(pkt []byte) (done bool, cid uint32, cmd Command, data 
 		r.data = append(r.data, p[initHeaderSize:initHeaderSize+min(n, initPayload)]...)
 	} else {
 		if !r.active {
-			return false, p.CID(), 0, nil, fmt.Errorf("%w: continuation packet without an initialisation packet", ErrMalformedPacket)
+			return false, p.CID(), 0, nil, fmt.Errorf(
+				"%w: continuation packet without an initialisation packet", ErrMalformedPacket)
 		}
 		if p.CID() != r.cid {
-			return false, p.CID(), 0, nil, fmt.Errorf("%w: continuation for channel %08x while receiving on %08x", ErrMalformedPacket, p.CID(), r.cid)
+			return false, p.CID(), 0, nil, fmt.Errorf(
+				"%w: continuation for channel %08x while receiving on %08x", ErrMalformedPacket, p.CID(), r.cid)
 		}
 		if p.Seq() != r.nextSeq {
 			seq := r.nextSeq
