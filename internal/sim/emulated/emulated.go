@@ -96,8 +96,10 @@ func Start(o Options) (*Tenant, error) {
 		emu.SetAppSecret(AppID, secretText)
 	}
 	tenantID := snap.TenantID
-	cred, err := enroll.NewCredential(enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
-		CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()})
+	cred, err := enroll.NewCredential(
+		enroll.AuthConfig{TenantID: tenantID, ClientID: AppID, Mode: enroll.SignInCertificate,
+			CertificatePath: certPath, AuthorityHost: emu.URL() + "/", HTTPClient: emu.HTTPClient()},
+	)
 	if err != nil {
 		emu.Close()
 		return nil, err
@@ -163,7 +165,9 @@ func appCertificate(emu *graphemu.Emulator, dir string, roles []string) (string,
 	if err != nil {
 		return "", err
 	}
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	data := append(
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
 	// Written whole (temporary file, rename) before it is registered: a
 	// crash never leaves a registered certificate without its file.
 	tmp := path + ".tmp"

@@ -73,10 +73,19 @@ func Safe(ctx context.Context, dir string, accounts, years int, end time.Time) (
 				return workstation.Signer{}, err
 			}
 			hat := at.AddDate(0, 0, 26)
-			hres, err := health.Run(ctx, health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Rehearsal: true,
-				Verifier: env.Verifier, OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: "ws-rehearsal",
-				OutDir: filepath.Join(dir, upn, hat.Format(time.DateOnly)+"-health"), Now: func() time.Time { return hat }},
-				env.Devices, env.Tenant.Client, p)
+			hres, err := health.Run(
+				ctx,
+				health.Config{LastReport: body, LastSignature: sig, PublicKey: pub, Rehearsal: true,
+					Verifier: env.Verifier, OfficerA: OfficerA, OfficerB: OfficerB, Signer: env.Signer, Tool: tool, Hostname: "ws-rehearsal",
+					OutDir: filepath.Join(
+						dir,
+						upn,
+						hat.Format(time.DateOnly)+"-health",
+					), Now: func() time.Time { return hat }},
+				env.Devices,
+				env.Tenant.Client,
+				p,
+			)
 			if err != nil {
 				return workstation.Signer{}, fmt.Errorf("%s health %s: %w", upn, hat.Format(time.DateOnly), err)
 			}
