@@ -39,7 +39,8 @@ func cmdConfigInit(fs *cli.Flags) cli.Run {
 		if err := config.WriteExample(*dest); err != nil {
 			return cli.UsageError(err)
 		}
-		fmt.Fprintf(s.Out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
+		fmt.Fprintf(s.Out, "Wrote %s: fill in the tenant, the app registration, the account and the officers, "+
+			"then run\n  keyceremony ceremony --config %s\n", *dest, *dest)
 		return nil
 	}
 }

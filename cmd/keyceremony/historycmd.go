@@ -13,8 +13,10 @@ import (
 
 func cmdHistory(fs *cli.Flags) cli.Run {
 	var trust cli.Strings
-	fs.Var(&trust, "trust", "SHA256 fingerprint of a trusted workstation key, as on the paper copies (SHA256:…; repeat for each workstation)")
-	cfgPath := fs.String("config", "", "ceremony config with rotation_interval and health_interval (defaults 365d and 90d)")
+	fs.Var(&trust, "trust", "SHA256 fingerprint of a trusted workstation key, as on the paper copies "+
+		"(SHA256:…; repeat for each workstation)")
+	cfgPath := fs.String("config", "",
+		"ceremony config with rotation_interval and health_interval (defaults 365d and 90d)")
 	asJSON := fs.Bool("json", false, "print the history as JSON")
 	pdfPath := fs.String("pdf", "", "also write the history as a PDF for the binder")
 	rehearsalOK := fs.Bool("rehearsal", false, "accept rehearsal reports (a rehearsal safe)")

@@ -40,12 +40,17 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 	officerA := fs.String("officer-a", "Officer A", "name of the officer holding PIN half A")
 	officerB := fs.String("officer-b", "Officer B", "name of the officer holding PIN half B")
 	var devices cli.Strings
-	fs.Var(&devices, "device", "key address, once per key in slot order (default: the officers plug each key in alone, found through hidraw)")
-	reset := fs.Bool("reset", true, "reset each key first (in its power-up window), then set its PIN from the officers' halves")
+	fs.Var(&devices, "device", "key address, once per key in slot order "+
+		"(default: the officers plug each key in alone, found through hidraw)")
+	reset := fs.Bool("reset", true,
+		"reset each key first (in its power-up window), then set its PIN from the officers' halves")
 	minPIN := fs.Int("min-pin-length", 0, "minimum PIN length to apply to each key (and to ask the officers for)")
 	yes := fs.Bool("yes", false, "take confirmations as given (headless); otherwise each officer types y")
-	generated := fs.Bool("generated-pin", false, "generate each PIN and print each half on its own page for its own envelope, instead of typed halves")
-	printCommand := fs.String("print-command", "lp", "the command that prints a generated half's page from its standard input (with --rehearsal: pages go to OUT's folder, envelopes/)")
+	generated := fs.Bool("generated-pin", false,
+		"generate each PIN and print each half on its own page for its own envelope, instead of typed halves")
+	printCommand := fs.String("print-command", "lp",
+		"the command that prints a generated half's page from its standard input "+
+			"(with --rehearsal: pages go to OUT's folder, envelopes/)")
 	fs.Need("options", "trust", "out")
 	return func(ctx context.Context, _ string, s cli.IO) error {
 		signer, closeSigner, err := openSigner(s.Err)
@@ -61,7 +66,8 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 		if *isRehearsal {
 			print = envelope.Folder(filepath.Join(filepath.Dir(*outPath), "envelopes"))
 		}
-		return offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{Devices: devices, Reset: *reset, MinPINLength: *minPIN,
+		return offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{
+			Devices: devices, Reset: *reset, MinPINLength: *minPIN,
 			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
 			Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
 	}
