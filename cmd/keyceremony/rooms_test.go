@@ -46,6 +46,9 @@ func TestArchitectureRooms(t *testing.T) {
 			return err
 		}
 		pkg := filepath.ToSlash(filepath.Dir(rel))
+		if _, ok := imports[pkg]; !ok {
+			imports[pkg] = nil // a leaf is a package too
+		}
 		for _, im := range f.Imports {
 			p, _ := strconv.Unquote(im.Path.Value)
 			if dep, ok := strings.CutPrefix(p, module); ok && !slices.Contains(imports[pkg], dep) {
@@ -56,6 +59,18 @@ func TestArchitectureRooms(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for pkg := range imports {
+		doc, err := os.ReadFile(filepath.Join(root, pkg, "doc.go"))
+		name := filepath.Base(pkg)
+		if pkg == "cmd/keyceremony" {
+			name = "Command keyceremony"
+		} else {
+			name = "Package " + name
+		}
+		if err != nil || !bytes.HasPrefix(doc, []byte("// "+name+" ")) {
+			t.Errorf("%s: no doc.go opening with %q (one summary a package, in one place)", pkg, "// "+name)
+		}
 	}
 	if len(imports["sitting"]) == 0 {
 		t.Fatal("read no imports of sitting: this test is broken")
