@@ -392,9 +392,9 @@ func TestPolicyFiles(t *testing.T) {
 		}
 	}
 	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
-	if v, err := parseFirmware("5.7.4"); err != nil || v != 0x050704 {
+	if v, err := ctap.ParseFirmware(yk, "5.7.4"); err != nil || v != 0x050704 {
 		t.Fatal(v, err)
-	} else if text, known := ctap.FormatFirmware(yk, v); text != "5.7.4" || !known {
+	} else if text, known := ctap.FormatFirmware(yk, v, ""); text != "5.7.4" || !known {
 		t.Fatal(text, known)
 	}
 	// The same policy without the minimum is accepted for that model.

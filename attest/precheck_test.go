@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 )
 
 // What getInfo alone says refuses a key before anything is done to it,
@@ -30,7 +31,10 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	withMDS.MDS = &mdsPolicy{Blob: "blob.jwt", MaxAgeDays: 30}
-	fw := func(s string) *uint64 { v, _ := parseFirmware(s); return &v }
+	fw := func(s string) *uint64 { // major.minor.patch as 0xMMmmpp
+		v, _ := ctap.ParseFirmware(ctap.AAGUID(testca.AAGUID()), s)
+		return &v
+	}
 	id := func(s string) ctap.AAGUID {
 		a, err := ctap.ParseAAGUID(s)
 		if err != nil {

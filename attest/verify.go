@@ -86,12 +86,16 @@ type Verdict struct {
 	Root            *CertInfo  `json:"root,omitempty"`
 	Chain           []CertInfo `json:"chain,omitempty"` // attestation certificate first
 	MDS             *mdsInfo   `json:"mds,omitempty"`
-	Firmware        string     `json:"firmware,omitempty"`
-	MinFirmware     string     `json:"min_firmware,omitempty"`
-	PolicyName      string     `json:"policy"`
-	PolicySHA256    string     `json:"policy_sha256"`
-	Rehearsal       bool       `json:"rehearsal,omitempty"`
-	Reasons         []Reason   `json:"reasons,omitempty"`
+	// Firmware is the key's firmware in its vendor's form where known
+	// (ctap.FormatFirmware), "" when not reported; FirmwareSource says
+	// where it came from (getInfo, or the CTAPHID_INIT device version).
+	Firmware       string   `json:"firmware,omitempty"`
+	FirmwareSource string   `json:"firmware_source,omitempty"`
+	MinFirmware    string   `json:"min_firmware,omitempty"`
+	PolicyName     string   `json:"policy"`
+	PolicySHA256   string   `json:"policy_sha256"`
+	Rehearsal      bool     `json:"rehearsal,omitempty"`
+	Reasons        []Reason `json:"reasons,omitempty"`
 }
 
 func (v *Verdict) refuse(code, format string, args ...any) {
@@ -142,6 +146,10 @@ type Input struct {
 	ClientDataJSON []byte
 	// Firmware is getInfo's firmwareVersion, when known.
 	Firmware *uint64
+	// FirmwareSource is where Firmware came from, as ctap.Info.FirmwareSource
+	// says ("" is getInfo): the CTAPHID_INIT device version is major.minor.build
+	// whatever the vendor.
+	FirmwareSource string
 }
 
 // InputFromMakeCredential builds an Input from a makeCredential result.
@@ -176,14 +184,6 @@ func InputFromRegistrationJSON(data []byte, firmware string) (Input, error) {
 	if json.Unmarshal(data, &wrapper) == nil && len(wrapper.Registration) > 0 {
 		data = wrapper.Registration
 	}
-	var fw *uint64
-	if firmware != "" {
-		v, err := parseFirmware(firmware)
-		if err != nil {
-			return Input{}, err
-		}
-		fw = &v
-	}
 	var r registrationJSON
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Input{}, fmt.Errorf("registration JSON: %w", err)
@@ -203,10 +203,21 @@ func InputFromRegistrationJSON(data []byte, firmware string) (Input, error) {
 	if err != nil {
 		return Input{}, fmt.Errorf("registration JSON: rawId: %w", err)
 	}
-	in := Input{AttestationObject: ao, ClientDataJSON: cd, Firmware: fw}
+	in := Input{AttestationObject: ao, ClientDataJSON: cd}
 	ad, err := parseAuthDataFromObject(ao)
 	if err == nil && !bytes.Equal(ad.CredentialID, raw) {
 		return Input{}, errors.New("registration JSON: rawId differs from the credential ID in authenticator data")
+	}
+	if firmware != "" {
+		var model ctap.AAGUID
+		if ad != nil {
+			model = ad.AAGUID
+		}
+		v, err := ctap.ParseFirmware(model, firmware)
+		if err != nil {
+			return Input{}, err
+		}
+		in.Firmware = &v
 	}
 	return in, nil
 }
@@ -261,7 +272,11 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	}
 	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()
 	if in.Firmware != nil {
-		v.Firmware, _ = ctap.FormatFirmware(ad.AAGUID, *in.Firmware)
+		v.Firmware, _ = ctap.FormatFirmware(ad.AAGUID, *in.Firmware, in.FirmwareSource)
+		v.FirmwareSource = in.FirmwareSource
+		if v.FirmwareSource == "" {
+			v.FirmwareSource = "getInfo firmwareVersion"
+		}
 	}
 	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
 		v.refuse(reasonRPID, "the credential was made for another relying party than %q", exp.RPID)
@@ -345,7 +360,7 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		}
 	}
 
-	vf.checkModel(v, att.Format, ad.AAGUID, in.Firmware, now)
+	vf.checkModel(v, att.Format, ad.AAGUID, firmwareToCompare(ad.AAGUID, in.Firmware, in.FirmwareSource), now)
 	v.Allowed = v.Trusted && len(v.Reasons) == 0
 	return v, nil
 }
@@ -590,8 +605,8 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		v.refuse(reasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
 	}
 	if ok && model.MinFirmware != "" {
-		min, _ := parseFirmware(model.MinFirmware)
-		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min)
+		min, _ := ctap.ParseFirmware(aaguid, model.MinFirmware)
+		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min, "")
 		switch {
 		case firmware == nil:
 			v.refuse(
@@ -601,7 +616,7 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 				model.Name,
 			)
 		case *firmware < min:
-			fw, _ := ctap.FormatFirmware(aaguid, *firmware)
+			fw, _ := ctap.FormatFirmware(aaguid, *firmware, "")
 			v.refuse(
 				reasonFirmware,
 				"firmware %s is older than the policy's minimum %s for %s",
@@ -673,4 +688,20 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 			v.refuse(reasonCertification, "certification %s is below the policy's %s", got, p.MinCertification)
 		}
 	}
+}
+
+// firmwareToCompare is the firmware as the policy's minimum for model a compares
+// it: getInfo's integer as it is; a CTAPHID_INIT device version
+// (major.minor.build) read in the vendor's form, nil (unknown) when that
+// form has no room for it.
+func firmwareToCompare(a ctap.AAGUID, firmware *uint64, source string) *uint64 {
+	if firmware == nil || source != "CTAPHID_INIT device version" {
+		return firmware
+	}
+	text, _ := ctap.FormatFirmware(a, *firmware, source)
+	v, err := ctap.ParseFirmware(a, text)
+	if err != nil {
+		return nil
+	}
+	return &v
 }
