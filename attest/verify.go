@@ -690,18 +690,20 @@ func (vf *Verifier) checkMDS(v *Verdict, aaguid string, now time.Time) {
 	}
 }
 
-// firmwareToCompare is the firmware as the policy's minimum for model a compares
-// it: getInfo's integer as it is; a CTAPHID_INIT device version
-// (major.minor.build) read in the vendor's form, nil (unknown) when that
-// form has no room for it.
+// firmwareToCompare is the firmware as the policy's minimum for model a
+// compares it: getInfo's integer as it is; a CTAPHID_INIT device version
+// (major.minor.build) read in the vendor's form, its leading parts where
+// the form has fewer (pico-fido's INIT 8.0.0 is its getInfo 0x0800, 8.0);
+// nil (unknown) when the vendor's form is not known.
 func firmwareToCompare(a ctap.AAGUID, firmware *uint64, source string) *uint64 {
 	if firmware == nil || source != "CTAPHID_INIT device version" {
 		return firmware
 	}
 	text, _ := ctap.FormatFirmware(a, *firmware, source)
-	v, err := ctap.ParseFirmware(a, text)
-	if err != nil {
-		return nil
+	for ; strings.Contains(text, "."); text = text[:strings.LastIndex(text, ".")] {
+		if v, err := ctap.ParseFirmware(a, text); err == nil {
+			return &v
+		}
 	}
-	return &v
+	return nil
 }
