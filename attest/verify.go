@@ -186,7 +186,8 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	if exp.RPID == entraRPID && att.Format != "packed" && att.Format != "none" {
 		v.refuse(
 			reasonEntraFormat,
-			"the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key",
+			"the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, "+
+				"so it would refuse this key",
 			att.Format,
 		)
 	}
@@ -210,7 +211,8 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		expired, aikOK := false, true
 		if len(chain) > 0 {
 			expired = checkValidity(v, chain, now)
-			if att.Format != "fido-u2f" { // §8.6: the client writes a zero AAGUID; the certificate's extension is not compared
+			// §8.6: the client writes a zero AAGUID; the certificate's extension is not compared
+			if att.Format != "fido-u2f" {
 				checkCertAAGUID(v, chain[0], ad.AAGUID)
 			}
 			if att.Format == "tpm" {
@@ -228,15 +230,19 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 			case kind == failureValidity && expired && len(chain) > 0:
 				// The library stopped at the expired certificate, for
 				// packed and fido-u2f before the signature: check it here.
-				if err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0]); err != nil {
-					v.refuse(reasonSignature, "the attestation signature does not verify with the attestation certificate's key: %v", err)
+				err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0])
+				if err != nil {
+					v.refuse(reasonSignature,
+						"the attestation signature does not verify with the attestation certificate's key: %v", err)
 				} else {
 					signatureOK = true
 				}
 			case kind == failureValidity:
 				// Valid at the verifier's clock, not at this machine's,
 				// which the library uses: nothing was verified.
-				v.refuse(reasonExpired, "a certificate is outside its validity period by this machine's clock (%s), which the verification library uses; the statement was not verified", time.Now().UTC().Format(time.DateOnly))
+				v.refuse(reasonExpired, "a certificate is outside its validity period by this machine's clock (%s), "+
+					"which the verification library uses; the statement was not verified",
+					time.Now().UTC().Format(time.DateOnly))
 			default:
 				v.refuse(reasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
 			}
@@ -245,14 +251,16 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		case certErr != nil:
 		case len(chain) == 0:
 			if !vf.Policy.AllowSelfAttestation {
-				v.refuse(reasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
+				v.refuse(reasonSelfAttestation,
+					"self attestation (no certificate) proves nothing about the key's make and model")
 			}
 		case signatureOK && aikOK:
 			leaf := chain[0]
 			if att.Format == "tpm" {
 				leaf = withTPMSANHandled(leaf)
 			}
-			chained := vf.checkChain(v, append([]*x509.Certificate{leaf}, chain[1:]...), ad.AAGUID.String(), now, expired)
+			full := append([]*x509.Certificate{leaf}, chain[1:]...)
+			chained := vf.checkChain(v, full, ad.AAGUID.String(), now, expired)
 			v.Trusted = chained && !expired
 		}
 	}
@@ -414,7 +422,8 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 			if _, err2 := chain[0].Verify(opts); err2 == nil {
 				v.refuse(
 					reasonSimkeyRoot,
-					"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony",
+					"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal "+
+						"(--rehearsal), never in a real ceremony",
 				)
 				return false
 			}
@@ -476,7 +485,9 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		if !aaguid.IsZero() {
 			v.refuse(
 				reasonU2FAAGUID,
-				"the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused",
+				"the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its "+
+					"authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): "+
+					"the claim is unproven and refused",
 				id,
 			)
 		}
@@ -508,7 +519,9 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		case firmware == nil:
 			v.refuse(
 				reasonFirmwareUnknown,
-				"the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)",
+				"the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend "+
+					"that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: "+
+					"use the native backend)",
 				v.MinFirmware,
 				model.Name,
 			)

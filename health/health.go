@@ -432,7 +432,8 @@ func (r *run) firmware(name string, info *ctap.Info, k report.Key) {
 	case fw == k.Firmware:
 		r.add(name+" firmware", Pass, "firmware %s as recorded", shown)
 	case info.FirmwareVersion != nil && k.Firmware == strconv.FormatUint(*info.FirmwareVersion, 10):
-		r.add(name+" firmware", Pass, "firmware %s as recorded (the report wrote it as the integer %s)", shown, k.Firmware)
+		r.add(name+" firmware", Pass, "firmware %s as recorded (the report wrote it as the integer %s)",
+			shown, k.Firmware)
 	default:
 		r.add(name+" firmware", Finding, "firmware %s, the report records %s", shown, recorded)
 	}
