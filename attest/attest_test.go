@@ -410,12 +410,23 @@ func TestPolicyFiles(t *testing.T) {
 		// named in pico-fido's form.
 		pico, _ := ctap.ParseAAGUID("89fb94b7-06c9-3673-9b7e-30526d968145")
 		vf := &Verifier{Policy: p}
-		if err := vf.Precheck(pico, u64p(0x0800)); err != nil {
+		if err := vf.Precheck(pico, u64p(0x0800), ""); err != nil {
 			t.Errorf("pico-fido 8.0 against minimum 8.0: %v", err)
 		}
-		if err := vf.Precheck(pico, u64p(0x0706)); err == nil ||
+		if err := vf.Precheck(pico, u64p(0x0706), ""); err == nil ||
 			!strings.Contains(err.Error(), "firmware 7.6 is older than the policy's minimum 8.0") {
 			t.Errorf("pico-fido 7.6 against minimum 8.0: %v", err)
+		}
+		// Its CTAPHID_INIT device version (8.0.0 for 8.0) is read in the same
+		// form before anything is done to the key: 7.6.0 is refused there,
+		// not only by the attestation after the reset (0x070600 > 0x0800).
+		const init = "CTAPHID_INIT device version"
+		if err := vf.Precheck(pico, u64p(0x080000), init); err != nil {
+			t.Errorf("pico-fido INIT 8.0.0 against minimum 8.0: %v", err)
+		}
+		if err := vf.Precheck(pico, u64p(0x070600), init); err == nil ||
+			!strings.Contains(err.Error(), "firmware 7.6 is older than the policy's minimum 8.0") {
+			t.Errorf("pico-fido INIT 7.6.0 against minimum 8.0: %v", err)
 		}
 	}
 	// The same policy without the minimum is accepted for that model.

@@ -68,7 +68,7 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 		// not this key's fault, so not said of it (the attestation says it).
 		{"no MDS blob loaded", &Verifier{Policy: withMDS}, id("2fc0579f-8113-47ea-b116-bb5a8db9202a"), fw("5.4.3"), ""},
 	} {
-		err := c.vf.Precheck(c.aaguid, c.firmware)
+		err := c.vf.Precheck(c.aaguid, c.firmware, "")
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: refused early: %v", c.name, err)

@@ -164,7 +164,7 @@ type refusal struct {
 // this sitting on it.
 func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
 	e := r.e
-	if err := e.cfg.Verifier.Precheck(r.info.AAGUID, r.info.FirmwareVersion); err != nil {
+	if err := e.cfg.Verifier.Precheck(r.info.AAGUID, r.info.FirmwareVersion, r.info.FirmwareSource); err != nil {
 		if jerr := e.journal.Append(r.step("refused"), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
 			"reason": err.Error()}); jerr != nil {
 			return nil, jerr
