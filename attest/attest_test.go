@@ -386,16 +386,48 @@ func TestPolicyFiles(t *testing.T) {
 		// minimum for it cannot be compared, so the policy is refused.
 		"min_firmware, encoding unknown": strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
 			"ab32f0c6-2239-afbb-c470-d2ef4e254db7", 1),
+		// pico-fido's firmwareVersion is 0xMMmm (its version.h): a minimum is
+		// major.minor, and a Yubico-style major.minor.patch is refused.
+		"min_firmware, not pico-fido's form": strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+			"89fb94b7-06c9-3673-9b7e-30526d968145", 1),
 	} {
 		if _, err := LoadPolicy(write("bad.json", body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	yk, _ := ctap.ParseAAGUID("2fc0579f-8113-47ea-b116-bb5a8db9202a")
-	if v, err := parseFirmware("5.7.4"); err != nil || v != 0x050704 {
+	if v, err := ctap.ParseFirmware(yk, "5.7.4"); err != nil || v != 0x050704 {
 		t.Fatal(v, err)
-	} else if text, known := ctap.FormatFirmware(yk, v); text != "5.7.4" || !known {
+	} else if text, known := ctap.FormatFirmware(yk, v, ""); text != "5.7.4" || !known {
 		t.Fatal(text, known)
+	}
+	picoMin := strings.Replace(strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+		"89fb94b7-06c9-3673-9b7e-30526d968145", 1), "5.4.3", "8.0", 1)
+	if p, err := LoadPolicy(write("pico.json", picoMin)); err != nil {
+		t.Fatalf("pico-fido minimum 8.0: %v", err)
+	} else {
+		// A pico-fido 8.0 (getInfo 0x0800) meets it; a 7.6 is refused, both
+		// named in pico-fido's form.
+		pico, _ := ctap.ParseAAGUID("89fb94b7-06c9-3673-9b7e-30526d968145")
+		vf := &Verifier{Policy: p}
+		if err := vf.Precheck(pico, u64p(0x0800), ""); err != nil {
+			t.Errorf("pico-fido 8.0 against minimum 8.0: %v", err)
+		}
+		if err := vf.Precheck(pico, u64p(0x0706), ""); err == nil ||
+			!strings.Contains(err.Error(), "firmware 7.6 is older than the policy's minimum 8.0") {
+			t.Errorf("pico-fido 7.6 against minimum 8.0: %v", err)
+		}
+		// Its CTAPHID_INIT device version (8.0.0 for 8.0) is read in the same
+		// form before anything is done to the key: 7.6.0 is refused there,
+		// not only by the attestation after the reset (0x070600 > 0x0800).
+		const init = "CTAPHID_INIT device version"
+		if err := vf.Precheck(pico, u64p(0x080000), init); err != nil {
+			t.Errorf("pico-fido INIT 8.0.0 against minimum 8.0: %v", err)
+		}
+		if err := vf.Precheck(pico, u64p(0x070600), init); err == nil ||
+			!strings.Contains(err.Error(), "firmware 7.6 is older than the policy's minimum 8.0") {
+			t.Errorf("pico-fido INIT 7.6.0 against minimum 8.0: %v", err)
+		}
 	}
 	// The same policy without the minimum is accepted for that model.
 	noMin := strings.Replace(strings.Replace(good, "2fc0579f-8113-47ea-b116-bb5a8db9202a",
@@ -508,3 +540,5 @@ func TestInputFromRegistrationJSONWrapperAndFirmware(t *testing.T) {
 		t.Fatal(`firmware "five" accepted`)
 	}
 }
+
+func u64p(v uint64) *uint64 { return &v }

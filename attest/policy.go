@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/keyceremony/keyceremony/ctap"
 )
@@ -144,12 +142,12 @@ func parsePolicy(data []byte, readFile func(string) ([]byte, error)) (*Policy, e
 		if a.MinFirmware != "" {
 			// getInfo firmwareVersion is vendor-defined: a minimum compares
 			// only in a vendor's known form (ctap.FormatFirmware).
-			if _, known := ctap.FormatFirmware(id, 0); !known {
+			if _, known := ctap.FormatFirmware(id, 0, ""); !known {
 				return nil, fmt.Errorf("policy: allowed[%d] (%s): min_firmware %q cannot be checked: this model's "+
 					"firmwareVersion encoding is vendor-defined and not known to keyceremony (known: Yubico's "+
-					"0xMMmmpp); remove min_firmware for this model", i, id, a.MinFirmware)
+					"0xMMmmpp, pico-fido's 0xMMmm); remove min_firmware for this model", i, id, a.MinFirmware)
 			}
-			if _, err := parseFirmware(a.MinFirmware); err != nil {
+			if _, err := ctap.ParseFirmware(id, a.MinFirmware); err != nil {
 				return nil, fmt.Errorf("policy: allowed[%d]: %w", i, err)
 			}
 		}
@@ -249,25 +247,4 @@ func (p *Policy) model(aaguid string) (AllowedModel, bool) {
 		}
 	}
 	return AllowedModel{}, false
-}
-
-// parseFirmware reads "5.4.3" (as 0x050403, the YubiKey encoding of getInfo
-// firmwareVersion) or a plain integer.
-func parseFirmware(s string) (uint64, error) {
-	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return n, nil
-	}
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return 0, fmt.Errorf("firmware %q: want major.minor.patch or an integer", s)
-	}
-	var v uint64
-	for _, part := range parts {
-		n, err := strconv.ParseUint(part, 10, 8)
-		if err != nil {
-			return 0, fmt.Errorf("firmware %q: %w", s, err)
-		}
-		v = v<<8 | n
-	}
-	return v, nil
 }

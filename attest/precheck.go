@@ -20,18 +20,19 @@ var earlyReasons = []string{reasonAAGUIDNotAllowed, reasonFirmware, reasonFirmwa
 	reasonMDSStatus, reasonMDSMissing, reasonCertification}
 
 // Precheck judges, before anything is done to a key, what its getInfo
-// says: its AAGUID and firmware against the allowlist, the minimum
-// firmware and the MDS statuses. A key the attestation would refuse for
+// says: its AAGUID and firmware (from source, as ctap.Info.FirmwareSource
+// says; "" is getInfo) against the allowlist, the minimum firmware and the
+// MDS statuses, exactly as the attestation's verdict will. A key the attestation would refuse for
 // these is refused now, with its model named as well as can be; nil never
 // allows it — getInfo is unauthenticated, and the attestation stays the
 // judge.
-func (vf *Verifier) Precheck(aaguid ctap.AAGUID, firmware *uint64) error {
+func (vf *Verifier) Precheck(aaguid ctap.AAGUID, firmware *uint64, source string) error {
 	now := time.Now()
 	if vf.Now != nil {
 		now = vf.Now()
 	}
 	v := &Verdict{}
-	vf.checkModel(v, "getInfo", aaguid, firmware, now)
+	vf.checkModel(v, "getInfo", aaguid, firmwareToCompare(aaguid, firmware, source), now)
 	var why []string
 	for _, r := range v.Reasons {
 		switch {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/internal/sim/testca"
 )
 
 // What getInfo alone says refuses a key before anything is done to it,
@@ -30,7 +31,10 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	withMDS.MDS = &mdsPolicy{Blob: "blob.jwt", MaxAgeDays: 30}
-	fw := func(s string) *uint64 { v, _ := parseFirmware(s); return &v }
+	fw := func(s string) *uint64 { // major.minor.patch as 0xMMmmpp
+		v, _ := ctap.ParseFirmware(ctap.AAGUID(testca.AAGUID()), s)
+		return &v
+	}
 	id := func(s string) ctap.AAGUID {
 		a, err := ctap.ParseAAGUID(s)
 		if err != nil {
@@ -64,7 +68,7 @@ func TestPrecheckRefusesBeforeTheKeyIsTouched(t *testing.T) {
 		// not this key's fault, so not said of it (the attestation says it).
 		{"no MDS blob loaded", &Verifier{Policy: withMDS}, id("2fc0579f-8113-47ea-b116-bb5a8db9202a"), fw("5.4.3"), ""},
 	} {
-		err := c.vf.Precheck(c.aaguid, c.firmware)
+		err := c.vf.Precheck(c.aaguid, c.firmware, "")
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: refused early: %v", c.name, err)

@@ -66,9 +66,14 @@ func (v *Verdict) WriteText(w io.Writer) error {
 			),
 		)
 	}
+	firmware := "not reported"
 	if v.Firmware != "" {
-		row("Firmware", v.Firmware)
+		firmware = v.Firmware
+		if v.FirmwareSource != "" {
+			firmware += " (from " + v.FirmwareSource + ")"
+		}
 	}
+	row("Firmware", firmware)
 	row("Policy", fmt.Sprintf("%s (SHA-256 %s)", v.PolicyName, v.PolicySHA256))
 	for _, r := range v.Reasons {
 		row("Refused", fmt.Sprintf("[%s] %s", r.Code, r.Message))

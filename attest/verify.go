@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -86,12 +85,16 @@ type Verdict struct {
 	Root            *CertInfo  `json:"root,omitempty"`
 	Chain           []CertInfo `json:"chain,omitempty"` // attestation certificate first
 	MDS             *mdsInfo   `json:"mds,omitempty"`
-	Firmware        string     `json:"firmware,omitempty"`
-	MinFirmware     string     `json:"min_firmware,omitempty"`
-	PolicyName      string     `json:"policy"`
-	PolicySHA256    string     `json:"policy_sha256"`
-	Rehearsal       bool       `json:"rehearsal,omitempty"`
-	Reasons         []Reason   `json:"reasons,omitempty"`
+	// Firmware is the key's firmware in its vendor's form where known
+	// (ctap.FormatFirmware), "" when not reported; FirmwareSource says
+	// where it came from (getInfo, or the CTAPHID_INIT device version).
+	Firmware       string   `json:"firmware,omitempty"`
+	FirmwareSource string   `json:"firmware_source,omitempty"`
+	MinFirmware    string   `json:"min_firmware,omitempty"`
+	PolicyName     string   `json:"policy"`
+	PolicySHA256   string   `json:"policy_sha256"`
+	Rehearsal      bool     `json:"rehearsal,omitempty"`
+	Reasons        []Reason `json:"reasons,omitempty"`
 }
 
 func (v *Verdict) refuse(code, format string, args ...any) {
@@ -131,101 +134,6 @@ type Expect struct {
 	Challenge []byte
 }
 
-// Input is one registration to judge.
-type Input struct {
-	// AttestationObject is the WebAuthn attestationObject (CBOR).
-	AttestationObject []byte
-	// ClientDataHash is SHA-256 of clientDataJSON; computed when
-	// ClientDataJSON is given.
-	ClientDataHash []byte
-	// ClientDataJSON, when given, is checked against Expect.
-	ClientDataJSON []byte
-	// Firmware is getInfo's firmwareVersion, when known.
-	Firmware *uint64
-}
-
-// InputFromMakeCredential builds an Input from a makeCredential result.
-func InputFromMakeCredential(res *ctap.MakeCredentialResult, clientDataJSON []byte, firmware *uint64) (Input, error) {
-	obj, err := res.AttestationObject()
-	if err != nil {
-		return Input{}, fmt.Errorf("attestationObject: %w", err)
-	}
-	return Input{AttestationObject: obj, ClientDataJSON: clientDataJSON, Firmware: firmware}, nil
-}
-
-// registrationJSON is a WebAuthn registration response in the browser's
-// JSON shape (base64url fields).
-type registrationJSON struct {
-	ID       string `json:"id"`
-	RawID    string `json:"rawId"`
-	Type     string `json:"type"`
-	Response struct {
-		ClientDataJSON    string `json:"clientDataJSON"`
-		AttestationObject string `json:"attestationObject"`
-	} `json:"response"`
-}
-
-// InputFromRegistrationJSON parses a registration response (a WebAuthn
-// PublicKeyCredential as JSON, or the test-vector wrapper {"about": …,
-// "registration": …} around one); firmware is the key's getInfo
-// firmwareVersion as "5.4.3", or "" when unknown.
-func InputFromRegistrationJSON(data []byte, firmware string) (Input, error) {
-	var wrapper struct {
-		Registration json.RawMessage `json:"registration"`
-	}
-	if json.Unmarshal(data, &wrapper) == nil && len(wrapper.Registration) > 0 {
-		data = wrapper.Registration
-	}
-	var fw *uint64
-	if firmware != "" {
-		v, err := parseFirmware(firmware)
-		if err != nil {
-			return Input{}, err
-		}
-		fw = &v
-	}
-	var r registrationJSON
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Input{}, fmt.Errorf("registration JSON: %w", err)
-	}
-	if r.Type != "public-key" {
-		return Input{}, fmt.Errorf("registration JSON: type %q, want public-key", r.Type)
-	}
-	cd, err := decodeB64URL(r.Response.ClientDataJSON)
-	if err != nil || len(cd) == 0 {
-		return Input{}, fmt.Errorf("registration JSON: clientDataJSON: %v", err)
-	}
-	ao, err := decodeB64URL(r.Response.AttestationObject)
-	if err != nil || len(ao) == 0 {
-		return Input{}, fmt.Errorf("registration JSON: attestationObject: %v", err)
-	}
-	raw, err := decodeB64URL(r.RawID)
-	if err != nil {
-		return Input{}, fmt.Errorf("registration JSON: rawId: %w", err)
-	}
-	in := Input{AttestationObject: ao, ClientDataJSON: cd, Firmware: fw}
-	ad, err := parseAuthDataFromObject(ao)
-	if err == nil && !bytes.Equal(ad.CredentialID, raw) {
-		return Input{}, errors.New("registration JSON: rawId differs from the credential ID in authenticator data")
-	}
-	return in, nil
-}
-
-// decodeB64URL accepts base64url with or without padding.
-func decodeB64URL(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-}
-
-func parseAuthDataFromObject(obj []byte) (*ctap.AuthData, error) {
-	var o struct {
-		AuthData []byte `cbor:"authData"`
-	}
-	if err := ctapwire.Unmarshal(obj, &o); err != nil {
-		return nil, err
-	}
-	return ctap.ParseAuthData(o.AuthData)
-}
-
 // Verify judges one registration. It never returns an error for a bad
 // attestation: that is a refused Verdict with reasons. It returns an error
 // only when the input cannot be parsed at all.
@@ -261,7 +169,11 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	}
 	v.Format, v.AAGUID = att.Format, ad.AAGUID.String()
 	if in.Firmware != nil {
-		v.Firmware, _ = ctap.FormatFirmware(ad.AAGUID, *in.Firmware)
+		v.Firmware, _ = ctap.FormatFirmware(ad.AAGUID, *in.Firmware, in.FirmwareSource)
+		v.FirmwareSource = in.FirmwareSource
+		if v.FirmwareSource == "" {
+			v.FirmwareSource = "getInfo firmwareVersion"
+		}
 	}
 	if want := sha256.Sum256([]byte(exp.RPID)); ad.RPIDHash != want {
 		v.refuse(reasonRPID, "the credential was made for another relying party than %q", exp.RPID)
@@ -274,7 +186,8 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 	if exp.RPID == entraRPID && att.Format != "packed" && att.Format != "none" {
 		v.refuse(
 			reasonEntraFormat,
-			"the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, so it would refuse this key",
+			"the key gives %s attestation; Microsoft Entra ID registers only packed and none attestation, "+
+				"so it would refuse this key",
 			att.Format,
 		)
 	}
@@ -298,7 +211,8 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		expired, aikOK := false, true
 		if len(chain) > 0 {
 			expired = checkValidity(v, chain, now)
-			if att.Format != "fido-u2f" { // §8.6: the client writes a zero AAGUID; the certificate's extension is not compared
+			// §8.6: the client writes a zero AAGUID; the certificate's extension is not compared
+			if att.Format != "fido-u2f" {
 				checkCertAAGUID(v, chain[0], ad.AAGUID)
 			}
 			if att.Format == "tpm" {
@@ -316,15 +230,19 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 			case kind == failureValidity && expired && len(chain) > 0:
 				// The library stopped at the expired certificate, for
 				// packed and fido-u2f before the signature: check it here.
-				if err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0]); err != nil {
-					v.refuse(reasonSignature, "the attestation signature does not verify with the attestation certificate's key: %v", err)
+				err := checkStatementSignature(att.Format, att.AttStatement, att.RawAuthData, clientDataHash, chain[0])
+				if err != nil {
+					v.refuse(reasonSignature,
+						"the attestation signature does not verify with the attestation certificate's key: %v", err)
 				} else {
 					signatureOK = true
 				}
 			case kind == failureValidity:
 				// Valid at the verifier's clock, not at this machine's,
 				// which the library uses: nothing was verified.
-				v.refuse(reasonExpired, "a certificate is outside its validity period by this machine's clock (%s), which the verification library uses; the statement was not verified", time.Now().UTC().Format(time.DateOnly))
+				v.refuse(reasonExpired, "a certificate is outside its validity period by this machine's clock (%s), "+
+					"which the verification library uses; the statement was not verified",
+					time.Now().UTC().Format(time.DateOnly))
 			default:
 				v.refuse(reasonSignature, "the attestation statement does not verify: %s", libraryError(sigErr))
 			}
@@ -333,19 +251,21 @@ func (vf *Verifier) Verify(in Input, exp Expect) (*Verdict, error) {
 		case certErr != nil:
 		case len(chain) == 0:
 			if !vf.Policy.AllowSelfAttestation {
-				v.refuse(reasonSelfAttestation, "self attestation (no certificate) proves nothing about the key's make and model")
+				v.refuse(reasonSelfAttestation,
+					"self attestation (no certificate) proves nothing about the key's make and model")
 			}
 		case signatureOK && aikOK:
 			leaf := chain[0]
 			if att.Format == "tpm" {
 				leaf = withTPMSANHandled(leaf)
 			}
-			chained := vf.checkChain(v, append([]*x509.Certificate{leaf}, chain[1:]...), ad.AAGUID.String(), now, expired)
+			full := append([]*x509.Certificate{leaf}, chain[1:]...)
+			chained := vf.checkChain(v, full, ad.AAGUID.String(), now, expired)
 			v.Trusted = chained && !expired
 		}
 	}
 
-	vf.checkModel(v, att.Format, ad.AAGUID, in.Firmware, now)
+	vf.checkModel(v, att.Format, ad.AAGUID, firmwareToCompare(ad.AAGUID, in.Firmware, in.FirmwareSource), now)
 	v.Allowed = v.Trusted && len(v.Reasons) == 0
 	return v, nil
 }
@@ -502,7 +422,8 @@ func (vf *Verifier) checkChain(v *Verdict, chain []*x509.Certificate, aaguid str
 			if _, err2 := chain[0].Verify(opts); err2 == nil {
 				v.refuse(
 					reasonSimkeyRoot,
-					"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal (--rehearsal), never in a real ceremony",
+					"the key is a keyceremony simkey (TEST attestation root): trusted only in a rehearsal "+
+						"(--rehearsal), never in a real ceremony",
 				)
 				return false
 			}
@@ -564,7 +485,9 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		if !aaguid.IsZero() {
 			v.refuse(
 				reasonU2FAAGUID,
-				"the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): the claim is unproven and refused",
+				"the key gives fido-u2f attestation, whose signature does not cover the AAGUID, yet its "+
+					"authenticator data claims AAGUID %s (WebAuthn §8.6 requires zero): "+
+					"the claim is unproven and refused",
 				id,
 			)
 		}
@@ -590,18 +513,20 @@ func (vf *Verifier) checkModel(v *Verdict, format string, aaguid ctap.AAGUID, fi
 		v.refuse(reasonAAGUIDNotAllowed, "model AAGUID %s is not on the policy's allowlist", id)
 	}
 	if ok && model.MinFirmware != "" {
-		min, _ := parseFirmware(model.MinFirmware)
-		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min)
+		min, _ := ctap.ParseFirmware(aaguid, model.MinFirmware)
+		v.MinFirmware, _ = ctap.FormatFirmware(aaguid, min, "")
 		switch {
 		case firmware == nil:
 			v.refuse(
 				reasonFirmwareUnknown,
-				"the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: use the native backend)",
+				"the policy requires firmware %s or newer for %s, and the key's firmware is unknown (a backend "+
+					"that cannot read getInfo firmwareVersion, such as libfido2, cannot satisfy it: "+
+					"use the native backend)",
 				v.MinFirmware,
 				model.Name,
 			)
 		case *firmware < min:
-			fw, _ := ctap.FormatFirmware(aaguid, *firmware)
+			fw, _ := ctap.FormatFirmware(aaguid, *firmware, "")
 			v.refuse(
 				reasonFirmware,
 				"firmware %s is older than the policy's minimum %s for %s",

@@ -118,7 +118,7 @@ func (r *slotRun) createAndEnroll(ctx context.Context) (report.Key, error) {
 	}
 	defer tok.Zero()
 	e.prompt.Progress(r.step("create"), "touch the key to create the credential")
-	c, err := keystep.CreateForEntra(ctx, r.auth, opts, tok, r.info.FirmwareVersion, e.cfg.Verifier)
+	c, err := keystep.CreateForEntra(ctx, r.auth, opts, tok, r.info, e.cfg.Verifier)
 	if err != nil {
 		return report.Key{}, err
 	}

@@ -114,9 +114,10 @@ func (r *slotRun) insert(ctx context.Context) error {
 			return err
 		}
 	}
-	fw := ""
+	fw, shown := "", "not reported"
 	if r.info.FirmwareVersion != nil {
-		fw, _ = ctap.FormatFirmware(r.info.AAGUID, *r.info.FirmwareVersion)
+		fw, _ = ctap.FormatFirmware(r.info.AAGUID, *r.info.FirmwareVersion, r.info.FirmwareSource)
+		shown = fmt.Sprintf("%s (%s)", fw, r.info.FirmwareSource)
 	}
 	if e.entra != nil {
 		if ok, why := e.entra(r.info.AAGUID.String()); !ok {
@@ -141,7 +142,7 @@ func (r *slotRun) insert(ctx context.Context) error {
 	}
 	e.prompt.Progress(
 		r.step("insert"),
-		fmt.Sprintf("AAGUID %s, firmware %s (%s)", r.info.AAGUID, fw, r.info.FirmwareSource),
+		fmt.Sprintf("AAGUID %s, firmware %s", r.info.AAGUID, shown),
 	)
 	return e.journal.Append(
 		r.step("insert"),
@@ -163,7 +164,7 @@ type refusal struct {
 // this sitting on it.
 func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
 	e := r.e
-	if err := e.cfg.Verifier.Precheck(r.info.AAGUID, r.info.FirmwareVersion); err != nil {
+	if err := e.cfg.Verifier.Precheck(r.info.AAGUID, r.info.FirmwareVersion, r.info.FirmwareSource); err != nil {
 		if jerr := e.journal.Append(r.step("refused"), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
 			"reason": err.Error()}); jerr != nil {
 			return nil, jerr

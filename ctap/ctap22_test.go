@@ -52,14 +52,18 @@ func TestValidatePINHoldsTheKeysRules(t *testing.T) {
 	}
 }
 
-// firmwareVersion in the vendor's form: dotted for Yubico's 0xMMmmpp (by
-// AAGUID), the integer for everyone else (pico-fido's 0x0800, Token2's 256,
-// an AuthenTrend's 3000039, Windows Hello's 19042: the values the issue
-// found shown as 0.8.0, 0.1.0, 45.198.231, 0.74.98), labelled by source;
-// "not reported" when absent, "unknown" when the backend cannot read it.
+// firmwareVersion in the vendor's form: dotted for Yubico's 0xMMmmpp and
+// pico-fido's 0xMMmm (by AAGUID: its 0x0800 is 8.0, as its INIT's 8.0.0
+// says), the integer for everyone else (Token2's 256, an AuthenTrend's
+// 3000039, Windows Hello's 19042: the values the issue found shown as
+// 0.1.0, 45.198.231, 0.74.98), labelled by source; the CTAPHID_INIT device
+// version as major.minor.build whatever the vendor; "not reported" when
+// absent, "unknown" when the backend cannot read it. A minimum parses in the
+// same form, and in no dotted form for a model whose encoding is unknown.
 func TestFirmwareInTheVendorsForm(t *testing.T) {
 	yk, _ := ParseAAGUID("a25342c0-3cdc-4414-8e46-f4807fca511c")
 	other, _ := ParseAAGUID("ab32f0c6-2239-afbb-c470-d2ef4e254db7")
+	pico, _ := ParseAAGUID("89fb94b7-06c9-3673-9b7e-30526d968145")
 	fw := func(v uint64) *uint64 { return &v }
 	for _, c := range []struct {
 		info Info
@@ -71,6 +75,13 @@ func TestFirmwareInTheVendorsForm(t *testing.T) {
 			"5.7.4 (getInfo, simkey 0xMMmmpp)"},
 		{Info{AAGUID: other, FirmwareVersion: fw(0x0800), FirmwareSource: firmwareFromGetInfo},
 			"2048 (getInfo, vendor-defined integer)"},
+		{Info{AAGUID: pico, FirmwareVersion: fw(0x0800), FirmwareSource: firmwareFromGetInfo},
+			"8.0 (getInfo, pico-fido 0xMMmm)"},
+		{Info{AAGUID: pico, FirmwareVersion: fw(0x0706)}, "7.6 (getInfo, pico-fido 0xMMmm)"},
+		{Info{AAGUID: pico, FirmwareVersion: fw(0x10000), FirmwareSource: firmwareFromGetInfo},
+			"65536 (getInfo, vendor-defined integer)"},
+		{Info{AAGUID: yk, FirmwareVersion: fw(0x050201), FirmwareSource: firmwareFromCTAPHID},
+			"5.2.1 (CTAPHID_INIT device version)"},
 		{Info{AAGUID: other, FirmwareVersion: fw(256), FirmwareSource: firmwareFromGetInfo},
 			"256 (getInfo, vendor-defined integer)"},
 		{Info{FirmwareVersion: fw(3000039), FirmwareSource: firmwareFromGetInfo},
@@ -87,8 +98,22 @@ func TestFirmwareInTheVendorsForm(t *testing.T) {
 			t.Errorf("%v %s: %q, want %q", c.info.FirmwareVersion, c.info.AAGUID, got, c.want)
 		}
 	}
-	if _, known := FormatFirmware(other, 256); known {
+	if _, known := FormatFirmware(other, 256, ""); known {
 		t.Error("Token2's encoding reported as known")
+	}
+	for _, c := range []struct {
+		model AAGUID
+		text  string
+		want  uint64 // 0: refused
+	}{
+		{yk, "5.7.4", 0x050704}, {yk, "5.7", 0}, {yk, "5.7.256", 0}, {yk, "328964", 328964},
+		{pico, "8.0", 0x0800}, {pico, "8.0.0", 0}, {pico, "7.6", 0x0706},
+		{other, "1.0.0", 0}, {other, "256", 256}, {simkeyAAGUID, "5.7.4", 0x050704},
+	} {
+		got, err := ParseFirmware(c.model, c.text)
+		if (c.want == 0) != (err != nil) || got != c.want {
+			t.Errorf("ParseFirmware(%s, %q) = %#x, %v; want %#x", c.model, c.text, got, err, c.want)
+		}
 	}
 }
 

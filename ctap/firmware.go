@@ -23,8 +23,29 @@ import (
 // (b6285672) sends 328966, 5.5.6; the Security Key NFC capture of
 // github.com/kanidm/webauthn-rs webauthn-authenticator-rs/src/usb/responses.rs
 // (65e9a6d7) sends 0x050403. Other vendors do not: Token2 sends 256
-// (webauthn-rs get_info.rs token2_nfc), pico-fido 0x0800 for 8.0.
-var yubicoFirmwareAAGUIDs = map[string]bool{}
+// (webauthn-rs get_info.rs token2_nfc).
+//
+// pico-fido encodes major.minor as 0xMMmm: github.com/polhenarejos/pico-fido
+// at 1308b81dbc16fbfba11fda1862fdd43639664079, src/fido/version.h
+// ("#define PICO_FIDO_VERSION 0x0800", MAJOR = >> 8, MINOR = & 0xff), sent
+// as firmwareVersion by src/fido/cbor_get_info.c, under the AAGUID of
+// src/fido/cbor.c (89fb94b7-06c9-3673-9b7e-30526d968145, "First 16 bytes of
+// SHA256("Pico FIDO2")"); a pico-fido 8.0 answers 2048 to getInfo and 8.0.0
+// to CTAPHID_INIT (ctap/testdata/getinfo/pico-fido-8.0.hex).
+var firmwareForms = map[string]firmwareForm{}
+
+// firmwareForm is a vendor's encoding of firmwareVersion: parts numbers of
+// 8 bits each, most significant first ("5.7.4" is 0x050704 in three parts,
+// pico-fido's "8.0" 0x0800 in two).
+type firmwareForm struct {
+	vendor string
+	parts  int
+}
+
+// label names the form as the officers read it: "Yubico 0xMMmmpp".
+func (f firmwareForm) label() string {
+	return f.vendor + " 0x" + "MMmmpp"[:2*f.parts]
+}
 
 // Yubico's AAGUIDs (https://support.yubico.com/hc/en-us/articles/360016648959,
 // "YubiKey Hardware FIDO2 AAGUIDs"; the FIDO MDS3 entries above).
@@ -49,50 +70,82 @@ var simkeyAAGUID = AAGUID{'k', 'e', 'y', 'c', 'e', 'r', 'e', 'm', 'o', 'n', 'y',
 
 func init() {
 	for _, s := range strings.Fields(yubicoAAGUIDs) {
-		yubicoFirmwareAAGUIDs[s] = true
+		firmwareForms[s] = firmwareForm{"Yubico", 3}
 	}
+	firmwareForms[simkeyAAGUID.String()] = firmwareForm{"simkey", 3}
+	firmwareForms["89fb94b7-06c9-3673-9b7e-30526d968145"] = firmwareForm{"pico-fido", 2}
 }
 
-// firmwareVendor names the vendor whose 0xMMmmpp firmware encoding is
-// known for the model a, or "" when it is not.
-func firmwareVendor(a AAGUID) string {
+// FormatFirmware renders a firmware version v of the model a, as the
+// source it came from gives it (Info.FirmwareSource; "" is getInfo): the
+// CTAPHID_INIT device version as major.minor.build (CTAP 2.1 §11.2.9.1.3),
+// getInfo's firmwareVersion in the vendor's form where it is known (known
+// true: "5.4.3" for Yubico, "8.0" for pico-fido), else the integer.
+func FormatFirmware(a AAGUID, v uint64, source string) (text string, known bool) {
+	form, ok := firmwareForms[a.String()]
 	switch {
-	case yubicoFirmwareAAGUIDs[a.String()]:
-		return "Yubico"
-	case a == simkeyAAGUID:
-		return "simkey"
+	case source == firmwareFromCTAPHID:
+		return dotted(v, 3), true
+	case ok && v>>(8*form.parts) == 0:
+		return dotted(v, form.parts), true
 	}
-	return ""
+	return strconv.FormatUint(v, 10), ok
 }
 
-// FormatFirmware renders getInfo's firmwareVersion v of the model a in the
-// vendor's form: major.minor.patch where the vendor's 0xMMmmpp encoding is
-// known (known true), else the integer (known false).
-func FormatFirmware(a AAGUID, v uint64) (text string, known bool) {
-	if firmwareVendor(a) != "" && v <= 0xffffff {
-		return dotted(v), true
+// ParseFirmware reads a firmware version s of the model a in its vendor's
+// form ("5.4.3" for Yubico, "8.0" for pico-fido) or as getInfo's integer;
+// a model whose encoding is not known takes no dotted form.
+func ParseFirmware(a AAGUID, s string) (uint64, error) {
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return n, nil
 	}
-	return strconv.FormatUint(v, 10), firmwareVendor(a) != ""
+	form, ok := firmwareForms[a.String()]
+	if !ok {
+		return 0, fmt.Errorf("firmware %q: the firmwareVersion encoding of model %s is vendor-defined and not "+
+			"known to keyceremony: give getInfo's integer", s, a)
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != form.parts {
+		return 0, fmt.Errorf("firmware %q: %s firmware is written %s", s, form.vendor,
+			strings.Join([]string{"major", "minor", "patch"}[:form.parts], "."))
+	}
+	var v uint64
+	for _, part := range parts {
+		n, err := strconv.ParseUint(part, 10, 8)
+		if err != nil {
+			return 0, fmt.Errorf("firmware %q: %w", s, err)
+		}
+		v = v<<8 | n
+	}
+	return v, nil
 }
 
-func dotted(v uint64) string { return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff) }
+// dotted writes the low parts bytes of v, most significant first.
+func dotted(v uint64, parts int) string {
+	out := make([]string, parts)
+	for i := range out {
+		out[i] = strconv.FormatUint(v>>(8*(parts-1-i))&0xff, 10)
+	}
+	return strings.Join(out, ".")
+}
 
 // FirmwareText is the key's firmware as an officer reads it, labelled by its
-// source: "5.7.4 (getInfo, Yubico 0xMMmmpp)", "256 (getInfo, vendor-defined
-// integer)", "5.2.1 (CTAPHID_INIT device version)", or "not reported".
+// source: "5.7.4 (getInfo, Yubico 0xMMmmpp)", "8.0 (getInfo, pico-fido
+// 0xMMmm)", "256 (getInfo, vendor-defined integer)", "5.2.1 (CTAPHID_INIT
+// device version)", or "not reported".
 func (i *Info) FirmwareText() string {
 	switch {
 	case i.FirmwareVersion == nil && containsString(i.Unavailable, "firmwareVersion"):
 		return "unknown (this backend cannot read it)"
 	case i.FirmwareVersion == nil:
 		return "not reported"
-	case i.FirmwareSource == firmwareFromCTAPHID:
-		// CTAPHID_INIT's major, minor and build bytes (CTAP 2.1 §11.2.9.1.3).
-		return dotted(*i.FirmwareVersion) + " (CTAPHID_INIT device version)"
 	}
-	text, known := FormatFirmware(i.AAGUID, *i.FirmwareVersion)
-	if known && strings.Contains(text, ".") {
-		return fmt.Sprintf("%s (getInfo, %s 0xMMmmpp)", text, firmwareVendor(i.AAGUID))
+	text, known := FormatFirmware(i.AAGUID, *i.FirmwareVersion, i.FirmwareSource)
+	switch {
+	case i.FirmwareSource == firmwareFromCTAPHID:
+		return text + " (CTAPHID_INIT device version)"
+	case known && strings.Contains(text, "."):
+		return fmt.Sprintf("%s (getInfo, %s)", text, firmwareForms[i.AAGUID.String()].label())
 	}
 	return text + " (getInfo, vendor-defined integer)"
 }

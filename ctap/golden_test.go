@@ -59,12 +59,15 @@ func aaguid(t *testing.T, s string) ctap.AAGUID {
 
 func u64(v uint64) *uint64 { return &v }
 func intp(v int) *int      { return &v }
+func boolp(v bool) *bool   { return &v }
 
 // Recorded getInfo replies of keys of five vendors (Yubico, Token2,
-// Nitrokey, Apple; each file in testdata/getinfo names its public source
-// and commit) decode member by member to what their sources assert, and
-// their firmware reads in the vendor's form: dotted for Yubico's 0xMMmmpp
-// only, the integer for Token2, "not reported" when absent.
+// Nitrokey, Apple, pico-fido; each file in testdata/getinfo names its
+// public source and commit) decode member by member to what their sources
+// assert (the CTAP 2.2/2.3 members of pico-fido's and of Yubico's NFC reply
+// included), and their firmware reads in the vendor's form: dotted for
+// Yubico's 0xMMmmpp and pico-fido's 0xMMmm, the integer for Token2, "not
+// reported" when absent.
 func TestGoldenGetInfoOfFourVendors(t *testing.T) {
 	pk := func(algs ...int) []ctapwire.CredentialParam {
 		var out []ctapwire.CredentialParam
@@ -131,6 +134,48 @@ func TestGoldenGetInfoOfFourVendors(t *testing.T) {
 			MaxMsgSize: 3072, PinUvAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 10, MaxCredentialIDLength: 255,
 			Transports: []string{"nfc", "usb"}, AttestationFormats: []string{"packed", "none"},
 		}, "not reported"},
+		// A pico-fido 8.0 as recorded on the wire: its 0x0800 reads 8.0 in
+		// pico-fido's 0xMMmm (the CTAPHID_INIT of the same recording says
+		// 8.0.0), members 0x19 and 0x1B-0x1F as pico-fido's
+		// src/fido/cbor_get_info.c (1308b81d) encodes them, no transports.
+		{"pico-fido-8.0.hex", ctap.Info{
+			Versions: []string{"FIDO_2_0", "FIDO_2_1", "FIDO_2_2", "FIDO_2_3"},
+			Extensions: []string{"uvm", "credBlob", "credProtect", "hmac-secret", "largeBlobKey", "minPinLength",
+				"hmac-secret-mc", "thirdPartyPayment"},
+			AAGUID: aaguid(t, "89fb94b7-06c9-3673-9b7e-30526d968145"),
+			Options: map[string]bool{"rk": true, "alwaysUv": true, "credMgmt": true, "authnrCfg": true,
+				"clientPin": true, "largeBlobs": true, "perCredMgmtRO": true, "pinUvAuthToken": true,
+				"setMinPINLength": true, "makeCredUvNotRqd": false},
+			MaxMsgSize: 1024, PinUvAuthProtocols: []int{1, 2}, MaxCredentialCountInList: 16, MaxCredentialIDLength: 1024,
+			Algorithms: pk(-7, -35, -36), MaxSerializedLargeBlobArray: 2048, MinPINLength: 4,
+			FirmwareVersion: u64(0x0800), MaxCredBlobLength: 128, MaxRPIDsForSetMinPINLength: 120,
+			FirmwareSource:      "getInfo firmwareVersion",
+			EncIdentifier:       unhex(t, "d1194f02e0309541c39bf308a48281e416a93cf8b217095170c5c51173467a08"),
+			PINComplexityPolicy: boolp(false), MaxPINLength: 63,
+			EncCredStoreState:           unhex(t, "56d37c2433ac6c7ec2a67b2ede9b3d0fef2cda63c5e8accb2a4b0c238cae2958"),
+			AuthenticatorConfigCommands: []uint64{1, 2, 3, 0xff},
+		}, "8.0 (getInfo, pico-fido 0xMMmm)"},
+		// A Yubico key's CTAP 2.2 reply over NFC: attestationFormats,
+		// longTouchForReset, encIdentifier, transportsForReset,
+		// pinComplexityPolicy and its URL, maxPINLength. Its firmwareVersion
+		// 1 is a pre-release's, read in Yubico's 0xMMmmpp as 0.0.1.
+		{"yubico-nfc-ctap22.hex", ctap.Info{
+			Versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1", "FIDO_2_2"},
+			Extensions: []string{"credProtect", "hmac-secret", "largeBlobKey", "credBlob", "minPinLength",
+				"hmac-secret-mc", "thirdPartyPayment", "sign"},
+			AAGUID: aaguid(t, "f8a011f3-8c0a-4d15-8006-17111f9edc7d"),
+			Options: map[string]bool{"ep": true, "rk": true, "up": true, "plat": false, "alwaysUv": false,
+				"credMgmt": true, "authnrCfg": true, "clientPin": true, "largeBlobs": true, "perCredMgmtRO": true,
+				"pinUvAuthToken": true, "setMinPINLength": true, "makeCredUvNotRqd": true, "credentialMgmtPreview": true},
+			MaxMsgSize: 1536, PinUvAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 128,
+			Transports: []string{"nfc", "usb"}, Algorithms: pk(-7, -8, -35), MaxSerializedLargeBlobArray: 4096,
+			MinPINLength: 4, FirmwareVersion: u64(1), MaxCredBlobLength: 32, MaxRPIDsForSetMinPINLength: 1,
+			RemainingDiscoverableCredentials: intp(96), FirmwareSource: "getInfo firmwareVersion",
+			AttestationFormats: []string{"packed", "none"}, LongTouchForReset: true,
+			EncIdentifier:      unhex(t, "cd48bc98a751b4d6b599c2f3df09e6a45941f3736c0da2115e864dd0be647203"),
+			TransportsForReset: []string{"usb"}, PINComplexityPolicy: boolp(true),
+			PINComplexityPolicyURL: []byte("https://example.com"), MaxPINLength: 63,
+		}, "0.0.1 (getInfo, Yubico 0xMMmmpp)"},
 		{"apple-ios16-hybrid.hex", ctap.Info{
 			Versions: []string{"FIDO_2_0"}, AAGUID: aaguid(t, "f24a8e70-d0d3-f82c-2937-32523cc4de5a"),
 			Options: map[string]bool{"rk": true, "uv": true}, Transports: []string{"internal", "hybrid"},

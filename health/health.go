@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/keystep"
+	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -203,19 +204,8 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	} else {
 		r.add(name+" model", Pass, "AAGUID %s as recorded", k.AAGUID)
 	}
-	fw := ""
-	if info.FirmwareVersion != nil {
-		fw, _ = ctap.FormatFirmware(info.AAGUID, *info.FirmwareVersion)
-	}
-	switch {
-	case info.FirmwareVersion == nil && slices.Contains(info.Unavailable, "firmwareVersion"):
-		r.add(name+" firmware", CouldNot, "this backend cannot read getInfo firmwareVersion (the report records %s): use the native backend to check it", k.Firmware)
-	case fw != k.Firmware:
-		r.add(name+" firmware", Finding, "firmware %s, the report records %s", fw, k.Firmware)
-	default:
-		r.add(name+" firmware", Pass, "firmware %s as recorded", fw)
-	}
-	r.reattest(ctx, auth, info.FirmwareVersion, name, k)
+	r.firmware(name, info, k)
+	r.reattest(ctx, auth, info, name, k)
 	left, _, err := auth.PINRetries(ctx)
 	if err != nil {
 		r.add(name+" PIN", CouldNot, "%v", err)
@@ -261,7 +251,7 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 // with the ceremony's verifier (keystep.Reattest): the attestation
 // certificate must be the one the ceremony recorded, the statement must
 // verify and chain, and the model must still be allowed.
-func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, firmware *uint64, name string, k report.Key) {
+func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, info *ctap.Info, name string, k report.Key) {
 	check := name + " attestation"
 	if k.AttestationCert == "" {
 		r.add(check, CouldNot, "the report records no attestation certificate to compare with")
@@ -271,7 +261,7 @@ func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, firmware *u
 		r.add(check, CouldNot, "no attestation policy was given to judge the key's re-attestation")
 		return
 	}
-	v, err := keystep.Reattest(ctx, auth, r.cfg.Verifier, firmware, r.cfg.Now())
+	v, err := keystep.Reattest(ctx, auth, r.cfg.Verifier, info, r.cfg.Now())
 	if err != nil {
 		r.add(check, CouldNot, "the key did not re-attest: %v", err)
 		return
@@ -413,4 +403,38 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 // ceremony's preflight shows these checks to the officers before they start.
 func AuditPosture(ctx context.Context, g Graph, account string) []Check {
 	return posture.Evaluate(posture.Read(ctx, g, account, nil))
+}
+
+// firmware compares the key's firmware with the report's, both in the
+// vendor's form (ctap.FormatFirmware) from the same source; a report that
+// records none says "not reported". A report written before the CTAPHID_INIT
+// device version was shown as major.minor.build for every vendor recorded
+// the integer: that integer is the same firmware, and passes, said so.
+func (r *run) firmware(name string, info *ctap.Info, k report.Key) {
+	recorded := k.Firmware
+	if recorded == "" {
+		recorded = "not reported"
+	}
+	if k.FirmwareSource != "" && k.Firmware != "" {
+		recorded += " (" + k.FirmwareSource + ")"
+	}
+	if info.FirmwareVersion == nil && slices.Contains(info.Unavailable, "firmwareVersion") {
+		r.add(name+" firmware", CouldNot, "this backend cannot read getInfo firmwareVersion (the report records %s): "+
+			"use the native backend to check it", recorded)
+		return
+	}
+	fw, shown := "", "not reported"
+	if info.FirmwareVersion != nil {
+		fw, _ = ctap.FormatFirmware(info.AAGUID, *info.FirmwareVersion, info.FirmwareSource)
+		shown = fmt.Sprintf("%s (%s)", fw, info.FirmwareSource)
+	}
+	switch {
+	case fw == k.Firmware:
+		r.add(name+" firmware", Pass, "firmware %s as recorded", shown)
+	case info.FirmwareVersion != nil && k.Firmware == strconv.FormatUint(*info.FirmwareVersion, 10):
+		r.add(name+" firmware", Pass, "firmware %s as recorded (the report wrote it as the integer %s)",
+			shown, k.Firmware)
+	default:
+		r.add(name+" firmware", Finding, "firmware %s, the report records %s", shown, recorded)
+	}
 }

@@ -434,7 +434,7 @@ func create(ctx context.Context, keys keySource, ko keyOptions, vf *attest.Verif
 		return nil, fmt.Errorf("key %d: %w", ko.Slot, err)
 	}
 	defer tok.Zero()
-	c, err := keystep.CreateForEntra(ctx, k.Auth, &ko.Options, tok, k.Info.FirmwareVersion, vf)
+	c, err := keystep.CreateForEntra(ctx, k.Auth, &ko.Options, tok, k.Info, vf)
 	if err != nil {
 		return nil, fmt.Errorf("key %d: create the credential: %w", ko.Slot, err)
 	}

@@ -192,7 +192,10 @@ func (p *page) key(r *Report, k Key) {
 	p.line("KEY %d: %s", k.Slot, k.Model)
 	p.field("AAGUID", k.AAGUID)
 	firmware := k.Firmware
-	if firmware != "" && k.FirmwareSource != "" {
+	switch {
+	case firmware == "":
+		firmware = "not reported"
+	case k.FirmwareSource != "":
 		firmware += " (from " + k.FirmwareSource + ")"
 	}
 	p.field("Firmware", firmware)

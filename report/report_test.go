@@ -620,6 +620,27 @@ func TestPrintedValuesAreLabelled(t *testing.T) {
 	}
 }
 
+// The printed page shows a key's firmware with where it came from, and
+// says "not reported" for a key that reported none (it printed an empty
+// field).
+func TestPrintedFirmwareSaysItsSource(t *testing.T) {
+	for _, c := range []struct{ firmware, source, want string }{
+		{"8.0.0", "CTAPHID_INIT device version", "8.0.0 (from CTAPHID_INIT device version)"},
+		{"8.0", "getInfo firmwareVersion", "8.0 (from getInfo firmwareVersion)"},
+		{"", "", "not reported"},
+	} {
+		r := ceremonyReport(t, false)
+		r.Keys[0].Firmware, r.Keys[0].FirmwareSource = c.firmware, c.source
+		page, err := render(r, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`Firmware: +` + regexp.QuoteMeta(c.want) + "\n").Match(page) {
+			t.Errorf("the page does not show firmware %q:\n%s", c.want, page)
+		}
+	}
+}
+
 // A health report is laid out as what was checked, each result with its
 // detail; it carries none of the ceremony's PIN or tamper-bag fields.
 func TestPrintedHealthReportHasItsOwnLayout(t *testing.T) {

@@ -30,14 +30,15 @@ type Created struct {
 
 // CreateForEntra makes the credential that opts (Graph's creation options)
 // ask for, with tok, and judges its attestation with vf for Entra's relying
-// party and the challenge Graph issued. It returns the verdict whatever it
+// party and the challenge Graph issued (info: the key's getInfo, for its
+// firmware and where that came from). It returns the verdict whatever it
 // says; the caller refuses a key that is not allowed.
 func CreateForEntra(
 	ctx context.Context,
 	auth ctap.Authenticator,
 	opts *enroll.CreationOptions,
 	tok *ctap.PINToken,
-	firmware *uint64,
+	info *ctap.Info,
 	vf *attest.Verifier,
 ) (*Created, error) {
 	if _, err := entraChallenge(opts); err != nil {
@@ -52,10 +53,11 @@ func CreateForEntra(
 	if err != nil {
 		return nil, err
 	}
-	in, err := attest.InputFromMakeCredential(res, cd, firmware)
+	in, err := attest.InputFromMakeCredential(res, cd, info.FirmwareVersion)
 	if err != nil {
 		return nil, err
 	}
+	in.FirmwareSource = info.FirmwareSource
 	v, err := JudgeForEntra(vf, opts, in)
 	if err != nil {
 		return nil, err
@@ -167,13 +169,14 @@ const reattestRPID = "health-check.keyceremony.invalid"
 // Reattest has the key attest a fresh non-discoverable credential for
 // reattestRPID (nothing is stored on the key; its signature counter moves
 // by one, and it needs a touch) and judges that attestation with vf, the
-// same verifier as the ceremony's. The verdict's first chain entry is the
-// attestation certificate to compare with the one recorded.
+// same verifier as the ceremony's (info: the key's getInfo, for its
+// firmware). The verdict's first chain entry is the attestation
+// certificate to compare with the one recorded.
 func Reattest(
 	ctx context.Context,
 	auth ctap.Authenticator,
 	vf *attest.Verifier,
-	firmware *uint64,
+	info *ctap.Info,
 	now time.Time,
 ) (*attest.Verdict, error) {
 	h := sha256.Sum256([]byte("keyceremony re-attestation " + now.UTC().Format(time.RFC3339Nano)))
@@ -188,7 +191,8 @@ func Reattest(
 		return nil, err
 	}
 	return vf.Verify(
-		attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: firmware},
+		attest.Input{AttestationObject: obj, ClientDataHash: h[:], Firmware: info.FirmwareVersion,
+			FirmwareSource: info.FirmwareSource},
 		attest.Expect{RPID: reattestRPID},
 	)
 }

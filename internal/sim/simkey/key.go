@@ -26,15 +26,19 @@ const (
 
 // Config describes a simkey. The zero value gives a fresh key with defaults.
 type Config struct {
-	AAGUID          ctap.AAGUID      // default DefaultAAGUID()
-	FirmwareVersion uint64           // default 0x050704 (reads as 5.7.4)
-	TouchDelay      time.Duration    // default 100 ms
-	TouchTimeout    time.Duration    // default 30 s
-	ResetWindow     time.Duration    // default 10 s after power-up
-	MaxCredentials  int              // discoverable credential slots, default 25
-	PINProtocols    []int            // default [2, 1]
-	StatePath       string           // persist state here when set
-	Now             func() time.Time // default time.Now
+	AAGUID          ctap.AAGUID // default DefaultAAGUID()
+	FirmwareVersion uint64      // default 0x050704 (reads as 5.7.4)
+	// NoGetInfoFirmware leaves firmwareVersion out of getInfo, as keys
+	// before CTAP 2.1 do: FirmwareVersion is then only CTAPHID_INIT's
+	// device version (major.minor.build), which clients fall back to.
+	NoGetInfoFirmware bool
+	TouchDelay        time.Duration    // default 100 ms
+	TouchTimeout      time.Duration    // default 30 s
+	ResetWindow       time.Duration    // default 10 s after power-up
+	MaxCredentials    int              // discoverable credential slots, default 25
+	PINProtocols      []int            // default [2, 1]
+	StatePath         string           // persist state here when set
+	Now               func() time.Time // default time.Now
 	// CTAP22 gives the key the profile of a CTAP 2.2 key as they ship in
 	// 2026: getInfo says FIDO_2_2 and sends members 0x16-0x1F (CTAP 2.2
 	// §6.4), a reset waits for a long touch (LongTouch), and a new PIN
@@ -397,6 +401,9 @@ func (k *Key) getInfo() *ctap.Info {
 		MinPINLength:                     k.st.MinPINLength,
 		FirmwareVersion:                  &fw,
 		RemainingDiscoverableCredentials: &remaining,
+	}
+	if k.cfg.NoGetInfoFirmware {
+		info.FirmwareVersion = nil
 	}
 	if k.cfg.CTAP22 {
 		k.ctap22InfoLocked(info)
