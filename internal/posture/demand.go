@@ -90,7 +90,13 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	if len(unmet) > 0 && (p.GrantOperator == "AND" || len(met) == 0) {
 		v.lockout = true
 		v.phishingResistant = false
-		v.demand = strings.Join(unmet, " and ") + when
+		// Under OR none of the controls is met, and each would do: say
+		// "or", so the officers do not read a demand for all of them.
+		join := " and "
+		if p.GrantOperator != "AND" {
+			join = " or "
+		}
+		v.demand = strings.Join(unmet, join) + when
 		return v
 	}
 	v.demand = strings.Join(met, " or ")
