@@ -179,18 +179,33 @@ func (e *eval) roles() []string {
 // test_PrivilegedUsers_Incorrect_V1 with 1 and _V2 with 9 fail, _Correct
 // with 2 passes; cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/
 // AAD/AADConfig_07_test.rego, commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
-// It counts the principals of the active tenant-wide assignments: a
-// role-assignable group counts once here, whatever its members (said).
+// It counts the principals of the active tenant-wide assignments. Every
+// member of a role-assignable group holding the role is a Global
+// Administrator too (ScubaGear counts "members reached transitively
+// through assigned groups": cisagov/ScubaGear, PowerShell/ScubaGear/
+// Modules/Providers/ExportAADProvider.psm1, Get-PrivilegedUser, commit
+// 4d34e9a48e38ce5c2e14c0fdfbaee53e57594ae2), and the audit does not read
+// groups' members: where a principal is a group it knows of (one holding
+// the account), more than 8 principals is still a finding, anything else
+// could not be counted, never a pass.
 func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	seen := map[string]bool{}
+	var groups []string
 	for _, a := range holders {
-		if tenantWide(a.Scope) {
+		if tenantWide(a.Scope) && !seen[a.PrincipalID] {
 			seen[a.PrincipalID] = true
+			if slices.Contains(e.s.Groups, a.PrincipalID) {
+				groups = append(groups, a.PrincipalID)
+			}
 		}
 	}
 	n := len(seen)
 	note := " (principals of active tenant-wide assignments; a group counts once)"
 	switch {
+	case n <= 8 && len(groups) > 0:
+		e.add("Global Administrators", CouldNot, "%d principals hold Global Administrator, among them role-assignable group %s, "+
+			"whose members each hold it and were not counted: count them (2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			n, strings.Join(groups, ", "))
 	case n < 2:
 		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
 	case n > 8:
