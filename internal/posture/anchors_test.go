@@ -126,8 +126,8 @@ func loadAnchor(t *testing.T, path string) *anchorFixture {
 	for _, a := range fx.Anchors {
 		if a.Repo == "" || a.Path == "" || !commitRE.MatchString(a.Commit) || a.Test == "" || a.Check == "" ||
 			anchorVerdict[a.Verdict] == "" {
-			t.Fatalf("%s: anchor %+v needs repo, path, a 40-hex commit, test, check and a verdict (pass, fail, not-checked)",
-				path, a)
+			t.Fatalf("%s: anchor %+v needs repo, path, a 40-hex commit, test, check and a verdict "+
+				"(pass, fail, not-checked)", path, a)
 		}
 	}
 	for _, e := range fx.Expect {
@@ -147,7 +147,8 @@ func auditFixture(t *testing.T, fx *anchorFixture) []posture.Check {
 		t.Fatal(err)
 	}
 	st.WhatIfOverride = fx.EntraWhatIf
-	ten, err := emulated.Start(emulated.Options{Dir: t.TempDir(), Roles: fx.AppRoles, Emulator: graphemu.Config{State: st}})
+	ten, err := emulated.Start(emulated.Options{Dir: t.TempDir(), Roles: fx.AppRoles,
+		Emulator: graphemu.Config{State: st}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,9 +203,9 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	note := " (principals of active tenant-wide assignments; a group counts once)"
 	switch {
 	case n <= 8 && len(groups) > 0:
-		e.add("Global Administrators", CouldNot, "%d principals hold Global Administrator, among them role-assignable group %s, "+
-			"whose members each hold it and were not counted: count them (2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)",
-			n, strings.Join(groups, ", "))
+		e.add("Global Administrators", CouldNot, "%d principals hold Global Administrator, among them "+
+			"role-assignable group %s, whose members each hold it and were not counted: count them "+
+			"(2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)", n, strings.Join(groups, ", "))
 	case n < 2:
 		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
 	case n > 8:
@@ -248,7 +248,7 @@ func (e *eval) conditionalAccess(roles []string) {
 		return
 	}
 	u := s.User
-	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting []string
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak []string
 	lockouts := 0
 	// ours: for each policy the audit could judge, whether it takes part
 	// in the account's emergency sign-in (compared with Entra's What If).
@@ -313,6 +313,8 @@ func (e *eval) conditionalAccess(roles []string) {
 			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
 			if v.phishingResistant {
 				protecting = append(protecting, line)
+			} else if v.weakStrength {
+				weak = append(weak, line)
 			}
 		}
 	}
@@ -352,8 +354,14 @@ func (e *eval) conditionalAccess(roles []string) {
 	if len(protecting) > 0 {
 		e.add("Conditional Access (phishing-resistant)", Pass, "the keys satisfy %s", strings.Join(protecting, ", "))
 	} else if len(unknown) == 0 {
-		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an authentication "+
-			"strength that admits its FIDO2 keys: Microsoft advises protecting emergency access accounts with one")
+		also := ""
+		if len(weak) > 0 {
+			also = fmt.Sprintf(" (%s admit the keys but let weaker methods or other controls through too)",
+				strings.Join(weak, ", "))
+		}
+		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account a "+
+			"phishing-resistant authentication strength that admits its FIDO2 keys%s: Microsoft advises protecting "+
+			"emergency access accounts with one", also)
 	}
 }
 
