@@ -23,6 +23,7 @@ type verdict struct {
 	sessionOnly       bool   // it only sets session controls
 	phishingResistant bool   // a phishing-resistant authentication strength that admits the keys, the only way through
 	weakStrength      bool   // a strength that admits the keys but also weaker methods, or beside other controls
+	flowOnly          bool   // limited to authentication flows (device code, transfer) the sign-in does not use
 	demand            string // what it demands, and when
 }
 
@@ -53,6 +54,16 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	}
 	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") && !slices.Contains(p.ClientAppTypes, "browser") {
 		return verdict{demand: "applies to client apps " + strings.Join(p.ClientAppTypes, ", ") + " only"}
+	}
+	flows := slices.DeleteFunc(slices.Clone(p.TransferMethods), func(m string) bool { return m == "none" })
+	if len(flows) > 0 && !slices.ContainsFunc(flows, func(m string) bool {
+		return m != "deviceCodeFlow" && m != "authenticationTransfer"
+	}) {
+		// The authentication flows condition limits the policy to sign-ins
+		// by device code or authentication transfer (Microsoft Learn,
+		// "Conditional Access: Authentication flows"); the emergency
+		// sign-in is an interactive browser sign-in with the keys.
+		return verdict{flowOnly: true, demand: "applies to sign-ins by " + strings.Join(flows, ", ") + " only"}
 	}
 	v := verdict{atSignIn: true}
 	when := conditions(p)

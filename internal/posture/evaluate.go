@@ -296,6 +296,11 @@ func (e *eval) conditionalAccess(roles []string) {
 		if !v.atSignIn {
 			ours[p.ID] = ""
 		}
+		if v.flowOnly {
+			// The What If request describes no authentication flow, so
+			// Entra's answer for such a policy is no second opinion.
+			delete(ours, p.ID)
+		}
 		switch {
 		case !v.atSignIn:
 			elsewhere = append(elsewhere, fmt.Sprintf("%s: %s", line, v.demand))
