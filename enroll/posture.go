@@ -166,6 +166,10 @@ type CAPolicy struct {
 	SignInRisk       []string `json:"sign_in_risk,omitempty"`
 	UserRisk         []string `json:"user_risk,omitempty"`
 	DeviceFilter     string   `json:"device_filter,omitempty"` // "include: rule" or "exclude: rule"
+	// TransferMethods are the authentication flows the policy is limited
+	// to (Graph: conditionalAccessAuthenticationFlows transferMethods,
+	// e.g. deviceCodeFlow, authenticationTransfer); none: every flow.
+	TransferMethods []string `json:"transfer_methods,omitempty"`
 	// Grant controls (Graph: conditionalAccessGrantControls).
 	Grant         []string `json:"grant,omitempty"` // builtInControls: block, mfa, compliantDevice, …
 	GrantOperator string   `json:"grant_operator,omitempty"`

@@ -112,6 +112,9 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 			cp.IncludeLocations, cp.ExcludeLocations = l.GetIncludeLocations(), l.GetExcludeLocations()
 		}
 		cp.SignInRisk, cp.UserRisk = enumNames(cond.GetSignInRiskLevels()), enumNames(cond.GetUserRiskLevels())
+		if f := cond.GetAuthenticationFlows(); f != nil && f.GetTransferMethods() != nil {
+			cp.TransferMethods = strings.Split(f.GetTransferMethods().String(), ",")
+		}
 		if d := cond.GetDevices(); d != nil && d.GetDeviceFilter() != nil {
 			f := d.GetDeviceFilter()
 			mode := "include"

@@ -21,7 +21,9 @@ type verdict struct {
 	atSignIn          bool   // the policy takes part in an admin-portal sign-in in a browser
 	lockout           bool   // it may refuse the account with its keys
 	sessionOnly       bool   // it only sets session controls
-	phishingResistant bool   // an authentication strength that admits the keys
+	phishingResistant bool   // a phishing-resistant authentication strength that admits the keys, the only way through
+	weakStrength      bool   // a strength that admits the keys but also weaker methods, or beside other controls
+	flowOnly          bool   // limited to authentication flows (device code, transfer) the sign-in does not use
 	demand            string // what it demands, and when
 }
 
@@ -53,6 +55,16 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") && !slices.Contains(p.ClientAppTypes, "browser") {
 		return verdict{demand: "applies to client apps " + strings.Join(p.ClientAppTypes, ", ") + " only"}
 	}
+	flows := slices.DeleteFunc(slices.Clone(p.TransferMethods), func(m string) bool { return m == "none" })
+	if len(flows) > 0 && !slices.ContainsFunc(flows, func(m string) bool {
+		return m != "deviceCodeFlow" && m != "authenticationTransfer"
+	}) {
+		// The authentication flows condition limits the policy to sign-ins
+		// by device code or authentication transfer (Microsoft Learn,
+		// "Conditional Access: Authentication flows"); the emergency
+		// sign-in is an interactive browser sign-in with the keys.
+		return verdict{flowOnly: true, demand: "applies to sign-ins by " + strings.Join(flows, ", ") + " only"}
+	}
 	v := verdict{atSignIn: true}
 	when := conditions(p)
 	var unmet, met []string
@@ -73,7 +85,12 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 		ok, why := strengthAdmits(p, aaguids)
 		if ok {
 			met = append(met, why)
-			v.phishingResistant = p.GrantOperator != "AND" || len(unmet) == 0
+			// It protects the account only when nothing weaker gets
+			// through: every combination phishing-resistant, and no
+			// other control it could be satisfied with instead (OR).
+			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse) == 0
+			v.phishingResistant = phishingResistantOnly(p.StrengthCombinations) && alone
+			v.weakStrength = !v.phishingResistant
 		} else {
 			unmet = append(unmet, why)
 		}
@@ -90,7 +107,13 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	if len(unmet) > 0 && (p.GrantOperator == "AND" || len(met) == 0) {
 		v.lockout = true
 		v.phishingResistant = false
-		v.demand = strings.Join(unmet, " and ") + when
+		// Under OR none of the controls is met, and each would do: say
+		// "or", so the officers do not read a demand for all of them.
+		join := " and "
+		if p.GrantOperator != "AND" {
+			join = " or "
+		}
+		v.demand = strings.Join(unmet, join) + when
 		return v
 	}
 	v.demand = strings.Join(met, " or ")
@@ -98,6 +121,27 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 		v.demand += "; session controls " + strings.Join(p.Session, ", ")
 	}
 	return v
+}
+
+// phishingResistant are the authentication combinations that resist
+// phishing: those of Microsoft's built-in "Phishing-resistant MFA" strength
+// (00000000-0000-0000-0000-000000000004), the set ScubaGear accepts for
+// MS.AAD.3.1 (cisagov/ScubaGear, PowerShell/ScubaGear/Rego/Utils/AAD.rego,
+// IsPhishingResistantMFA; commit 4d34e9a48e38ce5c2e14c0fdfbaee53e57594ae2).
+var phishingResistant = []string{"windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"}
+
+// phishingResistantOnly reports whether a strength allows phishing-resistant
+// combinations only: one that also allows, say, password and SMS (the
+// built-in "Multifactor authentication" strength) lets a weaker sign-in
+// through, so it is no protection of the account (ScubaGear's
+// test_PhishingResistantExtraMFA_Incorrect fails it).
+func phishingResistantOnly(combinations []string) bool {
+	for _, c := range combinations {
+		if !slices.Contains(phishingResistant, c) {
+			return false
+		}
+	}
+	return len(combinations) > 0
 }
 
 // strengthAdmits judges an authentication strength: it must allow FIDO2

@@ -179,18 +179,33 @@ func (e *eval) roles() []string {
 // test_PrivilegedUsers_Incorrect_V1 with 1 and _V2 with 9 fail, _Correct
 // with 2 passes; cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/
 // AAD/AADConfig_07_test.rego, commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
-// It counts the principals of the active tenant-wide assignments: a
-// role-assignable group counts once here, whatever its members (said).
+// It counts the principals of the active tenant-wide assignments. Every
+// member of a role-assignable group holding the role is a Global
+// Administrator too (ScubaGear counts "members reached transitively
+// through assigned groups": cisagov/ScubaGear, PowerShell/ScubaGear/
+// Modules/Providers/ExportAADProvider.psm1, Get-PrivilegedUser, commit
+// 4d34e9a48e38ce5c2e14c0fdfbaee53e57594ae2), and the audit does not read
+// groups' members: where a principal is a group it knows of (one holding
+// the account), more than 8 principals is still a finding, anything else
+// could not be counted, never a pass.
 func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	seen := map[string]bool{}
+	var groups []string
 	for _, a := range holders {
-		if tenantWide(a.Scope) {
+		if tenantWide(a.Scope) && !seen[a.PrincipalID] {
 			seen[a.PrincipalID] = true
+			if slices.Contains(e.s.Groups, a.PrincipalID) {
+				groups = append(groups, a.PrincipalID)
+			}
 		}
 	}
 	n := len(seen)
 	note := " (principals of active tenant-wide assignments; a group counts once)"
 	switch {
+	case n <= 8 && len(groups) > 0:
+		e.add("Global Administrators", CouldNot, "%d principals hold Global Administrator, among them "+
+			"role-assignable group %s, whose members each hold it and were not counted: count them "+
+			"(2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)", n, strings.Join(groups, ", "))
 	case n < 2:
 		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
 	case n > 8:
@@ -233,7 +248,7 @@ func (e *eval) conditionalAccess(roles []string) {
 		return
 	}
 	u := s.User
-	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting []string
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak []string
 	lockouts := 0
 	// ours: for each policy the audit could judge, whether it takes part
 	// in the account's emergency sign-in (compared with Entra's What If).
@@ -281,6 +296,11 @@ func (e *eval) conditionalAccess(roles []string) {
 		if !v.atSignIn {
 			ours[p.ID] = ""
 		}
+		if v.flowOnly {
+			// The What If request describes no authentication flow, so
+			// Entra's answer for such a policy is no second opinion.
+			delete(ours, p.ID)
+		}
 		switch {
 		case !v.atSignIn:
 			elsewhere = append(elsewhere, fmt.Sprintf("%s: %s", line, v.demand))
@@ -298,6 +318,8 @@ func (e *eval) conditionalAccess(roles []string) {
 			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
 			if v.phishingResistant {
 				protecting = append(protecting, line)
+			} else if v.weakStrength {
+				weak = append(weak, line)
 			}
 		}
 	}
@@ -337,8 +359,14 @@ func (e *eval) conditionalAccess(roles []string) {
 	if len(protecting) > 0 {
 		e.add("Conditional Access (phishing-resistant)", Pass, "the keys satisfy %s", strings.Join(protecting, ", "))
 	} else if len(unknown) == 0 {
-		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an authentication "+
-			"strength that admits its FIDO2 keys: Microsoft advises protecting emergency access accounts with one")
+		also := ""
+		if len(weak) > 0 {
+			also = fmt.Sprintf(" (%s admit the keys but let weaker methods or other controls through too)",
+				strings.Join(weak, ", "))
+		}
+		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account a "+
+			"phishing-resistant authentication strength that admits its FIDO2 keys%s: Microsoft advises protecting "+
+			"emergency access accounts with one", also)
 	}
 }
 

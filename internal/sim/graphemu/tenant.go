@@ -165,6 +165,7 @@ func LoadTenant(b []byte) (*State, error) {
 			)
 		}
 	}
+	st.NoEntraP2 = withoutP2(f.SubscribedSkus)
 	for key, list := range map[string][]obj{
 		dirOrganization: f.Organization, dirRoles: f.DirectoryRoles, dirAdminUnits: f.AdministrativeUnits,
 		dirStrengths: f.StrengthPolicies, dirDomains: f.Domains, dirSubscribedSkus: f.SubscribedSkus} {
@@ -173,6 +174,26 @@ func LoadTenant(b []byte) (*State, error) {
 		}
 	}
 	return st, nil
+}
+
+// withoutP2 reports whether a tenant's subscribed SKUs (when the file has
+// them) carry no Entra ID P2 service plan, as ScubaGear decides it
+// (cisagov/ScubaGear, PowerShell/ScubaGear/Rego/Utils/AAD.rego: a service
+// plan named AAD_PREMIUM_P2; commit 4d34e9a48e38ce5c2e14c0fdfbaee53e57594ae2).
+// Such a tenant's PIM APIs answer 400 AadPremiumLicenseRequired. A file
+// without subscribedSkus says nothing of the licence: P2 is kept.
+func withoutP2(skus []obj) bool {
+	if len(skus) == 0 {
+		return false
+	}
+	for _, s := range skus {
+		for _, p := range objs(s["servicePlans"]) {
+			if str(p, "servicePlanName") == "AAD_PREMIUM_P2" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // userFrom reads a user object: the fields the emulator judges by, and

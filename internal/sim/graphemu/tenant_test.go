@@ -2,6 +2,7 @@ package graphemu
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,6 +109,55 @@ func TestTenantFromDocumentedExamples(t *testing.T) {
 		st.DirectoryAudits[0].InitiatedByUPN != "admin@contoso.com" ||
 		len(st.Methods["a702a13d-a437-4a07-8a7e-8c052de62dfd"]) != 1 {
 		t.Errorf("loaded state: %+v", st)
+	}
+}
+
+// A tenant file's subscribed SKUs tell its licence: without a service plan
+// AAD_PREMIUM_P2 (ScubaGear's rule, PowerShell/ScubaGear/Rego/Utils/AAD.rego)
+// the tenant is P1 or free and the PIM APIs answer 400
+// AadPremiumLicenseRequired; with one, or with no SKUs in the file, they
+// answer. The docs tenant carries P2.
+func TestTenantLicenceFromSubscribedSkus(t *testing.T) {
+	docs, err := os.ReadFile(filepath.Join("testdata", "tenant-docs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := strings.Replace(string(docs), `"AAD_PREMIUM_P2"`, `"AAD_PREMIUM"`, 1)
+	noSkus := strings.Replace(string(docs), `"subscribedSkus": [`, `"subscribedSkusAbsent": [`, 1)
+	for name, c := range map[string]struct {
+		body string
+		p2   bool
+	}{"P2": {string(docs), true}, "P1": {p1, false}, "no SKUs in the file": {noSkus, true}} {
+		if c.body == string(docs) && name != "P2" {
+			t.Fatalf("%s: the docs tenant changed shape", name)
+		}
+		st, err := LoadTenant([]byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NoEntraP2 == c.p2 {
+			t.Errorf("%s: NoEntraP2 %v", name, st.NoEntraP2)
+		}
+		e, err := New(Config{State: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := e.IssueToken(TokenClaims{Roles: []string{"RoleManagement.Read.Directory"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := plainGet(t, e, tok, e.URL()+"/v1.0/roleManagement/directory/roleEligibilitySchedules")
+		e.Close()
+		want := http.StatusOK
+		if !c.p2 {
+			want = http.StatusBadRequest
+		}
+		if code != want || (!c.p2 && !strings.Contains(fmt.Sprint(body), "AadPremiumLicenseRequired")) {
+			t.Errorf("%s: PIM answered %d %v, want %d", name, code, body, want)
+		}
 	}
 }
 
