@@ -48,6 +48,15 @@ type Roles struct {
 	// account may hold the role through a group, and the tenant's count
 	// matters (Maester MT.1032, ScubaGear MS.AAD.7.1: 2 to 8).
 	GlobalAdmins []RoleAssignment `json:"global_admins,omitempty"`
+	// GroupEligible are the groups in which the account is only eligible
+	// for membership through PIM for Groups, GroupActive those in which it
+	// is an active member through PIM for Groups (IDs; "member" access).
+	GroupEligible []string `json:"pim_group_eligible,omitempty"`
+	GroupActive   []string `json:"pim_group_active,omitempty"`
+	// GroupPIMUnread says why PIM for Groups could not be read ("": read):
+	// AadPremiumLicenseRequired on a tenant without Entra ID P2 (nothing to
+	// read, no evidence either way), or a refused permission.
+	GroupPIMUnread string `json:"pim_group_unread,omitempty"`
 }
 
 // pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
@@ -101,6 +110,15 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 			})
 		if err != nil {
 			return err
+		}
+		// PIM for Groups: a role-assignable group holding Global
+		// Administrator in which the account is only eligible is no
+		// active role. Its read failing is said, never taken as "none".
+		if out.GroupEligible, out.GroupActive, err = c.pimGroups(ctx, userID); err != nil {
+			out.GroupPIMUnread = describe(err).Error()
+			if pimUnlicensed(err) {
+				out.GroupPIMUnread = "the tenant has no Entra ID P2 (AadPremiumLicenseRequired)"
+			}
 		}
 		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})

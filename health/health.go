@@ -10,14 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/fidokey"
-	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/keystep"
+	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/officer"
 	"github.com/keyceremony/keyceremony/report"
 	"github.com/keyceremony/keyceremony/workstation"
@@ -39,6 +40,9 @@ type Graph interface {
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
 	GroupsOf(ctx context.Context, userID string) ([]string, error)
+	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
+	Domains(ctx context.Context) ([]models.Domainable, error)
+	Organization(ctx context.Context) (models.Organizationable, error)
 	AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]enroll.AuditEvent, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
@@ -407,10 +411,15 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 }
 
 // AuditPosture audits the break-glass posture of an account as the health
-// check does (internal/posture: cloud-only, enabled, password never
-// expires, Global Administrator active and permanent, every Conditional
-// Access policy that would apply, the FIDO2 method policy), read only: the
-// ceremony's preflight shows these checks to the officers before they start.
-func AuditPosture(ctx context.Context, g Graph, account string) []Check {
-	return posture.Evaluate(posture.Read(ctx, g, account, nil))
+// check does (internal/posture: cloud-only on the tenant's initial domain,
+// enabled, password never expires, Global Administrator active and
+// permanent, every Conditional Access policy that would apply and the
+// groups that exclude the account, the FIDO2 method policy), read only:
+// the ceremony's preflight shows these checks to the officers before they
+// start. accounts is how many break-glass accounts the configuration names
+// (0: not known): fewer than two is a finding.
+func AuditPosture(ctx context.Context, g Graph, account string, accounts int) []Check {
+	s := posture.Read(ctx, g, account, nil)
+	s.Accounts = accounts
+	return posture.Evaluate(s)
 }

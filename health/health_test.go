@@ -379,7 +379,7 @@ func TestOneEmergencyAccountIsSaid(t *testing.T) {
 // Conditional Access policy on the Global Administrator role does, named.
 func TestAuditPosture(t *testing.T) {
 	w := afterCeremony(t)
-	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN, 0) {
 		if c.Status != health.Pass {
 			t.Fatalf("clean tenant: %s %s %s", c.Name, c.Status, c.Detail)
 		}
@@ -389,7 +389,7 @@ func TestAuditPosture(t *testing.T) {
 			IncludeRoles: []string{graphemu.RoleGlobalAdministrator}})
 	})
 	found := false
-	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN, 0) {
 		found = found || (c.Name == "Conditional Access" && c.Status == health.Finding && strings.Contains(c.Detail, "Admins: compliant device"))
 	}
 	if !found {

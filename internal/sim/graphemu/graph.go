@@ -92,7 +92,17 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.fido2(w, r, c, p[1], p[4:], beta)
 	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, r, p[1])
+			e.transitiveMemberOf(w, r, p[1], "directoryObjects")
+		}
+	case p[0] == "users" && len(p) == 4 && p[2] == "transitiveMemberOf" &&
+		(p[3] == "microsoft.graph.group" || p[3] == "graph.group") && r.Method == http.MethodGet:
+		// The OData cast to groups (user-list-transitivememberof: "GET
+		// /users/{id}/transitiveMemberOf/microsoft.graph.group"; "graph" is
+		// the alias Graph's $metadata gives the namespace, which
+		// msgraph-sdk-go's URL template sends); the emulator's transitive
+		// memberships are groups only.
+		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
+			e.transitiveMemberOf(w, r, p[1], "groups")
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
@@ -705,7 +715,7 @@ func (e *Emulator) caPolicies(w http.ResponseWriter, r *http.Request) {
 
 // transitiveMemberOf lists the groups that hold the user, directly or
 // through nested groups (Graph: user transitiveMemberOf).
-func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key string) {
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key, contextPath string) {
 	e.mu.Lock()
 	u := e.userLocked(key)
 	list := []map[string]any{}
@@ -722,7 +732,7 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, ke
 		userNotFound(w, key)
 		return
 	}
-	page(w, r, "directoryObjects", list, pageDirectory)
+	page(w, r, contextPath, list, pageDirectory)
 }
 
 // groupJSON renders a group as Graph does (without its members).
