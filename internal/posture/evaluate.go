@@ -580,8 +580,8 @@ func (e *eval) exclusionGroups() {
 			continue
 		}
 		if s.GroupsErr != nil {
-			e.readErr(name, fmt.Errorf("policy %q excludes groups and the account's groups could not be read: %w",
-				p.Name, s.GroupsErr))
+			e.add(name, CouldNot, "policy %q excludes groups and the account's groups could not be read: %v",
+				p.Name, s.GroupsErr)
 			return
 		}
 		for _, gid := range p.ExcludeGroups {
