@@ -9,7 +9,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
+	ig "github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/organization"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -32,7 +32,9 @@ func (c *Client) TransitiveGroups(ctx context.Context, userID string) ([]models.
 		out = nil
 		resp, err := c.graph.Users().ByUserId(userID).TransitiveMemberOf().GraphGroup().Get(ctx,
 			&users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
-				QueryParameters: &users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetQueryParameters{Select: groupSelect}})
+				QueryParameters: &users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetQueryParameters{
+					Select: groupSelect,
+				}})
 		if err != nil {
 			return err
 		}
@@ -106,9 +108,10 @@ func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active
 	err = c.retryRead(ctx, "PIM for Groups eligibilities", func() error {
 		eligible = nil
 		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().EligibilityScheduleInstances().Get(ctx,
-			&identitygovernance.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
-				QueryParameters: &identitygovernance.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetQueryParameters{
-					Filter: principalFilter(userID)}})
+			&ig.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &ig.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
 		if err != nil {
 			return err
 		}
@@ -126,9 +129,10 @@ func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active
 	err = c.retryRead(ctx, "PIM for Groups assignments", func() error {
 		active = nil
 		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().AssignmentScheduleInstances().Get(ctx,
-			&identitygovernance.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetRequestConfiguration{
-				QueryParameters: &identitygovernance.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetQueryParameters{
-					Filter: principalFilter(userID)}})
+			&ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
 		if err != nil {
 			return err
 		}

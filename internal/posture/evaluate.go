@@ -96,7 +96,10 @@ func (e *eval) initialDomain() {
 	u := e.s.User
 	const name = "cloud-only account"
 	if e.s.DomainsErr != nil {
-		e.readErr(name, fmt.Errorf("the tenant's domains (which is the initial one) could not be read: %w", e.s.DomainsErr))
+		e.readErr(
+			name,
+			fmt.Errorf("the tenant's domains (which is the initial one) could not be read: %w", e.s.DomainsErr),
+		)
 		return
 	}
 	initial := ""
@@ -120,7 +123,12 @@ func (e *eval) initialDomain() {
 func (e *eval) enabled() {
 	u := e.s.User
 	if u.AccountEnabled != nil && !*u.AccountEnabled {
-		e.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
+		e.add(
+			"account enabled",
+			Finding,
+			"%s is disabled (accountEnabled false): it cannot sign in in an emergency",
+			u.UPN,
+		)
 	} else {
 		e.add("account enabled", Pass, "%s is enabled", u.UPN)
 	}
@@ -174,7 +182,13 @@ func (e *eval) passwordExpiry() {
 	days := d.GetPasswordValidityPeriodInDays()
 	switch {
 	case days != nil && *days == neverExpires:
-		e.add(name, Pass, "the password never expires: domain %s sets passwordValidityPeriodInDays %d", id, neverExpires)
+		e.add(
+			name,
+			Pass,
+			"the password never expires: domain %s sets passwordValidityPeriodInDays %d",
+			id,
+			neverExpires,
+		)
 	case days != nil:
 		e.add(name, Finding, "the password expires after %d days (domain %s passwordValidityPeriodInDays; "+
 			"passwordPolicies %q lacks DisablePasswordExpiration)", *days, id, u.PasswordPolicies)
@@ -192,7 +206,8 @@ func (e *eval) passwordExpiry() {
 	default:
 		e.add(name, Finding, "the password expires after 90 days: domain %s sets no passwordValidityPeriodInDays and "+
 			"the tenant, created %s (before 2021), has the 90-day default; passwordPolicies %q lacks "+
-			"DisablePasswordExpiration", id, e.s.Org.GetCreatedDateTime().UTC().Format("2006-01-02"), u.PasswordPolicies)
+			"DisablePasswordExpiration", id, e.s.Org.GetCreatedDateTime().UTC().Format("2006-01-02"),
+			u.PasswordPolicies)
 	}
 }
 
@@ -264,7 +279,10 @@ func (e *eval) roles() []string {
 		active = true
 		held = append(held, roleGA)
 	}
-	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
+	eligible := slices.ContainsFunc(
+		roles.Eligible,
+		func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA },
+	)
 	const onlyEligible = "only eligible through PIM, not active: in an emergency the account would have to activate it"
 	pimNote := ""
 	if roles.GroupPIMUnread != "" {
@@ -288,7 +306,12 @@ func (e *eval) roles() []string {
 	case !active:
 		e.add("Global Administrator", Finding, "not assigned%s", pimNote)
 	case expiring != nil:
-		e.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+		e.add(
+			"Global Administrator",
+			Finding,
+			"active but expires %s: it must be permanent",
+			expiring.Format(time.RFC3339),
+		)
 	case viaGroup != "" && !slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
 		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
 	}):
@@ -298,8 +321,12 @@ func (e *eval) roles() []string {
 		}
 		e.add("Global Administrator", Pass, "active through role-assignable group %s, %s", viaGroup, how)
 	case roles.PIMUnlicensed:
-		e.add("Global Administrator", Pass, "active through a permanent role assignment (the tenant has no Entra ID P2: "+
-			"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)")
+		e.add(
+			"Global Administrator",
+			Pass,
+			"active through a permanent role assignment (the tenant has no Entra ID P2: "+
+				"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)",
+		)
 	default:
 		e.add("Global Administrator", Pass, "active and permanent")
 	}
@@ -325,9 +352,21 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	note := " (principals of active tenant-wide assignments; a group counts once)"
 	switch {
 	case n < 2:
-		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+		e.add(
+			"Global Administrators",
+			Finding,
+			"%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			n,
+			note,
+		)
 	case n > 8:
-		e.add("Global Administrators", Finding, "%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+		e.add(
+			"Global Administrators",
+			Finding,
+			"%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			n,
+			note,
+		)
 	default:
 		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
 	}
@@ -423,8 +462,13 @@ func (e *eval) conditionalAccess(roles []string) {
 			}
 		case v.lockout:
 			lockouts++
-			e.add("Conditional Access", Finding, "%s would demand %s at an emergency sign-in: the account could be locked out",
-				line, v.demand)
+			e.add(
+				"Conditional Access",
+				Finding,
+				"%s would demand %s at an emergency sign-in: the account could be locked out",
+				line,
+				v.demand,
+			)
 		case v.sessionOnly:
 			sessionOnly = append(sessionOnly, fmt.Sprintf("%s: %s", line, v.demand))
 		default:
@@ -443,7 +487,11 @@ func (e *eval) conditionalAccess(roles []string) {
 		for _, l := range []struct {
 			what string
 			list []string
-		}{{"the keys satisfy", satisfied}, {"session controls only", sessionOnly}, {"not at an admin-portal sign-in", elsewhere}} {
+		}{
+			{"the keys satisfy", satisfied},
+			{"session controls only", sessionOnly},
+			{"not at an admin-portal sign-in", elsewhere},
+		} {
 			if len(l.list) > 0 {
 				detail += fmt.Sprintf("; %s: %s", l.what, strings.Join(l.list, ", "))
 			}
@@ -454,8 +502,12 @@ func (e *eval) conditionalAccess(roles []string) {
 		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
 	}
 	if len(reportOnly) > 0 {
-		e.add("Conditional Access (report-only)", Finding, "report-only policies that would lock the account out once enforced: %s",
-			strings.Join(reportOnly, ", "))
+		e.add(
+			"Conditional Access (report-only)",
+			Finding,
+			"report-only policies that would lock the account out once enforced: %s",
+			strings.Join(reportOnly, ", "),
+		)
 	}
 	if len(disabled) > 0 {
 		e.add("Conditional Access (disabled)", Pass, "note: disabled policies that do not exclude the account: %s",
@@ -470,8 +522,9 @@ func (e *eval) conditionalAccess(roles []string) {
 	if len(protecting) > 0 {
 		e.add("Conditional Access (phishing-resistant)", Pass, "the keys satisfy %s", strings.Join(protecting, ", "))
 	} else if len(unknown) == 0 {
-		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an authentication "+
-			"strength that admits its FIDO2 keys: Microsoft advises protecting emergency access accounts with one")
+		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account an "+
+			"authentication strength that admits its FIDO2 keys: Microsoft advises protecting emergency access "+
+			"accounts with one")
 	}
 }
 
@@ -521,8 +574,14 @@ func (e *eval) fido2Policy() {
 	if len(p.ExcludeTargets) > 0 {
 		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
 	}
-	e.add(name, Pass, "enabled for %s%s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), excl,
-		p.AttestationEnforced)
+	e.add(
+		name,
+		Pass,
+		"enabled for %s%s; keys allowed; attestation enforced: %v",
+		strings.Join(p.IncludeTargets, ", "),
+		excl,
+		p.AttestationEnforced,
+	)
 }
 
 // whatIf compares the audit's evaluation (ours: policy ID → the path
@@ -547,9 +606,15 @@ func (e *eval) whatIf(ours map[string]string) {
 		}
 		switch {
 		case w.Applies && mine == "":
-			disagree = append(disagree, fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name))
+			disagree = append(
+				disagree,
+				fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name),
+			)
 		case !w.Applies && mine != "" && (w.AnalysisReasons == "users" || w.AnalysisReasons == "application"):
-			disagree = append(disagree, fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons))
+			disagree = append(
+				disagree,
+				fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons),
+			)
 		}
 	}
 	if len(disagree) > 0 {
@@ -600,7 +665,10 @@ func (e *eval) exclusionGroups() {
 				protected = append(protected, fmt.Sprintf("%s for %q: in a restricted management administrative unit",
 					label, p.Name))
 			default:
-				open = append(open, fmt.Sprintf("group %s, through which policy %q excludes the account", label, p.Name))
+				open = append(
+					open,
+					fmt.Sprintf("group %s, through which policy %q excludes the account", label, p.Name),
+				)
 			}
 		}
 	}

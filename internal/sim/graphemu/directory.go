@@ -49,7 +49,8 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 		if require(w, c, permPolicyRead...) {
 			e.directoryList(w, r, dirStrengths, "policies/authenticationStrengthPolicies")
 		}
-	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationStrengthPolicies" && p[3] == "combinationConfigurations":
+	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationStrengthPolicies" &&
+		p[3] == "combinationConfigurations":
 		// GET /policies/authenticationStrengthPolicies/{id}/combinationConfigurations
 		// (microsoft-graph-docs-contrib, api-reference/v1.0/api/
 		// authenticationstrengthpolicy-list-combinationconfigurations.md):
@@ -69,7 +70,10 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 			perms = []string{"PrivilegedAssignmentSchedule.Read.AzureADGroup",
 				"PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"}
 		}
-		if require(w, c, append(perms, "PrivilegedAccess.Read.AzureADGroup", "PrivilegedAccess.ReadWrite.AzureADGroup")...) {
+		if require(
+			w,
+			c,
+			append(perms, "PrivilegedAccess.Read.AzureADGroup", "PrivilegedAccess.ReadWrite.AzureADGroup")...) {
 			e.pimGroups(w, r, p[3])
 		}
 	case len(p) >= 2 && len(p) <= 3 && p[0] == "groups" && (len(p) == 2 || p[2] == "members"):
