@@ -34,6 +34,10 @@ const exportUserSelect = "id,userPrincipalName,displayName,accountEnabled,passwo
 	"officeLocation," +
 	"preferredLanguage,surname"
 
+// exportGroupSelect is every group property the audit reads
+// (isManagementRestricted is "Returned only on $select").
+const exportGroupSelect = "id,displayName,isAssignableToRole,isManagementRestricted,securityEnabled,groupTypes"
+
 // ExportTenant writes to the file at path (0600, complete or not at all), read only, what the health check and the
 // posture audit read of the tenant for the accounts (UPNs or IDs; the first
 // is the one a rehearsal runs its ceremony for), in Graph's own response
@@ -81,6 +85,7 @@ func (c *Client) ExportTenant(
 		if err := x.principalReads(ctx, &t, id, since); err != nil {
 			return err
 		}
+		groupIDs = append(groupIDs, x.pimGroupReads(ctx, &t, id)...)
 	}
 	var err error
 	t.CAPolicies, err = x.list(ctx, "conditional access policies", "/v1.0/identity/conditionalAccess/policies")
@@ -102,7 +107,7 @@ func (c *Client) ExportTenant(
 		g, err := x.one(
 			ctx,
 			"group "+id,
-			"/v1.0/groups/"+url.PathEscape(id)+"?$select=id,displayName,isAssignableToRole,securityEnabled,groupTypes",
+			"/v1.0/groups/"+url.PathEscape(id)+"?$select="+exportGroupSelect,
 		)
 		var ge *GraphError
 		if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
@@ -239,6 +244,36 @@ func (x *exporter) principalRoles(ctx context.Context, t *tenantExport, id strin
 		*s.into = append(*s.into, list...)
 	}
 	return nil
+}
+
+// pimGroupReads adds an account's PIM for Groups schedule instances
+// (eligible and active memberships, filtered by principalId as the method
+// requires) and returns the groups they name. A tenant without Entra ID P2
+// answers 400 AadPremiumLicenseRequired, a principal without the
+// permission 403: the export says so and carries on without them.
+func (x *exporter) pimGroupReads(ctx context.Context, t *tenantExport, id string) []string {
+	f := "?$filter=" + url.QueryEscape("principalId eq '"+id+"'")
+	var groups []string
+	for _, s := range []struct {
+		name string
+		into *[]gobj
+	}{
+		{"eligibilityScheduleInstances", &t.GroupEligibilityInstances},
+		{"assignmentScheduleInstances", &t.GroupAssignmentInstances},
+	} {
+		list, err := x.list(ctx, "PIM for Groups "+s.name, "/v1.0/identityGovernance/privilegedAccess/group/"+s.name+f)
+		if err != nil {
+			fmt.Fprintf(x.notice, "not exported: PIM for Groups %s (%v)\n", s.name, err)
+			continue
+		}
+		*s.into = append(*s.into, list...)
+		for _, i := range list {
+			if g := str(i, "groupId"); g != "" {
+				groups = append(groups, g)
+			}
+		}
+	}
+	return groups
 }
 
 // optional adds the collections beyond the health check's permissions when

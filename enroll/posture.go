@@ -48,6 +48,15 @@ type Roles struct {
 	// account may hold the role through a group, and the tenant's count
 	// matters (Maester MT.1032, ScubaGear MS.AAD.7.1: 2 to 8).
 	GlobalAdmins []RoleAssignment `json:"global_admins,omitempty"`
+	// GroupEligible are the groups in which the account is only eligible
+	// for membership through PIM for Groups, GroupActive those in which it
+	// is an active member through PIM for Groups (IDs; "member" access).
+	GroupEligible []string `json:"pim_group_eligible,omitempty"`
+	GroupActive   []string `json:"pim_group_active,omitempty"`
+	// GroupPIMUnread says why PIM for Groups could not be read ("": read):
+	// AadPremiumLicenseRequired on a tenant without Entra ID P2 (nothing to
+	// read, no evidence either way), or a refused permission.
+	GroupPIMUnread string `json:"pim_group_unread,omitempty"`
 }
 
 // pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
@@ -76,34 +85,79 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 	var out Roles
 	err := c.retryRead(ctx, "role assignments", func() error {
 		out = Roles{}
-		ra, err := c.graph.RoleManagement().Directory().RoleAssignments().Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		ra, err := c.graph.RoleManagement().
+			Directory().
+			RoleAssignments().
+			Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
 		if err != nil {
 			return err
 		}
-		err = eachItem(ctx, c, "role assignments", ra, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+		err = eachItem(
+			ctx,
+			c,
+			"role assignments",
+			ra,
+			models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
 			func(a models.UnifiedRoleAssignmentable) {
-				out.Active = append(out.Active, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
-			})
+				out.Active = append(
+					out.Active,
+					RoleAssignment{
+						RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+						Scope:            deref(a.GetDirectoryScopeId()),
+					},
+				)
+			},
+		)
 		if err != nil {
 			return err
 		}
 		gaFilter := "roleDefinitionId eq '" + roleGlobalAdministrator + "'"
-		ga, err := c.graph.RoleManagement().Directory().RoleAssignments().Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &gaFilter}})
+		ga, err := c.graph.RoleManagement().
+			Directory().
+			RoleAssignments().
+			Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
+					Filter: &gaFilter,
+				}})
 		if err != nil {
 			return err
 		}
-		err = eachItem(ctx, c, "Global Administrator assignments", ga, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+		err = eachItem(
+			ctx,
+			c,
+			"Global Administrator assignments",
+			ga,
+			models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
 			func(a models.UnifiedRoleAssignmentable) {
-				out.GlobalAdmins = append(out.GlobalAdmins, RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()),
-					Scope: deref(a.GetDirectoryScopeId()), PrincipalID: deref(a.GetPrincipalId())})
-			})
+				out.GlobalAdmins = append(
+					out.GlobalAdmins,
+					RoleAssignment{RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+						Scope: deref(a.GetDirectoryScopeId()), PrincipalID: deref(a.GetPrincipalId())},
+				)
+			},
+		)
 		if err != nil {
 			return err
 		}
-		el, err := c.graph.RoleManagement().Directory().RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		// PIM for Groups: a role-assignable group holding Global
+		// Administrator in which the account is only eligible is no
+		// active role. Its read failing is said, never taken as "none".
+		if out.GroupEligible, out.GroupActive, err = c.pimGroups(ctx, userID); err != nil {
+			out.GroupPIMUnread = describe(err).Error()
+			if pimUnlicensed(err) {
+				out.GroupPIMUnread = "the tenant has no Entra ID P2 (AadPremiumLicenseRequired)"
+			}
+		}
+		el, err := c.graph.RoleManagement().
+			Directory().
+			RoleEligibilitySchedules().
+			Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
 		if err != nil && pimUnlicensed(err) {
 			out.PIMUnlicensed = true // active roles read through roleAssignments above
 			return nil
@@ -111,22 +165,45 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		if err != nil {
 			return err
 		}
-		err = eachItem(ctx, c, "role eligibility schedules", el, models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+		err = eachItem(
+			ctx,
+			c,
+			"role eligibility schedules",
+			el,
+			models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue,
 			func(s models.UnifiedRoleEligibilityScheduleable) {
-				out.Eligible = append(out.Eligible, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
-			})
+				out.Eligible = append(
+					out.Eligible,
+					schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()),
+				)
+			},
+		)
 		if err != nil {
 			return err
 		}
-		as, err := c.graph.RoleManagement().Directory().RoleAssignmentSchedules().Get(ctx, &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: principalFilter(userID)}})
+		as, err := c.graph.RoleManagement().
+			Directory().
+			RoleAssignmentSchedules().
+			Get(ctx, &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &rolemanagement.DirectoryRoleAssignmentSchedulesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "role assignment schedules", as, models.CreateUnifiedRoleAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+		return eachItem(
+			ctx,
+			c,
+			"role assignment schedules",
+			as,
+			models.CreateUnifiedRoleAssignmentScheduleCollectionResponseFromDiscriminatorValue,
 			func(s models.UnifiedRoleAssignmentScheduleable) {
-				out.ActiveSched = append(out.ActiveSched, schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()))
-			})
+				out.ActiveSched = append(
+					out.ActiveSched,
+					schedule(deref(s.GetRoleDefinitionId()), deref(s.GetStatus()), s.GetScheduleInfo()),
+				)
+			},
+		)
 	})
 	return &out, err
 }
@@ -203,12 +280,18 @@ func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) 
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "group memberships", resp, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		return eachItem(
+			ctx,
+			c,
+			"group memberships",
+			resp,
+			models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 			func(o models.DirectoryObjectable) {
 				if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
 					out = append(out, deref(o.GetId()))
 				}
-			})
+			},
+		)
 	})
 	if err != nil {
 		return nil, err // never part of a collection
@@ -225,7 +308,12 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "conditional access policies", resp, models.CreateConditionalAccessPolicyCollectionResponseFromDiscriminatorValue,
+		return eachItem(
+			ctx,
+			c,
+			"conditional access policies",
+			resp,
+			models.CreateConditionalAccessPolicyCollectionResponseFromDiscriminatorValue,
 			func(p models.ConditionalAccessPolicyable) {
 				cp := CAPolicy{ID: deref(p.GetId()), Name: deref(p.GetDisplayName())}
 				if s := p.GetState(); s != nil {
@@ -233,13 +321,14 @@ func (c *Client) ConditionalAccessPolicies(ctx context.Context) ([]CAPolicy, err
 				}
 				if cond := p.GetConditions(); cond != nil && cond.GetUsers() != nil {
 					u := cond.GetUsers()
-					cp.IncludeUsers, cp.ExcludeUsers, cp.ExcludeGroups = u.GetIncludeUsers(), u.GetExcludeUsers(), u.GetExcludeGroups()
-					cp.IncludeGroups = u.GetIncludeGroups()
+					cp.IncludeUsers, cp.ExcludeUsers = u.GetIncludeUsers(), u.GetExcludeUsers()
+					cp.IncludeGroups, cp.ExcludeGroups = u.GetIncludeGroups(), u.GetExcludeGroups()
 					cp.IncludeRoles, cp.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
 				}
 				caConditions(p, &cp)
 				out = append(out, cp)
-			})
+			},
+		)
 	})
 	if err != nil {
 		return nil, err // never part of a collection
@@ -350,8 +439,13 @@ func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
 		}
 		return out
 	}
-	p := &FIDO2Policy{State: j.State, SelfServiceAllowed: j.IsSelfServiceRegistrationAllowed, AttestationEnforced: j.IsAttestationEnforced,
-		DefaultProfile: j.DefaultPasskeyProfile, TargetProfiles: map[string][]string{}}
+	p := &FIDO2Policy{
+		State:               j.State,
+		SelfServiceAllowed:  j.IsSelfServiceRegistrationAllowed,
+		AttestationEnforced: j.IsAttestationEnforced,
+		DefaultProfile:      j.DefaultPasskeyProfile,
+		TargetProfiles:      map[string][]string{},
+	}
 	if kr := j.KeyRestrictions; kr != nil {
 		p.KeyRestrictionsEnforced, p.EnforcementType, p.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
 	}
@@ -363,9 +457,16 @@ func parseFIDO2Policy(raw []byte) (*FIDO2Policy, error) {
 		p.ExcludeTargets = append(p.ExcludeTargets, t.ID)
 	}
 	for _, pp := range j.PasskeyProfiles {
-		prof := passkeyProfile{ID: pp.ID, Name: pp.Name, PasskeyTypes: pp.PasskeyTypes, AttestationEnforcement: pp.AttestationEnforcement}
+		prof := passkeyProfile{
+			ID:                     pp.ID,
+			Name:                   pp.Name,
+			PasskeyTypes:           pp.PasskeyTypes,
+			AttestationEnforcement: pp.AttestationEnforcement,
+		}
 		if kr := pp.KeyRestrictions; kr != nil {
-			prof.KeyRestrictionsEnforced, prof.EnforcementType, prof.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(kr.AAGuids)
+			prof.KeyRestrictionsEnforced, prof.EnforcementType, prof.AAGUIDs = kr.IsEnforced, kr.EnforcementType, lower(
+				kr.AAGuids,
+			)
 		}
 		p.Profiles = append(p.Profiles, prof)
 	}
@@ -400,7 +501,11 @@ func (p *FIDO2Policy) Admits(aaguid, userID string, groups []string) (bool, stri
 	if len(p.Profiles) == 0 {
 		listed := slices.Contains(p.AAGUIDs, aaguid)
 		if p.KeyRestrictionsEnforced && (p.EnforcementType == "allow") != listed {
-			return false, fmt.Sprintf("the tenant's key restrictions (%s list) do not allow AAGUID %s", p.EnforcementType, aaguid)
+			return false, fmt.Sprintf(
+				"the tenant's key restrictions (%s list) do not allow AAGUID %s",
+				p.EnforcementType,
+				aaguid,
+			)
 		}
 		return true, ""
 	}
@@ -450,7 +555,11 @@ type SignIn struct {
 // SignInsSince lists the account's sign-ins since a time (AuditLog.Read.All).
 func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Time) ([]SignIn, error) {
 	var out []SignIn
-	f := fmt.Sprintf("userId eq '%s' and createdDateTime ge %s", strings.ReplaceAll(userID, "'", "''"), since.UTC().Format(time.RFC3339))
+	f := fmt.Sprintf(
+		"userId eq '%s' and createdDateTime ge %s",
+		strings.ReplaceAll(userID, "'", "''"),
+		since.UTC().Format(time.RFC3339),
+	)
 	err := c.retryRead(ctx, "sign-ins", func() error {
 		out = nil
 		resp, err := c.graph.AuditLogs().SignIns().Get(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
@@ -458,16 +567,23 @@ func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Tim
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "sign-ins", resp, models.CreateSignInCollectionResponseFromDiscriminatorValue, func(s models.SignInable) {
-			si := SignIn{App: deref(s.GetAppDisplayName()), IPAddress: deref(s.GetIpAddress())}
-			if t := s.GetCreatedDateTime(); t != nil {
-				si.Time = *t
-			}
-			if st := s.GetStatus(); st != nil {
-				si.ErrorCode, si.Failure = deref(st.GetErrorCode()), deref(st.GetFailureReason())
-			}
-			out = append(out, si)
-		})
+		return eachItem(
+			ctx,
+			c,
+			"sign-ins",
+			resp,
+			models.CreateSignInCollectionResponseFromDiscriminatorValue,
+			func(s models.SignInable) {
+				si := SignIn{App: deref(s.GetAppDisplayName()), IPAddress: deref(s.GetIpAddress())}
+				if t := s.GetCreatedDateTime(); t != nil {
+					si.Time = *t
+				}
+				if st := s.GetStatus(); st != nil {
+					si.ErrorCode, si.Failure = deref(st.GetErrorCode()), deref(st.GetFailureReason())
+				}
+				out = append(out, si)
+			},
+		)
 	})
 	if err != nil {
 		return nil, err // never part of a collection
@@ -491,10 +607,16 @@ func (c *Client) AuthenticationMethods(ctx context.Context, userID string) ([]Au
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "authentication methods", resp, models.CreateAuthenticationMethodCollectionResponseFromDiscriminatorValue,
+		return eachItem(
+			ctx,
+			c,
+			"authentication methods",
+			resp,
+			models.CreateAuthenticationMethodCollectionResponseFromDiscriminatorValue,
 			func(m models.AuthenticationMethodable) {
 				out = append(out, AuthMethod{ID: deref(m.GetId()), Type: deref(m.GetOdataType())})
-			})
+			},
+		)
 	})
 	if err != nil {
 		return nil, err // never part of a collection
@@ -515,15 +637,26 @@ type AuditEvent struct {
 // since a time (auditLogs/directoryAudits; AuditLog.Read.All).
 func (c *Client) AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]AuditEvent, error) {
 	var out []AuditEvent
-	f := fmt.Sprintf("activityDateTime ge %s and targetResources/any(t:t/id eq '%s')", since.UTC().Format(time.RFC3339), strings.ReplaceAll(userID, "'", "''"))
+	f := fmt.Sprintf(
+		"activityDateTime ge %s and targetResources/any(t:t/id eq '%s')",
+		since.UTC().Format(time.RFC3339),
+		strings.ReplaceAll(userID, "'", "''"),
+	)
 	err := c.retryRead(ctx, "directory audit events", func() error {
 		out = nil
-		resp, err := c.graph.AuditLogs().DirectoryAudits().Get(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Filter: &f}})
+		resp, err := c.graph.AuditLogs().
+			DirectoryAudits().
+			Get(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Filter: &f}})
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "directory audit events", resp, models.CreateDirectoryAuditCollectionResponseFromDiscriminatorValue,
+		return eachItem(
+			ctx,
+			c,
+			"directory audit events",
+			resp,
+			models.CreateDirectoryAuditCollectionResponseFromDiscriminatorValue,
 			func(a models.DirectoryAuditable) {
 				ev := AuditEvent{Activity: deref(a.GetActivityDisplayName()), Category: deref(a.GetCategory())}
 				if t := a.GetActivityDateTime(); t != nil {
@@ -541,7 +674,8 @@ func (c *Client) AuditEventsSince(ctx context.Context, userID string, since time
 					}
 				}
 				out = append(out, ev)
-			})
+			},
+		)
 	})
 	if err != nil {
 		return nil, err // never part of a collection

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyceremony/keyceremony/attest"
@@ -40,6 +41,9 @@ type Graph interface {
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
 	GroupsOf(ctx context.Context, userID string) ([]string, error)
+	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
+	Domains(ctx context.Context) ([]models.Domainable, error)
+	Organization(ctx context.Context) (models.Organizationable, error)
 	AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]enroll.AuditEvent, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
@@ -143,12 +147,24 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		cfg.Now = time.Now
 	}
 	started := cfg.Now().UTC()
-	last, err := report.Verify(cfg.LastReport, cfg.LastSignature, cfg.PublicKey, report.VerifyOptions{Rehearsal: cfg.Rehearsal})
+	last, err := report.Verify(
+		cfg.LastReport,
+		cfg.LastSignature,
+		cfg.PublicKey,
+		report.VerifyOptions{Rehearsal: cfg.Rehearsal},
+	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errLastReport, err)
 	}
 	r := &run{cfg: cfg, g: g}
-	r.add("last report", Pass, "%s %s signed by %s verifies", last.Type, last.CeremonyID, last.Workstation.SignerFingerprint)
+	r.add(
+		"last report",
+		Pass,
+		"%s %s signed by %s verifies",
+		last.Type,
+		last.CeremonyID,
+		last.Workstation.SignerFingerprint,
+	)
 	for _, k := range last.Keys {
 		r.key(ctx, devices, p, k)
 	}
@@ -157,7 +173,12 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		r.checks = append(r.checks, cfg.Monitoring(ctx, last.Account, last.Ended)...)
 	}
 	if cfg.Accounts == 1 {
-		r.add("emergency access accounts", Finding, "the configuration names one break-glass account; Microsoft advises at least two emergency access accounts (Microsoft Learn, \"Manage emergency access accounts in Microsoft Entra ID\")")
+		r.add(
+			"emergency access accounts",
+			Finding,
+			"the configuration names one break-glass account; Microsoft advises at least two emergency access "+
+				"accounts (Microsoft Learn, \"Manage emergency access accounts in Microsoft Entra ID\")",
+		)
 	} else if cfg.Accounts > 1 {
 		r.add("emergency access accounts", Pass, "%d break-glass accounts configured", cfg.Accounts)
 	}
@@ -172,7 +193,10 @@ func Run(ctx context.Context, cfg Config, devices fidokey.Devices, g Graph, p of
 		out.Account.ObjectID = user.ID
 	}
 	for _, c := range r.checks {
-		out.Steps = append(out.Steps, report.Step{Name: c.Name, Started: started, Ended: out.Ended, Outcome: c.Status, Detail: c.Detail})
+		out.Steps = append(
+			out.Steps,
+			report.Step{Name: c.Name, Started: started, Ended: out.Ended, Outcome: c.Status, Detail: c.Detail},
+		)
 		if c.Status != Pass {
 			out.Findings = append(out.Findings, fmt.Sprintf("%s (%s): %s", c.Name, c.Status, c.Detail))
 		}
@@ -200,7 +224,13 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 		return
 	}
 	if info.AAGUID.String() != k.AAGUID {
-		r.add(name+" model", Finding, "AAGUID %s, the report records %s: this is not the same kind of key", info.AAGUID, k.AAGUID)
+		r.add(
+			name+" model",
+			Finding,
+			"AAGUID %s, the report records %s: this is not the same kind of key",
+			info.AAGUID,
+			k.AAGUID,
+		)
 	} else {
 		r.add(name+" model", Pass, "AAGUID %s as recorded", k.AAGUID)
 	}
@@ -212,7 +242,12 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 		return
 	}
 	if left <= ctap.DefaultRetryFloor {
-		r.add(name+" PIN", Finding, "only %d PIN retries left: not trying (the key may be near blocked; someone entered wrong PINs)", left)
+		r.add(
+			name+" PIN",
+			Finding,
+			"only %d PIN retries left: not trying (the key may be near blocked; someone entered wrong PINs)",
+			left,
+		)
 		r.add(name+" credential", CouldNot, "needs the PIN, which was not tried")
 		return
 	}
@@ -237,13 +272,23 @@ func (r *run) key(ctx context.Context, devices fidokey.Devices, p officer.Prompt
 	count, err := keystep.TestAssertion(ctx, auth, tok, credID, cose, "keyceremony health check", r.cfg.Now())
 	switch {
 	case errors.Is(err, ctap.ErrNoCredentials):
-		r.add(name+" credential", Finding, "the key no longer holds the credential recorded in the report (deleted, reset or another key)")
+		r.add(
+			name+" credential",
+			Finding,
+			"the key no longer holds the credential recorded in the report (deleted, reset or another key)",
+		)
 	case errors.Is(err, keystep.ErrAssertionMismatch):
 		r.add(name+" credential", Finding, "%v", err)
 	case err != nil:
 		r.add(name+" credential", CouldNot, "%v", err)
 	default:
-		r.add(name+" credential", Pass, "test assertion for %s verified with the recorded public key (counter %d)", enroll.RPID, count)
+		r.add(
+			name+" credential",
+			Pass,
+			"test assertion for %s verified with the recorded public key (counter %d)",
+			enroll.RPID,
+			count,
+		)
 	}
 }
 
@@ -267,11 +312,23 @@ func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, info *ctap.
 		return
 	}
 	if len(v.Chain) == 0 {
-		r.add(check, Finding, "the key's new attestation (%s) carries no certificate; the ceremony recorded %s", v.Format, short(k.AttestationCert))
+		r.add(
+			check,
+			Finding,
+			"the key's new attestation (%s) carries no certificate; the ceremony recorded %s",
+			v.Format,
+			short(k.AttestationCert),
+		)
 		return
 	}
 	if got := v.Chain[0].SHA256; got != k.AttestationCert {
-		r.add(check, Finding, "attestation certificate %s, the report records %s: not the key the ceremony attested", short(got), short(k.AttestationCert))
+		r.add(
+			check,
+			Finding,
+			"attestation certificate %s, the report records %s: not the key the ceremony attested",
+			short(got),
+			short(k.AttestationCert),
+		)
 		return
 	}
 	var reasons []string
@@ -280,11 +337,28 @@ func (r *run) reattest(ctx context.Context, auth ctap.Authenticator, info *ctap.
 	}
 	switch {
 	case !v.Trusted:
-		r.add(check, Finding, "the recorded attestation certificate came back, but the attestation does not verify: %s", strings.Join(reasons, "; "))
+		r.add(
+			check,
+			Finding,
+			"the recorded attestation certificate came back, but the attestation does not verify: %s",
+			strings.Join(reasons, "; "),
+		)
 	case !v.Allowed:
-		r.add(check, Finding, "re-attested with the recorded certificate, but the policy no longer allows this key: %s", strings.Join(reasons, "; "))
+		r.add(
+			check,
+			Finding,
+			"re-attested with the recorded certificate, but the policy no longer allows this key: %s",
+			strings.Join(reasons, "; "),
+		)
 	default:
-		r.add(check, Pass, "re-attested with the recorded certificate %s (%s, chains to %s)", short(k.AttestationCert), v.Model, v.Root.Subject)
+		r.add(
+			check,
+			Pass,
+			"re-attested with the recorded certificate %s (%s, chains to %s)",
+			short(k.AttestationCert),
+			v.Model,
+			v.Root.Subject,
+		)
 	}
 }
 
@@ -315,16 +389,19 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			k, ok := recorded[m.ID]
 			switch {
 			case !ok:
-				r.add("FIDO2 methods", Finding, "unexpected FIDO2 method %q (%s, AAGUID %s) created %s", m.DisplayName, m.ID, m.AAGUID, m.Created.Format(time.RFC3339))
+				r.add("FIDO2 methods", Finding, "unexpected FIDO2 method %q (%s, AAGUID %s) created %s",
+					m.DisplayName, m.ID, m.AAGUID, m.Created.Format(time.RFC3339))
 			case !strings.EqualFold(m.AAGUID, k.AAGUID):
-				r.add("FIDO2 methods", Finding, "method %s now reports AAGUID %s, the report records %s", m.ID, m.AAGUID, k.AAGUID)
+				r.add("FIDO2 methods", Finding, "method %s now reports AAGUID %s, the report records %s",
+					m.ID, m.AAGUID, k.AAGUID)
 			default:
 				seen[m.ID] = true
 			}
 		}
 		for id, k := range recorded {
 			if !seen[id] {
-				r.add("FIDO2 methods", Finding, "the method of key %d (%s, %q) is gone from the account", k.Slot, id, k.DisplayName)
+				r.add("FIDO2 methods", Finding, "the method of key %d (%s, %q) is gone from the account",
+					k.Slot, id, k.DisplayName)
 			}
 		}
 		if len(seen) == len(recorded) && len(methods) == len(recorded) {
@@ -367,7 +444,8 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			if s.ErrorCode != 0 {
 				result = fmt.Sprintf("failed %d %s", s.ErrorCode, s.Failure)
 			}
-			r.add("sign-ins", Finding, "sign-in at %s to %q from %s: %s — explain it: a break-glass account is not used in normal times",
+			r.add("sign-ins", Finding, "sign-in at %s to %q from %s: %s — explain it: "+
+				"a break-glass account is not used in normal times",
 				s.Time.UTC().Format(time.RFC3339), s.App, s.IPAddress, result)
 		}
 	} else {
@@ -383,7 +461,8 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 			if by == "" {
 				by = "an unnamed actor"
 			}
-			r.add("audit log", Finding, "%s: %q (%s) by %s, result %s — explain it", ev.Time.UTC().Format(time.RFC3339), ev.Activity, ev.Category, by, ev.Result)
+			r.add("audit log", Finding, "%s: %q (%s) by %s, result %s — explain it",
+				ev.Time.UTC().Format(time.RFC3339), ev.Activity, ev.Category, by, ev.Result)
 		}
 	} else {
 		r.add("audit log", Pass, "no directory change to the account since %s", from.Format(time.RFC3339))
@@ -397,12 +476,17 @@ func (r *run) graph(ctx context.Context, last *report.Report) *enroll.User {
 }
 
 // AuditPosture audits the break-glass posture of an account as the health
-// check does (internal/posture: cloud-only, enabled, password never
-// expires, Global Administrator active and permanent, every Conditional
-// Access policy that would apply, the FIDO2 method policy), read only: the
-// ceremony's preflight shows these checks to the officers before they start.
-func AuditPosture(ctx context.Context, g Graph, account string) []Check {
-	return posture.Evaluate(posture.Read(ctx, g, account, nil))
+// check does (internal/posture: cloud-only on the tenant's initial domain,
+// enabled, password never expires, Global Administrator active and
+// permanent, every Conditional Access policy that would apply and the
+// groups that exclude the account, the FIDO2 method policy), read only:
+// the ceremony's preflight shows these checks to the officers before they
+// start. accounts is how many break-glass accounts the configuration names
+// (0: not known): fewer than two is a finding.
+func AuditPosture(ctx context.Context, g Graph, account string, accounts int) []Check {
+	s := posture.Read(ctx, g, account, nil)
+	s.Accounts = accounts
+	return posture.Evaluate(s)
 }
 
 // firmware compares the key's firmware with the report's, both in the

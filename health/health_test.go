@@ -232,8 +232,41 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) { tr := true; st.Users[0].OnPremisesSyncEnabled = &tr })
 		}, "cloud-only account", "synced from on-premises"},
 		{"password expires", func(t *testing.T, w *world) {
-			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.Users[0].PasswordPolicies = "" })
-		}, "password expiry", "expires"},
+			// Without DisablePasswordExpiration the domain's policy decides
+			// (issue 27): here its domain expires passwords after 90 days.
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.Users[0].PasswordPolicies = ""
+				setDirectory(st, "domains", map[string]any{"id": st.Domain, "isInitial": true, "isDefault": true,
+					"isVerified": true, "authenticationType": "Managed", "passwordValidityPeriodInDays": 90})
+			})
+		}, "password expiry", "expires after 90 days"},
+		{"UPN off the initial domain", func(t *testing.T, w *world) {
+			// Issue 27: cloud-only means a UPN on the tenant's initial domain
+			// (GET /domains, isInitial), not any *.onmicrosoft.com.
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				setDirectory(st, "domains", map[string]any{"id": "fabrikam.onmicrosoft.com", "isInitial": true, "isVerified": true},
+					map[string]any{"id": st.Domain, "isInitial": false, "isVerified": true})
+			})
+		}, "cloud-only account", "not on the tenant's initial domain fabrikam.onmicrosoft.com"},
+		{"unprotected exclusion group", func(t *testing.T, w *world) {
+			// Maester MT.1035: the group that excludes the account must be
+			// role-assignable or in a restricted management administrative unit.
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.Groups = append(st.Groups, graphemu.Group{ID: "g-bg", DisplayName: "BG exclusions",
+					Members: []string{w.env.UserID}, Extra: map[string]any{"isAssignableToRole": false}})
+				st.CAPolicies[0].ExcludeUsers, st.CAPolicies[0].ExcludeGroups = nil, []string{"g-bg"}
+			})
+		}, "exclusion groups protected", "\"BG exclusions\" (g-bg)"},
+		{"Global Administrator only eligible through PIM for Groups", func(t *testing.T, w *world) {
+			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
+				st.RoleAssignments = []graphemu.RoleAssignment{
+					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+					{ID: "ra-g", PrincipalID: "g-ga", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}
+				st.AssignmentSched = nil
+				setDirectory(st, "eligibilityScheduleInstances", map[string]any{"id": "g-ga_member_1",
+					"accessId": "member", "principalId": w.env.UserID, "groupId": "g-ga", "memberType": "Direct"})
+			})
+		}, "Global Administrator", "eligible member, through PIM for Groups, of role-assignable group g-ga"},
 		{"AAGUID no longer allowed", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) { st.FIDO2.AAGUIDs = st.FIDO2.AAGUIDs[1:] })
 		}, "FIDO2 method policy", "do not allow AAGUID"},
@@ -379,7 +412,7 @@ func TestOneEmergencyAccountIsSaid(t *testing.T) {
 // Conditional Access policy on the Global Administrator role does, named.
 func TestAuditPosture(t *testing.T) {
 	w := afterCeremony(t)
-	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN, 0) {
 		if c.Status != health.Pass {
 			t.Fatalf("clean tenant: %s %s %s", c.Name, c.Status, c.Detail)
 		}
@@ -389,7 +422,7 @@ func TestAuditPosture(t *testing.T) {
 			IncludeRoles: []string{graphemu.RoleGlobalAdministrator}})
 	})
 	found := false
-	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN) {
+	for _, c := range health.AuditPosture(context.Background(), w.env.Tenant.Client, w.env.UPN, 0) {
 		found = found || (c.Name == "Conditional Access" && c.Status == health.Finding && strings.Contains(c.Detail, "Admins: compliant device"))
 	}
 	if !found {
@@ -441,4 +474,13 @@ func TestHealthReportRecordsTheDeviations(t *testing.T) {
 	if err != nil || !slices.Contains(r.Deviations, dev) {
 		t.Fatalf("the health report's deviations: %q (%v)", r.Deviations, err)
 	}
+}
+
+// setDirectory replaces a collection the emulator serves as loaded (e.g.
+// "domains": GET /domains) with list.
+func setDirectory(st *graphemu.State, key string, list ...map[string]any) {
+	if st.Directory == nil {
+		st.Directory = map[string][]map[string]any{}
+	}
+	st.Directory[key] = list
 }

@@ -58,7 +58,7 @@ func (s *Session) Ceremony(ctx context.Context, resume string, out, notice io.Wr
 		return err
 	}
 	for _, a := range accounts {
-		checks := health.AuditPosture(ctx, s.graph, a.UPN)
+		checks := health.AuditPosture(ctx, s.graph, a.UPN, len(accounts))
 		if audit != nil { // the monitoring, since now: the preflight asks whether a sign-in would raise an alert
 			if u, err := s.graph.GetUser(ctx, a.UPN); err == nil {
 				checks = append(checks, audit(ctx, report.Account{UPN: a.UPN, ObjectID: u.ID}, time.Now())...)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/internal/sim/armemu"
+	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 )
 
 // runCLIIn is runCLI with the officers' answers on standard input.
@@ -94,8 +95,17 @@ func TestMonitorSetupNeedsTheBlock(t *testing.T) {
 // key is touched: on a subscription where nothing would raise an alert
 // (no log search alert rule) the officers see the finding before they
 // confirm the start, the preflight counts it, and nothing is written.
+//
+// Issue 27's posture reads reach the same screen: a group through which a
+// policy excludes the account that anyone who manages groups could join
+// (Maester MT.1035), and a sitting of one account with no other known.
 func TestCeremonyPreflightAuditsTheMonitoringUnderTmux(t *testing.T) {
-	_, _, cfgPath, _ := realSitting(t, 1)
+	ten, user, cfgPath, _ := realSitting(t, 1)
+	ten.Emu.Update(func(st *graphemu.State) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: "g-bg", DisplayName: "BG exclusions",
+			Members: []string{user.ID}, Extra: map[string]any{"isAssignableToRole": false}})
+		st.CAPolicies[0].ExcludeUsers, st.CAPolicies[0].ExcludeGroups = nil, []string{"g-bg"}
+	})
 	emu := armemu.New(90, armemu.RoleReader, armemu.RoleLogAnalyticsRead)
 	base, _ := emu.Start()
 	t.Cleanup(emu.Close)
@@ -120,6 +130,14 @@ func TestCeremonyPreflightAuditsTheMonitoringUnderTmux(t *testing.T) {
 		strings.Contains(all[:start], "Preflight breakglass1@contoso.onmicrosoft.com: 0 posture") ||
 		!strings.Contains(all[:start], "POSTURE FINDING: alert rule (finding): no log search alert rule on the workspace") {
 		t.Fatalf("the preflight did not show the monitoring findings before the start:\n%s", all)
+	}
+	// The screen keeps the last finding line only; the count holds the
+	// others: the monitoring's two (no alert rule, so no alert for a
+	// sign-in), the unprotected exclusion group and the single account
+	// (a sitting of two accounts on this tenant counts 0:
+	// TestRealSittingOfTwoAccountsUnderTmux).
+	if !strings.Contains(all[:start], "Preflight breakglass1@contoso.onmicrosoft.com: 4 posture finding(s)") {
+		t.Fatalf("the preflight did not count the posture reads' findings:\n%s", all[:start])
 	}
 	if len(emu.Writes()) != 0 {
 		t.Fatalf("the audit wrote to the subscription: %v", emu.Writes())

@@ -61,45 +61,41 @@ func Evaluate(s *Snapshot) []Check {
 	e.passwordExpiry()
 	roles := e.roles()
 	e.conditionalAccess(roles)
+	e.exclusionGroups()
 	e.fido2Policy()
+	e.accounts()
 	return e.checks
 }
 
 func (e *eval) cloudOnly() {
 	u := e.s.User
+	const name = "cloud-only account"
 	switch {
 	case u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled:
-		e.add("cloud-only account", Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
+		e.add(name, Finding, "%s is synced from on-premises: a break-glass account must be cloud-only", u.UPN)
 	case u.OnPremisesImmutableID != "":
 		// ScubaGear MS.AAD.7.3v1: a privileged user is cloud-only when
 		// OnPremisesImmutableId is null (cisagov/ScubaGear,
 		// PowerShell/ScubaGear/Testing/Unit/Rego/AAD/AADConfig_07_test.rego,
 		// commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
-		e.add("cloud-only account", Finding, "%s has onPremisesImmutableId %q: it is tied to an on-premises identity "+
+		e.add(name, Finding, "%s has onPremisesImmutableId %q: it is tied to an on-premises identity "+
 			"(ScubaGear MS.AAD.7.3 requires it empty)", u.UPN, u.OnPremisesImmutableID)
-	case !strings.HasSuffix(strings.ToLower(u.UPN), ".onmicrosoft.com"):
-		e.add("cloud-only account", Finding, "%s is not on the tenant's .onmicrosoft.com domain", u.UPN)
 	default:
-		e.add("cloud-only account", Pass, "%s is cloud-only on .onmicrosoft.com", u.UPN)
+		e.initialDomain()
 	}
 }
 
 func (e *eval) enabled() {
 	u := e.s.User
 	if u.AccountEnabled != nil && !*u.AccountEnabled {
-		e.add("account enabled", Finding, "%s is disabled (accountEnabled false): it cannot sign in in an emergency", u.UPN)
+		e.add(
+			"account enabled",
+			Finding,
+			"%s is disabled (accountEnabled false): it cannot sign in in an emergency",
+			u.UPN,
+		)
 	} else {
 		e.add("account enabled", Pass, "%s is enabled", u.UPN)
-	}
-}
-
-func (e *eval) passwordExpiry() {
-	u := e.s.User
-	hasPassword := e.s.MethodsErr != nil || slices.ContainsFunc(e.s.Methods, func(m enroll.AuthMethod) bool { return m.Type == pwMethod })
-	if hasPassword && !strings.Contains(u.PasswordPolicies, "DisablePasswordExpiration") {
-		e.add("password expiry", Finding, "the password expires (passwordPolicies %q lacks DisablePasswordExpiration)", u.PasswordPolicies)
-	} else {
-		e.add("password expiry", Pass, "the password never expires (or there is none)")
 	}
 }
 
@@ -140,11 +136,35 @@ func (e *eval) roles() []string {
 			viaGroup = a.PrincipalID
 		}
 	}
+	// PIM for Groups (Microsoft Learn, "Privileged Identity Management
+	// (PIM) for Groups"): an active membership through PIM of a group
+	// holding the role is held; an eligible one is not, until activated.
+	viaPIM, eligibleVia := "", ""
+	for _, a := range roles.GlobalAdmins {
+		switch {
+		case !tenantWide(a.Scope):
+		case slices.Contains(roles.GroupActive, a.PrincipalID):
+			viaPIM = a.PrincipalID
+		case slices.Contains(roles.GroupEligible, a.PrincipalID):
+			eligibleVia = a.PrincipalID
+		}
+	}
+	if viaGroup == "" && viaPIM != "" {
+		viaGroup = viaPIM
+	}
 	if !active && viaGroup != "" {
 		active = true
 		held = append(held, roleGA)
 	}
-	eligible := slices.ContainsFunc(roles.Eligible, func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA })
+	eligible := slices.ContainsFunc(
+		roles.Eligible,
+		func(s enroll.RoleSchedule) bool { return s.RoleDefinitionID == roleGA },
+	)
+	const onlyEligible = "only eligible through PIM, not active: in an emergency the account would have to activate it"
+	pimNote := ""
+	if roles.GroupPIMUnread != "" {
+		pimNote = " (PIM for Groups could not be read: " + roles.GroupPIMUnread + ")"
+	}
 	var expiring *time.Time
 	for _, s := range roles.ActiveSched {
 		if s.RoleDefinitionID == roleGA && s.Expires != nil {
@@ -153,20 +173,37 @@ func (e *eval) roles() []string {
 	}
 	switch {
 	case !active && eligible:
-		e.add("Global Administrator", Finding, "only eligible through PIM, not active: in an emergency the account would have to activate it")
+		e.add("Global Administrator", Finding, "%s", onlyEligible)
+	case !active && eligibleVia != "":
+		e.add("Global Administrator", Finding, "%s (eligible member, through PIM for Groups, of role-assignable group "+
+			"%s, which holds the role)", onlyEligible, eligibleVia)
 	case !active && len(scoped) > 0:
-		e.add("Global Administrator", Finding, "not assigned tenant-wide (only scoped to administrative units: %s)", strings.Join(scoped, ", "))
+		e.add("Global Administrator", Finding, "not assigned tenant-wide (only scoped to administrative units: %s)%s",
+			strings.Join(scoped, ", "), pimNote)
 	case !active:
-		e.add("Global Administrator", Finding, "not assigned")
+		e.add("Global Administrator", Finding, "not assigned%s", pimNote)
 	case expiring != nil:
-		e.add("Global Administrator", Finding, "active but expires %s: it must be permanent", expiring.Format(time.RFC3339))
+		e.add(
+			"Global Administrator",
+			Finding,
+			"active but expires %s: it must be permanent",
+			expiring.Format(time.RFC3339),
+		)
 	case viaGroup != "" && !slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
 		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
 	}):
-		e.add("Global Administrator", Pass, "active through role-assignable group %s, which holds the account", viaGroup)
+		how := "which holds the account"
+		if viaGroup == viaPIM {
+			how = "of which the account is an active member through PIM for Groups"
+		}
+		e.add("Global Administrator", Pass, "active through role-assignable group %s, %s", viaGroup, how)
 	case roles.PIMUnlicensed:
-		e.add("Global Administrator", Pass, "active through a permanent role assignment (the tenant has no Entra ID P2: "+
-			"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)")
+		e.add(
+			"Global Administrator",
+			Pass,
+			"active through a permanent role assignment (the tenant has no Entra ID P2: "+
+				"PIM answered AadPremiumLicenseRequired, so there are no PIM schedules)",
+		)
 	default:
 		e.add("Global Administrator", Pass, "active and permanent")
 	}
@@ -207,9 +244,21 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 			"role-assignable group %s, whose members each hold it and were not counted: count them "+
 			"(2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)", n, strings.Join(groups, ", "))
 	case n < 2:
-		e.add("Global Administrators", Finding, "%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+		e.add(
+			"Global Administrators",
+			Finding,
+			"%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			n,
+			note,
+		)
 	case n > 8:
-		e.add("Global Administrators", Finding, "%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)", n, note)
+		e.add(
+			"Global Administrators",
+			Finding,
+			"%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			n,
+			note,
+		)
 	default:
 		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
 	}
@@ -310,8 +359,13 @@ func (e *eval) conditionalAccess(roles []string) {
 			}
 		case v.lockout:
 			lockouts++
-			e.add("Conditional Access", Finding, "%s would demand %s at an emergency sign-in: the account could be locked out",
-				line, v.demand)
+			e.add(
+				"Conditional Access",
+				Finding,
+				"%s would demand %s at an emergency sign-in: the account could be locked out",
+				line,
+				v.demand,
+			)
 		case v.sessionOnly:
 			sessionOnly = append(sessionOnly, fmt.Sprintf("%s: %s", line, v.demand))
 		default:
@@ -332,7 +386,11 @@ func (e *eval) conditionalAccess(roles []string) {
 		for _, l := range []struct {
 			what string
 			list []string
-		}{{"the keys satisfy", satisfied}, {"session controls only", sessionOnly}, {"not at an admin-portal sign-in", elsewhere}} {
+		}{
+			{"the keys satisfy", satisfied},
+			{"session controls only", sessionOnly},
+			{"not at an admin-portal sign-in", elsewhere},
+		} {
 			if len(l.list) > 0 {
 				detail += fmt.Sprintf("; %s: %s", l.what, strings.Join(l.list, ", "))
 			}
@@ -343,8 +401,12 @@ func (e *eval) conditionalAccess(roles []string) {
 		e.add("Conditional Access", CouldNot, "cannot judge %s", strings.Join(unknown, ", "))
 	}
 	if len(reportOnly) > 0 {
-		e.add("Conditional Access (report-only)", Finding, "report-only policies that would lock the account out once enforced: %s",
-			strings.Join(reportOnly, ", "))
+		e.add(
+			"Conditional Access (report-only)",
+			Finding,
+			"report-only policies that would lock the account out once enforced: %s",
+			strings.Join(reportOnly, ", "),
+		)
 	}
 	if len(disabled) > 0 {
 		e.add("Conditional Access (disabled)", Pass, "note: disabled policies that do not exclude the account: %s",
@@ -416,8 +478,14 @@ func (e *eval) fido2Policy() {
 	if len(p.ExcludeTargets) > 0 {
 		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
 	}
-	e.add(name, Pass, "enabled for %s%s; keys allowed; attestation enforced: %v", strings.Join(p.IncludeTargets, ", "), excl,
-		p.AttestationEnforced)
+	e.add(
+		name,
+		Pass,
+		"enabled for %s%s; keys allowed; attestation enforced: %v",
+		strings.Join(p.IncludeTargets, ", "),
+		excl,
+		p.AttestationEnforced,
+	)
 }
 
 // whatIf compares the audit's evaluation (ours: policy ID → the path
@@ -442,9 +510,15 @@ func (e *eval) whatIf(ours map[string]string) {
 		}
 		switch {
 		case w.Applies && mine == "":
-			disagree = append(disagree, fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name))
+			disagree = append(
+				disagree,
+				fmt.Sprintf("%q: Entra says it applies to the account's sign-in, the audit found no path", w.Name),
+			)
 		case !w.Applies && mine != "" && (w.AnalysisReasons == "users" || w.AnalysisReasons == "application"):
-			disagree = append(disagree, fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons))
+			disagree = append(
+				disagree,
+				fmt.Sprintf("%s: the audit says it applies, Entra says not (%s)", mine, w.AnalysisReasons),
+			)
 		}
 	}
 	if len(disagree) > 0 {

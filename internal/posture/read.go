@@ -3,6 +3,8 @@ package posture
 import (
 	"context"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
 	"github.com/keyceremony/keyceremony/enroll"
 )
 
@@ -11,7 +13,9 @@ type Reader interface {
 	GetUser(ctx context.Context, upnOrID string) (*enroll.User, error)
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
-	GroupsOf(ctx context.Context, userID string) ([]string, error)
+	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
+	Domains(ctx context.Context) ([]models.Domainable, error)
+	Organization(ctx context.Context) (models.Organizationable, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
 	FIDO2MethodPolicy(ctx context.Context) (*enroll.FIDO2Policy, error)
 	WhatIf(ctx context.Context, userID string) ([]enroll.CAPolicy, error)
@@ -28,8 +32,11 @@ type Snapshot struct {
 	RolesErr   error
 	// Groups are the IDs of every group that holds the account, directly
 	// or nested (transitiveMemberOf, every page).
-	Groups      []string
-	GroupsErr   error
+	Groups    []string
+	GroupsErr error
+	// GroupFacts are those groups as Graph returned them (displayName,
+	// isAssignableToRole, isManagementRestricted), by ID.
+	GroupFacts  map[string]models.Groupable
 	Policies    []enroll.CAPolicy
 	PoliciesErr error
 	FIDO2       *enroll.FIDO2Policy
@@ -41,6 +48,15 @@ type Snapshot struct {
 	// AAGUIDs are the models of the account's recorded keys (none before
 	// a ceremony): the FIDO2 policy must admit each.
 	AAGUIDs []string
+	// Domains are the tenant's domains (the initial one, each one's
+	// password validity period); Org its organization (createdDateTime).
+	Domains    []models.Domainable
+	DomainsErr error
+	Org        models.Organizationable
+	OrgErr     error
+	// Accounts is how many break-glass accounts the tool knows of (the
+	// configuration's; 0: not known, nothing said).
+	Accounts int
 }
 
 // Read gathers the snapshot of account (UPN or object ID) for the audit;
@@ -55,7 +71,20 @@ func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snap
 	id := s.User.ID
 	s.Methods, s.MethodsErr = g.AuthenticationMethods(ctx, id)
 	s.Roles, s.RolesErr = g.RolesOf(ctx, id)
-	s.Groups, s.GroupsErr = g.GroupsOf(ctx, id)
+	var groups []models.Groupable
+	if groups, s.GroupsErr = g.TransitiveGroups(ctx, id); s.GroupsErr == nil {
+		s.Groups, s.GroupFacts = []string{}, map[string]models.Groupable{}
+		for _, gr := range groups {
+			gid := ""
+			if gr.GetId() != nil {
+				gid = *gr.GetId()
+			}
+			s.Groups = append(s.Groups, gid)
+			s.GroupFacts[gid] = gr
+		}
+	}
+	s.Domains, s.DomainsErr = g.Domains(ctx)
+	s.Org, s.OrgErr = g.Organization(ctx)
 	s.Policies, s.PoliciesErr = g.ConditionalAccessPolicies(ctx)
 	s.FIDO2, s.FIDO2Err = g.FIDO2MethodPolicy(ctx)
 	s.WhatIf, s.WhatIfErr = g.WhatIf(ctx, id)

@@ -12,6 +12,11 @@
 //	roleAssignments                GET /roleManagement/directory/roleAssignments
 //	roleEligibilitySchedules       GET /roleManagement/directory/roleEligibilitySchedules
 //	roleAssignmentSchedules        GET /roleManagement/directory/roleAssignmentSchedules
+//	privilegedAccessGroupEligibilityScheduleInstances
+//	                               GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances
+//	privilegedAccessGroupAssignmentScheduleInstances
+//	                               GET /identityGovernance/privilegedAccess/group/assignmentScheduleInstances
+//	                               (PIM for Groups, each filtered by principalId)
 //	administrativeUnits            GET /directory/administrativeUnits, with "members" and
 //	                               "scopedRoleMembers": GET /directory/administrativeUnits/{id}/scopedRoleMembers
 //	conditionalAccessPolicies      GET /identity/conditionalAccess/policies

@@ -27,7 +27,8 @@ const AppID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 // DefaultRoles are the application permissions a ceremony needs, read and write.
 func DefaultRoles() []string {
 	return []string{"UserAuthenticationMethod.ReadWrite.All", "User.Read.All", "RoleManagement.Read.Directory",
-		"Policy.Read.All", "AuditLog.Read.All", "GroupMember.Read.All"}
+		"Policy.Read.All", "AuditLog.Read.All", "GroupMember.Read.All", "Domain.Read.All", "Organization.Read.All",
+		"PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedAssignmentSchedule.Read.AzureADGroup"}
 }
 
 // Options configure the emulated tenant.

@@ -2,6 +2,7 @@ package graphemu
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -48,7 +49,8 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 		if require(w, c, permPolicyRead...) {
 			e.directoryList(w, r, dirStrengths, "policies/authenticationStrengthPolicies")
 		}
-	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationStrengthPolicies" && p[3] == "combinationConfigurations":
+	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationStrengthPolicies" &&
+		p[3] == "combinationConfigurations":
 		// GET /policies/authenticationStrengthPolicies/{id}/combinationConfigurations
 		// (microsoft-graph-docs-contrib, api-reference/v1.0/api/
 		// authenticationstrengthpolicy-list-combinationconfigurations.md):
@@ -59,6 +61,20 @@ func (e *Emulator) directoryRoute(w http.ResponseWriter, r *http.Request, c call
 	case path == "policies/authenticationMethodsPolicy":
 		if require(w, c, permPolicyRead...) {
 			e.methodsPolicy(w, r)
+		}
+	case len(p) == 4 && p[0] == "identityGovernance" && p[1] == "privilegedAccess" && p[2] == "group" &&
+		(p[3] == dirPIMGroupEligible || p[3] == dirPIMGroupAssigned):
+		perms := []string{"PrivilegedEligibilitySchedule.Read.AzureADGroup",
+			"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"}
+		if p[3] == dirPIMGroupAssigned {
+			perms = []string{"PrivilegedAssignmentSchedule.Read.AzureADGroup",
+				"PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"}
+		}
+		if require(
+			w,
+			c,
+			append(perms, "PrivilegedAccess.Read.AzureADGroup", "PrivilegedAccess.ReadWrite.AzureADGroup")...) {
+			e.pimGroups(w, r, p[3])
 		}
 	case len(p) >= 2 && len(p) <= 3 && p[0] == "groups" && (len(p) == 2 || p[2] == "members"):
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
@@ -75,7 +91,10 @@ func (e *Emulator) directoryList(w http.ResponseWriter, r *http.Request, key, co
 	e.mu.Lock()
 	list := append([]map[string]any{}, e.st.Directory[key]...)
 	if len(list) == 0 && key == dirOrganization {
-		list = []map[string]any{{"id": e.st.TenantID, "displayName": "Contoso (emulated)"}}
+		// createdDateTime decides a domain's default password expiry
+		// (none for tenants created since 2021); the emulated tenant is newer.
+		list = []map[string]any{{"id": e.st.TenantID, "displayName": "Contoso (emulated)",
+			"createdDateTime": "2023-05-10T09:00:00Z"}}
 	}
 	if len(list) == 0 && key == dirDomains && e.st.Domain != "" {
 		list = []map[string]any{
@@ -196,4 +215,39 @@ func (e *Emulator) strengthConfigs(w http.ResponseWriter, r *http.Request, id st
 		list = append(list, c)
 	}
 	page(w, r, "policies/authenticationStrengthPolicies('"+id+"')/combinationConfigurations", list, pageOther)
+}
+
+var rePIMGroupFilter = regexp.MustCompile(`^(principalId|groupId) eq '([^']+)'$`)
+
+// pimGroups answers PIM for Groups' schedule instances as Microsoft Graph
+// v1.0 documents them (microsoft-graph-docs-contrib,
+// api-reference/v1.0/api/privilegedaccessgroup-list-eligibilityscheduleinstances.md,
+// commit 25062ededb4ae5c3b721a97b65ff1eb5dda1d201, and
+// privilegedaccessgroup-list-assignmentscheduleinstances.md, commit
+// 0233faf53cc72a3da13439900c0e4560dcccdd3a): "This method requires the
+// $filter (eq) query parameter to scope the request to a principalId or a
+// groupId"; the loaded instances as they are. PIM needs Entra ID P2: on a
+// tenant without it, 400 AadPremiumLicenseRequired as the role PIM APIs.
+func (e *Emulator) pimGroups(w http.ResponseWriter, r *http.Request, what string) {
+	m := rePIMGroupFilter.FindStringSubmatch(r.URL.Query().Get("$filter"))
+	if m == nil {
+		graphError(w, http.StatusBadRequest, "BadRequest",
+			"The $filter query parameter with principalId or groupId is required.")
+		return
+	}
+	e.mu.Lock()
+	if e.st.NoEntraP2 {
+		e.mu.Unlock()
+		graphError(w, http.StatusBadRequest, "AadPremiumLicenseRequired",
+			"The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.")
+		return
+	}
+	list := []map[string]any{}
+	for _, s := range e.st.Directory[what] {
+		if str(s, m[1]) == m[2] {
+			list = append(list, s)
+		}
+	}
+	e.mu.Unlock()
+	page(w, r, "identityGovernance/privilegedAccess/group/"+what, list, pageOther)
 }

@@ -25,7 +25,12 @@ import (
 
 // Permission sets, as Graph documents them for each call.
 var (
-	permMethodsRead  = []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All"}
+	permMethodsRead = []string{
+		"UserAuthenticationMethod.Read.All",
+		"UserAuthenticationMethod.ReadWrite.All",
+		"UserAuthMethod-Passkey.Read.All",
+		"UserAuthMethod-Passkey.ReadWrite.All",
+	}
 	permMethodsWrite = []string{"UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All"}
 	permAllMethods   = []string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}
 	permUserRead     = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
@@ -55,7 +60,8 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.openIDConfiguration(w, parts[0])
 		return
 	}
-	if len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" && r.Method == http.MethodPost {
+	if len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" &&
+		r.Method == http.MethodPost {
 		e.token(w, r)
 		return
 	}
@@ -77,7 +83,12 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	// "Application permissions aren't supported when using the /me endpoint").
 	if p[0] == "me" {
 		if !c.delegated() {
-			graphError(w, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+			graphError(
+				w,
+				http.StatusBadRequest,
+				"BadRequest",
+				"/me request is only valid with delegated authentication flow.",
+			)
 			return
 		}
 		p = append([]string{"users", c.claims.OID}, p[1:]...)
@@ -92,7 +103,17 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.fido2(w, r, c, p[1], p[4:], beta)
 	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, r, p[1])
+			e.transitiveMemberOf(w, r, p[1], "directoryObjects")
+		}
+	case p[0] == "users" && len(p) == 4 && p[2] == "transitiveMemberOf" &&
+		(p[3] == "microsoft.graph.group" || p[3] == "graph.group") && r.Method == http.MethodGet:
+		// The OData cast to groups (user-list-transitivememberof: "GET
+		// /users/{id}/transitiveMemberOf/microsoft.graph.group"; "graph" is
+		// the alias Graph's $metadata gives the namespace, which
+		// msgraph-sdk-go's URL template sends); the emulator's transitive
+		// memberships are groups only.
+		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
+			e.transitiveMemberOf(w, r, p[1], "groups")
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
@@ -102,15 +123,18 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		if require(w, c, permRoleRead...) {
 			e.roles(w, r, p[2])
 		}
-	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "evaluate" && beta && r.Method == http.MethodPost:
+	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "evaluate" && beta &&
+		r.Method == http.MethodPost:
 		if require(w, c, permPolicyRead...) {
 			e.whatIf(w, r)
 		}
-	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" && r.Method == http.MethodGet:
+	case len(p) == 3 && p[0] == "identity" && p[1] == "conditionalAccess" && p[2] == "policies" &&
+		r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
 			e.caPolicies(w, r)
 		}
-	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" && p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
+	case len(p) == 4 && p[0] == "policies" && p[1] == "authenticationMethodsPolicy" &&
+		p[2] == "authenticationMethodConfigurations" && p[3] == "fido2" && r.Method == http.MethodGet:
 		if require(w, c, permPolicyRead...) {
 			e.fido2Policy(w)
 		}
@@ -124,7 +148,12 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		if !e.directoryRoute(w, r, c, p) {
-			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path))
+			graphError(
+				w,
+				http.StatusBadRequest,
+				"BadRequest",
+				fmt.Sprintf("Unsupported request %s %s", r.Method, r.URL.Path),
+			)
 		}
 	}
 }
@@ -153,7 +182,15 @@ func (e *Emulator) getUser(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	e.mu.Unlock()
 	if u == nil {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
+		graphError(
+			w,
+			http.StatusNotFound,
+			"Request_ResourceNotFound",
+			fmt.Sprintf(
+				"Resource '%s' does not exist or one of its queried reference-property objects are not present.",
+				key,
+			),
+		)
 		return
 	}
 	sel := selected(r.URL.Query())
@@ -213,7 +250,13 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 	// dropped the sentence and lists the /me routes (see route): on v1.0 a
 	// user registers their own keys.
 	if write && beta && c.delegated() && c.claims.OID == u.ID {
-		graphError(w, http.StatusForbidden, "accessDenied", "Self-service operations are not supported: an administrator registers passkeys on behalf of users through this API.")
+		graphError(
+			w,
+			http.StatusForbidden,
+			"accessDenied",
+			"Self-service operations are not supported: an administrator registers passkeys on behalf of users "+
+				"through this API.",
+		)
 		return
 	}
 	// Delegated writes for another user need an authentication admin role;
@@ -224,7 +267,13 @@ func (e *Emulator) fido2(w http.ResponseWriter, r *http.Request, c caller, userK
 			roles = roles[1:]
 		}
 		if !c.hasRole(roles...) {
-			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges: the signed-in user needs the Privileged Authentication Administrator role to manage the methods of an administrator.")
+			graphError(
+				w,
+				http.StatusForbidden,
+				"Authorization_RequestDenied",
+				"Insufficient privileges: the signed-in user needs the Privileged Authentication Administrator role "+
+					"to manage the methods of an administrator.",
+			)
 			return
 		}
 	}
@@ -290,12 +339,22 @@ func graphRoot(beta bool) string {
 // registration script and DSInternals.Passkeys send; 5 to 43200 minutes
 // (Graph beta reference). v1.0 has a fixed 5-minute challenge and takes
 // neither. No form is silently ignored: anything else is a 400.
-func (e *Emulator) challengeTimeout(w http.ResponseWriter, r *http.Request, segment string, beta bool) (time.Duration, bool) {
+func (e *Emulator) challengeTimeout(
+	w http.ResponseWriter,
+	r *http.Request,
+	segment string,
+	beta bool,
+) (time.Duration, bool) {
 	fn := reCreationOptions.FindStringSubmatch(segment)[1]
 	query := ""
 	for k, vs := range r.URL.Query() {
 		if k != "challengeTimeoutInMinutes" || len(vs) != 1 {
-			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Query option '%s' is not supported by creationOptions.", k))
+			graphError(
+				w,
+				http.StatusBadRequest,
+				"BadRequest",
+				fmt.Sprintf("Query option '%s' is not supported by creationOptions.", k),
+			)
 			return 0, false
 		}
 		query = vs[0]
@@ -312,7 +371,13 @@ func (e *Emulator) challengeTimeout(w http.ResponseWriter, r *http.Request, segm
 		return e.cfg.ChallengeTimeout, true
 	}
 	if !beta {
-		graphError(w, http.StatusBadRequest, "BadRequest", "challengeTimeoutInMinutes is supported by the beta endpoint only: v1.0 applies a system-defined challenge timeout of 5 minutes.")
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"BadRequest",
+			"challengeTimeoutInMinutes is supported by the beta endpoint only: v1.0 applies a system-defined "+
+				"challenge timeout of 5 minutes.",
+		)
 		return 0, false
 	}
 	n, err := strconv.Atoi(asked)
@@ -336,7 +401,10 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 	e.st.Challenges[b64] = &challenge{UserID: u.ID, Expires: now.Add(timeout)}
 	exclude := []any{} // [], never null (both references' examples)
 	for i, m := range e.st.Methods[u.ID] {
-		exclude = append(exclude, map[string]any{"type": "public-key", "id": excludeID(m.CredentialID, i, beta), "transports": []string{}})
+		exclude = append(
+			exclude,
+			map[string]any{"type": "public-key", "id": excludeID(m.CredentialID, i, beta), "transports": []string{}},
+		)
 	}
 	e.mu.Unlock()
 	uh := sha256.Sum256([]byte(u.ID))
@@ -348,7 +416,11 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 			"timeout":     webauthnTimeout(beta),
 			"attestation": "direct",
 			"rp":          map[string]any{"id": entraRPID, "name": "Microsoft"},
-			"user":        map[string]any{"id": base64.RawURLEncoding.EncodeToString(uh[:16]), "name": u.UserPrincipalName, "displayName": u.DisplayName},
+			"user": map[string]any{
+				"id":          base64.RawURLEncoding.EncodeToString(uh[:16]),
+				"name":        u.UserPrincipalName,
+				"displayName": u.DisplayName,
+			},
 			"pubKeyCredParams": []any{
 				map[string]any{"type": "public-key", "alg": -7}, map[string]any{"type": "public-key", "alg": -257},
 			},
@@ -357,7 +429,8 @@ func (e *Emulator) creationOptions(w http.ResponseWriter, u *User, timeout time.
 				"authenticatorAttachment": "cross-platform", "requireResidentKey": true, "userVerification": "required",
 			},
 			"extensions": map[string]any{
-				"hmacCreateSecret": true, "enforceCredentialProtectionPolicy": true, "credentialProtectionPolicy": "userVerificationOptional",
+				"hmacCreateSecret": true, "enforceCredentialProtectionPolicy": true,
+				"credentialProtectionPolicy": "userVerificationOptional",
 			},
 		},
 	})
@@ -391,7 +464,12 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	}
 	dec := json.NewDecoder(io.LimitReader(bodyReader, 1<<20))
 	if err := dec.Decode(&body); err != nil || body.PublicKeyCredential == nil {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "The request body must carry displayName and publicKeyCredential.")
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidRequest",
+			"The request body must carry displayName and publicKeyCredential.",
+		)
 		return
 	}
 	// displayName is optional (v1.0 reference: "If not specified, a default
@@ -414,13 +492,28 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	pol := e.st.FIDO2
 	e.mu.Unlock()
 	if pol.State != "enabled" || !pol.IsSelfServiceRegistrationAllowed {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "The FIDO2 authentication method policy must be enabled and allow self-service set-up for this API (known service limitation).")
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidRequest",
+			"The FIDO2 authentication method policy must be enabled and allow self-service set-up for this API "+
+				"(known service limitation).",
+		)
 		return
 	}
-	cdRaw, err1 := base64.RawURLEncoding.DecodeString(strings.TrimRight(body.PublicKeyCredential.Response.ClientDataJSON, "="))
-	aoRaw, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(body.PublicKeyCredential.Response.AttestationObject, "="))
+	cdRaw, err1 := base64.RawURLEncoding.DecodeString(
+		strings.TrimRight(body.PublicKeyCredential.Response.ClientDataJSON, "="),
+	)
+	aoRaw, err2 := base64.RawURLEncoding.DecodeString(
+		strings.TrimRight(body.PublicKeyCredential.Response.AttestationObject, "="),
+	)
 	if err1 != nil || err2 != nil {
-		graphError(w, http.StatusBadRequest, "invalidRequest", "clientDataJSON and attestationObject must be base64url.")
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidRequest",
+			"clientDataJSON and attestationObject must be base64url.",
+		)
 		return
 	}
 	var cd struct {
@@ -431,7 +524,17 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		return
 	}
 	if cd.Type != "webauthn.create" || cd.Origin != entraOrigin {
-		graphError(w, http.StatusBadRequest, "invalidRequest", fmt.Sprintf("clientDataJSON type %q / origin %q: want webauthn.create from %s.", cd.Type, cd.Origin, entraOrigin))
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidRequest",
+			fmt.Sprintf(
+				"clientDataJSON type %q / origin %q: want webauthn.create from %s.",
+				cd.Type,
+				cd.Origin,
+				entraOrigin,
+			),
+		)
 		return
 	}
 	now := e.cfg.Now()
@@ -457,13 +560,23 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 	// Entra registers only packed and none attestation (Graph beta reference,
 	// fido2AuthenticationMethod create: attestationObject formats).
 	if f := attestationFormat(aoRaw); f != "packed" && f != "none" {
-		graphError(w, http.StatusBadRequest, "invalidAttestation", fmt.Sprintf("Attestation format '%s' is not supported: only packed and none are accepted.", f))
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidAttestation",
+			fmt.Sprintf("Attestation format '%s' is not supported: only packed and none are accepted.", f),
+		)
 		return
 	}
 	in := attest.Input{AttestationObject: aoRaw, ClientDataJSON: cdRaw}
 	v, err := e.cfg.Verifier.Verify(in, attest.Expect{RPID: entraRPID, Origin: entraOrigin, Challenge: challengeBytes})
 	if err != nil {
-		graphError(w, http.StatusBadRequest, "invalidAttestation", "The attestation object could not be read: "+err.Error())
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidAttestation",
+			"The attestation object could not be read: "+err.Error(),
+		)
 		return
 	}
 	ad, err := parseAuthData(aoRaw)
@@ -482,10 +595,21 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		graphError(w, http.StatusBadRequest, "invalidRequest", "User verification and presence are required.")
 		return
 	case strings.TrimRight(body.PublicKeyCredential.ID, "=") != credID:
-		graphError(w, http.StatusBadRequest, "invalidRequest", "publicKeyCredential.id does not match the credential in the attestation.")
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"invalidRequest",
+			"publicKeyCredential.id does not match the credential in the attestation.",
+		)
 		return
-	case len(pol.PasskeyProfiles) == 0 && pol.IsAttestationEnforced && (!v.Trusted || v.HasReason("signature") || v.HasReason("aaguid-mismatch")):
-		graphError(w, http.StatusBadRequest, "attestationValidationFailed", fmt.Sprintf("The security key's attestation could not be verified: %v", v.Reasons))
+	case len(pol.PasskeyProfiles) == 0 && pol.IsAttestationEnforced &&
+		(!v.Trusted || v.HasReason("signature") || v.HasReason("aaguid-mismatch")):
+		graphError(
+			w,
+			http.StatusBadRequest,
+			"attestationValidationFailed",
+			fmt.Sprintf("The security key's attestation could not be verified: %v", v.Reasons),
+		)
 		return
 	}
 	if len(pol.PasskeyProfiles) > 0 {
@@ -499,13 +623,24 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 			names = append(names, pp.Name)
 		}
 		if !admitted {
-			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", fmt.Sprintf("The security key model (AAGUID %s) is not allowed by the passkey profiles that apply to this user (%s).", ad.AAGUID, strings.Join(names, ", ")))
+			graphError(
+				w,
+				http.StatusBadRequest,
+				"aaguidNotAllowed",
+				fmt.Sprintf(
+					"The security key model (AAGUID %s) is not allowed by the passkey profiles that apply to "+
+						"this user (%s).",
+					ad.AAGUID,
+					strings.Join(names, ", "),
+				),
+			)
 			return
 		}
 	} else if pol.KeyRestrictionsEnforced {
 		listed := slices.Contains(pol.AAGUIDs, ad.AAGUID.String())
 		if (pol.EnforcementType == "allow") != listed {
-			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", "The security key model (AAGUID "+ad.AAGUID.String()+") is not allowed by the FIDO2 key restriction policy.")
+			graphError(w, http.StatusBadRequest, "aaguidNotAllowed", "The security key model (AAGUID "+
+				ad.AAGUID.String()+") is not allowed by the FIDO2 key restriction policy.")
 			return
 		}
 	}
@@ -527,7 +662,8 @@ func (e *Emulator) register(w http.ResponseWriter, r *http.Request, u *User, bet
 		}
 	}
 	m := &Method{ID: newMethodID(ad.CredentialID), DisplayName: name, CreatedDateTime: now.UTC().Truncate(time.Second),
-		AAGUID: ad.AAGUID.String(), Model: v.Model, AttestationCertificates: thumbs, AttestationLevel: level, CredentialID: credID}
+		AAGUID: ad.AAGUID.String(), Model: v.Model, AttestationCertificates: thumbs, AttestationLevel: level,
+		CredentialID: credID}
 	e.mu.Lock()
 	for _, existing := range e.st.Methods[u.ID] {
 		if existing.CredentialID == credID {
@@ -630,7 +766,15 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 		}
 		for _, a := range e.st.RoleAssignments {
 			if (id == "" || a.PrincipalID == id) && (role == "" || a.RoleDefinitionID == role) {
-				list = append(list, map[string]any{"id": a.ID, "principalId": a.PrincipalID, "roleDefinitionId": a.RoleDefinitionID, "directoryScopeId": a.DirectoryScopeID})
+				list = append(
+					list,
+					map[string]any{
+						"id":               a.ID,
+						"principalId":      a.PrincipalID,
+						"roleDefinitionId": a.RoleDefinitionID,
+						"directoryScopeId": a.DirectoryScopeID,
+					},
+				)
 			}
 		}
 	case "roleEligibilitySchedules", "roleAssignmentSchedules":
@@ -654,8 +798,12 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 			if s.EndDateTime != nil {
 				exp = map[string]any{"type": "afterDateTime", "endDateTime": s.EndDateTime.UTC().Format(time.RFC3339)}
 			}
-			list = append(list, map[string]any{"id": s.ID, "principalId": s.PrincipalID, "roleDefinitionId": s.RoleDefinitionID,
-				"directoryScopeId": s.DirectoryScopeID, "status": s.Status, "scheduleInfo": map[string]any{"expiration": exp}})
+			list = append(
+				list,
+				map[string]any{"id": s.ID, "principalId": s.PrincipalID, "roleDefinitionId": s.RoleDefinitionID,
+					"directoryScopeId": s.DirectoryScopeID, "status": s.Status,
+					"scheduleInfo": map[string]any{"expiration": exp}},
+			)
 		}
 	default:
 		e.mu.Unlock()
@@ -705,7 +853,7 @@ func (e *Emulator) caPolicies(w http.ResponseWriter, r *http.Request) {
 
 // transitiveMemberOf lists the groups that hold the user, directly or
 // through nested groups (Graph: user transitiveMemberOf).
-func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key string) {
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key, contextPath string) {
 	e.mu.Lock()
 	u := e.userLocked(key)
 	list := []map[string]any{}
@@ -722,7 +870,7 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, ke
 		userNotFound(w, key)
 		return
 	}
-	page(w, r, "directoryObjects", list, pageDirectory)
+	page(w, r, contextPath, list, pageDirectory)
 }
 
 // groupJSON renders a group as Graph does (without its members).
@@ -783,9 +931,14 @@ func fido2PolicyJSON(p FIDO2Policy) map[string]any {
 	}
 	out := map[string]any{
 		"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": p.State,
-		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed, "isAttestationEnforced": p.IsAttestationEnforced,
-		"keyRestrictions": map[string]any{"isEnforced": p.KeyRestrictionsEnforced, "enforcementType": p.EnforcementType, "aaGuids": nz(p.AAGUIDs)},
-		"includeTargets":  targets, "excludeTargets": excludeTargets(p),
+		"isSelfServiceRegistrationAllowed": p.IsSelfServiceRegistrationAllowed,
+		"isAttestationEnforced":            p.IsAttestationEnforced,
+		"keyRestrictions": map[string]any{
+			"isEnforced":      p.KeyRestrictionsEnforced,
+			"enforcementType": p.EnforcementType,
+			"aaGuids":         nz(p.AAGUIDs),
+		},
+		"includeTargets": targets, "excludeTargets": excludeTargets(p),
 	}
 	// Passkey profiles, in the shape of the Graph reference (passkeyProfile,
 	// fido2AuthenticationMethodConfiguration update example).
@@ -794,7 +947,11 @@ func fido2PolicyJSON(p FIDO2Policy) map[string]any {
 		for _, pp := range p.PasskeyProfiles {
 			profiles = append(profiles, map[string]any{"id": pp.ID, "name": pp.Name, "passkeyTypes": pp.PasskeyTypes,
 				"attestationEnforcement": pp.AttestationEnforcement,
-				"keyRestrictions":        map[string]any{"isEnforced": pp.KeyRestrictionsEnforced, "enforcementType": pp.EnforcementType, "aaGuids": nz(pp.AAGUIDs)}})
+				"keyRestrictions": map[string]any{
+					"isEnforced":      pp.KeyRestrictionsEnforced,
+					"enforcementType": pp.EnforcementType,
+					"aaGuids":         nz(pp.AAGUIDs),
+				}})
 		}
 		out["passkeyProfiles"], out["defaultPasskeyProfile"] = profiles, p.DefaultProfile
 	}
@@ -924,7 +1081,8 @@ func signInJSON(s SignIn) map[string]any {
 		out[k] = v
 	}
 	out["id"], out["createdDateTime"], out["userId"] = s.ID, s.CreatedDateTime.UTC().Format(time.RFC3339), s.UserID
-	out["userPrincipalName"], out["appDisplayName"], out["ipAddress"] = s.UserPrincipalName, s.AppDisplayName, s.IPAddress
+	out["userPrincipalName"], out["appDisplayName"] = s.UserPrincipalName, s.AppDisplayName
+	out["ipAddress"] = s.IPAddress
 	out["status"] = map[string]any{"errorCode": s.ErrorCode, "failureReason": s.FailureReason}
 	return out
 }

@@ -24,6 +24,9 @@ const (
 	dirStrengths      = "authenticationStrengthPolicies"
 	dirDomains        = "domains"
 	dirSubscribedSkus = "subscribedSkus"
+	// PIM for Groups' schedule instances, under their own path names.
+	dirPIMGroupEligible = "eligibilityScheduleInstances"
+	dirPIMGroupAssigned = "assignmentScheduleInstances"
 )
 
 // LoadTenant reads a tenant file (Graph's response shapes, see tenantFile)
@@ -168,7 +171,8 @@ func LoadTenant(b []byte) (*State, error) {
 	st.NoEntraP2 = withoutP2(f.SubscribedSkus)
 	for key, list := range map[string][]obj{
 		dirOrganization: f.Organization, dirRoles: f.DirectoryRoles, dirAdminUnits: f.AdministrativeUnits,
-		dirStrengths: f.StrengthPolicies, dirDomains: f.Domains, dirSubscribedSkus: f.SubscribedSkus} {
+		dirStrengths: f.StrengthPolicies, dirDomains: f.Domains, dirSubscribedSkus: f.SubscribedSkus,
+		dirPIMGroupEligible: f.GroupEligibilityInstances, dirPIMGroupAssigned: f.GroupAssignmentInstances} {
 		if list != nil {
 			st.Directory[key] = list
 		}

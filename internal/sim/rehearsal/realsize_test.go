@@ -35,7 +35,7 @@ func auditOf(t *testing.T, ten *emulated.Tenant, upn string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out []string
-	for _, c := range health.AuditPosture(ctx, ten.Client, upn) {
+	for _, c := range health.AuditPosture(ctx, ten.Client, upn, 0) {
 		out = append(out, c.Status+" "+c.Name+": "+c.Detail)
 	}
 	return out

@@ -1,0 +1,151 @@
+package enroll
+
+// Directory reads the posture audit needs beyond the account's own: the
+// facts of the groups that hold it, the tenant's domains and organization,
+// and the account's PIM for Groups memberships. Each is read only; a 403 or
+// 400 comes back as a *GraphError ("could not check", never "none").
+
+import (
+	"context"
+	"errors"
+
+	ig "github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/organization"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+)
+
+// groupSelect are the group properties the audit judges: isAssignableToRole
+// and isManagementRestricted (in a restricted management administrative
+// unit; "Returned only on $select", v1.0 group resource,
+// microsoft-graph-docs-contrib api-reference/v1.0/resources/group.md, and
+// msgraph-sdk-go v1.89.0 models.Group.GetIsManagementRestricted: v1.0 has it).
+var groupSelect = []string{"id", "displayName", "isAssignableToRole", "isManagementRestricted", "securityEnabled"}
+
+// TransitiveGroups lists the groups that hold the user, directly or through
+// nested groups, with the facts the audit judges them by: GET
+// /users/{id}/transitiveMemberOf/microsoft.graph.group?$select=…, every
+// page (GroupMember.Read.All).
+func (c *Client) TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error) {
+	var out []models.Groupable
+	err := c.retryRead(ctx, "group memberships", func() error {
+		out = nil
+		resp, err := c.graph.Users().ByUserId(userID).TransitiveMemberOf().GraphGroup().Get(ctx,
+			&users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetQueryParameters{
+					Select: groupSelect,
+				}})
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "group memberships", resp, models.CreateGroupCollectionResponseFromDiscriminatorValue,
+			func(g models.Groupable) { out = append(out, g) })
+	})
+	if err != nil {
+		return nil, err // never part of a collection
+	}
+	return out, nil
+}
+
+// Domains lists the tenant's domains (GET /domains; Domain.Read.All): which
+// is the initial *.onmicrosoft.com one (isInitial) and each one's password
+// validity period (passwordValidityPeriodInDays).
+func (c *Client) Domains(ctx context.Context) ([]models.Domainable, error) {
+	var out []models.Domainable
+	err := c.retryRead(ctx, "domains", func() error {
+		out = nil
+		resp, err := c.graph.Domains().Get(ctx, nil)
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "domains", resp, models.CreateDomainCollectionResponseFromDiscriminatorValue,
+			func(d models.Domainable) { out = append(out, d) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Organization reads the tenant's organization (GET
+// /organization?$select=id,createdDateTime; Organization.Read.All): when
+// the tenant was created decides the default password expiry of a domain
+// that sets none.
+func (c *Client) Organization(ctx context.Context) (models.Organizationable, error) {
+	var out models.Organizationable
+	err := c.retryRead(ctx, "organization", func() error {
+		out = nil
+		resp, err := c.graph.Organization().Get(ctx, &organization.OrganizationRequestBuilderGetRequestConfiguration{
+			QueryParameters: &organization.OrganizationRequestBuilderGetQueryParameters{
+				Select: []string{"id", "displayName", "createdDateTime"}}})
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "organization", resp, models.CreateOrganizationCollectionResponseFromDiscriminatorValue,
+			func(o models.Organizationable) {
+				if out == nil {
+					out = o
+				}
+			})
+	})
+	if err == nil && out == nil {
+		err = errors.New("organization: empty answer")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pimGroups reads the account's PIM for Groups memberships (Microsoft
+// Graph v1.0, privilegedAccessGroup: List eligibilityScheduleInstances and
+// List assignmentScheduleInstances, "$filter=principalId eq '…'", which the
+// method requires; PrivilegedEligibilitySchedule.Read.AzureADGroup and
+// PrivilegedAssignmentSchedule.Read.AzureADGroup): the groups in which the
+// account may activate membership, and those in which it is an active
+// member through PIM. Only "member" access counts (not "owner").
+func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active []string, err error) {
+	err = c.retryRead(ctx, "PIM for Groups eligibilities", func() error {
+		eligible = nil
+		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().EligibilityScheduleInstances().Get(ctx,
+			&ig.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &ig.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "PIM for Groups eligibilities", resp,
+			models.CreatePrivilegedAccessGroupEligibilityScheduleInstanceCollectionResponseFromDiscriminatorValue,
+			func(s models.PrivilegedAccessGroupEligibilityScheduleInstanceable) {
+				if a := s.GetAccessId(); a != nil && a.String() == "member" {
+					eligible = append(eligible, deref(s.GetGroupId()))
+				}
+			})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = c.retryRead(ctx, "PIM for Groups assignments", func() error {
+		active = nil
+		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().AssignmentScheduleInstances().Get(ctx,
+			&ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetQueryParameters{
+					Filter: principalFilter(userID),
+				}})
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "PIM for Groups assignments", resp,
+			models.CreatePrivilegedAccessGroupAssignmentScheduleInstanceCollectionResponseFromDiscriminatorValue,
+			func(s models.PrivilegedAccessGroupAssignmentScheduleInstanceable) {
+				if a := s.GetAccessId(); a != nil && a.String() == "member" {
+					active = append(active, deref(s.GetGroupId()))
+				}
+			})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return eligible, active, nil
+}
