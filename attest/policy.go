@@ -74,8 +74,10 @@ type AllowedModel struct {
 	AAGUID string `json:"aaguid"`
 	Name   string `json:"name"`
 	// MinFirmware, e.g. "5.4.3", refuses older firmware (getInfo
-	// firmwareVersion, compared in the vendor's form: only for models whose
-	// encoding is known, such as YubiKeys' 0xMMmmpp; any other is refused).
+	// firmwareVersion, written and compared in the vendor's form
+	// (ctap.ParseFirmware): only for models whose encoding is known, such as
+	// YubiKeys' 0xMMmmpp "5.4.3" or pico-fido's 0xMMmm "8.0"; any other is
+	// refused).
 	MinFirmware string `json:"min_firmware,omitempty"`
 }
 
