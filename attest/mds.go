@@ -217,7 +217,8 @@ func mdsSigner(t *jwt.Token, root *x509.Certificate, now time.Time) (any, error)
 	for _, c := range certs {
 		if now.After(c.NotAfter) || now.Before(c.NotBefore) {
 			return nil, fmt.Errorf(
-				"the blob's signing certificate %q is valid only from %s to %s, not at %s: the blob is out of date, fetch a current one",
+				"the blob's signing certificate %q is valid only from %s to %s, not at %s: "+
+					"the blob is out of date, fetch a current one",
 				c.Subject.CommonName,
 				c.NotBefore.UTC().Format(time.DateOnly),
 				c.NotAfter.UTC().Format(time.DateOnly),
@@ -230,7 +231,9 @@ func mdsSigner(t *jwt.Token, root *x509.Certificate, now time.Time) (any, error)
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	if _, err := certs[0].Verify(opts); err != nil {
 		return nil, fmt.Errorf("blob signer does not chain to the pinned MDS root %q: %w", root.Subject.CommonName, err)
 	}
 	return certs[0].PublicKey, nil

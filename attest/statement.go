@@ -116,7 +116,8 @@ func checkAIKCert(v *Verdict, stmt map[string]any, aik *x509.Certificate) bool {
 		bad("the AIK certificate's subjectAlternativeName cannot be read: %v", err)
 	case manufacturer == "":
 		bad(
-			"the AIK certificate carries no TPM manufacturer (2.23.133.2.1) in its subjectAlternativeName, as the TCG EK/AIK profile and WebAuthn §8.3.1 require",
+			"the AIK certificate carries no TPM manufacturer (2.23.133.2.1) in its subjectAlternativeName, " +
+				"as the TCG EK/AIK profile and WebAuthn §8.3.1 require",
 		)
 	case model == "" || version == "":
 		bad("the AIK certificate's subjectAlternativeName lacks the TPM model or version (TCG EK/AIK profile §3.2.9)")

@@ -157,7 +157,8 @@ func (c *client) PINRetries(ctx context.Context) (retries int, powerCycle bool, 
 		return 0, false, err
 	}
 	var resp ctapwire.ClientPINResponse
-	if err := c.call(ctx, ctapwire.CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetRetries}, &resp); err != nil {
+	req := ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetRetries}
+	if err := c.call(ctx, ctapwire.CmdClientPIN, req, &resp); err != nil {
 		return 0, false, fmt.Errorf("get PIN retries: %w", err)
 	}
 	if resp.PINRetries == nil || *resp.PINRetries < 0 {
@@ -169,7 +170,8 @@ func (c *client) PINRetries(ctx context.Context) (retries int, powerCycle bool, 
 // sharedSecret runs getKeyAgreement and the platform half of ECDH.
 func (c *client) sharedSecret(ctx context.Context, p ctapwire.PINProtocol) (ctapwire.COSEKey, []byte, error) {
 	var resp ctapwire.ClientPINResponse
-	if err := c.call(ctx, ctapwire.CmdClientPIN, ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetKeyAgreement}, &resp); err != nil {
+	req := ctapwire.ClientPINRequest{Protocol: p.Version(), SubCommand: ctapwire.PINGetKeyAgreement}
+	if err := c.call(ctx, ctapwire.CmdClientPIN, req, &resp); err != nil {
 		return ctapwire.COSEKey{}, nil, fmt.Errorf("key agreement: %w", err)
 	}
 	if resp.KeyAgreement == nil {

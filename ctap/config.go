@@ -44,7 +44,8 @@ func (c *client) config(ctx context.Context, tok *PINToken, sub int, params *cta
 // SetMinPINLength raises the key's minimum PIN length (it can never be
 // lowered short of a reset) and optionally forces a PIN change.
 func (c *client) SetMinPINLength(ctx context.Context, tok *PINToken, length int, forceChange bool) error {
-	if err := c.config(ctx, tok, ctapwire.ConfigSetMinPINLength, &ctapwire.ConfigParams{NewMinPINLength: length, ForceChangePIN: forceChange}); err != nil {
+	params := &ctapwire.ConfigParams{NewMinPINLength: length, ForceChangePIN: forceChange}
+	if err := c.config(ctx, tok, ctapwire.ConfigSetMinPINLength, params); err != nil {
 		return fmt.Errorf("set minimum PIN length: %w", err)
 	}
 	return nil

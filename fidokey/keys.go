@@ -28,7 +28,8 @@ const (
 )
 
 // libfido2Deviation is what a report records about keys driven through libfido2.
-const libfido2Deviation = "keys driven through the libfido2 backend (go-libfido2): getInfo without firmware version or minimum PIN length, " +
+const libfido2Deviation = "keys driven through the libfido2 backend (go-libfido2): " +
+	"getInfo without firmware version or minimum PIN length, " +
 	"no authenticatorConfig, no touch prompts from the key, PIN copies left in C memory by go-libfido2"
 
 // Backend opens device addresses as ctap.Authenticators: the native CTAPHID
@@ -43,7 +44,8 @@ func ParseBackend(name string) (Backend, error) {
 	case libfido2Backend:
 		if !libfido2Built {
 			return Backend{}, errors.New(
-				"this keyceremony was built without the libfido2 backend: build it with `go build -tags libfido2 ./cmd/keyceremony` (cgo and Debian's libfido2-dev)",
+				"this keyceremony was built without the libfido2 backend: " +
+					"build it with `go build -tags libfido2 ./cmd/keyceremony` (cgo and Debian's libfido2-dev)",
 			)
 		}
 		return Backend{name: libfido2Backend}, nil

@@ -126,7 +126,8 @@ func (probes Probes) WriteText(w io.Writer) error {
 	if len(probes) == 0 {
 		_, err := fmt.Fprintln(
 			w,
-			"No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\nrules (keyceremony config udev, and the README's udev set-up).",
+			"No FIDO authenticator found. Plug a key in; if it is plugged in, check the udev\n"+
+				"rules (keyceremony config udev, and the README's udev set-up).",
 		)
 		return err
 	}

@@ -463,7 +463,8 @@ func (a *authenticator) CredentialsMetadata(ctx context.Context, tok *ctap.PINTo
 		return ctap.CredentialsMetadata{}, err
 	}
 	var ci *gofido2.CredentialsInfo
-	if err := a.do(ctx, "credential metadata", func() (err error) { ci, err = a.dev.CredentialsInfo(pin); return }); err != nil {
+	metadata := func() (err error) { ci, err = a.dev.CredentialsInfo(pin); return }
+	if err := a.do(ctx, "credential metadata", metadata); err != nil {
 		return ctap.CredentialsMetadata{}, err
 	}
 	return ctap.CredentialsMetadata{Existing: int(ci.RKExisting), Remaining: int(ci.RKRemaining)}, nil
@@ -522,7 +523,8 @@ func (a *authenticator) Credentials(
 			continue
 		}
 		var creds []*gofido2.Credential
-		if err := a.do(ctx, "enumerate credentials", func() (err error) { creds, err = a.dev.Credentials(rp.RP.ID, pin); return }); err != nil {
+		enumerate := func() (err error) { creds, err = a.dev.Credentials(rp.RP.ID, pin); return }
+		if err := a.do(ctx, "enumerate credentials", enumerate); err != nil {
 			return nil, err
 		}
 		out := make([]ctap.CredentialInfo, 0, len(creds))
