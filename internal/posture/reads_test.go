@@ -203,6 +203,39 @@ func TestPasswordExpiryThroughTheDomain(t *testing.T) {
 	want(t, checks, "cloud-only account", posture.CouldNot, "not permitted")
 }
 
+// ScubaGear MS.AAD.6.1v1 ("User passwords SHALL NOT expire"), its own
+// fixture (cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/AAD/:
+// DomainSettings in AADBaseConfig.rego, commit
+// 18f76e0716566c0bedee062b6c765285e1a80c66, three verified domains at
+// INT_MAX; AADConfig_06_test.rego, commit
+// 28a19fbe43a0d94cda2a3548e9d5370c04f1e712): test_PasswordValidityPeriodInDays_Correct
+// passes, _Incorrect (test.url.com and test1.url.com patched to 0) fails.
+// The audit gives the same verdicts for an account on test.url.com; it
+// deliberately judges the account's own domain (and its passwordPolicies)
+// where ScubaGear judges every verified domain: only the break-glass
+// account's password can lock it out.
+func TestPasswordExpiryScubaGearFixture(t *testing.T) {
+	const intMax = 2147483647
+	for _, tc := range []struct {
+		name   string
+		days   [3]any
+		status string
+	}{
+		{"test_PasswordValidityPeriodInDays_Correct", [3]any{intMax, intMax, intMax}, posture.Pass},
+		{"test_PasswordValidityPeriodInDays_Incorrect", [3]any{0, 0, intMax}, posture.Finding},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+				st.Users[0].UserPrincipalName, st.Users[0].PasswordPolicies = "breakglass1@test.url.com", "None"
+				setDir(st, "domains", domain("test.url.com", false, tc.days[0]),
+					domain("test1.url.com", false, tc.days[1]), domain("test2.url.com", false, tc.days[2]),
+					domain("contoso.onmicrosoft.com", true, nil))
+			})
+			want(t, audit(t, ten, uid, simAAGUID), "password expiry", tc.status, "test.url.com")
+		})
+	}
+}
+
 // Cloud-only on the tenant's initial domain (GET /domains, isInitial: "the
 // initial domain created by Microsoft Online Services
 // (companyname.onmicrosoft.com)", Graph domain resource): any
@@ -212,7 +245,8 @@ func TestUPNOnTheInitialDomain(t *testing.T) {
 		name, upn, status string
 		parts             []string
 	}{
-		{"on it", "breakglass1@contoso.onmicrosoft.com", posture.Pass, []string{"initial domain contoso.onmicrosoft.com"}},
+		{"on it", "breakglass1@contoso.onmicrosoft.com", posture.Pass,
+			[]string{"initial domain contoso.onmicrosoft.com"}},
 		{"another tenant's name", "breakglass1@fabrikam.onmicrosoft.com", posture.Finding,
 			[]string{"fabrikam.onmicrosoft.com", "initial domain contoso.onmicrosoft.com"}},
 		{"a custom domain", "breakglass1@contoso.com", posture.Finding,
