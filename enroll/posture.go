@@ -53,6 +53,9 @@ type Roles struct {
 	// is an active member through PIM for Groups (IDs; "member" access).
 	GroupEligible []string `json:"pim_group_eligible,omitempty"`
 	GroupActive   []string `json:"pim_group_active,omitempty"`
+	// GroupActiveExpires: when an active membership through PIM for
+	// Groups ends, by group ID (absent: no end).
+	GroupActiveExpires map[string]time.Time `json:"pim_group_active_expires,omitempty"`
 	// GroupPIMUnread says why PIM for Groups could not be read ("": read):
 	// AadPremiumLicenseRequired on a tenant without Entra ID P2 (nothing to
 	// read, no evidence either way), or a refused permission.
@@ -145,7 +148,7 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		// PIM for Groups: a role-assignable group holding Global
 		// Administrator in which the account is only eligible is no
 		// active role. Its read failing is said, never taken as "none".
-		if out.GroupEligible, out.GroupActive, err = c.pimGroups(ctx, userID); err != nil {
+		if err := c.pimGroups(ctx, userID, &out); err != nil {
 			out.GroupPIMUnread = describe(err).Error()
 			if pimUnlicensed(err) {
 				out.GroupPIMUnread = "the tenant has no Entra ID P2 (AadPremiumLicenseRequired)"

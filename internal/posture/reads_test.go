@@ -313,6 +313,18 @@ func TestGlobalAdministratorThroughPIMForGroups(t *testing.T) {
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Pass,
 			"active member through PIM for Groups", group)
 	})
+	t.Run("active member until a date", func(t *testing.T) {
+		// The documented example's first instance: assignmentType
+		// Assigned, endDateTime 2024-03-27T15:47:19.653Z.
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			gaThroughGroup(st)
+			a := instance(uid, "member")
+			a["assignmentType"], a["endDateTime"] = "Assigned", "2024-03-27T15:47:19.653Z"
+			setDir(st, "assignmentScheduleInstances", a)
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Finding, group,
+			"ends 2024-03-27T15:47:19Z", "must be permanent")
+	})
 	t.Run("no Entra ID P2", func(t *testing.T) {
 		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
 			gaThroughGroup(st)
