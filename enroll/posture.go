@@ -270,30 +270,15 @@ type CAPolicy struct {
 }
 
 // GroupsOf lists the IDs of the groups that hold the user, directly or
-// through nested groups (transitiveMemberOf; GroupMember.Read.All).
+// through nested groups (TransitiveGroups; GroupMember.Read.All).
 func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) {
-	var out []string
-	err := c.retryRead(ctx, "group memberships", func() error {
-		out = nil
-		resp, err := c.graph.Users().ByUserId(userID).TransitiveMemberOf().Get(ctx, nil)
-		if err != nil {
-			return err
-		}
-		return eachItem(
-			ctx,
-			c,
-			"group memberships",
-			resp,
-			models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(o models.DirectoryObjectable) {
-				if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
-					out = append(out, deref(o.GetId()))
-				}
-			},
-		)
-	})
+	groups, err := c.TransitiveGroups(ctx, userID)
 	if err != nil {
-		return nil, err // never part of a collection
+		return nil, err
+	}
+	out := []string{}
+	for _, g := range groups {
+		out = append(out, deref(g.GetId()))
 	}
 	return out, nil
 }
