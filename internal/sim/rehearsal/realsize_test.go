@@ -124,8 +124,10 @@ func TestRealSizeTenantExportAndRehearse(t *testing.T) {
 	}
 	// The lock-out policy reaches the account through its 150th group,
 	// listed 200th: the audit sees it only by following nextLink on both
-	// transitiveMemberOf (cast to groups, as the audit reads it) and the
-	// policies (the emulator counts the pages).
+	// transitiveMemberOf and the policies (the emulator counts the pages).
+	// (The groups are read cast to groups, with their facts:
+	// transitiveMemberOf/microsoft.graph.group, which the SDK writes
+	// graph.group.)
 	served := pagesServed(loaded.Emu)
 	if served["/v1.0/users/"+bg+"/transitiveMemberOf/graph.group"] == 0 ||
 		served["/v1.0/identity/conditionalAccess/policies"] == 0 {
