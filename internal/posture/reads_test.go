@@ -2,7 +2,9 @@ package posture_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/tenantfile"
 )
 
 // The four reads issue 27 still lacked (the exclusion group's protection,
@@ -80,6 +83,33 @@ func TestTenantFileToVerdicts(t *testing.T) {
 	if err := ten.Client.ExportTenant(context.Background(), []string{uid}, time.Now().AddDate(0, 0, -30), path,
 		io.Discard); err != nil {
 		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file tenantfile.File
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	// The export carries what the verdicts rest on: the account's PIM for
+	// Groups instance (not another principal's), the group it names, and
+	// the exclusion group's two facts, each as Graph returned it.
+	if len(file.GroupEligibilityInstances) != 1 || file.GroupEligibilityInstances[0]["principalId"] != uid ||
+		len(file.Domains) != 2 || len(file.Organization) != 1 {
+		t.Fatalf("export: PIM for Groups %v, domains %v, organization %v", file.GroupEligibilityInstances,
+			file.Domains, file.Organization)
+	}
+	facts := map[string]map[string]any{}
+	for _, g := range file.Groups {
+		facts[g["id"].(string)] = g
+	}
+	excl, ok := facts["02bd9fd6-8f93-4758-87c3-1fb73740a315"]
+	if _, named := facts["2b5ed229-4072-478d-9504-a047ebd4b07d"]; !ok || !named || excl["isAssignableToRole"] != false {
+		t.Fatalf("exported groups: %v", file.Groups)
+	}
+	if v, has := excl["isManagementRestricted"]; !has || v != nil {
+		t.Fatalf("isManagementRestricted not exported as Graph answered it (null): %v", excl)
 	}
 	again, uid2 := tenantFromFile(t, path)
 	if uid2 != uid {
