@@ -60,6 +60,9 @@ type Roles struct {
 	// AadPremiumLicenseRequired on a tenant without Entra ID P2 (nothing to
 	// read, no evidence either way), or a refused permission.
 	GroupPIMUnread string `json:"pim_group_unread,omitempty"`
+	// GroupPIMUnlicensed: PIM for Groups answered AadPremiumLicenseRequired
+	// (no PIM, so no time-bound membership either).
+	GroupPIMUnlicensed bool `json:"pim_group_unlicensed,omitempty"`
 }
 
 // pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
@@ -152,6 +155,7 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 			out.GroupPIMUnread = describe(err).Error()
 			if pimUnlicensed(err) {
 				out.GroupPIMUnread = "the tenant has no Entra ID P2 (AadPremiumLicenseRequired)"
+				out.GroupPIMUnlicensed = true
 			}
 		}
 		el, err := c.graph.RoleManagement().

@@ -196,6 +196,12 @@ func (e *eval) roles() []string {
 		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the account's membership "+
 			"through PIM for Groups ends %s: it must be permanent", viaGroup,
 			roles.GroupActiveExpires[viaGroup].Format(time.RFC3339))
+	case !direct && viaGroup != "" && roles.GroupPIMUnread != "" && !roles.GroupPIMUnlicensed:
+		// The membership may be a PIM for Groups activation that ends:
+		// unread, it is not called permanent.
+		e.add("Global Administrator", CouldNot, "active through role-assignable group %s, which holds the account, "+
+			"but whether that membership is permanent could not be read (PIM for Groups: %s)", viaGroup,
+			roles.GroupPIMUnread)
 	case !direct && viaGroup != "":
 		how := "which holds the account"
 		if viaGroup == viaPIM {

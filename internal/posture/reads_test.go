@@ -380,6 +380,26 @@ func TestGlobalAdministratorThroughPIMForGroups(t *testing.T) {
 		// never a pass on what was not read.
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Finding, "not assigned",
 			"PIM for Groups could not be read", "403")
+		// A member of the group, but PIM for Groups unread: the membership
+		// may be an activation that ends, so it is not called permanent.
+		ten.Emu.Update(func(st *graphemu.State) {
+			for i := range st.Groups {
+				if st.Groups[i].ID == group {
+					st.Groups[i].Members = []string{uid}
+				}
+			}
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.CouldNot, group,
+			"whether that membership is permanent could not be read", "403")
+	})
+	t.Run("member without Entra ID P2", func(t *testing.T) {
+		// No PIM, so no activation that ends: the membership is held.
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			gaThroughGroup(st)
+			st.NoEntraP2 = true
+			st.Groups[len(st.Groups)-1].Members = []string{uid}
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Pass, group, "which holds the account")
 	})
 }
 
