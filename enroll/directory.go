@@ -8,6 +8,7 @@ package enroll
 import (
 	"context"
 	"errors"
+	"time"
 
 	ig "github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -104,8 +105,10 @@ func (c *Client) Organization(ctx context.Context) (models.Organizationable, err
 // PrivilegedAssignmentSchedule.Read.AzureADGroup): the groups in which the
 // account may activate membership, and those in which it is an active
 // member through PIM. Only "member" access counts (not "owner").
-func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active []string, err error) {
-	err = c.retryRead(ctx, "PIM for Groups eligibilities", func() error {
+func (c *Client) pimGroups(ctx context.Context, userID string, out *Roles) error {
+	var eligible, active []string
+	ends := map[string]time.Time{}
+	err := c.retryRead(ctx, "PIM for Groups eligibilities", func() error {
 		eligible = nil
 		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().EligibilityScheduleInstances().Get(ctx,
 			&ig.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
@@ -124,10 +127,10 @@ func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active
 			})
 	})
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	err = c.retryRead(ctx, "PIM for Groups assignments", func() error {
-		active = nil
+		active, ends = nil, map[string]time.Time{}
 		resp, err := c.graph.IdentityGovernance().PrivilegedAccess().Group().AssignmentScheduleInstances().Get(ctx,
 			&ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetRequestConfiguration{
 				QueryParameters: &ig.PrivilegedAccessGroupAssignmentScheduleInstancesRequestBuilderGetQueryParameters{
@@ -141,11 +144,15 @@ func (c *Client) pimGroups(ctx context.Context, userID string) (eligible, active
 			func(s models.PrivilegedAccessGroupAssignmentScheduleInstanceable) {
 				if a := s.GetAccessId(); a != nil && a.String() == "member" {
 					active = append(active, deref(s.GetGroupId()))
+					if end := s.GetEndDateTime(); end != nil {
+						ends[deref(s.GetGroupId())] = *end
+					}
 				}
 			})
 	})
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return eligible, active, nil
+	out.GroupEligible, out.GroupActive, out.GroupActiveExpires = eligible, active, ends
+	return nil
 }

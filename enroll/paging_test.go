@@ -126,7 +126,8 @@ func pagedClient(t *testing.T, ten *emulated.Tenant, p *pager, maxPages int) *en
 // came in several pages. A policy or group on the last page counts.
 func TestEveryCollectionIsReadToItsLastPage(t *testing.T) {
 	ten, err := emulated.Start(emulated.Options{Dir: t.TempDir(), Roles: []string{"User.Read.All", "GroupMember.Read.All",
-		"RoleManagement.Read.Directory", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.ReadWrite.All"}})
+		"RoleManagement.Read.Directory", "Policy.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.ReadWrite.All",
+		"Domain.Read.All", "PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedAssignmentSchedule.Read.AzureADGroup"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +157,16 @@ func TestEveryCollectionIsReadToItsLastPage(t *testing.T) {
 			st.AssignmentSched = append(st.AssignmentSched, graphemu.RoleSchedule{ID: fmt.Sprint("rs", i), PrincipalID: uid, RoleDefinitionID: fmt.Sprint("role-", i), Status: "Provisioned"})
 			st.OtherMethods[uid] = append(st.OtherMethods[uid], graphemu.OtherMethod{ID: fmt.Sprint("m", i), ODataType: "#microsoft.graph.emailAuthenticationMethod"})
 			st.Methods[uid] = append(st.Methods[uid], &graphemu.Method{ID: fmt.Sprint("f", i), DisplayName: fmt.Sprint("BG1 key ", i), CreatedDateTime: now})
+			// Domains and PIM for Groups' instances (issue 27's reads).
+			if st.Directory == nil {
+				st.Directory = map[string][]map[string]any{}
+			}
+			st.Directory["domains"] = append(st.Directory["domains"],
+				map[string]any{"id": fmt.Sprintf("d%d.contoso.com", i), "isInitial": false})
+			for _, what := range []string{"eligibilityScheduleInstances", "assignmentScheduleInstances"} {
+				st.Directory[what] = append(st.Directory[what], map[string]any{"id": fmt.Sprint(what, i),
+					"accessId": "member", "principalId": uid, "groupId": fmt.Sprintf("g-%03d", i)})
+			}
 		}
 	})
 	p := &pager{size: 7}
@@ -190,11 +201,20 @@ func TestEveryCollectionIsReadToItsLastPage(t *testing.T) {
 	if err != nil || len(ms) < 40 {
 		t.Fatalf("methods: %d %v", len(ms), err)
 	}
+	if len(roles.GroupEligible) != 20 || len(roles.GroupActive) != 20 || roles.GroupActive[19] != "g-019" {
+		t.Fatalf("PIM for Groups: %v %v (%s)", roles.GroupEligible, roles.GroupActive, roles.GroupPIMUnread)
+	}
+	if ds, err := c.Domains(x); err != nil || len(ds) != 20 || *ds[19].GetId() != "d19.contoso.com" {
+		t.Fatalf("domains: %d %v", len(ds), err)
+	}
 	f2, err := c.ListFIDO2(x, uid)
 	if err != nil || len(f2) != 20 {
 		t.Fatalf("FIDO2 methods: %d %v", len(f2), err)
 	}
-	for _, path := range []string{"/v1.0/users/" + uid + "/transitiveMemberOf", "/v1.0/identity/conditionalAccess/policies", "/v1.0/auditLogs/signIns",
+	for _, path := range []string{"/v1.0/users/" + uid + "/transitiveMemberOf/graph.group", "/v1.0/domains",
+		"/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances",
+		"/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
+		"/v1.0/identity/conditionalAccess/policies", "/v1.0/auditLogs/signIns",
 		"/v1.0/auditLogs/directoryAudits", "/v1.0/roleManagement/directory/roleAssignments", "/v1.0/roleManagement/directory/roleEligibilitySchedules",
 		"/v1.0/roleManagement/directory/roleAssignmentSchedules", "/v1.0/users/" + uid + "/authentication/methods",
 		"/v1.0/users/" + uid + "/authentication/fido2Methods"} {
@@ -222,7 +242,7 @@ func TestEndlessPagesStopWithAClearError(t *testing.T) {
 	if _, err := c.ConditionalAccessPolicies(ctx(t)); err == nil || !strings.Contains(err.Error(), "conditional access policies") {
 		t.Fatalf("endless CA pages: %v", err)
 	}
-	if n := p.pages["/v1.0/users/"+uid+"/transitiveMemberOf"]; n > 25 {
+	if n := p.pages["/v1.0/users/"+uid+"/transitiveMemberOf/graph.group"]; n > 25 {
 		t.Fatalf("%d pages read past a bound of 25", n)
 	}
 }

@@ -53,10 +53,16 @@ type Roles struct {
 	// is an active member through PIM for Groups (IDs; "member" access).
 	GroupEligible []string `json:"pim_group_eligible,omitempty"`
 	GroupActive   []string `json:"pim_group_active,omitempty"`
+	// GroupActiveExpires: when an active membership through PIM for
+	// Groups ends, by group ID (absent: no end).
+	GroupActiveExpires map[string]time.Time `json:"pim_group_active_expires,omitempty"`
 	// GroupPIMUnread says why PIM for Groups could not be read ("": read):
 	// AadPremiumLicenseRequired on a tenant without Entra ID P2 (nothing to
 	// read, no evidence either way), or a refused permission.
 	GroupPIMUnread string `json:"pim_group_unread,omitempty"`
+	// GroupPIMUnlicensed: PIM for Groups answered AadPremiumLicenseRequired
+	// (no PIM, so no time-bound membership either).
+	GroupPIMUnlicensed bool `json:"pim_group_unlicensed,omitempty"`
 }
 
 // pimUnlicensed reports whether err is the PIM APIs' answer on a tenant
@@ -145,10 +151,11 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 		// PIM for Groups: a role-assignable group holding Global
 		// Administrator in which the account is only eligible is no
 		// active role. Its read failing is said, never taken as "none".
-		if out.GroupEligible, out.GroupActive, err = c.pimGroups(ctx, userID); err != nil {
+		if err := c.pimGroups(ctx, userID, &out); err != nil {
 			out.GroupPIMUnread = describe(err).Error()
 			if pimUnlicensed(err) {
 				out.GroupPIMUnread = "the tenant has no Entra ID P2 (AadPremiumLicenseRequired)"
+				out.GroupPIMUnlicensed = true
 			}
 		}
 		el, err := c.graph.RoleManagement().
@@ -271,30 +278,15 @@ type CAPolicy struct {
 }
 
 // GroupsOf lists the IDs of the groups that hold the user, directly or
-// through nested groups (transitiveMemberOf; GroupMember.Read.All).
+// through nested groups (TransitiveGroups; GroupMember.Read.All).
 func (c *Client) GroupsOf(ctx context.Context, userID string) ([]string, error) {
-	var out []string
-	err := c.retryRead(ctx, "group memberships", func() error {
-		out = nil
-		resp, err := c.graph.Users().ByUserId(userID).TransitiveMemberOf().Get(ctx, nil)
-		if err != nil {
-			return err
-		}
-		return eachItem(
-			ctx,
-			c,
-			"group memberships",
-			resp,
-			models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(o models.DirectoryObjectable) {
-				if t := o.GetOdataType(); t != nil && *t == "#microsoft.graph.group" {
-					out = append(out, deref(o.GetId()))
-				}
-			},
-		)
-	})
+	groups, err := c.TransitiveGroups(ctx, userID)
 	if err != nil {
-		return nil, err // never part of a collection
+		return nil, err
+	}
+	out := []string{}
+	for _, g := range groups {
+		out = append(out, deref(g.GetId()))
 	}
 	return out, nil
 }

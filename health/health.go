@@ -40,7 +40,6 @@ type Graph interface {
 	ListFIDO2(ctx context.Context, userID string) ([]enroll.Method, error)
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
-	GroupsOf(ctx context.Context, userID string) ([]string, error)
 	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
 	Domains(ctx context.Context) ([]models.Domainable, error)
 	Organization(ctx context.Context) (models.Organizationable, error)

@@ -244,7 +244,8 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 			// Issue 27: cloud-only means a UPN on the tenant's initial domain
 			// (GET /domains, isInitial), not any *.onmicrosoft.com.
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
-				setDirectory(st, "domains", map[string]any{"id": "fabrikam.onmicrosoft.com", "isInitial": true, "isVerified": true},
+				setDirectory(st, "domains",
+					map[string]any{"id": "fabrikam.onmicrosoft.com", "isInitial": true, "isVerified": true},
 					map[string]any{"id": st.Domain, "isInitial": false, "isVerified": true})
 			})
 		}, "cloud-only account", "not on the tenant's initial domain fabrikam.onmicrosoft.com"},
@@ -260,8 +261,10 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 		{"Global Administrator only eligible through PIM for Groups", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
 				st.RoleAssignments = []graphemu.RoleAssignment{
-					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
-					{ID: "ra-g", PrincipalID: "g-ga", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}
+					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator,
+						DirectoryScopeID: "/"},
+					{ID: "ra-g", PrincipalID: "g-ga", RoleDefinitionID: graphemu.RoleGlobalAdministrator,
+						DirectoryScopeID: "/"}}
 				st.AssignmentSched = nil
 				setDirectory(st, "eligibilityScheduleInstances", map[string]any{"id": "g-ga_member_1",
 					"accessId": "member", "principalId": w.env.UserID, "groupId": "g-ga", "memberType": "Direct"})

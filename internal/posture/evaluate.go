@@ -171,6 +171,9 @@ func (e *eval) roles() []string {
 			expiring = s.Expires
 		}
 	}
+	direct := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
+		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
+	})
 	switch {
 	case !active && eligible:
 		e.add("Global Administrator", Finding, "%s", onlyEligible)
@@ -189,9 +192,17 @@ func (e *eval) roles() []string {
 			"active but expires %s: it must be permanent",
 			expiring.Format(time.RFC3339),
 		)
-	case viaGroup != "" && !slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
-		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
-	}):
+	case !direct && viaGroup != "" && hasEnd(roles.GroupActiveExpires, viaGroup):
+		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the account's membership "+
+			"through PIM for Groups ends %s: it must be permanent", viaGroup,
+			roles.GroupActiveExpires[viaGroup].Format(time.RFC3339))
+	case !direct && viaGroup != "" && roles.GroupPIMUnread != "" && !roles.GroupPIMUnlicensed:
+		// The membership may be a PIM for Groups activation that ends:
+		// unread, it is not called permanent.
+		e.add("Global Administrator", CouldNot, "active through role-assignable group %s, which holds the account, "+
+			"but whether that membership is permanent could not be read (PIM for Groups: %s)", viaGroup,
+			roles.GroupPIMUnread)
+	case !direct && viaGroup != "":
 		how := "which holds the account"
 		if viaGroup == viaPIM {
 			how = "of which the account is an active member through PIM for Groups"
@@ -262,6 +273,12 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	default:
 		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
 	}
+}
+
+// hasEnd reports whether group's active PIM for Groups membership ends.
+func hasEnd(ends map[string]time.Time, group string) bool {
+	_, ok := ends[group]
+	return ok
 }
 
 // roleName names the directory roles a policy is likely to target.

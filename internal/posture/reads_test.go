@@ -2,7 +2,9 @@ package posture_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/sim/emulated"
 	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
+	"github.com/keyceremony/keyceremony/internal/tenantfile"
 )
 
 // The four reads issue 27 still lacked (the exclusion group's protection,
@@ -80,6 +83,33 @@ func TestTenantFileToVerdicts(t *testing.T) {
 	if err := ten.Client.ExportTenant(context.Background(), []string{uid}, time.Now().AddDate(0, 0, -30), path,
 		io.Discard); err != nil {
 		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file tenantfile.File
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	// The export carries what the verdicts rest on: the account's PIM for
+	// Groups instance (not another principal's), the group it names, and
+	// the exclusion group's two facts, each as Graph returned it.
+	if len(file.GroupEligibilityInstances) != 1 || file.GroupEligibilityInstances[0]["principalId"] != uid ||
+		len(file.Domains) != 2 || len(file.Organization) != 1 {
+		t.Fatalf("export: PIM for Groups %v, domains %v, organization %v", file.GroupEligibilityInstances,
+			file.Domains, file.Organization)
+	}
+	facts := map[string]map[string]any{}
+	for _, g := range file.Groups {
+		facts[g["id"].(string)] = g
+	}
+	excl, ok := facts["02bd9fd6-8f93-4758-87c3-1fb73740a315"]
+	if _, named := facts["2b5ed229-4072-478d-9504-a047ebd4b07d"]; !ok || !named || excl["isAssignableToRole"] != false {
+		t.Fatalf("exported groups: %v", file.Groups)
+	}
+	if v, has := excl["isManagementRestricted"]; !has || v != nil {
+		t.Fatalf("isManagementRestricted not exported as Graph answered it (null): %v", excl)
 	}
 	again, uid2 := tenantFromFile(t, path)
 	if uid2 != uid {
@@ -203,6 +233,39 @@ func TestPasswordExpiryThroughTheDomain(t *testing.T) {
 	want(t, checks, "cloud-only account", posture.CouldNot, "not permitted")
 }
 
+// ScubaGear MS.AAD.6.1v1 ("User passwords SHALL NOT expire"), its own
+// fixture (cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/AAD/:
+// DomainSettings in AADBaseConfig.rego, commit
+// 18f76e0716566c0bedee062b6c765285e1a80c66, three verified domains at
+// INT_MAX; AADConfig_06_test.rego, commit
+// 28a19fbe43a0d94cda2a3548e9d5370c04f1e712): test_PasswordValidityPeriodInDays_Correct
+// passes, _Incorrect (test.url.com and test1.url.com patched to 0) fails.
+// The audit gives the same verdicts for an account on test.url.com; it
+// deliberately judges the account's own domain (and its passwordPolicies)
+// where ScubaGear judges every verified domain: only the break-glass
+// account's password can lock it out.
+func TestPasswordExpiryScubaGearFixture(t *testing.T) {
+	const intMax = 2147483647
+	for _, tc := range []struct {
+		name   string
+		days   [3]any
+		status string
+	}{
+		{"test_PasswordValidityPeriodInDays_Correct", [3]any{intMax, intMax, intMax}, posture.Pass},
+		{"test_PasswordValidityPeriodInDays_Incorrect", [3]any{0, 0, intMax}, posture.Finding},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+				st.Users[0].UserPrincipalName, st.Users[0].PasswordPolicies = "breakglass1@test.url.com", "None"
+				setDir(st, "domains", domain("test.url.com", false, tc.days[0]),
+					domain("test1.url.com", false, tc.days[1]), domain("test2.url.com", false, tc.days[2]),
+					domain("contoso.onmicrosoft.com", true, nil))
+			})
+			want(t, audit(t, ten, uid, simAAGUID), "password expiry", tc.status, "test.url.com")
+		})
+	}
+}
+
 // Cloud-only on the tenant's initial domain (GET /domains, isInitial: "the
 // initial domain created by Microsoft Online Services
 // (companyname.onmicrosoft.com)", Graph domain resource): any
@@ -212,7 +275,8 @@ func TestUPNOnTheInitialDomain(t *testing.T) {
 		name, upn, status string
 		parts             []string
 	}{
-		{"on it", "breakglass1@contoso.onmicrosoft.com", posture.Pass, []string{"initial domain contoso.onmicrosoft.com"}},
+		{"on it", "breakglass1@contoso.onmicrosoft.com", posture.Pass,
+			[]string{"initial domain contoso.onmicrosoft.com"}},
 		{"another tenant's name", "breakglass1@fabrikam.onmicrosoft.com", posture.Finding,
 			[]string{"fabrikam.onmicrosoft.com", "initial domain contoso.onmicrosoft.com"}},
 		{"a custom domain", "breakglass1@contoso.com", posture.Finding,
@@ -279,6 +343,18 @@ func TestGlobalAdministratorThroughPIMForGroups(t *testing.T) {
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Pass,
 			"active member through PIM for Groups", group)
 	})
+	t.Run("active member until a date", func(t *testing.T) {
+		// The documented example's first instance: assignmentType
+		// Assigned, endDateTime 2024-03-27T15:47:19.653Z.
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			gaThroughGroup(st)
+			a := instance(uid, "member")
+			a["assignmentType"], a["endDateTime"] = "Assigned", "2024-03-27T15:47:19.653Z"
+			setDir(st, "assignmentScheduleInstances", a)
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Finding, group,
+			"ends 2024-03-27T15:47:19Z", "must be permanent")
+	})
 	t.Run("no Entra ID P2", func(t *testing.T) {
 		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
 			gaThroughGroup(st)
@@ -304,6 +380,26 @@ func TestGlobalAdministratorThroughPIMForGroups(t *testing.T) {
 		// never a pass on what was not read.
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Finding, "not assigned",
 			"PIM for Groups could not be read", "403")
+		// A member of the group, but PIM for Groups unread: the membership
+		// may be an activation that ends, so it is not called permanent.
+		ten.Emu.Update(func(st *graphemu.State) {
+			for i := range st.Groups {
+				if st.Groups[i].ID == group {
+					st.Groups[i].Members = []string{uid}
+				}
+			}
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.CouldNot, group,
+			"whether that membership is permanent could not be read", "403")
+	})
+	t.Run("member without Entra ID P2", func(t *testing.T) {
+		// No PIM, so no activation that ends: the membership is held.
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			gaThroughGroup(st)
+			st.NoEntraP2 = true
+			st.Groups[len(st.Groups)-1].Members = []string{uid}
+		})
+		want(t, audit(t, ten, uid, simAAGUID), "Global Administrator", posture.Pass, group, "which holds the account")
 	})
 }
 

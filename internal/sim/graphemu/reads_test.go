@@ -37,8 +37,9 @@ func TestPostureReadsAsDocumented(t *testing.T) {
 	}
 	code, body := plainGet(t, e, tok, pim+filter("principalId eq '"+uid+"'"))
 	items, _ := body["value"].([]any)
-	if code != http.StatusOK || len(items) != 1 || body["@odata.context"] !=
-		"https://graph.microsoft.com/v1.0/$metadata#identityGovernance/privilegedAccess/group/eligibilityScheduleInstances" {
+	const root = "https://graph.microsoft.com/v1.0/$metadata#"
+	if code != http.StatusOK || len(items) != 1 ||
+		body["@odata.context"] != root+"identityGovernance/privilegedAccess/group/eligibilityScheduleInstances" {
 		t.Fatalf("by principal: %d %v", code, body)
 	}
 	if it := items[0].(map[string]any); it["accessId"] != "member" || it["groupId"] != group {
@@ -58,7 +59,7 @@ func TestPostureReadsAsDocumented(t *testing.T) {
 		"?$select=id,displayName,isAssignableToRole,isManagementRestricted")
 	items, _ = body["value"].([]any)
 	if code != http.StatusOK || len(items) != 1 ||
-		body["@odata.context"] != "https://graph.microsoft.com/v1.0/$metadata#groups(id,displayName,isAssignableToRole,isManagementRestricted)" {
+		body["@odata.context"] != root+"groups(id,displayName,isAssignableToRole,isManagementRestricted)" {
 		t.Fatalf("transitiveMemberOf/microsoft.graph.group: %d %v", code, body)
 	}
 	if g := items[0].(map[string]any); g["isAssignableToRole"] != false || g["securityEnabled"] != nil ||
