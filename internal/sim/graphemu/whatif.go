@@ -58,7 +58,12 @@ func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 	in := e.memberOfLocked(u.ID)
 	var roles []string
 	for _, a := range e.st.RoleAssignments {
-		if a.PrincipalID == u.ID && (a.DirectoryScopeID == "/" || a.DirectoryScopeID == "") {
+		// A role assigned to a role-assignable group is the members' too
+		// ("When people join the group, they're assigned the role
+		// indirectly": MicrosoftDocs/entra-docs, docs/identity/
+		// role-based-access-control/groups-concept.md, commit
+		// 02d9a2ee250ed68f048a60bd23ee4a56a6db9dae).
+		if in[a.PrincipalID] && (a.DirectoryScopeID == "/" || a.DirectoryScopeID == "") {
 			roles = append(roles, a.RoleDefinitionID)
 		}
 	}
