@@ -18,8 +18,8 @@ func TestWhatIfReasons(t *testing.T) {
 	e.Update(func(st *State) {
 		uid = st.Users[0].ID
 		st.Groups = append(st.Groups, Group{ID: group, DisplayName: "Tier 0", Members: []string{uid}})
-		st.RoleAssignments = append(st.RoleAssignments, RoleAssignment{ID: "ra-g", PrincipalID: group, RoleDefinitionID: pra,
-			DirectoryScopeID: "/"})
+		st.RoleAssignments = append(st.RoleAssignments,
+			RoleAssignment{ID: "ra-g", PrincipalID: group, RoleDefinitionID: pra, DirectoryScopeID: "/"})
 		cond := func(clients []any, apps ...any) map[string]any {
 			return map[string]any{"conditions": map[string]any{"clientAppTypes": clients,
 				"applications": map[string]any{"includeApplications": apps}}}
