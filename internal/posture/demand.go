@@ -206,3 +206,16 @@ func conditions(p enroll.CAPolicy) string {
 	}
 	return " (when: " + strings.Join(c, "; ") + ")"
 }
+
+// whatIfApp is the application Entra's What If is asked about (Azure
+// management, "Windows Azure Service Management API": enroll.Client.WhatIf).
+const whatIfApp = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+
+// covers reports whether a policy's applications condition takes in app.
+// Entra saying "application" for a policy that the audit finds at the
+// sign-in through another admin application (one that leaves Azure
+// management out) answers for a different sign-in: no disagreement.
+func covers(p enroll.CAPolicy, app string) bool {
+	in := len(p.IncludeApps) == 0 || slices.Contains(p.IncludeApps, "All") || slices.Contains(p.IncludeApps, app)
+	return in && !slices.Contains(p.ExcludeApps, app)
+}

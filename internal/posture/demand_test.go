@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/internal/posture"
 	"github.com/keyceremony/keyceremony/internal/sim/graphemu"
 )
@@ -184,4 +185,33 @@ func TestPhishingResistantStrength(t *testing.T) {
 		st.CAPolicies = keep
 	})
 	want(t, audit(t, ten, uid, simAAGUID), "Conditional Access (phishing-resistant)", posture.Finding, "no enabled policy")
+}
+
+// Entra's What If is asked about Azure management. Its "application"
+// answer is a disagreement for a policy that takes in Azure management
+// (the audit missed something), not for one that leaves it out and reaches
+// the sign-in through another admin application (Entra answered for a
+// different sign-in); "users" always is.
+func TestWhatIfApplicationReason(t *testing.T) {
+	user := &enroll.User{ID: "u1", UPN: "bg@contoso.onmicrosoft.com"}
+	for _, tc := range []struct {
+		name    string
+		exclude []string
+		reason  string
+		status  string
+	}{
+		{"all applications", nil, "application", posture.Finding},
+		{"all but Azure management", []string{"797f4846-ba00-4fd7-ba43-dac1f8f63013"}, "application", posture.Pass},
+		{"users", []string{"797f4846-ba00-4fd7-ba43-dac1f8f63013"}, "users", posture.Finding},
+	} {
+		p := enroll.CAPolicy{ID: "p1", Name: "Compliant device", State: "enabled", IncludeUsers: []string{"All"},
+			IncludeApps: []string{"All"}, ExcludeApps: tc.exclude, Grant: []string{"compliantDevice"}}
+		w := p
+		w.Applies, w.AnalysisReasons = false, tc.reason
+		checks := posture.Evaluate(&posture.Snapshot{User: user, Roles: &enroll.Roles{}, Policies: []enroll.CAPolicy{p},
+			WhatIf: []enroll.CAPolicy{w}, FIDO2: &enroll.FIDO2Policy{State: "enabled", IncludeTargets: []string{"all_users"}}})
+		if c := find(checks, "Conditional Access (What If)"); c.Status != tc.status {
+			t.Errorf("%s: %s %q, want %s", tc.name, c.Status, c.Detail, tc.status)
+		}
+	}
 }

@@ -519,11 +519,18 @@ func (e *eval) whatIf(ours map[string]string) {
 		e.readErr(name, s.WhatIfErr)
 		return
 	}
+	byID := map[string]enroll.CAPolicy{}
+	for _, p := range s.Policies {
+		byID[p.ID] = p
+	}
 	var disagree []string
 	for _, w := range s.WhatIf {
 		mine, judged := ours[w.ID]
 		if !judged || w.State == "disabled" {
 			continue
+		}
+		if !w.Applies && w.AnalysisReasons == "application" && !covers(byID[w.ID], whatIfApp) {
+			continue // Entra answered for Azure management, a sign-in the policy leaves out
 		}
 		switch {
 		case w.Applies && mine == "":

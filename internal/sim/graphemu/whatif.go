@@ -16,7 +16,8 @@ import (
 // Graph returns it with policyApplies and analysisReasons ("notSet" when it
 // applies; "users", "application" or "policyNotEnabled" for why not, the
 // whatIfAnalysisReasons members). The emulator evaluates users, groups,
-// tenant-wide roles and applications; other conditions are not evaluated.
+// tenant-wide roles, applications and the client app type; other conditions
+// are not evaluated.
 func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		SignInIdentity struct {
@@ -27,6 +28,9 @@ func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 			Type         string   `json:"@odata.type"`
 			Applications []string `json:"includeApplications"`
 		} `json:"signInContext"`
+		SignInConditions struct {
+			ClientAppType string `json:"clientAppType"`
+		} `json:"signInConditions"`
 		AppliedPoliciesOnly bool `json:"appliedPoliciesOnly"`
 	}
 	var src io.Reader = r.Body
@@ -54,7 +58,12 @@ func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 	in := e.memberOfLocked(u.ID)
 	var roles []string
 	for _, a := range e.st.RoleAssignments {
-		if a.PrincipalID == u.ID && (a.DirectoryScopeID == "/" || a.DirectoryScopeID == "") {
+		// A role assigned to a role-assignable group is the members' too
+		// ("When people join the group, they're assigned the role
+		// indirectly": MicrosoftDocs/entra-docs, docs/identity/
+		// role-based-access-control/groups-concept.md, commit
+		// 02d9a2ee250ed68f048a60bd23ee4a56a6db9dae).
+		if in[a.PrincipalID] && (a.DirectoryScopeID == "/" || a.DirectoryScopeID == "") {
 			roles = append(roles, a.RoleDefinitionID)
 		}
 	}
@@ -73,6 +82,8 @@ func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 			reason = "users"
 		case !appsMatch(p, body.SignInContext.Applications):
 			reason = "application"
+		case !clientAppMatches(p, body.SignInConditions.ClientAppType):
+			reason = "clientApps"
 		}
 		applies := reason == "notSet"
 		if o, ok := e.st.WhatIfOverride[p.ID]; ok {
@@ -95,6 +106,18 @@ func (e *Emulator) whatIf(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"@odata.context": "https://graph.microsoft.com/beta/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)",
 		"value":          list})
+}
+
+// clientAppMatches reports whether a policy's client app types cover the
+// request's signInConditions.clientAppType (none in the policy, "all", or
+// no client app in the request: it covers). Entra names the condition that
+// kept a policy off as analysisReasons "clientApps" (whatIfAnalysisResult,
+// api-reference/beta/resources/whatifanalysisresult.md, commit
+// 0cbb2a1da62f2d493934b9c4d2c9b920d119577d).
+func clientAppMatches(p CAPolicy, clientApp string) bool {
+	cond, _ := p.Raw["conditions"].(map[string]any)
+	types := strs(cond["clientAppTypes"])
+	return clientApp == "" || len(types) == 0 || slices.Contains(types, "all") || slices.Contains(types, clientApp)
 }
 
 // appsMatch reports whether a policy's applications condition covers any
