@@ -167,9 +167,9 @@ func (e *eval) exclusionGroups() {
 				continue
 			}
 			g := s.GroupFacts[gid]
-			label := gid
-			if g != nil && g.GetDisplayName() != nil {
-				label = fmt.Sprintf("%q (%s)", *g.GetDisplayName(), gid)
+			label := groupName(g)
+			if g == nil {
+				label = gid
 			}
 			switch {
 			case g != nil && g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole():
@@ -211,4 +211,16 @@ func (e *eval) accounts() {
 	case n > 1:
 		e.add(name, Pass, "%d break-glass accounts configured (Microsoft advises at least two)", n)
 	}
+}
+
+// groupName names a group for the officers: "display name" (ID), or its ID.
+func groupName(g models.Groupable) string {
+	id := ""
+	if g.GetId() != nil {
+		id = *g.GetId()
+	}
+	if g.GetDisplayName() != nil {
+		return fmt.Sprintf("%q (%s)", *g.GetDisplayName(), id)
+	}
+	return id
 }

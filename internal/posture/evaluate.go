@@ -219,6 +219,21 @@ func (e *eval) roles() []string {
 		e.add("Global Administrator", Pass, "active and permanent")
 	}
 	e.globalAdminCount(roles.GlobalAdmins)
+	// The roles of the role-assignable groups that hold the account are
+	// its roles too (Microsoft Learn, "Use Microsoft Entra groups to manage
+	// role assignments"), tenant-wide ones only: Conditional Access does
+	// not take roles scoped to an administrative unit. Unread, a policy
+	// aimed at a role cannot be judged.
+	if s.GroupRolesErr != nil {
+		return nil
+	}
+	for _, gr := range s.GroupRoles {
+		for _, a := range gr.Active {
+			if tenantWide(a.Scope) && !slices.Contains(held, a.RoleDefinitionID) {
+				held = append(held, a.RoleDefinitionID)
+			}
+		}
+	}
 	return held
 }
 
@@ -325,7 +340,11 @@ func (e *eval) conditionalAccess(roles []string) {
 			why = append(why, fmt.Sprintf("the account's groups could not be read (%v)", s.GroupsErr))
 		}
 		if roles == nil && (len(p.IncludeRoles) > 0 || len(p.ExcludeRoles) > 0) {
-			why = append(why, fmt.Sprintf("the account's roles could not be read (%v)", s.RolesErr))
+			err := s.RolesErr
+			if err == nil {
+				err = s.GroupRolesErr
+			}
+			why = append(why, fmt.Sprintf("the account's roles could not be read (%v)", err))
 		}
 		if len(why) > 0 {
 			if p.State != "disabled" {

@@ -2,6 +2,7 @@ package posture
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
@@ -36,11 +37,17 @@ type Snapshot struct {
 	GroupsErr error
 	// GroupFacts are those groups as Graph returned them (displayName,
 	// isAssignableToRole, isManagementRestricted), by ID.
-	GroupFacts  map[string]models.Groupable
-	Policies    []enroll.CAPolicy
-	PoliciesErr error
-	FIDO2       *enroll.FIDO2Policy
-	FIDO2Err    error
+	GroupFacts map[string]models.Groupable
+	// GroupRoles are the directory roles of each role-assignable group
+	// that holds the account, by group ID (read as RolesOf the group): its
+	// members hold them too, so a policy aimed at one reaches the account.
+	// GroupRolesErr is the first such read that failed.
+	GroupRoles    map[string]*enroll.Roles
+	GroupRolesErr error
+	Policies      []enroll.CAPolicy
+	PoliciesErr   error
+	FIDO2         *enroll.FIDO2Policy
+	FIDO2Err      error
 	// WhatIf is Entra's own evaluation of the policies for the account
 	// (enroll.Client.WhatIf): a second opinion on the audit's.
 	WhatIf    []enroll.CAPolicy
@@ -81,6 +88,20 @@ func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snap
 			}
 			s.Groups = append(s.Groups, gid)
 			s.GroupFacts[gid] = gr
+			if gr.GetIsAssignableToRole() == nil || !*gr.GetIsAssignableToRole() {
+				continue // only a role-assignable group can hold a role
+			}
+			r, err := g.RolesOf(ctx, gid)
+			if err != nil {
+				if s.GroupRolesErr == nil {
+					s.GroupRolesErr = fmt.Errorf("the roles of group %s: %w", groupName(gr), err)
+				}
+				continue
+			}
+			if s.GroupRoles == nil {
+				s.GroupRoles = map[string]*enroll.Roles{}
+			}
+			s.GroupRoles[gid] = r
 		}
 	}
 	s.Domains, s.DomainsErr = g.Domains(ctx)
