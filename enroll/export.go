@@ -196,7 +196,7 @@ func (x *exporter) principalReads(ctx context.Context, t *tenantExport, id strin
 }
 
 // globalAdmins adds the tenant's Global Administrator assignments not yet
-// exported: the posture audit counts them (2 to 8, Maester MT.1032).
+// exported: the posture audit counts them (2 to 8, ScubaGear and Maester MS.AAD.7.1).
 func (x *exporter) globalAdmins(ctx context.Context, t *tenantExport) error {
 	f := "?$filter=" + url.QueryEscape("roleDefinitionId eq '"+roleGlobalAdministrator+"'")
 	ga, err := x.list(ctx, "Global Administrator assignments", "/v1.0/roleManagement/directory/roleAssignments"+f)

@@ -46,7 +46,7 @@ type Roles struct {
 	// GlobalAdmins are the tenant's active Global Administrator
 	// assignments, to anyone (users or role-assignable groups): the
 	// account may hold the role through a group, and the tenant's count
-	// matters (Maester MT.1032, ScubaGear MS.AAD.7.1: 2 to 8).
+	// matters (ScubaGear and Maester MS.AAD.7.1: 2 to 8).
 	GlobalAdmins []RoleAssignment `json:"global_admins,omitempty"`
 	// GroupEligible are the groups in which the account is only eligible
 	// for membership through PIM for Groups, GroupActive those in which it

@@ -220,7 +220,7 @@ func TestEachFindingHasItsMessage(t *testing.T) {
 		{"role eligible only", func(t *testing.T, w *world) {
 			w.env.Tenant.Emu.Update(func(st *graphemu.State) {
 				// The account's assignment goes; the tenant keeps two other
-				// Global Administrators (2 to 8: Maester MT.1032).
+				// Global Administrators (2 to 8: ScubaGear and Maester MS.AAD.7.1).
 				st.RoleAssignments = []graphemu.RoleAssignment{
 					{ID: "ra-a", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
 					{ID: "ra-b", PrincipalID: "admin-b", RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"}}

@@ -238,7 +238,7 @@ func (e *eval) roles() []string {
 }
 
 // globalAdminCount checks the tenant's Global Administrators: at least 2
-// and at most 8 (Maester MT.1032, ScubaGear MS.AAD.7.1v1: fixtures
+// and at most 8 (ScubaGear and Maester MS.AAD.7.1v1: fixtures
 // test_PrivilegedUsers_Incorrect_V1 with 1 and _V2 with 9 fail, _Correct
 // with 2 passes; cisagov/ScubaGear PowerShell/ScubaGear/Testing/Unit/Rego/
 // AAD/AADConfig_07_test.rego, commit 64f4742b2d1965118e103cb1ec38cc628f3bcf0b).
@@ -268,12 +268,12 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	case n <= 8 && len(groups) > 0:
 		e.add("Global Administrators", CouldNot, "%d principals hold Global Administrator, among them "+
 			"role-assignable group %s, whose members each hold it and were not counted: count them "+
-			"(2 to 8: Maester MT.1032, ScubaGear MS.AAD.7.1)", n, strings.Join(groups, ", "))
+			"(2 to 8: ScubaGear and Maester MS.AAD.7.1)", n, strings.Join(groups, ", "))
 	case n < 2:
 		e.add(
 			"Global Administrators",
 			Finding,
-			"%d Global Administrator%s: fewer than 2 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			"%d Global Administrator%s: fewer than 2 (ScubaGear and Maester MS.AAD.7.1)",
 			n,
 			note,
 		)
@@ -281,7 +281,7 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 		e.add(
 			"Global Administrators",
 			Finding,
-			"%d Global Administrators%s: more than 8 (Maester MT.1032, ScubaGear MS.AAD.7.1)",
+			"%d Global Administrators%s: more than 8 (ScubaGear and Maester MS.AAD.7.1)",
 			n,
 			note,
 		)

@@ -208,7 +208,7 @@ func DefaultState() *State {
 		Methods:      map[string][]*Method{},
 		OtherMethods: map[string][]OtherMethod{bg.ID: {{ODataType: "#microsoft.graph.passwordAuthenticationMethod", ID: PasswordMethodID}}},
 		RoleAssignments: []RoleAssignment{{ID: "ra-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"},
-			// A day-to-day administrator: a tenant has 2 to 8 Global Administrators (Maester MT.1032).
+			// A day-to-day administrator: a tenant has 2 to 8 Global Administrators (ScubaGear and Maester MS.AAD.7.1).
 			{ID: "ra-admin-ga", PrincipalID: "0d5e8f21-6a3b-4c7d-8e9f-1a2b3c4d5e6f", RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/"}},
 		AssignmentSched: []RoleSchedule{{ID: "ras-bg1-ga", PrincipalID: bg.ID, RoleDefinitionID: RoleGlobalAdministrator, DirectoryScopeID: "/", Status: "Provisioned"}},
 		CAPolicies: []CAPolicy{
