@@ -128,7 +128,8 @@ func checkAIKCert(v *Verdict, stmt map[string]any, aik *x509.Certificate) bool {
 	}
 	if !hasAIKUsage {
 		bad(
-			"the AIK certificate's extended key usage lacks tcg-kp-AIKCertificate (2.23.133.8.3), required by WebAuthn §8.3.1",
+			"the AIK certificate's extended key usage lacks tcg-kp-AIKCertificate (2.23.133.8.3), " +
+				"required by WebAuthn §8.3.1",
 		)
 	}
 	if !aik.BasicConstraintsValid || aik.IsCA {

@@ -386,7 +386,8 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	}
 	e.prompt.Progress(
 		step,
-		map[bool]string{false: "PIN set from two halves", true: "PIN set from two generated halves"}[e.cfg.GeneratedPIN],
+		map[bool]string{false: "PIN set from two halves",
+			true: "PIN set from two generated halves"}[e.cfg.GeneratedPIN],
 	)
 	return nil
 }
@@ -499,7 +500,8 @@ func (r *slotRun) generatedPIN(ctx context.Context, minLen int) ([]byte, error) 
 	e.prompt.Progress(
 		r.step("pin"),
 		fmt.Sprintf(
-			"%s %d-digit PIN was drawn for key %d: each half is printed on its own page for its own envelope, and shown nowhere",
+			"%s %d-digit PIN was drawn for key %d: "+
+				"each half is printed on its own page for its own envelope, and shown nowhere",
 			article(length),
 			length,
 			r.slot,

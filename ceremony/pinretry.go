@@ -51,8 +51,13 @@ func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 		}
 		switch {
 		case errors.Is(err, ctapwire.StatusPINAuthBlocked):
-			return nil, fmt.Errorf("key %d: the PIN from your halves was wrong again and the key now refuses PINs until "+
-				"it is unplugged: unplug key %d, plug it back in and resume (%d retries left)", r.slot, r.slot, perr.RetriesLeft)
+			return nil, fmt.Errorf(
+				"key %d: the PIN from your halves was wrong again and the key now refuses PINs until "+
+					"it is unplugged: unplug key %d, plug it back in and resume (%d retries left)",
+				r.slot,
+				r.slot,
+				perr.RetriesLeft,
+			)
 		case !errors.Is(err, ctapwire.StatusPINInvalid):
 			return nil, fmt.Errorf("key %d: %w", r.slot, err)
 		}

@@ -29,7 +29,8 @@ func (e *Engine) predictEntra(ctx context.Context) error {
 		e.prompt.Progress(
 			"preflight",
 			fmt.Sprintf(
-				"the passkey policy could not be read (%v): Entra's acceptance of each key is known only at registration",
+				"the passkey policy could not be read (%v): "+
+					"Entra's acceptance of each key is known only at registration",
 				err,
 			),
 		)

@@ -29,7 +29,10 @@ func cloudByName(name string) (authority, graph string, err error) {
 	}
 	c, ok := clouds[name]
 	if !ok {
-		return "", "", fmt.Errorf("cloud %q is not one of Microsoft's clouds: say global, usgov, usgovdod or china", name)
+		return "", "", fmt.Errorf(
+			"cloud %q is not one of Microsoft's clouds: say global, usgov, usgovdod or china",
+			name,
+		)
 	}
 	return c.authority, c.graph, nil
 }

@@ -199,7 +199,8 @@ func legacyEndpoints(b []byte) error {
 		}
 		return fmt.Errorf(
 			`"authority", "graph" and "ca" are replaced by "cloud": for Microsoft's global cloud delete them `+
-				`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); for the Graph emulator write `+
+				`(or say "cloud": "global"; "usgov", "usgovdod" or "china" for a national cloud); `+
+				`for the Graph emulator write `+
 				`"cloud": "custom", "endpoints": {"authority": %q, "graph": %q, "ca": %q}`,
 			deref(old.Authority),
 			deref(old.Graph),

@@ -78,7 +78,8 @@ const (
 const SecretEnv = "KEYCEREMONY_CLIENT_SECRET"
 
 // SecretDeviation is what a report records when the sign-in used a secret.
-const SecretDeviation = "signed in to Microsoft Graph with a client secret: a certificate (auth \"certificate\") is the stronger choice, as a secret can be copied without trace"
+const SecretDeviation = "signed in to Microsoft Graph with a client secret: " +
+	"a certificate (auth \"certificate\") is the stronger choice, as a secret can be copied without trace"
 
 // AuthConfig says how to sign in to Entra ID.
 type AuthConfig struct {
@@ -124,12 +125,17 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 			prompt = func(m string) { fmt.Fprintln(os.Stderr, m) }
 		}
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
-			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, DisableInstanceDiscovery: disableDiscovery,
-			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error { prompt(m.Message); return nil },
+			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
+			DisableInstanceDiscovery: disableDiscovery,
+			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
+				prompt(m.Message)
+				return nil
+			},
 		})
 	case SignInBrowser:
 		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
-			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, DisableInstanceDiscovery: disableDiscovery,
+			ClientOptions: opts, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
+			DisableInstanceDiscovery: disableDiscovery,
 		})
 	case SignInCertificate:
 		data, err := os.ReadFile(cfg.CertificatePath)
@@ -140,19 +146,37 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 		if err != nil {
 			return nil, fmt.Errorf("app certificate %s: %w", cfg.CertificatePath, err)
 		}
-		return azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{
-			ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
-		})
+		return azidentity.NewClientCertificateCredential(
+			cfg.TenantID,
+			cfg.ClientID,
+			certs,
+			key,
+			&azidentity.ClientCertificateCredentialOptions{
+				ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
+			},
+		)
 	case SignInSecret:
 		secret, err := readSecret(cfg.SecretFile)
 		if err != nil {
 			return nil, err
 		}
-		return azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, secret, &azidentity.ClientSecretCredentialOptions{
-			ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
-		})
+		return azidentity.NewClientSecretCredential(
+			cfg.TenantID,
+			cfg.ClientID,
+			secret,
+			&azidentity.ClientSecretCredentialOptions{
+				ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery,
+			},
+		)
 	}
-	return nil, fmt.Errorf("sign-in mode %q: want %s, %s, %s or %s", cfg.Mode, SignInDeviceCode, SignInBrowser, SignInCertificate, SignInSecret)
+	return nil, fmt.Errorf(
+		"sign-in mode %q: want %s, %s, %s or %s",
+		cfg.Mode,
+		SignInDeviceCode,
+		SignInBrowser,
+		SignInCertificate,
+		SignInSecret,
+	)
 }
 
 // Graph permissions and Entra roles that can manage FIDO2 methods.
@@ -203,11 +227,26 @@ func checkAccess(ctx context.Context, cred azcore.TokenCredential, scope string)
 		if !a.AppOnly {
 			kind = "delegated"
 		}
-		missing = append(missing, fmt.Sprintf("the %s Graph permission %s or %s (admin-consented)", kind, writePermissions[0], writePermissions[1]))
+		missing = append(
+			missing,
+			fmt.Sprintf(
+				"the %s Graph permission %s or %s (admin-consented)",
+				kind,
+				writePermissions[0],
+				writePermissions[1],
+			),
+		)
 	}
 	if !a.AppOnly && !slices.Contains(a.Roles, privilegedAuthAdmin) {
-		missing = append(missing, fmt.Sprintf("the Entra role %s, active for %s (the break-glass account holds an admin role, so %s is not enough)",
-			roleNames[privilegedAuthAdmin], a.Principal, roleNames["c4e39bd9-1100-46d3-8c65-fb160da0071f"]))
+		missing = append(
+			missing,
+			fmt.Sprintf(
+				"the Entra role %s, active for %s (the break-glass account holds an admin role, so %s is not enough)",
+				roleNames[privilegedAuthAdmin],
+				a.Principal,
+				roleNames["c4e39bd9-1100-46d3-8c65-fb160da0071f"],
+			),
+		)
 	}
 	if len(missing) > 0 {
 		return a, fmt.Errorf("%w: missing %s", ErrInsufficientAccess, strings.Join(missing, "; and "))
@@ -253,10 +292,17 @@ func signInError(err error) error {
 	var opErr *net.OpError
 	// azidentity keeps the cause only as text: read that too.
 	text := err.Error()
-	networky := strings.Contains(text, "dial tcp") || strings.Contains(text, "no such host") || strings.Contains(text, "connection refused") ||
-		strings.Contains(text, "network is unreachable") || strings.Contains(text, "i/o timeout")
+	networky := strings.Contains(text, "dial tcp") || strings.Contains(text, "no such host") ||
+		strings.Contains(text, "connection refused") ||
+		strings.Contains(text, "network is unreachable") ||
+		strings.Contains(text, "i/o timeout")
 	if networky || errors.As(err, &dnsErr) || errors.As(err, &opErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return fmt.Errorf("sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com and graph.microsoft.com, or use the offline split (keyceremony offline -h)", errNoNetwork, err)
+		return fmt.Errorf(
+			"sign in: %w (%v): check the workstation's network, proxy and DNS for login.microsoftonline.com "+
+				"and graph.microsoft.com, or use the offline split (keyceremony offline -h)",
+			errNoNetwork,
+			err,
+		)
 	}
 	if m := aadsts.FindStringSubmatch(text); m != nil {
 		return &refusedSignIn{code: m[1], text: strings.TrimSpace(m[2]), err: err}
@@ -278,14 +324,17 @@ type refusedSignIn struct {
 
 // Error implements error.
 func (e *refusedSignIn) Error() string {
-	check := "check tenant_id, client_id and the app's certificate or secret in the config, and the app registration in Entra"
+	check := "check tenant_id, client_id and the app's certificate or secret in the config, " +
+		"and the app registration in Entra"
 	switch e.code {
 	case "700016", "90002", "900023", "90023":
-		check = "check tenant_id and client_id in the config: the app registration's Directory (tenant) ID and Application (client) ID"
+		check = "check tenant_id and client_id in the config: " +
+			"the app registration's Directory (tenant) ID and Application (client) ID"
 	case "7000215", "7000222", "7000218":
 		check = "the client secret is wrong or expired: check client_secret_file (or the app registration's secrets)"
 	case "700027", "700024", "7000274":
-		check = "the certificate is not one registered for the app: check certificate in the config and the app registration's certificates"
+		check = "the certificate is not one registered for the app: " +
+			"check certificate in the config and the app registration's certificates"
 	case "65001":
 		check = "the app has no admin consent in this tenant: grant it in the app registration's API permissions"
 	}
@@ -312,7 +361,11 @@ func readSecret(path string) (string, error) {
 	if s := strings.TrimSpace(os.Getenv(SecretEnv)); s != "" {
 		return s, nil
 	}
-	return "", fmt.Errorf("auth secret needs the client secret in a file (client_secret_file in the config, --client-secret-file) or in %s; never on the command line", SecretEnv)
+	return "", fmt.Errorf(
+		"auth secret needs the client secret in a file (client_secret_file in the config, --client-secret-file) "+
+			"or in %s; never on the command line",
+		SecretEnv,
+	)
 }
 
 // Connect signs in as a says and returns the Graph client of root (default
@@ -331,7 +384,10 @@ func Connect(ctx context.Context, a AuthConfig, root, caFile string, write bool,
 		if !pool.AppendCertsFromPEM(pemData) {
 			return nil, fmt.Errorf("%s holds no certificate", caFile)
 		}
-		a.HTTPClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		a.HTTPClient = &http.Client{
+			Timeout:   60 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+		}
 	}
 	if a.DeviceCodePrompt == nil {
 		a.DeviceCodePrompt = func(m string) { fmt.Fprintln(notice, m) }

@@ -76,7 +76,11 @@ func New(cred azcore.TokenCredential, opts Options) (*Client, error) {
 	if err != nil || u.Scheme != "https" {
 		return nil, fmt.Errorf("graph root %q must be an https URL", opts.Root)
 	}
-	auth, err := azauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{scopeFor(opts.Root)}, []string{u.Hostname()})
+	auth, err := azauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
+		cred,
+		[]string{scopeFor(opts.Root)},
+		[]string{u.Hostname()},
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -90,19 +94,38 @@ func New(cred azcore.TokenCredential, opts Options) (*Client, error) {
 		return nil, err
 	}
 	gopts := &msgraphcore.GraphClientOptions{GraphServiceVersion: "v1.0", GraphServiceLibraryVersion: "keyceremony"}
-	mw := append([]khttp.Middleware{msgraphcore.NewGraphTelemetryHandler(gopts), khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs)}, kiota...)
+	mw := append(
+		[]khttp.Middleware{
+			msgraphcore.NewGraphTelemetryHandler(gopts),
+			khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
+		},
+		kiota...)
 	var base http.RoundTripper = http.DefaultTransport
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		base = opts.HTTPClient.Transport
 	}
-	httpClient := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(base, mw...), Timeout: 60 * time.Second}
-	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, httpClient)
+	httpClient := &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(base, mw...),
+		Timeout:   60 * time.Second,
+	}
+	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		auth,
+		nil,
+		nil,
+		httpClient,
+	)
 	if err != nil {
 		return nil, err
 	}
 	root := strings.TrimRight(opts.Root, "/")
 	adapter.SetBaseUrl(root + "/v1.0")
-	return &Client{Credential: cred, graph: msgraph.NewGraphServiceClient(adapter), adapter: adapter, root: root, opts: opts}, nil
+	return &Client{
+		Credential: cred,
+		graph:      msgraph.NewGraphServiceClient(adapter),
+		adapter:    adapter,
+		root:       root,
+		opts:       opts,
+	}, nil
 }
 
 // errorMapping maps every error status to Graph's OData error.
@@ -221,8 +244,15 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		var err error
 		u, err = c.graph.Users().ByUserId(upnOrID).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{
-				Select: []string{"id", "userPrincipalName", "displayName", "onPremisesSyncEnabled", "passwordPolicies", "accountEnabled",
-					"onPremisesImmutableId"},
+				Select: []string{
+					"id",
+					"userPrincipalName",
+					"displayName",
+					"onPremisesSyncEnabled",
+					"passwordPolicies",
+					"accountEnabled",
+					"onPremisesImmutableId",
+				},
 			},
 		})
 		return err
@@ -231,7 +261,8 @@ func (c *Client) GetUser(ctx context.Context, upnOrID string) (*User, error) {
 		return nil, err
 	}
 	return &User{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName()), DisplayName: deref(u.GetDisplayName()),
-		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies()), AccountEnabled: u.GetAccountEnabled(),
+		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled(), PasswordPolicies: deref(u.GetPasswordPolicies()),
+		AccountEnabled:        u.GetAccountEnabled(),
 		OnPremisesImmutableID: deref(u.GetOnPremisesImmutableId())}, nil
 }
 

@@ -97,9 +97,10 @@ func credentialIDs(s string) ([][]byte, error) {
 	}
 	if n := len(norm); n > 1 && !strings.HasSuffix(s, "=") && norm[n-1] >= '0' && norm[n-1] <= '2' {
 		if pad := int(norm[n-1] - '0'); (n-1+pad)%4 == 0 {
-			if b, err := strict.DecodeString(norm[:n-1]); err == nil && len(b) > 0 && !slices.ContainsFunc(out, func(o []byte) bool {
-				return bytes.Equal(o, b)
-			}) {
+			if b, err := strict.DecodeString(norm[:n-1]); err == nil && len(b) > 0 &&
+				!slices.ContainsFunc(out, func(o []byte) bool {
+					return bytes.Equal(o, b)
+				}) {
 				out = append(out, b)
 			}
 		}
@@ -167,7 +168,10 @@ func (o *CreationOptions) ClientDataJSON() []byte {
 // MakeCredential maps the options to a CTAP makeCredential for the key:
 // resident key, PIN token for user verification, the requested algorithms,
 // exclude list, credProtect and hmac-secret as asked.
-func (o *CreationOptions) MakeCredential(clientDataJSON []byte, token *ctap.PINToken) (ctap.MakeCredentialOptions, error) {
+func (o *CreationOptions) MakeCredential(
+	clientDataJSON []byte,
+	token *ctap.PINToken,
+) (ctap.MakeCredentialOptions, error) {
 	userID, err := b64(o.PublicKey.User.ID)
 	if err != nil {
 		return ctap.MakeCredentialOptions{}, err
@@ -209,7 +213,9 @@ func (o *CreationOptions) MakeCredential(clientDataJSON []byte, token *ctap.PINT
 
 // ErrChallengeExpired is returned when Graph's challenge ran out: fetch new
 // creation options and create the credential again.
-var ErrChallengeExpired = errors.New("the Graph challenge expired: fetch new creation options and create the credential again")
+var ErrChallengeExpired = errors.New(
+	"the Graph challenge expired: fetch new creation options and create the credential again",
+)
 
 // CreationOptions fetches creation options for the user. timeoutMinutes 0
 // uses v1.0 (fixed 5-minute challenge); 5 to 43200 uses the beta function
@@ -220,7 +226,12 @@ func (c *Client) CreationOptions(ctx context.Context, userID string, timeoutMinu
 		if timeoutMinutes < 5 || timeoutMinutes > 43200 {
 			return nil, fmt.Errorf("challenge timeout %d minutes: Graph accepts 5 to 43200", timeoutMinutes)
 		}
-		path = fmt.Sprintf("%s/beta/users/%s/authentication/fido2Methods/creationOptions(challengeTimeoutInMinutes=%d)", c.root, url.PathEscape(userID), timeoutMinutes)
+		path = fmt.Sprintf(
+			"%s/beta/users/%s/authentication/fido2Methods/creationOptions(challengeTimeoutInMinutes=%d)",
+			c.root,
+			url.PathEscape(userID),
+			timeoutMinutes,
+		)
 	}
 	u, err := url.Parse(path)
 	if err != nil {
@@ -266,8 +277,13 @@ func (c *Client) getJSON(ctx context.Context, what string, u *url.URL) ([]byte, 
 // explainServiceLimits adds the known Entra limitations to an error.
 func explainServiceLimits(err error) error {
 	var ge *GraphError
-	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Message), "self-service") {
-		return fmt.Errorf("%w (Entra requires 'Allow self-service set-up' in the FIDO2 authentication method policy for this API; pre-registered keys are not supported)", err)
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest &&
+		strings.Contains(strings.ToLower(ge.Message), "self-service") {
+		return fmt.Errorf(
+			"%w (Entra requires 'Allow self-service set-up' in the FIDO2 authentication method policy for this API; "+
+				"pre-registered keys are not supported)",
+			err,
+		)
 	}
 	return err
 }
@@ -287,8 +303,13 @@ type Method struct {
 }
 
 func methodFrom(m models.Fido2AuthenticationMethodable) Method {
-	out := Method{ID: deref(m.GetId()), DisplayName: deref(m.GetDisplayName()), AAGUID: strings.ToLower(deref(m.GetAaGuid())),
-		Model: deref(m.GetModel()), AttestationCerts: m.GetAttestationCertificates()}
+	out := Method{
+		ID:               deref(m.GetId()),
+		DisplayName:      deref(m.GetDisplayName()),
+		AAGUID:           strings.ToLower(deref(m.GetAaGuid())),
+		Model:            deref(m.GetModel()),
+		AttestationCerts: m.GetAttestationCertificates(),
+	}
 	if t := m.GetCreatedDateTime(); t != nil {
 		out.Created = *t
 	}
@@ -307,8 +328,14 @@ func (c *Client) ListFIDO2(ctx context.Context, userID string) ([]Method, error)
 		if err != nil {
 			return err
 		}
-		return eachItem(ctx, c, "FIDO2 methods", resp, models.CreateFido2AuthenticationMethodCollectionResponseFromDiscriminatorValue,
-			func(m models.Fido2AuthenticationMethodable) { out = append(out, methodFrom(m)) })
+		return eachItem(
+			ctx,
+			c,
+			"FIDO2 methods",
+			resp,
+			models.CreateFido2AuthenticationMethodCollectionResponseFromDiscriminatorValue,
+			func(m models.Fido2AuthenticationMethodable) { out = append(out, methodFrom(m)) },
+		)
 	})
 	return out, err
 }
@@ -318,7 +345,12 @@ func (c *Client) GetFIDO2(ctx context.Context, userID, methodID string) (*Method
 	var m models.Fido2AuthenticationMethodable
 	err := c.retryRead(ctx, "read FIDO2 method", func() error {
 		var err error
-		m, err = c.graph.Users().ByUserId(userID).Authentication().Fido2Methods().ByFido2AuthenticationMethodId(methodID).Get(ctx, nil)
+		m, err = c.graph.Users().
+			ByUserId(userID).
+			Authentication().
+			Fido2Methods().
+			ByFido2AuthenticationMethodId(methodID).
+			Get(ctx, nil)
 		return err
 	})
 	if err != nil {
@@ -335,7 +367,12 @@ var ErrNotFound = errors.New("not found")
 // ErrNotFound; after an ambiguous failure it reads back to learn the truth.
 func (c *Client) DeleteFIDO2(ctx context.Context, userID, methodID string) error {
 	for attempt := 1; ; attempt++ {
-		err := c.graph.Users().ByUserId(userID).Authentication().Fido2Methods().ByFido2AuthenticationMethodId(methodID).Delete(ctx, nil)
+		err := c.graph.Users().
+			ByUserId(userID).
+			Authentication().
+			Fido2Methods().
+			ByFido2AuthenticationMethodId(methodID).
+			Delete(ctx, nil)
 		if err == nil {
 			return nil
 		}
@@ -440,7 +477,12 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 		ri.AddRequestOptions([]abs.RequestOption{&khttp.RetryHandlerOptions{
 			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
 		}})
-		res, err := c.adapter.Send(ctx, ri, models.CreateFido2AuthenticationMethodFromDiscriminatorValue, errorMapping())
+		res, err := c.adapter.Send(
+			ctx,
+			ri,
+			models.CreateFido2AuthenticationMethodFromDiscriminatorValue,
+			errorMapping(),
+		)
 		if err == nil {
 			m, ok := res.(models.Fido2AuthenticationMethodable)
 			if !ok || m.GetId() == nil {
@@ -460,7 +502,8 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 				return nil, werr
 			}
 			continue
-		case isGraph && ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Code+ge.Message), "challenge"):
+		case isGraph && ge.Status == http.StatusBadRequest &&
+			strings.Contains(strings.ToLower(ge.Code+ge.Message), "challenge"):
 			if strings.Contains(strings.ToLower(ge.Message), "expired") {
 				return nil, fmt.Errorf("register %q: %w", displayName, ErrChallengeExpired)
 			}
@@ -481,7 +524,12 @@ func (c *Client) Register(ctx context.Context, userID, displayName string, cred 
 		// Ambiguous: the method may exist now. Look before trying again.
 		m, ferr := c.adopt(ctx, userID, displayName, cred, known)
 		if ferr != nil {
-			return nil, fmt.Errorf("register %q: %v, and listing the methods to check failed too: %w", displayName, describe(err), ferr)
+			return nil, fmt.Errorf(
+				"register %q: %v, and listing the methods to check failed too: %w",
+				displayName,
+				describe(err),
+				ferr,
+			)
 		}
 		if m != nil {
 			return m, nil

@@ -34,7 +34,11 @@ func (p *pageLimiter) Send(ctx context.Context, ri *abs.RequestInformation, f se
 	em abs.ErrorMappings) (serialization.Parsable, error) {
 	p.pages++
 	if p.pages >= p.limit {
-		return nil, fmt.Errorf("%s: the answer runs past %d pages: stopped rather than judge on part of it", p.what, p.limit)
+		return nil, fmt.Errorf(
+			"%s: the answer runs past %d pages: stopped rather than judge on part of it",
+			p.what,
+			p.limit,
+		)
 	}
 	return p.RequestAdapter.Send(ctx, ri, f, em)
 }

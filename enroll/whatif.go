@@ -35,8 +35,11 @@ func (c *Client) WhatIf(ctx context.Context, userID string) ([]CAPolicy, error) 
 		return nil, err
 	}
 	body, err := json.Marshal(map[string]any{
-		"signInIdentity":      map[string]any{"@odata.type": "#microsoft.graph.userSignIn", "userId": userID},
-		"signInContext":       map[string]any{"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": []string{whatIfApp}},
+		"signInIdentity": map[string]any{"@odata.type": "#microsoft.graph.userSignIn", "userId": userID},
+		"signInContext": map[string]any{
+			"@odata.type":         "#microsoft.graph.applicationContext",
+			"includeApplications": []string{whatIfApp},
+		},
 		"signInConditions":    map[string]any{"clientAppType": "browser"},
 		"appliedPoliciesOnly": false,
 	})
@@ -83,7 +86,16 @@ func parseWhatIf(raw []byte) ([]CAPolicy, error) {
 	}
 	var out []CAPolicy
 	for _, v := range j.Value {
-		out = append(out, CAPolicy{ID: v.ID, Name: v.DisplayName, State: v.State, Applies: v.PolicyApplies, AnalysisReasons: v.AnalysisReasons})
+		out = append(
+			out,
+			CAPolicy{
+				ID:              v.ID,
+				Name:            v.DisplayName,
+				State:           v.State,
+				Applies:         v.PolicyApplies,
+				AnalysisReasons: v.AnalysisReasons,
+			},
+		)
 	}
 	return out, nil
 }
@@ -102,11 +114,16 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 	if cond := p.GetConditions(); cond != nil {
 		if a := cond.GetApplications(); a != nil {
 			cp.IncludeApps, cp.ExcludeApps = a.GetIncludeApplications(), a.GetExcludeApplications()
-			cp.UserActions, cp.AuthContexts = a.GetIncludeUserActions(), a.GetIncludeAuthenticationContextClassReferences()
+			cp.UserActions = a.GetIncludeUserActions()
+			cp.AuthContexts = a.GetIncludeAuthenticationContextClassReferences()
 		}
 		cp.ClientAppTypes = enumNames(cond.GetClientAppTypes())
 		if pl := cond.GetPlatforms(); pl != nil {
-			cp.IncludePlatforms, cp.ExcludePlatforms = enumNames(pl.GetIncludePlatforms()), enumNames(pl.GetExcludePlatforms())
+			cp.IncludePlatforms, cp.ExcludePlatforms = enumNames(
+				pl.GetIncludePlatforms(),
+			), enumNames(
+				pl.GetExcludePlatforms(),
+			)
 		}
 		if l := cond.GetLocations(); l != nil {
 			cp.IncludeLocations, cp.ExcludeLocations = l.GetIncludeLocations(), l.GetExcludeLocations()
@@ -125,7 +142,11 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 		}
 	}
 	if g := p.GetGrantControls(); g != nil {
-		cp.Grant, cp.GrantOperator, cp.TermsOfUse = enumNames(g.GetBuiltInControls()), deref(g.GetOperator()), g.GetTermsOfUse()
+		cp.Grant, cp.GrantOperator, cp.TermsOfUse = enumNames(
+			g.GetBuiltInControls(),
+		), deref(
+			g.GetOperator(),
+		), g.GetTermsOfUse()
 		if st := g.GetAuthenticationStrength(); st != nil {
 			cp.StrengthID, cp.StrengthName = deref(st.GetId()), deref(st.GetDisplayName())
 			cp.StrengthCombinations = enumNames(st.GetAllowedCombinations())
@@ -142,7 +163,8 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 		if sc.GetCloudAppSecurity() != nil && deref(sc.GetCloudAppSecurity().GetIsEnabled()) {
 			cp.Session = append(cp.Session, "Conditional Access App Control")
 		}
-		if sc.GetApplicationEnforcedRestrictions() != nil && deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
+		if sc.GetApplicationEnforcedRestrictions() != nil &&
+			deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
 			cp.Session = append(cp.Session, "app enforced restrictions")
 		}
 		if deref(sc.GetDisableResilienceDefaults()) {
@@ -170,7 +192,9 @@ func fido2AAGUIDs(cfgs []models.AuthenticationCombinationConfigurationable) []st
 // combinationConfigurations; Policy.Read.All) and returns the FIDO2
 // AAGUIDs they allow. Built-in strengths have none.
 func (c *Client) strengthConfigs(ctx context.Context, id string) ([]string, error) {
-	u, err := url.Parse(c.root + "/v1.0/policies/authenticationStrengthPolicies/" + url.PathEscape(id) + "/combinationConfigurations")
+	u, err := url.Parse(
+		c.root + "/v1.0/policies/authenticationStrengthPolicies/" + url.PathEscape(id) + "/combinationConfigurations",
+	)
 	if err != nil {
 		return nil, err
 	}

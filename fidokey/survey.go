@@ -157,7 +157,8 @@ func (probes Probes) WriteText(w io.Writer) error {
 			pin += fmt.Sprintf(", %d retries", *p.PINRetries)
 		}
 		pinRules, reset := p.pinAndReset()
-		if _, err := fmt.Fprintf(w, "  AAGUID %s\n  firmware %s\n  %s\n", p.AAGUID, p.Firmware, pin+pinRules); err != nil {
+		_, err := fmt.Fprintf(w, "  AAGUID %s\n  firmware %s\n  %s\n", p.AAGUID, p.Firmware, pin+pinRules)
+		if err != nil {
 			return err
 		}
 		if reset != "" {

@@ -56,7 +56,12 @@ func coverAccounts(accounts []string, reports []LastReport) error {
 		case i < 0:
 			return fmt.Errorf("%s is a report of %s, which the config does not name", r.Path, r.Account.UPN)
 		case covered[i] != "":
-			return fmt.Errorf("%s and %s are both reports of %s: give each account's last report once", covered[i], r.Path, accounts[i])
+			return fmt.Errorf(
+				"%s and %s are both reports of %s: give each account's last report once",
+				covered[i],
+				r.Path,
+				accounts[i],
+			)
 		}
 		covered[i] = r.Path
 	}
@@ -67,7 +72,10 @@ func coverAccounts(accounts []string, reports []LastReport) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the config names %s too: give --report with each account's last report.json", strings.Join(missing, ", "))
+		return fmt.Errorf(
+			"the config names %s too: give --report with each account's last report.json",
+			strings.Join(missing, ", "),
+		)
 	}
 	return nil
 }

@@ -107,7 +107,8 @@ func parseUevent(s string, info *DeviceInfo) {
 func openErrorText(path string, err error) string {
 	if errors.Is(err, fs.ErrPermission) {
 		return fmt.Sprintf(
-			"%s is not readable by this user: install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)",
+			"%s is not readable by this user: "+
+				"install udev/70-keyceremony.rules and re-plug the key (see README, udev set-up)",
 			path,
 		)
 	}

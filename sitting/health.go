@@ -65,7 +65,8 @@ func (s *Session) Health(
 			fmt.Fprintf(notice, "Health check of %s\n", r.Account.UPN)
 			res, err = health.Run(ctx, hcfg, s.devices, s.graph, lines)
 		} else {
-			res, err = Screen{Title: "keyceremony health check — " + r.Account.UPN}.Health(ctx, hcfg, s.devices, s.graph)
+			screen := Screen{Title: "keyceremony health check — " + r.Account.UPN}
+			res, err = screen.Health(ctx, hcfg, s.devices, s.graph)
 		}
 		if err != nil {
 			return findings, fmt.Errorf("%s: %w", r.Account.UPN, err)

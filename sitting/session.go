@@ -65,7 +65,8 @@ func Open(o Options) (*Session, error) {
 	s.devices = fidokey.HID{Fixed: cfg.Devices, Backend: s.backend}
 	if o.Terminal && !tui.IsTerminal() {
 		return nil, errors.New(
-			"a real ceremony needs the officers at a terminal (use `keyceremony rehearse --yes` for a headless rehearsal)",
+			"a real ceremony needs the officers at a terminal " +
+				"(use `keyceremony rehearse --yes` for a headless rehearsal)",
 		)
 	}
 	// Everything config check would name, at once, before anything is

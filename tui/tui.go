@@ -282,7 +282,9 @@ func (m model) bottom(w int) string {
 			b.WriteString(dimStyle.Render("Press Enter when done.") + "\n")
 		case reqConfirm:
 			// Each officer confirms for themself: the screen names who and what.
-			b.WriteString(actionStyle.Render(ansi.Wrap(m.current.officer+", you confirm: "+m.current.text, w, "")) + "\n")
+			b.WriteString(
+				actionStyle.Render(ansi.Wrap(m.current.officer+", you confirm: "+m.current.text, w, "")) + "\n",
+			)
 			b.WriteString(ansi.Wrap("Type y and Enter if you, "+m.current.officer+", agree; n to refuse "+
 				"(the ceremony stops and the journal records who refused).", w, "") + "\n" + m.input.View() + "\n")
 		case reqPIN:

@@ -55,7 +55,8 @@ func loadOrCreateSoftware(path string, notice io.Writer) (Signer, error) {
 		if err != nil {
 			return Signer{}, err
 		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		block := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := os.WriteFile(path, block, 0o600); err != nil {
 			return Signer{}, fmt.Errorf("write software key: %w", err)
 		}
 		s := Signer{Key: k, Kind: kindSoftware}
@@ -107,7 +108,8 @@ func Open(tpmPath, softwareKeyPath string, notice io.Writer) (s Signer, close fu
 	tpm, err := openTPM(tpmPath)
 	if err != nil {
 		return Signer{}, nil, fmt.Errorf(
-			"%w: %v; without a TPM, a software key must be chosen explicitly, and what it signs says it was a software key",
+			"%w: %v; without a TPM, a software key must be chosen explicitly, "+
+				"and what it signs says it was a software key",
 			ErrNoTPM,
 			err,
 		)

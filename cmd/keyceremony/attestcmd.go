@@ -33,7 +33,11 @@ func cmdAttestVerify(fs *cli.Flags) cli.Run {
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
 	rpID := fs.String("rp-id", "login.microsoft.com", "expected relying party ID")
 	origin := fs.String("origin", "https://login.microsoft.com", "expected origin in clientDataJSON")
-	firmware := fs.String("firmware", "", "the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)")
+	firmware := fs.String(
+		"firmware",
+		"",
+		"the key's getInfo firmwareVersion, when the policy sets a minimum (e.g. 5.4.3)",
+	)
 	return func(ctx context.Context, path string, s cli.IO) error {
 		data, err := os.ReadFile(path)
 		if err != nil {

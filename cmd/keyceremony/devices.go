@@ -22,7 +22,11 @@ func cmdDevices(fs *cli.Flags) cli.Run {
 }
 
 func cmdInfo(fs *cli.Flags) cli.Run {
-	addr := fs.String("device", "", "device address: hidraw:/dev/hidrawN or simkey:/path.sock (see `keyceremony devices`)")
+	addr := fs.String(
+		"device",
+		"",
+		"device address: hidraw:/dev/hidrawN or simkey:/path.sock (see `keyceremony devices`)",
+	)
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Need("device")
 	return func(ctx context.Context, _ string, s cli.IO) error {

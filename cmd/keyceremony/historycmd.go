@@ -29,7 +29,10 @@ func cmdHistory(fs *cli.Flags) cli.Run {
 				return cli.UsageError(err)
 			}
 		}
-		h, err := history.Read(dir, history.Options{Trusted: trust, Rehearsal: *rehearsalOK, Policy: pol, Now: time.Now()})
+		h, err := history.Read(
+			dir,
+			history.Options{Trusted: trust, Rehearsal: *rehearsalOK, Policy: pol, Now: time.Now()},
+		)
 		if err != nil {
 			return cli.UsageError(err)
 		}

@@ -19,7 +19,8 @@ func commands() []cli.Command {
 			"the whole ceremony on two virtual keys and an emulated tenant (TUI on a terminal, --yes headless)",
 			rehearsal.Command(false, tool)),
 		cmd("rehearse health", "[--yes] [--out DIR] [--generated-pin] [--accounts N] [--tenant FILE]",
-			"a rehearsal ceremony, then its health check (its own screen on a terminal)", rehearsal.Command(true, tool)),
+			"a rehearsal ceremony, then its health check (its own screen on a terminal)",
+			rehearsal.Command(true, tool)),
 		cmd("ceremony", "--config FILE [--resume JOURNAL] [--backend native|libfido2]",
 			"the real ceremony: real keys, Entra ID, TPM-signed report", cmdCeremony),
 		cmd("health", "--config FILE --report LAST/report.json [--report …] [--pub report.pub] [--yes] "+
@@ -30,8 +31,8 @@ func commands() []cli.Command {
 			"create the alert on every sign-in of the accounts (both officers confirm)", cmdMonitorSetup),
 		cmd("devices", "[--json] [--device ADDRESS]…", "list FIDO authenticators", cmdDevices),
 		cmd("info", "--device ADDRESS [--json]", "show one authenticator's getInfo", cmdInfo),
-		cmdArg("attest verify", "registration file", "[--policy FILE] [--mds FILE] [--rehearsal] [--json] [--rp-id ID] "+
-			"[--origin URL] [--firmware X.Y.Z] REGISTRATION.json",
+		cmdArg("attest verify", "registration file", "[--policy FILE] [--mds FILE] [--rehearsal] [--json] "+
+			"[--rp-id ID] [--origin URL] [--firmware X.Y.Z] REGISTRATION.json",
 			"judge a registration: exit 0 allowed, 1 refused, 2 unreadable", cmdAttestVerify),
 		cmdArg("policy check", `policy file, or "default"`, "FILE|default",
 			`validate a policy and show what it allows ("default": the embedded one)`, cmdPolicyCheck),
@@ -59,7 +60,8 @@ func commands() []cli.Command {
 		cmd("offline register", "--options options.json --results results.json --trust SHA256:… "+
 			"[--tpm PATH | --software-key FILE] [sign-in flags]",
 			"connected machine: register the workstation's credentials", cmdOfflineRegister),
-		cmd("config init", "[--out ceremony.jsonc]", "write a complete, commented example ceremony config", cmdConfigInit),
+		cmd("config init", "[--out ceremony.jsonc]", "write a complete, commented example ceremony config",
+			cmdConfigInit),
 		cmdArg("config check", "config file to check", "FILE",
 			"check a config the day before: nothing is signed in, no key or TPM opened", cmdConfigCheck),
 		cmd("config udev", "", "print the udev rule that lets the officers open the keys", cmdConfigUdev),
@@ -68,7 +70,8 @@ func commands() []cli.Command {
 		cmd("graph-emulator", "[--listen 127.0.0.1:8443] [--state FILE] [--dir DIR] [--tenant FILE]",
 			"serve the local Graph emulator (TEST tenant)", rehearsal.GraphEmulator),
 		cmd("tenant export", "--user UPN [--user …] --out tenant.json [--days 30] [sign-in flags]",
-			"read the tenant as the health check does, read only, and write it as a tenant file (rehearse --tenant FILE)",
+			"read the tenant as the health check does, read only, and write it as a tenant file "+
+				"(rehearse --tenant FILE)",
 			cmdTenantExport),
 		cmd("version", "[--json]", "print version, revision, Go, binary SHA-256 (and modules)", cmdVersion),
 	}

@@ -68,8 +68,9 @@ func cmdOfflineCreate(fs *cli.Flags) cli.Run {
 		}
 		return offline.Create(ctx, *optsPath, *trust, *outPath, vf, offline.Workstation{
 			Devices: devices, Reset: *reset, MinPINLength: *minPIN,
-			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print, Rehearsal: *isRehearsal,
-			Officers: officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
+			OfficerA: *officerA, OfficerB: *officerB, GeneratedPIN: *generated, PrintHalf: print,
+			Rehearsal: *isRehearsal,
+			Officers:  officer.Lines(s.In, s.Err, *yes)}, signer, s.Out, s.Err)
 	}
 }
 

@@ -236,7 +236,8 @@ func (r *Reassembler) Add(pkt []byte) (done bool, cid uint32, cmd Command, data 
 		if p.Seq() != r.nextSeq {
 			seq := r.nextSeq
 			r.Reset()
-			return false, p.CID(), r.cmd, nil, fmt.Errorf("%w: sequence %d, expected %d", ErrMalformedPacket, p.Seq(), seq)
+			err := fmt.Errorf("%w: sequence %d, expected %d", ErrMalformedPacket, p.Seq(), seq)
+			return false, p.CID(), r.cmd, nil, err
 		}
 		r.nextSeq++
 		r.data = append(r.data, p[contHeaderSize:contHeaderSize+min(r.want-len(r.data), contPayload)]...)

@@ -86,7 +86,8 @@ func (r Request) Body() string { return decode(r.body) }
 // Write prints the requests as ARM receives them.
 func WriteRequests(w io.Writer, reqs []Request) error {
 	for _, r := range reqs {
-		if _, err := fmt.Fprintf(w, "%s %s?api-version=%s\n%s\n\n", r.Method, r.Path, r.APIVersion, r.Body()); err != nil {
+		_, err := fmt.Fprintf(w, "%s %s?api-version=%s\n%s\n\n", r.Method, r.Path, r.APIVersion, r.Body())
+		if err != nil {
 			return err
 		}
 	}

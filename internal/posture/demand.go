@@ -52,7 +52,8 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	}) {
 		return verdict{demand: "applies to other applications (" + strings.Join(apps, ", ") + ")"}
 	}
-	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") && !slices.Contains(p.ClientAppTypes, "browser") {
+	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") &&
+		!slices.Contains(p.ClientAppTypes, "browser") {
 		return verdict{demand: "applies to client apps " + strings.Join(p.ClientAppTypes, ", ") + " only"}
 	}
 	flows := slices.DeleteFunc(slices.Clone(p.TransferMethods), func(m string) bool { return m == "none" })
@@ -166,7 +167,11 @@ func strengthAdmits(p enroll.CAPolicy, aaguids []string) (bool, string) {
 		}
 	}
 	if len(refused) > 0 {
-		return false, fmt.Sprintf("%s, whose FIDO2 configuration does not allow AAGUID %s", name, strings.Join(refused, ", "))
+		return false, fmt.Sprintf(
+			"%s, whose FIDO2 configuration does not allow AAGUID %s",
+			name,
+			strings.Join(refused, ", "),
+		)
 	}
 	if len(aaguids) == 0 {
 		return true, fmt.Sprintf("%s (FIDO2 keys of AAGUID %s only: the keys must be of these models)", name,
