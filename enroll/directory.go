@@ -48,6 +48,33 @@ func (c *Client) TransitiveGroups(ctx context.Context, userID string) ([]models.
 	return out, nil
 }
 
+// DirectGroups lists the IDs of the groups that hold the user directly,
+// not through a nested group: GET /users/{id}/memberOf/microsoft.graph.group
+// (microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-memberof.md:
+// "Get groups ... that the user is a direct member of"), every page
+// (GroupMember.Read.All).
+func (c *Client) DirectGroups(ctx context.Context, userID string) ([]string, error) {
+	var out []string
+	err := c.retryRead(ctx, "direct group memberships", func() error {
+		out = []string{}
+		resp, err := c.graph.Users().ByUserId(userID).MemberOf().GraphGroup().Get(ctx,
+			&users.ItemMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.ItemMemberOfGraphGroupRequestBuilderGetQueryParameters{
+					Select: []string{"id"},
+				}})
+		if err != nil {
+			return err
+		}
+		return eachItem(ctx, c, "direct group memberships", resp,
+			models.CreateGroupCollectionResponseFromDiscriminatorValue,
+			func(g models.Groupable) { out = append(out, deref(g.GetId())) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Domains lists the tenant's domains (GET /domains; Domain.Read.All): which
 // is the initial *.onmicrosoft.com one (isInitial) and each one's password
 // validity period (passwordValidityPeriodInDays).

@@ -41,6 +41,7 @@ type Graph interface {
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
 	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
+	DirectGroups(ctx context.Context, userID string) ([]string, error)
 	Domains(ctx context.Context) ([]models.Domainable, error)
 	Organization(ctx context.Context) (models.Organizationable, error)
 	AuditEventsSince(ctx context.Context, userID string, since time.Time) ([]enroll.AuditEvent, error)

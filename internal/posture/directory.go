@@ -152,7 +152,7 @@ func (e *eval) exclusionGroups() {
 	if s.PoliciesErr != nil {
 		return // Conditional Access already says it could not be read
 	}
-	var open, protected []string
+	var open, nested, protected, unread []string
 	for _, p := range s.Policies {
 		if p.State == "disabled" || len(p.ExcludeGroups) == 0 {
 			continue
@@ -174,6 +174,17 @@ func (e *eval) exclusionGroups() {
 			switch {
 			case g != nil && g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole():
 				protected = append(protected, fmt.Sprintf("%s for %q: role-assignable", label, p.Name))
+			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted() &&
+				s.DirectGroupsErr != nil:
+				unread = append(unread, fmt.Sprintf("%s for %q (%v)", label, p.Name, s.DirectGroupsErr))
+			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted() &&
+				!slices.Contains(s.DirectGroups, gid):
+				// A role-assignable group takes no groups as members
+				// (Microsoft Learn, "Use Microsoft Entra groups to manage
+				// role assignments"); a restricted one may, and the nested
+				// group's managers then decide who is exempt.
+				nested = append(nested, fmt.Sprintf("group %s, through which policy %q excludes the account", label,
+					p.Name))
 			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted():
 				protected = append(protected, fmt.Sprintf("%s for %q: in a restricted management administrative unit",
 					label, p.Name))
@@ -185,11 +196,23 @@ func (e *eval) exclusionGroups() {
 			}
 		}
 	}
+	var findings []string
+	if len(open) > 0 {
+		findings = append(findings, fmt.Sprintf("%s: neither role-assignable nor in a restricted management "+
+			"administrative unit, so anyone who can manage groups could add an account to it and exempt it too "+
+			"(Maester MT.1035)", strings.Join(open, "; ")))
+	}
+	if len(nested) > 0 {
+		findings = append(findings, fmt.Sprintf("%s: in a restricted management administrative unit, but it holds "+
+			"the account only through a nested group, whose managers could add an account and exempt it too: "+
+			"make the account a direct member", strings.Join(nested, "; ")))
+	}
 	switch {
-	case len(open) > 0:
-		e.add(name, Finding, "%s: neither role-assignable nor in a restricted management administrative unit, so "+
-			"anyone who can manage groups could add an account to it and exempt it too (Maester MT.1035)",
-			strings.Join(open, "; "))
+	case len(findings) > 0:
+		e.add(name, Finding, "%s", strings.Join(findings, "; and "))
+	case len(unread) > 0:
+		e.add(name, CouldNot, "whether the account is a direct member of the restricted exclusion group could not "+
+			"be read (a nested group would let its managers exempt accounts): %s", strings.Join(unread, "; "))
 	case len(protected) > 0:
 		e.add(name, Pass, "each group that excludes the account is protected: %s", strings.Join(protected, "; "))
 	default:

@@ -15,6 +15,7 @@ type Reader interface {
 	AuthenticationMethods(ctx context.Context, userID string) ([]enroll.AuthMethod, error)
 	RolesOf(ctx context.Context, userID string) (*enroll.Roles, error)
 	TransitiveGroups(ctx context.Context, userID string) ([]models.Groupable, error)
+	DirectGroups(ctx context.Context, userID string) ([]string, error)
 	Domains(ctx context.Context) ([]models.Domainable, error)
 	Organization(ctx context.Context) (models.Organizationable, error)
 	ConditionalAccessPolicies(ctx context.Context) ([]enroll.CAPolicy, error)
@@ -44,10 +45,15 @@ type Snapshot struct {
 	// GroupRolesErr is the first such read that failed.
 	GroupRoles    map[string]*enroll.Roles
 	GroupRolesErr error
-	Policies      []enroll.CAPolicy
-	PoliciesErr   error
-	FIDO2         *enroll.FIDO2Policy
-	FIDO2Err      error
+	// DirectGroups are the IDs of the groups that hold the account
+	// directly (memberOf): an exclusion group that holds it only through
+	// a nested group is no better protected than that nested group.
+	DirectGroups    []string
+	DirectGroupsErr error
+	Policies        []enroll.CAPolicy
+	PoliciesErr     error
+	FIDO2           *enroll.FIDO2Policy
+	FIDO2Err        error
 	// WhatIf is Entra's own evaluation of the policies for the account
 	// (enroll.Client.WhatIf): a second opinion on the audit's.
 	WhatIf    []enroll.CAPolicy
@@ -104,6 +110,7 @@ func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snap
 			s.GroupRoles[gid] = r
 		}
 	}
+	s.DirectGroups, s.DirectGroupsErr = g.DirectGroups(ctx, id)
 	s.Domains, s.DomainsErr = g.Domains(ctx)
 	s.Org, s.OrgErr = g.Organization(ctx)
 	s.Policies, s.PoliciesErr = g.ConditionalAccessPolicies(ctx)

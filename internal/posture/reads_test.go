@@ -160,6 +160,29 @@ func TestExclusionGroupMustBeProtected(t *testing.T) {
 			want(t, checks, "Conditional Access", posture.Pass)
 		})
 	}
+	// A restricted group that holds the account only through a nested,
+	// unprotected group: that group's managers decide who is exempt, so
+	// the restriction protects nothing (user-list-memberof tells the
+	// direct memberships); with the account a direct member too, it passes.
+	for _, direct := range []bool{false, true} {
+		ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+			exclude(map[string]any{"isAssignableToRole": false, "isManagementRestricted": true})(st, uid)
+			st.Groups[len(st.Groups)-1].Members = []string{"5d7c6f3a-1b2e-4c8d-9e0f-a1b2c3d4e5f6"}
+			if direct {
+				st.Groups[len(st.Groups)-1].Members = append(st.Groups[len(st.Groups)-1].Members, uid)
+			}
+			st.Groups = append(st.Groups, graphemu.Group{ID: "5d7c6f3a-1b2e-4c8d-9e0f-a1b2c3d4e5f6",
+				DisplayName: "Operations on call", Members: []string{uid}})
+		})
+		checks := audit(t, ten, uid, simAAGUID)
+		if direct {
+			want(t, checks, "exclusion groups protected", posture.Pass, "restricted management administrative unit")
+		} else {
+			want(t, checks, "exclusion groups protected", posture.Finding, `"Break-glass exclusions"`,
+				"only through a nested group", "direct member")
+		}
+		want(t, checks, "Conditional Access", posture.Pass)
+	}
 	// A group the account is not in exempts nothing of it.
 	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
 		st.Groups = append(st.Groups, graphemu.Group{ID: "g-other", DisplayName: "Others", Members: []string{}})

@@ -115,6 +115,15 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
 			e.transitiveMemberOf(w, r, p[1], "groups")
 		}
+	case p[0] == "users" && len(p) == 4 && p[2] == "memberOf" &&
+		(p[3] == "microsoft.graph.group" || p[3] == "graph.group") && r.Method == http.MethodGet:
+		// The user's direct memberships cast to groups (user-list-memberof:
+		// "Get groups, directory roles, and administrative units that the
+		// user is a direct member of. This operation isn't transitive.";
+		// microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-memberof.md).
+		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
+			e.memberOf(w, r, p[1])
+		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
 			e.listAllMethods(w, r, p[1])
@@ -871,6 +880,27 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, ke
 		return
 	}
 	page(w, r, contextPath, list, pageDirectory)
+}
+
+// memberOf lists the groups that hold the user directly (Graph: user
+// memberOf, cast to groups).
+func (e *Emulator) memberOf(w http.ResponseWriter, r *http.Request, key string) {
+	e.mu.Lock()
+	u := e.userLocked(key)
+	list := []map[string]any{}
+	if u != nil {
+		for _, g := range e.st.Groups {
+			if slices.Contains(g.Members, u.ID) {
+				list = append(list, groupJSON(g))
+			}
+		}
+	}
+	e.mu.Unlock()
+	if u == nil {
+		userNotFound(w, key)
+		return
+	}
+	page(w, r, "groups", list, pageDirectory)
 }
 
 // groupJSON renders a group as Graph does (without its members).
