@@ -1046,8 +1046,10 @@ func (e *Emulator) directoryAudits(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	list := []map[string]any{}
+	kept := e.logsKeptLocked()
 	for _, a := range e.st.DirectoryAudits {
-		if a.ActivityDateTime.Before(since) || (target != "" && !slices.Contains(a.TargetIDs, target)) {
+		if a.ActivityDateTime.Before(since) || a.ActivityDateTime.Before(kept) ||
+			(target != "" && !slices.Contains(a.TargetIDs, target)) {
 			continue
 		}
 		list = append(list, auditJSON(a))
@@ -1079,6 +1081,19 @@ func auditJSON(a DirectoryAudit) map[string]any {
 	return out
 }
 
+// logsKeptLocked is where the tenant's sign-in and audit logs begin for
+// Graph: 30 days back with Entra ID P1 or P2, 7 without (Microsoft Learn,
+// "Microsoft Entra data retention", MicrosoftDocs/entra-docs
+// docs/identity/monitoring-health/reference-reports-data-retention.md:
+// "Audit logs: Free 7 days, P1/P2 30 days; Sign-in logs: Free 7 days,
+// P1/P2 30 days"). Older events are gone, as they are from Graph.
+func (e *Emulator) logsKeptLocked() time.Time {
+	if e.st.NoEntraPremium {
+		return e.cfg.Now().Add(-7 * 24 * time.Hour)
+	}
+	return e.cfg.Now().Add(-30 * 24 * time.Hour)
+}
+
 // signIns answers GET /auditLogs/signIns, most recent first ("by default,
 // the most recent sign-ins are returned first",
 // https://learn.microsoft.com/graph/api/signin-list).
@@ -1090,8 +1105,9 @@ func (e *Emulator) signIns(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	var picked []SignIn
+	kept := e.logsKeptLocked()
 	for _, s := range e.st.SignIns {
-		if (id == "" || s.UserID == id) && !s.CreatedDateTime.Before(since) {
+		if (id == "" || s.UserID == id) && !s.CreatedDateTime.Before(since) && !s.CreatedDateTime.Before(kept) {
 			picked = append(picked, s)
 		}
 	}

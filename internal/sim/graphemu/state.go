@@ -175,6 +175,9 @@ type State struct {
 	// NoEntraP2: the tenant has no Entra ID P2 licence, so the PIM APIs
 	// answer 400 AadPremiumLicenseRequired and only roleAssignments reads.
 	NoEntraP2 bool `json:"noEntraP2,omitempty"`
+	// NoEntraPremium: the tenant has neither Entra ID P1 nor P2, so Graph
+	// keeps its sign-in and audit logs 7 days instead of 30.
+	NoEntraPremium bool `json:"noEntraPremium,omitempty"`
 	// WhatIfOverride makes the What If evaluation answer policyApplies
 	// as given for a policy ID (an Entra evaluation that differs from the
 	// emulator's own, to test that a disagreement is seen).

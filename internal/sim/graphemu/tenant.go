@@ -169,6 +169,7 @@ func LoadTenant(b []byte) (*State, error) {
 		}
 	}
 	st.NoEntraP2 = withoutP2(f.SubscribedSkus)
+	st.NoEntraPremium = withoutPremium(f.SubscribedSkus)
 	for key, list := range map[string][]obj{
 		dirOrganization: f.Organization, dirRoles: f.DirectoryRoles, dirAdminUnits: f.AdministrativeUnits,
 		dirStrengths: f.StrengthPolicies, dirDomains: f.Domains, dirSubscribedSkus: f.SubscribedSkus,
@@ -193,6 +194,23 @@ func withoutP2(skus []obj) bool {
 	for _, s := range skus {
 		for _, p := range objs(s["servicePlans"]) {
 			if str(p, "servicePlanName") == "AAD_PREMIUM_P2" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withoutPremium reports whether a tenant's subscribed SKUs (when the file
+// has them) carry neither Entra ID P1 (service plan AAD_PREMIUM) nor P2
+// (AAD_PREMIUM_P2): Graph then keeps sign-in and audit logs 7 days.
+func withoutPremium(skus []obj) bool {
+	if len(skus) == 0 {
+		return false
+	}
+	for _, s := range skus {
+		for _, p := range objs(s["servicePlans"]) {
+			if n := str(p, "servicePlanName"); n == "AAD_PREMIUM" || n == "AAD_PREMIUM_P2" {
 				return false
 			}
 		}

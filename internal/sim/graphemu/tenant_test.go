@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testdata/tenant-docs.json is a tenant pasted together from Microsoft's
@@ -215,4 +216,59 @@ func FuzzLoadTenant(f *testing.F) {
 			t.Fatal("a tenant without users was accepted")
 		}
 	})
+}
+
+// Graph keeps sign-in and audit logs 30 days with Entra ID P1 or P2 and 7
+// without (Microsoft Learn, "Microsoft Entra data retention"): older events
+// are not served, whatever the state holds, so a health check long after the
+// last report meets the gap a real tenant has.
+func TestLogsKeptAsLongAsTheLicenceSays(t *testing.T) {
+	docs, err := os.ReadFile(filepath.Join("testdata", "tenant-docs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for plan, premium := range map[string]bool{"AAD_PREMIUM_P2": true, "AAD_PREMIUM": true, "EXCHANGE_S_STANDARD": false} {
+		st, err := LoadTenant([]byte(strings.Replace(string(docs), `"AAD_PREMIUM_P2"`, `"`+plan+`"`, 1)))
+		if err != nil || st.NoEntraPremium == premium {
+			t.Errorf("a tenant file whose service plan is %s: NoEntraPremium %v (%v)", plan, st.NoEntraPremium, err)
+		}
+	}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name    string
+		premium bool
+		want    []string
+	}{{"P1 or P2", true, []string{"s-3d", "s-10d"}}, {"no premium licence", false, []string{"s-3d"}}} {
+		st := DefaultState()
+		st.NoEntraPremium = !c.premium
+		uid := st.Users[0].ID
+		for _, d := range []int{3, 10, 40} {
+			at := now.AddDate(0, 0, -d)
+			st.SignIns = append(st.SignIns, SignIn{ID: fmt.Sprintf("s-%dd", d), CreatedDateTime: at, UserID: uid})
+			st.DirectoryAudits = append(st.DirectoryAudits, DirectoryAudit{ID: fmt.Sprintf("s-%dd", d),
+				ActivityDateTime: at, TargetIDs: []string{uid}})
+		}
+		e, err := New(Config{State: st, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := e.IssueToken(TokenClaims{Roles: []string{"AuditLog.Read.All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/v1.0/auditLogs/signIns", "/v1.0/auditLogs/directoryAudits"} {
+			code, body := plainGet(t, e, tok, e.URL()+path)
+			var got []string
+			for _, v := range body["value"].([]any) {
+				got = append(got, v.(map[string]any)["id"].(string))
+			}
+			if code != http.StatusOK || strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Errorf("%s: %s served %d %v, want %v", c.name, path, code, got, c.want)
+			}
+		}
+		e.Close()
+	}
 }
