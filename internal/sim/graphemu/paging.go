@@ -106,7 +106,9 @@ func selected(q url.Values) []string {
 	return out
 }
 
-// project keeps the selected properties of item (all of them without $select).
+// project keeps the selected properties of item (all of them without
+// $select); a selected property the item has no value for is null, as
+// Graph returns it (e.g. a group's isManagementRestricted when unset).
 func project(item map[string]any, sel []string) map[string]any {
 	if sel == nil {
 		return item
@@ -115,6 +117,11 @@ func project(item map[string]any, sel []string) map[string]any {
 	for k, v := range item {
 		if k == "@odata.type" || slices.Contains(sel, k) {
 			out[k] = v
+		}
+	}
+	for _, k := range sel {
+		if _, ok := out[k]; !ok {
+			out[k] = nil
 		}
 	}
 	return out

@@ -66,6 +66,11 @@ func TestPostureReadsAsDocumented(t *testing.T) {
 		g["@odata.type"] != "#microsoft.graph.group" {
 		t.Errorf("group served as %v", g)
 	}
+	// A selected property the group has no value for is there, null, as
+	// Graph returns it.
+	if v, ok := items[0].(map[string]any)["isManagementRestricted"]; !ok || v != nil {
+		t.Errorf("isManagementRestricted selected and unset: %v, present %v", v, ok)
+	}
 
 	// Domains and organization as loaded (domain-list.md, organization-list).
 	domains, _ := followAll(t, e, tok, e.URL()+"/v1.0/domains")
