@@ -32,6 +32,9 @@ type Check struct {
 type eval struct {
 	s      *Snapshot
 	checks []Check
+	// heldVia names, for a role the account holds only through a
+	// role-assignable group, that group (the path a policy takes).
+	heldVia map[string]string
 }
 
 func (e *eval) add(name, status, format string, a ...any) {
@@ -227,10 +230,15 @@ func (e *eval) roles() []string {
 	if s.GroupRolesErr != nil {
 		return nil
 	}
-	for _, gr := range s.GroupRoles {
+	e.heldVia = map[string]string{}
+	for gid, gr := range s.GroupRoles {
 		for _, a := range gr.Active {
 			if tenantWide(a.Scope) && !slices.Contains(held, a.RoleDefinitionID) {
 				held = append(held, a.RoleDefinitionID)
+				e.heldVia[a.RoleDefinitionID] = gid
+				if g := s.GroupFacts[gid]; g != nil {
+					e.heldVia[a.RoleDefinitionID] = groupName(g)
+				}
 			}
 		}
 	}
@@ -361,7 +369,11 @@ func (e *eval) conditionalAccess(roles []string) {
 		case firstHeld(p.IncludeGroups, s.Groups) != "":
 			via = "group " + firstHeld(p.IncludeGroups, s.Groups)
 		case firstHeld(p.IncludeRoles, roles) != "":
-			via = "role " + roleName(firstHeld(p.IncludeRoles, roles))
+			role := firstHeld(p.IncludeRoles, roles)
+			via = "role " + roleName(role)
+			if g := e.heldVia[role]; g != "" {
+				via += ", held through role-assignable group " + g
+			}
 		}
 		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
 			firstHeld(p.ExcludeRoles, roles) != ""

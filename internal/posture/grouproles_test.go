@@ -47,7 +47,7 @@ func TestRoleThroughRoleAssignableGroup(t *testing.T) {
 	}
 	checks := posture.Evaluate(snapshot([]enroll.RoleAssignment{{RoleDefinitionID: pra, Scope: "/"}}, nil))
 	want(t, checks, "Conditional Access", posture.Finding, "Privileged Role Administrators: compliant device",
-		"compliant device")
+		"compliant device", `held through role-assignable group "Tier 0 operators"`)
 	checks = posture.Evaluate(snapshot([]enroll.RoleAssignment{{RoleDefinitionID: pra, Scope: "/administrativeUnits/au1"}}, nil))
 	if c := find(checks, "Conditional Access"); c.Status == posture.Finding {
 		t.Errorf("a role scoped to an administrative unit reached the account: %s", c.Detail)
