@@ -90,7 +90,16 @@ func (e *eval) cloudOnly() {
 
 func (e *eval) enabled() {
 	u := e.s.User
-	if u.AccountEnabled != nil && !*u.AccountEnabled {
+	if u.AccountEnabled == nil {
+		// Graph returns accountEnabled only on $select, as null when it
+		// did not read it (microsoft-graph-docs-contrib, api-reference/
+		// v1.0/resources/user.md, commit fef668e772bfce4c8c50063c8c05dbb0f1eb4912):
+		// absent, it is no evidence that the account can sign in.
+		e.add("account enabled", CouldNot, "the user read did not return accountEnabled for %s: whether it can "+
+			"sign in is not known", u.UPN)
+		return
+	}
+	if !*u.AccountEnabled {
 		e.add(
 			"account enabled",
 			Finding,
