@@ -258,6 +258,10 @@ type CAPolicy struct {
 	Grant         []string `json:"grant,omitempty"` // builtInControls: block, mfa, compliantDevice, …
 	GrantOperator string   `json:"grant_operator,omitempty"`
 	TermsOfUse    []string `json:"terms_of_use,omitempty"`
+	// CustomControls are the custom controls (third-party MFA) the policy
+	// requires (Graph: conditionalAccessGrantControls
+	// customAuthenticationFactors): the keys satisfy none of them.
+	CustomControls []string `json:"custom_controls,omitempty"`
 	// The authentication strength the policy requires, if any: its
 	// allowed combinations and, for a custom strength, the FIDO2 AAGUIDs
 	// its combination configuration allows (none listed: any).

@@ -147,6 +147,7 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 		), deref(
 			g.GetOperator(),
 		), g.GetTermsOfUse()
+		cp.CustomControls = g.GetCustomAuthenticationFactors()
 		if st := g.GetAuthenticationStrength(); st != nil {
 			cp.StrengthID, cp.StrengthName = deref(st.GetId()), deref(st.GetDisplayName())
 			cp.StrengthCombinations = enumNames(st.GetAllowedCombinations())

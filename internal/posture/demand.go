@@ -82,6 +82,14 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	for _, t := range p.TermsOfUse {
 		unmet = append(unmet, "accepting terms of use "+t)
 	}
+	// A custom control is a third-party provider's check (Graph:
+	// conditionalAccessGrantControls customAuthenticationFactors,
+	// microsoft-graph-docs-contrib api-reference/v1.0/resources/
+	// conditionalaccessgrantcontrols.md, commit
+	// 0f601cdc001dcd8ed481f945c6919969f4b92293): the keys do not satisfy it.
+	for _, c := range p.CustomControls {
+		unmet = append(unmet, "custom control "+c+" (a third-party check the keys do not satisfy)")
+	}
 	if p.StrengthID != "" {
 		ok, why := strengthAdmits(p, aaguids)
 		if ok {
@@ -89,7 +97,7 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 			// It protects the account only when nothing weaker gets
 			// through: every combination phishing-resistant, and no
 			// other control it could be satisfied with instead (OR).
-			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse) == 0
+			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse)+len(p.CustomControls) == 0
 			v.phishingResistant = phishingResistantOnly(p.StrengthCombinations) && alone
 			v.weakStrength = !v.phishingResistant
 		} else {
