@@ -589,5 +589,20 @@ func (e *eval) whatIf(ours map[string]string) {
 		e.add(name, Finding, "Entra's What If evaluation disagrees with the audit: %s", strings.Join(disagree, "; "))
 		return
 	}
+	// The request asks for every policy (appliedPoliciesOnly false): one
+	// Entra's answer leaves out, or an empty answer, is no agreement.
+	var silent []string
+	for _, p := range s.Policies {
+		if _, judged := ours[p.ID]; !judged || p.State == "disabled" ||
+			slices.ContainsFunc(s.WhatIf, func(w enroll.CAPolicy) bool { return w.ID == p.ID }) {
+			continue
+		}
+		silent = append(silent, fmt.Sprintf("%q", p.Name))
+	}
+	if len(silent) > 0 {
+		e.add(name, CouldNot, "Entra's What If answer (%d policies) says nothing of %s: no second opinion on them",
+			len(s.WhatIf), strings.Join(silent, ", "))
+		return
+	}
 	e.add(name, Pass, "Entra's What If evaluation agrees on the %d policies it judged", len(s.WhatIf))
 }

@@ -249,3 +249,23 @@ func TestGlobalAdministratorCount(t *testing.T) {
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrators", tc.status, fmt.Sprint(tc.n, " Global Administrator"))
 	}
 }
+
+// Red team: Entra's What If is asked for every policy (appliedPoliciesOnly
+// false; microsoft-graph-docs-contrib api-reference/beta/api/
+// conditionalaccessroot-evaluate.md, commit
+// 10604e6c52b4e37aed019b402da377f07820bea9). An empty answer, or one that
+// leaves out a policy the audit judged, was "agrees on the 0 policies": a
+// second opinion that never spoke cannot agree. It is "could not check".
+func TestWhatIfSilenceIsNotAgreement(t *testing.T) {
+	ten, uid := tenant(t, nil)
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.WhatIfErr != nil || len(s.WhatIf) == 0 || len(s.Policies) == 0 {
+		t.Fatalf("baseline What If: %v, %d answers, %d policies", s.WhatIfErr, len(s.WhatIf), len(s.Policies))
+	}
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.Pass, "agrees")
+	full := s.WhatIf
+	s.WhatIf = full[1:]
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, full[0].Name, "says nothing of")
+	s.WhatIf = nil
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, "(0 policies)")
+}
