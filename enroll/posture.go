@@ -274,6 +274,10 @@ type CAPolicy struct {
 	StrengthUnread string `json:"strength_unread,omitempty"`
 	// Session lists the session controls the policy sets.
 	Session []string `json:"session,omitempty"`
+	// TokenProtection: the policy requires token protection for sign-in
+	// sessions (Graph: conditionalAccessSessionControls
+	// secureSignInSession), which only a registered Windows device meets.
+	TokenProtection bool `json:"token_protection,omitempty"`
 	// Applies and AnalysisReasons are Entra's own What If answer for the
 	// policy (whatIfAnalysisResult policyApplies, analysisReasons), set
 	// only in WhatIf's results.

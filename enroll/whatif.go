@@ -168,6 +168,10 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 			deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
 			cp.Session = append(cp.Session, "app enforced restrictions")
 		}
+		if sc.GetSecureSignInSession() != nil && deref(sc.GetSecureSignInSession().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "token protection")
+			cp.TokenProtection = true
+		}
 		if deref(sc.GetDisableResilienceDefaults()) {
 			cp.Session = append(cp.Session, "resilience defaults disabled")
 		}

@@ -104,6 +104,24 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 			unmet = append(unmet, why)
 		}
 	}
+	if p.TokenProtection {
+		// Token protection accepts only sign-in sessions bound to a Windows
+		// device registered with Entra; an unbound request "lacking
+		// Microsoft Entra ID device state" is refused, and a policy leaving
+		// Browser selected "might cause applications ... to be blocked"
+		// (MicrosoftDocs/entra-docs, docs/identity/conditional-access/
+		// concept-token-protection.md, commit
+		// 046add742e4aa9bda8e0f35c5d8d9a16999bfce1). A session control, it
+		// holds whatever the grant operator: the emergency workstation has
+		// no such session.
+		v.lockout = true
+		v.demand = "token protection for sign-in sessions (a session bound to a Windows device registered with " +
+			"Entra ID)" + when
+		if len(unmet) > 0 {
+			v.demand += "; and " + strings.Join(unmet, " and ")
+		}
+		return v
+	}
 	switch {
 	case len(met) == 0 && len(unmet) == 0 && len(p.Session) > 0:
 		v.sessionOnly, v.demand = true, "session controls only ("+strings.Join(p.Session, ", ")+")"
