@@ -186,6 +186,25 @@ func (e *eval) roles() []string {
 	direct := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
 		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
 	})
+	// The group's own assignment of the role may be time-bound (its PIM
+	// assignment schedule, read with the group's roles): when it ends,
+	// its members lose the role. Unread, it is not called permanent.
+	var groupExpires *time.Time
+	groupUnread := ""
+	if !direct && viaGroup != "" && slices.Contains(s.Groups, viaGroup) {
+		switch gr := s.GroupRoles[viaGroup]; {
+		case s.GroupRolesErr != nil && gr == nil:
+			groupUnread = s.GroupRolesErr.Error()
+		case gr == nil:
+			groupUnread = "the group's role assignment schedules were not read"
+		default:
+			for _, sc := range gr.ActiveSched {
+				if sc.RoleDefinitionID == roleGA && sc.Expires != nil {
+					groupExpires = sc.Expires
+				}
+			}
+		}
+	}
 	switch {
 	case !active && eligible:
 		e.add("Global Administrator", Finding, "%s", onlyEligible)
@@ -204,10 +223,16 @@ func (e *eval) roles() []string {
 			"active but expires %s: it must be permanent",
 			expiring.Format(time.RFC3339),
 		)
+	case !direct && groupExpires != nil:
+		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the group's assignment "+
+			"of the role ends %s: it must be permanent", viaGroup, groupExpires.Format(time.RFC3339))
 	case !direct && viaGroup != "" && hasEnd(roles.GroupActiveExpires, viaGroup):
 		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the account's membership "+
 			"through PIM for Groups ends %s: it must be permanent", viaGroup,
 			roles.GroupActiveExpires[viaGroup].Format(time.RFC3339))
+	case !direct && viaGroup != "" && groupUnread != "":
+		e.add("Global Administrator", CouldNot, "active through role-assignable group %s, but whether the group's "+
+			"assignment of the role is permanent could not be read (%s)", viaGroup, groupUnread)
 	case !direct && viaGroup != "" && roles.GroupPIMUnread != "" && !roles.GroupPIMUnlicensed:
 		// The membership may be a PIM for Groups activation that ends:
 		// unread, it is not called permanent.

@@ -2,6 +2,7 @@ package posture_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -268,4 +269,30 @@ func TestWhatIfSilenceIsNotAgreement(t *testing.T) {
 	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, full[0].Name, "says nothing of")
 	s.WhatIf = nil
 	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, "(0 policies)")
+}
+
+// Red team: Global Administrator held only through a role-assignable group
+// is permanent only if the group's own assignment is: its assignment
+// schedule ending is a finding (anchor global-administrator-through-group-
+// time-bound), and the group's roles unread are "could not check", never a
+// pass.
+func TestGlobalAdministratorThroughGroupUnreadSchedule(t *testing.T) {
+	const group = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
+	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: group, DisplayName: "Tier 0", Members: []string{uid},
+			Extra: map[string]any{"isAssignableToRole": true}})
+		st.RoleAssignments = []graphemu.RoleAssignment{
+			{ID: "ra-g", PrincipalID: group, RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+			{ID: "ra-admin", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator,
+				DirectoryScopeID: "/"}}
+		st.AssignmentSched = nil
+	})
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.GroupRoles[group] == nil {
+		t.Fatalf("the group's roles were not read: %v", s.GroupRolesErr)
+	}
+	want(t, posture.Evaluate(s), "Global Administrator", posture.Pass, "role-assignable group", group)
+	delete(s.GroupRoles, group)
+	s.GroupRolesErr = fmt.Errorf("the roles of group %s: %w", group, errors.New("503 Service Unavailable"))
+	want(t, posture.Evaluate(s), "Global Administrator", posture.CouldNot, group, "could not be read", "503")
 }
