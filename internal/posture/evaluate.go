@@ -216,6 +216,9 @@ func (e *eval) roles() []string {
 			strings.Join(scoped, ", "), pimNote)
 	case !active:
 		e.add("Global Administrator", Finding, "not assigned%s", pimNote)
+	case expiring != nil && expiring.IsZero():
+		e.add("Global Administrator", Finding, "active but time-bound (its assignment schedule expires, at an end "+
+			"Graph did not give): it must be permanent")
 	case expiring != nil:
 		e.add(
 			"Global Administrator",
@@ -224,8 +227,12 @@ func (e *eval) roles() []string {
 			expiring.Format(time.RFC3339),
 		)
 	case !direct && groupExpires != nil:
+		end := groupExpires.Format(time.RFC3339)
+		if groupExpires.IsZero() {
+			end = "(time-bound, at an end Graph did not give)"
+		}
 		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the group's assignment "+
-			"of the role ends %s: it must be permanent", viaGroup, groupExpires.Format(time.RFC3339))
+			"of the role ends %s: it must be permanent", viaGroup, end)
 	case !direct && viaGroup != "" && hasEnd(roles.GroupActiveExpires, viaGroup):
 		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the account's membership "+
 			"through PIM for Groups ends %s: it must be permanent", viaGroup,
