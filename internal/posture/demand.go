@@ -13,8 +13,20 @@ import (
 // target resources": MicrosoftAdminPortals; "Windows Azure Service
 // Management API" 797f4846-ba00-4fd7-ba43-dac1f8f63013; Azure portal
 // c44b4083-3bb0-49c1-b47d-974e53cbdf3c).
+//
+// Two more reach it: the Office 365 suite, which holds "M365 Admin Services"
+// and the "Microsoft Office 365 Portal" of the Microsoft 365 admin center
+// (MicrosoftDocs/entra-docs, docs/identity/conditional-access/
+// reference-office-365-application-contents.md, commit
+// 0325f22a9f4f96b55ffd83ce672b3b43265bb1f8); and Azure AD Graph ("Windows
+// Azure Active Directory", 00000002-0000-0000-c000-000000000000): a policy
+// that targets it explicitly is enforced where a client asks only for
+// directory access (openid, profile, User.Read), as portal sign-ins do
+// (concept-conditional-access-cloud-apps.md, commit
+// 031fba827ae45a7a8ecce71c694b00481ff8704d, "New Conditional Access
+// behavior"). Unsure whether they reach the sign-in, the audit says they do.
 var adminApps = []string{"All", "MicrosoftAdminPortals", "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-	"c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}
+	"c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Office365", "00000002-0000-0000-c000-000000000000"}
 
 // verdict is what a policy would demand at an emergency sign-in.
 type verdict struct {
