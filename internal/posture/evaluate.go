@@ -416,14 +416,35 @@ func (e *eval) conditionalAccess(roles []string) {
 				via += ", held through role-assignable group " + g
 			}
 		}
-		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
-			firstHeld(p.ExcludeRoles, roles) != ""
+		// An exclusion through a group the account is in only by a PIM
+		// for Groups membership that ends (Roles.GroupActiveExpires) lasts
+		// until then: the policy is judged as if it applied, since after
+		// that day it does.
+		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeRoles, roles) != ""
+		var until []string
+		for _, g := range p.ExcludeGroups {
+			if !slices.Contains(s.Groups, g) {
+				continue
+			}
+			if s.Roles != nil && hasEnd(s.Roles.GroupActiveExpires, g) {
+				until = append(until, fmt.Sprintf("group %s until %s", g,
+					s.Roles.GroupActiveExpires[g].Format(time.RFC3339)))
+				continue
+			}
+			excluded = true
+		}
 		if via == "" || excluded {
 			ours[p.ID] = ""
 			continue
 		}
+		if len(until) > 0 {
+			via += "; excluded only through a PIM for Groups membership that ends: " + strings.Join(until, ", ")
+		}
 		line := fmt.Sprintf("%q (through %s)", p.Name, via)
 		ours[p.ID] = line
+		if len(until) > 0 {
+			delete(ours, p.ID) // today Entra rightly says the exclusion holds: no second opinion
+		}
 		if p.State == "disabled" {
 			// Maester MT.1005 flags a policy without the exclusion even
 			// when disabled: a note, since it demands nothing today.
