@@ -215,14 +215,35 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 	return &out, err
 }
 
+// schedule reads a PIM schedule's end (Graph expirationPattern:
+// microsoft-graph-docs-contrib, api-reference/v1.0/resources/
+// expirationpattern.md, commit 296c83fb6c8e4bff4621915a9cc2a24342948a0b).
+// afterDateTime ends at endDateTime; afterDuration at startDateTime plus
+// duration, with no endDateTime. A time-bound schedule whose end cannot be
+// worked out ends at the zero time: never taken as permanent.
 func schedule(role, status string, info models.RequestScheduleable) RoleSchedule {
 	s := RoleSchedule{RoleDefinitionID: role, Status: status}
-	if info != nil && info.GetExpiration() != nil {
-		exp := info.GetExpiration()
-		if t := exp.GetTypeEscaped(); t != nil && t.String() != "noExpiration" {
+	if info == nil || info.GetExpiration() == nil {
+		return s
+	}
+	exp := info.GetExpiration()
+	t := exp.GetTypeEscaped()
+	if t == nil || t.String() == "noExpiration" || t.String() == "notSpecified" {
+		if t == nil {
 			s.Expires = exp.GetEndDateTime()
 		}
+		return s
 	}
+	if s.Expires = exp.GetEndDateTime(); s.Expires != nil {
+		return s
+	}
+	end := time.Time{}
+	if d := exp.GetDuration(); d != nil && info.GetStartDateTime() != nil {
+		if dur, err := d.ToDuration(); err == nil {
+			end = info.GetStartDateTime().Add(dur)
+		}
+	}
+	s.Expires = &end
 	return s
 }
 
@@ -258,6 +279,10 @@ type CAPolicy struct {
 	Grant         []string `json:"grant,omitempty"` // builtInControls: block, mfa, compliantDevice, …
 	GrantOperator string   `json:"grant_operator,omitempty"`
 	TermsOfUse    []string `json:"terms_of_use,omitempty"`
+	// CustomControls are the custom controls (third-party MFA) the policy
+	// requires (Graph: conditionalAccessGrantControls
+	// customAuthenticationFactors): the keys satisfy none of them.
+	CustomControls []string `json:"custom_controls,omitempty"`
 	// The authentication strength the policy requires, if any: its
 	// allowed combinations and, for a custom strength, the FIDO2 AAGUIDs
 	// its combination configuration allows (none listed: any).
@@ -270,6 +295,10 @@ type CAPolicy struct {
 	StrengthUnread string `json:"strength_unread,omitempty"`
 	// Session lists the session controls the policy sets.
 	Session []string `json:"session,omitempty"`
+	// TokenProtection: the policy requires token protection for sign-in
+	// sessions (Graph: conditionalAccessSessionControls
+	// secureSignInSession), which only a registered Windows device meets.
+	TokenProtection bool `json:"token_protection,omitempty"`
 	// Applies and AnalysisReasons are Entra's own What If answer for the
 	// policy (whatIfAnalysisResult policyApplies, analysisReasons), set
 	// only in WhatIf's results.

@@ -147,6 +147,7 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 		), deref(
 			g.GetOperator(),
 		), g.GetTermsOfUse()
+		cp.CustomControls = g.GetCustomAuthenticationFactors()
 		if st := g.GetAuthenticationStrength(); st != nil {
 			cp.StrengthID, cp.StrengthName = deref(st.GetId()), deref(st.GetDisplayName())
 			cp.StrengthCombinations = enumNames(st.GetAllowedCombinations())
@@ -166,6 +167,10 @@ func caConditions(p models.ConditionalAccessPolicyable, cp *CAPolicy) {
 		if sc.GetApplicationEnforcedRestrictions() != nil &&
 			deref(sc.GetApplicationEnforcedRestrictions().GetIsEnabled()) {
 			cp.Session = append(cp.Session, "app enforced restrictions")
+		}
+		if sc.GetSecureSignInSession() != nil && deref(sc.GetSecureSignInSession().GetIsEnabled()) {
+			cp.Session = append(cp.Session, "token protection")
+			cp.TokenProtection = true
 		}
 		if deref(sc.GetDisableResilienceDefaults()) {
 			cp.Session = append(cp.Session, "resilience defaults disabled")

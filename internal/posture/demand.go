@@ -13,8 +13,20 @@ import (
 // target resources": MicrosoftAdminPortals; "Windows Azure Service
 // Management API" 797f4846-ba00-4fd7-ba43-dac1f8f63013; Azure portal
 // c44b4083-3bb0-49c1-b47d-974e53cbdf3c).
+//
+// Two more reach it: the Office 365 suite, which holds "M365 Admin Services"
+// and the "Microsoft Office 365 Portal" of the Microsoft 365 admin center
+// (MicrosoftDocs/entra-docs, docs/identity/conditional-access/
+// reference-office-365-application-contents.md, commit
+// 0325f22a9f4f96b55ffd83ce672b3b43265bb1f8); and Azure AD Graph ("Windows
+// Azure Active Directory", 00000002-0000-0000-c000-000000000000): a policy
+// that targets it explicitly is enforced where a client asks only for
+// directory access (openid, profile, User.Read), as portal sign-ins do
+// (concept-conditional-access-cloud-apps.md, commit
+// 031fba827ae45a7a8ecce71c694b00481ff8704d, "New Conditional Access
+// behavior"). Unsure whether they reach the sign-in, the audit says they do.
 var adminApps = []string{"All", "MicrosoftAdminPortals", "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-	"c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}
+	"c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Office365", "00000002-0000-0000-c000-000000000000"}
 
 // verdict is what a policy would demand at an emergency sign-in.
 type verdict struct {
@@ -82,6 +94,14 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 	for _, t := range p.TermsOfUse {
 		unmet = append(unmet, "accepting terms of use "+t)
 	}
+	// A custom control is a third-party provider's check (Graph:
+	// conditionalAccessGrantControls customAuthenticationFactors,
+	// microsoft-graph-docs-contrib api-reference/v1.0/resources/
+	// conditionalaccessgrantcontrols.md, commit
+	// 0f601cdc001dcd8ed481f945c6919969f4b92293): the keys do not satisfy it.
+	for _, c := range p.CustomControls {
+		unmet = append(unmet, "custom control "+c+" (a third-party check the keys do not satisfy)")
+	}
 	if p.StrengthID != "" {
 		ok, why := strengthAdmits(p, aaguids)
 		if ok {
@@ -89,12 +109,30 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 			// It protects the account only when nothing weaker gets
 			// through: every combination phishing-resistant, and no
 			// other control it could be satisfied with instead (OR).
-			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse) == 0
+			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse)+len(p.CustomControls) == 0
 			v.phishingResistant = phishingResistantOnly(p.StrengthCombinations) && alone
 			v.weakStrength = !v.phishingResistant
 		} else {
 			unmet = append(unmet, why)
 		}
+	}
+	if p.TokenProtection {
+		// Token protection accepts only sign-in sessions bound to a Windows
+		// device registered with Entra; an unbound request "lacking
+		// Microsoft Entra ID device state" is refused, and a policy leaving
+		// Browser selected "might cause applications ... to be blocked"
+		// (MicrosoftDocs/entra-docs, docs/identity/conditional-access/
+		// concept-token-protection.md, commit
+		// 046add742e4aa9bda8e0f35c5d8d9a16999bfce1). A session control, it
+		// holds whatever the grant operator: the emergency workstation has
+		// no such session.
+		v.lockout = true
+		v.demand = "token protection for sign-in sessions (a session bound to a Windows device registered with " +
+			"Entra ID)" + when
+		if len(unmet) > 0 {
+			v.demand += "; and " + strings.Join(unmet, " and ")
+		}
+		return v
 	}
 	switch {
 	case len(met) == 0 && len(unmet) == 0 && len(p.Session) > 0:

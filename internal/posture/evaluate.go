@@ -90,7 +90,16 @@ func (e *eval) cloudOnly() {
 
 func (e *eval) enabled() {
 	u := e.s.User
-	if u.AccountEnabled != nil && !*u.AccountEnabled {
+	if u.AccountEnabled == nil {
+		// Graph returns accountEnabled only on $select, as null when it
+		// did not read it (microsoft-graph-docs-contrib, api-reference/
+		// v1.0/resources/user.md, commit fef668e772bfce4c8c50063c8c05dbb0f1eb4912):
+		// absent, it is no evidence that the account can sign in.
+		e.add("account enabled", CouldNot, "the user read did not return accountEnabled for %s: whether it can "+
+			"sign in is not known", u.UPN)
+		return
+	}
+	if !*u.AccountEnabled {
 		e.add(
 			"account enabled",
 			Finding,
@@ -177,6 +186,25 @@ func (e *eval) roles() []string {
 	direct := slices.ContainsFunc(roles.Active, func(a enroll.RoleAssignment) bool {
 		return a.RoleDefinitionID == roleGA && tenantWide(a.Scope)
 	})
+	// The group's own assignment of the role may be time-bound (its PIM
+	// assignment schedule, read with the group's roles): when it ends,
+	// its members lose the role. Unread, it is not called permanent.
+	var groupExpires *time.Time
+	groupUnread := ""
+	if !direct && viaGroup != "" && slices.Contains(s.Groups, viaGroup) {
+		switch gr := s.GroupRoles[viaGroup]; {
+		case s.GroupRolesErr != nil && gr == nil:
+			groupUnread = s.GroupRolesErr.Error()
+		case gr == nil:
+			groupUnread = "the group's role assignment schedules were not read"
+		default:
+			for _, sc := range gr.ActiveSched {
+				if sc.RoleDefinitionID == roleGA && sc.Expires != nil {
+					groupExpires = sc.Expires
+				}
+			}
+		}
+	}
 	switch {
 	case !active && eligible:
 		e.add("Global Administrator", Finding, "%s", onlyEligible)
@@ -188,6 +216,9 @@ func (e *eval) roles() []string {
 			strings.Join(scoped, ", "), pimNote)
 	case !active:
 		e.add("Global Administrator", Finding, "not assigned%s", pimNote)
+	case expiring != nil && expiring.IsZero():
+		e.add("Global Administrator", Finding, "active but time-bound (its assignment schedule expires, at an end "+
+			"Graph did not give): it must be permanent")
 	case expiring != nil:
 		e.add(
 			"Global Administrator",
@@ -195,10 +226,20 @@ func (e *eval) roles() []string {
 			"active but expires %s: it must be permanent",
 			expiring.Format(time.RFC3339),
 		)
+	case !direct && groupExpires != nil:
+		end := groupExpires.Format(time.RFC3339)
+		if groupExpires.IsZero() {
+			end = "(time-bound, at an end Graph did not give)"
+		}
+		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the group's assignment "+
+			"of the role ends %s: it must be permanent", viaGroup, end)
 	case !direct && viaGroup != "" && hasEnd(roles.GroupActiveExpires, viaGroup):
 		e.add("Global Administrator", Finding, "active through role-assignable group %s, but the account's membership "+
 			"through PIM for Groups ends %s: it must be permanent", viaGroup,
 			roles.GroupActiveExpires[viaGroup].Format(time.RFC3339))
+	case !direct && viaGroup != "" && groupUnread != "":
+		e.add("Global Administrator", CouldNot, "active through role-assignable group %s, but whether the group's "+
+			"assignment of the role is permanent could not be read (%s)", viaGroup, groupUnread)
 	case !direct && viaGroup != "" && roles.GroupPIMUnread != "" && !roles.GroupPIMUnlicensed:
 		// The membership may be a PIM for Groups activation that ends:
 		// unread, it is not called permanent.
@@ -375,14 +416,35 @@ func (e *eval) conditionalAccess(roles []string) {
 				via += ", held through role-assignable group " + g
 			}
 		}
-		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeGroups, s.Groups) != "" ||
-			firstHeld(p.ExcludeRoles, roles) != ""
+		// An exclusion through a group the account is in only by a PIM
+		// for Groups membership that ends (Roles.GroupActiveExpires) lasts
+		// until then: the policy is judged as if it applied, since after
+		// that day it does.
+		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeRoles, roles) != ""
+		var until []string
+		for _, g := range p.ExcludeGroups {
+			if !slices.Contains(s.Groups, g) {
+				continue
+			}
+			if s.Roles != nil && hasEnd(s.Roles.GroupActiveExpires, g) {
+				until = append(until, fmt.Sprintf("group %s until %s", g,
+					s.Roles.GroupActiveExpires[g].Format(time.RFC3339)))
+				continue
+			}
+			excluded = true
+		}
 		if via == "" || excluded {
 			ours[p.ID] = ""
 			continue
 		}
+		if len(until) > 0 {
+			via += "; excluded only through a PIM for Groups membership that ends: " + strings.Join(until, ", ")
+		}
 		line := fmt.Sprintf("%q (through %s)", p.Name, via)
 		ours[p.ID] = line
+		if len(until) > 0 {
+			delete(ours, p.ID) // today Entra rightly says the exclusion holds: no second opinion
+		}
 		if p.State == "disabled" {
 			// Maester MT.1005 flags a policy without the exclusion even
 			// when disabled: a note, since it demands nothing today.
@@ -578,6 +640,21 @@ func (e *eval) whatIf(ours map[string]string) {
 	}
 	if len(disagree) > 0 {
 		e.add(name, Finding, "Entra's What If evaluation disagrees with the audit: %s", strings.Join(disagree, "; "))
+		return
+	}
+	// The request asks for every policy (appliedPoliciesOnly false): one
+	// Entra's answer leaves out, or an empty answer, is no agreement.
+	var silent []string
+	for _, p := range s.Policies {
+		if _, judged := ours[p.ID]; !judged || p.State == "disabled" ||
+			slices.ContainsFunc(s.WhatIf, func(w enroll.CAPolicy) bool { return w.ID == p.ID }) {
+			continue
+		}
+		silent = append(silent, fmt.Sprintf("%q", p.Name))
+	}
+	if len(silent) > 0 {
+		e.add(name, CouldNot, "Entra's What If answer (%d policies) says nothing of %s: no second opinion on them",
+			len(s.WhatIf), strings.Join(silent, ", "))
 		return
 	}
 	e.add(name, Pass, "Entra's What If evaluation agrees on the %d policies it judged", len(s.WhatIf))

@@ -2,6 +2,7 @@ package posture_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -248,4 +249,50 @@ func TestGlobalAdministratorCount(t *testing.T) {
 		})
 		want(t, audit(t, ten, uid, simAAGUID), "Global Administrators", tc.status, fmt.Sprint(tc.n, " Global Administrator"))
 	}
+}
+
+// Red team: Entra's What If is asked for every policy (appliedPoliciesOnly
+// false; microsoft-graph-docs-contrib api-reference/beta/api/
+// conditionalaccessroot-evaluate.md, commit
+// 10604e6c52b4e37aed019b402da377f07820bea9). An empty answer, or one that
+// leaves out a policy the audit judged, was "agrees on the 0 policies": a
+// second opinion that never spoke cannot agree. It is "could not check".
+func TestWhatIfSilenceIsNotAgreement(t *testing.T) {
+	ten, uid := tenant(t, nil)
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.WhatIfErr != nil || len(s.WhatIf) == 0 || len(s.Policies) == 0 {
+		t.Fatalf("baseline What If: %v, %d answers, %d policies", s.WhatIfErr, len(s.WhatIf), len(s.Policies))
+	}
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.Pass, "agrees")
+	full := s.WhatIf
+	s.WhatIf = full[1:]
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, full[0].Name, "says nothing of")
+	s.WhatIf = nil
+	want(t, posture.Evaluate(s), "Conditional Access (What If)", posture.CouldNot, "(0 policies)")
+}
+
+// Red team: Global Administrator held only through a role-assignable group
+// is permanent only if the group's own assignment is: its assignment
+// schedule ending is a finding (anchor global-administrator-through-group-
+// time-bound), and the group's roles unread are "could not check", never a
+// pass.
+func TestGlobalAdministratorThroughGroupUnreadSchedule(t *testing.T) {
+	const group = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
+	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+		st.Groups = append(st.Groups, graphemu.Group{ID: group, DisplayName: "Tier 0", Members: []string{uid},
+			Extra: map[string]any{"isAssignableToRole": true}})
+		st.RoleAssignments = []graphemu.RoleAssignment{
+			{ID: "ra-g", PrincipalID: group, RoleDefinitionID: graphemu.RoleGlobalAdministrator, DirectoryScopeID: "/"},
+			{ID: "ra-admin", PrincipalID: "admin-a", RoleDefinitionID: graphemu.RoleGlobalAdministrator,
+				DirectoryScopeID: "/"}}
+		st.AssignmentSched = nil
+	})
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.GroupRoles[group] == nil {
+		t.Fatalf("the group's roles were not read: %v", s.GroupRolesErr)
+	}
+	want(t, posture.Evaluate(s), "Global Administrator", posture.Pass, "role-assignable group", group)
+	delete(s.GroupRoles, group)
+	s.GroupRolesErr = fmt.Errorf("the roles of group %s: %w", group, errors.New("503 Service Unavailable"))
+	want(t, posture.Evaluate(s), "Global Administrator", posture.CouldNot, group, "could not be read", "503")
 }

@@ -807,11 +807,14 @@ func (e *Emulator) roles(w http.ResponseWriter, r *http.Request, what string) {
 			if s.EndDateTime != nil {
 				exp = map[string]any{"type": "afterDateTime", "endDateTime": s.EndDateTime.UTC().Format(time.RFC3339)}
 			}
+			info := map[string]any{"expiration": exp}
+			if s.ScheduleInfo != nil {
+				info = s.ScheduleInfo
+			}
 			list = append(
 				list,
 				map[string]any{"id": s.ID, "principalId": s.PrincipalID, "roleDefinitionId": s.RoleDefinitionID,
-					"directoryScopeId": s.DirectoryScopeID, "status": s.Status,
-					"scheduleInfo": map[string]any{"expiration": exp}},
+					"directoryScopeId": s.DirectoryScopeID, "status": s.Status, "scheduleInfo": info},
 			)
 		}
 	default:

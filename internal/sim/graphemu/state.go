@@ -72,6 +72,12 @@ type RoleSchedule struct {
 	DirectoryScopeID string     `json:"directoryScopeId"`
 	Status           string     `json:"status"`
 	EndDateTime      *time.Time `json:"endDateTime,omitempty"` // nil: no expiration
+	// ScheduleInfo, when set, is the tenant file's scheduleInfo, served as
+	// given: an expiration afterDuration carries a duration and no
+	// endDateTime (microsoft-graph-docs-contrib, api-reference/v1.0/
+	// resources/expirationpattern.md, commit
+	// 296c83fb6c8e4bff4621915a9cc2a24342948a0b).
+	ScheduleInfo map[string]any `json:"scheduleInfo,omitempty"`
 }
 
 // CAPolicy is a Conditional Access policy (the fields the audit reads).

@@ -255,6 +255,7 @@ func schedulesFrom(what string, list []obj) ([]RoleSchedule, error) {
 			Status:           str(s, "status"),
 		}
 		info, _ := s["scheduleInfo"].(obj)
+		rs.ScheduleInfo = info
 		exp, _ := info["expiration"].(obj)
 		if end := str(exp, "endDateTime"); end != "" && str(exp, "type") != "noExpiration" {
 			t, err := time.Parse(time.RFC3339, end)
