@@ -171,6 +171,13 @@ func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
 		}
 		return &refusal{said: fmt.Sprintf("key %d is %v", r.slot, err), fix: "plug in an allowed key"}, nil
 	}
+	if why := r.cannotServe(); why != "" {
+		if jerr := e.journal.Append(r.step("refused"), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
+			"reason": why}); jerr != nil {
+			return nil, jerr
+		}
+		return &refusal{said: why, fix: "plug in another key"}, nil
+	}
 	other, err := r.alreadyProvisioned(ctx)
 	if err != nil || other == "" {
 		return nil, err

@@ -1,0 +1,215 @@
+package rehearsal_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ctap"
+	"github.com/keyceremony/keyceremony/envelope"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
+	"github.com/keyceremony/keyceremony/internal/sim/rehearsal"
+	"github.com/keyceremony/keyceremony/internal/sim/simkey"
+)
+
+// destructive counts the commands that change a key (CTAP 2.2 §6.6 reset
+// 0x07; §6.5.5.5/6 clientPIN setPIN 0x03 and changePIN 0x04; §6.1
+// makeCredential 0x01; §6.11 authenticatorConfig 0x0D) sent to it.
+type destructive struct {
+	mu sync.Mutex
+	n  []string
+}
+
+func (d *destructive) observe(request, _ []byte) {
+	if len(request) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch request[0] {
+	case 0x07:
+		d.n = append(d.n, "reset")
+	case 0x01:
+		d.n = append(d.n, "makeCredential")
+	case 0x0D:
+		d.n = append(d.n, "authenticatorConfig")
+	case 0x06:
+		var req ctapwire.ClientPINRequest
+		if ctapwire.Unmarshal(request[1:], &req) == nil &&
+			(req.SubCommand == ctapwire.PINSetPIN || req.SubCommand == ctapwire.PINChangePIN) {
+			d.n = append(d.n, "setPIN/changePIN")
+		}
+	}
+}
+
+func (d *destructive) sent() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.n)
+}
+
+func (d *destructive) forget() {
+	d.mu.Lock()
+	d.n = nil
+	d.mu.Unlock()
+}
+
+// offeredKey is someone's key as it is offered for slot 1: its own PIN and
+// a discoverable credential on it, getInfo edited by edit. It returns the
+// key, its PIN, the credential's ID and the count of destructive commands
+// sent to it since.
+func offeredKey(t *testing.T, edit func(*ctap.Info)) (*simkey.Key, []byte, []byte, *destructive) {
+	t.Helper()
+	d := &destructive{}
+	var says func(*ctap.Info) // the edit, once its PIN and credential are on it
+	k, err := simkey.New(simkey.Config{TouchDelay: time.Millisecond, Observe: d.observe,
+		EditInfo: func(i *ctap.Info) {
+			if says != nil {
+				says(i)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := ctap.NewClient(k, ctap.Options{})
+	own := []byte("271828")
+	if err := c.SetPIN(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.GetPINToken(ctx, own, ctap.TokenRequest{Permissions: ctap.PermMakeCredential, RPID: "github.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := c.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: make([]byte, 32),
+		RP: ctap.RelyingParty{ID: "github.com"}, User: ctap.User{ID: []byte("me"), Name: "me"}, ResidentKey: true,
+		Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, _ := ctap.ParseAuthData(mc.AuthData)
+	d.forget()
+	says = edit
+	return k, own, ad.CredentialID, d
+}
+
+// assertUntouched holds that k still opens with its own PIN with every
+// retry left (none was spent), still holds its credential, and was sent
+// no command that changes a key.
+func assertUntouched(t *testing.T, k *simkey.Key, own, credID []byte, d *destructive) {
+	t.Helper()
+	if sent := d.sent(); len(sent) > 0 {
+		t.Fatalf("the refused key was sent %v", sent)
+	}
+	ctx := context.Background()
+	if err := k.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	c := ctap.NewClient(k, ctap.Options{})
+	if n, _, err := c.PINRetries(ctx); err != nil || n != 8 {
+		t.Fatalf("PIN retries %d %v, want 8", n, err)
+	}
+	if _, err := c.GetPINToken(ctx, own, ctap.TokenRequest{Permissions: ctap.PermGetAssertion,
+		RPID: "github.com"}); err != nil {
+		t.Fatalf("the refused key no longer opens with its own PIN: %v", err)
+	}
+	up := false
+	if _, err := c.GetAssertion(ctx, ctap.GetAssertionOptions{RPID: "github.com", ClientDataHash: make([]byte, 32),
+		AllowList: []ctap.CredentialDescriptor{{Type: "public-key", ID: credID}}, UserPresence: &up}); err != nil {
+		t.Fatalf("the refused key lost its credential: %v", err)
+	}
+}
+
+// Issue 29 / 23 §2, red team: a key whose getInfo (CTAP 2.2 §6.4) says it
+// cannot be given what the ceremony asks of it is named and sent back at
+// insertion, before the reset, the PIN or the credential; the officers
+// plug in another key and the ceremony goes on. The refused key keeps its
+// PIN, every retry and its credential. Before the fix, each of these keys
+// was reset (and given a PIN) before the ceremony met what it refuses.
+func TestKeyGetInfoRefusalsBeforeAnythingIsDone(t *testing.T) {
+	zero := 0
+	for _, tc := range []struct {
+		name   string
+		edit   func(*ctap.Info)
+		change func(*ceremony.Config)
+		said   string
+	}{{
+		// maxPINLength 0x1D below the policy's min_pin_length.
+		name: "TestMaxPINLengthBelowPolicyMinimum", said: "key 1 takes PINs of at most 6 characters " +
+			"(getInfo maxPINLength), below the minimum of 8 the policy and the key ask for",
+		edit:   func(i *ctap.Info) { i.MaxPINLength = 6 },
+		change: func(c *ceremony.Config) { c.MinPINLength = 8 },
+	}, {
+		// minPINLength 0x0D above maxPINLength: no PIN fits.
+		name: "TestKeyMinPINLengthAboveItsMax", said: "key 1 takes PINs of at most 8 characters " +
+			"(getInfo maxPINLength), below the minimum of 10",
+		edit: func(i *ctap.Info) { i.MaxPINLength, i.MinPINLength = 8, 10 },
+	}, {
+		// A generated PIN has two equal halves: 7 fits no even length >= 7.
+		name: "TestGeneratedPINCannotFitMaxPINLength", said: "key 1 cannot take a generated PIN: " +
+			"no even length lies between the minimum 7 and its maxPINLength 7",
+		edit: func(i *ctap.Info) { i.MaxPINLength = 7 },
+		change: func(c *ceremony.Config) {
+			c.MinPINLength, c.GeneratedPIN = 7, true
+			c.PrintHalf = func(context.Context, envelope.Half) error { return nil }
+		},
+	}, {
+		// clientPin absent: a uv-only key, no PIN (CTAP 2.2 §6.4 options).
+		name: "TestUVOnlyKeyWithoutClientPIN", said: "key 1 takes no PIN (its getInfo options have no clientPin)",
+		edit: func(i *ctap.Info) { delete(i.Options, "clientPin"); i.Options["uv"] = true },
+	}, {
+		// attestationFormats 0x16 only none; the policy requires attestation.
+		name: "TestAttestationFormatsNoneOnly", said: "key 1 attests only as none (getInfo attestationFormats)",
+		edit: func(i *ctap.Info) { i.AttestationFormats = []string{"none"} },
+	}, {
+		// attestationFormats only tpm, which Entra does not register.
+		name: "TestAttestationFormatsTPMOnly", said: "key 1 attests only as tpm (getInfo attestationFormats)",
+		edit: func(i *ctap.Info) { i.AttestationFormats = []string{"tpm"} },
+	}, {
+		// remainingDiscoverableCredentials 0x14 0, and no reset.
+		name: "TestFullKeyWithoutReset", said: "key 1 is full (getInfo remainingDiscoverableCredentials 0)",
+		edit:   func(i *ctap.Info) { i.RemainingDiscoverableCredentials = &zero },
+		change: func(c *ceremony.Config) { c.Reset = false },
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t)
+			offered, own, credID, sent := offeredKey(t, tc.edit)
+			allowed := b.devices.Key(1)
+			b.devices.Swap(1, offered)
+			p := rehearsal.NewPrompter(b.devices, nil)
+			p.Removed = func(slot int) {
+				if slot == 1 {
+					b.devices.Swap(1, allowed)
+				}
+			}
+			h := &halvesOfficers{Prompter: p, current: "0000", fresh: []string{"2468", "1357"}}
+			res, err := b.engineWith(nil, false, tc.change, h).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Methods) != 2 {
+				t.Fatalf("methods %v", res.Methods)
+			}
+			told := strings.Join(h.log, "\n")
+			if !strings.Contains(told, tc.said) || !strings.Contains(told, "nothing was done to it") {
+				t.Fatalf("the officers were not told %q:\n%s", tc.said, told)
+			}
+			first := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "reset key 1") })
+			named := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			if named < 0 || (first >= 0 && first < named) {
+				t.Fatalf("the key was not sent back before the reset was asked: %q", p.Asked)
+			}
+			entries, _ := ceremony.ReadJournal(b.journal)
+			if !slices.ContainsFunc(entries, func(e ceremony.Entry) bool {
+				return e.Step == "key1/refused" && strings.Contains(e.Data["reason"], tc.said)
+			}) {
+				t.Fatal("the journal does not record the key sent back")
+			}
+			assertUntouched(t, offered, own, credID, sent)
+		})
+	}
+}
