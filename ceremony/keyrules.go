@@ -80,6 +80,11 @@ func pinRulesText(info *ctap.Info) string {
 	return s
 }
 
+// shortestGenerated is the shortest PIN envelope.Generate draws (two
+// halves of three digits): a key whose maxPINLength is below it cannot take
+// a generated PIN, which must be known before the reset, not at the draw.
+const shortestGenerated = 6
+
 // generatedLength is the length of a generated PIN: the generated default
 // or the minimum, whichever is longer, even (two halves), and within the
 // key's maxPINLength.
@@ -92,9 +97,10 @@ func generatedLength(info *ctap.Info, slot, minLen int) (int, error) {
 	if info != nil && info.MaxPINLength > 0 && length > info.MaxPINLength {
 		length = info.MaxPINLength - info.MaxPINLength%2
 	}
-	if length < minLen {
+	if length < max(minLen, shortestGenerated) {
 		return 0, fmt.Errorf("key %d: no even PIN length lies between the minimum %d and the key's maxPINLength %d "+
-			"(a generated PIN has two equal halves); nothing was done to the key", slot, minLen, info.MaxPINLength)
+			"(a generated PIN has two equal halves); nothing was done to the key",
+			slot, max(minLen, shortestGenerated), info.MaxPINLength)
 	}
 	return length, nil
 }
@@ -127,6 +133,8 @@ func drawPIN(info *ctap.Info, length, minLen int) ([]byte, error) {
 //   - attestationFormats (0x16) without packed: the key can give only
 //     formats Entra refuses (tpm…) or none, which the policy refuses when
 //     it requires attestation;
+//   - transportsForReset (0x1A) without usb, when the ceremony resets it
+//     (CTAP 2.2 §6.6: the key refuses a reset over another transport);
 //   - remainingDiscoverableCredentials (0x14) 0 on a key that is not
 //     reset first (full): Entra's credential is discoverable
 //     (requireResidentKey), and its creation would fail after the PIN.
@@ -144,8 +152,13 @@ func (r *slotRun) cannotServe() string {
 	if e.cfg.GeneratedPIN {
 		if _, err := generatedLength(info, r.slot, minLen); err != nil {
 			return fmt.Sprintf("key %d cannot take a generated PIN: no even length lies between the minimum %d "+
-				"and its maxPINLength %d", r.slot, minLen, info.MaxPINLength)
+				"and its maxPINLength %d", r.slot, max(minLen, shortestGenerated), info.MaxPINLength)
 		}
+	}
+	if _, reset := e.journal.done(r.step("reset")); e.cfg.Reset && !reset &&
+		len(info.TransportsForReset) > 0 && !slices.Contains(info.TransportsForReset, "usb") {
+		return fmt.Sprintf("key %d resets only over %s (getInfo transportsForReset), and this workstation reaches "+
+			"it over USB: the ceremony could not reset it", r.slot, strings.Join(info.TransportsForReset, ", "))
 	}
 	if len(info.AttestationFormats) > 0 && !slices.Contains(info.AttestationFormats, "packed") {
 		none := slices.Contains(info.AttestationFormats, "none")

@@ -158,6 +158,19 @@ func TestKeyGetInfoRefusalsBeforeAnythingIsDone(t *testing.T) {
 			c.PrintHalf = func(context.Context, envelope.Half) error { return nil }
 		},
 	}, {
+		// maxPINLength 5: within it, no generated PIN of two 3-digit halves.
+		name: "TestGeneratedPINShorterThanTwoHalvesOfThree", said: "key 1 cannot take a generated PIN: " +
+			"no even length lies between the minimum 6 and its maxPINLength 5",
+		edit: func(i *ctap.Info) { i.MaxPINLength = 5 },
+		change: func(c *ceremony.Config) {
+			c.GeneratedPIN = true
+			c.PrintHalf = func(context.Context, envelope.Half) error { return nil }
+		},
+	}, {
+		// transportsForReset 0x1A nfc only: no reset over USB (§6.6).
+		name: "TestResetsOnlyOverNFC", said: "key 1 resets only over nfc (getInfo transportsForReset)",
+		edit: func(i *ctap.Info) { i.TransportsForReset = []string{"nfc"} },
+	}, {
 		// clientPin absent: a uv-only key, no PIN (CTAP 2.2 §6.4 options).
 		name: "TestUVOnlyKeyWithoutClientPIN", said: "key 1 takes no PIN (its getInfo options have no clientPin)",
 		edit: func(i *ctap.Info) { delete(i.Options, "clientPin"); i.Options["uv"] = true },
