@@ -17,6 +17,7 @@ import (
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/officer"
 )
 
@@ -379,14 +380,32 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	if err != nil {
 		return err
 	}
-	if r.pin, err = r.newPIN(ctx); err != nil {
-		return err
-	}
-	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-		return err
-	}
-	if err := r.auth.SetPIN(ctx, r.pin); err != nil {
-		return e.failed(step, err)
+	for attempt := 1; ; attempt++ {
+		if r.pin, err = r.newPIN(ctx); err != nil {
+			return err
+		}
+		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+			return err
+		}
+		err := r.auth.SetPIN(ctx, r.pin)
+		if err == nil {
+			break
+		}
+		// CTAP 2.2 §6.5.5.5: a key refuses a new PIN its policy rejects with
+		// PIN_POLICY_VIOLATION, and keeps none; its rules may go beyond what
+		// getInfo says. Typed halves are asked again (setPIN spends no retry);
+		// generated ones were sealed, and stop the step.
+		if !errors.Is(err, ctapwire.StatusPINPolicyViolation) || e.cfg.GeneratedPIN || attempt == maxPINAttempts {
+			return e.failed(step, err)
+		}
+		clear(r.pin)
+		r.pin = nil
+		if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+			return jerr
+		}
+		e.prompt.Progress(step, fmt.Sprintf("key %d refused the new PIN (its PIN policy, beyond what its getInfo "+
+			"says: CTAP2_ERR_PIN_POLICY_VIOLATION); no PIN was set and no retry spent: both officers, type new "+
+			"halves, avoiding repeated digits, runs and common PINs", r.slot))
 	}
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err

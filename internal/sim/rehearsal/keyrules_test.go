@@ -226,3 +226,35 @@ func TestKeyGetInfoRefusalsBeforeAnythingIsDone(t *testing.T) {
 		})
 	}
 }
+
+// CTAP 2.2 §6.5.5.5 (setPIN): a key may refuse a new PIN with
+// CTAP2_ERR_PIN_POLICY_VIOLATION for rules its getInfo does not announce
+// (here: a CTAP 2.2 key enforcing its complexity policy without saying
+// pinComplexityPolicy). The tool cannot predict it; the key stays without
+// a PIN and no retry is spent (setPIN has none to spend), so the officers
+// are told the key refused it and type new halves, and the ceremony goes on.
+func TestKeyRefusingAPINWithPolicyViolationAsksNewHalves(t *testing.T) {
+	sent := &sentToKeys{}
+	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, Observe: sent.observe,
+		EditInfo: func(i *ctap.Info) { i.PINComplexityPolicy, i.PINComplexityPolicyURL = nil, nil }}, "20251231")
+	sent.mu.Lock()
+	sent.setPIN = 0 // last year's PIN, set by the bench
+	sent.mu.Unlock()
+	h := &halvesOfficers{Prompter: b.prompter, fresh: []string{"1111", "1111", "2468", "1357"}}
+	res, err := b.engineWith(nil, false, nil, h).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	told := strings.Join(h.log, "\n")
+	if !strings.Contains(told, "key 1 refused the new PIN (its PIN policy") {
+		t.Fatalf("the officers were not told the key refused the PIN:\n%s", told)
+	}
+	sent.mu.Lock()
+	defer sent.mu.Unlock()
+	if sent.setPIN != 3 { // key 1: the refused one and the good one; key 2: the good one
+		t.Errorf("%d setPIN commands, want 3", sent.setPIN)
+	}
+}
