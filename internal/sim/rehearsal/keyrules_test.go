@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyceremony/keyceremony/attest"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/envelope"
@@ -64,14 +65,21 @@ func (d *destructive) forget() {
 // sent to it since.
 func offeredKey(t *testing.T, edit func(*ctap.Info)) (*simkey.Key, []byte, []byte, *destructive) {
 	t.Helper()
+	return offeredKeyOf(t, simkey.Config{}, edit)
+}
+
+// offeredKeyOf is offeredKey with a key of cfg.
+func offeredKeyOf(t *testing.T, cfg simkey.Config, edit func(*ctap.Info)) (*simkey.Key, []byte, []byte, *destructive) {
+	t.Helper()
 	d := &destructive{}
 	var says func(*ctap.Info) // the edit, once its PIN and credential are on it
-	k, err := simkey.New(simkey.Config{TouchDelay: time.Millisecond, Observe: d.observe,
-		EditInfo: func(i *ctap.Info) {
-			if says != nil {
-				says(i)
-			}
-		}})
+	cfg.TouchDelay, cfg.Observe = time.Millisecond, d.observe
+	cfg.EditInfo = func(i *ctap.Info) {
+		if says != nil {
+			says(i)
+		}
+	}
+	k, err := simkey.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,5 +264,75 @@ func TestKeyRefusingAPINWithPolicyViolationAsksNewHalves(t *testing.T) {
 	defer sent.mu.Unlock()
 	if sent.setPIN != 3 { // key 1: the refused one and the good one; key 2: the good one
 		t.Errorf("%d setPIN commands, want 3", sent.setPIN)
+	}
+}
+
+// Firmware is judged in the vendor's form from the source that reported it
+// (issue 29 §2; CTAP 2.2 §6.4 firmwareVersion 0x0E is vendor-defined, and
+// a key without it is read from CTAPHID_INIT's device version, CTAP 2.2
+// §11.2.9.1.3): a YubiKey 5.7 model (AAGUID 19083c3d-…, default policy
+// min_firmware 5.7.0) at 5.4.2, from getInfo or from INIT only, and a
+// pico-fido (0xMMmm: 0x0700 is 7.0) below a policy's min_firmware 8.0,
+// from getInfo or INIT only (pico-fido's INIT says 7.0.0), are each
+// refused at insertion with their firmware in the vendor's form, untouched.
+func TestFirmwareBelowMinimumRefusedUntouched(t *testing.T) {
+	const yubico57, picoFIDO = "19083c3d-8383-4b18-bc03-8f1c9ab2fd1b", "89fb94b7-06c9-3673-9b7e-30526d968145"
+	for _, tc := range []struct {
+		name   string
+		aaguid string
+		fw     uint64
+		noInfo bool
+		said   string
+	}{
+		{"TestYubicoBelowMinimumFromGetInfo", yubico57, 0x050402, false, "5.4.2"},
+		{"TestYubicoBelowMinimumFromINITOnly", yubico57, 0x050402, true, "5.4.2"},
+		{"TestPicoFIDOBelowMinimumFromGetInfo", picoFIDO, 0x0700, false, "7.0"},
+		{"TestPicoFIDOBelowMinimumFromINITOnly", picoFIDO, 0x070000, true, "7.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t)
+			aaguid, _ := ctap.ParseAAGUID(tc.aaguid)
+			if tc.aaguid == picoFIDO { // 8.0 itself passes, from getInfo (0x0800) and from INIT (8.0.0)
+				pol, _ := attest.LoadPolicy("")
+				pol.Allowed = append(pol.Allowed, attest.AllowedModel{AAGUID: picoFIDO, Name: "pico-fido",
+					MinFirmware: "8.0"})
+				fw, init := uint64(0x0800), uint64(0x080000)
+				if err := rehearsal.Verifier(pol).Precheck(aaguid, &fw, ""); err != nil {
+					t.Errorf("pico-fido 8.0 from getInfo: %v", err)
+				}
+				if err := rehearsal.Verifier(pol).Precheck(aaguid, &init, "CTAPHID_INIT device version"); err != nil {
+					t.Errorf("pico-fido 8.0.0 from INIT: %v", err)
+				}
+			}
+			offered, own, credID, sent := offeredKeyOf(t, simkey.Config{AAGUID: aaguid, FirmwareVersion: tc.fw,
+				NoGetInfoFirmware: tc.noInfo}, nil)
+			allowed := b.devices.Key(1)
+			b.devices.Swap(1, offered)
+			p := rehearsal.NewPrompter(b.devices, nil)
+			p.Removed = func(slot int) {
+				if slot == 1 {
+					b.devices.Swap(1, allowed)
+				}
+			}
+			pol, err := attest.LoadPolicy("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pol.Allowed = append(pol.Allowed, attest.AllowedModel{AAGUID: picoFIDO, Name: "pico-fido",
+				MinFirmware: "8.0"})
+			res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Verifier = rehearsal.Verifier(pol) },
+				p).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Methods) != 2 {
+				t.Fatalf("methods %v", res.Methods)
+			}
+			i := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			if i < 0 || !strings.Contains(p.Asked[i], tc.aaguid) || !strings.Contains(p.Asked[i], tc.said) {
+				t.Fatalf("the key was not sent back with its firmware %s: %q", tc.said, p.Asked)
+			}
+			assertUntouched(t, offered, own, credID, sent)
+		})
 	}
 }
