@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
@@ -357,10 +358,22 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 		}
 	}
 	if r.info.ForcePINChange {
-		return r.changePIN(ctx, r.step("pin-change"))
+		return r.changePIN(ctx, r.step("pin-change"), "demands a new PIN (forcePINChange)", nil)
 	}
-	r.pin, err = r.askPIN(ctx)
-	return err
+	if r.pin, err = r.askPIN(ctx); err != nil {
+		return err
+	}
+	// A kept PIN shorter than the policy's minimum is changed now: applying
+	// the minimum to the key (CTAP 2.2 §6.11.4 setMinPINLength) would leave
+	// it demanding a change with this PIN on it, refusing every token.
+	if n := utf8.RuneCount(r.pin); n < e.cfg.MinPINLength {
+		current := r.pin
+		r.pin = nil
+		defer clear(current)
+		return r.changePIN(ctx, r.step("pin-change"), fmt.Sprintf("has a PIN of %d characters, "+
+			"shorter than the policy's minimum of %d", n, e.cfg.MinPINLength), current)
+	}
+	return nil
 }
 
 // setPIN sets a new PIN from the officers' halves.
@@ -418,26 +431,27 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	return nil
 }
 
-// changePIN replaces the PIN of a key that demands a new one: the officers
-// give the halves of the PIN it has, then the new halves.
-func (r *slotRun) changePIN(ctx context.Context, step string) error {
+// changePIN replaces the PIN of a key that demands a new one (why: what
+// the key is, e.g. "demands a new PIN (forcePINChange)"): the officers give
+// the halves of the PIN it has (unless current, already checked, is given),
+// then the new halves.
+func (r *slotRun) changePIN(ctx context.Context, step, why string, current []byte) error {
 	e := r.e
-	e.prompt.Progress(
-		step,
-		fmt.Sprintf(
-			"key %d demands a new PIN (forcePINChange): first the halves of its PIN now, then new halves",
-			r.slot,
-		),
-	)
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which demands a new one", r.slot))
+	then := "first the halves of its PIN now, then new halves"
+	if current != nil {
+		then = "both of you, type new halves"
+	}
+	e.prompt.Progress(step, fmt.Sprintf("key %d %s: %s", r.slot, why, then))
+	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which %s", r.slot, why))
 	if err != nil {
 		return err
 	}
-	current, err := e.pin(ctx, r.slot, false)
-	if err != nil {
-		return err
+	if current == nil {
+		if current, err = e.pin(ctx, r.slot, false); err != nil {
+			return err
+		}
+		defer clear(current)
 	}
-	defer clear(current)
 	if r.pin, err = r.newPIN(ctx); err != nil {
 		return err
 	}

@@ -336,3 +336,41 @@ func TestFirmwareBelowMinimumRefusedUntouched(t *testing.T) {
 		})
 	}
 }
+
+// A ceremony that does not reset meets a key whose PIN (last year's,
+// 8 digits) is shorter than the policy's minimum now (10). Applying the
+// minimum (CTAP 2.2 §6.11.4 setMinPINLength) would leave the key
+// demanding a PIN change (forcePINChange) with the old PIN still on it,
+// and the credential's token refused: the PIN must be changed first.
+func TestKeptPINShorterThanPolicyMinimum(t *testing.T) {
+	b := newBench(t)
+	h := &halvesOfficers{Prompter: b.prompter, current: "0000", fresh: []string{"24680", "13579", "24680", "13579"}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset, c.MinPINLength = false, 10 }, h).
+		Run(context.Background())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	if !strings.Contains(strings.Join(h.log, "\n"), "key1/pin-change key 1 has a PIN of 8 characters, shorter than "+
+		"the policy's minimum of 10: both of you, type new halves") {
+		t.Fatalf("the officers were not told why the PIN is changed:\n%s", strings.Join(h.log, "\n"))
+	}
+	// The old PIN was asked once per key (two halves), checked, and not asked again.
+	if got := strings.Join(h.asked, " "); got != "current current new new current current new new" {
+		t.Fatalf("halves asked %s", got)
+	}
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		info, err := c.Info(ctx)
+		if err != nil || info.ForcePINChange || info.MinPINLength != 10 {
+			t.Fatalf("key %d: %+v %v", slot, info, err)
+		}
+		if _, err := c.GetPINToken(ctx, []byte("2468013579"), ctap.TokenRequest{}); err != nil {
+			t.Fatalf("key %d does not open with the new PIN: %v", slot, err)
+		}
+	}
+}
