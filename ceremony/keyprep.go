@@ -180,6 +180,9 @@ func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
 		}
 		return &refusal{said: why, fix: "plug in another key"}, nil
 	}
+	if why := r.notTheResetKey(); why != "" {
+		return &refusal{said: why, fix: fmt.Sprintf("plug in key %d, the one you reset", r.slot)}, nil
+	}
 	other, err := r.alreadyProvisioned(ctx)
 	if err != nil || other == "" {
 		return nil, err

@@ -176,3 +176,19 @@ func (r *slotRun) cannotServe() string {
 	}
 	return ""
 }
+
+// notTheResetKey says why the key plugged in for slot, after its reset was
+// done and before any PIN was set, cannot be the key that was reset ("" when
+// it may be): it has a PIN, which a reset removes (CTAP 2.2 §6.6) and only
+// the ceremony's PIN step would have set. Asking the officers for "its"
+// PIN would spend retries of someone else's key for a PIN they never had.
+func (r *slotRun) notTheResetKey() string {
+	e := r.e
+	_, reset := e.journal.done(r.step("reset"))
+	_, pinned := e.journal.last(r.step("pin"))
+	if set, _ := r.info.Option("clientPin"); !reset || pinned || !set {
+		return ""
+	}
+	return fmt.Sprintf("this key has a PIN, but key %d was reset and has had no PIN set since: "+
+		"it is not the key that was reset", r.slot)
+}

@@ -374,3 +374,55 @@ func TestKeptPINShorterThanPolicyMinimum(t *testing.T) {
 		}
 	}
 }
+
+// swapAfterReset pulls key 1 out once its reset is done and puts another
+// key of the same model in its slot: the officers mixed up the keys on the
+// table while the PIN was coming.
+type swapAfterReset struct {
+	*halvesOfficers
+	devices *rehearsal.Devices
+	other   *simkey.Key
+	right   *simkey.Key
+	swapped bool
+}
+
+func (s *swapAfterReset) Progress(step, detail string) {
+	s.halvesOfficers.Progress(step, detail)
+	if step == "key1/reset" && detail == "erased" && !s.swapped {
+		s.swapped = true
+		s.devices.Swap(1, s.other)
+	}
+}
+
+// The key yanked between reset and PIN (CTAP 2.2 §6.6: a reset removes
+// the PIN) and another key of the same model, holding its owner's PIN and
+// credential, plugged in its place: it has a PIN, so it is not the key
+// that was reset. It is named and sent back before the officers are asked
+// for a PIN they never had (each wrong guess a retry of someone else's
+// key); the right key is plugged in and gets its PIN.
+func TestOtherKeyPluggedInBetweenResetAndPIN(t *testing.T) {
+	b := newBench(t)
+	other, own, credID, sent := offeredKey(t, nil)
+	h := &halvesOfficers{Prompter: b.prompter, current: "0000", fresh: []string{"2468", "1357"}}
+	s := &swapAfterReset{halvesOfficers: h, devices: b.devices, other: other, right: b.devices.Key(1)}
+	h.Prompter.Removed = func(slot int) {
+		if slot == 1 {
+			b.devices.Swap(1, s.right)
+		}
+	}
+	res, err := b.engineWith(nil, false, nil, s).Run(context.Background())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	if slices.Contains(h.asked, "current") {
+		t.Fatalf("the officers were asked for the PIN of a key they never set: %v", h.asked)
+	}
+	if !strings.Contains(strings.Join(h.log, "\n"), "this key has a PIN, but key 1 was reset and has had no PIN "+
+		"set since: it is not the key that was reset: nothing was done to it") {
+		t.Fatalf("the other key was not named:\n%s", strings.Join(h.log, "\n"))
+	}
+	assertUntouched(t, other, own, credID, sent)
+}
