@@ -2,6 +2,7 @@ package rehearsal_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -425,4 +426,35 @@ func TestOtherKeyPluggedInBetweenResetAndPIN(t *testing.T) {
 		t.Fatalf("the other key was not named:\n%s", strings.Join(h.log, "\n"))
 	}
 	assertUntouched(t, other, own, credID, sent)
+}
+
+// A kept key whose PIN retries are down to the floor (3, ctap.DefaultRetryFloor;
+// CTAP 2.2 §6.5.5.2 getPINRetries) is not sent the officers' halves: the
+// last retries are never spent without an officer confirming that very
+// number, and the ceremony (which does not ask for it) stops, saying so,
+// with the retries as they were.
+func TestLastPINRetriesNeverSpent(t *testing.T) {
+	b := newBench(t)
+	ctx := context.Background()
+	b.devices.Plug(1)
+	k := b.devices.Key(1)
+	for i := range 5 { // 8 -> 3: three wrong, a power-up, two wrong
+		if i == 3 {
+			k.Replug()
+		}
+		c := ctap.NewClient(k, ctap.Options{RetryFloor: 1})
+		if _, err := c.GetPINToken(ctx, []byte("99999999"), ctap.TokenRequest{}); err == nil {
+			t.Fatal("a wrong PIN opened the key")
+		}
+	}
+	h := &halvesOfficers{Prompter: b.prompter, current: "0000"}
+	_, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = false }, h).Run(ctx)
+	var low *ctap.LowRetriesError
+	if !errors.As(err, &low) || low.Left != 3 {
+		t.Fatalf("the ceremony went on or stopped for another reason: %v", err)
+	}
+	b.devices.Plug(1)
+	if n, _, err := ctap.NewClient(k, ctap.Options{}).PINRetries(ctx); err != nil || n != 3 {
+		t.Fatalf("PIN retries %d %v, want 3", n, err)
+	}
 }
