@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keyceremony/keyceremony/ctap"
 	"github.com/keyceremony/keyceremony/enroll"
 	"github.com/keyceremony/keyceremony/envelope"
 	"github.com/keyceremony/keyceremony/hid"
+	"github.com/keyceremony/keyceremony/internal/ctapwire"
 	"github.com/keyceremony/keyceremony/officer"
 )
 
@@ -170,6 +172,16 @@ func (r *slotRun) refusedUntouched(ctx context.Context) (*refusal, error) {
 			return nil, jerr
 		}
 		return &refusal{said: fmt.Sprintf("key %d is %v", r.slot, err), fix: "plug in an allowed key"}, nil
+	}
+	if why := r.cannotServe(); why != "" {
+		if jerr := e.journal.Append(r.step("refused"), "note", map[string]string{"aaguid": r.info.AAGUID.String(),
+			"reason": why}); jerr != nil {
+			return nil, jerr
+		}
+		return &refusal{said: why, fix: "plug in another key"}, nil
+	}
+	if why := r.notTheResetKey(); why != "" {
+		return &refusal{said: why, fix: fmt.Sprintf("plug in key %d, the one you reset", r.slot)}, nil
 	}
 	other, err := r.alreadyProvisioned(ctx)
 	if err != nil || other == "" {
@@ -349,10 +361,22 @@ func (r *slotRun) setOrAskPIN(ctx context.Context) error {
 		}
 	}
 	if r.info.ForcePINChange {
-		return r.changePIN(ctx, r.step("pin-change"))
+		return r.changePIN(ctx, r.step("pin-change"), "demands a new PIN (forcePINChange)", nil)
 	}
-	r.pin, err = r.askPIN(ctx)
-	return err
+	if r.pin, err = r.askPIN(ctx); err != nil {
+		return err
+	}
+	// A kept PIN shorter than the policy's minimum is changed now: applying
+	// the minimum to the key (CTAP 2.2 §6.11.4 setMinPINLength) would leave
+	// it demanding a change with this PIN on it, refusing every token.
+	if n := utf8.RuneCount(r.pin); n < e.cfg.MinPINLength {
+		current := r.pin
+		r.pin = nil
+		defer clear(current)
+		return r.changePIN(ctx, r.step("pin-change"), fmt.Sprintf("has a PIN of %d characters, "+
+			"shorter than the policy's minimum of %d", n, e.cfg.MinPINLength), current)
+	}
+	return nil
 }
 
 // setPIN sets a new PIN from the officers' halves.
@@ -372,14 +396,32 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	if err != nil {
 		return err
 	}
-	if r.pin, err = r.newPIN(ctx); err != nil {
-		return err
-	}
-	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-		return err
-	}
-	if err := r.auth.SetPIN(ctx, r.pin); err != nil {
-		return e.failed(step, err)
+	for attempt := 1; ; attempt++ {
+		if r.pin, err = r.newPIN(ctx); err != nil {
+			return err
+		}
+		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+			return err
+		}
+		err := r.auth.SetPIN(ctx, r.pin)
+		if err == nil {
+			break
+		}
+		// CTAP 2.2 §6.5.5.5: a key refuses a new PIN its policy rejects with
+		// PIN_POLICY_VIOLATION, and keeps none; its rules may go beyond what
+		// getInfo says. Typed halves are asked again (setPIN spends no retry);
+		// generated ones were sealed, and stop the step.
+		if !errors.Is(err, ctapwire.StatusPINPolicyViolation) || e.cfg.GeneratedPIN || attempt == maxPINAttempts {
+			return e.failed(step, err)
+		}
+		clear(r.pin)
+		r.pin = nil
+		if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+			return jerr
+		}
+		e.prompt.Progress(step, fmt.Sprintf("key %d refused the new PIN (its PIN policy, beyond what its getInfo "+
+			"says: CTAP2_ERR_PIN_POLICY_VIOLATION); no PIN was set and no retry spent: both officers, type new "+
+			"halves, avoiding repeated digits, runs and common PINs", r.slot))
 	}
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
@@ -392,26 +434,27 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	return nil
 }
 
-// changePIN replaces the PIN of a key that demands a new one: the officers
-// give the halves of the PIN it has, then the new halves.
-func (r *slotRun) changePIN(ctx context.Context, step string) error {
+// changePIN replaces the PIN of a key that demands a new one (why: what
+// the key is, e.g. "demands a new PIN (forcePINChange)"): the officers give
+// the halves of the PIN it has (unless current, already checked, is given),
+// then the new halves.
+func (r *slotRun) changePIN(ctx context.Context, step, why string, current []byte) error {
 	e := r.e
-	e.prompt.Progress(
-		step,
-		fmt.Sprintf(
-			"key %d demands a new PIN (forcePINChange): first the halves of its PIN now, then new halves",
-			r.slot,
-		),
-	)
-	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which demands a new one", r.slot))
+	then := "first the halves of its PIN now, then new halves"
+	if current != nil {
+		then = "both of you, type new halves"
+	}
+	e.prompt.Progress(step, fmt.Sprintf("key %d %s: %s", r.slot, why, then))
+	by, err := e.confirmBoth(ctx, fmt.Sprintf("change the PIN of key %d, which %s", r.slot, why))
 	if err != nil {
 		return err
 	}
-	current, err := e.pin(ctx, r.slot, false)
-	if err != nil {
-		return err
+	if current == nil {
+		if current, err = e.pin(ctx, r.slot, false); err != nil {
+			return err
+		}
+		defer clear(current)
 	}
-	defer clear(current)
 	if r.pin, err = r.newPIN(ctx); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func TestGeneratedPINWithinMaxPINLength(t *testing.T) {
 		refused        bool
 	}{
 		{0, 4, 8, false}, {63, 10, 10, false}, {63, 11, 12, false}, {8, 6, 8, false}, {7, 6, 6, false},
-		{6, 8, 0, true}, {11, 11, 0, true},
+		{6, 8, 0, true}, {11, 11, 0, true}, {5, 4, 0, true}, // 5: below two halves of 3 (envelope)
 	} {
 		info := &ctap.Info{MaxPINLength: c.max}
 		got, err := generatedLength(info, 1, c.min)

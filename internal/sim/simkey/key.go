@@ -47,6 +47,12 @@ type Config struct {
 	CTAP22       bool
 	MaxPINLength int           // CTAP22: longest PIN in code points, default 32
 	LongTouch    time.Duration // CTAP22: how long a reset's touch is held, default 3 x TouchDelay
+	// EditInfo, when set, edits every getInfo reply last (CTAP 2.2 §6.4
+	// members the key claims: a maxPINLength, no clientPin option, a full
+	// credential store, attestationFormats), so a test can offer the
+	// ceremony a key as its vendor ships it. What the key does is not
+	// changed: only what it says.
+	EditInfo func(info *ctap.Info)
 	// Observe, when set, sees every CTAP2 exchange (request and reply,
 	// status byte first), so a test can compare what a client rebuilt from
 	// a reply with the bytes the key sent.
@@ -407,6 +413,9 @@ func (k *Key) getInfo() *ctap.Info {
 	}
 	if k.cfg.CTAP22 {
 		k.ctap22InfoLocked(info)
+	}
+	if k.cfg.EditInfo != nil {
+		k.cfg.EditInfo(info)
 	}
 	return info
 }
