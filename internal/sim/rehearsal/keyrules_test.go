@@ -458,3 +458,34 @@ func TestLastPINRetriesNeverSpent(t *testing.T) {
 		t.Fatalf("PIN retries %d %v, want 3", n, err)
 	}
 }
+
+// The yank at each CTAP command of key 1 (before or after the key acts),
+// with keys of the CTAP 2.2 profile (a reset held by a long touch, a PIN
+// complexity policy, maxPINLength): the ceremony waits for the key, goes
+// on from the journal and never repeats a reset or a registration; the PIN
+// typed is one the key takes.
+func TestYankedCTAP22KeyAtEachStepResumes(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		for n := 1; n <= 16; n++ {
+			b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 12},
+				"20251231")
+			b.devices.Key(1).YankAt(n, after)
+			// The officers remember their halves: a resume asks for them.
+			h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"2468"}}
+			_, err := b.engineWith(nil, false, nil, h).Run(context.Background())
+			if err != nil {
+				t.Fatalf("yank at command %d (after=%v): %v", n, after, err)
+			}
+			entries, _ := ceremony.ReadJournal(b.journal)
+			resets := 0
+			for _, e := range entries {
+				if e.Step == "key1/reset" && e.Phase == "done" {
+					resets++
+				}
+			}
+			if resets != 1 || len(b.methods()) != 2 {
+				t.Fatalf("yank at %d (after=%v): %d resets done, methods %d", n, after, resets, len(b.methods()))
+			}
+		}
+	}
+}
