@@ -400,7 +400,8 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 		if r.pin, err = r.newPIN(ctx); err != nil {
 			return err
 		}
-		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
+		begin := map[string]string{"confirmed_by": strings.Join(by, ", ")}
+		if err := e.journal.Append(step, "begin", begin); err != nil {
 			return err
 		}
 		err := r.auth.SetPIN(ctx, r.pin)

@@ -106,6 +106,9 @@ func offeredKeyOf(t *testing.T, cfg simkey.Config, edit func(*ctap.Info)) (*simk
 	return k, own, ad.CredentialID, d
 }
 
+// sentBack says whether an instruction asked was to put the key aside.
+func sentBack(asked string) bool { return strings.Contains(asked, "unplug it and put it aside") }
+
 // assertUntouched holds that k still opens with its own PIN with every
 // retry left (none was spent), still holds its credential, and was sent
 // no command that changes a key.
@@ -221,7 +224,7 @@ func TestKeyGetInfoRefusalsBeforeAnythingIsDone(t *testing.T) {
 				t.Fatalf("the officers were not told %q:\n%s", tc.said, told)
 			}
 			first := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "reset key 1") })
-			named := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			named := slices.IndexFunc(p.Asked, sentBack)
 			if named < 0 || (first >= 0 && first < named) {
 				t.Fatalf("the key was not sent back before the reset was asked: %q", p.Asked)
 			}
@@ -329,7 +332,7 @@ func TestFirmwareBelowMinimumRefusedUntouched(t *testing.T) {
 			if len(res.Methods) != 2 {
 				t.Fatalf("methods %v", res.Methods)
 			}
-			i := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			i := slices.IndexFunc(p.Asked, sentBack)
 			if i < 0 || !strings.Contains(p.Asked[i], tc.aaguid) || !strings.Contains(p.Asked[i], tc.said) {
 				t.Fatalf("the key was not sent back with its firmware %s: %q", tc.said, p.Asked)
 			}
