@@ -492,3 +492,53 @@ func TestYankedCTAP22KeyAtEachStepResumes(t *testing.T) {
 		}
 	}
 }
+
+// A key that is really full (a one-credential simkey holding its owner's
+// credential: remainingDiscoverableCredentials 0, CTAP 2.2 §6.4 0x14) is
+// not refused when the ceremony resets it (the reset frees it, §6.6), and
+// a resume after its new credential filled it again is not refused either:
+// yanked at each command of key 1, the ceremony finishes with one reset.
+// Without a reset, a key with room for one credential more fills with the
+// ceremony's: a resume after that (a yank after each command) is not
+// refused as full either.
+func TestFullKeyIsResetNotRefused(t *testing.T) {
+	for i := 0; i <= 33; i++ {
+		n, reset := i%17, i < 17
+		room := map[bool]int{true: 1, false: 2}[reset]
+		b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, MaxCredentials: room}, "24682468")
+		ctx := context.Background()
+		for slot := 1; slot <= 2; slot++ {
+			b.devices.Plug(slot)
+			c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+			tok, err := c.GetPINToken(ctx, []byte("24682468"), ctap.TokenRequest{Permissions: ctap.PermMakeCredential,
+				RPID: "github.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: make([]byte, 32),
+				RP: ctap.RelyingParty{ID: "github.com"}, User: ctap.User{ID: []byte("me"), Name: "me"},
+				ResidentKey: true, Token: tok}); err != nil {
+				t.Fatal(err)
+			}
+			info, _ := c.Info(ctx)
+			if r := info.RemainingDiscoverableCredentials; r == nil || *r != room-1 {
+				t.Fatalf("key %d has room for %v, want %d", slot, r, room-1)
+			}
+		}
+		if n > 0 {
+			b.devices.Key(1).YankAt(n, true)
+		}
+		// The officers remember their halves (the same for both keys), as a resume asks for them.
+		h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"2468"}}
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = reset }, h).Run(ctx)
+		if err != nil {
+			t.Fatalf("reset %v, yank after command %d: %v", reset, n, err)
+		}
+		if len(res.Methods) != 2 {
+			t.Fatalf("yank after command %d: methods %v", n, res.Methods)
+		}
+		if slices.ContainsFunc(b.prompter.Asked, sentBack) {
+			t.Fatalf("yank after command %d: a full key to be reset was sent back: %q", n, b.prompter.Asked)
+		}
+	}
+}
