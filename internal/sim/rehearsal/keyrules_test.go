@@ -542,3 +542,37 @@ func TestFullKeyIsResetNotRefused(t *testing.T) {
 		}
 	}
 }
+
+// Generated PINs for keys of the CTAP 2.2 profile that enforce a PIN
+// complexity policy and a maxPINLength of 6 (CTAP 2.2 §6.4 0x1B, 0x1D):
+// the draw is within 6 digits and one the key's policy takes, so exactly
+// one setPIN reaches each key and both are registered, over several runs.
+func TestGeneratedPINUnderComplexityAndMaxPINLength(t *testing.T) {
+	for range 5 {
+		sent := &sentToKeys{}
+		b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 6,
+			Observe: sent.observe}, "202512")
+		sent.mu.Lock()
+		sent.setPIN = 0
+		sent.mu.Unlock()
+		var digits []int
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) {
+			c.GeneratedPIN = true
+			c.PrintHalf = func(_ context.Context, h envelope.Half) error {
+				digits = append(digits, len(h.Digits))
+				return nil
+			}
+		}, b.prompter).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Methods) != 2 || !slices.Equal(digits, []int{3, 3, 3, 3}) {
+			t.Fatalf("methods %v, halves of %v digits", res.Methods, digits)
+		}
+		sent.mu.Lock()
+		if sent.setPIN != 2 {
+			t.Fatalf("%d setPIN commands, want 2", sent.setPIN)
+		}
+		sent.mu.Unlock()
+	}
+}
