@@ -26,6 +26,17 @@ func (r *slotRun) pinWrongStep() string { return r.step("pin-wrong") }
 func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 	e := r.e
 	for {
+		// At the floor the halves are not even asked: the client would not
+		// send them (CTAP 2.2 §6.5.5.2 getPINRetries says how many are left).
+		n, _, err := r.auth.PINRetries(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: PIN retries: %w", r.slot, err)
+		}
+		if n <= ctap.DefaultRetryFloor {
+			return nil, fmt.Errorf("key %d: %w; the halves were not asked and nothing was sent: the ceremony "+
+				"does not spend a key's last PIN retries (a ceremony that resets the key, or another key)",
+				r.slot, &ctap.LowRetriesError{Left: n, Floor: ctap.DefaultRetryFloor})
+		}
 		pin, err := e.pin(ctx, r.slot, false)
 		if err != nil {
 			return nil, err

@@ -435,7 +435,7 @@ func TestOtherKeyPluggedInBetweenResetAndPIN(t *testing.T) {
 // CTAP 2.2 §6.5.5.2 getPINRetries) is not sent the officers' halves: the
 // last retries are never spent without an officer confirming that very
 // number, and the ceremony (which does not ask for it) stops, saying so,
-// with the retries as they were.
+// before the officers type halves, with the retries as they were.
 func TestLastPINRetriesNeverSpent(t *testing.T) {
 	b := newBench(t)
 	ctx := context.Background()
@@ -455,6 +455,9 @@ func TestLastPINRetriesNeverSpent(t *testing.T) {
 	var low *ctap.LowRetriesError
 	if !errors.As(err, &low) || low.Left != 3 {
 		t.Fatalf("the ceremony went on or stopped for another reason: %v", err)
+	}
+	if len(h.asked) > 0 {
+		t.Fatalf("the officers were asked for halves the key would not be sent: %v", h.asked)
 	}
 	b.devices.Plug(1)
 	if n, _, err := ctap.NewClient(k, ctap.Options{}).PINRetries(ctx); err != nil || n != 3 {
