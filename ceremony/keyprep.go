@@ -450,8 +450,8 @@ func (r *slotRun) changePIN(ctx context.Context, step, why string, current []byt
 	if err != nil {
 		return err
 	}
-	if current == nil {
-		if current, err = e.pin(ctx, r.slot, false); err != nil {
+	if current == nil { // checked as any PIN asked, a slip asked again
+		if current, err = r.askPIN(ctx); err != nil {
 			return err
 		}
 		defer clear(current)

@@ -579,3 +579,60 @@ func TestGeneratedPINUnderComplexityAndMaxPINLength(t *testing.T) {
 		sent.mu.Unlock()
 	}
 }
+
+// slipOnce types a wrong half the first time the halves of a PIN a key
+// has are asked, then the right ones.
+type slipOnce struct {
+	*halvesOfficers
+	slipped bool
+}
+
+func (s *slipOnce) PINHalf(ctx context.Context, slot int, name string, newPIN bool) ([]byte, error) {
+	if !newPIN && !s.slipped {
+		s.slipped = true
+		s.asked = append(s.asked, "current")
+		return []byte("9999"), nil
+	}
+	return s.halvesOfficers.PINHalf(ctx, slot, name, newPIN)
+}
+
+// A key demanding a new PIN (forcePINChange, CTAP 2.2 §6.4 0x0C) whose
+// current halves are slipped: the current PIN is checked before the new
+// halves are asked (a getPinToken answers PIN_POLICY_VIOLATION for the
+// right PIN of such a key, §6.5.5.7, and PIN_INVALID for a wrong one), so
+// the slip is asked again, as for any key, instead of a changePIN that
+// spends the retry and ends the run after the new halves were typed.
+func TestForcePINChangeSlippedCurrentHalvesAskedAgain(t *testing.T) {
+	b := newBench(t)
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		tok, err := c.GetPINToken(ctx, []byte("00000000"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetMinPINLength(ctx, tok, 8, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &slipOnce{halvesOfficers: &halvesOfficers{Prompter: b.prompter, current: "0000", fresh: []string{"5678"}}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = false }, h).Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	// key 1: the slipped pair, the right pair, the new pair; key 2: right, new.
+	if got := strings.Join(h.asked, " "); got != "current current current current new new current current new new" {
+		t.Fatalf("halves asked %s", got)
+	}
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		if n, _, _ := c.PINRetries(ctx); n != 8 {
+			t.Fatalf("key %d: %d retries left after the new PIN", slot, n)
+		}
+	}
+}
