@@ -636,3 +636,47 @@ func TestForcePINChangeSlippedCurrentHalvesAskedAgain(t *testing.T) {
 		}
 	}
 }
+
+// The same for a key demanding a new PIN (forcePINChange): its changePIN
+// refuses the new PIN with PIN_POLICY_VIOLATION (CTAP 2.2 §6.5.5.6; a
+// complexity policy it does not announce), keeps the PIN it has, spends no
+// retry, and the officers type new halves; the current ones are not asked
+// again.
+func TestForcedPINChangeRefusedByPolicyAsksNewHalves(t *testing.T) {
+	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true,
+		EditInfo: func(i *ctap.Info) { i.PINComplexityPolicy, i.PINComplexityPolicyURL = nil, nil }}, "24682468")
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		tok, err := c.GetPINToken(ctx, []byte("24682468"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetMinPINLength(ctx, tok, 8, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"1111", "1111", "2468", "1357"}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = false }, h).Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	if !strings.Contains(strings.Join(h.log, "\n"), "key1/pin-change key 1 refused the new PIN (its PIN policy") {
+		t.Fatalf("the refusal was not said:\n%s", strings.Join(h.log, "\n"))
+	}
+	if got := strings.Join(h.asked, " "); got != "current current new new new new current current new new" {
+		t.Fatalf("halves asked %s", got)
+	}
+	b.devices.Plug(1)
+	c := ctap.NewClient(b.devices.Key(1), ctap.Options{})
+	if n, _, _ := c.PINRetries(ctx); n != 8 {
+		t.Fatalf("key 1: %d retries left", n)
+	}
+	if _, err := c.GetPINToken(ctx, []byte("24681357"), ctap.TokenRequest{}); err != nil {
+		t.Fatalf("key 1 does not open with the new PIN: %v", err)
+	}
+}
