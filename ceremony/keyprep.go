@@ -396,32 +396,8 @@ func (r *slotRun) setPIN(ctx context.Context, step string) error {
 	if err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		if r.pin, err = r.newPIN(ctx); err != nil {
-			return err
-		}
-		if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-			return err
-		}
-		err := r.auth.SetPIN(ctx, r.pin)
-		if err == nil {
-			break
-		}
-		// CTAP 2.2 §6.5.5.5: a key refuses a new PIN its policy rejects with
-		// PIN_POLICY_VIOLATION, and keeps none; its rules may go beyond what
-		// getInfo says. Typed halves are asked again (setPIN spends no retry);
-		// generated ones were sealed, and stop the step.
-		if !errors.Is(err, ctapwire.StatusPINPolicyViolation) || e.cfg.GeneratedPIN || attempt == maxPINAttempts {
-			return e.failed(step, err)
-		}
-		clear(r.pin)
-		r.pin = nil
-		if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
-			return jerr
-		}
-		e.prompt.Progress(step, fmt.Sprintf("key %d refused the new PIN (its PIN policy, beyond what its getInfo "+
-			"says: CTAP2_ERR_PIN_POLICY_VIOLATION); no PIN was set and no retry spent: both officers, type new "+
-			"halves, avoiding repeated digits, runs and common PINs", r.slot))
+	if err := r.sendNewPIN(ctx, step, by, func(pin []byte) error { return r.auth.SetPIN(ctx, pin) }); err != nil {
+		return err
 	}
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
@@ -449,20 +425,16 @@ func (r *slotRun) changePIN(ctx context.Context, step, why string, current []byt
 	if err != nil {
 		return err
 	}
-	if current == nil {
-		if current, err = e.pin(ctx, r.slot, false); err != nil {
+	if current == nil { // checked as any PIN asked, a slip asked again
+		if current, err = r.askPIN(ctx); err != nil {
 			return err
 		}
 		defer clear(current)
 	}
-	if r.pin, err = r.newPIN(ctx); err != nil {
+	if err := r.sendNewPIN(ctx, step, by, func(pin []byte) error {
+		return r.auth.ChangePIN(ctx, current, pin, 0)
+	}); err != nil {
 		return err
-	}
-	if err := e.journal.Append(step, "begin", map[string]string{"confirmed_by": strings.Join(by, ", ")}); err != nil {
-		return err
-	}
-	if err := r.auth.ChangePIN(ctx, current, r.pin, 0); err != nil {
-		return e.failed(step, err)
 	}
 	if err := e.journal.Append(step, "done", map[string]string{"split": e.pinHalves()}); err != nil {
 		return err
@@ -473,6 +445,42 @@ func (r *slotRun) changePIN(ctx context.Context, step, why string, current []byt
 			true: "PIN changed to one from two new generated halves"}[e.cfg.GeneratedPIN],
 	)
 	return nil
+}
+
+// sendNewPIN asks the new PIN's halves (newPIN) and sends it with send
+// (setPIN or changePIN), journaled begun by the officers by. A key that
+// refuses it with PIN_POLICY_VIOLATION keeps the PIN it had (CTAP 2.2
+// §6.5.5.5 setPIN, §6.5.5.6 changePIN): its rules may go beyond what
+// getInfo says, so typed halves are asked again (no retry is spent: a
+// changePIN's current PIN matched); generated ones were sealed, and stop
+// the step.
+func (r *slotRun) sendNewPIN(ctx context.Context, step string, by []string, send func(pin []byte) error) error {
+	e := r.e
+	for attempt := 1; ; attempt++ {
+		var err error
+		if r.pin, err = r.newPIN(ctx); err != nil {
+			return err
+		}
+		begin := map[string]string{"confirmed_by": strings.Join(by, ", ")}
+		if err := e.journal.Append(step, "begin", begin); err != nil {
+			return err
+		}
+		err = send(r.pin)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ctapwire.StatusPINPolicyViolation) || e.cfg.GeneratedPIN || attempt == maxPINAttempts {
+			return e.failed(step, err)
+		}
+		clear(r.pin)
+		r.pin = nil
+		if jerr := e.journal.Append(step, "failed", map[string]string{"error": err.Error()}); jerr != nil {
+			return jerr
+		}
+		e.prompt.Progress(step, fmt.Sprintf("key %d refused the new PIN (its PIN policy, beyond what its getInfo "+
+			"says: CTAP2_ERR_PIN_POLICY_VIOLATION); its PIN is as it was and no retry was spent: both officers, "+
+			"type new halves, avoiding repeated digits, runs, common PINs and the PIN it has", r.slot))
+	}
 }
 
 // maxPINAttempts bounds how often the officers are asked for new halves

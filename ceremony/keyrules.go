@@ -136,8 +136,9 @@ func drawPIN(info *ctap.Info, length, minLen int) ([]byte, error) {
 //   - transportsForReset (0x1A) without usb, when the ceremony resets it
 //     (CTAP 2.2 §6.6: the key refuses a reset over another transport);
 //   - remainingDiscoverableCredentials (0x14) 0 on a key that is not
-//     reset first (full): Entra's credential is discoverable
-//     (requireResidentKey), and its creation would fail after the PIN.
+//     reset (full), at its first insertion for the slot: Entra's
+//     credential is discoverable (requireResidentKey), and its creation
+//     would fail after the PIN.
 func (r *slotRun) cannotServe() string {
 	e, info := r.e, r.info
 	if _, ok := info.Option("clientPin"); !ok {
@@ -167,10 +168,12 @@ func (r *slotRun) cannotServe() string {
 				"and none, and the policy requires attestation", r.slot, strings.Join(info.AttestationFormats, ", "))
 		}
 	}
+	// Once a key passed this check, it can be full only with this
+	// ceremony's credential for the account (an interrupted creation),
+	// which a new one for the same user overwrites (CTAP 2.2 §6.1.2).
 	full := info.RemainingDiscoverableCredentials != nil && *info.RemainingDiscoverableCredentials == 0
-	_, reset := e.journal.done(r.step("reset"))
-	_, created := e.journal.done(r.step("created"))
-	if full && (!e.cfg.Reset || reset) && !created {
+	_, inserted := e.journal.last(r.step("insert"))
+	if full && !e.cfg.Reset && !inserted {
 		return fmt.Sprintf("key %d is full (getInfo remainingDiscoverableCredentials 0) and this ceremony "+
 			"does not reset it: it has no room for the credential", r.slot)
 	}

@@ -22,10 +22,22 @@ func (r *slotRun) pinWrongStep() string { return r.step("pin-wrong") }
 // (ctap.LowRetriesError), so the last retries are never spent without an
 // officer's explicit confirmation; a key that wants a re-plug after three
 // wrong PINs (CTAP2_ERR_PIN_AUTH_BLOCKED) is said so. The caller zeroes the
-// PIN.
+// PIN. For a key demanding a new PIN (forcePINChange) it checks the PIN
+// the key has, before the change.
 func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 	e := r.e
 	for {
+		// At the floor the halves are not even asked: the client would not
+		// send them (CTAP 2.2 §6.5.5.2 getPINRetries says how many are left).
+		n, _, err := r.auth.PINRetries(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: PIN retries: %w", r.slot, err)
+		}
+		if n <= ctap.DefaultRetryFloor {
+			return nil, fmt.Errorf("key %d: %w; the halves were not asked and nothing was sent: the ceremony "+
+				"does not spend a key's last PIN retries (a ceremony that resets the key, or another key)",
+				r.slot, &ctap.LowRetriesError{Left: n, Floor: ctap.DefaultRetryFloor})
+		}
 		pin, err := e.pin(ctx, r.slot, false)
 		if err != nil {
 			return nil, err
@@ -33,6 +45,12 @@ func (r *slotRun) askPIN(ctx context.Context) ([]byte, error) {
 		tok, err := r.auth.GetPINToken(ctx, pin, ctap.TokenRequest{})
 		if err == nil {
 			tok.Zero()
+			return pin, nil
+		}
+		// A key demanding a new PIN refuses a token for the right PIN with
+		// PIN_POLICY_VIOLATION, after matching it (CTAP 2.2 §6.5.5.7: the
+		// retries are reset first); a wrong PIN is PIN_INVALID as ever.
+		if r.info.ForcePINChange && errors.Is(err, ctapwire.StatusPINPolicyViolation) {
 			return pin, nil
 		}
 		clear(pin)

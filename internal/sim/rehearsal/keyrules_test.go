@@ -106,6 +106,9 @@ func offeredKeyOf(t *testing.T, cfg simkey.Config, edit func(*ctap.Info)) (*simk
 	return k, own, ad.CredentialID, d
 }
 
+// sentBack says whether an instruction asked was to put the key aside.
+func sentBack(asked string) bool { return strings.Contains(asked, "unplug it and put it aside") }
+
 // assertUntouched holds that k still opens with its own PIN with every
 // retry left (none was spent), still holds its credential, and was sent
 // no command that changes a key.
@@ -221,7 +224,7 @@ func TestKeyGetInfoRefusalsBeforeAnythingIsDone(t *testing.T) {
 				t.Fatalf("the officers were not told %q:\n%s", tc.said, told)
 			}
 			first := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "reset key 1") })
-			named := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			named := slices.IndexFunc(p.Asked, sentBack)
 			if named < 0 || (first >= 0 && first < named) {
 				t.Fatalf("the key was not sent back before the reset was asked: %q", p.Asked)
 			}
@@ -329,7 +332,7 @@ func TestFirmwareBelowMinimumRefusedUntouched(t *testing.T) {
 			if len(res.Methods) != 2 {
 				t.Fatalf("methods %v", res.Methods)
 			}
-			i := slices.IndexFunc(p.Asked, func(s string) bool { return strings.Contains(s, "unplug it and put it aside") })
+			i := slices.IndexFunc(p.Asked, sentBack)
 			if i < 0 || !strings.Contains(p.Asked[i], tc.aaguid) || !strings.Contains(p.Asked[i], tc.said) {
 				t.Fatalf("the key was not sent back with its firmware %s: %q", tc.said, p.Asked)
 			}
@@ -432,7 +435,7 @@ func TestOtherKeyPluggedInBetweenResetAndPIN(t *testing.T) {
 // CTAP 2.2 §6.5.5.2 getPINRetries) is not sent the officers' halves: the
 // last retries are never spent without an officer confirming that very
 // number, and the ceremony (which does not ask for it) stops, saying so,
-// with the retries as they were.
+// before the officers type halves, with the retries as they were.
 func TestLastPINRetriesNeverSpent(t *testing.T) {
 	b := newBench(t)
 	ctx := context.Background()
@@ -453,8 +456,227 @@ func TestLastPINRetriesNeverSpent(t *testing.T) {
 	if !errors.As(err, &low) || low.Left != 3 {
 		t.Fatalf("the ceremony went on or stopped for another reason: %v", err)
 	}
+	if len(h.asked) > 0 {
+		t.Fatalf("the officers were asked for halves the key would not be sent: %v", h.asked)
+	}
 	b.devices.Plug(1)
 	if n, _, err := ctap.NewClient(k, ctap.Options{}).PINRetries(ctx); err != nil || n != 3 {
 		t.Fatalf("PIN retries %d %v, want 3", n, err)
+	}
+}
+
+// The yank at each CTAP command of key 1 (before or after the key acts),
+// with keys of the CTAP 2.2 profile (a reset held by a long touch, a PIN
+// complexity policy, maxPINLength): the ceremony waits for the key, goes
+// on from the journal and never repeats a reset or a registration; the PIN
+// typed is one the key takes.
+func TestYankedCTAP22KeyAtEachStepResumes(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		for n := 1; n <= 16; n++ {
+			b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 12},
+				"20251231")
+			b.devices.Key(1).YankAt(n, after)
+			// The officers remember their halves: a resume asks for them.
+			h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"2468"}}
+			_, err := b.engineWith(nil, false, nil, h).Run(context.Background())
+			if err != nil {
+				t.Fatalf("yank at command %d (after=%v): %v", n, after, err)
+			}
+			entries, _ := ceremony.ReadJournal(b.journal)
+			resets := 0
+			for _, e := range entries {
+				if e.Step == "key1/reset" && e.Phase == "done" {
+					resets++
+				}
+			}
+			if resets != 1 || len(b.methods()) != 2 {
+				t.Fatalf("yank at %d (after=%v): %d resets done, methods %d", n, after, resets, len(b.methods()))
+			}
+		}
+	}
+}
+
+// A key that is really full (a one-credential simkey holding its owner's
+// credential: remainingDiscoverableCredentials 0, CTAP 2.2 §6.4 0x14) is
+// not refused when the ceremony resets it (the reset frees it, §6.6), and
+// a resume after its new credential filled it again is not refused either:
+// yanked at each command of key 1, the ceremony finishes with one reset.
+// Without a reset, a key with room for one credential more fills with the
+// ceremony's: a resume after that (a yank after each command) is not
+// refused as full either.
+func TestFullKeyIsResetNotRefused(t *testing.T) {
+	for i := 0; i <= 33; i++ {
+		n, reset := i%17, i < 17
+		room := map[bool]int{true: 1, false: 2}[reset]
+		b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, MaxCredentials: room}, "24682468")
+		ctx := context.Background()
+		for slot := 1; slot <= 2; slot++ {
+			b.devices.Plug(slot)
+			c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+			tok, err := c.GetPINToken(ctx, []byte("24682468"), ctap.TokenRequest{Permissions: ctap.PermMakeCredential,
+				RPID: "github.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.MakeCredential(ctx, ctap.MakeCredentialOptions{ClientDataHash: make([]byte, 32),
+				RP: ctap.RelyingParty{ID: "github.com"}, User: ctap.User{ID: []byte("me"), Name: "me"},
+				ResidentKey: true, Token: tok}); err != nil {
+				t.Fatal(err)
+			}
+			info, _ := c.Info(ctx)
+			if r := info.RemainingDiscoverableCredentials; r == nil || *r != room-1 {
+				t.Fatalf("key %d has room for %v, want %d", slot, r, room-1)
+			}
+		}
+		if n > 0 {
+			b.devices.Key(1).YankAt(n, true)
+		}
+		// The officers remember their halves (the same for both keys), as a resume asks for them.
+		h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"2468"}}
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = reset }, h).Run(ctx)
+		if err != nil {
+			t.Fatalf("reset %v, yank after command %d: %v", reset, n, err)
+		}
+		if len(res.Methods) != 2 {
+			t.Fatalf("yank after command %d: methods %v", n, res.Methods)
+		}
+		if slices.ContainsFunc(b.prompter.Asked, sentBack) {
+			t.Fatalf("yank after command %d: a full key to be reset was sent back: %q", n, b.prompter.Asked)
+		}
+	}
+}
+
+// Generated PINs for keys of the CTAP 2.2 profile that enforce a PIN
+// complexity policy and a maxPINLength of 6 (CTAP 2.2 §6.4 0x1B, 0x1D):
+// the draw is within 6 digits and one the key's policy takes, so exactly
+// one setPIN reaches each key and both are registered, over several runs.
+func TestGeneratedPINUnderComplexityAndMaxPINLength(t *testing.T) {
+	for range 5 {
+		sent := &sentToKeys{}
+		b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true, MaxPINLength: 6,
+			Observe: sent.observe}, "202512")
+		sent.mu.Lock()
+		sent.setPIN = 0
+		sent.mu.Unlock()
+		var digits []int
+		res, err := b.engineWith(nil, false, func(c *ceremony.Config) {
+			c.GeneratedPIN = true
+			c.PrintHalf = func(_ context.Context, h envelope.Half) error {
+				digits = append(digits, len(h.Digits))
+				return nil
+			}
+		}, b.prompter).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Methods) != 2 || !slices.Equal(digits, []int{3, 3, 3, 3}) {
+			t.Fatalf("methods %v, halves of %v digits", res.Methods, digits)
+		}
+		sent.mu.Lock()
+		if sent.setPIN != 2 {
+			t.Fatalf("%d setPIN commands, want 2", sent.setPIN)
+		}
+		sent.mu.Unlock()
+	}
+}
+
+// slipOnce types a wrong half the first time the halves of a PIN a key
+// has are asked, then the right ones.
+type slipOnce struct {
+	*halvesOfficers
+	slipped bool
+}
+
+func (s *slipOnce) PINHalf(ctx context.Context, slot int, name string, newPIN bool) ([]byte, error) {
+	if !newPIN && !s.slipped {
+		s.slipped = true
+		s.asked = append(s.asked, "current")
+		return []byte("9999"), nil
+	}
+	return s.halvesOfficers.PINHalf(ctx, slot, name, newPIN)
+}
+
+// A key demanding a new PIN (forcePINChange, CTAP 2.2 §6.4 0x0C) whose
+// current halves are slipped: the current PIN is checked before the new
+// halves are asked (a getPinToken answers PIN_POLICY_VIOLATION for the
+// right PIN of such a key, §6.5.5.7, and PIN_INVALID for a wrong one), so
+// the slip is asked again, as for any key, instead of a changePIN that
+// spends the retry and ends the run after the new halves were typed.
+func TestForcePINChangeSlippedCurrentHalvesAskedAgain(t *testing.T) {
+	b := newBench(t)
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		tok, err := c.GetPINToken(ctx, []byte("00000000"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetMinPINLength(ctx, tok, 8, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &slipOnce{halvesOfficers: &halvesOfficers{Prompter: b.prompter, current: "0000", fresh: []string{"5678"}}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = false }, h).Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	// key 1: the slipped pair, the right pair, the new pair; key 2: right, new.
+	if got := strings.Join(h.asked, " "); got != "current current current current new new current current new new" {
+		t.Fatalf("halves asked %s", got)
+	}
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		if n, _, _ := c.PINRetries(ctx); n != 8 {
+			t.Fatalf("key %d: %d retries left after the new PIN", slot, n)
+		}
+	}
+}
+
+// The same for a key demanding a new PIN (forcePINChange): its changePIN
+// refuses the new PIN with PIN_POLICY_VIOLATION (CTAP 2.2 §6.5.5.6; a
+// complexity policy it does not announce), keeps the PIN it has, spends no
+// retry, and the officers type new halves; the current ones are not asked
+// again.
+func TestForcedPINChangeRefusedByPolicyAsksNewHalves(t *testing.T) {
+	b := newBenchWith(t, simkey.Config{TouchDelay: time.Millisecond, CTAP22: true,
+		EditInfo: func(i *ctap.Info) { i.PINComplexityPolicy, i.PINComplexityPolicyURL = nil, nil }}, "24682468")
+	ctx := context.Background()
+	for slot := 1; slot <= 2; slot++ {
+		b.devices.Plug(slot)
+		c := ctap.NewClient(b.devices.Key(slot), ctap.Options{})
+		tok, err := c.GetPINToken(ctx, []byte("24682468"), ctap.TokenRequest{Permissions: ctap.PermAuthenticatorConfig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetMinPINLength(ctx, tok, 8, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &halvesOfficers{Prompter: b.prompter, current: "2468", fresh: []string{"1111", "1111", "2468", "1357"}}
+	res, err := b.engineWith(nil, false, func(c *ceremony.Config) { c.Reset = false }, h).Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(h.log, "\n"))
+	}
+	if len(res.Methods) != 2 {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	if !strings.Contains(strings.Join(h.log, "\n"), "key1/pin-change key 1 refused the new PIN (its PIN policy") {
+		t.Fatalf("the refusal was not said:\n%s", strings.Join(h.log, "\n"))
+	}
+	if got := strings.Join(h.asked, " "); got != "current current new new new new current current new new" {
+		t.Fatalf("halves asked %s", got)
+	}
+	b.devices.Plug(1)
+	c := ctap.NewClient(b.devices.Key(1), ctap.Options{})
+	if n, _, _ := c.PINRetries(ctx); n != 8 {
+		t.Fatalf("key 1: %d retries left", n)
+	}
+	if _, err := c.GetPINToken(ctx, []byte("24681357"), ctap.TokenRequest{}); err != nil {
+		t.Fatalf("key 1 does not open with the new PIN: %v", err)
 	}
 }
