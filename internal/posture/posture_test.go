@@ -330,3 +330,29 @@ func TestFailingReadsAreCouldNotCheck(t *testing.T) {
 		})
 	}
 }
+
+// Red team: a block policy on the second page of the policies (Graph pages
+// conditionalAccess/policies; the emulator serves 100 a page and an
+// @odata.nextLink) is read and judged like the first page's.
+func TestBlockPolicyOnTheSecondPage(t *testing.T) {
+	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+		for i := range 120 {
+			st.CAPolicies = append(st.CAPolicies, policy(fmt.Sprintf("ca-other-%03d", i), fmt.Sprintf("Other %03d", i),
+				"enabled", allApps(nil), grant("OR", "mfa"), nil, "0d5e8f21-6a3b-4c7d-8e9f-1a2b3c4d5e6f"))
+		}
+		st.CAPolicies = append(st.CAPolicies, policy("ca-last", "Block on page two", "enabled", allApps(nil),
+			grant("OR", "block"), nil))
+	})
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.PoliciesErr != nil || len(s.Policies) < 121 {
+		t.Fatalf("policies: %v, %d read", s.PoliciesErr, len(s.Policies))
+	}
+	want(t, posture.Evaluate(s), "Conditional Access", posture.Finding, "Block on page two", "block access")
+	var paged bool
+	for _, r := range ten.Emu.Requests() {
+		paged = paged || strings.Contains(r.Path, "conditionalAccess/policies") && strings.Contains(r.Query, "skiptoken")
+	}
+	if !paged {
+		t.Error("the policies were not read across pages")
+	}
+}
