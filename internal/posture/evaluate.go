@@ -378,7 +378,7 @@ func (e *eval) conditionalAccess(roles []string) {
 		return
 	}
 	u := s.User
-	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak []string
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak, narrow []string
 	lockouts := 0
 	// ours: for each policy the audit could judge, whether it takes part
 	// in the account's emergency sign-in (compared with Entra's What If).
@@ -482,6 +482,8 @@ func (e *eval) conditionalAccess(roles []string) {
 			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
 			if v.phishingResistant {
 				protecting = append(protecting, line)
+			} else if v.narrow != "" {
+				narrow = append(narrow, fmt.Sprintf("%s (only for %s)", line, v.narrow))
 			} else if v.weakStrength {
 				weak = append(weak, line)
 			}
@@ -535,6 +537,10 @@ func (e *eval) conditionalAccess(roles []string) {
 		if len(weak) > 0 {
 			also = fmt.Sprintf(" (%s admit the keys but let weaker methods or other controls through too)",
 				strings.Join(weak, ", "))
+		}
+		if len(narrow) > 0 {
+			also += fmt.Sprintf(" (%s require it only of some sign-ins: the others are not protected)",
+				strings.Join(narrow, ", "))
 		}
 		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account a "+
 			"phishing-resistant authentication strength that admits its FIDO2 keys%s: Microsoft advises protecting "+
