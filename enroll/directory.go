@@ -21,7 +21,8 @@ import (
 // unit; "Returned only on $select", v1.0 group resource,
 // microsoft-graph-docs-contrib api-reference/v1.0/resources/group.md, and
 // msgraph-sdk-go v1.89.0 models.Group.GetIsManagementRestricted: v1.0 has it).
-var groupSelect = []string{"id", "displayName", "isAssignableToRole", "isManagementRestricted", "securityEnabled"}
+var groupSelect = []string{"id", "displayName", "isAssignableToRole", "isManagementRestricted", "securityEnabled",
+	"groupTypes", "membershipRule"}
 
 // TransitiveGroups lists the groups that hold the user, directly or through
 // nested groups, with the facts the audit judges them by: GET
