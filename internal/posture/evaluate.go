@@ -590,6 +590,30 @@ func (e *eval) fido2Policy() {
 		e.add(name, Finding, "the account could not use its keys: %s", strings.Join(blocked, "; "))
 		return
 	}
+	// A group the account is in only by a PIM for Groups membership that
+	// ends lets it use the keys only until then: judged without it too.
+	var lasting, ending []string
+	for _, g := range s.Groups {
+		if s.Roles != nil && hasEnd(s.Roles.GroupActiveExpires, g) {
+			ending = append(ending, fmt.Sprintf("%s until %s", g, s.Roles.GroupActiveExpires[g].Format(time.RFC3339)))
+		} else {
+			lasting = append(lasting, g)
+		}
+	}
+	models := aaguids
+	if len(models) == 0 {
+		models = []string{""} // before a ceremony: only whether the policy reaches the account
+	}
+	for _, a := range models {
+		if len(ending) == 0 {
+			break
+		}
+		if ok, why := p.Admits(a, uid, lasting); !ok && (a != "" || !strings.Contains(why, "AAGUID")) {
+			e.add(name, Finding, "the account can use its keys only through PIM for Groups memberships that end "+
+				"(%s); after that: %s", strings.Join(ending, ", "), why)
+			return
+		}
+	}
 	excl := ""
 	if len(p.ExcludeTargets) > 0 {
 		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
