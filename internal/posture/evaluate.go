@@ -35,6 +35,11 @@ type eval struct {
 	// heldVia names, for a role the account holds only through a
 	// role-assignable group, that group (the path a policy takes).
 	heldVia map[string]string
+	// roleEnds says, for a role the account holds only until a day (its
+	// assignment schedule ends, or the PIM for Groups membership or the
+	// group's own assignment it holds it through), when: an exclusion
+	// through that role lasts only until then.
+	roleEnds map[string]string
 }
 
 func (e *eval) add(name, status, format string, a ...any) {
@@ -271,7 +276,12 @@ func (e *eval) roles() []string {
 	if s.GroupRolesErr != nil {
 		return nil
 	}
-	e.heldVia = map[string]string{}
+	e.heldVia, e.roleEnds = map[string]string{}, map[string]string{}
+	for _, sc := range roles.ActiveSched {
+		if sc.Expires != nil {
+			e.roleEnds[sc.RoleDefinitionID] = until(*sc.Expires)
+		}
+	}
 	for gid, gr := range s.GroupRoles {
 		for _, a := range gr.Active {
 			if tenantWide(a.Scope) && !slices.Contains(held, a.RoleDefinitionID) {
@@ -279,6 +289,14 @@ func (e *eval) roles() []string {
 				e.heldVia[a.RoleDefinitionID] = gid
 				if g := s.GroupFacts[gid]; g != nil {
 					e.heldVia[a.RoleDefinitionID] = groupName(g)
+				}
+				if end, ok := roles.GroupActiveExpires[gid]; ok {
+					e.roleEnds[a.RoleDefinitionID] = until(end) + " (PIM for Groups membership)"
+				}
+				for _, sc := range gr.ActiveSched {
+					if sc.RoleDefinitionID == a.RoleDefinitionID && sc.Expires != nil {
+						e.roleEnds[a.RoleDefinitionID] = until(*sc.Expires) + " (the group's assignment)"
+					}
 				}
 			}
 		}
@@ -337,6 +355,15 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	default:
 		e.add("Global Administrators", Pass, "%d Global Administrators%s: between 2 and 8", n, note)
 	}
+}
+
+// until names when a time-bound assignment ends (the zero time: an end
+// Graph did not give).
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "until an end Graph did not give"
+	}
+	return "until " + t.Format(time.RFC3339)
 }
 
 // hasEnd reports whether group's active PIM for Groups membership ends.
@@ -420,14 +447,23 @@ func (e *eval) conditionalAccess(roles []string) {
 		// for Groups membership that ends (Roles.GroupActiveExpires) lasts
 		// until then: the policy is judged as if it applied, since after
 		// that day it does.
-		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeRoles, roles) != ""
-		var until []string
+		excluded := slices.Contains(p.ExcludeUsers, u.ID)
+		var ends []string
+		for _, r := range p.ExcludeRoles {
+			switch {
+			case !slices.Contains(roles, r):
+			case e.roleEnds[r] != "":
+				ends = append(ends, "role "+roleName(r)+" "+e.roleEnds[r])
+			default:
+				excluded = true
+			}
+		}
 		for _, g := range p.ExcludeGroups {
 			if !slices.Contains(s.Groups, g) {
 				continue
 			}
 			if s.Roles != nil && hasEnd(s.Roles.GroupActiveExpires, g) {
-				until = append(until, fmt.Sprintf("group %s until %s", g,
+				ends = append(ends, fmt.Sprintf("group %s until %s", g,
 					s.Roles.GroupActiveExpires[g].Format(time.RFC3339)))
 				continue
 			}
@@ -437,12 +473,12 @@ func (e *eval) conditionalAccess(roles []string) {
 			ours[p.ID] = ""
 			continue
 		}
-		if len(until) > 0 {
-			via += "; excluded only through a PIM for Groups membership that ends: " + strings.Join(until, ", ")
+		if len(ends) > 0 {
+			via += "; excluded only through memberships or roles that end: " + strings.Join(ends, ", ")
 		}
 		line := fmt.Sprintf("%q (through %s)", p.Name, via)
 		ours[p.ID] = line
-		if len(until) > 0 {
+		if len(ends) > 0 {
 			delete(ours, p.ID) // today Entra rightly says the exclusion holds: no second opinion
 		}
 		if p.State == "disabled" {
