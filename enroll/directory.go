@@ -21,7 +21,8 @@ import (
 // unit; "Returned only on $select", v1.0 group resource,
 // microsoft-graph-docs-contrib api-reference/v1.0/resources/group.md, and
 // msgraph-sdk-go v1.89.0 models.Group.GetIsManagementRestricted: v1.0 has it).
-var groupSelect = []string{"id", "displayName", "isAssignableToRole", "isManagementRestricted", "securityEnabled"}
+var groupSelect = []string{"id", "displayName", "isAssignableToRole", "isManagementRestricted", "securityEnabled",
+	"groupTypes", "membershipRule"}
 
 // TransitiveGroups lists the groups that hold the user, directly or through
 // nested groups, with the facts the audit judges them by: GET
@@ -182,4 +183,36 @@ func (c *Client) pimGroups(ctx context.Context, userID string, out *Roles) error
 	}
 	out.GroupEligible, out.GroupActive, out.GroupActiveExpires = eligible, active, ends
 	return nil
+}
+
+// schedule reads a PIM schedule's end (Graph expirationPattern:
+// microsoft-graph-docs-contrib, api-reference/v1.0/resources/
+// expirationpattern.md, commit 296c83fb6c8e4bff4621915a9cc2a24342948a0b).
+// afterDateTime ends at endDateTime; afterDuration at startDateTime plus
+// duration, with no endDateTime. A time-bound schedule whose end cannot be
+// worked out ends at the zero time: never taken as permanent.
+func schedule(role, status string, info models.RequestScheduleable) RoleSchedule {
+	s := RoleSchedule{RoleDefinitionID: role, Status: status}
+	if info == nil || info.GetExpiration() == nil {
+		return s
+	}
+	exp := info.GetExpiration()
+	t := exp.GetTypeEscaped()
+	if t == nil || t.String() == "noExpiration" || t.String() == "notSpecified" {
+		if t == nil {
+			s.Expires = exp.GetEndDateTime()
+		}
+		return s
+	}
+	if s.Expires = exp.GetEndDateTime(); s.Expires != nil {
+		return s
+	}
+	end := time.Time{}
+	if d := exp.GetDuration(); d != nil && info.GetStartDateTime() != nil {
+		if dur, err := d.ToDuration(); err == nil {
+			end = info.GetStartDateTime().Add(dur)
+		}
+	}
+	s.Expires = &end
+	return s
 }

@@ -215,38 +215,6 @@ func (c *Client) RolesOf(ctx context.Context, userID string) (*Roles, error) {
 	return &out, err
 }
 
-// schedule reads a PIM schedule's end (Graph expirationPattern:
-// microsoft-graph-docs-contrib, api-reference/v1.0/resources/
-// expirationpattern.md, commit 296c83fb6c8e4bff4621915a9cc2a24342948a0b).
-// afterDateTime ends at endDateTime; afterDuration at startDateTime plus
-// duration, with no endDateTime. A time-bound schedule whose end cannot be
-// worked out ends at the zero time: never taken as permanent.
-func schedule(role, status string, info models.RequestScheduleable) RoleSchedule {
-	s := RoleSchedule{RoleDefinitionID: role, Status: status}
-	if info == nil || info.GetExpiration() == nil {
-		return s
-	}
-	exp := info.GetExpiration()
-	t := exp.GetTypeEscaped()
-	if t == nil || t.String() == "noExpiration" || t.String() == "notSpecified" {
-		if t == nil {
-			s.Expires = exp.GetEndDateTime()
-		}
-		return s
-	}
-	if s.Expires = exp.GetEndDateTime(); s.Expires != nil {
-		return s
-	}
-	end := time.Time{}
-	if d := exp.GetDuration(); d != nil && info.GetStartDateTime() != nil {
-		if dur, err := d.ToDuration(); err == nil {
-			end = info.GetStartDateTime().Add(dur)
-		}
-	}
-	s.Expires = &end
-	return s
-}
-
 // CAPolicy is a Conditional Access policy as the audit needs it.
 type CAPolicy struct {
 	ID            string   `json:"id"`

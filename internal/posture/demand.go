@@ -35,6 +35,7 @@ type verdict struct {
 	sessionOnly       bool   // it only sets session controls
 	phishingResistant bool   // a phishing-resistant authentication strength that admits the keys, the only way through
 	weakStrength      bool   // a strength that admits the keys but also weaker methods, or beside other controls
+	narrow            string // why a phishing-resistant strength does not cover every sign-in ("": it does)
 	flowOnly          bool   // limited to authentication flows (device code, transfer) the sign-in does not use
 	demand            string // what it demands, and when
 }
@@ -112,6 +113,16 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 			alone := p.GrantOperator == "AND" || len(p.Grant)+len(p.TermsOfUse)+len(p.CustomControls) == 0
 			v.phishingResistant = phishingResistantOnly(p.StrengthCombinations) && alone
 			v.weakStrength = !v.phishingResistant
+			// It protects the account only where it applies: a policy
+			// narrowed to some resources, client apps or conditions leaves
+			// the account's other sign-ins with nothing but a password
+			// (Microsoft's emergency access policy targets All resources:
+			// Microsoft Learn, "Manage emergency access accounts").
+			if v.phishingResistant {
+				if v.narrow = narrowed(p, when); v.narrow != "" {
+					v.phishingResistant = false
+				}
+			}
 		} else {
 			unmet = append(unmet, why)
 		}
@@ -160,6 +171,26 @@ func judge(p enroll.CAPolicy, aaguids []string) verdict {
 		v.demand += "; session controls " + strings.Join(p.Session, ", ")
 	}
 	return v
+}
+
+// narrowed says how a policy is limited to some sign-ins: resources other
+// than All (or All with exclusions), client apps other than all, or
+// conditions (when, from conditions). "": every sign-in.
+func narrowed(p enroll.CAPolicy, when string) string {
+	var n []string
+	if len(p.IncludeApps) > 0 && !slices.Contains(p.IncludeApps, "All") {
+		n = append(n, "resources "+strings.Join(p.IncludeApps, ", "))
+	}
+	if len(p.ExcludeApps) > 0 {
+		n = append(n, "resources other than "+strings.Join(p.ExcludeApps, ", "))
+	}
+	if len(p.ClientAppTypes) > 0 && !slices.Contains(p.ClientAppTypes, "all") {
+		n = append(n, "client apps "+strings.Join(p.ClientAppTypes, ", "))
+	}
+	if when != "" {
+		n = append(n, strings.TrimPrefix(strings.TrimSuffix(when, ")"), " (when: "))
+	}
+	return strings.Join(n, "; ")
 }
 
 // phishingResistant are the authentication combinations that resist

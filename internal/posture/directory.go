@@ -152,7 +152,7 @@ func (e *eval) exclusionGroups() {
 	if s.PoliciesErr != nil {
 		return // Conditional Access already says it could not be read
 	}
-	var open, nested, protected, unread []string
+	var open, nested, dynamic, protected, unread []string
 	for _, p := range s.Policies {
 		if p.State == "disabled" || len(p.ExcludeGroups) == 0 {
 			continue
@@ -174,6 +174,20 @@ func (e *eval) exclusionGroups() {
 			switch {
 			case g != nil && g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole():
 				protected = append(protected, fmt.Sprintf("%s for %q: role-assignable", label, p.Name))
+			case g != nil && slices.Contains(g.GetGroupTypes(), "DynamicMembership"):
+				// A dynamic group's members are whoever its membership rule
+				// matches (Graph group: groupTypes DynamicMembership,
+				// membershipRule; microsoft-graph-docs-contrib api-reference/
+				// v1.0/resources/group.md, commit
+				// 17c8400371cf504799a86ccd3b3dd48b391e13af): whoever can set
+				// a user's attributes decides who is exempt, wherever the
+				// group itself is kept.
+				rule := ""
+				if g.GetMembershipRule() != nil {
+					rule = *g.GetMembershipRule()
+				}
+				dynamic = append(dynamic, fmt.Sprintf("group %s (membership rule %q), through which policy %q "+
+					"excludes the account", label, rule, p.Name))
 			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted() &&
 				s.DirectGroupsErr != nil:
 				unread = append(unread, fmt.Sprintf("%s for %q (%v)", label, p.Name, s.DirectGroupsErr))
@@ -206,6 +220,10 @@ func (e *eval) exclusionGroups() {
 		findings = append(findings, fmt.Sprintf("%s: in a restricted management administrative unit, but it holds "+
 			"the account only through a nested group, whose managers could add an account and exempt it too: "+
 			"make the account a direct member", strings.Join(nested, "; ")))
+	}
+	if len(dynamic) > 0 {
+		findings = append(findings, fmt.Sprintf("%s: a dynamic group, so anyone who can set a user's attributes "+
+			"could make an account match its rule and exempt it too", strings.Join(dynamic, "; ")))
 	}
 	switch {
 	case len(findings) > 0:

@@ -35,6 +35,11 @@ type eval struct {
 	// heldVia names, for a role the account holds only through a
 	// role-assignable group, that group (the path a policy takes).
 	heldVia map[string]string
+	// roleEnds says, for a role the account holds only until a day (its
+	// assignment schedule ends, or the PIM for Groups membership or the
+	// group's own assignment it holds it through), when: an exclusion
+	// through that role lasts only until then.
+	roleEnds map[string]string
 }
 
 func (e *eval) add(name, status, format string, a ...any) {
@@ -271,7 +276,12 @@ func (e *eval) roles() []string {
 	if s.GroupRolesErr != nil {
 		return nil
 	}
-	e.heldVia = map[string]string{}
+	e.heldVia, e.roleEnds = map[string]string{}, map[string]string{}
+	for _, sc := range roles.ActiveSched {
+		if sc.Expires != nil {
+			e.roleEnds[sc.RoleDefinitionID] = until(*sc.Expires)
+		}
+	}
 	for gid, gr := range s.GroupRoles {
 		for _, a := range gr.Active {
 			if tenantWide(a.Scope) && !slices.Contains(held, a.RoleDefinitionID) {
@@ -279,6 +289,14 @@ func (e *eval) roles() []string {
 				e.heldVia[a.RoleDefinitionID] = gid
 				if g := s.GroupFacts[gid]; g != nil {
 					e.heldVia[a.RoleDefinitionID] = groupName(g)
+				}
+				if end, ok := roles.GroupActiveExpires[gid]; ok {
+					e.roleEnds[a.RoleDefinitionID] = until(end) + " (PIM for Groups membership)"
+				}
+				for _, sc := range gr.ActiveSched {
+					if sc.RoleDefinitionID == a.RoleDefinitionID && sc.Expires != nil {
+						e.roleEnds[a.RoleDefinitionID] = until(*sc.Expires) + " (the group's assignment)"
+					}
 				}
 			}
 		}
@@ -339,6 +357,15 @@ func (e *eval) globalAdminCount(holders []enroll.RoleAssignment) {
 	}
 }
 
+// until names when a time-bound assignment ends (the zero time: an end
+// Graph did not give).
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "until an end Graph did not give"
+	}
+	return "until " + t.Format(time.RFC3339)
+}
+
 // hasEnd reports whether group's active PIM for Groups membership ends.
 func hasEnd(ends map[string]time.Time, group string) bool {
 	_, ok := ends[group]
@@ -378,7 +405,7 @@ func (e *eval) conditionalAccess(roles []string) {
 		return
 	}
 	u := s.User
-	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak []string
+	var unknown, satisfied, sessionOnly, elsewhere, reportOnly, disabled, protecting, weak, narrow []string
 	lockouts := 0
 	// ours: for each policy the audit could judge, whether it takes part
 	// in the account's emergency sign-in (compared with Entra's What If).
@@ -420,14 +447,23 @@ func (e *eval) conditionalAccess(roles []string) {
 		// for Groups membership that ends (Roles.GroupActiveExpires) lasts
 		// until then: the policy is judged as if it applied, since after
 		// that day it does.
-		excluded := slices.Contains(p.ExcludeUsers, u.ID) || firstHeld(p.ExcludeRoles, roles) != ""
-		var until []string
+		excluded := slices.Contains(p.ExcludeUsers, u.ID)
+		var ends []string
+		for _, r := range p.ExcludeRoles {
+			switch {
+			case !slices.Contains(roles, r):
+			case e.roleEnds[r] != "":
+				ends = append(ends, "role "+roleName(r)+" "+e.roleEnds[r])
+			default:
+				excluded = true
+			}
+		}
 		for _, g := range p.ExcludeGroups {
 			if !slices.Contains(s.Groups, g) {
 				continue
 			}
 			if s.Roles != nil && hasEnd(s.Roles.GroupActiveExpires, g) {
-				until = append(until, fmt.Sprintf("group %s until %s", g,
+				ends = append(ends, fmt.Sprintf("group %s until %s", g,
 					s.Roles.GroupActiveExpires[g].Format(time.RFC3339)))
 				continue
 			}
@@ -437,12 +473,12 @@ func (e *eval) conditionalAccess(roles []string) {
 			ours[p.ID] = ""
 			continue
 		}
-		if len(until) > 0 {
-			via += "; excluded only through a PIM for Groups membership that ends: " + strings.Join(until, ", ")
+		if len(ends) > 0 {
+			via += "; excluded only through memberships or roles that end: " + strings.Join(ends, ", ")
 		}
 		line := fmt.Sprintf("%q (through %s)", p.Name, via)
 		ours[p.ID] = line
-		if len(until) > 0 {
+		if len(ends) > 0 {
 			delete(ours, p.ID) // today Entra rightly says the exclusion holds: no second opinion
 		}
 		if p.State == "disabled" {
@@ -482,6 +518,8 @@ func (e *eval) conditionalAccess(roles []string) {
 			satisfied = append(satisfied, fmt.Sprintf("%s: %s", line, v.demand))
 			if v.phishingResistant {
 				protecting = append(protecting, line)
+			} else if v.narrow != "" {
+				narrow = append(narrow, fmt.Sprintf("%s (only for %s)", line, v.narrow))
 			} else if v.weakStrength {
 				weak = append(weak, line)
 			}
@@ -536,66 +574,14 @@ func (e *eval) conditionalAccess(roles []string) {
 			also = fmt.Sprintf(" (%s admit the keys but let weaker methods or other controls through too)",
 				strings.Join(weak, ", "))
 		}
+		if len(narrow) > 0 {
+			also += fmt.Sprintf(" (%s require it only of some sign-ins: the others are not protected)",
+				strings.Join(narrow, ", "))
+		}
 		e.add("Conditional Access (phishing-resistant)", Finding, "no enabled policy requires of the account a "+
 			"phishing-resistant authentication strength that admits its FIDO2 keys%s: Microsoft advises protecting "+
 			"emergency access accounts with one", also)
 	}
-}
-
-// fido2Policy checks that the FIDO2 (passkey) method policy lets the
-// account use its keys: enabled, an include target reaching it, no exclude
-// target reaching it (exclude wins), and a passkey profile or the key
-// restrictions admitting each recorded key's model.
-func (e *eval) fido2Policy() {
-	s := e.s
-	const name = "FIDO2 method policy"
-	if s.FIDO2Err != nil || s.FIDO2 == nil {
-		e.readErr(name, s.FIDO2Err)
-		return
-	}
-	p := s.FIDO2
-	if p.State != "enabled" {
-		e.add(name, Finding, "the FIDO2 method is %s in the tenant", p.State)
-		return
-	}
-	uid := s.User.ID
-	namesGroups := slices.ContainsFunc(append(slices.Clone(p.IncludeTargets), p.ExcludeTargets...),
-		func(t string) bool { return t != "all_users" && t != uid })
-	if s.GroupsErr != nil && namesGroups {
-		e.add(name, CouldNot, "the policy targets groups and the account's groups could not be read: %v", s.GroupsErr)
-		return
-	}
-	aaguids := s.AAGUIDs
-	var blocked []string
-	if len(aaguids) == 0 {
-		// Before a ceremony: no model to judge, only whether the policy
-		// reaches the account (a model that no profile takes is judged
-		// per key by the ceremony).
-		if ok, why := p.Admits("", uid, s.Groups); !ok && !strings.Contains(why, "AAGUID") {
-			blocked = append(blocked, why)
-		}
-	}
-	for i, a := range aaguids {
-		if ok, why := p.Admits(a, uid, s.Groups); !ok {
-			blocked = append(blocked, fmt.Sprintf("key %d (AAGUID %s): %s", i+1, a, why))
-		}
-	}
-	if len(blocked) > 0 {
-		e.add(name, Finding, "the account could not use its keys: %s", strings.Join(blocked, "; "))
-		return
-	}
-	excl := ""
-	if len(p.ExcludeTargets) > 0 {
-		excl = fmt.Sprintf(" (the account is in none of the exclude targets %s)", strings.Join(p.ExcludeTargets, ", "))
-	}
-	e.add(
-		name,
-		Pass,
-		"enabled for %s%s; keys allowed; attestation enforced: %v",
-		strings.Join(p.IncludeTargets, ", "),
-		excl,
-		p.AttestationEnforced,
-	)
 }
 
 // whatIf compares the audit's evaluation (ours: policy ID → the path

@@ -296,3 +296,63 @@ func TestGlobalAdministratorThroughGroupUnreadSchedule(t *testing.T) {
 	s.GroupRolesErr = fmt.Errorf("the roles of group %s: %w", group, errors.New("503 Service Unavailable"))
 	want(t, posture.Evaluate(s), "Global Administrator", posture.CouldNot, group, "could not be read", "503")
 }
+
+// Red team: reads that keep failing (503 or 429 past every retry) are
+// "could not check" for what depends on them, never a pass: the policies,
+// the FIDO2 method policy, Entra's What If, and the account's groups for a
+// policy that names a group.
+func TestFailingReadsAreCouldNotCheck(t *testing.T) {
+	for _, c := range []struct {
+		path, check string
+		kind        graphemu.FaultKind
+	}{
+		{"/identity/conditionalAccess/policies", "Conditional Access", graphemu.FaultUnavailable},
+		{"/authenticationMethodConfigurations/fido2", "FIDO2 method policy", graphemu.FaultThrottle},
+		{"/identity/conditionalAccess/evaluate", "Conditional Access (What If)", graphemu.FaultUnavailable},
+		{"/transitiveMemberOf", "Conditional Access", graphemu.FaultThrottle},
+	} {
+		t.Run(c.check+" "+c.path, func(t *testing.T) {
+			ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+				for i := range st.CAPolicies {
+					st.CAPolicies[i].ExcludeGroups = []string{"4c3f8e5a-1b2d-4e6f-8a9b-0c1d2e3f4a5b"}
+				}
+			})
+			ten.Emu.Inject(graphemu.Fault{Path: c.path, Kind: c.kind, RetryAfter: time.Millisecond, Count: 1000})
+			checks := audit(t, ten, uid, simAAGUID)
+			for _, ch := range checks {
+				if ch.Name == c.check && ch.Status == posture.Pass {
+					t.Errorf("%s passes with %s failing: %s", c.check, c.path, ch.Detail)
+				}
+			}
+			if worst(checks, c.check) != posture.CouldNot {
+				t.Errorf("%s: want could-not-check, got\n%s", c.check, render(checks))
+			}
+		})
+	}
+}
+
+// Red team: a block policy on the second page of the policies (Graph pages
+// conditionalAccess/policies; the emulator serves 100 a page and an
+// @odata.nextLink) is read and judged like the first page's.
+func TestBlockPolicyOnTheSecondPage(t *testing.T) {
+	ten, uid := tenant(t, func(st *graphemu.State, uid string) {
+		for i := range 120 {
+			st.CAPolicies = append(st.CAPolicies, policy(fmt.Sprintf("ca-other-%03d", i), fmt.Sprintf("Other %03d", i),
+				"enabled", allApps(nil), grant("OR", "mfa"), nil, "0d5e8f21-6a3b-4c7d-8e9f-1a2b3c4d5e6f"))
+		}
+		st.CAPolicies = append(st.CAPolicies, policy("ca-last", "Block on page two", "enabled", allApps(nil),
+			grant("OR", "block"), nil))
+	})
+	s := posture.Read(context.Background(), ten.Client, uid, []string{simAAGUID})
+	if s.PoliciesErr != nil || len(s.Policies) < 121 {
+		t.Fatalf("policies: %v, %d read", s.PoliciesErr, len(s.Policies))
+	}
+	want(t, posture.Evaluate(s), "Conditional Access", posture.Finding, "Block on page two", "block access")
+	var paged bool
+	for _, r := range ten.Emu.Requests() {
+		paged = paged || strings.Contains(r.Path, "conditionalAccess/policies") && strings.Contains(r.Query, "skiptoken")
+	}
+	if !paged {
+		t.Error("the policies were not read across pages")
+	}
+}

@@ -151,6 +151,12 @@ func TestExclusionGroupMustBeProtected(t *testing.T) {
 		{"restricted management administrative unit", map[string]any{"securityEnabled": true,
 			"isAssignableToRole": false, "isManagementRestricted": true},
 			posture.Pass, []string{"restricted management administrative unit"}},
+		// Red team: restricted, but dynamic — its rule, not its managers,
+		// decides who is in it, and user attributes are widely writable.
+		{"restricted management administrative unit but dynamic", map[string]any{"securityEnabled": true,
+			"isAssignableToRole": false, "isManagementRestricted": true, "groupTypes": []any{"DynamicMembership"},
+			"membershipRule": `user.department -eq "Break glass"`},
+			posture.Finding, []string{`"Break-glass exclusions"`, "dynamic group", `user.department -eq \"Break glass\"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ten, uid := tenant(t, exclude(tc.facts))
