@@ -9,10 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
@@ -53,6 +56,14 @@ func (c *Client) WhatIf(ctx context.Context, userID string) ([]CAPolicy, error) 
 		ri.SetUri(*u)
 		ri.Headers.TryAdd("Accept", "application/json")
 		ri.SetStreamContentAndContentType(body, "application/json")
+		// retryRead retries with a fresh request. The SDK's retry handler
+		// would rewind this request's body while net/http may still be
+		// sending it (kiota-http-go v1.5.4 RetryHandler.retryRequest seeks
+		// req.Body after an early 503 or 429: a data race the race detector
+		// reports), so a request with a body opts out of it, as writes do.
+		ri.AddRequestOptions([]abs.RequestOption{&khttp.RetryHandlerOptions{
+			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
+		}})
 		out, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
 		if err != nil {
 			return err
