@@ -33,7 +33,7 @@ func (e *eval) initialDomain() {
 	}
 	initial := ""
 	for _, d := range e.s.Domains {
-		if d.GetIsInitial() != nil && *d.GetIsInitial() && d.GetId() != nil {
+		if isTrue(d.GetIsInitial()) && d.GetId() != nil {
 			initial = *d.GetId()
 		}
 	}
@@ -167,12 +167,10 @@ func (e *eval) exclusionGroups() {
 				continue
 			}
 			g := s.GroupFacts[gid]
-			label := groupName(g)
-			if g == nil {
-				label = gid
-			}
+			label := s.groupLabel(gid)
+			restricted := g != nil && isTrue(g.GetIsManagementRestricted())
 			switch {
-			case g != nil && g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole():
+			case g != nil && isTrue(g.GetIsAssignableToRole()):
 				protected = append(protected, fmt.Sprintf("%s for %q: role-assignable", label, p.Name))
 			case g != nil && slices.Contains(g.GetGroupTypes(), "DynamicMembership"):
 				// A dynamic group's members are whoever its membership rule
@@ -188,18 +186,16 @@ func (e *eval) exclusionGroups() {
 				}
 				dynamic = append(dynamic, fmt.Sprintf("group %s (membership rule %q), through which policy %q "+
 					"excludes the account", label, rule, p.Name))
-			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted() &&
-				s.DirectGroupsErr != nil:
+			case restricted && s.DirectGroupsErr != nil:
 				unread = append(unread, fmt.Sprintf("%s for %q (%v)", label, p.Name, s.DirectGroupsErr))
-			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted() &&
-				!slices.Contains(s.DirectGroups, gid):
+			case restricted && !slices.Contains(s.DirectGroups, gid):
 				// A role-assignable group takes no groups as members
 				// (Microsoft Learn, "Use Microsoft Entra groups to manage
 				// role assignments"); a restricted one may, and the nested
 				// group's managers then decide who is exempt.
 				nested = append(nested, fmt.Sprintf("group %s, through which policy %q excludes the account", label,
 					p.Name))
-			case g != nil && g.GetIsManagementRestricted() != nil && *g.GetIsManagementRestricted():
+			case restricted:
 				protected = append(protected, fmt.Sprintf("%s for %q: in a restricted management administrative unit",
 					label, p.Name))
 			default:
@@ -253,6 +249,18 @@ func (e *eval) accounts() {
 		e.add(name, Pass, "%d break-glass accounts configured (Microsoft advises at least two)", n)
 	}
 }
+
+// groupLabel names the group gid for the officers as groupName does, or by
+// its ID alone when its facts were not read.
+func (s *Snapshot) groupLabel(gid string) string {
+	if g := s.GroupFacts[gid]; g != nil {
+		return groupName(g)
+	}
+	return gid
+}
+
+// isTrue is a Graph boolean that is set and true (unset is not true).
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // groupName names a group for the officers: "display name" (ID), or its ID.
 func groupName(g models.Groupable) string {

@@ -286,10 +286,7 @@ func (e *eval) roles() []string {
 		for _, a := range gr.Active {
 			if tenantWide(a.Scope) && !slices.Contains(held, a.RoleDefinitionID) {
 				held = append(held, a.RoleDefinitionID)
-				e.heldVia[a.RoleDefinitionID] = gid
-				if g := s.GroupFacts[gid]; g != nil {
-					e.heldVia[a.RoleDefinitionID] = groupName(g)
-				}
+				e.heldVia[a.RoleDefinitionID] = s.groupLabel(gid)
 				if end, ok := roles.GroupActiveExpires[gid]; ok {
 					e.roleEnds[a.RoleDefinitionID] = until(end) + " (PIM for Groups membership)"
 				}

@@ -58,3 +58,18 @@ func TestRoleThroughRoleAssignableGroup(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// An exclusion group whose facts were not read is named by its ID and is
+// no protection (it used to be named through its missing facts: a panic).
+func TestExclusionGroupWithoutFacts(t *testing.T) {
+	yes := true
+	s := &posture.Snapshot{
+		User: &enroll.User{ID: "u1", UPN: "bg1@contoso.onmicrosoft.com", AccountEnabled: &yes,
+			PasswordPolicies: "DisablePasswordExpiration"},
+		Roles:  &enroll.Roles{},
+		Groups: []string{"g-unknown"},
+		Policies: []enroll.CAPolicy{{ID: "p1", Name: "Require MFA", State: "enabled", IncludeUsers: []string{"All"},
+			ExcludeGroups: []string{"g-unknown"}, IncludeApps: []string{"All"}, Grant: []string{"mfa"}}},
+	}
+	want(t, posture.Evaluate(s), "exclusion groups protected", posture.Finding, "group g-unknown", "Require MFA")
+}

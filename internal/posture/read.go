@@ -94,7 +94,7 @@ func Read(ctx context.Context, g Reader, account string, aaguids []string) *Snap
 			}
 			s.Groups = append(s.Groups, gid)
 			s.GroupFacts[gid] = gr
-			if gr.GetIsAssignableToRole() == nil || !*gr.GetIsAssignableToRole() {
+			if !isTrue(gr.GetIsAssignableToRole()) {
 				continue // only a role-assignable group can hold a role
 			}
 			r, err := g.RolesOf(ctx, gid)
