@@ -120,7 +120,7 @@ func parseAuthDataFromObject(obj []byte) (*ctap.AuthData, error) {
 // the form has fewer (pico-fido's INIT 8.0.0 is its getInfo 0x0800, 8.0);
 // nil (unknown) when the vendor's form is not known.
 func firmwareToCompare(a ctap.AAGUID, firmware *uint64, source string) *uint64 {
-	if firmware == nil || source != "CTAPHID_INIT device version" {
+	if firmware == nil || source != ctap.FirmwareFromCTAPHID {
 		return firmware
 	}
 	text, _ := ctap.FormatFirmware(a, *firmware, source)

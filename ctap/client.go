@@ -110,7 +110,7 @@ func (c *client) Info(ctx context.Context) (*Info, error) {
 	} else if dv, ok := c.ch.(deviceVersioner); ok {
 		if v := dv.DeviceVersion(); v != [3]byte{} {
 			fw := uint64(v[0])<<16 | uint64(v[1])<<8 | uint64(v[2])
-			info.FirmwareVersion, info.FirmwareSource = &fw, firmwareFromCTAPHID
+			info.FirmwareVersion, info.FirmwareSource = &fw, FirmwareFromCTAPHID
 		}
 	}
 	c.info = &info

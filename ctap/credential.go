@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/keyceremony/keyceremony/internal/ctapwire"
 )
@@ -52,7 +53,7 @@ func (c *client) MakeCredential(ctx context.Context, o MakeCredentialOptions) (*
 	// A key listing several attestation formats (CTAP 2.2 getInfo 0x16) is
 	// asked for packed (makeCredential 0x0B attestationFormatsPreference,
 	// CTAP 2.2 §6.1): Entra ID registers packed or none only.
-	if c.info != nil && len(c.info.AttestationFormats) > 1 && containsString(c.info.AttestationFormats, "packed") {
+	if c.info != nil && len(c.info.AttestationFormats) > 1 && slices.Contains(c.info.AttestationFormats, "packed") {
 		req.AttestationFormatsPreference = []string{"packed"}
 	}
 	ext := map[string]any{}

@@ -3,6 +3,7 @@ package ctap
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,7 +85,7 @@ func init() {
 func FormatFirmware(a AAGUID, v uint64, source string) (text string, known bool) {
 	form, ok := firmwareForms[a.String()]
 	switch {
-	case source == firmwareFromCTAPHID:
+	case source == FirmwareFromCTAPHID:
 		return dotted(v, 3), true
 	case ok && v>>(8*form.parts) == 0:
 		return dotted(v, form.parts), true
@@ -135,28 +136,19 @@ func dotted(v uint64, parts int) string {
 // device version)", or "not reported".
 func (i *Info) FirmwareText() string {
 	switch {
-	case i.FirmwareVersion == nil && containsString(i.Unavailable, "firmwareVersion"):
+	case i.FirmwareVersion == nil && slices.Contains(i.Unavailable, "firmwareVersion"):
 		return "unknown (this backend cannot read it)"
 	case i.FirmwareVersion == nil:
 		return "not reported"
 	}
 	text, known := FormatFirmware(i.AAGUID, *i.FirmwareVersion, i.FirmwareSource)
 	switch {
-	case i.FirmwareSource == firmwareFromCTAPHID:
+	case i.FirmwareSource == FirmwareFromCTAPHID:
 		return text + " (CTAPHID_INIT device version)"
 	case known && strings.Contains(text, "."):
 		return fmt.Sprintf("%s (getInfo, %s)", text, firmwareForms[i.AAGUID.String()].label())
 	}
 	return text + " (getInfo, vendor-defined integer)"
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // sealed is an encrypted getInfo member (encIdentifier, encCredStoreState,

@@ -86,11 +86,12 @@ type Info struct {
 // retries of a key are never spent automatically.
 const DefaultRetryFloor = 3
 
-// Sources of Info.FirmwareVersion.
-const (
-	firmwareFromGetInfo = "getInfo firmwareVersion"
-	firmwareFromCTAPHID = "CTAPHID_INIT device version"
-)
+// firmwareFromGetInfo is Info.FirmwareSource when getInfo reported it.
+const firmwareFromGetInfo = "getInfo firmwareVersion"
+
+// FirmwareFromCTAPHID is Info.FirmwareSource when getInfo reported none and
+// the CTAPHID_INIT device version (major.minor.build) stands in for it.
+const FirmwareFromCTAPHID = "CTAPHID_INIT device version"
 
 // MinPINLengthText renders the minimum PIN length as the key reports it,
 // or says that it reports none (CTAP 2.1 §6.4: the default is 4).
