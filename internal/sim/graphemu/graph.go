@@ -103,7 +103,7 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.fido2(w, r, c, p[1], p[4:], beta)
 	case p[0] == "users" && len(p) == 3 && p[2] == "transitiveMemberOf" && r.Method == http.MethodGet:
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, r, p[1], "directoryObjects")
+			e.transitiveMemberOf(w, r, p[1], "directoryObjects", false)
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "transitiveMemberOf" &&
 		(p[3] == "microsoft.graph.group" || p[3] == "graph.group") && r.Method == http.MethodGet:
@@ -113,7 +113,7 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		// msgraph-sdk-go's URL template sends); the emulator's transitive
 		// memberships are groups only.
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.transitiveMemberOf(w, r, p[1], "groups")
+			e.transitiveMemberOf(w, r, p[1], "groups", false)
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "memberOf" &&
 		(p[3] == "microsoft.graph.group" || p[3] == "graph.group") && r.Method == http.MethodGet:
@@ -122,7 +122,7 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		// user is a direct member of. This operation isn't transitive.";
 		// microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-memberof.md).
 		if require(w, c, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All") {
-			e.memberOf(w, r, p[1])
+			e.transitiveMemberOf(w, r, p[1], "groups", true)
 		}
 	case p[0] == "users" && len(p) == 4 && p[2] == "authentication" && p[3] == "methods" && r.Method == http.MethodGet:
 		if require(w, c, permAllMethods...) {
@@ -864,15 +864,16 @@ func (e *Emulator) caPolicies(w http.ResponseWriter, r *http.Request) {
 }
 
 // transitiveMemberOf lists the groups that hold the user, directly or
-// through nested groups (Graph: user transitiveMemberOf).
-func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key, contextPath string) {
+// through nested groups (Graph: user transitiveMemberOf); direct, only
+// those that hold it directly (Graph: user memberOf).
+func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, key, contextPath string, direct bool) {
 	e.mu.Lock()
 	u := e.userLocked(key)
 	list := []map[string]any{}
 	if u != nil {
 		in := e.memberOfLocked(u.ID)
 		for _, g := range e.st.Groups {
-			if in[g.ID] {
+			if (direct && slices.Contains(g.Members, u.ID)) || (!direct && in[g.ID]) {
 				list = append(list, groupJSON(g))
 			}
 		}
@@ -883,27 +884,6 @@ func (e *Emulator) transitiveMemberOf(w http.ResponseWriter, r *http.Request, ke
 		return
 	}
 	page(w, r, contextPath, list, pageDirectory)
-}
-
-// memberOf lists the groups that hold the user directly (Graph: user
-// memberOf, cast to groups).
-func (e *Emulator) memberOf(w http.ResponseWriter, r *http.Request, key string) {
-	e.mu.Lock()
-	u := e.userLocked(key)
-	list := []map[string]any{}
-	if u != nil {
-		for _, g := range e.st.Groups {
-			if slices.Contains(g.Members, u.ID) {
-				list = append(list, groupJSON(g))
-			}
-		}
-	}
-	e.mu.Unlock()
-	if u == nil {
-		userNotFound(w, key)
-		return
-	}
-	page(w, r, "groups", list, pageDirectory)
 }
 
 // groupJSON renders a group as Graph does (without its members).
